@@ -1,0 +1,91 @@
+"""The `siyu` command: mounts each domain's commands."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from siyu.core.console_out import console
+from siyu.customers.cli import app as customers_app
+from siyu.demo.cli import demo
+from siyu.events.cli import keys_app, lake_app
+from siyu.imports.cli import app as import_app
+
+app = typer.Typer(help="Siyu (私域): a brand's own customers, tracked, unified and reached.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The OLTP database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(lake_app, name="lake")
+app.add_typer(customers_app, name="customers")
+app.add_typer(import_app, name="import")
+app.command("demo")(demo)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from siyu.core.db import upgrade
+    from siyu.core.settings import get_settings
+
+    upgrade()
+    console.print(f"database is up to date: {_safe_url(get_settings().database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8000, help="Port to listen on.")) -> None:
+    """Run the API, tracking API, home page, shipper and a job worker in one process."""
+    import uvicorn
+
+    from siyu.app import create_app
+    from siyu.core.db import upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    upgrade()
+    console.print(f"Siyu is serving on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(create_app(background=True), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker (more workers for more throughput)."""
+    from siyu.core.jobs import Worker
+
+    logging.basicConfig(level=logging.INFO)
+    runner = Worker()
+    runner.start()
+    try:
+        runner.join()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@app.command()
+def bench(what: str = typer.Argument(..., help="ingest"),
+          seconds: float = typer.Option(10.0, help="Seconds per measurement."),
+          connections: str = typer.Option("8,32", help="Client connections to try."),
+          json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Run a benchmark from benchmarks/ (needs a source checkout)."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    root = Path.cwd()
+    if not (root / "benchmarks").is_dir():
+        raise typer.BadParameter("run from the Siyu checkout (benchmarks/ is not here)")
+    sys.path.insert(0, str(root))
+    module = importlib.import_module(f"benchmarks.{what}")
+    module.main(seconds=seconds, connections=[int(c) for c in connections.split(",")],
+                as_json=json_out)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,53 @@
+"""Secrets: write keys for the tracking API and bearer tokens for the management API."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from siyu.core.db import Base, BigId, UTCDateTime, utcnow
+from siyu.core.errors import InvalidInput, Unauthorized
+
+ROLES = ("admin", "operator", "analyst", "guide")
+
+
+def new_secret(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(24)}"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def create_token(session: Session, name: str, role: str) -> tuple[ApiToken, str]:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    secret = new_secret("sy")
+    token = ApiToken(name=name, role=role, token_hash=hash_secret(secret),
+                     token_prefix=secret[:10])
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def token_for(session: Session, secret: str) -> ApiToken:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("the bearer token is unknown or revoked", field="Authorization")
+    return token

@@ -1,0 +1,32 @@
+"""Shared CLI output: rich for people, --json for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+)
+
+from siyu.core.errors import SiyuError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def emit_json(value) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(error: SiyuError) -> None:
+    where = f" ({error.field})" if error.field else ""
+    errors.print(f"[red]error{where}:[/red] {error.message}")
+    raise typer.Exit(2)
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=errors)

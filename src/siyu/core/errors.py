@@ -1,0 +1,46 @@
+"""Domain errors that carry their HTTP status, a code and the field that was wrong."""
+
+from __future__ import annotations
+
+
+class SiyuError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(SiyuError):
+    status = 400
+    code = "invalid"
+
+
+class NotFound(SiyuError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(SiyuError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(SiyuError):
+    status = 401
+    code = "unauthorized"
+
+
+class TooLarge(SiyuError):
+    status = 413
+    code = "too_large"

@@ -1,0 +1,81 @@
+"""The event lake: Parquet files under SIYU_LAKE (any fsspec path), written atomically."""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from siyu.core.settings import get_settings
+
+EVENTS = "events"
+SNAPSHOTS = ("customers", "customer_map", "identities", "orders", "touchpoints")
+TEMP_PREFIX = "_tmp-"  # never matched by *.parquet, so readers never see a half-written file
+
+
+@dataclass(frozen=True)
+class Lake:
+    fs: fsspec.AbstractFileSystem
+    root: str
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    def write_atomic(self, table: pa.Table, relative: str) -> str:
+        """Write to a temporary name, then rename: a file is either whole or absent."""
+        final = self.path(relative)
+        folder = posixpath.dirname(final)
+        self.fs.makedirs(folder, exist_ok=True)
+        temp = posixpath.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        with self.fs.open(temp, "wb") as handle:
+            pq.write_table(table, handle, compression="zstd")
+        self.fs.mv(temp, final)
+        return relative
+
+    def files(self, relative: str, pattern: str = "*.parquet") -> list[str]:
+        base = self.path(relative)
+        if not self.fs.exists(base):
+            return []
+        return sorted(self.fs.glob(posixpath.join(base, pattern)))
+
+    def event_partitions(self) -> list[str]:
+        base = self.path(EVENTS)
+        if not self.fs.exists(base):
+            return []
+        return sorted(posixpath.basename(p) for p in self.fs.ls(base, detail=False)
+                      if posixpath.basename(p).startswith("date="))
+
+    def remove_temps(self) -> int:
+        temps = self.fs.glob(self.path("**", f"{TEMP_PREFIX}*"))
+        for temp in temps:
+            self.fs.rm(temp)
+        return len(temps)
+
+
+def open_lake(location: str | None = None) -> Lake:
+    location = location or get_settings().lake
+    fs, root = fsspec.core.url_to_fs(location)
+    fs.makedirs(root, exist_ok=True)
+    return Lake(fs, root.rstrip("/"))
+
+
+def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per lake table (events hive-partitioned by date)."""
+    lake = lake or open_lake()
+    conn = duckdb.connect()
+    if lake.fs.protocol not in ("file", ("file", "local")) and "file" not in lake.fs.protocol:
+        conn.register_filesystem(lake.fs)
+    if lake.files(EVENTS, "date=*/*.parquet"):
+        glob = lake.path(EVENTS, "date=*", "*.parquet")
+        conn.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
+                     "hive_partitioning = true, union_by_name = true)")
+    for name in SNAPSHOTS:
+        if lake.files(name):
+            conn.execute(f"CREATE VIEW {name} AS SELECT * FROM "
+                         f"read_parquet('{lake.path(name, '*.parquet')}')")
+    return conn

@@ -1,0 +1,48 @@
+"""Settings from the environment (SIYU_*), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIYU_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./data/siyu.db", description="OLTP database (SQLite or PostgreSQL)."
+    )
+    lake: str = Field("./data/lake", description="Event lake location (any fsspec path).")
+    timezone: str = Field("Asia/Shanghai", description="The brand's time zone for date buckets.")
+    engine: Literal["duckdb", "pyspark"] = Field("duckdb", description="Analytics engine.")
+    backfill_after_hours: int = Field(
+        24, description="An event older than this when received is flagged as backfill."
+    )
+    shipper_interval_seconds: float = Field(2.0, description="How often the shipper runs.")
+    shipper_batch_size: int = Field(50_000, description="Outbox rows per lake file batch.")
+    compact_min_files: int = Field(8, description="Compact a date partition with this many files.")
+    outbox_retention_days: int = Field(90, description="Shipped outbox rows kept this long.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone, naming the setting
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,35 @@
+"""Management API for customers: the 360, merge and undo."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from siyu.core.deps import RequireRole, SessionDep
+from siyu.customers import service
+
+router = APIRouter(prefix="/api/customers", tags=["customers"])
+Reader = RequireRole("analyst")
+Operator = RequireRole("operator")
+
+
+class MergeRequest(BaseModel):
+    merged: str
+    kept: str
+
+
+@router.get("/{ref}", summary="The customer 360 by customer id or any identity value")
+def show(ref: str, session: SessionDep, _: Reader) -> dict:
+    return service.customer_360(session, ref)
+
+
+@router.post("/merge", summary="Merge customer `merged` into customer `kept`")
+def merge(body: MergeRequest, session: SessionDep, token: Operator) -> dict:
+    record = service.merge_customers(session, body.merged, body.kept, f"token:{token.name}")
+    return {"merge_id": record.id, "kept_id": record.kept_id, "merged_id": record.merged_id}
+
+
+@router.post("/merges/{merge_id}/undo", summary="Undo a merge from its record")
+def undo(merge_id: int, session: SessionDep, token: Operator) -> dict:
+    record = service.undo_merge(session, merge_id, f"token:{token.name}")
+    return {"merge_id": record.id, "undone_at": record.undone_at.isoformat()}

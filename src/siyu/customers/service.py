@@ -1,0 +1,186 @@
+"""What the customers domain does: find a customer by any id, show the 360, merge and unmerge."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from siyu.core.db import utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.customers import identity as ids
+from siyu.customers.models import Customer, CustomerMerge, Identity
+from siyu.customers.resolver import Resolver
+from siyu.events.models import OutboxEvent
+from siyu.orders.models import Order
+
+
+def find_customer(session: Session, ref: str | int) -> Customer:
+    """A customer by its id or by any identity value; a merged one leads to where it went."""
+    text = str(ref).strip()
+    if not text:
+        raise InvalidInput("give a customer id or an identity value", field="id")
+    customer = session.get(Customer, int(text)) if text.isdigit() and len(text) < 19 else None
+    if customer is None:
+        candidates = {text, text.lower()}
+        phone = ids.normalize_phone(text)
+        if phone:
+            candidates.add(phone)
+        owners = session.scalars(
+            select(Identity.customer_id).where(Identity.value.in_(candidates))
+            .order_by(Identity.id)
+        ).all()
+        if not owners:
+            raise NotFound(f"no customer has the id or identity {text!r}", field="id")
+        customer = session.get(Customer, owners[0])
+    while customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+    return customer
+
+
+def merged_ids(session: Session, customer_id: int) -> list[int]:
+    """This customer and every customer merged into it, however deep."""
+    found, frontier = [customer_id], [customer_id]
+    while frontier:
+        frontier = list(session.scalars(
+            select(Customer.id).where(Customer.merged_into_id.in_(frontier))))
+        found.extend(frontier)
+    return found
+
+
+def order_summary(session: Session, customer_ids: list[int]) -> dict:
+    row = session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.amount_fen), 0),
+               func.coalesce(func.sum(Order.refunded_fen), 0),
+               func.min(Order.paid_at), func.max(Order.paid_at))
+        .where(Order.customer_id.in_(customer_ids), Order.paid_at.is_not(None))
+    ).one()
+    count, gross, refunded, first, last = row
+    net = int(gross) - int(refunded)
+    return {
+        "orders": count, "gross_fen": int(gross), "refunded_fen": int(refunded), "net_fen": net,
+        "average_order_fen": round(net / count) if count else 0,
+        "first_order_at": _iso(first), "last_order_at": _iso(last),
+    }
+
+
+def customer_360(session: Session, ref: str | int, events: int = 20) -> dict:
+    """Traits, identities, tags, orders, latest events and merge history of one customer."""
+    customer = find_customer(session, ref)
+    family = merged_ids(session, customer.id)
+    identities = session.execute(
+        select(Identity.type, Identity.value, Identity.created_at)
+        .where(Identity.customer_id == customer.id).order_by(Identity.id)).all()
+    orders = session.scalars(
+        select(Order).where(Order.customer_id.in_(family))
+        .order_by(Order.paid_at.desc()).limit(20)).all()
+    latest = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.customer_id.in_(family))
+        .order_by(OutboxEvent.timestamp.desc(), OutboxEvent.id.desc()).limit(events)).all()
+    merges = session.scalars(
+        select(CustomerMerge).where(
+            (CustomerMerge.kept_id == customer.id) | (CustomerMerge.merged_id.in_(family)))
+        .order_by(CustomerMerge.id)).all()
+    return {
+        "id": customer.id,
+        "traits": customer.traits or {},
+        "identities": [{"type": t, "value": v, "since": _iso(at)} for t, v, at in identities],
+        "tags": [],
+        "owner_id": customer.owner_id,
+        "store_id": customer.store_id,
+        "first_seen_at": _iso(customer.first_seen_at),
+        "last_seen_at": _iso(customer.last_seen_at),
+        "first_touchpoint": customer.first_touchpoint,
+        "last_touchpoint": customer.last_touchpoint,
+        "order_summary": order_summary(session, family),
+        "orders": [_order(o) for o in orders],
+        "latest_events": [_event(e) for e in latest],
+        "merges": [_merge(m) for m in merges],
+    }
+
+
+def merge_customers(session: Session, merged_ref: str, kept_ref: str, actor: str) -> CustomerMerge:
+    """Explicitly fold customer A into customer B (`siyu customers merge A B`)."""
+    merged, kept = find_customer(session, merged_ref), find_customer(session, kept_ref)
+    if merged.id == kept.id:
+        raise InvalidInput("both ids name the same customer", field="merged")
+    return Resolver(session, actor=actor).merge(merged, kept, "manual")
+
+
+def undo_merge(session: Session, merge_id: int, actor: str) -> CustomerMerge:
+    """Put a merged customer back as it was: its identities, orders and traits return."""
+    record = session.get(CustomerMerge, merge_id)
+    if record is None:
+        raise NotFound(f"no merge {merge_id}", field="merge_id")
+    if record.undone_at is not None:
+        raise Conflict(f"merge {merge_id} was already undone", field="merge_id")
+    kept, merged = session.get(Customer, record.kept_id), session.get(Customer, record.merged_id)
+    if kept.merged_into_id is not None:
+        raise Conflict(f"customer {kept.id} was merged again later; undo that merge first",
+                       field="merge_id")
+    session.execute(update(Identity).where(Identity.id.in_(record.moved_identity_ids),
+                                           Identity.customer_id == kept.id)
+                    .values(customer_id=merged.id))
+    session.execute(update(Order).where(Order.id.in_(record.moved_order_ids),
+                                        Order.customer_id == kept.id)
+                    .values(customer_id=merged.id))
+    _restore_kept(kept, record)
+    kept.is_identified = _has_strong_identity(session, kept.id)
+    merged.merged_into_id = None
+    record.undone_at, record.undone_by = utcnow(), actor
+    session.flush()
+    return record
+
+
+def _restore_kept(kept: Customer, record: CustomerMerge) -> None:
+    before, merged = record.kept_before, record.merged_before
+    traits = {}
+    for key, value in (kept.traits or {}).items():
+        came_from_merge = key not in before["traits"] and merged["traits"].get(key) == value
+        if not came_from_merge:
+            traits[key] = value
+    kept.traits = traits
+    for field in ("first_seen_at", "first_touch_at"):
+        setattr(kept, field, _parse(before[field]))
+    kept.first_touchpoint = before["first_touchpoint"]
+    kept.owner_id, kept.store_id = before["owner_id"], before["store_id"]
+
+
+def _has_strong_identity(session: Session, customer_id: int) -> bool:
+    return session.scalar(
+        select(func.count(Identity.id)).where(Identity.customer_id == customer_id,
+                                              Identity.type != "anonymous_id")) > 0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _order(order: Order) -> dict:
+    return {
+        "order_id": order.order_id, "status": order.status, "amount_fen": order.amount_fen,
+        "refunded_fen": order.refunded_fen, "paid_at": _iso(order.paid_at),
+        "store": order.store, "touchpoint": order.touchpoint,
+    }
+
+
+def _event(row: OutboxEvent) -> dict:
+    return {
+        "message_id": row.message_id, "type": row.type, "event": row.event, "name": row.name,
+        "touchpoint": row.touchpoint, "timestamp": _iso(row.timestamp), "source": row.source,
+        "properties": json.loads(row.properties or "{}"),
+    }
+
+
+def _merge(record: CustomerMerge) -> dict:
+    return {
+        "id": record.id, "kept_id": record.kept_id, "merged_id": record.merged_id,
+        "reason": record.reason, "actor": record.actor, "at": _iso(record.created_at),
+        "undone_at": _iso(record.undone_at), "undone_by": record.undone_by,
+    }

@@ -1,0 +1,91 @@
+"""`siyu keys` (write keys) and `siyu lake` (the shipper by hand)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from siyu.core.console_out import console, emit_json, fail, progress_bar
+from siyu.core.db import session_factory, unit_of_work, upgrade
+from siyu.core.errors import SiyuError
+from siyu.events import shipper, sources
+from siyu.events.snapshots import write_snapshots
+
+keys_app = typer.Typer(help="Write keys for the tracking API.", no_args_is_help=True)
+lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def create(name: str = typer.Option(..., "--name", help="The source's name, e.g. mall.")) -> None:
+    """Create a source and print its write key (on the last line)."""
+    upgrade()
+    try:
+        with unit_of_work() as session:
+            source, key = sources.create_key(session, name)
+    except SiyuError as error:
+        fail(error)
+    console.print(f"source [bold]{source.name}[/bold] created; its write key (shown once):")
+    print(key)
+
+
+@keys_app.command("list")
+def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List sources and their key prefixes."""
+    upgrade()
+    with session_factory()() as session:
+        rows = [{"name": s.name, "key_prefix": s.key_prefix, "created_at": s.created_at,
+                 "revoked_at": s.revoked_at} for s in sources.list_sources(session)]
+    if json_out:
+        return emit_json(rows)
+    table = Table("name", "key", "created", "revoked")
+    for row in rows:
+        table.add_row(row["name"], (row["key_prefix"] or "-") + "…", str(row["created_at"])[:19],
+                      str(row["revoked_at"] or "")[:19])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(name: str = typer.Option(..., "--name")) -> None:
+    """Revoke a source's write key (requests with it are refused within seconds)."""
+    try:
+        with unit_of_work() as session:
+            sources.revoke_key(session, name)
+    except SiyuError as error:
+        fail(error)
+    console.print(f"the write key of {name} is revoked")
+
+
+@lake_app.command("status")
+def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
+    """What is waiting in the outbox and what is shipped to the lake."""
+    upgrade()
+    with session_factory()() as session:
+        info = shipper.status(session)
+    if json_out:
+        return emit_json(info)
+    table = Table("", "")
+    for key, value in info.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+
+
+@lake_app.command("flush")
+def flush(compact: bool = typer.Option(True, help="Compact small files afterwards.")) -> None:
+    """Ship every waiting event now, then refresh the snapshot tables."""
+    upgrade()
+    with session_factory()() as session:
+        waiting = shipper.status(session)["waiting"]
+    with progress_bar() as bar:
+        task = bar.add_task("shipping", total=waiting or 1)
+        total = shipper.ship_all(progress=lambda n: bar.advance(task, n))
+        bar.update(task, completed=waiting or 1)
+    removed = shipper.compact() if compact else 0
+    written = write_snapshots()
+    console.print(f"shipped {total:,} events; compaction removed {removed} files; "
+                  f"snapshots: " + ", ".join(f"{k} {v:,}" for k, v in written.items()))
+
+
+@lake_app.command("compact")
+def compact_cmd() -> None:
+    """Merge small files of each day into one."""
+    console.print(f"removed {shipper.compact(min_files=2)} small files")

@@ -1,0 +1,241 @@
+"""Ingest: validate, dedup, resolve identity, apply to state, write outbox rows — one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from siyu.core.errors import SiyuError
+from siyu.core.settings import get_settings
+from siyu.customers import identity as ids
+from siyu.customers.models import Customer
+from siyu.customers.resolver import Resolver
+from siyu.events.models import OutboxEvent, ReceivedMessage
+from siyu.events.schemas import IngestResult, Message, Rejected
+from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event
+from siyu.touchpoints.service import keep_unknown
+
+MAX_EVENT_BYTES = 32 * 1024
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: int
+    name: str
+
+
+@dataclass
+class Accepted:
+    index: int
+    message: Message
+    message_id: str
+    timestamp: datetime
+    raw_keys: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Rejection(Exception):
+    def __init__(self, field: str | None, reason: str):
+        super().__init__(reason)
+        self.field, self.reason = field, reason
+
+
+def ingest(session: Session, source: SourceRef, raws: list[Any], received_at: datetime,
+           sent_at: datetime | None = None, forced_type: str | None = None) -> IngestResult:
+    """Store a list of Segment messages; the caller commits. Invalid ones are listed, not stored."""
+    result = IngestResult()
+    accepted: list[Accepted] = []
+    for index, raw in enumerate(raws):
+        try:
+            accepted.append(_validate(index, raw, received_at, sent_at, forced_type))
+        except Rejection as problem:
+            result.rejected.append(Rejected(index=index, field=problem.field, reason=problem.reason))
+    fresh = _drop_duplicates(session, source, accepted)
+    result.duplicates = len(accepted) - len(fresh)
+    if fresh:
+        _store(session, source, fresh, received_at)
+    result.accepted = len(fresh)
+    result.success = not result.rejected or bool(accepted)
+    return result
+
+
+def _validate(index: int, raw: Any, received_at: datetime, batch_sent_at: datetime | None,
+              forced_type: str | None) -> Accepted:
+    if not isinstance(raw, dict):
+        raise Rejection(None, "an event must be a JSON object")
+    if len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
+        raise Rejection(None, "the event is larger than 32 KB")
+    if forced_type:
+        raw = {**raw, "type": forced_type}
+    try:
+        message = Message.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        raise Rejection(where, first["msg"]) from None
+    missing = message.missing()
+    if missing:
+        raise Rejection(*missing)
+    if message.type == "track" and message.event in ORDER_EVENTS:
+        try:
+            check_order_event(message.event, message.properties)
+        except SiyuError as problem:
+            raise Rejection(problem.field, problem.message) from None
+    keys = identity_keys(message)
+    if not keys:
+        raise Rejection("userId", "neither userId nor anonymousId can identify anyone "
+                                  "(empty or a blocked value such as 'null')")
+    timestamp = corrected_timestamp(message, received_at, batch_sent_at)
+    message_id = message.message_id or content_id(raw)
+    return Accepted(index, message, message_id, timestamp, keys)
+
+
+def identity_keys(message: Message) -> list[tuple[str, str]]:
+    keys = []
+    for kind, raw in (("user_id", message.user_id), ("anonymous_id", message.anonymous_id)):
+        value = ids.normalize(kind, raw)
+        if value:
+            keys.append((kind, value))
+    traits = message.traits if message.type == "identify" else {}
+    keys += ids.from_traits({**(message.context.get("traits") or {}), **traits})
+    return keys
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:  # a naive time is the brand's local time
+        value = value.replace(tzinfo=get_settings().zone)
+    return value.astimezone(UTC)
+
+
+def corrected_timestamp(message: Message, received_at: datetime,
+                        batch_sent_at: datetime | None) -> datetime:
+    """timestamp = receivedAt − (sentAt − originalTimestamp): the device clock's skew removed."""
+    client = message.client_timestamp
+    sent = message.sent_at or batch_sent_at
+    if client is None:
+        return received_at
+    client = _as_utc(client)
+    if sent is not None:
+        return received_at - (_as_utc(sent) - client)
+    return received_at if client > received_at + FUTURE_TOLERANCE else client
+
+
+def content_id(raw: dict) -> str:
+    """A message without a messageId gets one from its content, so a resend is still a duplicate."""
+    stable = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
+    digest = hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"sha256-{digest[:40]}"
+
+
+def _drop_duplicates(session: Session, source: SourceRef, accepted: list[Accepted]) -> list[Accepted]:
+    wanted = {a.message_id for a in accepted}
+    seen: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = list(wanted)[start:start + 500]
+        seen.update(session.scalars(select(ReceivedMessage.message_id).where(
+            ReceivedMessage.source_id == source.id, ReceivedMessage.message_id.in_(chunk))))
+    fresh = []
+    for item in accepted:
+        if item.message_id not in seen:
+            seen.add(item.message_id)
+            fresh.append(item)
+    return fresh
+
+
+def _store(session: Session, source: SourceRef, items: list[Accepted],
+           received_at: datetime) -> None:
+    resolver = Resolver(session, actor=f"source:{source.name}")
+    resolver.preload(k for item in items for k in item.raw_keys + _alias_keys(item.message))
+    backfill_before = received_at - timedelta(hours=get_settings().backfill_after_hours)
+    orders: dict = {}
+    rows, touchpoints = [], set()
+    for item in items:
+        customer = _resolve(resolver, item)
+        touchpoint = _touchpoint(item.message)
+        if touchpoint:
+            touchpoints.add(touchpoint)
+        _apply(customer, item, touchpoint)
+        message = item.message
+        if message.type == "track" and message.event in ORDER_EVENTS:
+            apply_order_event(session, message.event, message.properties, customer.id,
+                              item.timestamp, source.name, touchpoint, orders)
+        rows.append(_outbox_row(source, item, customer.id, touchpoint, received_at,
+                                item.timestamp < backfill_before))
+    keep_unknown(session, touchpoints)
+    session.flush()
+    session.execute(insert(ReceivedMessage),
+                    [{"source_id": source.id, "message_id": r["message_id"]} for r in rows])
+    session.execute(insert(OutboxEvent), rows)
+
+
+def _alias_keys(message: Message) -> list[tuple[str, str]]:
+    if message.type != "alias" or not message.previous_id:
+        return []
+    return [(kind, message.previous_id) for kind in ("user_id", "anonymous_id")]
+
+
+def _resolve(resolver: Resolver, item: Accepted) -> Customer:
+    customer = resolver.resolve(item.raw_keys)
+    if item.message.type == "alias":
+        _alias(resolver, customer, item.message.previous_id)
+    return customer
+
+
+def _alias(resolver: Resolver, customer: Customer, previous_id: str) -> None:
+    """alias(previousId → userId): the previous id's anonymous history joins this customer."""
+    for kind in ("user_id", "anonymous_id"):
+        owner = resolver.owner_of.get((kind, previous_id))
+        if owner is not None:
+            if owner != customer.id and not resolver.customer(owner).is_identified:
+                resolver.merge(resolver.customer(owner), customer, "alias")
+            return
+    if ids.normalize("anonymous_id", previous_id):
+        resolver._attach(customer, ("anonymous_id", previous_id))
+
+
+def _touchpoint(message: Message) -> str | None:
+    code = message.properties.get("touchpoint") or message.context.get("touchpoint")
+    if code in (None, "") or isinstance(code, (dict, list)):
+        return None
+    return str(code).strip()[:128] or None
+
+
+def _apply(customer: Customer, item: Accepted, touchpoint: str | None) -> None:
+    ts = item.timestamp
+    if item.message.type == "identify" and item.message.traits:
+        customer.traits = {**(customer.traits or {}), **item.message.traits}
+    if customer.first_seen_at is None or ts < customer.first_seen_at:
+        customer.first_seen_at = ts
+    if customer.last_seen_at is None or ts > customer.last_seen_at:
+        customer.last_seen_at = ts
+    if touchpoint:
+        if customer.first_touch_at is None or ts < customer.first_touch_at:
+            customer.first_touchpoint, customer.first_touch_at = touchpoint, ts
+        if customer.last_touch_at is None or ts >= customer.last_touch_at:
+            customer.last_touchpoint, customer.last_touch_at = touchpoint, ts
+
+
+def _json(value: dict) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _outbox_row(source: SourceRef, item: Accepted, customer_id: int, touchpoint: str | None,
+                received_at: datetime, backfill: bool) -> dict:
+    m = item.message
+    return {
+        "message_id": item.message_id, "source": source.name, "type": m.type,
+        "event": m.event, "name": m.name, "user_id": m.user_id, "anonymous_id": m.anonymous_id,
+        "group_id": m.group_id, "previous_id": m.previous_id, "customer_id": customer_id,
+        "touchpoint": touchpoint, "timestamp": item.timestamp,
+        "original_timestamp": _as_utc(m.client_timestamp) if m.client_timestamp else None,
+        "sent_at": _as_utc(m.sent_at) if m.sent_at else None, "received_at": received_at,
+        "backfill": backfill, "properties": _json(m.properties), "traits": _json(m.traits),
+        "context": _json(m.context),
+    }

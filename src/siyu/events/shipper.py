@@ -1,0 +1,234 @@
+"""The shipper: outbox rows to Parquet files, crash-safe and idempotent, plus compaction.
+
+A batch is claimed (rows stamped with its id) in one transaction; its files are named by the
+outbox id range it holds and written under a temporary name then renamed; only then is it marked
+shipped. A crash anywhere re-ships the same rows to the same names, so the lake never holds an
+event twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+from collections import defaultdict
+from datetime import timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from siyu.core.db import session_factory, utcnow
+from siyu.core.lake import EVENTS, Lake, open_lake
+from siyu.core.settings import get_settings
+from siyu.events.lake_schema import EVENTS_SCHEMA
+from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
+from siyu.events.snapshots import write_snapshots_if_changed
+
+log = logging.getLogger("siyu.shipper")
+
+_ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
+
+
+def claim_batch(session: Session, size: int) -> LakeBatch | None:
+    """Stamp up to `size` waiting outbox rows with a new batch id (the caller commits)."""
+    ids = list(session.scalars(select(OutboxEvent.id).where(OutboxEvent.batch_id.is_(None))
+                               .order_by(OutboxEvent.id).limit(size)))
+    if not ids:
+        return None
+    batch = LakeBatch(status="writing")
+    session.add(batch)
+    session.flush()
+    session.execute(update(OutboxEvent)
+                    .where(OutboxEvent.id.between(ids[0], ids[-1]), OutboxEvent.batch_id.is_(None))
+                    .values(batch_id=batch.id))
+    first, last, rows = session.execute(
+        select(func.min(OutboxEvent.id), func.max(OutboxEvent.id), func.count())
+        .where(OutboxEvent.batch_id == batch.id)).one()
+    batch.first_id, batch.last_id, batch.rows = first, last, rows
+    return batch
+
+
+def _partition_tables(session: Session, batch: LakeBatch) -> dict[str, pa.Table]:
+    zone = get_settings().zone
+    columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    rows = session.execute(select(*_ROW_COLUMNS).where(OutboxEvent.batch_id == batch.id)
+                           .order_by(OutboxEvent.id))
+    names = EVENTS_SCHEMA.names
+    for row in rows:
+        day = row.timestamp.astimezone(zone).date().isoformat()
+        target = columns[day]
+        for name, value in zip(names, row, strict=True):
+            target[name].append(value)
+    return {day: pa.table(dict(cols), schema=EVENTS_SCHEMA) for day, cols in columns.items()}
+
+
+def write_batch(session: Session, lake: Lake, batch: LakeBatch) -> list[str]:
+    """Write a claimed batch's files; the same batch always produces the same file names."""
+    name = f"part-{batch.first_id:012d}-{batch.last_id:012d}.parquet"
+    files = []
+    for day, table in sorted(_partition_tables(session, batch).items()):
+        files.append(lake.write_atomic(table, posixpath.join(EVENTS, f"date={day}", name)))
+    return files
+
+
+def mark_shipped(session: Session, batch: LakeBatch, files: list[str]) -> None:
+    now = utcnow()
+    batch.status, batch.files, batch.shipped_at = "shipped", files, now
+    session.execute(update(OutboxEvent).where(OutboxEvent.batch_id == batch.id)
+                    .values(shipped_at=now))
+
+
+def ship_once(factory: sessionmaker | None = None, lake: Lake | None = None,
+              size: int | None = None) -> int:
+    """Ship unfinished batches first, then one new batch; returns the rows shipped."""
+    factory, lake = factory or session_factory(), lake or open_lake()
+    size = size or get_settings().shipper_batch_size
+    shipped = 0
+    with factory() as session:
+        pending = list(session.scalars(select(LakeBatch).where(LakeBatch.status == "writing")
+                                       .order_by(LakeBatch.id)))
+        if not pending:
+            batch = claim_batch(session, size)
+            session.commit()
+            pending = [batch] if batch else []
+        for batch in pending:
+            files = write_batch(session, lake, batch)
+            mark_shipped(session, batch, files)
+            session.commit()
+            shipped += batch.rows
+    return shipped
+
+
+def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None,
+             progress=None) -> int:
+    total = 0
+    while True:
+        shipped = ship_once(factory, lake)
+        if not shipped:
+            return total
+        total += shipped
+        if progress:
+            progress(shipped)
+
+
+def compact(factory: sessionmaker | None = None, lake: Lake | None = None,
+            min_files: int | None = None) -> int:
+    """Rewrite each date partition holding many small files as one file; returns files removed."""
+    factory, lake = factory or session_factory(), lake or open_lake()
+    min_files = min_files or get_settings().compact_min_files
+    removed = _finish_compactions(factory, lake)
+    for partition in lake.event_partitions():
+        inputs = lake.files(posixpath.join(EVENTS, partition))
+        if len(inputs) >= min_files:
+            removed += _compact_partition(factory, lake, partition, inputs)
+    return removed
+
+
+def _range_of(path: str) -> tuple[int, int]:
+    stem = posixpath.basename(path).rsplit(".", 1)[0]
+    first, last = stem.split("-")[1:3]
+    return int(first), int(last)
+
+
+def _compact_partition(factory, lake: Lake, partition: str, inputs: list[str]) -> int:
+    ranges = [_range_of(p) for p in inputs]
+    output = posixpath.join(EVENTS, partition, f"compact-{min(r[0] for r in ranges):012d}-"
+                                               f"{max(r[1] for r in ranges):012d}.parquet")
+    relative = [p[len(lake.root) + 1:] for p in inputs]
+    with factory() as session:
+        record = LakeCompaction(partition=partition, inputs=relative, output=output)
+        session.add(record)
+        session.commit()
+        tables = [pq.read_table(lake.fs.open(p, "rb")) for p in inputs]
+        table = pa.concat_tables(tables, promote_options="default").sort_by("outbox_id")
+        if lake.fs.exists(lake.path(output)):
+            # Same range as an existing compacted input: write beside it, never over a source.
+            output = output.replace(".parquet", f"-c{record.id}.parquet")
+            record.output = output
+            session.commit()
+        lake.write_atomic(table, output)
+        return _drop_inputs(session, lake, record)
+
+
+def _drop_inputs(session: Session, lake: Lake, record: LakeCompaction) -> int:
+    removed = 0
+    for relative in record.inputs:
+        if relative != record.output and lake.fs.exists(lake.path(relative)):
+            lake.fs.rm(lake.path(relative))
+            removed += 1
+    record.status, record.done_at = "done", utcnow()
+    session.commit()
+    return removed
+
+
+def _finish_compactions(factory, lake: Lake) -> int:
+    """After a crash: a compaction whose output exists drops its inputs; otherwise it is void."""
+    removed = 0
+    with factory() as session:
+        for record in session.scalars(select(LakeCompaction)
+                                      .where(LakeCompaction.status == "writing")):
+            if lake.fs.exists(lake.path(record.output)):
+                removed += _drop_inputs(session, lake, record)
+            else:
+                record.status = "aborted"
+                session.commit()
+    lake.remove_temps()
+    return removed
+
+
+def prune_outbox(factory: sessionmaker | None = None) -> int:
+    """Forget shipped outbox rows past the retention (the lake has them; dedup keys stay)."""
+    factory = factory or session_factory()
+    cutoff = utcnow() - timedelta(days=get_settings().outbox_retention_days)
+    with factory() as session:
+        gone = session.execute(delete(OutboxEvent).where(OutboxEvent.shipped_at < cutoff))
+        session.commit()
+        return gone.rowcount or 0
+
+
+def status(session: Session, lake: Lake | None = None) -> dict:
+    lake = lake or open_lake()
+    waiting = session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None)))
+    shipped, last = session.execute(
+        select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at))
+        .where(LakeBatch.status == "shipped")).one()
+    files = lake.files(EVENTS, "date=*/*.parquet")
+    partitions = lake.event_partitions()
+    return {
+        "lake": lake.root, "waiting": waiting, "shipped": int(shipped),
+        "last_shipped_at": last.isoformat() if last else None,
+        "files": len(files), "partitions": len(partitions),
+        "first_date": partitions[0][5:] if partitions else None,
+        "last_date": partitions[-1][5:] if partitions else None,
+        "bytes": sum(lake.fs.size(f) for f in files),
+    }
+
+
+class Shipper(threading.Thread):
+    """Ships, compacts and snapshots in the background of `siyu serve`."""
+
+    def __init__(self, interval: float | None = None):
+        super().__init__(name="siyu-shipper", daemon=True)
+        self.interval = interval or get_settings().shipper_interval_seconds
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        factory, lake = session_factory(), open_lake()
+        rounds = 0
+        while not self.stopping.is_set():
+            try:
+                shipped = ship_once(factory, lake)
+                rounds += 1
+                if rounds % 30 == 0:
+                    compact(factory, lake)
+                    write_snapshots_if_changed(factory, lake)
+            except Exception:
+                log.exception("shipper error; retrying")
+                shipped = 0
+            if not shipped:
+                self.stopping.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

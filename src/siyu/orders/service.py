@@ -1,0 +1,85 @@
+"""Keep the orders table true to Order Completed / Order Refunded, whatever order they arrive in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.core.errors import InvalidInput
+from siyu.orders.models import Order
+
+ORDER_EVENTS = ("Order Completed", "Order Refunded")
+
+
+def to_fen(value: object, field: str) -> int:
+    """Yuan (as a number or text) to integer fen, rounding half up; never through float."""
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("¥", "").strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{value!r} is not an amount", field=field) from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidInput(f"{value!r} is not a non-negative amount", field=field)
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def order_amount(properties: dict) -> tuple[str, object] | None:
+    for name in ("revenue", "total", "amount"):
+        if properties.get(name) not in (None, ""):
+            return name, properties[name]
+    return None
+
+
+def check_order_event(event: str, properties: dict) -> None:
+    """Reject, before anything is written, an order event that cannot maintain the orders table."""
+    order_id = properties.get("order_id")
+    if order_id in (None, "") or len(str(order_id)) > 128:
+        raise InvalidInput("order_id is required (at most 128 characters)",
+                           field="properties.order_id")
+    found = order_amount(properties)
+    if event == "Order Completed" and found is None:
+        raise InvalidInput("revenue (or total) is required", field="properties.revenue")
+    if found:
+        to_fen(found[1], f"properties.{found[0]}")
+
+
+def apply_order_event(session: Session, event: str, properties: dict, customer_id: int,
+                      timestamp: datetime, source: str, touchpoint: str | None,
+                      cache: dict[str, Order] | None = None) -> Order:
+    order_id = str(properties["order_id"])
+    cache = cache if cache is not None else {}
+    order = cache.get(order_id) or session.scalar(select(Order).where(Order.order_id == order_id))
+    if order is None:
+        order = Order(order_id=order_id, customer_id=customer_id, source=source,
+                      status="completed", amount_fen=0, refunded_fen=0, products=[])
+        session.add(order)
+    cache[order_id] = order
+    found = order_amount(properties)
+    if event == "Order Completed":
+        order.amount_fen = to_fen(found[1], "revenue")
+        order.paid_at = timestamp
+        order.customer_id = customer_id
+        order.currency = str(properties.get("currency") or "CNY")[:3].upper()
+        order.products = properties.get("products") or []
+        order.store = _text(properties.get("store"))
+        order.touchpoint = touchpoint
+    else:
+        refund = to_fen(found[1], "revenue") if found else None
+        order.refunded_fen = refund if refund is not None else order.amount_fen
+        order.refunded_at = timestamp
+    order.status = _status(order)
+    return order
+
+
+def _status(order: Order) -> str:
+    if not order.refunded_fen:
+        return "completed"
+    if order.amount_fen and order.refunded_fen < order.amount_fen:
+        return "partially_refunded"
+    return "refunded"
+
+
+def _text(value: object) -> str | None:
+    return str(value)[:64] if value not in (None, "") else None

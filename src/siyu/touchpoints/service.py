@@ -1,0 +1,43 @@
+"""The touchpoint registry: register codes, and keep unknown codes seen in events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.core.errors import InvalidInput
+from siyu.touchpoints.models import ENTRY_TYPES, GROUPS, Touchpoint
+
+
+def register(session: Session, code: str, name: str, group: str = "other",
+             entry_type: str = "owned", store_id: int | None = None,
+             owner_id: int | None = None) -> Touchpoint:
+    """Create or update a touchpoint; an unregistered code seen in events becomes registered."""
+    if group not in GROUPS:
+        raise InvalidInput(f"group must be one of {', '.join(GROUPS)}", field="group")
+    if entry_type not in ENTRY_TYPES:
+        raise InvalidInput(f"entry_type must be one of {', '.join(ENTRY_TYPES)}",
+                           field="entry_type")
+    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.code == code))
+    if touchpoint is None:
+        touchpoint = Touchpoint(code=code)
+        session.add(touchpoint)
+    touchpoint.name, touchpoint.group, touchpoint.entry_type = name, group, entry_type
+    touchpoint.store_id, touchpoint.owner_id = store_id, owner_id
+    touchpoint.is_registered = True
+    session.flush()
+    return touchpoint
+
+
+def keep_unknown(session: Session, codes: Iterable[str]) -> list[str]:
+    """Register, as unregistered, every code not yet known; returns the new ones."""
+    wanted = set(codes)
+    if not wanted:
+        return []
+    known = set(session.scalars(select(Touchpoint.code).where(Touchpoint.code.in_(wanted))))
+    new = sorted(wanted - known)
+    for code in new:
+        session.add(Touchpoint(code=code, name=code, is_registered=False))
+    return new
