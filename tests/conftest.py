@@ -4,6 +4,7 @@ by Alembic once per run and emptied after each test, and a real lake in a tempor
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,19 +20,26 @@ PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory) -> Iterator[str]:
     if PG_URL:
         # CI asks for PostgreSQL: one that cannot be reached fails the run, it is never skipped.
-        url = PG_URL
-        engine = db.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        # Each run gets its own schema, so two runs on one database never collide.
+        schema = f"siyu_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = db.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        separator = "&" if "?" in PG_URL else "?"
+        url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+        db.upgrade(url)
+        yield url
+        db.dispose_engines()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'siyu.db'}"
-    db.upgrade(url)
-    return url
+        db.upgrade(url)
+        yield url
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +66,9 @@ def _empty_tables(url: str) -> None:
 
 
 def _has_sequence(conn) -> bool:
-    return bool(conn.execute(text(
-        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first())
+    return bool(
+        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first()
+    )
 
 
 @pytest.fixture

@@ -26,8 +26,12 @@ def create_app(background: bool = False) -> FastAPI:
         for thread in threads:
             thread.join(timeout=10)
 
-    app = FastAPI(title="Siyu", version=__version__, lifespan=lifespan,
-                  description="私域 Siyu: tracking API (Segment spec) and management API.")
+    app = FastAPI(
+        title="Siyu",
+        version=__version__,
+        lifespan=lifespan,
+        description="私域 Siyu: tracking API (Segment spec) and management API.",
+    )
 
     @app.exception_handler(SiyuError)
     async def domain_error(_: Request, error: SiyuError) -> JSONResponse:

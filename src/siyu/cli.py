@@ -12,8 +12,11 @@ from siyu.demo.cli import demo
 from siyu.events.cli import keys_app, lake_app
 from siyu.imports.cli import app as import_app
 
-app = typer.Typer(help="Siyu (私域): a brand's own customers, tracked, unified and reached.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Siyu (私域): a brand's own customers, tracked, unified and reached.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="The OLTP database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
@@ -40,8 +43,10 @@ def _safe_url(url: str) -> str:
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-          port: int = typer.Option(8000, help="Port to listen on.")) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
     """Run the API, tracking API, home page, shipper and a job worker in one process."""
     import uvicorn
 
@@ -69,10 +74,12 @@ def worker() -> None:
 
 
 @app.command()
-def bench(what: str = typer.Argument(..., help="ingest"),
-          seconds: float = typer.Option(10.0, help="Seconds per measurement."),
-          connections: str = typer.Option("8,32", help="Client connections to try."),
-          json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def bench(
+    what: str = typer.Argument(..., help="ingest"),
+    seconds: float = typer.Option(10.0, help="Seconds per measurement."),
+    connections: str = typer.Option("8,32", help="Client connections to try."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Run a benchmark from benchmarks/ (needs a source checkout)."""
     import importlib
     import sys
@@ -83,8 +90,9 @@ def bench(what: str = typer.Argument(..., help="ingest"),
         raise typer.BadParameter("run from the Siyu checkout (benchmarks/ is not here)")
     sys.path.insert(0, str(root))
     module = importlib.import_module(f"benchmarks.{what}")
-    module.main(seconds=seconds, connections=[int(c) for c in connections.split(",")],
-                as_json=json_out)
+    module.main(
+        seconds=seconds, connections=[int(c) for c in connections.split(",")], as_json=json_out
+    )
 
 
 if __name__ == "__main__":

@@ -23,13 +23,17 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 def summary(session) -> dict:
     orders, gmv = session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.amount_fen - Order.refunded_fen), 0))
+        select(
+            func.count(Order.id), func.coalesce(func.sum(Order.amount_fen - Order.refunded_fen), 0)
+        )
     ).one()
     return {
-        "customers": session.scalar(select(func.count(Customer.id))
-                                    .where(Customer.merged_into_id.is_(None))),
+        "customers": session.scalar(
+            select(func.count(Customer.id)).where(Customer.merged_into_id.is_(None))
+        ),
         "events_recent": session.scalar(select(func.count(OutboxEvent.id))),
-        "orders": orders, "gmv_yuan": int(gmv) / 100,
+        "orders": orders,
+        "gmv_yuan": int(gmv) / 100,
         "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
         "sources": session.scalar(select(func.count(Source.id))),
         "lake": shipper.status(session),

@@ -39,8 +39,7 @@ def create_token(session: Session, name: str, role: str) -> tuple[ApiToken, str]
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     secret = new_secret("sy")
-    token = ApiToken(name=name, role=role, token_hash=hash_secret(secret),
-                     token_prefix=secret[:10])
+    token = ApiToken(name=name, role=role, token_hash=hash_secret(secret), token_prefix=secret[:10])
     session.add(token)
     session.flush()
     return token, secret

@@ -116,7 +116,9 @@ def alembic_config(url: str | None = None):
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%")
+    )
     return config
 
 

@@ -48,8 +48,13 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(session: Session, kind: str, key: str, payload: dict | None = None,
-            run_at: datetime | None = None) -> Job:
+def enqueue(
+    session: Session,
+    kind: str,
+    key: str,
+    payload: dict | None = None,
+    run_at: datetime | None = None,
+) -> Job:
     """Add a job in the caller's transaction; an existing job with this key is returned as is."""
     existing = session.scalar(select(Job).where(Job.key == key))
     if existing is not None:
@@ -66,8 +71,7 @@ def claim(session: Session) -> Job | None:
     due = (
         select(Job)
         .where(Job.run_at <= now)
-        .where(or_(Job.status == "queued",
-                   (Job.status == "running") & (Job.lease_until < now)))
+        .where(or_(Job.status == "queued", (Job.status == "running") & (Job.lease_until < now)))
         .order_by(Job.run_at, Job.id)
         .limit(1)
     )
@@ -99,8 +103,11 @@ def run_one(factory=None) -> bool:
     with factory() as session:
         try:
             HANDLERS[kind](session, payload)
-            session.execute(update(Job).where(Job.id == job_id)
-                            .values(status="done", finished_at=utcnow(), lease_until=None))
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status="done", finished_at=utcnow(), lease_until=None)
+            )
             session.commit()
         except Exception:
             session.rollback()
@@ -111,11 +118,15 @@ def run_one(factory=None) -> bool:
 def _record_failure(session: Session, job_id: int, attempts: int, error: str) -> None:
     log.warning("job %s failed (attempt %s)", job_id, attempts)
     gave_up = attempts >= MAX_ATTEMPTS
-    backoff = timedelta(seconds=min(3600, 2 ** attempts))
+    backoff = timedelta(seconds=min(3600, 2**attempts))
     session.execute(
-        update(Job).where(Job.id == job_id).values(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
             status="failed" if gave_up else "queued",
-            run_at=utcnow() + backoff, lease_until=None, last_error=error[-4000:],
+            run_at=utcnow() + backoff,
+            lease_until=None,
+            last_error=error[-4000:],
         )
     )
     session.commit()

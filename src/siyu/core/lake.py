@@ -47,8 +47,11 @@ class Lake:
         base = self.path(EVENTS)
         if not self.fs.exists(base):
             return []
-        return sorted(posixpath.basename(p) for p in self.fs.ls(base, detail=False)
-                      if posixpath.basename(p).startswith("date="))
+        return sorted(
+            posixpath.basename(p)
+            for p in self.fs.ls(base, detail=False)
+            if posixpath.basename(p).startswith("date=")
+        )
 
     def remove_temps(self) -> int:
         temps = self.fs.glob(self.path("**", f"{TEMP_PREFIX}*"))
@@ -72,10 +75,14 @@ def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
         conn.register_filesystem(lake.fs)
     if lake.files(EVENTS, "date=*/*.parquet"):
         glob = lake.path(EVENTS, "date=*", "*.parquet")
-        conn.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
-                     "hive_partitioning = true, union_by_name = true)")
+        conn.execute(
+            f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
+            "hive_partitioning = true, union_by_name = true)"
+        )
     for name in SNAPSHOTS:
         if lake.files(name):
-            conn.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                         f"read_parquet('{lake.path(name, '*.parquet')}')")
+            conn.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM "
+                f"read_parquet('{lake.path(name, '*.parquet')}')"
+            )
     return conn

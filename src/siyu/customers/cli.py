@@ -14,8 +14,10 @@ app = typer.Typer(help="Customers: the 360 view and merges.", no_args_is_help=Tr
 
 
 @app.command()
-def show(ref: str = typer.Argument(..., metavar="ID", help="Customer id or any identity value."),
-         json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(
+    ref: str = typer.Argument(..., metavar="ID", help="Customer id or any identity value."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """The customer 360: traits, identities, tags, order summary and latest events."""
     upgrade()
     try:
@@ -35,19 +37,27 @@ def _print_360(view: dict) -> None:
     if view["traits"]:
         console.print("traits: " + ", ".join(f"{k}={v}" for k, v in view["traits"].items()))
     summary = view["order_summary"]
-    console.print(f"orders: {summary['orders']}  net ¥{summary['net_fen'] / 100:,.2f}  "
-                  f"first touchpoint: {view['first_touchpoint'] or '-'}")
+    console.print(
+        f"orders: {summary['orders']}  net ¥{summary['net_fen'] / 100:,.2f}  "
+        f"first touchpoint: {view['first_touchpoint'] or '-'}"
+    )
     table = Table("time", "type", "event", "touchpoint")
     for event in view["latest_events"]:
-        table.add_row(event["timestamp"][:19], event["type"], event["event"] or event["name"] or "",
-                      event["touchpoint"] or "")
+        table.add_row(
+            event["timestamp"][:19],
+            event["type"],
+            event["event"] or event["name"] or "",
+            event["touchpoint"] or "",
+        )
     console.print(table)
 
 
 @app.command()
-def merge(merged: str = typer.Argument(..., metavar="A", help="Customer to fold in."),
-          kept: str = typer.Argument(..., metavar="B", help="Customer that stays."),
-          actor: str = typer.Option("cli", help="Who is merging (for the record).")) -> None:
+def merge(
+    merged: str = typer.Argument(..., metavar="A", help="Customer to fold in."),
+    kept: str = typer.Argument(..., metavar="B", help="Customer that stays."),
+    actor: str = typer.Option("cli", help="Who is merging (for the record)."),
+) -> None:
     """Merge customer A into customer B; the record can undo it."""
     upgrade()
     try:
@@ -55,13 +65,17 @@ def merge(merged: str = typer.Argument(..., metavar="A", help="Customer to fold 
             record = service.merge_customers(session, merged, kept, actor)
     except SiyuError as error:
         fail(error)
-    console.print(f"merged customer {record.merged_id} into {record.kept_id} "
-                  f"(merge {record.id}; undo with `siyu customers unmerge {record.id}`)")
+    console.print(
+        f"merged customer {record.merged_id} into {record.kept_id} "
+        f"(merge {record.id}; undo with `siyu customers unmerge {record.id}`)"
+    )
 
 
 @app.command()
-def unmerge(merge_id: int = typer.Argument(..., help="The merge record's id."),
-            actor: str = typer.Option("cli", help="Who is undoing it.")) -> None:
+def unmerge(
+    merge_id: int = typer.Argument(..., help="The merge record's id."),
+    actor: str = typer.Option("cli", help="Who is undoing it."),
+) -> None:
     """Undo a merge: the merged customer gets its identities, orders and traits back."""
     upgrade()
     try:

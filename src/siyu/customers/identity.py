@@ -1,4 +1,4 @@
-"""Identity types, their normalisation, per-type limits and the values that never identify anyone."""
+"""Identity types, normalisation, per-type limits and values that never identify anyone."""
 
 from __future__ import annotations
 
@@ -6,29 +6,60 @@ import re
 
 # Highest priority first: the customer an event belongs to is the one its strongest id names.
 TYPES = (
-    "user_id", "member_id", "wechat_unionid", "phone", "email",
-    "wecom_external_userid", "wechat_openid", "anonymous_id",
+    "user_id",
+    "member_id",
+    "wechat_unionid",
+    "phone",
+    "email",
+    "wecom_external_userid",
+    "wechat_openid",
+    "anonymous_id",
 )
 PRIORITY = {kind: rank for rank, kind in enumerate(TYPES)}
 
 # How many identities of a type one customer may hold; past it a new id is not attached.
 LIMITS = {
-    "user_id": 1, "member_id": 1, "wechat_unionid": 1, "phone": 3, "email": 5,
-    "wecom_external_userid": 5, "wechat_openid": 10, "anonymous_id": 1000,
+    "user_id": 1,
+    "member_id": 1,
+    "wechat_unionid": 1,
+    "phone": 3,
+    "email": 5,
+    "wecom_external_userid": 5,
+    "wechat_openid": 10,
+    "anonymous_id": 1000,
 }
 
 # Trait names (lower-case) that carry an identity, and the type they carry.
 TRAIT_TYPES = {
-    "phone": "phone", "mobile": "phone", "email": "email",
-    "member_id": "member_id", "memberid": "member_id",
-    "wechat_unionid": "wechat_unionid", "unionid": "wechat_unionid",
-    "wechat_openid": "wechat_openid", "openid": "wechat_openid",
-    "wecom_external_userid": "wecom_external_userid", "external_userid": "wecom_external_userid",
+    "phone": "phone",
+    "mobile": "phone",
+    "email": "email",
+    "member_id": "member_id",
+    "memberid": "member_id",
+    "wechat_unionid": "wechat_unionid",
+    "unionid": "wechat_unionid",
+    "wechat_openid": "wechat_openid",
+    "openid": "wechat_openid",
+    "wecom_external_userid": "wecom_external_userid",
+    "external_userid": "wecom_external_userid",
 }
 
 BLOCKED = {
-    "", "null", "none", "nil", "undefined", "nan", "-1", "0", "anonymous", "unknown",
-    "n/a", "na", "test", "[object object]", "guest",
+    "",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "nan",
+    "-1",
+    "0",
+    "anonymous",
+    "unknown",
+    "n/a",
+    "na",
+    "test",
+    "[object object]",
+    "guest",
 }
 _ZEROS = re.compile(r"^[0\-\s]+$")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -45,7 +76,7 @@ def normalize_phone(raw: str) -> str | None:
     digits = re.sub(r"[\s\-()]", "", raw)
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if _CN_MOBILE.match(digits) or _INTL.match(digits):

@@ -31,10 +31,11 @@ class Resolver:
         """Fetch every identity named in a batch, and their customers, in a few queries."""
         wanted = [k for k in set(keys) if k not in self.known]
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             rows = self.session.execute(
-                select(Identity.type, Identity.value, Identity.customer_id)
-                .where(tuple_(Identity.type, Identity.value).in_(chunk))
+                select(Identity.type, Identity.value, Identity.customer_id).where(
+                    tuple_(Identity.type, Identity.value).in_(chunk)
+                )
             )
             for kind, value, customer_id in rows:
                 self.owner_of[(kind, value)] = customer_id
@@ -44,14 +45,13 @@ class Resolver:
     def _load_customers(self, customer_ids: set[int]) -> None:
         if not customer_ids:
             return
-        for customer in self.session.scalars(
-            select(Customer).where(Customer.id.in_(customer_ids))
-        ):
+        for customer in self.session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
             self.customers[customer.id] = customer
             self.counts[customer.id] = defaultdict(int)
         rows = self.session.execute(
-            select(Identity.customer_id, Identity.type)
-            .where(Identity.customer_id.in_(customer_ids))
+            select(Identity.customer_id, Identity.type).where(
+                Identity.customer_id.in_(customer_ids)
+            )
         )
         for customer_id, kind in rows:
             self.counts[customer_id][kind] += 1
@@ -104,20 +104,29 @@ class Resolver:
     def merge(self, merged: Customer, kept: Customer, reason: str) -> CustomerMerge:
         """Fold `merged` into `kept`: identities and orders move, and the record can undo it."""
         self.session.flush()
-        identity_ids = list(self.session.scalars(
-            select(Identity.id).where(Identity.customer_id == merged.id)))
-        order_ids = list(self.session.scalars(
-            select(Order.id).where(Order.customer_id == merged.id)))
+        identity_ids = list(
+            self.session.scalars(select(Identity.id).where(Identity.customer_id == merged.id))
+        )
+        order_ids = list(
+            self.session.scalars(select(Order.id).where(Order.customer_id == merged.id))
+        )
         record = CustomerMerge(
-            kept_id=kept.id, merged_id=merged.id, reason=reason, actor=self.actor,
-            moved_identity_ids=identity_ids, moved_order_ids=order_ids,
-            kept_before=snapshot(kept), merged_before=snapshot(merged),
+            kept_id=kept.id,
+            merged_id=merged.id,
+            reason=reason,
+            actor=self.actor,
+            moved_identity_ids=identity_ids,
+            moved_order_ids=order_ids,
+            kept_before=snapshot(kept),
+            merged_before=snapshot(merged),
         )
         self.session.add(record)
-        self.session.execute(update(Identity).where(Identity.customer_id == merged.id)
-                             .values(customer_id=kept.id))
-        self.session.execute(update(Order).where(Order.customer_id == merged.id)
-                             .values(customer_id=kept.id))
+        self.session.execute(
+            update(Identity).where(Identity.customer_id == merged.id).values(customer_id=kept.id)
+        )
+        self.session.execute(
+            update(Order).where(Order.customer_id == merged.id).values(customer_id=kept.id)
+        )
         for key, owner in list(self.owner_of.items()):
             if owner == merged.id:
                 self.owner_of[key] = kept.id
@@ -131,16 +140,21 @@ class Resolver:
 
 def snapshot(customer: Customer) -> dict:
     """The fields a merge may change, as JSON, so an undo can put them back."""
+
     def iso(value):
         return value.isoformat() if value else None
 
     return {
         "traits": dict(customer.traits or {}),
         "is_identified": customer.is_identified,
-        "first_seen_at": iso(customer.first_seen_at), "last_seen_at": iso(customer.last_seen_at),
-        "first_touchpoint": customer.first_touchpoint, "first_touch_at": iso(customer.first_touch_at),
-        "last_touchpoint": customer.last_touchpoint, "last_touch_at": iso(customer.last_touch_at),
-        "owner_id": customer.owner_id, "store_id": customer.store_id,
+        "first_seen_at": iso(customer.first_seen_at),
+        "last_seen_at": iso(customer.last_seen_at),
+        "first_touchpoint": customer.first_touchpoint,
+        "first_touch_at": iso(customer.first_touch_at),
+        "last_touchpoint": customer.last_touchpoint,
+        "last_touch_at": iso(customer.last_touch_at),
+        "owner_id": customer.owner_id,
+        "store_id": customer.store_id,
     }
 
 
@@ -150,14 +164,18 @@ def absorb(kept: Customer, merged: Customer) -> None:
     kept.is_identified = kept.is_identified or merged.is_identified
     kept.owner_id = kept.owner_id or merged.owner_id
     kept.store_id = kept.store_id or merged.store_id
-    if merged.first_seen_at and (not kept.first_seen_at or merged.first_seen_at < kept.first_seen_at):
+    if merged.first_seen_at and (
+        not kept.first_seen_at or merged.first_seen_at < kept.first_seen_at
+    ):
         kept.first_seen_at = merged.first_seen_at
     if merged.last_seen_at and (not kept.last_seen_at or merged.last_seen_at > kept.last_seen_at):
         kept.last_seen_at = merged.last_seen_at
-    if merged.first_touch_at and (not kept.first_touch_at
-                                  or merged.first_touch_at < kept.first_touch_at):
+    if merged.first_touch_at and (
+        not kept.first_touch_at or merged.first_touch_at < kept.first_touch_at
+    ):
         kept.first_touchpoint, kept.first_touch_at = merged.first_touchpoint, merged.first_touch_at
-    if merged.last_touch_at and (not kept.last_touch_at
-                                 or merged.last_touch_at > kept.last_touch_at):
+    if merged.last_touch_at and (
+        not kept.last_touch_at or merged.last_touch_at > kept.last_touch_at
+    ):
         kept.last_touchpoint, kept.last_touch_at = merged.last_touchpoint, merged.last_touch_at
     kept.updated_at = utcnow()

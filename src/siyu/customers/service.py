@@ -29,8 +29,7 @@ def find_customer(session: Session, ref: str | int) -> Customer:
         if phone:
             candidates.add(phone)
         owners = session.scalars(
-            select(Identity.customer_id).where(Identity.value.in_(candidates))
-            .order_by(Identity.id)
+            select(Identity.customer_id).where(Identity.value.in_(candidates)).order_by(Identity.id)
         ).all()
         if not owners:
             raise NotFound(f"no customer has the id or identity {text!r}", field="id")
@@ -44,25 +43,33 @@ def merged_ids(session: Session, customer_id: int) -> list[int]:
     """This customer and every customer merged into it, however deep."""
     found, frontier = [customer_id], [customer_id]
     while frontier:
-        frontier = list(session.scalars(
-            select(Customer.id).where(Customer.merged_into_id.in_(frontier))))
+        frontier = list(
+            session.scalars(select(Customer.id).where(Customer.merged_into_id.in_(frontier)))
+        )
         found.extend(frontier)
     return found
 
 
 def order_summary(session: Session, customer_ids: list[int]) -> dict:
     row = session.execute(
-        select(func.count(Order.id), func.coalesce(func.sum(Order.amount_fen), 0),
-               func.coalesce(func.sum(Order.refunded_fen), 0),
-               func.min(Order.paid_at), func.max(Order.paid_at))
-        .where(Order.customer_id.in_(customer_ids), Order.paid_at.is_not(None))
+        select(
+            func.count(Order.id),
+            func.coalesce(func.sum(Order.amount_fen), 0),
+            func.coalesce(func.sum(Order.refunded_fen), 0),
+            func.min(Order.paid_at),
+            func.max(Order.paid_at),
+        ).where(Order.customer_id.in_(customer_ids), Order.paid_at.is_not(None))
     ).one()
     count, gross, refunded, first, last = row
     net = int(gross) - int(refunded)
     return {
-        "orders": count, "gross_fen": int(gross), "refunded_fen": int(refunded), "net_fen": net,
+        "orders": count,
+        "gross_fen": int(gross),
+        "refunded_fen": int(refunded),
+        "net_fen": net,
         "average_order_fen": round(net / count) if count else 0,
-        "first_order_at": _iso(first), "last_order_at": _iso(last),
+        "first_order_at": _iso(first),
+        "last_order_at": _iso(last),
     }
 
 
@@ -72,17 +79,23 @@ def customer_360(session: Session, ref: str | int, events: int = 20) -> dict:
     family = merged_ids(session, customer.id)
     identities = session.execute(
         select(Identity.type, Identity.value, Identity.created_at)
-        .where(Identity.customer_id == customer.id).order_by(Identity.id)).all()
+        .where(Identity.customer_id == customer.id)
+        .order_by(Identity.id)
+    ).all()
     orders = session.scalars(
-        select(Order).where(Order.customer_id.in_(family))
-        .order_by(Order.paid_at.desc()).limit(20)).all()
+        select(Order).where(Order.customer_id.in_(family)).order_by(Order.paid_at.desc()).limit(20)
+    ).all()
     latest = session.scalars(
-        select(OutboxEvent).where(OutboxEvent.customer_id.in_(family))
-        .order_by(OutboxEvent.timestamp.desc(), OutboxEvent.id.desc()).limit(events)).all()
+        select(OutboxEvent)
+        .where(OutboxEvent.customer_id.in_(family))
+        .order_by(OutboxEvent.timestamp.desc(), OutboxEvent.id.desc())
+        .limit(events)
+    ).all()
     merges = session.scalars(
-        select(CustomerMerge).where(
-            (CustomerMerge.kept_id == customer.id) | (CustomerMerge.merged_id.in_(family)))
-        .order_by(CustomerMerge.id)).all()
+        select(CustomerMerge)
+        .where((CustomerMerge.kept_id == customer.id) | (CustomerMerge.merged_id.in_(family)))
+        .order_by(CustomerMerge.id)
+    ).all()
     return {
         "id": customer.id,
         "traits": customer.traits or {},
@@ -118,14 +131,19 @@ def undo_merge(session: Session, merge_id: int, actor: str) -> CustomerMerge:
         raise Conflict(f"merge {merge_id} was already undone", field="merge_id")
     kept, merged = session.get(Customer, record.kept_id), session.get(Customer, record.merged_id)
     if kept.merged_into_id is not None:
-        raise Conflict(f"customer {kept.id} was merged again later; undo that merge first",
-                       field="merge_id")
-    session.execute(update(Identity).where(Identity.id.in_(record.moved_identity_ids),
-                                           Identity.customer_id == kept.id)
-                    .values(customer_id=merged.id))
-    session.execute(update(Order).where(Order.id.in_(record.moved_order_ids),
-                                        Order.customer_id == kept.id)
-                    .values(customer_id=merged.id))
+        raise Conflict(
+            f"customer {kept.id} was merged again later; undo that merge first", field="merge_id"
+        )
+    session.execute(
+        update(Identity)
+        .where(Identity.id.in_(record.moved_identity_ids), Identity.customer_id == kept.id)
+        .values(customer_id=merged.id)
+    )
+    session.execute(
+        update(Order)
+        .where(Order.id.in_(record.moved_order_ids), Order.customer_id == kept.id)
+        .values(customer_id=merged.id)
+    )
     _restore_kept(kept, record)
     kept.is_identified = _has_strong_identity(session, kept.id)
     merged.merged_into_id = None
@@ -149,9 +167,14 @@ def _restore_kept(kept: Customer, record: CustomerMerge) -> None:
 
 
 def _has_strong_identity(session: Session, customer_id: int) -> bool:
-    return session.scalar(
-        select(func.count(Identity.id)).where(Identity.customer_id == customer_id,
-                                              Identity.type != "anonymous_id")) > 0
+    return (
+        session.scalar(
+            select(func.count(Identity.id)).where(
+                Identity.customer_id == customer_id, Identity.type != "anonymous_id"
+            )
+        )
+        > 0
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -164,23 +187,37 @@ def _parse(value: str | None) -> datetime | None:
 
 def _order(order: Order) -> dict:
     return {
-        "order_id": order.order_id, "status": order.status, "amount_fen": order.amount_fen,
-        "refunded_fen": order.refunded_fen, "paid_at": _iso(order.paid_at),
-        "store": order.store, "touchpoint": order.touchpoint,
+        "order_id": order.order_id,
+        "status": order.status,
+        "amount_fen": order.amount_fen,
+        "refunded_fen": order.refunded_fen,
+        "paid_at": _iso(order.paid_at),
+        "store": order.store,
+        "touchpoint": order.touchpoint,
     }
 
 
 def _event(row: OutboxEvent) -> dict:
     return {
-        "message_id": row.message_id, "type": row.type, "event": row.event, "name": row.name,
-        "touchpoint": row.touchpoint, "timestamp": _iso(row.timestamp), "source": row.source,
+        "message_id": row.message_id,
+        "type": row.type,
+        "event": row.event,
+        "name": row.name,
+        "touchpoint": row.touchpoint,
+        "timestamp": _iso(row.timestamp),
+        "source": row.source,
         "properties": json.loads(row.properties or "{}"),
     }
 
 
 def _merge(record: CustomerMerge) -> dict:
     return {
-        "id": record.id, "kept_id": record.kept_id, "merged_id": record.merged_id,
-        "reason": record.reason, "actor": record.actor, "at": _iso(record.created_at),
-        "undone_at": _iso(record.undone_at), "undone_by": record.undone_by,
+        "id": record.id,
+        "kept_id": record.kept_id,
+        "merged_id": record.merged_id,
+        "reason": record.reason,
+        "actor": record.actor,
+        "at": _iso(record.created_at),
+        "undone_at": _iso(record.undone_at),
+        "undone_by": record.undone_by,
     }

@@ -58,15 +58,17 @@ def _write_key(request: Request, payload: dict) -> str:
         try:
             user = base64.b64decode(header[6:]).decode().split(":", 1)[0]
         except (ValueError, UnicodeDecodeError):
-            raise Unauthorized("the Authorization header is not valid Basic auth",
-                               field="Authorization") from None
+            raise Unauthorized(
+                "the Authorization header is not valid Basic auth", field="Authorization"
+            ) from None
         if user:
             return user
     key = payload.get("writeKey")
     if isinstance(key, str) and key:
         return key
-    raise Unauthorized("a write key is required: HTTP Basic auth with the key as user name",
-                       field="Authorization")
+    raise Unauthorized(
+        "a write key is required: HTTP Basic auth with the key as user name", field="Authorization"
+    )
 
 
 def _sent_at(payload: dict) -> datetime | None:
@@ -130,5 +132,6 @@ def _single(kind: str):
 
 
 for _kind in SINGLE_TYPES:
-    router.add_api_route(f"/{_kind}", _single(_kind), methods=["POST"],
-                         summary=f"Send one {_kind} call")
+    router.add_api_route(
+        f"/{_kind}", _single(_kind), methods=["POST"], summary=f"Send one {_kind} call"
+    )

@@ -33,14 +33,25 @@ def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
     """List sources and their key prefixes."""
     upgrade()
     with session_factory()() as session:
-        rows = [{"name": s.name, "key_prefix": s.key_prefix, "created_at": s.created_at,
-                 "revoked_at": s.revoked_at} for s in sources.list_sources(session)]
+        rows = [
+            {
+                "name": s.name,
+                "key_prefix": s.key_prefix,
+                "created_at": s.created_at,
+                "revoked_at": s.revoked_at,
+            }
+            for s in sources.list_sources(session)
+        ]
     if json_out:
         return emit_json(rows)
     table = Table("name", "key", "created", "revoked")
     for row in rows:
-        table.add_row(row["name"], (row["key_prefix"] or "-") + "…", str(row["created_at"])[:19],
-                      str(row["revoked_at"] or "")[:19])
+        table.add_row(
+            row["name"],
+            (row["key_prefix"] or "-") + "…",
+            str(row["created_at"])[:19],
+            str(row["revoked_at"] or "")[:19],
+        )
     console.print(table)
 
 
@@ -81,8 +92,10 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
         bar.update(task, completed=waiting or 1)
     removed = shipper.compact() if compact else 0
     written = write_snapshots()
-    console.print(f"shipped {total:,} events; compaction removed {removed} files; "
-                  f"snapshots: " + ", ".join(f"{k} {v:,}" for k, v in written.items()))
+    console.print(
+        f"shipped {total:,} events; compaction removed {removed} files; "
+        f"snapshots: " + ", ".join(f"{k} {v:,}" for k, v in written.items())
+    )
 
 
 @lake_app.command("compact")

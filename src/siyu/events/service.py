@@ -1,4 +1,4 @@
-"""Ingest: validate, dedup, resolve identity, apply to state, write outbox rows — one transaction."""
+"""Ingest: validate, dedup, resolve identity, apply state, write the outbox: one transaction."""
 
 from __future__ import annotations
 
@@ -47,8 +47,14 @@ class Rejection(Exception):
         self.field, self.reason = field, reason
 
 
-def ingest(session: Session, source: SourceRef, raws: list[Any], received_at: datetime,
-           sent_at: datetime | None = None, forced_type: str | None = None) -> IngestResult:
+def ingest(
+    session: Session,
+    source: SourceRef,
+    raws: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None = None,
+    forced_type: str | None = None,
+) -> IngestResult:
     """Store a list of Segment messages; the caller commits. Invalid ones are listed, not stored."""
     result = IngestResult()
     accepted: list[Accepted] = []
@@ -56,7 +62,9 @@ def ingest(session: Session, source: SourceRef, raws: list[Any], received_at: da
         try:
             accepted.append(_validate(index, raw, received_at, sent_at, forced_type))
         except Rejection as problem:
-            result.rejected.append(Rejected(index=index, field=problem.field, reason=problem.reason))
+            result.rejected.append(
+                Rejected(index=index, field=problem.field, reason=problem.reason)
+            )
     fresh = _drop_duplicates(session, source, accepted)
     result.duplicates = len(accepted) - len(fresh)
     if fresh:
@@ -66,8 +74,13 @@ def ingest(session: Session, source: SourceRef, raws: list[Any], received_at: da
     return result
 
 
-def _validate(index: int, raw: Any, received_at: datetime, batch_sent_at: datetime | None,
-              forced_type: str | None) -> Accepted:
+def _validate(
+    index: int,
+    raw: Any,
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+    forced_type: str | None,
+) -> Accepted:
     if not isinstance(raw, dict):
         raise Rejection(None, "an event must be a JSON object")
     if len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
@@ -90,8 +103,11 @@ def _validate(index: int, raw: Any, received_at: datetime, batch_sent_at: dateti
             raise Rejection(problem.field, problem.message) from None
     keys = identity_keys(message)
     if not keys:
-        raise Rejection("userId", "neither userId nor anonymousId can identify anyone "
-                                  "(empty or a blocked value such as 'null')")
+        raise Rejection(
+            "userId",
+            "neither userId nor anonymousId can identify anyone "
+            "(empty or a blocked value such as 'null')",
+        )
     timestamp = corrected_timestamp(message, received_at, batch_sent_at)
     message_id = message.message_id or content_id(raw)
     return Accepted(index, message, message_id, timestamp, keys)
@@ -114,8 +130,9 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def corrected_timestamp(message: Message, received_at: datetime,
-                        batch_sent_at: datetime | None) -> datetime:
+def corrected_timestamp(
+    message: Message, received_at: datetime, batch_sent_at: datetime | None
+) -> datetime:
     """timestamp = receivedAt − (sentAt − originalTimestamp): the device clock's skew removed."""
     client = message.client_timestamp
     sent = message.sent_at or batch_sent_at
@@ -134,13 +151,20 @@ def content_id(raw: dict) -> str:
     return f"sha256-{digest[:40]}"
 
 
-def _drop_duplicates(session: Session, source: SourceRef, accepted: list[Accepted]) -> list[Accepted]:
+def _drop_duplicates(
+    session: Session, source: SourceRef, accepted: list[Accepted]
+) -> list[Accepted]:
     wanted = {a.message_id for a in accepted}
     seen: set[str] = set()
     for start in range(0, len(wanted), 500):
-        chunk = list(wanted)[start:start + 500]
-        seen.update(session.scalars(select(ReceivedMessage.message_id).where(
-            ReceivedMessage.source_id == source.id, ReceivedMessage.message_id.in_(chunk))))
+        chunk = list(wanted)[start : start + 500]
+        seen.update(
+            session.scalars(
+                select(ReceivedMessage.message_id).where(
+                    ReceivedMessage.source_id == source.id, ReceivedMessage.message_id.in_(chunk)
+                )
+            )
+        )
     fresh = []
     for item in accepted:
         if item.message_id not in seen:
@@ -149,8 +173,9 @@ def _drop_duplicates(session: Session, source: SourceRef, accepted: list[Accepte
     return fresh
 
 
-def _store(session: Session, source: SourceRef, items: list[Accepted],
-           received_at: datetime) -> None:
+def _store(
+    session: Session, source: SourceRef, items: list[Accepted], received_at: datetime
+) -> None:
     resolver = Resolver(session, actor=f"source:{source.name}")
     resolver.preload(k for item in items for k in item.raw_keys + _alias_keys(item.message))
     backfill_before = received_at - timedelta(hours=get_settings().backfill_after_hours)
@@ -164,14 +189,27 @@ def _store(session: Session, source: SourceRef, items: list[Accepted],
         _apply(customer, item, touchpoint)
         message = item.message
         if message.type == "track" and message.event in ORDER_EVENTS:
-            apply_order_event(session, message.event, message.properties, customer.id,
-                              item.timestamp, source.name, touchpoint, orders)
-        rows.append(_outbox_row(source, item, customer.id, touchpoint, received_at,
-                                item.timestamp < backfill_before))
+            apply_order_event(
+                session,
+                message.event,
+                message.properties,
+                customer.id,
+                item.timestamp,
+                source.name,
+                touchpoint,
+                orders,
+            )
+        rows.append(
+            _outbox_row(
+                source, item, customer.id, touchpoint, received_at, item.timestamp < backfill_before
+            )
+        )
     keep_unknown(session, touchpoints)
     session.flush()
-    session.execute(insert(ReceivedMessage),
-                    [{"source_id": source.id, "message_id": r["message_id"]} for r in rows])
+    session.execute(
+        insert(ReceivedMessage),
+        [{"source_id": source.id, "message_id": r["message_id"]} for r in rows],
+    )
     session.execute(insert(OutboxEvent), rows)
 
 
@@ -226,16 +264,33 @@ def _json(value: dict) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def _outbox_row(source: SourceRef, item: Accepted, customer_id: int, touchpoint: str | None,
-                received_at: datetime, backfill: bool) -> dict:
+def _outbox_row(
+    source: SourceRef,
+    item: Accepted,
+    customer_id: int,
+    touchpoint: str | None,
+    received_at: datetime,
+    backfill: bool,
+) -> dict:
     m = item.message
     return {
-        "message_id": item.message_id, "source": source.name, "type": m.type,
-        "event": m.event, "name": m.name, "user_id": m.user_id, "anonymous_id": m.anonymous_id,
-        "group_id": m.group_id, "previous_id": m.previous_id, "customer_id": customer_id,
-        "touchpoint": touchpoint, "timestamp": item.timestamp,
+        "message_id": item.message_id,
+        "source": source.name,
+        "type": m.type,
+        "event": m.event,
+        "name": m.name,
+        "user_id": m.user_id,
+        "anonymous_id": m.anonymous_id,
+        "group_id": m.group_id,
+        "previous_id": m.previous_id,
+        "customer_id": customer_id,
+        "touchpoint": touchpoint,
+        "timestamp": item.timestamp,
         "original_timestamp": _as_utc(m.client_timestamp) if m.client_timestamp else None,
-        "sent_at": _as_utc(m.sent_at) if m.sent_at else None, "received_at": received_at,
-        "backfill": backfill, "properties": _json(m.properties), "traits": _json(m.traits),
+        "sent_at": _as_utc(m.sent_at) if m.sent_at else None,
+        "received_at": received_at,
+        "backfill": backfill,
+        "properties": _json(m.properties),
+        "traits": _json(m.traits),
         "context": _json(m.context),
     }

@@ -33,19 +33,29 @@ _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in E
 
 def claim_batch(session: Session, size: int) -> LakeBatch | None:
     """Stamp up to `size` waiting outbox rows with a new batch id (the caller commits)."""
-    ids = list(session.scalars(select(OutboxEvent.id).where(OutboxEvent.batch_id.is_(None))
-                               .order_by(OutboxEvent.id).limit(size)))
+    ids = list(
+        session.scalars(
+            select(OutboxEvent.id)
+            .where(OutboxEvent.batch_id.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(size)
+        )
+    )
     if not ids:
         return None
     batch = LakeBatch(status="writing")
     session.add(batch)
     session.flush()
-    session.execute(update(OutboxEvent)
-                    .where(OutboxEvent.id.between(ids[0], ids[-1]), OutboxEvent.batch_id.is_(None))
-                    .values(batch_id=batch.id))
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.between(ids[0], ids[-1]), OutboxEvent.batch_id.is_(None))
+        .values(batch_id=batch.id)
+    )
     first, last, rows = session.execute(
-        select(func.min(OutboxEvent.id), func.max(OutboxEvent.id), func.count())
-        .where(OutboxEvent.batch_id == batch.id)).one()
+        select(func.min(OutboxEvent.id), func.max(OutboxEvent.id), func.count()).where(
+            OutboxEvent.batch_id == batch.id
+        )
+    ).one()
     batch.first_id, batch.last_id, batch.rows = first, last, rows
     return batch
 
@@ -53,8 +63,9 @@ def claim_batch(session: Session, size: int) -> LakeBatch | None:
 def _partition_tables(session: Session, batch: LakeBatch) -> dict[str, pa.Table]:
     zone = get_settings().zone
     columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    rows = session.execute(select(*_ROW_COLUMNS).where(OutboxEvent.batch_id == batch.id)
-                           .order_by(OutboxEvent.id))
+    rows = session.execute(
+        select(*_ROW_COLUMNS).where(OutboxEvent.batch_id == batch.id).order_by(OutboxEvent.id)
+    )
     names = EVENTS_SCHEMA.names
     for row in rows:
         day = row.timestamp.astimezone(zone).date().isoformat()
@@ -76,19 +87,24 @@ def write_batch(session: Session, lake: Lake, batch: LakeBatch) -> list[str]:
 def mark_shipped(session: Session, batch: LakeBatch, files: list[str]) -> None:
     now = utcnow()
     batch.status, batch.files, batch.shipped_at = "shipped", files, now
-    session.execute(update(OutboxEvent).where(OutboxEvent.batch_id == batch.id)
-                    .values(shipped_at=now))
+    session.execute(
+        update(OutboxEvent).where(OutboxEvent.batch_id == batch.id).values(shipped_at=now)
+    )
 
 
-def ship_once(factory: sessionmaker | None = None, lake: Lake | None = None,
-              size: int | None = None) -> int:
+def ship_once(
+    factory: sessionmaker | None = None, lake: Lake | None = None, size: int | None = None
+) -> int:
     """Ship unfinished batches first, then one new batch; returns the rows shipped."""
     factory, lake = factory or session_factory(), lake or open_lake()
     size = size or get_settings().shipper_batch_size
     shipped = 0
     with factory() as session:
-        pending = list(session.scalars(select(LakeBatch).where(LakeBatch.status == "writing")
-                                       .order_by(LakeBatch.id)))
+        pending = list(
+            session.scalars(
+                select(LakeBatch).where(LakeBatch.status == "writing").order_by(LakeBatch.id)
+            )
+        )
         if not pending:
             batch = claim_batch(session, size)
             session.commit()
@@ -101,8 +117,7 @@ def ship_once(factory: sessionmaker | None = None, lake: Lake | None = None,
     return shipped
 
 
-def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None,
-             progress=None) -> int:
+def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None, progress=None) -> int:
     total = 0
     while True:
         shipped = ship_once(factory, lake)
@@ -113,8 +128,9 @@ def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None,
             progress(shipped)
 
 
-def compact(factory: sessionmaker | None = None, lake: Lake | None = None,
-            min_files: int | None = None) -> int:
+def compact(
+    factory: sessionmaker | None = None, lake: Lake | None = None, min_files: int | None = None
+) -> int:
     """Rewrite each date partition holding many small files as one file; returns files removed."""
     factory, lake = factory or session_factory(), lake or open_lake()
     min_files = min_files or get_settings().compact_min_files
@@ -134,9 +150,12 @@ def _range_of(path: str) -> tuple[int, int]:
 
 def _compact_partition(factory, lake: Lake, partition: str, inputs: list[str]) -> int:
     ranges = [_range_of(p) for p in inputs]
-    output = posixpath.join(EVENTS, partition, f"compact-{min(r[0] for r in ranges):012d}-"
-                                               f"{max(r[1] for r in ranges):012d}.parquet")
-    relative = [p[len(lake.root) + 1:] for p in inputs]
+    output = posixpath.join(
+        EVENTS,
+        partition,
+        f"compact-{min(r[0] for r in ranges):012d}-{max(r[1] for r in ranges):012d}.parquet",
+    )
+    relative = [p[len(lake.root) + 1 :] for p in inputs]
     with factory() as session:
         record = LakeCompaction(partition=partition, inputs=relative, output=output)
         session.add(record)
@@ -167,8 +186,9 @@ def _finish_compactions(factory, lake: Lake) -> int:
     """After a crash: a compaction whose output exists drops its inputs; otherwise it is void."""
     removed = 0
     with factory() as session:
-        for record in session.scalars(select(LakeCompaction)
-                                      .where(LakeCompaction.status == "writing")):
+        for record in session.scalars(
+            select(LakeCompaction).where(LakeCompaction.status == "writing")
+        ):
             if lake.fs.exists(lake.path(record.output)):
                 removed += _drop_inputs(session, lake, record)
             else:
@@ -192,14 +212,19 @@ def status(session: Session, lake: Lake | None = None) -> dict:
     lake = lake or open_lake()
     waiting = session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None)))
     shipped, last = session.execute(
-        select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at))
-        .where(LakeBatch.status == "shipped")).one()
+        select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at)).where(
+            LakeBatch.status == "shipped"
+        )
+    ).one()
     files = lake.files(EVENTS, "date=*/*.parquet")
     partitions = lake.event_partitions()
     return {
-        "lake": lake.root, "waiting": waiting, "shipped": int(shipped),
+        "lake": lake.root,
+        "waiting": waiting,
+        "shipped": int(shipped),
         "last_shipped_at": last.isoformat() if last else None,
-        "files": len(files), "partitions": len(partitions),
+        "files": len(files),
+        "partitions": len(partitions),
         "first_date": partitions[0][5:] if partitions else None,
         "last_date": partitions[-1][5:] if partitions else None,
         "bytes": sum(lake.fs.size(f) for f in files),

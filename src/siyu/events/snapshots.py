@@ -18,15 +18,34 @@ CHUNK = 100_000
 
 
 def _customers(session) -> pa.Table:
-    cols = [Customer.id, Customer.merged_into_id, Customer.created_at, Customer.first_seen_at,
-            Customer.last_seen_at, Customer.first_touchpoint, Customer.last_touchpoint,
-            Customer.owner_id, Customer.store_id, Customer.is_identified, Customer.traits]
-    schema = pa.schema([
-        ("customer_id", pa.int64()), ("merged_into_id", pa.int64()), ("created_at", TS),
-        ("first_seen_at", TS), ("last_seen_at", TS), ("first_touchpoint", pa.string()),
-        ("last_touchpoint", pa.string()), ("owner_id", pa.int64()), ("store_id", pa.int64()),
-        ("is_identified", pa.bool_()), ("traits", pa.string()),
-    ])
+    cols = [
+        Customer.id,
+        Customer.merged_into_id,
+        Customer.created_at,
+        Customer.first_seen_at,
+        Customer.last_seen_at,
+        Customer.first_touchpoint,
+        Customer.last_touchpoint,
+        Customer.owner_id,
+        Customer.store_id,
+        Customer.is_identified,
+        Customer.traits,
+    ]
+    schema = pa.schema(
+        [
+            ("customer_id", pa.int64()),
+            ("merged_into_id", pa.int64()),
+            ("created_at", TS),
+            ("first_seen_at", TS),
+            ("last_seen_at", TS),
+            ("first_touchpoint", pa.string()),
+            ("last_touchpoint", pa.string()),
+            ("owner_id", pa.int64()),
+            ("store_id", pa.int64()),
+            ("is_identified", pa.bool_()),
+            ("traits", pa.string()),
+        ]
+    )
     import orjson
 
     def convert(row):
@@ -47,29 +66,51 @@ def _customer_map(session) -> pa.Table:
         return cid
 
     ids = sorted(parent)
-    return pa.table({"customer_id": pa.array(ids, pa.int64()),
-                     "canonical_id": pa.array([canonical(c) for c in ids], pa.int64())})
+    return pa.table(
+        {
+            "customer_id": pa.array(ids, pa.int64()),
+            "canonical_id": pa.array([canonical(c) for c in ids], pa.int64()),
+        }
+    )
 
 
 def _identities(session) -> pa.Table:
-    schema = pa.schema([("type", pa.string()), ("value", pa.string()),
-                        ("customer_id", pa.int64())])
+    schema = pa.schema([("type", pa.string()), ("value", pa.string()), ("customer_id", pa.int64())])
     rows = session.execute(select(Identity.type, Identity.value, Identity.customer_id))
     return _table(rows, schema)
 
 
 def _orders(session) -> pa.Table:
-    schema = pa.schema([
-        ("order_id", pa.string()), ("customer_id", pa.int64()), ("status", pa.string()),
-        ("amount_fen", pa.int64()), ("refunded_fen", pa.int64()), ("paid_at", TS),
-        ("refunded_at", TS), ("store", pa.string()), ("touchpoint", pa.string()),
-        ("source", pa.string()), ("products", pa.string()),
-    ])
+    schema = pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("customer_id", pa.int64()),
+            ("status", pa.string()),
+            ("amount_fen", pa.int64()),
+            ("refunded_fen", pa.int64()),
+            ("paid_at", TS),
+            ("refunded_at", TS),
+            ("store", pa.string()),
+            ("touchpoint", pa.string()),
+            ("source", pa.string()),
+            ("products", pa.string()),
+        ]
+    )
     import orjson
 
-    cols = [Order.order_id, Order.customer_id, Order.status, Order.amount_fen, Order.refunded_fen,
-            Order.paid_at, Order.refunded_at, Order.store, Order.touchpoint, Order.source,
-            Order.products]
+    cols = [
+        Order.order_id,
+        Order.customer_id,
+        Order.status,
+        Order.amount_fen,
+        Order.refunded_fen,
+        Order.paid_at,
+        Order.refunded_at,
+        Order.store,
+        Order.touchpoint,
+        Order.source,
+        Order.products,
+    ]
 
     def convert(row):
         *rest, products = row
@@ -79,12 +120,28 @@ def _orders(session) -> pa.Table:
 
 
 def _touchpoints(session) -> pa.Table:
-    schema = pa.schema([("code", pa.string()), ("name", pa.string()), ("group", pa.string()),
-                        ("entry_type", pa.string()), ("store_id", pa.int64()),
-                        ("owner_id", pa.int64()), ("is_registered", pa.bool_())])
-    rows = session.execute(select(Touchpoint.code, Touchpoint.name, Touchpoint.group,
-                                  Touchpoint.entry_type, Touchpoint.store_id,
-                                  Touchpoint.owner_id, Touchpoint.is_registered))
+    schema = pa.schema(
+        [
+            ("code", pa.string()),
+            ("name", pa.string()),
+            ("group", pa.string()),
+            ("entry_type", pa.string()),
+            ("store_id", pa.int64()),
+            ("owner_id", pa.int64()),
+            ("is_registered", pa.bool_()),
+        ]
+    )
+    rows = session.execute(
+        select(
+            Touchpoint.code,
+            Touchpoint.name,
+            Touchpoint.group,
+            Touchpoint.entry_type,
+            Touchpoint.store_id,
+            Touchpoint.owner_id,
+            Touchpoint.is_registered,
+        )
+    )
     return _table(rows, schema)
 
 
@@ -93,23 +150,35 @@ def _table(rows, schema: pa.Schema, convert=None) -> pa.Table:
     for chunk in rows.yield_per(CHUNK).partitions():
         data = [convert(r) for r in chunk] if convert else chunk
         columns = list(zip(*data, strict=True)) if data else [[] for _ in schema]
-        batches.append(pa.record_batch([pa.array(list(c), f.type)
-                                        for c, f in zip(columns, schema, strict=True)],
-                                       schema=schema))
+        batches.append(
+            pa.record_batch(
+                [pa.array(list(c), f.type) for c, f in zip(columns, schema, strict=True)],
+                schema=schema,
+            )
+        )
     return pa.Table.from_batches(batches, schema=schema)
 
 
-BUILDERS = {"customers": _customers, "customer_map": _customer_map, "identities": _identities,
-            "orders": _orders, "touchpoints": _touchpoints}
+BUILDERS = {
+    "customers": _customers,
+    "customer_map": _customer_map,
+    "identities": _identities,
+    "orders": _orders,
+    "touchpoints": _touchpoints,
+}
 
 
 def fingerprint(session) -> dict:
     return {
-        "customers": [session.scalar(select(func.count(Customer.id))),
-                      str(session.scalar(select(func.max(Customer.updated_at))))],
+        "customers": [
+            session.scalar(select(func.count(Customer.id))),
+            str(session.scalar(select(func.max(Customer.updated_at)))),
+        ],
         "identities": session.scalar(select(func.max(Identity.id))),
-        "orders": [session.scalar(select(func.count(Order.id))),
-                   str(session.scalar(select(func.max(Order.updated_at))))],
+        "orders": [
+            session.scalar(select(func.count(Order.id))),
+            str(session.scalar(select(func.max(Order.updated_at)))),
+        ],
         "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
     }
 
@@ -128,8 +197,9 @@ def write_snapshots(factory: sessionmaker | None = None, lake: Lake | None = Non
     return written
 
 
-def write_snapshots_if_changed(factory: sessionmaker | None = None,
-                               lake: Lake | None = None) -> dict | None:
+def write_snapshots_if_changed(
+    factory: sessionmaker | None = None, lake: Lake | None = None
+) -> dict | None:
     factory = factory or session_factory()
     with factory() as session:
         unchanged = meta.read(session, "lake.snapshot") == fingerprint(session)

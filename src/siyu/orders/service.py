@@ -36,8 +36,9 @@ def check_order_event(event: str, properties: dict) -> None:
     """Reject, before anything is written, an order event that cannot maintain the orders table."""
     order_id = properties.get("order_id")
     if order_id in (None, "") or len(str(order_id)) > 128:
-        raise InvalidInput("order_id is required (at most 128 characters)",
-                           field="properties.order_id")
+        raise InvalidInput(
+            "order_id is required (at most 128 characters)", field="properties.order_id"
+        )
     found = order_amount(properties)
     if event == "Order Completed" and found is None:
         raise InvalidInput("revenue (or total) is required", field="properties.revenue")
@@ -45,15 +46,29 @@ def check_order_event(event: str, properties: dict) -> None:
         to_fen(found[1], f"properties.{found[0]}")
 
 
-def apply_order_event(session: Session, event: str, properties: dict, customer_id: int,
-                      timestamp: datetime, source: str, touchpoint: str | None,
-                      cache: dict[str, Order] | None = None) -> Order:
+def apply_order_event(
+    session: Session,
+    event: str,
+    properties: dict,
+    customer_id: int,
+    timestamp: datetime,
+    source: str,
+    touchpoint: str | None,
+    cache: dict[str, Order] | None = None,
+) -> Order:
     order_id = str(properties["order_id"])
     cache = cache if cache is not None else {}
     order = cache.get(order_id) or session.scalar(select(Order).where(Order.order_id == order_id))
     if order is None:
-        order = Order(order_id=order_id, customer_id=customer_id, source=source,
-                      status="completed", amount_fen=0, refunded_fen=0, products=[])
+        order = Order(
+            order_id=order_id,
+            customer_id=customer_id,
+            source=source,
+            status="completed",
+            amount_fen=0,
+            refunded_fen=0,
+            products=[],
+        )
         session.add(order)
     cache[order_id] = order
     found = order_amount(properties)

@@ -10,8 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
 
 GROUPS = (
-    "official_account", "guide", "group", "mini_program", "store", "poster",
-    "product_item", "paid_ad", "sms", "mall", "other",
+    "official_account",
+    "guide",
+    "group",
+    "mini_program",
+    "store",
+    "poster",
+    "product_item",
+    "paid_ad",
+    "sms",
+    "mall",
+    "other",
 )
 ENTRY_TYPES = ("organic", "owned", "paid")
 

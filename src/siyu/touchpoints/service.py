@@ -11,15 +11,22 @@ from siyu.core.errors import InvalidInput
 from siyu.touchpoints.models import ENTRY_TYPES, GROUPS, Touchpoint
 
 
-def register(session: Session, code: str, name: str, group: str = "other",
-             entry_type: str = "owned", store_id: int | None = None,
-             owner_id: int | None = None) -> Touchpoint:
+def register(
+    session: Session,
+    code: str,
+    name: str,
+    group: str = "other",
+    entry_type: str = "owned",
+    store_id: int | None = None,
+    owner_id: int | None = None,
+) -> Touchpoint:
     """Create or update a touchpoint; an unregistered code seen in events becomes registered."""
     if group not in GROUPS:
         raise InvalidInput(f"group must be one of {', '.join(GROUPS)}", field="group")
     if entry_type not in ENTRY_TYPES:
-        raise InvalidInput(f"entry_type must be one of {', '.join(ENTRY_TYPES)}",
-                           field="entry_type")
+        raise InvalidInput(
+            f"entry_type must be one of {', '.join(ENTRY_TYPES)}", field="entry_type"
+        )
     touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.code == code))
     if touchpoint is None:
         touchpoint = Touchpoint(code=code)

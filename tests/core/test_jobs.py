@@ -1,0 +1,56 @@
+"""Durable jobs: enqueued with the caller's transaction, run once, retried with backoff."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from siyu.core import jobs
+from siyu.core.db import unit_of_work
+from siyu.core.jobs import Job
+
+calls: list[dict] = []
+
+
+@jobs.handler("test.record")
+def _record(session, payload: dict) -> None:
+    if payload.get("fail_times", 0) > len([c for c in calls if c == payload]):
+        calls.append(payload)
+        raise RuntimeError("flaky")
+    calls.append(payload)
+
+
+def test_job_enqueued_twice_with_one_key_runs_once(session):
+    calls.clear()
+    with unit_of_work() as s:
+        jobs.enqueue(s, "test.record", "welcome:42", {"n": 1})
+        jobs.enqueue(s, "test.record", "welcome:42", {"n": 1})
+    assert jobs.run_one() is True
+    assert jobs.run_one() is False
+    assert calls == [{"n": 1}]
+    assert session.scalar(select(Job.status)) == "done"
+
+
+def test_job_rolled_back_with_its_transaction_never_runs(session):
+    calls.clear()
+    try:
+        with unit_of_work() as s:
+            jobs.enqueue(s, "test.record", "k1", {"n": 2})
+            raise ValueError("the request failed")
+    except ValueError:
+        pass
+    assert jobs.run_one() is False
+    assert calls == []
+
+
+def test_failed_job_is_retried_later_with_its_error_kept(session):
+    calls.clear()
+    with unit_of_work() as s:
+        jobs.enqueue(s, "test.record", "k2", {"n": 3, "fail_times": 1})
+    assert jobs.run_one() is True
+    job = session.scalar(select(Job))
+    assert job.status == "queued" and "flaky" in job.last_error and job.attempts == 1
+    with unit_of_work() as s:
+        s.get(Job, job.id).run_at = job.created_at  # due again now
+    assert jobs.run_one() is True
+    session.expire_all()
+    assert session.scalar(select(Job.status)) == "done"
