@@ -17,6 +17,7 @@ from siyu.core.models import metadata
 from siyu.core.settings import reset_settings
 
 PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")
+pytest_plugins = ["tests.console_support"]
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from siyu import __version__
+from siyu.console import auth as console_auth
 from siyu.console import home
+from siyu.console.web import LoginRequired, render
 from siyu.core.errors import SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
@@ -34,13 +38,36 @@ def create_app(background: bool = False) -> FastAPI:
     )
 
     @app.exception_handler(SiyuError)
-    async def domain_error(_: Request, error: SiyuError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": error.to_dict()}, status_code=error.status)
+    async def domain_error(request: Request, error: SiyuError):
+        if _is_machine(request):
+            body = {"success": False, "error": error.to_dict()}
+            return JSONResponse(body, status_code=error.status)
+        return render(request, "error.html", status_code=error.status, error=error)
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired):
+        if request.headers.get("hx-request"):
+            return JSONResponse(
+                {"redirect": "/login"},
+                status_code=401,
+                headers={"HX-Redirect": f"/login?next={error.next_url}"},
+            )
+        return RedirectResponse(f"/login?next={error.next_url}", status_code=303)
+
+    static = Path(__file__).parent / "console" / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)
     app.include_router(customers_api.router)
+    app.include_router(console_auth.router)
     app.include_router(home.router)
     return app
+
+
+def _is_machine(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(
+        ("/v1/", "/api/", "/wecom/", "/wechat/")
+    ) or "application/json" in request.headers.get("accept", "")
 
 
 def _start_background() -> list:

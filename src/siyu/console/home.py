@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
+from siyu.console.web import Allowed, render
 from siyu.core import meta
 from siyu.core.deps import SessionDep
 from siyu.customers.models import Customer
@@ -18,7 +16,6 @@ from siyu.orders.models import Order
 from siyu.touchpoints.models import Touchpoint
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def summary(session) -> dict:
@@ -33,7 +30,7 @@ def summary(session) -> dict:
         ),
         "events_recent": session.scalar(select(func.count(OutboxEvent.id))),
         "orders": orders,
-        "gmv_yuan": int(gmv) / 100,
+        "gmv_fen": int(gmv),
         "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
         "sources": session.scalar(select(func.count(Source.id))),
         "lake": shipper.status(session),
@@ -42,8 +39,8 @@ def summary(session) -> dict:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep):
-    return templates.TemplateResponse(request, "home.html", {"s": summary(session)})
+def home(request: Request, session: SessionDep, user: Allowed("dashboard.view")):
+    return render(request, "home.html", s=summary(session))
 
 
 @router.get("/healthz")

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from siyu.core.auth import ApiToken, token_for
 from siyu.core.db import session_factory
 from siyu.core.errors import SiyuError, Unauthorized
-
-ROLE_RANK = {"guide": 0, "analyst": 1, "operator": 2, "admin": 3}
+from siyu.core.permissions import can
 
 
 def _session() -> Iterator[Session]:
@@ -44,10 +43,13 @@ class Forbidden(SiyuError):
     code = "forbidden"
 
 
-def RequireRole(role: str):  # noqa: N802 - reads as a type in a signature
-    def check(token: CurrentToken) -> ApiToken:
-        if ROLE_RANK[token.role] < ROLE_RANK[role]:
-            raise Forbidden(f"this needs the {role} role; the token has {token.role}")
+def TokenAllowed(permission: str):  # noqa: N802 - reads as a type in a signature
+    """A bearer token whose role holds `permission`; its changes are audited under its name."""
+
+    def check(token: CurrentToken, session: SessionDep) -> ApiToken:
+        if not can(token.role, permission):
+            raise Forbidden(f"a token with the {token.role} role cannot do this")
+        session.info["actor"] = f"token:{token.name}"
         return token
 
     return Annotated[ApiToken, Depends(check)]

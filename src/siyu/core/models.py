@@ -1,11 +1,12 @@
 """Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
 
-from siyu.core import auth, jobs, meta  # noqa: F401
+from siyu.core import audit, auth, jobs, meta  # noqa: F401
 from siyu.core.db import Base
 from siyu.customers import models as customers  # noqa: F401
 from siyu.events import models as events  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
 from siyu.staff import models as staff  # noqa: F401
 from siyu.touchpoints import models as touchpoints  # noqa: F401
+from siyu.users import models as users  # noqa: F401
 
 metadata = Base.metadata

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     )
     lake: str = Field("./data/lake", description="Event lake location (any fsspec path).")
     timezone: str = Field("Asia/Shanghai", description="The brand's time zone for date buckets.")
+    locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default console language.")
     engine: Literal["duckdb", "pyspark"] = Field("duckdb", description="Analytics engine.")
     backfill_after_hours: int = Field(
         24, description="An event older than this when received is flagged as backfill."

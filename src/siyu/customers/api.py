@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from siyu.core.deps import RequireRole, SessionDep
+from siyu.core.deps import SessionDep, TokenAllowed
 from siyu.customers import service
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
-Reader = RequireRole("analyst")
-Operator = RequireRole("operator")
+Reader = TokenAllowed("customers.view")
+Operator = TokenAllowed("customers.edit")
 
 
 class MergeRequest(BaseModel):
@@ -19,8 +19,8 @@ class MergeRequest(BaseModel):
 
 
 @router.get("/{ref}", summary="The customer 360 by customer id or any identity value")
-def show(ref: str, session: SessionDep, _: Reader) -> dict:
-    return service.customer_360(session, ref)
+def show(ref: str, session: SessionDep, token: Reader) -> dict:
+    return service.customer_360(session, ref, role=token.role, staff_id=token.staff_id)
 
 
 @router.post("/merge", summary="Merge customer `merged` into customer `kept`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
@@ -61,7 +62,7 @@ def merge(
     """Merge customer A into customer B; the record can undo it."""
     upgrade()
     try:
-        with unit_of_work() as session:
+        with acting_as(f"cli:{actor}"), unit_of_work() as session:
             record = service.merge_customers(session, merged, kept, actor)
     except SiyuError as error:
         fail(error)
@@ -79,7 +80,7 @@ def unmerge(
     """Undo a merge: the merged customer gets its identities, orders and traits back."""
     upgrade()
     try:
-        with unit_of_work() as session:
+        with acting_as(f"cli:{actor}"), unit_of_work() as session:
             record = service.undo_merge(session, merge_id, actor)
     except SiyuError as error:
         fail(error)

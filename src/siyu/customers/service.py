@@ -39,6 +39,12 @@ def find_customer(session: Session, ref: str | int) -> Customer:
     return customer
 
 
+def check_visible(customer: Customer, role: str, staff_id: int | None) -> None:
+    """A guide sees only the customers they own; to them any other customer does not exist."""
+    if role == "guide" and (staff_id is None or customer.owner_id != staff_id):
+        raise NotFound("no such customer among yours", field="id")
+
+
 def merged_ids(session: Session, customer_id: int) -> list[int]:
     """This customer and every customer merged into it, however deep."""
     found, frontier = [customer_id], [customer_id]
@@ -73,9 +79,16 @@ def order_summary(session: Session, customer_ids: list[int]) -> dict:
     }
 
 
-def customer_360(session: Session, ref: str | int, events: int = 20) -> dict:
+def customer_360(
+    session: Session,
+    ref: str | int,
+    events: int = 20,
+    role: str = "admin",
+    staff_id: int | None = None,
+) -> dict:
     """Traits, identities, tags, orders, latest events and merge history of one customer."""
     customer = find_customer(session, ref)
+    check_visible(customer, role, staff_id)
     family = merged_ids(session, customer.id)
     identities = session.execute(
         select(Identity.type, Identity.value, Identity.created_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
@@ -20,7 +21,7 @@ def create(name: str = typer.Option(..., "--name", help="The source's name, e.g.
     """Create a source and print its write key (on the last line)."""
     upgrade()
     try:
-        with unit_of_work() as session:
+        with acting_as("cli"), unit_of_work() as session:
             source, key = sources.create_key(session, name)
     except SiyuError as error:
         fail(error)
@@ -59,7 +60,7 @@ def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
 def revoke(name: str = typer.Option(..., "--name")) -> None:
     """Revoke a source's write key (requests with it are refused within seconds)."""
     try:
-        with unit_of_work() as session:
+        with acting_as("cli"), unit_of_work() as session:
             sources.revoke_key(session, name)
     except SiyuError as error:
         fail(error)

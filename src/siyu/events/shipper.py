@@ -248,6 +248,7 @@ class Shipper(threading.Thread):
                 rounds += 1
                 if rounds % 30 == 0:
                     compact(factory, lake)
+                    prune_outbox(factory)
                     write_snapshots_if_changed(factory, lake)
             except Exception:
                 log.exception("shipper error; retrying")

@@ -1,0 +1,116 @@
+"""Sign in, sign out and the language switch."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from siyu.console.web import (
+    COOKIE,
+    LOCALE_COOKIE,
+    N_,
+    CsrfFailed,
+    gettext,
+    render,
+    request_locale,
+)
+from siyu.core import i18n
+from siyu.core.deps import SessionDep
+from siyu.core.errors import SiyuError
+from siyu.users import service
+from siyu.users.service import SESSION_MAX, session_user
+
+router = APIRouter(include_in_schema=False)
+PRE_CSRF = "siyu_pre_csrf"  # double-submit token for forms shown before signing in
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _login_page(request: Request, status: int = 200, **context):
+    token = request.cookies.get(PRE_CSRF) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status_code=status,
+        pre_csrf=token,
+        next=_safe_next(request.query_params.get("next") or context.pop("next", None)),
+        **context,
+    )
+    response.set_cookie(PRE_CSRF, token, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request):
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+):
+    if not csrf_token or csrf_token != request.cookies.get(PRE_CSRF):
+        raise CsrfFailed(N_("the sign-in form has expired; reload the page"), field="csrf_token")
+    try:
+        signed_in = service.sign_in(session, email, password)
+    except SiyuError as error:
+        session.commit()  # keep the failed-attempt count
+        _ = gettext(request_locale(request))
+        return _login_page(
+            request, status=error.status, error=_(error.message), email=email, next=next
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        signed_in.session_secret,
+        httponly=True,
+        samesite="lax",
+        max_age=int(SESSION_MAX.total_seconds()),
+    )
+    if signed_in.user.locale:
+        response.set_cookie(LOCALE_COOKIE, signed_in.user.locale, samesite="lax")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""):
+    secret = request.cookies.get(COOKIE)
+    found = session_user(session, secret) if secret else None
+    if found and csrf_token == found[1].csrf_token:
+        service.sign_out(session, secret)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.post("/lang")
+def switch_language(
+    request: Request,
+    session: SessionDep,
+    locale: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str, Form()] = "",
+):
+    """Each user keeps their language; before signing in, a cookie keeps it."""
+    if locale not in i18n.LOCALES:
+        locale = i18n.default_locale()
+    secret = request.cookies.get(COOKIE)
+    found = session_user(session, secret) if secret else None
+    if found and csrf_token == found[1].csrf_token:
+        service.set_locale(session, found[0], locale)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", max_age=365 * 86400)
+    return response

@@ -1,0 +1,144 @@
+"""The console's frame: signed-in user, CSRF, language, and rendering with locale-aware filters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from siyu.core import i18n
+from siyu.core.deps import Forbidden, SessionDep
+from siyu.core.permissions import can
+from siyu.users.models import User, WebSession
+from siyu.users.service import session_user
+
+COOKIE = "siyu_session"
+LOCALE_COOKIE = "siyu_locale"
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Marks a message for the catalog; it is translated where it is shown."""
+    return message
+
+
+# (path, permission, message id): the console's navigation, one entry per domain.
+NAV = (
+    ("/", "dashboard.view", N_("Home")),
+    ("/customers", "customers.view", N_("Customers")),
+    ("/touchpoints", "touchpoints.view", N_("Touchpoints")),
+    ("/segments", "customers.view", N_("Tags & segments")),
+    ("/reach", "customers.view", N_("Reach")),
+    ("/promotions", "customers.view", N_("Promotions")),
+    ("/analytics", "dashboard.view", N_("Analytics")),
+    ("/settings", "imports.view", N_("Settings")),
+)
+ROLE_NAMES = (N_("admin"), N_("operator"), N_("analyst"), N_("guide"))
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf"
+
+
+def mask_phone(value: str | None) -> str:
+    """138****5678: what a guide sees of a customer who is not theirs."""
+    if not value or len(value) < 7:
+        return value or ""
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+@lru_cache
+def templates(locale: str) -> Jinja2Templates:
+    folders = sorted(str(p) for p in PACKAGE.glob("*/templates"))
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(folders)]),
+        autoescape=select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)
+    env.filters.update(
+        money=lambda fen: i18n.money(fen, locale),
+        number=lambda v, digits=0: i18n.number(v, locale, digits),
+        percent=lambda v, digits=1: i18n.percent(v, locale, digits),
+        datetime=lambda v: i18n.local_datetime(v, locale),
+        date=lambda v: i18n.local_date(v, locale),
+        mask_phone=mask_phone,
+    )
+    env.globals.update(can=can, NAV=NAV)
+    return Jinja2Templates(env=env)
+
+
+def request_locale(request: Request, user: User | None = None) -> str:
+    for choice in (user.locale if user else None, request.cookies.get(LOCALE_COOKIE)):
+        if choice in i18n.LOCALES:
+            return choice
+    return i18n.default_locale()
+
+
+def gettext(locale: str):
+    return i18n.translations(locale).gettext
+
+
+def render(request: Request, template: str, status_code: int = 200, **context):
+    user = getattr(request.state, "user", None)
+    web = getattr(request.state, "web", None)
+    locale = request_locale(request, user)
+    context.update(
+        user=user, locale=locale, csrf_token=web.csrf_token if web else "", path=request.url.path
+    )
+    return templates(locale).TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _signed_in(request: Request, session: SessionDep) -> tuple[User, WebSession]:
+    secret = request.cookies.get(COOKIE)
+    found = session_user(session, secret) if secret else None
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(quote(target))
+    request.state.user, request.state.web = found
+    return found
+
+
+async def _check_csrf(request: Request, found: tuple[User, WebSession]) -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        sent = form.get("csrf_token")
+    if sent != found[1].csrf_token:
+        raise CsrfFailed(
+            N_("the form has expired or did not come from this console; reload the page"),
+            field="csrf_token",
+        )
+
+
+async def _console_user(request: Request, session: SessionDep) -> User:
+    found = _signed_in(request, session)
+    await _check_csrf(request, found)
+    return found[0]
+
+
+ConsoleUser = Annotated[User, Depends(_console_user)]
+
+
+def Allowed(permission: str):  # noqa: N802 - reads as a type in a signature
+    """A signed-in user holding `permission`; every change they make is audited under them."""
+
+    def check(user: ConsoleUser, session: SessionDep) -> User:
+        if not can(user.role, permission):
+            raise Forbidden(N_("your role cannot open this page"))
+        session.info["actor"] = f"user:{user.email}"
+        return user
+
+    return Annotated[User, Depends(check)]

@@ -1,0 +1,24 @@
+"""Who may do what: one table for the console and the management API."""
+
+from __future__ import annotations
+
+ALL = frozenset({"admin", "operator", "analyst", "guide"})
+STAFF = frozenset({"admin", "operator"})
+
+# guide: only the customers they own; analyst: read-only; operator: all but users and keys.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "dashboard.view": ALL,
+    "customers.view": ALL,
+    "customers.edit": STAFF,
+    "touchpoints.view": frozenset({"admin", "operator", "analyst"}),
+    "imports.view": STAFF,
+    "imports.run": STAFF,
+    "audit.view": STAFF,
+    "users.manage": frozenset({"admin"}),
+    "keys.manage": frozenset({"admin"}),
+    "tokens.manage": frozenset({"admin"}),
+}
+
+
+def can(role: str | None, permission: str) -> bool:
+    return role in PERMISSIONS[permission]
