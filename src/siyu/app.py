@@ -11,11 +11,27 @@ from fastapi.staticfiles import StaticFiles
 
 from siyu import __version__
 from siyu.console import auth as console_auth
-from siyu.console import home
+from siyu.console import home, sections
 from siyu.console.web import LoginRequired, render
 from siyu.core.errors import SiyuError
 from siyu.customers import api as customers_api
+from siyu.customers import pages as customer_pages
 from siyu.events import api as tracking_api
+from siyu.imports import pages as import_pages
+from siyu.settings import pages as settings_pages
+from siyu.touchpoints import pages as touchpoint_pages
+
+# Console pages, one router per domain; management API routers under /api.
+PAGES = (
+    console_auth,
+    home,
+    customer_pages,
+    touchpoint_pages,
+    import_pages,
+    settings_pages,
+    sections,
+)
+APIS = (customers_api,)
 
 
 def create_app(background: bool = False) -> FastAPI:
@@ -57,9 +73,8 @@ def create_app(background: bool = False) -> FastAPI:
     static = Path(__file__).parent / "console" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)
-    app.include_router(customers_api.router)
-    app.include_router(console_auth.router)
-    app.include_router(home.router)
+    for module in APIS + PAGES:
+        app.include_router(module.router)
     return app
 
 
