@@ -50,7 +50,8 @@ def test_a_bad_line_is_named_by_its_line_number(tmp_path, session):
     assert summary.problems[0].startswith("row 2: not JSON")
     assert summary.problems[1:] == [
         "row 3, event: event is required for a track call",
-        "row 4, userId: neither userId nor anonymousId can identify anyone",
+        "row 4, userId: neither userId nor anonymousId can identify anyone "
+        "(empty or a blocked value such as 'null')",
     ]
     summary = run("events", path, skip_bad=True)
     assert (summary.stored, summary.rejected) == (1, 3)

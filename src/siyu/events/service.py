@@ -19,7 +19,7 @@ from siyu.customers.models import Customer
 from siyu.customers.resolver import Resolver
 from siyu.events.models import OutboxEvent, ReceivedMessage
 from siyu.events.schemas import IngestResult, Message, Rejected
-from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event
+from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
 from siyu.touchpoints.service import keep_unknown
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -60,7 +60,7 @@ def ingest(
     accepted: list[Accepted] = []
     for index, raw in enumerate(raws):
         try:
-            accepted.append(_validate(index, raw, received_at, sent_at, forced_type))
+            accepted.append(validate(index, raw, received_at, sent_at, forced_type))
         except Rejection as problem:
             result.rejected.append(
                 Rejected(index=index, field=problem.field, reason=problem.reason)
@@ -74,13 +74,14 @@ def ingest(
     return result
 
 
-def _validate(
+def validate(
     index: int,
     raw: Any,
     received_at: datetime,
     batch_sent_at: datetime | None,
     forced_type: str | None,
 ) -> Accepted:
+    """One message checked as ingest() checks it; raises Rejection naming the field."""
     if not isinstance(raw, dict):
         raise Rejection(None, "an event must be a JSON object")
     if len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
@@ -173,38 +174,43 @@ def _drop_duplicates(
     return fresh
 
 
+def _is_order(message: Message) -> bool:
+    return message.type == "track" and message.event in ORDER_EVENTS
+
+
 def _store(
     session: Session, source: SourceRef, items: list[Accepted], received_at: datetime
 ) -> None:
     resolver = Resolver(session, actor=f"source:{source.name}")
     resolver.preload(k for item in items for k in item.raw_keys + _alias_keys(item.message))
     backfill_before = received_at - timedelta(hours=get_settings().backfill_after_hours)
-    orders: dict = {}
+    order_ids = {str(i.message.properties["order_id"]) for i in items if _is_order(i.message)}
+    orders = load_orders(session, order_ids)
     rows, touchpoints = [], set()
-    for item in items:
-        customer = _resolve(resolver, item)
-        touchpoint = _touchpoint(item.message)
-        if touchpoint:
-            touchpoints.add(touchpoint)
-        _apply(customer, item, touchpoint)
-        message = item.message
-        if message.type == "track" and message.event in ORDER_EVENTS:
-            apply_order_event(
-                session,
-                message.event,
-                message.properties,
-                customer.id,
-                item.timestamp,
-                source.name,
-                touchpoint,
-                orders,
-            )
-        rows.append(
-            _outbox_row(
-                source, item, customer.id, touchpoint, received_at, item.timestamp < backfill_before
-            )
-        )
-    keep_unknown(session, touchpoints)
+    # Every lookup this loop needs is preloaded or cached; flushing before each would only
+    # slow the batch down.
+    with session.no_autoflush:
+        for item in items:
+            message = item.message
+            customer = _resolve(resolver, item)
+            touchpoint = _touchpoint(message)
+            if touchpoint:
+                touchpoints.add(touchpoint)
+            _apply(customer, item, touchpoint)
+            if _is_order(message):
+                apply_order_event(
+                    session,
+                    message.event,
+                    message.properties,
+                    customer.id,
+                    item.timestamp,
+                    source.name,
+                    touchpoint,
+                    orders,
+                )
+            backfill = item.timestamp < backfill_before
+            rows.append(_outbox_row(source, item, customer.id, touchpoint, received_at, backfill))
+        keep_unknown(session, touchpoints)
     session.flush()
     session.execute(
         insert(ReceivedMessage),

@@ -46,6 +46,17 @@ def check_order_event(event: str, properties: dict) -> None:
         to_fen(found[1], f"properties.{found[0]}")
 
 
+def load_orders(session: Session, order_ids: set[str]) -> dict[str, Order]:
+    """The existing orders among these ids, in one query per 500."""
+    found: dict[str, Order] = {}
+    wanted = sorted(order_ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for order in session.scalars(select(Order).where(Order.order_id.in_(chunk))):
+            found[order.order_id] = order
+    return found
+
+
 def apply_order_event(
     session: Session,
     event: str,
@@ -54,11 +65,11 @@ def apply_order_event(
     timestamp: datetime,
     source: str,
     touchpoint: str | None,
-    cache: dict[str, Order] | None = None,
+    known: dict[str, Order],
 ) -> Order:
+    """Apply one order event; `known` holds the batch's existing orders (see load_orders)."""
     order_id = str(properties["order_id"])
-    cache = cache if cache is not None else {}
-    order = cache.get(order_id) or session.scalar(select(Order).where(Order.order_id == order_id))
+    order = known.get(order_id)
     if order is None:
         order = Order(
             order_id=order_id,
@@ -70,7 +81,7 @@ def apply_order_event(
             products=[],
         )
         session.add(order)
-    cache[order_id] = order
+        known[order_id] = order
     found = order_amount(properties)
     if event == "Order Completed":
         order.amount_fen = to_fen(found[1], "revenue")
