@@ -64,6 +64,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run a job worker (more workers for more throughput)."""
+    import siyu.app  # noqa: F401 - registers every domain's job handlers
     from siyu.core.jobs import Worker
 
     logging.basicConfig(level=logging.INFO)

@@ -31,6 +31,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "transla
 NAV = (
     ("/", "dashboard.view", N_("Home")),
     ("/customers", "customers.view", N_("Customers")),
+    ("/imports", "imports.view", N_("Imports")),
     ("/touchpoints", "touchpoints.view", N_("Touchpoints")),
     ("/segments", "customers.view", N_("Tags & segments")),
     ("/reach", "customers.view", N_("Reach")),

@@ -20,6 +20,8 @@ def _session() -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
+        # Keep loaded objects (the signed-in user) usable by the error page after the rollback.
+        session.expunge_all()
         session.rollback()
         raise
     finally:

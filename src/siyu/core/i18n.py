@@ -46,8 +46,13 @@ def translations(locale: str) -> NullTranslations:
             merged = catalog
         else:
             for message in catalog:
-                if message.id:
+                if not (message.id and message.string):
+                    continue
+                current = merged.get(message.id)
+                if current is None:
                     merged[message.id] = message
+                elif not current.string:  # setitem would keep the empty first string
+                    current.string = message.string
     if merged is None:
         return NullTranslations()
     buffer = io.BytesIO()

@@ -11,7 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers.view": ALL,
     "customers.edit": STAFF,
     "touchpoints.view": frozenset({"admin", "operator", "analyst"}),
-    "imports.view": STAFF,
+    "imports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.run": STAFF,
     "audit.view": STAFF,
     "users.manage": frozenset({"admin"}),

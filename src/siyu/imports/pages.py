@@ -1,5 +1,315 @@
-"""Console pages (being built)."""
+"""Imports page: upload a file, map its columns over a preview, check it, import it as a job."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.core.deps import SessionDep
+from siyu.core.errors import NotFound, SiyuError
+from siyu.imports import jobs
+from siyu.imports.jobs import BadRow, ImportRecord, MappingChoice
+from siyu.imports.mapping import CUSTOMER_ID_TYPES, CUSTOMER_IDENTITIES
 
 router = APIRouter(include_in_schema=False)
+Viewer = Allowed("imports.view")
+Runner = Allowed("imports.run")
+
+KINDS = {
+    "customers": N_("Customers"),
+    "orders": N_("Orders"),
+    "events": N_("Events"),
+}
+KIND_HINTS = {
+    "customers": N_(
+        "CSV or XLSX: user ID, phone, email, member number …; other columns become traits"
+    ),
+    "orders": N_("CSV or XLSX: order number, customer, paid at, amount; Youzan and Taobao exports"),
+    "events": N_("JSONL: one Segment message a line"),
+}
+STATUSES = {
+    "uploaded": N_("Not checked yet"),
+    "checking": N_("Checking"),
+    "checked": N_("Checked"),
+    "importing": N_("Importing"),
+    "done": N_("Imported"),
+    "stopped": N_("Stopped: bad rows"),
+    "failed": N_("Failed"),
+}
+STAGES = {"checking": N_("Checking rows"), "importing": N_("Importing rows")}
+FIELDS = {
+    "order_id": N_("Order number"),
+    "customer_id": N_("Customer"),
+    "paid_at": N_("Paid at"),
+    "amount": N_("Amount paid (yuan)"),
+    "refunded_at": N_("Refunded at"),
+    "refund_amount": N_("Refund amount (yuan)"),
+    "product": N_("Product"),
+    "category": N_("Category"),
+    "store": N_("Store"),
+    "touchpoint": N_("Touchpoint"),
+    "currency": N_("Currency"),
+    "user_id": N_("User ID"),
+    "member_id": N_("Member number"),
+    "wechat_unionid": N_("WeChat UnionID"),
+    "phone": N_("Mobile phone"),
+    "email": N_("Email"),
+    "wecom_external_userid": N_("WeCom external contact ID"),
+    "wechat_openid": N_("WeChat OpenID"),
+    "name": N_("Name"),
+    "created_at": N_("Joined at"),
+}
+FORM_FIELDS = {
+    "file": N_("File"),
+    "kind": N_("What the file holds"),
+    "identity": N_("Identities"),
+    "customer_id_type": N_("The customer column holds"),
+    "skip": N_("Rows to pass over"),
+    "check": N_("Check"),
+    "mapping": N_("Mapping"),
+    "sheet": N_("Sheet"),
+}
+ID_TYPES = {
+    "auto": N_("Any identity, else a Siyu customer ID (detect)"),
+    "siyu": N_("Siyu customer IDs"),
+    "user_id": N_("The brand's own user IDs"),
+    "member_id": N_("Member numbers"),
+    "wechat_unionid": N_("WeChat UnionIDs"),
+    "phone": N_("Mobile phones"),
+    "email": N_("Emails"),
+    "wecom_external_userid": N_("WeCom external contact IDs"),
+    "wechat_openid": N_("WeChat OpenIDs"),
+    "anonymous_id": N_("Anonymous IDs"),
+}
+# The import service's reasons (English) in words that have a translation; others shown as is.
+_Q = r"""['"](?P<value>.*)['"]"""
+REASONS = (
+    (rf"{_Q} is not an amount", N_("“%(value)s” is not an amount")),
+    (r"an amount is required", N_("an amount is required")),
+    (rf"{_Q} is not a non-negative amount", N_("“%(value)s” is a negative amount")),
+    (rf"{_Q} is in the future", N_("“%(value)s” is in the future")),
+    (r"a time is required", N_("a time is required")),
+    (rf"{_Q} is not a time \(.*\)", N_("“%(value)s” is not a time (e.g. 2026-11-11 10:00:00)")),
+    (rf"{_Q} is not a mobile number", N_("“%(value)s” is not a mobile number")),
+    (rf"{_Q} is not an email address", N_("“%(value)s” is not an email address")),
+    (
+        rf"{_Q} cannot identify a customer \(as (?P<kind>\w+)\)",
+        N_("“%(value)s” cannot identify a customer (as %(kind)s)"),
+    ),
+    (r"an order id is required", N_("an order number is required")),
+    (r"an order id has at most 128 characters", N_("an order number has at most 128 characters")),
+    (
+        rf"order {_Q} is on row (?P<row>\d+) already",
+        N_("order “%(value)s” is on row %(row)s already"),
+    ),
+    (r"a customer id is required", N_("a customer is required")),
+    (rf"{_Q} is not a Siyu customer id", N_("“%(value)s” is not a Siyu customer ID")),
+    (r"a refund needs its time \(refunded_at\)", N_("a refund needs its time (refunded_at)")),
+    (
+        r"the refund (?P<value>\S+) is more than the order",
+        N_("the refund %(value)s is more than the order"),
+    ),
+    (
+        r"nothing identifies the customer \(give one of (?P<names>.*)\)",
+        N_("nothing identifies the customer (give one of %(names)s)"),
+    ),
+    (r"not JSON \((?P<detail>.*)\)", N_("not JSON (%(detail)s)")),
+    (
+        r"a line must be a JSON object \(one Segment message\)",
+        N_("a line must be a JSON object (one Segment message)"),
+    ),
+    (
+        r"neither userId nor anonymousId can identify anyone.*",
+        N_("neither userId nor anonymousId can identify anyone"),
+    ),
+)
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(_form)]
+
+
+def problem(error: SiyuError) -> dict:
+    """A form error as the page shows it: the field's label (and name) and what to do."""
+    name = error.field or ""
+    label = FIELDS.get(name) or FORM_FIELDS.get(name)
+    code = name if name in FIELDS else None
+    return {"field": error.field, "label": label, "code": code, "message": error.message}
+
+
+def say_reason(reason: str, locale: str) -> str:
+    """A bad row's reason in the page's language, where the reason is one the service gives."""
+    translate = gettext(locale)
+    for pattern, message in REASONS:
+        found = re.fullmatch(pattern, reason)
+        if found:
+            return translate(message) % found.groupdict()
+    return reason
+
+
+# --- the list and the upload ----------------------------------------------------------------
+
+
+def _home(request: Request, session: Session, status_code: int = 200, **context):
+    return render(
+        request,
+        "imports_home.html",
+        status_code,
+        imports=jobs.past_imports(session),
+        kinds=KINDS,
+        kind_hints=KIND_HINTS,
+        statuses=STATUSES,
+        **context,
+    )
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports_home(request: Request, session: SessionDep, _: Viewer):
+    return _home(request, session)
+
+
+@router.post("/imports", response_class=HTMLResponse)
+def upload(
+    request: Request,
+    session: SessionDep,
+    user: Runner,
+    kind: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+):
+    name, stream = (file.filename or "", file.file) if file else ("", None)
+    try:
+        record = jobs.store_upload(session, kind, name, stream, user.email)
+    except SiyuError as error:
+        session.rollback()
+        return _home(request, session, error.status, error=problem(error), chosen_kind=kind)
+    return RedirectResponse(f"/imports/{record.id}", status_code=303)
+
+
+# --- one import -----------------------------------------------------------------------------
+
+
+def _detail(
+    request: Request, session: Session, record: ImportRecord, status_code: int = 200, **context
+):
+    locale = request_locale(request, request.state.user)
+    bad = [BadRow(b.row, b.column, say_reason(b.reason, locale)) for b in jobs.bad_rows(record)]
+    return render(
+        request,
+        "import_detail.html",
+        status_code,
+        record=record,
+        preview=record.preview,
+        samples=record.preview.samples(),
+        fields=jobs.FIELDS[record.kind],
+        field_labels=FIELDS,
+        identities=CUSTOMER_IDENTITIES,
+        id_types=[(t, ID_TYPES.get(t, t)) for t in CUSTOMER_ID_TYPES],
+        others=_others(record),
+        kinds=KINDS,
+        statuses=STATUSES,
+        stages=STAGES,
+        latest=record.latest,
+        bad_rows=bad,
+        **context,
+    )
+
+
+def _others(record: ImportRecord) -> list[str]:
+    """Customers: the columns no field takes, which become traits unless left out."""
+    if record.kind != "customers":
+        return []
+    taken = set(record.columns.values())
+    return [c for c in record.header if c and c not in taken and not c.startswith("_")]
+
+
+@router.get("/imports/{import_id}", response_class=HTMLResponse)
+def import_detail(request: Request, session: SessionDep, import_id: str, _: Viewer):
+    return _detail(request, session, jobs.current(session, import_id))
+
+
+@router.get("/imports/{import_id}/progress", response_class=HTMLResponse)
+def import_progress(request: Request, session: SessionDep, import_id: str, _: Viewer):
+    """Polled every second while a job runs; when it ends, the page reloads to show the result."""
+    record = jobs.current(session, import_id)
+    response = render(
+        request, "import_progress.html", record=record, stages=STAGES, statuses=STATUSES
+    )
+    if not record.is_running:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def _choice(form: FormData) -> MappingChoice:
+    columns = {
+        key.removeprefix("column."): str(value)
+        for key, value in form.items()
+        if key.startswith("column.")
+    }
+    return MappingChoice(
+        columns=columns,
+        customer_id_type=str(form.get("customer_id_type") or "auto"),
+        skip_column=str(form.get("skip_column") or ""),
+        skip_values=str(form.get("skip_values") or ""),
+        ignore=[str(v) for v in form.getlist("ignore")],
+    )
+
+
+def _refused(request: Request, session: Session, import_id: str, error: SiyuError, **context):
+    """Nothing of a refused form is kept; the page comes back with the error and the input."""
+    session.rollback()
+    record = jobs.current(session, import_id)
+    for name, value in context.pop("keep", {}).items():
+        setattr(record, name, value)
+    return _detail(request, session, record, error.status, error=problem(error), **context)
+
+
+@router.post("/imports/{import_id}/check", response_class=HTMLResponse)
+def check(request: Request, session: SessionDep, import_id: str, _: Runner, form: FormDep):
+    record = jobs.current(session, import_id)
+    choice = _choice(form)
+    try:
+        jobs.start_check(session, record, choice)
+    except SiyuError as error:
+        if isinstance(error, NotFound):
+            raise
+        kept = {"columns": {f: c for f, c in choice.columns.items() if c}}
+        if record.kind == "orders":
+            kept["customer_id_type"] = choice.customer_id_type
+        return _refused(request, session, import_id, error, keep=kept)
+    return RedirectResponse(f"/imports/{import_id}", status_code=303)
+
+
+@router.post("/imports/{import_id}/run", response_class=HTMLResponse)
+def run(
+    request: Request,
+    session: SessionDep,
+    import_id: str,
+    _: Runner,
+    skip_bad: Annotated[str, Form()] = "",
+):
+    record = jobs.current(session, import_id)
+    try:
+        jobs.start_run(session, record, skip_bad == "1")
+    except SiyuError as error:
+        return _refused(request, session, import_id, error)
+    return RedirectResponse(f"/imports/{import_id}", status_code=303)
+
+
+@router.get("/imports/{import_id}/rejected")
+def rejected_rows(session: SessionDep, import_id: str, _: Viewer):
+    """The rejected rows with their reasons, to fix in a spreadsheet and upload again."""
+    record = jobs.load(session, import_id)
+    if not record.rejected_path.is_file():
+        raise NotFound(N_("this import has no rejected rows"), field="import_id")
+    media = "application/x-ndjson" if record.kind == "events" else "text/csv; charset=utf-8"
+    path = record.rejected_path
+    return FileResponse(path, media_type=media, filename=path.name)

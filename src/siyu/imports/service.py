@@ -47,6 +47,9 @@ SHOWN_PROBLEMS = 20
 
 # Told (stage, rows done, rows in all or None while unknown) as the import goes.
 Progress = Callable[[str, int, int | None], None]
+# Asked after the check pass, with the summary so far: False stops there, before anything is
+# written (the console's "check" step runs the first pass alone this way).
+Proceed = Callable[["ImportSummary"], bool]
 
 
 @dataclass
@@ -57,6 +60,7 @@ class ImportRequest:
     skip_bad: bool = False
     sheet: str | None = None
     customer_id_type: str | None = None  # orders: overrides the mapping's
+    proceed: Proceed | None = None
 
 
 @dataclass
@@ -99,7 +103,7 @@ def run_import(request: ImportRequest, progress: Progress | None = None) -> Impo
     with RejectedFile(request.path, as_lines=request.kind == "events") as rejected:
         bad_rows = _check(request, received_at, summary, rejected, progress)
         summary.stopped = bool(bad_rows) and not request.skip_bad
-        if not summary.stopped:
+        if not summary.stopped and (request.proceed is None or request.proceed(summary)):
             _write(request, received_at, summary, rejected, bad_rows, progress)
     summary.rejected_file = str(rejected.path) if rejected.count else None
     summary.seconds = time.monotonic() - started
