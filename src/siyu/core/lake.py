@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -36,6 +37,25 @@ class Lake:
             pq.write_table(table, handle, compression="zstd")
         self.fs.mv(temp, final)
         return relative
+
+    def write_batches_atomic(
+        self, schema: pa.Schema, batches: Iterable[pa.RecordBatch], relative: str
+    ) -> int:
+        """Stream record batches into one file (bounded memory), atomically; returns the rows."""
+        final = self.path(relative)
+        folder = posixpath.dirname(final)
+        self.fs.makedirs(folder, exist_ok=True)
+        temp = posixpath.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        rows = 0
+        with (
+            self.fs.open(temp, "wb") as handle,
+            pq.ParquetWriter(handle, schema, compression="zstd") as writer,
+        ):
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        self.fs.mv(temp, final)
+        return rows
 
     def files(self, relative: str, pattern: str = "*.parquet") -> list[str]:
         base = self.path(relative)
@@ -77,7 +97,7 @@ def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
         glob = lake.path(EVENTS, "date=*", "*.parquet")
         conn.execute(
             f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
-            "hive_partitioning = true, union_by_name = true)"
+            "hive_partitioning = true)"
         )
     for name in SNAPSHOTS:
         if lake.files(name):

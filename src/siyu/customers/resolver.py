@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
@@ -29,18 +29,25 @@ class Resolver:
 
     def preload(self, keys: Iterable[Key]) -> None:
         """Fetch every identity named in a batch, and their customers, in a few queries."""
-        wanted = [k for k in set(keys) if k not in self.known]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.session.execute(
-                select(Identity.type, Identity.value, Identity.customer_id).where(
-                    tuple_(Identity.type, Identity.value).in_(chunk)
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for key in set(keys):
+            if key not in self.known:
+                by_type[key[0]].append(key[1])
+        found: set[int] = set()
+        for kind, values in by_type.items():
+            # One IN list per type uses the (type, value) index; a row-value IN scans the table.
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                rows = self.session.execute(
+                    select(Identity.value, Identity.customer_id).where(
+                        Identity.type == kind, Identity.value.in_(chunk)
+                    )
                 )
-            )
-            for kind, value, customer_id in rows:
-                self.owner_of[(kind, value)] = customer_id
-            self.known.update(chunk)
-        self._load_customers({c for c in self.owner_of.values() if c not in self.customers})
+                for value, customer_id in rows:
+                    self.owner_of[(kind, value)] = customer_id
+                    found.add(customer_id)
+                self.known.update((kind, value) for value in chunk)
+        self._load_customers(found - self.customers.keys())
 
     def _load_customers(self, customer_ids: set[int]) -> None:
         if not customer_ids:

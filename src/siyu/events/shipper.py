@@ -210,7 +210,12 @@ def prune_outbox(factory: sessionmaker | None = None) -> int:
 
 def status(session: Session, lake: Lake | None = None) -> dict:
     lake = lake or open_lake()
-    waiting = session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None)))
+    # Unclaimed rows (indexed) plus the rows of batches still being written.
+    unclaimed = session.scalar(select(func.count()).where(OutboxEvent.batch_id.is_(None)))
+    writing = session.scalar(
+        select(func.coalesce(func.sum(LakeBatch.rows), 0)).where(LakeBatch.status == "writing")
+    )
+    waiting = unclaimed + int(writing)
     shipped, last = session.execute(
         select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at)).where(
             LakeBatch.status == "shipped"

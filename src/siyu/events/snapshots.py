@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -52,7 +54,7 @@ def _customers(session) -> pa.Table:
         *rest, traits = row
         return (*rest, orjson.dumps(traits or {}).decode())
 
-    return _table(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
+    return schema, _batches(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
 
 
 def _customer_map(session) -> pa.Table:
@@ -66,18 +68,21 @@ def _customer_map(session) -> pa.Table:
         return cid
 
     ids = sorted(parent)
-    return pa.table(
-        {
-            "customer_id": pa.array(ids, pa.int64()),
-            "canonical_id": pa.array([canonical(c) for c in ids], pa.int64()),
-        }
+    schema = pa.schema([("customer_id", pa.int64()), ("canonical_id", pa.int64())])
+    batches = (
+        pa.record_batch(
+            [pa.array(chunk, pa.int64()), pa.array([canonical(c) for c in chunk], pa.int64())],
+            schema=schema,
+        )
+        for chunk in (ids[i : i + CHUNK] for i in range(0, max(len(ids), 1), CHUNK))
     )
+    return schema, batches
 
 
 def _identities(session) -> pa.Table:
     schema = pa.schema([("type", pa.string()), ("value", pa.string()), ("customer_id", pa.int64())])
     rows = session.execute(select(Identity.type, Identity.value, Identity.customer_id))
-    return _table(rows, schema)
+    return schema, _batches(rows, schema)
 
 
 def _orders(session) -> pa.Table:
@@ -116,7 +121,7 @@ def _orders(session) -> pa.Table:
         *rest, products = row
         return (*rest, orjson.dumps(products or []).decode())
 
-    return _table(session.execute(select(*cols).order_by(Order.id)), schema, convert)
+    return schema, _batches(session.execute(select(*cols).order_by(Order.id)), schema, convert)
 
 
 def _touchpoints(session) -> pa.Table:
@@ -142,21 +147,22 @@ def _touchpoints(session) -> pa.Table:
             Touchpoint.is_registered,
         )
     )
-    return _table(rows, schema)
+    return schema, _batches(rows, schema)
 
 
-def _table(rows, schema: pa.Schema, convert=None) -> pa.Table:
-    batches = []
+def _batches(rows, schema: pa.Schema, convert=None) -> Iterator[pa.RecordBatch]:
+    """Rows as Arrow record batches of CHUNK rows: never the whole table in memory."""
+    empty = True
     for chunk in rows.yield_per(CHUNK).partitions():
         data = [convert(r) for r in chunk] if convert else chunk
-        columns = list(zip(*data, strict=True)) if data else [[] for _ in schema]
-        batches.append(
-            pa.record_batch(
-                [pa.array(list(c), f.type) for c, f in zip(columns, schema, strict=True)],
-                schema=schema,
-            )
+        columns = list(zip(*data, strict=True))
+        yield pa.record_batch(
+            [pa.array(list(c), f.type) for c, f in zip(columns, schema, strict=True)],
+            schema=schema,
         )
-    return pa.Table.from_batches(batches, schema=schema)
+        empty = False
+    if empty:
+        yield pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
 
 
 BUILDERS = {
@@ -189,9 +195,8 @@ def write_snapshots(factory: sessionmaker | None = None, lake: Lake | None = Non
     with factory() as session:
         print_ = fingerprint(session)
         for name, build in BUILDERS.items():
-            table = build(session)
-            lake.write_atomic(table, f"{name}/snapshot.parquet")
-            written[name] = table.num_rows
+            schema, batches = build(session)
+            written[name] = lake.write_batches_atomic(schema, batches, f"{name}/snapshot.parquet")
         meta.write(session, "lake.snapshot", print_)
         session.commit()
     return written

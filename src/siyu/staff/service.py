@@ -1,0 +1,128 @@
+"""Stores and staff: open a store, take on staff, and give customers an owner (the guide, 导购).
+
+A customer's owner is the staff member who looks after them (usually the guide whose WeCom they
+added); the owner's store becomes the customer's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.core.errors import InvalidInput, NotFound
+from siyu.customers.models import Customer, Identity
+from siyu.staff.models import STAFF_ROLES, Staff, Store
+
+Key = tuple[str, str]
+CHUNK = 500
+
+
+def create_store(session: Session, code: str, name: str, city: str | None = None) -> Store:
+    """Open a store; a store with this code already is updated instead."""
+    code = code.strip()
+    if not code:
+        raise InvalidInput("a store needs a code", field="code")
+    store = session.scalar(select(Store).where(Store.code == code))
+    if store is None:
+        store = Store(code=code)
+        session.add(store)
+    store.name, store.city = name, city
+    session.flush()
+    return store
+
+
+def create_staff(
+    session: Session,
+    name: str,
+    role: str = "guide",
+    store_id: int | None = None,
+    wecom_userid: str | None = None,
+) -> Staff:
+    """Take on a staff member; one with this WeCom UserID already is updated instead."""
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+    if store_id is not None and session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}", field="store_id")
+    staff = None
+    if wecom_userid:
+        staff = session.scalar(select(Staff).where(Staff.wecom_userid == wecom_userid))
+    if staff is None:
+        staff = Staff(wecom_userid=wecom_userid or None)
+        session.add(staff)
+    staff.name, staff.role, staff.store_id = name, role, store_id
+    session.flush()
+    return staff
+
+
+def staff_by_wecom(session: Session) -> dict[str, int]:
+    """Staff ids by WeCom UserID (what WeCom callbacks name a guide by)."""
+    rows = session.execute(
+        select(Staff.wecom_userid, Staff.id).where(Staff.wecom_userid.is_not(None))
+    )
+    return {wecom_userid: staff_id for wecom_userid, staff_id in rows}
+
+
+def assign_owner(session: Session, customer_id: int, staff_id: int) -> Customer:
+    """Make a staff member the customer's owner; a merged customer's survivor is the one changed."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", field="customer_id")
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+    while customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+    _own(customer, staff)
+    session.flush()
+    return customer
+
+
+def assign_owners(session: Session, owners: Mapping[Key, int]) -> int:
+    """Set owners by any identity of the customer, in a few queries; returns customers changed.
+
+    Identities not (yet) known are skipped; when two keys name one customer, the later one wins.
+    """
+    if not owners:
+        return 0
+    customer_of = _customers_by_identity(session, list(owners))
+    staff = {
+        s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(set(owners.values()))))
+    }
+    customers = {
+        c.id: c
+        for c in session.scalars(select(Customer).where(Customer.id.in_(set(customer_of.values()))))
+    }
+    changed = set()
+    for key, staff_id in owners.items():
+        customer = customers.get(customer_of.get(key))
+        if customer is not None and staff_id in staff:
+            _own(customer, staff[staff_id])
+            changed.add(customer.id)
+    session.flush()
+    return len(changed)
+
+
+def _customers_by_identity(session: Session, keys: list[Key]) -> dict[Key, int]:
+    # One IN list per identity type: SQLite scans the whole table for a row-value IN
+    # ((type, value) IN (VALUES …)), but uses the (type, value) index for this shape.
+    values_of: dict[str, list[str]] = {}
+    for kind, value in keys:
+        values_of.setdefault(kind, []).append(value)
+    found: dict[Key, int] = {}
+    for kind, values in values_of.items():
+        for start in range(0, len(values), CHUNK):
+            rows = session.execute(
+                select(Identity.value, Identity.customer_id).where(
+                    Identity.type == kind, Identity.value.in_(values[start : start + CHUNK])
+                )
+            )
+            found.update({(kind, value): customer_id for value, customer_id in rows})
+    return found
+
+
+def _own(customer: Customer, staff: Staff) -> None:
+    customer.owner_id = staff.id
+    if staff.store_id is not None:
+        customer.store_id = staff.store_id
