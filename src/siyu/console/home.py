@@ -1,46 +1,98 @@
-"""The home page: what this Siyu holds right now (the full console comes later)."""
+"""The home page: the dashboard for a period against the previous one, and what Siyu holds."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
-from siyu.console.web import Allowed, render
-from siyu.core import meta
+from siyu.console.dashboard import (
+    PERIODS,
+    Dashboard,
+    DashboardQuery,
+    Period,
+    build_dashboard,
+    chosen_period,
+    holdings,
+    pinned_end,
+)
+from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
-from siyu.customers.models import Customer
-from siyu.events import shipper
-from siyu.events.models import OutboxEvent, Source
-from siyu.orders.models import Order
-from siyu.touchpoints.models import Touchpoint
+from siyu.core.lake import duckdb_connection
+from siyu.core.settings import get_settings
+from siyu.touchpoints.pages import ENTRY_LABELS, GROUP_LABELS
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
 
+KPI_LABELS = {
+    "new_customers": N_("New customers"),
+    "active_customers": N_("Active customers"),
+    "orders": N_("Orders"),
+    "gmv_fen": N_("GMV"),
+    "average_order_fen": N_("Average order value"),
+}
+MONEY_KPIS = ("gmv_fen", "average_order_fen")
 
-def summary(session) -> dict:
-    orders, gmv = session.execute(
-        select(
-            func.count(Order.id), func.coalesce(func.sum(Order.amount_fen - Order.refunded_fen), 0)
-        )
-    ).one()
+
+def dashboard_query(user: User, period: Period) -> DashboardQuery:
+    """The period seen as this user may see it: a guide, over the customers they own."""
+    is_guide = user.role == "guide"
+    return DashboardQuery(period, owner_id=user.staff_id if is_guide else None, is_guide=is_guide)
+
+
+def chart_data(board: Dashboard, locale: str) -> dict:
+    """What the page's charts draw, labels already in the reader's language."""
+    _ = gettext(locale)
     return {
-        "customers": session.scalar(
-            select(func.count(Customer.id)).where(Customer.merged_into_id.is_(None))
-        ),
-        "events_recent": session.scalar(select(func.count(OutboxEvent.id))),
-        "orders": orders,
-        "gmv_fen": int(gmv),
-        "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
-        "sources": session.scalar(select(func.count(Source.id))),
-        "lake": shipper.status(session),
-        "demo": meta.read(session, "demo"),
+        "days": [day[5:] for day in board.days],
+        "new_by_group": [
+            {"name": _(GROUP_LABELS.get(group, group)), "data": counts}
+            for group, counts in board.new_by_group.items()
+        ],
+        "entry_types": [
+            {"name": _(ENTRY_LABELS.get(s.key, s.key)), "value": s.change.current}
+            for s in board.entry_types
+            if s.change.current
+        ],
+        "orders": board.orders,
+        "gmv_fen": board.gmv_fen,
+        "previous_gmv_fen": board.previous_gmv_fen,
+        "active": board.active,
+        "labels": {
+            "orders": _("Orders"),
+            "gmv": _("GMV"),
+            "previous_gmv": _("GMV, previous period"),
+            "active": _("Active customers"),
+        },
     }
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, user: Allowed("dashboard.view")):
-    return render(request, "home.html", s=summary(session))
+def home(
+    request: Request,
+    session: SessionDep,
+    user: Allowed("dashboard.view"),
+    period: str | None = None,
+    end: str | None = None,
+):
+    query = dashboard_query(user, chosen_period(period, end))
+    with duckdb_connection() as conn:
+        board = build_dashboard(conn, query)
+    return render(
+        request,
+        "home.html",
+        board=board,
+        query=query,
+        end=pinned_end(query.period, end),
+        facts=holdings(session, query.owner_id, query.is_guide),
+        charts=chart_data(board, request_locale(request, user)),
+        periods=PERIODS,
+        kpi_labels=KPI_LABELS,
+        money_kpis=MONEY_KPIS,
+        group_labels=GROUP_LABELS,
+        entry_labels=ENTRY_LABELS,
+        zone=get_settings().timezone,
+    )
 
 
 @router.get("/healthz")

@@ -1,5 +1,126 @@
-"""Console pages (being built)."""
+"""Sections of the console not built yet: each says what it will hold and what works today."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from siyu.console.web import N_, Allowed, render
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Something a user can do today: words, and a console link or a command."""
+
+    text: str
+    href: str | None = None
+    command: str | None = None
+    permission: str | None = None  # shown only to users holding it
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    coming: tuple[str, ...]
+    today: tuple[Step, ...]
+
+
+SEGMENTS = Section(
+    N_("Tags & segments"),
+    (
+        N_("Tags from orders and behaviour, normalised per customer, set by rules or by hand."),
+        N_("Segments (audience packages): customers matching a rule, kept up to date."),
+        N_("Layers such as new, active, at risk and lapsed, for layered reach."),
+    ),
+    (
+        Step(N_("Look customers up and filter them in the customer list."), "/customers"),
+        Step(
+            N_("See which touchpoints bring which customers."),
+            href="/touchpoints",
+            permission="touchpoints.view",
+        ),
+    ),
+)
+REACH = Section(
+    N_("Reach"),
+    (
+        N_("Broadcasts handed to guides to send from their WeCom accounts."),
+        N_("Playbooks (SOP) of scheduled steps: a welcome on day 0, a follow-up on day 3."),
+        N_("Official-account, SMS and email messages, with limits so no one feels spammed."),
+    ),
+    (
+        Step(N_("See which guide owns each customer in the customer list."), "/customers"),
+        Step(
+            N_("Look a customer up by any id through the management API, for an outside tool."),
+            href="/docs",
+            permission="tokens.manage",
+        ),
+    ),
+)
+PROMOTIONS = Section(
+    N_("Promotions"),
+    (
+        N_("Coupons issued and redeemed, with their effect on orders."),
+        N_("Group buys, tiered prices and limited-time, limited-quantity sales."),
+        N_("Referral and fission posters: who brought whom, and what it earned."),
+    ),
+    (
+        Step(N_("Send Coupon Applied and Referral Completed events now; the lake keeps them.")),
+        Step(
+            N_("Compare a poster's or an ad's new customers and GMV on the touchpoints page."),
+            href="/touchpoints",
+            permission="touchpoints.view",
+        ),
+    ),
+)
+ANALYTICS = Section(
+    N_("Analytics"),
+    (
+        N_("Funnels, retention, RFM layers and customer lifetime value."),
+        N_("Each touchpoint's share of conversions and long-horizon effect."),
+        N_("What each guide did: tasks assigned, tasks done."),
+    ),
+    (
+        Step(
+            N_("New customers, GMV, orders and active customers against the previous period."), "/"
+        ),
+        Step(
+            N_("Each touchpoint's new customers, scans, orders and GMV, as CSV too."),
+            href="/touchpoints",
+            permission="touchpoints.view",
+        ),
+        Step(
+            N_("See what the event lake holds, then query its Parquet files with DuckDB."),
+            command="siyu lake status",
+        ),
+    ),
+)
+
+
+def _show(request: Request, user: User, section: Section):
+    return render(request, "section_page.html", section=section)
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments(request: Request, user: Allowed("customers.view")):
+    return _show(request, user, SEGMENTS)
+
+
+@router.get("/reach", response_class=HTMLResponse)
+def reach(request: Request, user: Allowed("customers.view")):
+    return _show(request, user, REACH)
+
+
+@router.get("/promotions", response_class=HTMLResponse)
+def promotions(request: Request, user: Allowed("customers.view")):
+    return _show(request, user, PROMOTIONS)
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics(request: Request, user: Allowed("dashboard.view")):
+    return _show(request, user, ANALYTICS)

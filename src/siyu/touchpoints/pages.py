@@ -1,5 +1,246 @@
-"""Console pages (being built)."""
+"""Touchpoints page: the registry beside what each touchpoint brought in a period, and its CSV.
 
-from fastapi import APIRouter
+The registry (names, stores, owners) comes from the OLTP database; the numbers come from the lake:
+new customers (canonical customers first seen in the period whose first touchpoint is the code),
+scans (`QR Code Scanned` events carrying the code) and the orders and GMV paid in the period by the
+customers the code brought, whenever they came.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+
+import duckdb
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from siyu.console.dashboard import (
+    PERIODS,
+    Period,
+    add_missing_views,
+    chosen_period,
+    has_customers,
+    open_event_window,
+    people_sql,
+    pinned_end,
+)
+from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.core.deps import SessionDep
+from siyu.core.lake import duckdb_connection
+from siyu.staff.models import Staff, Store
+from siyu.touchpoints.models import GROUPS, Touchpoint
 
 router = APIRouter(include_in_schema=False)
+Viewer = Allowed("touchpoints.view")
+
+GROUP_LABELS = {
+    "official_account": N_("Official account"),
+    "guide": N_("Shopping guide"),
+    "group": N_("Customer group"),
+    "mini_program": N_("Mini program"),
+    "store": N_("Store"),
+    "poster": N_("Poster"),
+    "product_item": N_("Product code"),
+    "paid_ad": N_("Paid ad"),
+    "sms": N_("SMS"),
+    "mall": N_("Mall"),
+    "other": N_("Other"),
+    "none": N_("No touchpoint"),
+}
+ENTRY_LABELS = {
+    "organic": N_("Platform organic"),
+    "owned": N_("Owned"),
+    "paid": N_("Paid"),
+    "none": N_("No touchpoint"),
+}
+
+
+@dataclass(frozen=True)
+class TouchpointRow:
+    code: str
+    name: str
+    group: str
+    entry_type: str
+    store: str | None
+    owner: str | None
+    is_registered: bool
+    new_customers: int = 0
+    scans: int = 0
+    orders: int = 0
+    gmv_fen: int = 0
+
+
+def registry(session: Session) -> list[TouchpointRow]:
+    """Every touchpoint in the registry, with its store's and owner's names."""
+    owner = aliased(Staff)
+    rows = session.execute(
+        select(Touchpoint, Store.name, owner.name)
+        .outerjoin(Store, Store.id == Touchpoint.store_id)
+        .outerjoin(owner, owner.id == Touchpoint.owner_id)
+        .order_by(Touchpoint.code)
+    )
+    return [
+        TouchpointRow(t.code, t.name, t.group, t.entry_type, store, staff, t.is_registered)
+        for t, store, staff in rows
+    ]
+
+
+def touchpoint_numbers(conn: duckdb.DuckDBPyConnection, period: Period) -> dict[str, tuple]:
+    """code → (new customers, scans, orders, GMV fen) in the period, from the lake."""
+    if not has_customers(conn):
+        return {}
+    add_missing_views(conn)
+    # The lake is partitioned by the brand's day; a day either side covers a changed zone.
+    open_event_window(conn, period.start - timedelta(days=1), period.end + timedelta(days=1))
+    since, until = period.utc_bounds()
+    sql = f"""WITH {people_sql(is_guide=False)},
+        brought AS (
+            SELECT first_touchpoint AS code, count(*) FILTER (
+                WHERE first_seen_at >= $since AND first_seen_at < $until) AS customers
+            FROM people WHERE first_touchpoint IS NOT NULL GROUP BY ALL),
+        scans AS (
+            SELECT e.touchpoint AS code, count(*) AS scans FROM event_window e
+            WHERE e.event = 'QR Code Scanned' AND e.touchpoint IS NOT NULL
+                AND e.timestamp >= $since AND e.timestamp < $until
+            GROUP BY ALL),
+        sales AS (
+            SELECT p.first_touchpoint AS code, count(*) AS orders,
+                sum(o.amount_fen - coalesce(o.refunded_fen, 0))::BIGINT AS gmv_fen
+            FROM orders o JOIN customer_map m ON m.customer_id = o.customer_id
+                JOIN people p ON p.customer_id = m.canonical_id
+            WHERE p.first_touchpoint IS NOT NULL AND o.paid_at >= $since AND o.paid_at < $until
+            GROUP BY ALL)
+        SELECT code, coalesce(b.customers, 0), coalesce(s.scans, 0),
+            coalesce(o.orders, 0), coalesce(o.gmv_fen, 0)
+        FROM brought b FULL JOIN scans s USING (code) FULL JOIN sales o USING (code)"""
+    params = {"since": since, "until": until}
+    return {row[0]: tuple(row[1:]) for row in conn.execute(sql, params).fetchall()}
+
+
+def touchpoint_report(
+    registered: list[TouchpointRow], numbers: dict[str, tuple], group: str | None = None
+) -> list[TouchpointRow]:
+    """The registry with its numbers, plus codes seen in the lake but not in the registry."""
+    known = {row.code for row in registered}
+    unknown = [
+        TouchpointRow(code, code, "other", "owned", None, None, False)
+        for code in sorted(set(numbers) - known)
+    ]
+    rows = [_with_numbers(row, numbers.get(row.code)) for row in registered + unknown]
+    if group:
+        rows = [row for row in rows if row.group == group]
+    return sorted(rows, key=lambda r: (-r.new_customers, -r.gmv_fen, -r.scans, r.code))
+
+
+def _with_numbers(row: TouchpointRow, numbers: tuple | None) -> TouchpointRow:
+    if numbers is None:
+        return row
+    customers, scans, orders, gmv_fen = numbers
+    return replace(row, new_customers=customers, scans=scans, orders=orders, gmv_fen=gmv_fen)
+
+
+def report_for(session: Session, period: Period, group: str | None) -> list[TouchpointRow]:
+    with duckdb_connection() as conn:
+        numbers = touchpoint_numbers(conn, period)
+    return touchpoint_report(registry(session), numbers, group)
+
+
+def chosen_group(group: str | None) -> str | None:
+    return group if group in GROUPS else None
+
+
+@router.get("/touchpoints", response_class=HTMLResponse)
+def touchpoints_page(
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    period: str | None = None,
+    end: str | None = None,
+    group: str | None = None,
+):
+    chosen, group = chosen_period(period, end), chosen_group(group)
+    rows = report_for(session, chosen, group)
+    return render(
+        request,
+        "touchpoint_list.html",
+        rows=rows,
+        period=chosen,
+        end=pinned_end(chosen, end),
+        group=group,
+        periods=PERIODS,
+        groups=GROUPS,
+        group_labels=GROUP_LABELS,
+        entry_labels=ENTRY_LABELS,
+        unregistered=sum(1 for row in rows if not row.is_registered),
+        totals=_totals(rows),
+    )
+
+
+def _totals(rows: list[TouchpointRow]) -> dict[str, int]:
+    names = ("new_customers", "scans", "orders", "gmv_fen")
+    return {name: sum(getattr(row, name) for row in rows) for name in names}
+
+
+CSV_COLUMNS = (
+    N_("Code"),
+    N_("Name"),
+    N_("Group"),
+    N_("Entry type"),
+    N_("Store"),
+    N_("Owner"),
+    N_("Registered"),
+    N_("New customers"),
+    N_("Scans"),
+    N_("Orders"),
+    N_("GMV (yuan)"),
+)
+
+
+def touchpoints_csv(rows: list[TouchpointRow], locale: str) -> str:
+    """The report as CSV, headers in the reader's language, with a BOM so Excel reads UTF-8."""
+    _ = gettext(locale)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_(name) for name in CSV_COLUMNS])
+    for r in rows:
+        writer.writerow(
+            [
+                r.code,
+                r.name,
+                _(GROUP_LABELS.get(r.group, r.group)),
+                _(ENTRY_LABELS.get(r.entry_type, r.entry_type)),
+                r.store or "",
+                r.owner or "",
+                _("yes") if r.is_registered else _("no"),
+                r.new_customers,
+                r.scans,
+                r.orders,
+                f"{Decimal(r.gmv_fen) / 100:.2f}",
+            ]
+        )
+    return "\ufeff" + buffer.getvalue()
+
+
+@router.get("/touchpoints.csv")
+def touchpoints_download(
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    period: str | None = None,
+    end: str | None = None,
+    group: str | None = None,
+):
+    chosen = chosen_period(period, end)
+    rows = report_for(session, chosen, chosen_group(group))
+    name = f"touchpoints-{chosen.start.isoformat()}-{chosen.end.isoformat()}.csv"
+    return Response(
+        touchpoints_csv(rows, request_locale(request, user)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
