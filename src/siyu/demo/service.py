@@ -130,13 +130,12 @@ def _record_costs(
         )
         noise = Decimal(rng.randint(85, 115)) / 100
         cost = contacts * spec.cost_per_contact * noise * 100
-        session.add(
-            TouchpointCost(
-                touchpoint_id=touchpoint.id,
-                period_start=timeline.instant(first, 0),
-                period_end=timeline.instant(last + 1, 0),
-                cost_fen=int(cost.quantize(Decimal(1), rounding=ROUND_HALF_UP)),
-            )
+        touchpoints.record_cost(
+            session,
+            touchpoint.code,
+            timeline.instant(first, 0),
+            timeline.instant(last + 1, 0),
+            int(cost.quantize(Decimal(1), rounding=ROUND_HALF_UP)),
         )
     session.flush()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import InvalidInput
-from siyu.touchpoints.models import ENTRY_TYPES, GROUPS, Touchpoint
+from siyu.touchpoints.models import ENTRY_TYPES, GROUPS, Touchpoint, TouchpointCost
 
 
 def register(
@@ -48,3 +49,29 @@ def keep_unknown(session: Session, codes: Iterable[str]) -> list[str]:
     for code in new:
         session.add(Touchpoint(code=code, name=code, is_registered=False))
     return new
+
+
+def record_cost(
+    session: Session, code: str, period_start: datetime, period_end: datetime, cost_fen: int
+) -> TouchpointCost:
+    """What a paid touchpoint cost over [period_start, period_end), for ROI."""
+    touchpoint = session.scalar(select(Touchpoint).where(Touchpoint.code == code))
+    if touchpoint is None:
+        raise InvalidInput(f"no touchpoint with the code {code!r}", field="code")
+    if period_end <= period_start:
+        raise InvalidInput("the period must end after it starts", field="period_end")
+    if cost_fen < 0:
+        raise InvalidInput("a cost cannot be negative", field="cost")
+    cost = TouchpointCost(
+        touchpoint_id=touchpoint.id,
+        period_start=period_start,
+        period_end=period_end,
+        cost_fen=cost_fen,
+    )
+    session.add(cost)
+    session.flush()
+    return cost
+
+
+def list_touchpoints(session: Session) -> list[Touchpoint]:
+    return list(session.scalars(select(Touchpoint).order_by(Touchpoint.code)))
