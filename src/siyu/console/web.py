@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from siyu.core import i18n
 from siyu.core.deps import Forbidden, SessionDep
+from siyu.core.i18n import N_
 from siyu.core.permissions import can
 from siyu.users.models import User, WebSession
 from siyu.users.service import session_user
@@ -20,11 +21,6 @@ from siyu.users.service import session_user
 COOKIE = "siyu_session"
 LOCALE_COOKIE = "siyu_locale"
 PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
-    """Marks a message for the catalog; it is translated where it is shown."""
-    return message
 
 
 # (path, permission, message id): the console's navigation, one entry per domain.
@@ -94,8 +90,13 @@ def render(request: Request, template: str, status_code: int = 200, **context):
     user = getattr(request.state, "user", None)
     web = getattr(request.state, "web", None)
     locale = request_locale(request, user)
+    query = f"?{request.url.query}" if request.url.query else ""
     context.update(
-        user=user, locale=locale, csrf_token=web.csrf_token if web else "", path=request.url.path
+        user=user,
+        locale=locale,
+        csrf_token=web.csrf_token if web else "",
+        path=request.url.path,
+        here=request.url.path + query,  # the language switch comes back with the filters
     )
     return templates(locale).TemplateResponse(request, template, context, status_code=status_code)
 

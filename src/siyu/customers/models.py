@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
@@ -12,6 +12,12 @@ from siyu.core.db import Base, BigId, UTCDateTime, utcnow
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_first_touchpoint", "first_touchpoint"),
+        # Name search: a prefix match on traits.name, one expression for SQLite and PostgreSQL
+        # (siyu.customers.search queries this index's own expression).
+        Index("ix_customers_name", column("traits", JSON)["name"].as_string()),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     traits: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -32,7 +38,11 @@ class Customer(Base):
 
 class Identity(Base):
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("type", "value"),)
+    __table_args__ = (
+        UniqueConstraint("type", "value"),
+        # Search finds a customer by any identity value without knowing its type.
+        Index("ix_identities_value", "value"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))

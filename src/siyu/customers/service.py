@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer, CustomerMerge, Identity
 from siyu.customers.resolver import Resolver
 from siyu.events.models import OutboxEvent
 from siyu.orders.models import Order
+from siyu.tags.service import family_tags
 
 
 def find_customer(session: Session, ref: str | int) -> Customer:
@@ -42,7 +44,7 @@ def find_customer(session: Session, ref: str | int) -> Customer:
 def check_visible(customer: Customer, role: str, staff_id: int | None) -> None:
     """A guide sees only the customers they own; to them any other customer does not exist."""
     if role == "guide" and (staff_id is None or customer.owner_id != staff_id):
-        raise NotFound("no such customer among yours", field="id")
+        raise NotFound(N_("no such customer among yours"), field="id")
 
 
 def merged_ids(session: Session, customer_id: int) -> list[int]:
@@ -113,7 +115,7 @@ def customer_360(
         "id": customer.id,
         "traits": customer.traits or {},
         "identities": [{"type": t, "value": v, "since": _iso(at)} for t, v, at in identities],
-        "tags": [],
+        "tags": [{"name": t["name"], "group": t["group"]} for t in family_tags(session, family)],
         "owner_id": customer.owner_id,
         "store_id": customer.store_id,
         "first_seen_at": _iso(customer.first_seen_at),

@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session
 from siyu.core.auth import ROLES, hash_secret
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, SiyuError, Unauthorized
+from siyu.core.i18n import N_
 from siyu.staff.models import Staff
 from siyu.users.models import User, WebSession
 
 MAX_FAILED_LOGINS = 5
-
-
-def N_(message: str) -> str:  # noqa: N802 - marks a message for the zh-CN catalog
-    return message
 
 
 LOCKOUT = timedelta(minutes=15)
