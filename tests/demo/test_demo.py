@@ -139,3 +139,16 @@ def _fingerprint(session) -> tuple:
     per_event = select(OutboxEvent.event, func.count()).group_by(OutboxEvent.event)
     events = session.execute(per_event.order_by(OutboxEvent.event)).all()
     return [tuple(o) for o in orders], [tuple(e) for e in events]
+
+
+def test_a_newcomer_can_sign_in_with_each_demo_role(built, client):
+    from tests.console_support import sign_in
+
+    users = {u.role: u for u in built.access.users}
+    assert set(users) == {"admin", "operator", "analyst", "guide"}
+    for user in users.values():
+        client.cookies.clear()
+        assert sign_in(client, user.email, user.password).status_code == 303
+    # The demo guide (signed in last) owns customers, so their list is not empty.
+    page = client.get("/customers").text
+    assert "Demo guide" in page and 'href="/customers/' in page

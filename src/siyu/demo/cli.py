@@ -39,6 +39,7 @@ def demo(
         has_data = service.has_data(session)
     if has_data and if_empty:
         errors.print("the database already has customers or a demo; leaving it as it is")
+        _print_sign_in(service.demo_users_present())
         return
     if has_data:
         errors.print("[yellow]the database already has data; adding the demo to it[/yellow]")
@@ -50,6 +51,7 @@ def demo(
         return emit_json({"summary": asdict(result.summary), "access": asdict(result.access)})
     _print_summary(plan, result.summary)
     _print_access(result.access)
+    _print_sign_in(result.access.users)
 
 
 def _tracker(bar: Progress):
@@ -113,3 +115,14 @@ def _print_access(access: service.Access) -> None:
         soft_wrap=True,
         markup=False,
     )
+
+
+def _print_sign_in(users: list) -> None:
+    if not users:
+        return
+    console.print(
+        f"\n[bold]Sign in to the console at {BASE}/[/bold] (password for each: "
+        f"[bold]{users[0].password}[/bold]):"
+    )
+    for user in users:
+        console.print(f"  {user.email:<28} {user.role}")

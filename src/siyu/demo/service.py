@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from random import Random
@@ -18,6 +18,7 @@ from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
 from siyu.demo.stream import Plan, generate
 from siyu.demo.timeline import Timeline
+from siyu.demo.users import DemoUser, ensure_demo_users
 from siyu.events import shipper, snapshots, sources
 from siyu.events.models import OutboxEvent, Source
 from siyu.events.service import SourceRef, ingest
@@ -69,6 +70,7 @@ class Access:
     source: str
     write_key: str | None
     admin_token: str
+    users: list[DemoUser] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,14 @@ def waiting_events(session: Session) -> int:
     return session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None))) or 0
 
 
-def grant_access(session: Session, source_name: str = "mall") -> Access:
-    """A write key for the mall source (unless it exists) and an admin API token."""
+def grant_access(
+    session: Session, users: list[DemoUser], source_name: str = "mall"
+) -> Access:
+    """A write key for the mall source (unless it exists), an admin API token, console users."""
     exists = session.scalar(select(Source.id).where(Source.name == source_name)) is not None
     write_key = None if exists else sources.create_key(session, source_name)[1]
     _, token = auth.create_token(session, "demo-admin", "admin")
-    return Access(source_name, write_key, token)
+    return Access(source_name, write_key, token, users)
 
 
 def summarize(session: Session, loaded: Loaded, shipped: int, seconds: float) -> Summary:
@@ -254,7 +258,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     snapshots.write_snapshots()
     with unit_of_work() as session:
         summary = summarize(session, loaded, shipped, time.perf_counter() - started)
-        access = grant_access(session)
+        access = grant_access(session, ensure_demo_users(session))
     return Demo(summary, access)
 
 
@@ -273,3 +277,11 @@ def _ship(waiting: int, report: Progress) -> int:
 def yuan(fen: int) -> str:
     """Integer fen as ¥ with thousands separators, through Decimal."""
     return f"¥{(Decimal(fen) / 100).quantize(Decimal('0.01')):,}"
+
+
+def demo_users_present() -> list[DemoUser]:
+    """The demo's console users that exist, to remind a newcomer how to sign in."""
+    with unit_of_work() as session:
+        if meta.read(session, MARKER) is None:
+            return []
+        return ensure_demo_users(session)
