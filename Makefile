@@ -28,6 +28,7 @@ lint: install
 
 bench: install
 	$(SIYU) bench ingest
+	$(SIYU) bench console
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
