@@ -4,12 +4,14 @@ by Alembic once per run and emptied after each test, and a real lake in a tempor
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from siyu.core import db
@@ -55,6 +57,16 @@ def siyu_env(database_url, tmp_path, monkeypatch) -> Iterator[None]:
 
 
 def _empty_tables(url: str) -> None:
+    for attempt in range(5):
+        try:
+            return _truncate(url)
+        except OperationalError:  # a deadlock with a server a test left finishing its work
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def _truncate(url: str) -> None:
     engine = db.get_engine(url)
     names = [t.name for t in metadata.sorted_tables if t.name != "alembic_version"]
     with engine.begin() as conn:

@@ -98,7 +98,7 @@ def test_csv_headers_follow_the_language(brand, signed_in):
     page = client.get("/touchpoints")
     client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": csrf_of(page.text)})
     text = client.get("/touchpoints.csv").content.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("Code,Name,Group,Entry type")
+    assert text.splitlines()[0].startswith("Code,Touchpoint name,Group,Entry type")
     assert "Touchpoints" in client.get("/touchpoints").text
 
 

@@ -28,7 +28,9 @@ def _session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(_session)]
+# scope="function": commit before the response is sent, so a browser that follows a redirect
+# never arrives before the change it made is visible.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
 def _current_token(session: SessionDep, authorization: str = Header("")) -> ApiToken:

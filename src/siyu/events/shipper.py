@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 
@@ -150,23 +151,19 @@ def _range_of(path: str) -> tuple[int, int]:
 
 def _compact_partition(factory, lake: Lake, partition: str, inputs: list[str]) -> int:
     ranges = [_range_of(p) for p in inputs]
-    output = posixpath.join(
-        EVENTS,
-        partition,
-        f"compact-{min(r[0] for r in ranges):012d}-{max(r[1] for r in ranges):012d}.parquet",
-    )
+    stem = f"compact-{min(r[0] for r in ranges):012d}-{max(r[1] for r in ranges):012d}"
     relative = [p[len(lake.root) + 1 :] for p in inputs]
+    output = posixpath.join(EVENTS, partition, f"{stem}.parquet")
+    if output in relative or lake.fs.exists(lake.path(output)):
+        # A late batch inside an earlier compacted range: the output must never carry an
+        # input's name, or recovery would take that input for the finished output.
+        output = posixpath.join(EVENTS, partition, f"{stem}-{uuid.uuid4().hex[:8]}.parquet")
     with factory() as session:
         record = LakeCompaction(partition=partition, inputs=relative, output=output)
         session.add(record)
         session.commit()
         tables = [pq.read_table(lake.fs.open(p, "rb")) for p in inputs]
         table = pa.concat_tables(tables, promote_options="default").sort_by("outbox_id")
-        if lake.fs.exists(lake.path(output)):
-            # Same range as an existing compacted input: write beside it, never over a source.
-            output = output.replace(".parquet", f"-c{record.id}.parquet")
-            record.output = output
-            session.commit()
         lake.write_atomic(table, output)
         return _drop_inputs(session, lake, record)
 
@@ -251,10 +248,11 @@ class Shipper(threading.Thread):
             try:
                 shipped = ship_once(factory, lake)
                 rounds += 1
+                if rounds % 5 == 0:
+                    write_snapshots_if_changed(factory, lake)
                 if rounds % 30 == 0:
                     compact(factory, lake)
                     prune_outbox(factory)
-                    write_snapshots_if_changed(factory, lake)
             except Exception:
                 log.exception("shipper error; retrying")
                 shipped = 0

@@ -1,5 +1,390 @@
-"""Console pages (being built)."""
+"""Settings pages: write keys, API tokens, console users and the audit log."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from siyu.console.web import N_, Allowed, render, request_locale
+from siyu.core.auth import ROLES
+from siyu.core.deps import SessionDep
+from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.permissions import can
+from siyu.events import sources
+from siyu.events.models import Source
+from siyu.settings import service
+from siyu.users.service import create_user
 
 router = APIRouter(include_in_schema=False)
+KeyAdmin = Allowed("keys.manage")
+TokenAdmin = Allowed("tokens.manage")
+UserAdmin = Allowed("users.manage")
+AuditReader = Allowed("audit.view")
+
+
+@dataclass(frozen=True)
+class Section:
+    path: str
+    permission: str
+    title: str
+    summary: str
+
+
+SECTIONS = (
+    Section(
+        "/settings/keys",
+        "keys.manage",
+        N_("Write keys"),
+        N_("Sources that send events to the tracking API, each with its own key."),
+    ),
+    Section(
+        "/settings/tokens",
+        "tokens.manage",
+        N_("API tokens"),
+        N_("Bearer tokens for the management API, each with a role."),
+    ),
+    Section(
+        "/settings/users",
+        "users.manage",
+        N_("Users"),
+        N_("Who can sign in to the console, and with which role."),
+    ),
+    Section(
+        "/settings/audit",
+        "audit.view",
+        N_("Audit log"),
+        N_("Every change: who made it, when, and which fields changed."),
+    ),
+)
+IMPORTS = Section(
+    "/imports",
+    "imports.view",
+    N_("Imports"),
+    N_("Load customers, orders and events from CSV, Excel or JSON-lines files."),
+)
+FIELDS = {
+    "name": N_("Name"),
+    "email": N_("Email"),
+    "password": N_("Password"),
+    "role": N_("Role"),
+    "staff_id": N_("Staff member"),
+    "user_id": N_("User"),
+    "since": N_("From"),
+    "until": N_("To"),
+}
+# What each domain's error means on these forms, in words that have a translation.
+MESSAGES = {
+    ("name", "invalid"): N_("a name is required"),
+    ("name", "conflict"): N_("this name is taken already; choose another"),
+    ("email", "invalid"): N_("enter a valid email address"),
+    ("email", "conflict"): N_("a user with this email exists already"),
+    ("password", "invalid"): N_("the password needs at least 8 characters"),
+    ("role", "invalid"): N_("choose one of the roles"),
+    ("staff_id", "invalid"): N_("a guide must be linked to an existing staff member"),
+}
+ENTITIES = {
+    "users": N_("User"),
+    "api_tokens": N_("API token"),
+    "sources": N_("Source"),
+    "customers": N_("Customer"),
+    "identities": N_("Identity"),
+    "customer_merges": N_("Customer merge"),
+    "staff": N_("Staff member"),
+    "stores": N_("Store"),
+    "touchpoints": N_("Touchpoint"),
+    "touchpoint_costs": N_("Touchpoint cost"),
+    "orders": N_("Order"),
+}
+# The columns an audit entry names most often, in words; others show their column name.
+COLUMNS = {
+    "name": N_("name"),
+    "email": N_("email"),
+    "role": N_("role"),
+    "staff_id": N_("staff member"),
+    "locale": N_("language"),
+    "is_active": N_("enabled"),
+    "locked_until": N_("locked until"),
+    "failed_logins": N_("failed sign-ins"),
+    "last_login_at": N_("last sign-in"),
+    "created_at": N_("created at"),
+    "revoked_at": N_("revoked"),
+    "token_prefix": N_("token prefix"),
+    "key_prefix": N_("key prefix"),
+    "owner_id": N_("owner"),
+    "store_id": N_("store"),
+    "traits": N_("traits"),
+}
+ACTIONS = {"insert": N_("created"), "update": N_("changed"), "delete": N_("deleted")}
+
+
+def problem(error: SiyuError, labels: dict[str, str] | None = None) -> dict:
+    """A form error as the page shows it: the field's label and what to do."""
+    message = MESSAGES.get((error.field, error.code), error.message)
+    label = {**FIELDS, **(labels or {})}.get(error.field or "")
+    return {"field": error.field, "label": label, "message": message}
+
+
+def _failed(request: Request, session: Session, error: SiyuError, page, labels=None, **form):
+    """Nothing of a refused form is kept; the page comes back with the error and the input."""
+    session.rollback()
+    shown = problem(error, labels)
+    return page(request, session, status_code=error.status, error=shown, form=form)
+
+
+def _staff_id(value: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit():
+        message = N_("a guide must be linked to an existing staff member")
+        raise InvalidInput(message, field="staff_id")
+    return int(value)
+
+
+def _done(path: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?done={notice}", status_code=303)
+
+
+# --- the settings home ---------------------------------------------------------------------
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_home(request: Request, user: Allowed("imports.view")):
+    mine = [s for s in (*SECTIONS, IMPORTS) if can(user.role, s.permission)]
+    return render(request, "settings_home.html", sections=mine)
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context):
+    user = request.state.user
+    tabs = [s for s in SECTIONS if can(user.role, s.permission)]
+    return render(request, template, status_code=status_code, tabs=tabs, **context)
+
+
+# --- write keys -----------------------------------------------------------------------------
+
+
+def _keys_page(request: Request, session: Session, status_code: int = 200, **context):
+    keyed = [s for s in sources.list_sources(session) if s.key_prefix]
+    return _page(request, "settings_keys.html", status_code, sources=keyed, **context)
+
+
+@router.get("/settings/keys", response_class=HTMLResponse)
+def keys(request: Request, session: SessionDep, _: KeyAdmin, done: str = ""):
+    return _keys_page(request, session, done=done)
+
+
+@router.post("/settings/keys", response_class=HTMLResponse)
+def create_key(
+    request: Request, session: SessionDep, _: KeyAdmin, name: Annotated[str, Form()] = ""
+):
+    try:
+        source, key = sources.create_key(session, name)
+    except SiyuError as error:
+        labels = {"name": N_("Source name")}
+        return _failed(request, session, error, _keys_page, labels, name=name)
+    return _keys_page(request, session, created=source, secret=key)
+
+
+@router.post("/settings/keys/{source_id}/revoke")
+def revoke_key(source_id: int, session: SessionDep, _: KeyAdmin):
+    source = session.get(Source, source_id)
+    if source is None or not source.key_prefix:
+        raise NotFound(N_("no such write key"), field="source_id")
+    sources.revoke_key(session, source.name)
+    return _done("/settings/keys", "revoked")
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+def _tokens_page(request: Request, session: Session, status_code: int = 200, **context):
+    return _page(
+        request,
+        "settings_tokens.html",
+        status_code,
+        tokens=service.list_tokens(session),
+        staff=service.staff_choices(session),
+        staff_names=service.staff_names(session),
+        roles=ROLES,
+        **context,
+    )
+
+
+@router.get("/settings/tokens", response_class=HTMLResponse)
+def tokens(request: Request, session: SessionDep, _: TokenAdmin, done: str = ""):
+    return _tokens_page(request, session, done=done)
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    session: SessionDep,
+    _: TokenAdmin,
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    staff_id: Annotated[str, Form()] = "",
+):
+    try:
+        token, secret = service.issue_token(session, name, role, _staff_id(staff_id))
+    except SiyuError as error:
+        form = {"name": name, "role": role, "staff_id": staff_id}
+        labels = {"name": N_("Token name")}
+        return _failed(request, session, error, _tokens_page, labels, **form)
+    return _tokens_page(request, session, created=token, secret=secret)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(token_id: int, session: SessionDep, _: TokenAdmin):
+    service.revoke_token(session, token_id)
+    return _done("/settings/tokens", "revoked")
+
+
+# --- console users -------------------------------------------------------------------------
+
+
+def _users_page(request: Request, session: Session, status_code: int = 200, **context):
+    return _page(
+        request,
+        "settings_users.html",
+        status_code,
+        people=service.list_users(session),
+        staff=service.staff_choices(session),
+        staff_names=service.staff_names(session),
+        roles=ROLES,
+        is_locked=service.is_locked,
+        **context,
+    )
+
+
+@router.get("/settings/users", response_class=HTMLResponse)
+def users(request: Request, session: SessionDep, _: UserAdmin, done: str = ""):
+    return _users_page(request, session, done=done)
+
+
+@router.post("/settings/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    session: SessionDep,
+    _: UserAdmin,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    staff_id: Annotated[str, Form()] = "",
+):
+    form = {"email": email, "name": name, "role": role, "staff_id": staff_id}
+    try:
+        staff = _staff_id(staff_id) if role == "guide" else None
+        person = create_user(session, email, password, role, name.strip() or None, staff)
+    except SiyuError as error:
+        return _failed(request, session, error, _users_page, **form)
+    return _done(f"/settings/users/{person.id}", "created")
+
+
+def _user_page(request: Request, session: Session, status_code: int = 200, **context):
+    person = service.find_user(session, int(request.path_params["user_id"]))
+    return _page(
+        request,
+        "settings_user.html",
+        status_code,
+        person=person,
+        locked=service.is_locked(person),
+        staff=service.staff_choices(session),
+        staff_names=service.staff_names(session),
+        roles=ROLES,
+        **context,
+    )
+
+
+@router.get("/settings/users/{user_id}", response_class=HTMLResponse)
+def user_detail(request: Request, session: SessionDep, user_id: int, _: UserAdmin, done: str = ""):
+    return _user_page(request, session, done=done)
+
+
+@router.post("/settings/users/{user_id}/role", response_class=HTMLResponse)
+def change_role(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    _: UserAdmin,
+    role: Annotated[str, Form()] = "",
+    staff_id: Annotated[str, Form()] = "",
+):
+    try:
+        service.change_role(session, user_id, role, _staff_id(staff_id))
+    except SiyuError as error:
+        if isinstance(error, NotFound):
+            raise
+        return _failed(request, session, error, _user_page, role=role, staff_id=staff_id)
+    return _done(f"/settings/users/{user_id}", "role")
+
+
+@router.post("/settings/users/{user_id}/active", response_class=HTMLResponse)
+def set_active(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    acting: UserAdmin,
+    active: Annotated[str, Form()] = "",
+):
+    try:
+        service.set_active(session, user_id, active == "1", acting)
+    except SiyuError as error:
+        if isinstance(error, NotFound):
+            raise
+        return _failed(request, session, error, _user_page)
+    return _done(f"/settings/users/{user_id}", "active" if active == "1" else "inactive")
+
+
+@router.post("/settings/users/{user_id}/unlock")
+def unlock(user_id: int, session: SessionDep, _: UserAdmin):
+    service.unlock(session, user_id)
+    return _done(f"/settings/users/{user_id}", "unlocked")
+
+
+# --- the audit log -------------------------------------------------------------------------
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(N_("enter a date as YYYY-MM-DD"), field=field) from None
+
+
+@router.get("/settings/audit", response_class=HTMLResponse)
+def audit(
+    request: Request,
+    session: SessionDep,
+    _: AuditReader,
+    actor: str = "",
+    entity: str = "",
+    since: str = "",
+    until: str = "",
+    before: Annotated[int | None, Query()] = None,
+):
+    form = {"actor": actor, "entity": entity, "since": since, "until": until}
+    context = {
+        "form": form,
+        "actors": service.audit_actors(session),
+        "entities": service.audit_entities(session),
+        "entity_names": ENTITIES,
+        "column_names": COLUMNS,
+        "staff_names": {str(k): v for k, v in service.staff_names(session).items()},
+        "action_names": ACTIONS,
+    }
+    try:
+        wanted = service.AuditFilter(actor, entity, _day(since, "since"), _day(until, "until"))
+    except SiyuError as error:
+        context.update(error=problem(error), page=None)
+        return _page(request, "settings_audit.html", error.status, **context)
+    page = service.audit_page(session, wanted, before)
+    locale = request_locale(request, request.state.user)
+    changes = {e.id: service.field_changes(e, locale) for e in page.entries}
+    return _page(request, "settings_audit.html", page=page, changes=changes, **context)

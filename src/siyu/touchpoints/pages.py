@@ -189,7 +189,7 @@ def _totals(rows: list[TouchpointRow]) -> dict[str, int]:
 
 CSV_COLUMNS = (
     N_("Code"),
-    N_("Name"),
+    N_("Touchpoint name"),
     N_("Group"),
     N_("Entry type"),
     N_("Store"),

@@ -1,0 +1,231 @@
+"""Settings: API tokens, console users and the audit log, as the settings pages use them."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.core import i18n
+from siyu.core.audit import AuditEntry
+from siyu.core.auth import ROLES, ApiToken, create_token
+from siyu.core.db import utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.settings import get_settings
+from siyu.staff.models import Staff
+from siyu.users.models import User
+
+AUDIT_PAGE = 50
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def N_(message: str) -> str:  # noqa: N802 - marks a message for the zh-CN catalog
+    return message
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+def issue_token(
+    session: Session, name: str, role: str, staff_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """A management API token; a guide's token sees only its staff member's customers."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(N_("a name is required"), field="name")
+    _check_staff(session, role, staff_id)
+    token, secret = create_token(session, name, role)
+    if role == "guide":
+        token.staff_id = staff_id
+        session.flush()
+    return token, secret
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(N_("no such API token"), field="token_id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+
+
+# --- console users ------------------------------------------------------------------------
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.is_active.desc(), User.email)))
+
+
+def find_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("no such user"), field="user_id")
+    return user
+
+
+def is_locked(user: User) -> bool:
+    return bool(user.locked_until and user.locked_until > utcnow())
+
+
+def change_role(session: Session, user_id: int, role: str, staff_id: int | None) -> User:
+    """A new role; a guide needs the staff member whose customers they see."""
+    user = find_user(session, user_id)
+    staff_id = staff_id or (user.staff_id if role == "guide" else None)
+    _check_staff(session, role, staff_id)
+    if user.role == "admin" and role != "admin":
+        _keep_an_admin(session, user)
+    user.role = role
+    user.staff_id = staff_id if role == "guide" else user.staff_id
+    session.flush()
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool, acting: User) -> User:
+    """Deactivate (they can no longer sign in, their sessions end) or reactivate a user."""
+    user = find_user(session, user_id)
+    if not active and user.id == acting.id:
+        raise Conflict(N_("you cannot deactivate yourself"), field="user_id")
+    if not active and user.role == "admin":
+        _keep_an_admin(session, user)
+    user.is_active = active
+    session.flush()
+    return user
+
+
+def unlock(session: Session, user_id: int) -> User:
+    """Lift a lockout after too many failed sign-ins."""
+    user = find_user(session, user_id)
+    user.locked_until, user.failed_logins = None, 0
+    session.flush()
+    return user
+
+
+def staff_choices(session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).order_by(Staff.name, Staff.id)))
+
+
+def staff_names(session: Session) -> dict[int, str]:
+    return {row.id: row.name for row in session.execute(select(Staff.id, Staff.name))}
+
+
+def _check_staff(session: Session, role: str, staff_id: int | None) -> None:
+    if role not in ROLES:
+        raise InvalidInput(N_("choose one of the roles"), field="role")
+    if role != "guide":
+        return
+    if staff_id is None:
+        raise InvalidInput(
+            N_("a guide must be linked to an existing staff member"), field="staff_id"
+        )
+    if session.get(Staff, staff_id) is None:
+        raise InvalidInput(
+            N_("a guide must be linked to an existing staff member"), field="staff_id"
+        )
+
+
+def _keep_an_admin(session: Session, leaving: User) -> None:
+    others = session.scalar(
+        select(func.count(User.id)).where(
+            User.role == "admin", User.is_active.is_(True), User.id != leaving.id
+        )
+    )
+    if not others:
+        raise Conflict(N_("Siyu needs at least one active admin"), field="role")
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""
+    entity: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    next_before: int | None  # the keyset cursor of the next (older) page
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    before: str
+    after: str
+
+
+def audit_page(
+    session: Session, wanted: AuditFilter, before: int | None = None, size: int = AUDIT_PAGE
+) -> AuditPage:
+    """Newest first, `size` at a time; `before` is the id the previous page ended at."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(size + 1)
+    if wanted.actor:
+        query = query.where(func.lower(AuditEntry.actor).contains(wanted.actor.strip().lower()))
+    if wanted.entity:
+        query = query.where(AuditEntry.entity == wanted.entity)
+    if wanted.since:
+        query = query.where(AuditEntry.at >= _local_midnight(wanted.since))
+    if wanted.until:
+        query = query.where(AuditEntry.at < _local_midnight(wanted.until + timedelta(days=1)))
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    rows = list(session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    return AuditPage(rows, rows[-1].id if more else None)
+
+
+def audit_entities(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)))
+
+
+def audit_actors(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor)))
+
+
+def field_changes(entry: AuditEntry, locale: str) -> list[FieldChange]:
+    """The fields a change touched, old and new, as a person reads them (brand-zone times)."""
+    before, after = entry.before or {}, entry.after or {}
+    names = [n for n in dict.fromkeys([*before, *after]) if n != "id"]
+    changes = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        change = FieldChange(name, shown(old, locale), shown(new, locale))
+        if entry.action == "insert" and new is None:
+            continue
+        if entry.action == "update" and change.before == change.after:
+            continue
+        changes.append(change)
+    return changes
+
+
+def shown(value: object, locale: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            return i18n.local_datetime(datetime.fromisoformat(value), locale)
+        except ValueError:
+            return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=get_settings().zone)

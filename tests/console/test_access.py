@@ -1,0 +1,271 @@
+"""The role table as a test: every route of the app × (no login, admin, operator, analyst, guide).
+
+RULES names the permission (src/siyu/core/permissions.py) each route needs. A route missing from
+RULES fails `test_every_route_has_an_entry_in_the_role_table`: a new page gets its entry here.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from siyu.app import create_app
+from siyu.core.audit import acting_as
+from siyu.core.auth import create_token
+from siyu.core.db import unit_of_work
+from siyu.core.permissions import PERMISSIONS, can
+from siyu.customers.service import find_customer, merge_customers
+from siyu.events.sources import create_key
+from siyu.staff.service import assign_owner
+from siyu.users.service import create_user
+from tests.console_support import PASSWORD, csrf_of, sign_in
+from tests.helpers import identify, post_batch
+
+ROLES = (None, "admin", "operator", "analyst", "guide")
+SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc")
+SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
+_serial = itertools.count(1)
+
+
+@dataclass
+class World:
+    """Objects the routes' path parameters name: a customer the guide owns, a tag, an import…"""
+
+    client: object
+    write_key: str
+    customer_id: int
+    tag_id: int
+    import_id: str
+    source_id: int
+    token_id: int
+    spare_user_id: int
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def new_pair(self) -> tuple[str, str]:
+        """Two new identified customers, for a merge."""
+        n = next(_serial)
+        merged, kept = f"merge-a-{n}", f"merge-b-{n}"
+        post_batch(self.client, self.write_key, [identify(merged), identify(kept)])
+        return merged, kept
+
+    def new_merge(self) -> int:
+        merged, kept = self.new_pair()
+        with acting_as("test"), unit_of_work() as s:
+            return merge_customers(s, merged, kept, "test").id
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: str
+    ok: frozenset[int] = frozenset()  # the answer to a role holding the permission
+    body: Callable[[World], dict] | None = None  # keyword arguments for the request
+
+
+def _form(**fields) -> Callable[[World], dict]:
+    return lambda world: {"data": {k: v() if callable(v) else v for k, v in fields.items()}}
+
+
+def _unique(prefix: str) -> Callable[[], str]:
+    return lambda: f"{prefix}-{next(_serial)}"
+
+
+def _merge_body(world: World) -> dict:
+    merged, kept = world.new_pair()
+    return {"json": {"merged": merged, "kept": kept}}
+
+
+def _upload(world: World) -> dict:
+    csv = b"phone,name\n13800000009,Li Lei\n"
+    return {"data": {"kind": "customers"}, "files": {"file": ("c.csv", csv, "text/csv")}}
+
+
+SHOWN = frozenset({200})  # a form whose answer is the page itself (a secret shown once)
+CHECKED_OR_REFUSED = frozenset({303, 400, 409})  # imports: started, or refused for its state
+RULES: dict[tuple[str, str], Rule] = {
+    # console home, customers, touchpoints, placeholders
+    ("GET", "/"): Rule("dashboard.view"),
+    ("GET", "/customers"): Rule("customers.view"),
+    ("GET", "/customers/{ref}"): Rule("customers.view"),
+    ("POST", "/customers/merges/{merge_id}/undo"): Rule("customers.edit"),
+    ("POST", "/customers/{customer_id}/tags"): Rule("customers.edit", body=_form(name="VIP")),
+    ("POST", "/customers/{customer_id}/tags/{tag_id}/remove"): Rule("customers.edit"),
+    ("GET", "/touchpoints"): Rule("touchpoints.view"),
+    ("GET", "/touchpoints.csv"): Rule("touchpoints.view"),
+    ("GET", "/segments"): Rule("customers.view"),
+    ("GET", "/reach"): Rule("customers.view"),
+    ("GET", "/promotions"): Rule("customers.view"),
+    ("GET", "/analytics"): Rule("dashboard.view"),
+    # imports
+    ("GET", "/imports"): Rule("imports.view"),
+    ("POST", "/imports"): Rule("imports.run", body=_upload),
+    ("GET", "/imports/{import_id}"): Rule("imports.view"),
+    ("GET", "/imports/{import_id}/progress"): Rule("imports.view"),
+    ("POST", "/imports/{import_id}/check"): Rule("imports.run", CHECKED_OR_REFUSED),
+    ("POST", "/imports/{import_id}/run"): Rule("imports.run", CHECKED_OR_REFUSED),
+    ("GET", "/imports/{import_id}/rejected"): Rule("imports.view", frozenset({200, 404})),
+    # settings
+    ("GET", "/settings"): Rule("imports.view"),
+    ("GET", "/settings/keys"): Rule("keys.manage"),
+    ("POST", "/settings/keys"): Rule("keys.manage", SHOWN, _form(name=_unique("pos"))),
+    ("POST", "/settings/keys/{source_id}/revoke"): Rule("keys.manage"),
+    ("GET", "/settings/tokens"): Rule("tokens.manage"),
+    ("POST", "/settings/tokens"): Rule(
+        "tokens.manage", SHOWN, _form(name=_unique("bi"), role="analyst")
+    ),
+    ("POST", "/settings/tokens/{token_id}/revoke"): Rule("tokens.manage"),
+    ("GET", "/settings/users"): Rule("users.manage"),
+    ("POST", "/settings/users"): Rule(
+        "users.manage",
+        body=_form(email=lambda: f"u{next(_serial)}@brand.cn", role="analyst", password=PASSWORD),
+    ),
+    ("GET", "/settings/users/{user_id}"): Rule("users.manage"),
+    ("POST", "/settings/users/{user_id}/role"): Rule("users.manage", body=_form(role="analyst")),
+    ("POST", "/settings/users/{user_id}/active"): Rule("users.manage", body=_form(active="1")),
+    ("POST", "/settings/users/{user_id}/unlock"): Rule("users.manage"),
+    ("GET", "/settings/audit"): Rule("audit.view"),
+    # management API
+    ("GET", "/api/customers/{ref}"): Rule("customers.view"),
+    ("POST", "/api/customers/merge"): Rule("customers.edit", body=_merge_body),
+    ("POST", "/api/customers/merges/{merge_id}/undo"): Rule("customers.edit"),
+}
+PARAMS: dict[str, Callable[[World], object]] = {
+    "ref": lambda w: w.customer_id,
+    "customer_id": lambda w: w.customer_id,
+    "tag_id": lambda w: w.tag_id,
+    "merge_id": lambda w: w.new_merge(),
+    "import_id": lambda w: w.import_id,
+    "source_id": lambda w: w.source_id,
+    "token_id": lambda w: w.token_id,
+    "user_id": lambda w: w.spare_user_id,
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, the skipped ones left out."""
+    app = create_app()
+    try:  # FastAPI ≥ 0.120 keeps included routers whole; this walks into them
+        from fastapi.routing import iter_route_contexts
+
+        routes = list(iter_route_contexts(app.routes))
+    except ImportError:
+        routes = app.routes
+    found = set()
+    for route in routes:
+        path = route.path or ""
+        if path in SKIPPED or path.startswith(SKIPPED_PREFIXES):
+            continue
+        for method in set(getattr(route, "methods", None) or ()) - {"HEAD"}:
+            found.add((method, path))
+    return found
+
+
+def test_every_route_has_an_entry_in_the_role_table():
+    routes = app_routes()
+    missing = sorted(routes - RULES.keys())
+    assert not missing, f"add these routes to RULES in tests/console/test_access.py: {missing}"
+    stale = sorted(RULES.keys() - routes)
+    assert not stale, f"these RULES name routes that no longer exist: {stale}"
+
+
+def test_every_rule_names_a_known_permission_and_fills_its_path():
+    for (_, path), rule in RULES.items():
+        assert rule.permission in PERMISSIONS, path
+        assert set(re.findall(r"{(\w+)}", path)) <= PARAMS.keys(), path
+
+
+@pytest.fixture
+def world(client, users, write_key) -> World:
+    post_batch(client, write_key, [identify("owned-1"), identify("not-mine-1")])
+    with acting_as("test"), unit_of_work() as s:
+        mine = find_customer(s, "owned-1")
+        assign_owner(s, mine.id, users["guide_staff_id"])
+        assign_owner(s, find_customer(s, "not-mine-1").id, users["other_staff_id"])
+        ids = _objects(s, mine.id)
+        tokens = _tokens(s, users["guide_staff_id"])
+    return World(client, write_key, mine.id, tokens=tokens, **ids)
+
+
+def _objects(s, customer_id: int) -> dict:
+    from siyu.imports import jobs
+    from siyu.tags.service import ensure_tag, tag_customer
+
+    tag = ensure_tag(s, "Gold")
+    tag_customer(s, customer_id, tag.id)
+    upload = io.BytesIO(b"phone,name\n13800000001,Han Meimei\n")
+    record = jobs.store_upload(s, "customers", "c.csv", upload, "admin@brand.cn")
+    source, _ = create_key(s, "store-pos")
+    token, _ = create_token(s, "spare", "analyst")
+    spare = create_user(s, "spare@brand.cn", PASSWORD, "operator")
+    return {
+        "tag_id": tag.id,
+        "import_id": record.id,
+        "source_id": source.id,
+        "token_id": token.id,
+        "spare_user_id": spare.id,
+    }
+
+
+def _tokens(s, guide_staff_id: int) -> dict[str, str]:
+    tokens = {}
+    for role in ("admin", "operator", "analyst", "guide"):
+        token, secret = create_token(s, f"as-{role}", role)
+        token.staff_id = guide_staff_id if role == "guide" else None
+        tokens[role] = secret
+    return tokens
+
+
+def expected(method: str, path: str, role: str | None) -> str:
+    rule = RULES[(method, path)]
+    if role is None:
+        return "401" if path.startswith("/api/") else "login"
+    if not can(role, rule.permission):
+        return "403"
+    default = 200 if method == "GET" or path.startswith("/api/") else 303
+    return "/".join(str(s) for s in sorted(rule.ok or {default}))
+
+
+def outcome(world: World, method: str, path: str, role: str | None, csrf: str) -> str:
+    rule = RULES[(method, path)]
+    url = path.format(**{name: PARAMS[name](world) for name in re.findall(r"{(\w+)}", path)})
+    kwargs = rule.body(world) if rule.body else {}
+    if path.startswith("/api/"):
+        if role:
+            kwargs["headers"] = {"Authorization": f"Bearer {world.tokens[role]}"}
+    elif method != "GET":
+        kwargs["data"] = {"csrf_token": csrf, **kwargs.get("data", {})}
+    response = world.client.request(method, url, follow_redirects=False, **kwargs)
+    if response.status_code == 303 and response.headers["location"].startswith("/login"):
+        return "login"
+    return str(response.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r or "no-login" for r in ROLES])
+def test_each_role_gets_what_the_table_says(world, users, role):
+    client = world.client
+    client.cookies.clear()
+    csrf = ""
+    if role:
+        assert sign_in(client, users[role]).status_code == 303
+        csrf = csrf_of(client.get("/").text)
+    wrong = []
+    for method, path in sorted(app_routes() & RULES.keys()):
+        want, got = expected(method, path, role), outcome(world, method, path, role, csrf)
+        if got not in want.split("/"):
+            wrong.append(f"{method} {path}: expected {want}, got {got}")
+    assert not wrong, f"as {role or 'no login'}:\n" + "\n".join(wrong)
+
+
+def test_a_guide_cannot_open_another_guides_customer(world, signed_in, client):
+    with unit_of_work() as s:
+        theirs = find_customer(s, "not-mine-1").id
+    guide = signed_in("guide")
+    assert guide.get(f"/customers/{theirs}").status_code == 404
+    bearer = {"Authorization": f"Bearer {world.tokens['guide']}"}
+    client.cookies.clear()
+    assert client.get(f"/api/customers/{theirs}", headers=bearer).status_code == 404
+    assert client.get(f"/api/customers/{world.customer_id}", headers=bearer).status_code == 200
