@@ -137,7 +137,8 @@ def _fingerprint(session) -> tuple:
         select(Order.order_id, Order.amount_fen, Order.refunded_fen).order_by(Order.order_id)
     ).all()
     per_event = select(OutboxEvent.event, func.count()).group_by(OutboxEvent.event)
-    events = session.execute(per_event.order_by(OutboxEvent.event)).all()
+    # Sorted here: PostgreSQL puts NULL (identify, page) last, SQLite first.
+    events = sorted(session.execute(per_event).all(), key=lambda row: (row[0] or "", row[1]))
     return [tuple(o) for o in orders], [tuple(e) for e in events]
 
 
