@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
@@ -14,6 +15,27 @@ from siyu.customers.models import Customer, CustomerMerge, Identity
 from siyu.orders.models import Order
 
 Key = tuple[str, str]
+
+
+def lock_identities(session: Session, keys: Iterable[Key]) -> None:
+    """PostgreSQL: one transaction lock per identity, taken in one global order, so batches
+    naming the same new person queue behind each other instead of deadlocking on the unique
+    index; the preload that follows then sees what the first one created."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    locks = sorted({_lock_id(key) for key in keys})
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM "
+            "(SELECT unnest(CAST(:locks AS bigint[])) AS h ORDER BY 1) AS ordered"
+        ),
+        {"locks": locks},
+    )
+
+
+def _lock_id(key: Key) -> int:
+    digest = hashlib.blake2b(f"{key[0]}\0{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Resolver:
@@ -26,6 +48,7 @@ class Resolver:
         self.customers: dict[int, Customer] = {}
         self.counts: dict[int, dict[str, int]] = {}
         self.known: set[Key] = set()
+        self.new_identities: list[dict] = []
 
     def preload(self, keys: Iterable[Key]) -> None:
         """Fetch every identity named in a batch, and their customers, in a few queries."""
@@ -101,16 +124,23 @@ class Resolver:
         kind, value = key
         if self.counts[customer.id][kind] >= ids.LIMITS[kind]:
             return
-        self.session.add(Identity(type=kind, value=value, customer_id=customer.id))
+        self.new_identities.append({"type": kind, "value": value, "customer_id": customer.id})
         self.owner_of[key] = customer.id
         self.known.add(key)
         self.counts[customer.id][kind] += 1
         if kind != "anonymous_id":
             customer.is_identified = True
 
+    def flush(self) -> None:
+        """Write the new identities (one INSERT for all of them) and the session's changes."""
+        if self.new_identities:
+            self.session.execute(insert(Identity.__table__), self.new_identities)
+            self.new_identities = []
+        self.session.flush()
+
     def merge(self, merged: Customer, kept: Customer, reason: str) -> CustomerMerge:
         """Fold `merged` into `kept`: identities and orders move, and the record can undo it."""
-        self.session.flush()
+        self.flush()
         identity_ids = list(
             self.session.scalars(select(Identity.id).where(Identity.customer_id == merged.id))
         )

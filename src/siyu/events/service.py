@@ -16,7 +16,7 @@ from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer
-from siyu.customers.resolver import Resolver
+from siyu.customers.resolver import Resolver, lock_identities
 from siyu.events.models import OutboxEvent, ReceivedMessage
 from siyu.events.schemas import IngestResult, Message, Rejected
 from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
@@ -182,7 +182,9 @@ def _store(
     session: Session, source: SourceRef, items: list[Accepted], received_at: datetime
 ) -> None:
     resolver = Resolver(session, actor=f"source:{source.name}")
-    resolver.preload(k for item in items for k in item.raw_keys + _alias_keys(item.message))
+    keys = [k for item in items for k in item.raw_keys + _alias_keys(item.message)]
+    lock_identities(session, keys)
+    resolver.preload(keys)
     backfill_before = received_at - timedelta(hours=get_settings().backfill_after_hours)
     order_ids = {str(i.message.properties["order_id"]) for i in items if _is_order(i.message)}
     orders = load_orders(session, order_ids)
@@ -211,12 +213,14 @@ def _store(
             backfill = item.timestamp < backfill_before
             rows.append(_outbox_row(source, item, customer.id, touchpoint, received_at, backfill))
         keep_unknown(session, touchpoints)
-    session.flush()
+    resolver.flush()
+    # Table (Core) inserts: one executemany each. The ORM's bulk insert leaves out None values
+    # and starts a new statement whenever the set of keys changes, i.e. almost every row.
     session.execute(
-        insert(ReceivedMessage),
+        insert(ReceivedMessage.__table__),
         [{"source_id": source.id, "message_id": r["message_id"]} for r in rows],
     )
-    session.execute(insert(OutboxEvent), rows)
+    session.execute(insert(OutboxEvent.__table__), rows)
 
 
 def _alias_keys(message: Message) -> list[tuple[str, str]]:

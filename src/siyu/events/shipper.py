@@ -186,7 +186,7 @@ def _finish_compactions(factory, lake: Lake) -> int:
         for record in session.scalars(
             select(LakeCompaction).where(LakeCompaction.status == "writing")
         ):
-            if lake.fs.exists(lake.path(record.output)):
+            if record.output not in record.inputs and lake.fs.exists(lake.path(record.output)):
                 removed += _drop_inputs(session, lake, record)
             else:
                 record.status = "aborted"
