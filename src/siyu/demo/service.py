@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.core import auth, meta
+from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
@@ -246,7 +247,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     """The whole demo: brand, events, marker, lake, snapshots, then a write key and a token."""
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
-    with unit_of_work() as session:
+    with acting_as("cli:demo"), unit_of_work() as session:
         staff_ids = set_up_brand(session, plan, now)
     report("events", 0, plan.days)
     loaded = load_events(plan, staff_ids, now, lambda day: report("events", day, plan.days))
@@ -258,6 +259,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     snapshots.write_snapshots()
     with unit_of_work() as session:
         summary = summarize(session, loaded, shipped, time.perf_counter() - started)
+    with acting_as("cli:demo"), unit_of_work() as session:
         access = grant_access(session, ensure_demo_users(session))
     return Demo(summary, access)
 
