@@ -1,0 +1,1 @@
+"""The performance suite: Siyu measured against minimal baselines in the same run."""

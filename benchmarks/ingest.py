@@ -1,0 +1,213 @@
+"""`siyu bench ingest`: events/s through /v1/batch, Siyu against a validate-and-append baseline."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.load import EVENTS_PER_REQUEST, LoadResult, make_bodies, run_load
+
+ROOT = Path(__file__).resolve().parents[1]
+WARMUP_BODIES = 300
+log = Console(stderr=True)
+
+
+@dataclass
+class Server:
+    """A server under test, running as its own process on a loopback port."""
+
+    kind: str
+    port: int
+    process: subprocess.Popen
+    env: dict[str, str]
+    write_key: str = "bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _siyu(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "siyu.cli", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+
+
+def _wait_ready(server: Server, logfile: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.kind} exited:\n{logfile.read_text()[-2000:]}")
+        try:
+            httpx.get(f"http://127.0.0.1:{server.port}/docs", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{server.kind} did not answer within {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def serving(kind: str, folder: Path) -> Iterator[Server]:
+    """Start `siyu serve` (fresh SQLite DB and lake) or the baseline; always stop it."""
+    env = {
+        **os.environ,
+        "SIYU_DATABASE_URL": f"sqlite:///{folder / 'siyu.db'}",
+        "SIYU_LAKE": str(folder / "lake"),
+    }
+    port, logfile = _free_port(), folder / f"{kind}.log"
+    if kind == "siyu":
+        key = _siyu("keys", "create", "--name", "bench", env=env).stdout.strip().splitlines()[-1]
+        args = ["-m", "siyu.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        key = "bench"  # the baseline checks no key
+        args = ["-m", "benchmarks.baseline_server", "--port", str(port)]
+        args += ["--out", str(folder / "events.jsonl")]
+    with open(logfile, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, *args], env=env, cwd=ROOT, stdout=output, stderr=output
+        )
+    server = Server(kind, port, process, env, key)
+    try:
+        _wait_ready(server, logfile)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _measure(server: Server, connections: int, seconds: float) -> tuple[LoadResult, int]:
+    """Warm up, size the body pool from the warm-up rate, then measure; returns (run, acked)."""
+    warmup = run_load(
+        server.port,
+        server.write_key,
+        make_bodies(WARMUP_BODIES, f"w{connections}"),
+        connections,
+        min(3.0, max(1.0, seconds / 5)),
+    )
+    needed = warmup.events_per_second * seconds * 1.5 / EVENTS_PER_REQUEST
+    bodies = make_bodies(math.ceil(needed) + 4 * connections, f"m{connections}")
+    result = run_load(server.port, server.write_key, bodies, connections, seconds)
+    return result, warmup.accepted + result.accepted
+
+
+def _lake_events(server: Server) -> tuple[int, int]:
+    """Ship whatever waits, then count the lake's events and distinct messageIds."""
+    from siyu.core.lake import duckdb_connection, open_lake
+
+    _siyu("lake", "flush", env=server.env)
+    conn = duckdb_connection(open_lake(server.env["SIYU_LAKE"]))
+    return conn.execute("SELECT count(*), count(DISTINCT message_id) FROM events").fetchone()
+
+
+def _run_one(kind: str, connections: int, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"siyu-bench-{kind}-") as folder:
+        with serving(kind, Path(folder)) as server:
+            log.print(f"[dim]{kind}: {connections} connections, {seconds:g} s …[/dim]")
+            result, acked = _measure(server, connections, seconds)
+        row = _summary(result)
+        if kind == "siyu":
+            events, distinct = _lake_events(server)
+            row["sanity"] = {"acknowledged": acked, "in_lake": events, "distinct": distinct}
+            row["sanity"]["ok"] = acked == events == distinct
+    return row
+
+
+def _summary(result: LoadResult) -> dict:
+    return {
+        "events_per_s": round(result.events_per_second),
+        "requests": result.requests,
+        "errors": result.errors,
+        "failed": result.failed,
+        "seconds": round(result.elapsed, 2),
+        "pool_exhausted": result.exhausted,
+        "p50_ms": round(result.latency_ms(0.50), 1),
+        "p99_ms": round(result.latency_ms(0.99), 1),
+    }
+
+
+def machine() -> dict:
+    """The machine, without names or paths: CPUs, CPU model, RAM, Python, load when started."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if "model name" in ln), ""
+    )
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    kb = next((int(ln.split()[1]) for ln in meminfo.splitlines() if ln.startswith("MemTotal")), 0)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "ram_gib": round(kb / 1024**2, 1),
+        "python": platform.python_version(),
+        "load_1m": round(os.getloadavg()[0], 1),
+    }
+
+
+def _table(rows: list[dict]) -> Table:
+    table = Table(title=f"/v1/batch, {EVENTS_PER_REQUEST} events per request, one server process")
+    for name in ("conns", "baseline ev/s", "Siyu ev/s", "ratio", "baseline p50/p99 ms"):
+        table.add_column(name, justify="right")
+    for name in ("Siyu p50/p99 ms", "Siyu errors", "lake = acked"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        base, siyu = row["baseline"], row["siyu"]
+        table.add_row(
+            str(row["connections"]),
+            f"{base['events_per_s']:,}",
+            f"{siyu['events_per_s']:,}",
+            f"{row['ratio']:.2f}×",
+            f"{base['p50_ms']:.0f} / {base['p99_ms']:.0f}",
+            f"{siyu['p50_ms']:.0f} / {siyu['p99_ms']:.0f}",
+            str(siyu["errors"]),
+            "yes" if siyu["sanity"]["ok"] else "[red]NO[/red]",
+        )
+    return table
+
+
+def main(
+    seconds: float = 10.0, connections: list[int] | None = None, as_json: bool = False
+) -> None:
+    """Measure the baseline and Siyu at each connection count; print a table or JSON."""
+    info, rows = machine(), []
+    for count in connections or [8, 32]:
+        base, siyu = _run_one("baseline", count, seconds), _run_one("siyu", count, seconds)
+        ratio = siyu["events_per_s"] / base["events_per_s"] if base["events_per_s"] else 0.0
+        rows.append(
+            {"connections": count, "baseline": base, "siyu": siyu, "ratio": round(ratio, 3)}
+        )
+    report = {"seconds": seconds, "events_per_request": EVENTS_PER_REQUEST, "machine": info}
+    report["results"] = rows
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        Console().print(_table(rows))
+        Console().print(
+            f"{info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, "
+            f"Python {info['python']}, load {info['load_1m']} at the start"
+        )
+    if not all(row["siyu"]["sanity"]["ok"] and not row["siyu"]["failed"] for row in rows):
+        raise SystemExit("Siyu lost acknowledged events, or gave up on batches after retries")
