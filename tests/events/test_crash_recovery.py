@@ -263,9 +263,9 @@ def test_crash_after_compaction_output_drops_inputs_on_restart(client, write_key
         shipper.ship_once(lake=lake)
     monkeypatch.setattr(shipper, "_drop_inputs", _raise_power_cut)
     with pytest.raises(OSError):
-        shipper.compact(lake=lake, min_files=2)
+        shipper.compact(lake=lake, min_files=2, settled_seconds=0)
     monkeypatch.undo()
-    shipper.compact(lake=lake, min_files=2)
+    shipper.compact(lake=lake, min_files=2, settled_seconds=0)
     counts = _lake_counts(lake)
     assert len(counts) == 15 and set(counts.values()) == {1}
 
@@ -285,12 +285,12 @@ def test_crash_while_compacting_around_a_late_file_loses_nothing(client, write_k
         for batch in (first, last):
             shipper.mark_shipped(session, batch, shipper.write_batch(session, lake, batch))
         session.commit()
-    shipper.compact(lake=lake, min_files=2)
+    shipper.compact(lake=lake, min_files=2, settled_seconds=0)
     assert shipper.ship_once(lake=lake) == 5  # the late batch, inside the compacted range
     monkeypatch.setattr(shipper.pq, "read_table", _raise_power_cut)
     with pytest.raises(OSError):
-        shipper.compact(lake=lake, min_files=2)
+        shipper.compact(lake=lake, min_files=2, settled_seconds=0)
     monkeypatch.undo()
-    shipper.compact(lake=lake, min_files=2)
+    shipper.compact(lake=lake, min_files=2, settled_seconds=0)
     counts = _lake_counts(lake)
     assert len(counts) == 15 and set(counts.values()) == {1}

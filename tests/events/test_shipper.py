@@ -89,7 +89,7 @@ def test_compaction_keeps_every_event_once(client, write_key, session):
         )
         shipper.ship_once(lake=lake)
     assert len(lake.files("events/date=2026-11-20")) == 6
-    removed = shipper.compact(lake=lake, min_files=3)
+    removed = shipper.compact(lake=lake, min_files=3, settled_seconds=0)
     assert removed == 6
     assert len(lake.files("events/date=2026-11-20")) == 1
     ids = _lake_ids(lake)
@@ -105,9 +105,9 @@ def test_compaction_interrupted_after_rename_finishes_on_the_next_run(
         shipper.ship_once(lake=lake)
     monkeypatch.setattr(shipper, "_drop_inputs", lambda *a: (_ for _ in ()).throw(OSError("kill")))
     with pytest.raises(OSError):
-        shipper.compact(lake=lake, min_files=3)
+        shipper.compact(lake=lake, min_files=3, settled_seconds=0)
     monkeypatch.undo()
-    shipper.compact(lake=lake, min_files=99)  # recovery alone, no new compaction
+    shipper.compact(lake=lake, min_files=99, settled_seconds=0)  # recovery alone, no new compaction
     files = lake.files("events/date=2026-11-20")
     assert len(files) == 1 and "compact-" in files[0]
     assert len(_lake_ids(lake)) == 3
@@ -161,3 +161,12 @@ def test_lake_flush_cli_ships_everything(client, write_key):
     assert result.exit_code == 0, result.output
     assert "shipped 3 events" in result.output
     assert len(_lake_ids(open_lake())) == 3
+
+
+def test_files_another_shipper_may_still_be_writing_are_not_compacted(client, write_key):
+    lake = open_lake()
+    for i in range(3):
+        post_batch(client, write_key, [track(f"E{i}", timestamp="2026-11-20T10:00:00Z")])
+        shipper.ship_once(lake=lake)
+    assert shipper.compact(lake=lake, min_files=3) == 0  # all just written: not settled yet
+    assert len(lake.files("events/date=2026-11-20")) == 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import threading
+import time
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -51,6 +52,7 @@ def claim_batch(session: Session, size: int) -> LakeBatch | None:
         update(OutboxEvent)
         .where(OutboxEvent.id.between(ids[0], ids[-1]), OutboxEvent.batch_id.is_(None))
         .values(batch_id=batch.id)
+        .execution_options(synchronize_session=False)
     )
     first, last, rows = session.execute(
         select(func.min(OutboxEvent.id), func.max(OutboxEvent.id), func.count()).where(
@@ -89,7 +91,10 @@ def mark_shipped(session: Session, batch: LakeBatch, files: list[str]) -> None:
     now = utcnow()
     batch.status, batch.files, batch.shipped_at = "shipped", files, now
     session.execute(
-        update(OutboxEvent).where(OutboxEvent.batch_id == batch.id).values(shipped_at=now)
+        update(OutboxEvent)
+        .where(OutboxEvent.batch_id == batch.id)
+        .values(shipped_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -130,14 +135,27 @@ def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None, prog
 
 
 def compact(
-    factory: sessionmaker | None = None, lake: Lake | None = None, min_files: int | None = None
+    factory: sessionmaker | None = None,
+    lake: Lake | None = None,
+    min_files: int | None = None,
+    settled_seconds: float = 300,
 ) -> int:
-    """Rewrite each date partition holding many small files as one file; returns files removed."""
+    """Rewrite each date partition holding many small files as one file; returns files removed.
+
+    Only files older than `settled_seconds` are taken: a second shipper (`siyu lake flush` beside
+    `siyu serve`) may still be rewriting a batch's file under the same name, and compacting it
+    away first would leave that late copy beside the compacted one.
+    """
     factory, lake = factory or session_factory(), lake or open_lake()
     min_files = min_files or get_settings().compact_min_files
     removed = _finish_compactions(factory, lake)
+    settled_before = time.time() - settled_seconds
     for partition in lake.event_partitions():
-        inputs = lake.files(posixpath.join(EVENTS, partition))
+        inputs = [
+            path
+            for path in lake.files(posixpath.join(EVENTS, partition))
+            if lake.fs.modified(path).timestamp() <= settled_before
+        ]
         if len(inputs) >= min_files:
             removed += _compact_partition(factory, lake, partition, inputs)
     return removed
