@@ -11,6 +11,7 @@ from siyu.customers.cli import app as customers_app
 from siyu.demo.cli import demo
 from siyu.events.cli import keys_app, lake_app
 from siyu.imports.cli import app as import_app
+from siyu.segments.cli import app as segment_app
 from siyu.touchpoints.cli import app as touchpoints_app
 from siyu.users.cli import app as users_app
 
@@ -25,6 +26,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(lake_app, name="lake")
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
+app.add_typer(segment_app, name="segment")
 app.add_typer(touchpoints_app, name="touchpoints")
 app.add_typer(users_app, name="users")
 app.command("demo")(demo)

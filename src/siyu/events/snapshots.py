@@ -13,6 +13,7 @@ from siyu.core.db import session_factory
 from siyu.core.lake import Lake, open_lake
 from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
+from siyu.tags.models import CustomerTag, Tag
 from siyu.touchpoints.models import Touchpoint
 
 TS = pa.timestamp("us", tz="UTC")
@@ -165,12 +166,23 @@ def _batches(rows, schema: pa.Schema, convert=None) -> Iterator[pa.RecordBatch]:
         yield pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
 
 
+def _customer_tags(session) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    schema = pa.schema([("customer_id", pa.int64()), ("tag", pa.string())])
+    rows = session.execute(
+        select(CustomerTag.customer_id, Tag.name)
+        .join(Tag, Tag.id == CustomerTag.tag_id)
+        .order_by(CustomerTag.customer_id)
+    )
+    return schema, _batches(rows, schema)
+
+
 BUILDERS = {
     "customers": _customers,
     "customer_map": _customer_map,
     "identities": _identities,
     "orders": _orders,
     "touchpoints": _touchpoints,
+    "customer_tags": _customer_tags,
 }
 
 
@@ -186,6 +198,10 @@ def fingerprint(session) -> dict:
             str(session.scalar(select(func.max(Order.updated_at)))),
         ],
         "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
+        "customer_tags": [
+            session.scalar(select(func.count()).select_from(CustomerTag)),
+            str(session.scalar(select(func.max(CustomerTag.added_at)))),
+        ],
     }
 
 

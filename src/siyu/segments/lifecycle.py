@@ -1,0 +1,55 @@
+"""Lifecycle stages (生命周期): new, active, silent and churned, from first seen and orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LifecycleThresholds(BaseSettings):
+    """Days that separate the stages; SIYU_LIFECYCLE_NEW_DAYS etc. override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SIYU_LIFECYCLE_", env_file=".env", extra="ignore")
+
+    new_days: int = Field(30, ge=1, description="First seen within this many days: new.")
+    active_days: int = Field(90, ge=1, description="An order within this many days: active.")
+    churned_days: int = Field(180, ge=1, description="Last order longer ago than this: churned.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleThresholds:
+        if self.active_days >= self.churned_days:
+            raise ValueError("active_days must be less than churned_days")
+        return self
+
+
+def lifecycle_stage(
+    first_seen: ir.TimestampValue,
+    last_order: ir.TimestampValue,
+    as_of: datetime,
+    thresholds: LifecycleThresholds,
+) -> ir.StringValue:
+    """The stage at `as_of`; `last_order` is the last counted order at or before it (or null).
+
+    Checked in this order, so a customer has one stage (or none, if first seen after as_of):
+    new (first seen in (as_of − new_days, as_of]), active (last order in
+    (as_of − active_days, as_of]), silent (last order in [as_of − churned_days,
+    as_of − active_days]), churned (last order before as_of − churned_days), silent (never
+    ordered and first seen at or before as_of − new_days).
+    """
+
+    def days_before(days: int) -> ir.TimestampScalar:
+        return ibis.literal(as_of - timedelta(days=days))
+
+    is_new = (first_seen > days_before(thresholds.new_days)) & (first_seen <= ibis.literal(as_of))
+    return ibis.cases(
+        (is_new, "new"),
+        (last_order > days_before(thresholds.active_days), "active"),
+        (last_order >= days_before(thresholds.churned_days), "silent"),
+        (last_order.notnull(), "churned"),
+        (first_seen <= days_before(thresholds.new_days), "silent"),
+        else_=ibis.null("string"),
+    )

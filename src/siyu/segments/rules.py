@@ -1,0 +1,451 @@
+"""The segment rule language: a typed model parsed from JSON, every error named by its path."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from siyu.core.errors import InvalidInput
+
+Scalar = str | int | float | bool
+Resolve = Callable[[str], dict | None]  # a segment's key → its rule (None when there is none)
+
+VALUE_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists")
+COMPARISON_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
+PROFILE_FIELDS = ("first_touchpoint", "last_touchpoint", "owner", "store")
+LIFECYCLE_STAGES = ("new", "active", "silent", "churned")
+RFM_LAYERS = (
+    "important_value",  # 重要价值
+    "important_development",  # 重要发展
+    "important_retention",  # 重要保持
+    "important_recovery",  # 重要挽留
+    "general_value",  # 一般价值
+    "general_development",  # 一般发展
+    "general_retention",  # 一般保持
+    "general_recovery",  # 一般挽留
+)
+KINDS = (
+    ("and", "or", "not", "attribute", "tag", "event", "sequence")
+    + PROFILE_FIELDS
+    + ("lifecycle", "rfm", "segment")
+)
+MAX_DEPTH = 20
+MAX_CONDITIONS = 2_000
+MAX_DAYS = 36_500
+MAX_LIST = 1_000
+MAX_STEPS = 10
+NAME_PATH = re.compile(r"[\w-]+(\.[\w-]+)*")
+
+
+class RuleError(InvalidInput):
+    """A rule that cannot run; `path` is the JSON path of the bad node."""
+
+    code = "invalid_rule"
+
+    def __init__(self, path: str, message: str):
+        super().__init__(message, field=path)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ValueCheck:
+    """A test on one JSON value: a trait, or an event's property (`path` walks nested objects)."""
+
+    path: tuple[str, ...]
+    op: str
+    value: Scalar | tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Bounds that must all hold, e.g. (("gte", 2), ("lt", 5))."""
+
+    bounds: tuple[tuple[str, int | float], ...]
+
+
+@dataclass(frozen=True)
+class And:
+    conditions: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    conditions: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    condition: Rule
+
+
+@dataclass(frozen=True)
+class Attribute:
+    check: ValueCheck
+
+
+@dataclass(frozen=True)
+class HasTag:
+    tag: str
+
+
+@dataclass(frozen=True)
+class Total:
+    """The sum of a numeric event property, compared."""
+
+    path: tuple[str, ...]
+    comparison: Comparison
+
+
+@dataclass(frozen=True)
+class Performed:
+    event: str
+    within_days: int | None
+    count: Comparison
+    where: tuple[ValueCheck, ...] = ()
+    total: Total | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    event: str
+    where: tuple[ValueCheck, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sequence:
+    steps: tuple[Step, ...]
+    within_days: int | None
+
+
+@dataclass(frozen=True)
+class ProfileIn:
+    """first_touchpoint / last_touchpoint / owner / store is one of `values`."""
+
+    field: str
+    values: tuple[str, ...] | tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LifecycleIn:
+    stages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RfmIn:
+    layers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InSegment:
+    key: str
+    rule: Rule
+
+
+Rule = (
+    And
+    | Or
+    | Not
+    | Attribute
+    | HasTag
+    | Performed
+    | Sequence
+    | ProfileIn
+    | LifecycleIn
+    | RfmIn
+    | InSegment
+)
+
+
+def parse_rule(document: Any, resolve: Resolve | None = None, key: str | None = None) -> Rule:
+    """The typed rule for a JSON document; `key` names it, so a reference back to it is a cycle."""
+    return _Parser(resolve, (key,) if key else ()).rule(document, "$", 0)
+
+
+class _Parser:
+    def __init__(self, resolve: Resolve | None, segments: tuple[str, ...]):
+        self.resolve = resolve
+        self.segments = segments  # the segments being read, outermost first
+        self.conditions = 0
+
+    def rule(self, node: Any, path: str, depth: int) -> Rule:
+        if depth > MAX_DEPTH:
+            raise RuleError(path, f"rules nest deeper than {MAX_DEPTH} levels")
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise RuleError(
+                path, f"more than {MAX_CONDITIONS} conditions (with the segments named)"
+            )
+        if not isinstance(node, dict):
+            raise RuleError(path, "must be an object (one condition)")
+        kind = _kind(node, path)
+        return getattr(self, f"_{kind}")(node, path, depth)
+
+    def _conditions(self, node: dict, path: str, depth: int, kind: str) -> tuple[Rule, ...]:
+        _only(node, path, {kind}, kind)
+        items = node[kind]
+        if not isinstance(items, list) or not items:
+            raise RuleError(f"{path}.{kind}", "must be a non-empty list of conditions")
+        return tuple(
+            self.rule(item, f"{path}.{kind}[{i}]", depth + 1) for i, item in enumerate(items)
+        )
+
+    def _and(self, node: dict, path: str, depth: int) -> Rule:
+        return And(self._conditions(node, path, depth, "and"))
+
+    def _or(self, node: dict, path: str, depth: int) -> Rule:
+        return Or(self._conditions(node, path, depth, "or"))
+
+    def _not(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"not"}, "not")
+        return Not(self.rule(node["not"], f"{path}.not", depth + 1))
+
+    def _attribute(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"attribute", "op", "value"}, "attribute")
+        name = _name_path(node["attribute"], f"{path}.attribute")
+        if "op" not in node:
+            raise RuleError(f"{path}.op", f"is required; one of {', '.join(VALUE_OPS)}")
+        op = _value_op(node["op"], f"{path}.op")
+        return Attribute(_value_check(name, op, node, path))
+
+    def _tag(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"tag"}, "tag")
+        return HasTag(_text(node["tag"], f"{path}.tag", "a tag name"))
+
+    def _event(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"event", "within_days", "count", "where", "sum"}, "event")
+        count = node.get("count", {"gte": 1})
+        return Performed(
+            event=_text(node["event"], f"{path}.event", "an event name"),
+            within_days=_within_days(node, path),
+            count=_comparison(count, f"{path}.count", _count_bound),
+            where=_where(node["where"], f"{path}.where") if "where" in node else (),
+            total=_total(node["sum"], f"{path}.sum") if "sum" in node else None,
+        )
+
+    def _sequence(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"sequence", "within_days"}, "sequence")
+        steps = node["sequence"]
+        if not isinstance(steps, list) or not 2 <= len(steps) <= MAX_STEPS:
+            raise RuleError(f"{path}.sequence", f"must list 2 to {MAX_STEPS} events in order")
+        parsed = tuple(_step(step, f"{path}.sequence[{i}]") for i, step in enumerate(steps))
+        return Sequence(parsed, _within_days(node, path))
+
+    def _first_touchpoint(self, node: dict, path: str, depth: int) -> Rule:
+        return _profile(node, path, "first_touchpoint")
+
+    def _last_touchpoint(self, node: dict, path: str, depth: int) -> Rule:
+        return _profile(node, path, "last_touchpoint")
+
+    def _owner(self, node: dict, path: str, depth: int) -> Rule:
+        return _profile(node, path, "owner")
+
+    def _store(self, node: dict, path: str, depth: int) -> Rule:
+        return _profile(node, path, "store")
+
+    def _lifecycle(self, node: dict, path: str, depth: int) -> Rule:
+        return LifecycleIn(_choices(node, path, "lifecycle", LIFECYCLE_STAGES))
+
+    def _rfm(self, node: dict, path: str, depth: int) -> Rule:
+        return RfmIn(_choices(node, path, "rfm", RFM_LAYERS))
+
+    def _segment(self, node: dict, path: str, depth: int) -> Rule:
+        _only(node, path, {"segment"}, "segment")
+        key = _text(node["segment"], f"{path}.segment", "a segment key")
+        if key in self.segments:
+            cycle = " → ".join((*self.segments[self.segments.index(key) :], key))
+            raise RuleError(f"{path}.segment", f"segments refer to each other in a cycle: {cycle}")
+        document = self._lookup(key, f"{path}.segment")
+        self.segments = (*self.segments, key)
+        try:
+            return InSegment(key, self.rule(document, f"{path}.segment({key})", depth + 1))
+        finally:
+            self.segments = self.segments[:-1]
+
+    def _lookup(self, key: str, path: str) -> Any:
+        if self.resolve is None:
+            raise RuleError(path, "segments cannot be referenced here")
+        try:
+            document = self.resolve(key)
+        except KeyError:
+            document = None
+        if document is None:
+            raise RuleError(path, f"no segment {key!r}")
+        return document
+
+
+def _kind(node: dict, path: str) -> str:
+    kinds = [k for k in KINDS if k in node]
+    if not kinds:
+        raise RuleError(path, f"unknown condition; use one of {', '.join(KINDS)}")
+    if len(kinds) > 1:
+        raise RuleError(path, f"one condition per object, found {' and '.join(kinds)}")
+    return kinds[0]
+
+
+def _only(node: dict, path: str, allowed: set[str], kind: str) -> None:
+    for key in node:
+        if key not in allowed:
+            fields = ", ".join(sorted(allowed))
+            raise RuleError(f"{path}.{key}", f"unknown field of {kind!r} (it takes {fields})")
+
+
+def _text(value: Any, path: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise RuleError(path, f"must be {what} (1 to 200 characters)")
+    return value
+
+
+def _name_path(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, str) or not NAME_PATH.fullmatch(value):
+        raise RuleError(path, "must be a name of letters, digits, _ or - (nested names with dots)")
+    return tuple(value.split("."))
+
+
+def _value_op(value: Any, path: str) -> str:
+    if value not in VALUE_OPS:
+        raise RuleError(path, f"must be one of {', '.join(VALUE_OPS)}")
+    return value
+
+
+def _value_check(name: tuple[str, ...], op: str, node: dict, path: str) -> ValueCheck:
+    if op == "exists":
+        value = node.get("value", True)
+        if not isinstance(value, bool):
+            raise RuleError(f"{path}.value", "must be true or false for exists")
+        return ValueCheck(name, op, value)
+    if "value" not in node:
+        raise RuleError(f"{path}.value", f"is required for {op}")
+    return ValueCheck(name, op, _op_value(op, node["value"], f"{path}.value"))
+
+
+def _op_value(op: str, value: Any, path: str) -> Scalar | tuple[Scalar, ...]:
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_LIST:
+            raise RuleError(path, f"must be a non-empty list for {op}")
+        return tuple(_scalar(v, f"{path}[{i}]") for i, v in enumerate(value))
+    if op in ("gt", "gte", "lt", "lte"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise RuleError(path, f"must be a number or a string for {op}")
+        return _scalar(value, path)
+    if op == "contains":
+        return _text(value, path, "a string")
+    return _scalar(value, path)
+
+
+def _scalar(value: Any, path: str) -> Scalar:
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise RuleError(path, "must be a string, a number or true/false")
+
+
+def _number(value: Any, path: str) -> int | float:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value):
+        raise RuleError(path, "must be a number")
+    return value
+
+
+def _count_bound(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RuleError(path, "must be a non-negative integer")
+    return value
+
+
+def _comparison(node: Any, path: str, bound: Callable[[Any, str], int | float]) -> Comparison:
+    if not isinstance(node, dict) or not node:
+        raise RuleError(path, f"must be an object of bounds ({', '.join(COMPARISON_OPS)})")
+    bounds = []
+    for op, value in node.items():
+        if op not in COMPARISON_OPS:
+            raise RuleError(f"{path}.{op}", f"is not a bound; use {', '.join(COMPARISON_OPS)}")
+        bounds.append((op, bound(value, f"{path}.{op}")))
+    return Comparison(tuple(bounds))
+
+
+def _within_days(node: dict, path: str) -> int | None:
+    if "within_days" not in node:
+        return None
+    days = node["within_days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise RuleError(f"{path}.within_days", f"must be a whole number of days, 1 to {MAX_DAYS}")
+    return days
+
+
+def _where(node: Any, path: str) -> tuple[ValueCheck, ...]:
+    if not isinstance(node, dict) or not node:
+        raise RuleError(path, "must be an object of property: value")
+    return tuple(_property_check(name, value, f"{path}.{name}") for name, value in node.items())
+
+
+def _property_check(name: str, value: Any, path: str) -> ValueCheck:
+    names = _name_path(name, path)
+    if isinstance(value, list):
+        return ValueCheck(names, "in", _op_value("in", value, path))
+    if not isinstance(value, dict):
+        return ValueCheck(names, "eq", _scalar(value, path))
+    if len(value) != 1:
+        raise RuleError(path, 'must hold exactly one operator, e.g. {"gte": 100}')
+    op = _value_op(next(iter(value)), f"{path}.{next(iter(value))}")
+    return _value_check(names, op, {"value": value[op]}, f"{path}.{op}")
+
+
+def _total(node: Any, path: str) -> Total:
+    if not isinstance(node, dict) or "property" not in node:
+        raise RuleError(path, 'must name a "property" and give bounds, e.g. {"gte": 100}')
+    bounds = {k: v for k, v in node.items() if k != "property"}
+    return Total(
+        _name_path(node["property"], f"{path}.property"), _comparison(bounds, path, _number)
+    )
+
+
+def _step(node: Any, path: str) -> Step:
+    if isinstance(node, str):
+        return Step(_text(node, path, "an event name"))
+    if not isinstance(node, dict) or "event" not in node:
+        raise RuleError(path, 'must be an event name or {"event": NAME, "where": {...}}')
+    _only(node, path, {"event", "where"}, "sequence step")
+    where = _where(node["where"], f"{path}.where") if "where" in node else ()
+    return Step(_text(node["event"], f"{path}.event", "an event name"), where)
+
+
+def _in_list(node: dict, path: str, kind: str) -> list:
+    _only(node, path, {kind}, kind)
+    body = node[kind]
+    if not isinstance(body, dict) or set(body) != {"in"}:
+        raise RuleError(f"{path}.{kind}", 'must be {"in": [...]}')
+    values = body["in"]
+    if not isinstance(values, list) or not 0 < len(values) <= MAX_LIST:
+        raise RuleError(f"{path}.{kind}.in", "must be a non-empty list")
+    return values
+
+
+def _profile(node: dict, path: str, field: str) -> ProfileIn:
+    values = _in_list(node, path, field)
+    where = f"{path}.{field}.in"
+    if field in ("owner", "store"):
+        return ProfileIn(field, tuple(_whole_id(v, f"{where}[{i}]") for i, v in enumerate(values)))
+    return ProfileIn(
+        field, tuple(_text(v, f"{where}[{i}]", "a touchpoint code") for i, v in enumerate(values))
+    )
+
+
+def _whole_id(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RuleError(path, "must be an id (a whole number)")
+    return value
+
+
+def _choices(node: dict, path: str, kind: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = _in_list(node, path, kind)
+    for i, value in enumerate(values):
+        if value not in allowed:
+            raise RuleError(f"{path}.{kind}.in[{i}]", f"must be one of {', '.join(allowed)}")
+    return tuple(values)

@@ -1,0 +1,96 @@
+"""Preview a segment (count and a sample) and list its members, read from the lake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import ibis.expr.types as ir
+from pydantic import BaseModel
+
+from siyu.core.errors import InvalidInput
+from siyu.core.lake import Lake
+from siyu.core.settings import get_settings
+from siyu.segments.compile import members_expr, with_user_ids
+from siyu.segments.lifecycle import LifecycleThresholds
+from siyu.segments.rules import Resolve, parse_rule
+from siyu.segments.tables import LakeTables, open_tables
+
+SAMPLE_SIZE = 20
+
+
+class Member(BaseModel):
+    customer_id: int
+    user_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How a member is listed: the user_id, else the canonical customer id."""
+        return self.user_id or str(self.customer_id)
+
+
+class Preview(BaseModel):
+    count: int
+    sample: list[Member]
+
+
+def preview(
+    rule: Any,
+    *,
+    as_of: datetime | None = None,
+    resolve: Resolve | None = None,
+    key: str | None = None,
+    lake: Lake | None = None,
+) -> Preview:
+    """How many customers the rule holds for, and the first SAMPLE_SIZE of them by id."""
+    expr = _members(rule, as_of, resolve, key, lake)
+    count = int(expr.count().to_pyarrow().as_py())
+    rows = expr.limit(SAMPLE_SIZE).to_pyarrow().to_pylist() if count else []
+    return Preview(count=count, sample=[Member(**row) for row in rows])
+
+
+def members(
+    rule: Any,
+    *,
+    as_of: datetime | None = None,
+    resolve: Resolve | None = None,
+    key: str | None = None,
+    lake: Lake | None = None,
+) -> Iterator[Member]:
+    """Every member, by canonical customer id."""
+    # to_pyarrow_batches() would stream, but it fails with ibis 12 on duckdb 2.
+    table = _members(rule, as_of, resolve, key, lake).to_pyarrow()
+    for batch in table.to_batches():
+        for row in batch.to_pylist():
+            yield Member(**row)
+
+
+def parse_as_of(text: str | None) -> datetime:
+    """Now, or the given moment: a date is the start of that day in SIYU_TIMEZONE, and a time
+    without a zone is read in it. Kept to the whole second."""
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0)
+    zone = get_settings().zone
+    try:
+        if len(text.strip()) == 10:
+            moment = datetime.combine(date.fromisoformat(text.strip()), time(), zone)
+        else:
+            moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            "as_of must be a date (2026-11-22) or a time (2026-11-22T10:00)", field="as_of"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _members(
+    rule: Any, as_of: datetime | None, resolve: Resolve | None, key: str | None, lake: Lake | None
+) -> ir.Table:
+    parsed = parse_rule(rule, resolve, key)
+    moment = (as_of or parse_as_of(None)).astimezone(UTC).replace(microsecond=0)
+    tables: LakeTables = open_tables(lake)
+    expr = members_expr(parsed, tables, moment, LifecycleThresholds(), get_settings().zone)
+    return with_user_ids(expr, tables)
