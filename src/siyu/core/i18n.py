@@ -24,6 +24,8 @@ LOCALES = {"zh-CN": "zh_Hans_CN", "en": "en"}
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
     """Marks a message for the catalog; it is translated where it is shown."""
     return message
+
+
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 
 

@@ -96,8 +96,7 @@ def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
     if lake.files(EVENTS, "date=*/*.parquet"):
         glob = lake.path(EVENTS, "date=*", "*.parquet")
         conn.execute(
-            f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
-            "hive_partitioning = true)"
+            f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
         )
     for name in SNAPSHOTS:
         if lake.files(name):

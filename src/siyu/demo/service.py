@@ -201,9 +201,7 @@ def waiting_events(session: Session) -> int:
     return session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None))) or 0
 
 
-def grant_access(
-    session: Session, users: list[DemoUser], source_name: str = "mall"
-) -> Access:
+def grant_access(session: Session, users: list[DemoUser], source_name: str = "mall") -> Access:
     """A write key for the mall source (unless it exists), an admin API token, console users."""
     exists = session.scalar(select(Source.id).where(Source.name == source_name)) is not None
     write_key = None if exists else sources.create_key(session, source_name)[1]
