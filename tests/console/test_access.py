@@ -213,9 +213,8 @@ def _objects(s, customer_id: int) -> dict:
 def _tokens(s, guide_staff_id: int) -> dict[str, str]:
     tokens = {}
     for role in ("admin", "operator", "analyst", "guide"):
-        token, secret = create_token(s, f"as-{role}", role)
-        token.staff_id = guide_staff_id if role == "guide" else None
-        tokens[role] = secret
+        staff_id = guide_staff_id if role == "guide" else None
+        _, tokens[role] = create_token(s, f"as-{role}", role, staff_id)
     return tokens
 
 

@@ -211,8 +211,7 @@ def test_a_guide_sees_only_their_own_customers(signed_in, brand):
 
 def test_a_guide_token_gets_404_for_another_guides_customer(client, brand, users):
     with unit_of_work() as s:
-        token, secret = create_token(s, "guide-app", "guide")
-        token.staff_id = users["guide_staff_id"]
+        token, secret = create_token(s, "guide-app", "guide", users["guide_staff_id"])
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get(f"/api/customers/{brand['u-1']}", headers=headers).status_code == 200
     assert client.get(f"/api/customers/{brand['u-2']}", headers=headers).status_code == 404

@@ -202,8 +202,7 @@ def loaded_brand(live_server, e2e_database) -> Brand:
         user_service.create_user(
             s, "guide@brand.cn", PASSWORD, "guide", "张导购", staff["zhang"].id
         )
-        token, secret = create_token(s, "e2e-guide", "guide")
-        token.staff_id = staff["zhang"].id
+        token, secret = create_token(s, "e2e-guide", "guide", staff["zhang"].id)
         staff_ids = {name: member.id for name, member in staff.items()}
     return Brand(
         live_server,

@@ -67,7 +67,6 @@ def login(
     try:
         signed_in = service.sign_in(session, email, password)
     except SiyuError as error:
-        session.commit()  # keep the failed-attempt count
         _ = gettext(request_locale(request))
         return _login_page(
             request, status=error.status, error=_(error.message), email=email, next=next

@@ -351,7 +351,7 @@ def holdings(session: Session, owner_id: int | None = None, is_guide: bool = Fal
             Customer.owner_id == owner_id
         )
     order_count, gmv = session.execute(orders).one()
-    lake = shipper.status(session)
+    lake = shipper.counts(session)
     shipped = lake["last_shipped_at"]
     return Holdings(
         customers=session.scalar(customers) or 0,

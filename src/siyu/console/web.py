@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from siyu.core import i18n
-from siyu.core.deps import Forbidden, SessionDep
+from siyu.core.deps import SessionDep
+from siyu.core.errors import Forbidden
 from siyu.core.i18n import N_
 from siyu.core.permissions import can
 from siyu.users.models import User, WebSession

@@ -37,11 +37,25 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def create_token(session: Session, name: str, role: str) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, name: str, role: str, staff_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """A management API token; the secret is returned once and stored hashed. A guide's token
+    names the guide (staff id) whose customers it may see."""
+    if not name.strip():
+        raise InvalidInput("a token needs a name", field="name")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "guide" and staff_id is None:
+        raise InvalidInput("a guide's token must name the guide (staff id)", field="staff_id")
     secret = new_secret("sy")
-    token = ApiToken(name=name, role=role, token_hash=hash_secret(secret), token_prefix=secret[:10])
+    token = ApiToken(
+        name=name.strip(),
+        role=role,
+        token_hash=hash_secret(secret),
+        token_prefix=secret[:10],
+        staff_id=staff_id,
+    )
     session.add(token)
     session.flush()
     return token, secret

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.auth import ApiToken, token_for
 from siyu.core.db import session_factory
-from siyu.core.errors import SiyuError, Unauthorized
+from siyu.core.errors import Forbidden, Unauthorized
 from siyu.core.permissions import can
 
 
@@ -40,11 +40,6 @@ def _current_token(session: SessionDep, authorization: str = Header("")) -> ApiT
 
 
 CurrentToken = Annotated[ApiToken, Depends(_current_token)]
-
-
-class Forbidden(SiyuError):
-    status = 403
-    code = "forbidden"
 
 
 def TokenAllowed(permission: str):  # noqa: N802 - reads as a type in a signature

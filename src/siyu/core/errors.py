@@ -36,6 +36,11 @@ class Conflict(SiyuError):
     code = "conflict"
 
 
+class Forbidden(SiyuError):
+    status = 403
+    code = "forbidden"
+
+
 class Unauthorized(SiyuError):
     status = 401
     code = "unauthorized"

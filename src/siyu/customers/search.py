@@ -51,7 +51,7 @@ from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
 from siyu.staff.models import Staff, Store
 from siyu.tags.models import CustomerTag
-from siyu.tags.service import all_tags, family_tags
+from siyu.tags.service import all_tags
 from siyu.touchpoints.models import Touchpoint
 
 LIFECYCLES = ("new", "active", "silent", "churned")
@@ -408,8 +408,6 @@ def customer_view(
     view = service.customer_360(
         session, ref, events=events, role=viewer.role, staff_id=viewer.staff_id
     )
-    family = service.merged_ids(session, view["id"])
-    view["tags"] = family_tags(session, family)
     view["owner"] = _names(session, Staff, {view["owner_id"]}).get(view["owner_id"])
     view["store"] = _names(session, Store, {view["store_id"]}).get(view["store_id"])
     view["lifecycle"] = session.scalar(

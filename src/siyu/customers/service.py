@@ -115,7 +115,7 @@ def customer_360(
         "id": customer.id,
         "traits": customer.traits or {},
         "identities": [{"type": t, "value": v, "since": _iso(at)} for t, v, at in identities],
-        "tags": [{"name": t["name"], "group": t["group"]} for t in family_tags(session, family)],
+        "tags": family_tags(session, family),
         "owner_id": customer.owner_id,
         "store_id": customer.store_id,
         "first_seen_at": _iso(customer.first_seen_at),

@@ -21,7 +21,7 @@ from siyu.demo.stream import Plan, generate
 from siyu.demo.timeline import Timeline
 from siyu.demo.users import DemoUser, ensure_demo_users
 from siyu.events import shipper, snapshots, sources
-from siyu.events.models import OutboxEvent, Source
+from siyu.events.models import Source
 from siyu.events.service import SourceRef, ingest
 from siyu.orders.models import Order
 from siyu.staff import service as staff_service
@@ -197,10 +197,6 @@ def _marker(plan: Plan, loaded: Loaded) -> dict:
     }
 
 
-def waiting_events(session: Session) -> int:
-    return session.scalar(select(func.count()).where(OutboxEvent.shipped_at.is_(None))) or 0
-
-
 def grant_access(session: Session, users: list[DemoUser], source_name: str = "mall") -> Access:
     """A write key for the mall source (unless it exists), an admin API token, console users."""
     exists = session.scalar(select(Source.id).where(Source.name == source_name)) is not None
@@ -252,7 +248,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     report("events", plan.days, plan.days)
     with unit_of_work() as session:
         meta.write(session, MARKER, _marker(plan, loaded))
-        waiting = waiting_events(session)
+        waiting = shipper.counts(session)["waiting"]
     shipped = _ship(waiting, report)
     snapshots.write_snapshots()
     with unit_of_work() as session:

@@ -86,7 +86,7 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
     """Ship every waiting event now, then refresh the snapshot tables."""
     upgrade()
     with session_factory()() as session:
-        waiting = shipper.status(session)["waiting"]
+        waiting = shipper.counts(session)["waiting"]
     with progress_bar() as bar:
         task = bar.add_task("shipping", total=waiting or 1)
         total = shipper.ship_all(progress=lambda n: bar.advance(task, n))

@@ -155,10 +155,10 @@ def content_id(raw: dict) -> str:
 def _drop_duplicates(
     session: Session, source: SourceRef, accepted: list[Accepted]
 ) -> list[Accepted]:
-    wanted = {a.message_id for a in accepted}
+    wanted = list({a.message_id for a in accepted})
     seen: set[str] = set()
     for start in range(0, len(wanted), 500):
-        chunk = list(wanted)[start : start + 500]
+        chunk = wanted[start : start + 500]
         seen.update(
             session.scalars(
                 select(ReceivedMessage.message_id).where(

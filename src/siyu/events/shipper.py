@@ -223,26 +223,33 @@ def prune_outbox(factory: sessionmaker | None = None) -> int:
         return gone.rowcount or 0
 
 
-def status(session: Session, lake: Lake | None = None) -> dict:
-    lake = lake or open_lake()
+def counts(session: Session) -> dict:
+    """Events waiting and shipped, from the database alone (cheap enough for every page view)."""
     # Unclaimed rows (indexed) plus the rows of batches still being written.
     unclaimed = session.scalar(select(func.count()).where(OutboxEvent.batch_id.is_(None)))
     writing = session.scalar(
         select(func.coalesce(func.sum(LakeBatch.rows), 0)).where(LakeBatch.status == "writing")
     )
-    waiting = unclaimed + int(writing)
     shipped, last = session.execute(
         select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at)).where(
             LakeBatch.status == "shipped"
         )
     ).one()
+    return {
+        "waiting": unclaimed + int(writing),
+        "shipped": int(shipped),
+        "last_shipped_at": last.isoformat() if last else None,
+    }
+
+
+def status(session: Session, lake: Lake | None = None) -> dict:
+    """`counts` plus what the lake's files hold (lists and sizes every file: for the CLI)."""
+    lake = lake or open_lake()
     files = lake.files(EVENTS, "date=*/*.parquet")
     partitions = lake.event_partitions()
     return {
         "lake": lake.root,
-        "waiting": waiting,
-        "shipped": int(shipped),
-        "last_shipped_at": last.isoformat() if last else None,
+        **counts(session),
         "files": len(files),
         "partitions": len(partitions),
         "first_date": partitions[0][5:] if partitions else None,

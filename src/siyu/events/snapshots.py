@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
@@ -49,7 +50,6 @@ def _customers(session) -> pa.Table:
             ("traits", pa.string()),
         ]
     )
-    import orjson
 
     def convert(row):
         *rest, traits = row
@@ -102,8 +102,6 @@ def _orders(session) -> pa.Table:
             ("products", pa.string()),
         ]
     )
-    import orjson
-
     cols = [
         Order.order_id,
         Order.customer_id,

@@ -25,10 +25,10 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from siyu.console.web import N_
 from siyu.core import jobs, meta
 from siyu.core.db import unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
+from siyu.core.i18n import N_
 from siyu.core.meta import MetaEntry
 from siyu.core.settings import get_settings
 from siyu.imports.cells import text

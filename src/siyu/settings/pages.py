@@ -198,6 +198,12 @@ def revoke_key(source_id: int, session: SessionDep, _: KeyAdmin):
     return _done("/settings/keys", "revoked")
 
 
+def _staff(session: Session) -> dict:
+    """The staff to choose from, and their names by id, from one query."""
+    staff = service.staff_choices(session)
+    return {"staff": staff, "staff_names": {member.id: member.name for member in staff}}
+
+
 # --- API tokens ----------------------------------------------------------------------------
 
 
@@ -207,8 +213,7 @@ def _tokens_page(request: Request, session: Session, status_code: int = 200, **c
         "settings_tokens.html",
         status_code,
         tokens=service.list_tokens(session),
-        staff=service.staff_choices(session),
-        staff_names=service.staff_names(session),
+        **_staff(session),
         roles=ROLES,
         **context,
     )
@@ -252,8 +257,7 @@ def _users_page(request: Request, session: Session, status_code: int = 200, **co
         "settings_users.html",
         status_code,
         people=service.list_users(session),
-        staff=service.staff_choices(session),
-        staff_names=service.staff_names(session),
+        **_staff(session),
         roles=ROLES,
         is_locked=service.is_locked,
         **context,
@@ -293,8 +297,7 @@ def _user_page(request: Request, session: Session, status_code: int = 200, **con
         status_code,
         person=person,
         locked=service.is_locked(person),
-        staff=service.staff_choices(session),
-        staff_names=service.staff_names(session),
+        **_staff(session),
         roles=ROLES,
         **context,
     )

@@ -15,16 +15,13 @@ from siyu.core.audit import AuditEntry
 from siyu.core.auth import ROLES, ApiToken, create_token
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
 from siyu.core.settings import get_settings
 from siyu.staff.models import Staff
 from siyu.users.models import User
 
 AUDIT_PAGE = 50
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def N_(message: str) -> str:  # noqa: N802 - marks a message for the zh-CN catalog
-    return message
 
 
 # --- API tokens ---------------------------------------------------------------------------
@@ -38,11 +35,7 @@ def issue_token(
     if not name:
         raise InvalidInput(N_("a name is required"), field="name")
     _check_staff(session, role, staff_id)
-    token, secret = create_token(session, name, role)
-    if role == "guide":
-        token.staff_id = staff_id
-        session.flush()
-    return token, secret
+    return create_token(session, name, role, staff_id if role == "guide" else None)
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:

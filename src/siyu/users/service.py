@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from siyu.core.auth import ROLES, hash_secret
@@ -122,7 +122,3 @@ def sign_out(session: Session, secret: str) -> None:
 def set_locale(session: Session, user: User, locale: str) -> None:
     user.locale = locale
     session.flush()
-
-
-def user_count(session: Session) -> int:
-    return session.scalar(select(func.count(User.id)))
