@@ -133,4 +133,5 @@ def upgrade(url: str | None = None) -> None:
     url = url or get_settings().database_url
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
-    command.upgrade(alembic_config(url), "head")
+    # "heads": domains add their tables on branches of their own until they are merged.
+    command.upgrade(alembic_config(url), "heads")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
@@ -30,6 +30,24 @@ class ReceivedMessage(Base):
 
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class InboxBatch(Base):
+    """A tracking request's valid messages, durable and acknowledged, waiting to be processed.
+
+    Processing (dedup, identity, customer state, orders, outbox rows) deletes the row in the
+    same transaction that writes its results, so each request is processed exactly once.
+    """
+
+    __tablename__ = "tracking_inbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    forced_type: Mapped[str | None] = mapped_column(String(16))
+    events: Mapped[int] = mapped_column(default=0)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # a JSON array of the raw messages
 
 
 class OutboxEvent(Base):
