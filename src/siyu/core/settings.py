@@ -27,6 +27,22 @@ class Settings(BaseSettings):
     shipper_batch_size: int = Field(50_000, description="Outbox rows per lake file batch.")
     compact_min_files: int = Field(8, description="Compact a date partition with this many files.")
     outbox_retention_days: int = Field(90, description="Shipped outbox rows kept this long.")
+    # WeCom (企业微信): the callback's token and EncodingAESKey, and the app that calls its API.
+    wecom_token: str = Field("", description="WeCom callback Token.")
+    wecom_aes_key: str = Field("", description="WeCom callback EncodingAESKey (43 characters).")
+    wecom_corp_id: str = Field("", description="WeCom CorpID.")
+    wecom_secret: str = Field("", description="WeCom customer-contact (客户联系) secret.")
+    wecom_api_base: str = Field(
+        "https://qyapi.weixin.qq.com/cgi-bin/", description="WeCom API base URL."
+    )
+    # The official account (公众号).
+    wechat_app_id: str = Field("", description="Official account AppID.")
+    wechat_secret: str = Field("", description="Official account AppSecret.")
+    wechat_token: str = Field("", description="Official account callback Token.")
+    wechat_aes_key: str = Field("", description="Official account EncodingAESKey (safe mode).")
+    wechat_api_base: str = Field(
+        "https://api.weixin.qq.com/cgi-bin/", description="Official account API base URL."
+    )
 
     @field_validator("timezone")
     @classmethod
