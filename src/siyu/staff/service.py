@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.customers.models import Customer, Identity
-from siyu.staff.models import STAFF_ROLES, Staff, Store
+from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Staff, Store, Team
 
 Key = tuple[str, str]
 CHUNK = 500
@@ -54,6 +54,84 @@ def create_staff(
     staff.name, staff.role, staff.store_id = name, role, store_id
     session.flush()
     return staff
+
+
+def ensure_staff(session: Session, wecom_userid: str) -> Staff:
+    """The staff member with this WeCom UserID, created when unknown (a callback naming a guide
+    Siyu does not know yet must not drop the customer); a later sync fills in the details."""
+    wecom_userid = wecom_userid.strip()
+    if not wecom_userid:
+        raise InvalidInput("a WeCom UserID is needed", field="wecom_userid")
+    staff = session.scalar(select(Staff).where(Staff.wecom_userid == wecom_userid))
+    if staff is None:
+        staff = Staff(name=wecom_userid, role="guide", wecom_userid=wecom_userid, needs_sync=True)
+        session.add(staff)
+        session.flush()
+    return staff
+
+
+def update_staff(session: Session, staff_id: int, **fields) -> Staff:
+    """Change a staff member's role, store, team, manager, status, contact limit or contact way."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+    if "role" in fields and fields["role"] not in STAFF_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+    if "status" in fields and fields["status"] not in STAFF_STATUSES:
+        raise InvalidInput("status must be active or left", field="status")
+    for field, model in (("store_id", Store), ("team_id", Team), ("manager_id", Staff)):
+        if fields.get(field) is not None and session.get(model, fields[field]) is None:
+            raise NotFound(f"no {field.removesuffix('_id')} {fields[field]}", field=field)
+    if (fields.get("contact_limit") or 0) < 0:
+        raise InvalidInput("a contact limit cannot be negative", field="contact_limit")
+    allowed = {
+        "name",
+        "role",
+        "store_id",
+        "team_id",
+        "manager_id",
+        "status",
+        "contact_limit",
+        "contact_way_url",
+        "needs_sync",
+    }
+    for field, value in fields.items():
+        if field not in allowed:
+            raise InvalidInput(f"{field} cannot be changed here", field=field)
+        setattr(staff, field, value)
+    session.flush()
+    return staff
+
+
+def create_team(session: Session, name: str, store_id: int | None = None) -> Team:
+    """Make a team (a persona account and its assistants, a store's guides); one by name."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a team needs a name", field="name")
+    if store_id is not None and session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}", field="store_id")
+    team = session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name)
+        session.add(team)
+    team.store_id = store_id
+    session.flush()
+    return team
+
+
+def list_staff(session: Session, status: str | None = None) -> list[Staff]:
+    query = select(Staff).order_by(Staff.store_id, Staff.name, Staff.id)
+    if status:
+        query = query.where(Staff.status == status)
+    return list(session.scalars(query))
+
+
+def list_stores(session: Session) -> list[Store]:
+    return list(session.scalars(select(Store).order_by(Store.code)))
+
+
+def list_teams(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.name)))
 
 
 def staff_by_wecom(session: Session) -> dict[str, int]:

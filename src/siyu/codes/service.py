@@ -1,0 +1,185 @@
+"""Channel codes: create one (or a batch), find one by its code, set the guides it routes to."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeGuide
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.staff.models import Staff, Store
+from siyu.touchpoints import service as touchpoints
+from siyu.touchpoints.models import Touchpoint
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A code's kind → the touchpoint group a touchpoint made for it falls in.
+KIND_GROUPS = {
+    "store": "store",
+    "guide": "guide",
+    "poster": "poster",
+    "product_item": "product_item",
+    "group": "group",
+    "other": "other",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One guide in a code's routing: weight, weekdays and hours (brand time), limit, backup."""
+
+    staff_id: int
+    weight: int = 1
+    weekdays: str = WEEKDAYS
+    start_time: str | None = None
+    end_time: str | None = None
+    daily_limit: int | None = None
+    is_backup: bool = False
+
+
+def find_code(session: Session, code: str) -> ChannelCode | None:
+    """The channel code with this code (a landing path, a contact way's state, a scene key)."""
+    return session.scalar(select(ChannelCode).where(ChannelCode.code == code))
+
+
+def new_code(prefix: str = "c") -> str:
+    return f"{prefix}{secrets.token_hex(5)}"
+
+
+def create_code(
+    session: Session,
+    name: str,
+    *,
+    code: str | None = None,
+    kind: str = "other",
+    touchpoint: str | None = None,
+    store_id: int | None = None,
+    staff_id: int | None = None,
+    target_kind: str = "url",
+    target: str = "",
+    tag_names: Sequence[str] = (),
+    welcome_message: str | None = None,
+    routes: Sequence[Route] = (),
+    batch_id: int | None = None,
+) -> ChannelCode:
+    """Create a channel code. `touchpoint` is a touchpoint code; without one, a touchpoint with
+    the channel code's own code is registered, so every scan and add is attributed somewhere."""
+    code = (code or new_code()).strip()
+    _check(session, code, name, kind, target_kind, target, store_id, staff_id)
+    channel = ChannelCode(
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        touchpoint_id=_touchpoint_for(session, touchpoint or code, name, kind, store_id, staff_id),
+        store_id=store_id,
+        staff_id=staff_id,
+        target_kind=target_kind,
+        target=target.strip(),
+        tag_names=_tag_names(tag_names),
+        welcome_message=(welcome_message or "").strip() or None,
+        batch_id=batch_id,
+    )
+    session.add(channel)
+    session.flush()
+    if routes:
+        set_routes(session, channel, routes)
+    return channel
+
+
+def _check(session, code, name, kind, target_kind, target, store_id, staff_id) -> None:
+    if not CODE_PATTERN.match(code):
+        raise InvalidInput("a code is 1 to 64 letters, digits, '-', '_' or '.'", field="code")
+    if not name.strip():
+        raise InvalidInput("a code needs a name", field="name")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    if target_kind not in TARGET_KINDS:
+        raise InvalidInput(
+            f"target_kind must be one of {', '.join(TARGET_KINDS)}", field="target_kind"
+        )
+    if target_kind in ("url", "official_account_qr") and target and "://" not in target:
+        raise InvalidInput("the target must be a full URL (https://…)", field="target")
+    if store_id is not None and session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}", field="store_id")
+    if staff_id is not None and session.get(Staff, staff_id) is None:
+        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+    if find_code(session, code) is not None:
+        raise Conflict(f"the code {code!r} is taken", field="code")
+
+
+def _touchpoint_for(session, touchpoint_code, name, kind, store_id, staff_id) -> int:
+    found = session.scalar(select(Touchpoint).where(Touchpoint.code == touchpoint_code))
+    if found is not None and found.is_registered:
+        return found.id
+    group = KIND_GROUPS[kind]
+    return touchpoints.register(
+        session, touchpoint_code, name, group, "owned", store_id, staff_id
+    ).id
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    cleaned = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    for name in cleaned:
+        if len(name) > 64:
+            raise InvalidInput("a tag name is 1 to 64 characters", field="tag_names")
+    return cleaned
+
+
+def set_routes(session: Session, channel: ChannelCode, routes: Sequence[Route]) -> list[CodeGuide]:
+    """Replace the guides a code routes to."""
+    seen = set()
+    for route in routes:
+        _check_route(session, route)
+        if route.staff_id in seen:
+            raise InvalidInput("a guide appears twice in the routing", field="routes")
+        seen.add(route.staff_id)
+    session.execute(delete(CodeGuide).where(CodeGuide.code_id == channel.id))
+    rows = [CodeGuide(code_id=channel.id, **route.__dict__) for route in routes]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _check_route(session: Session, route: Route) -> None:
+    if session.get(Staff, route.staff_id) is None:
+        raise NotFound(f"no staff member {route.staff_id}", field="routes")
+    if route.weight < 1:
+        raise InvalidInput("a weight is at least 1", field="weight")
+    if not route.weekdays or set(route.weekdays) - set(WEEKDAYS):
+        raise InvalidInput("weekdays are digits 1 (Monday) to 7 (Sunday)", field="weekdays")
+    for field, value in (("start_time", route.start_time), ("end_time", route.end_time)):
+        if value is not None and not TIME_PATTERN.match(value):
+            raise InvalidInput("a time is HH:MM", field=field)
+    if route.daily_limit is not None and route.daily_limit < 0:
+        raise InvalidInput("a daily limit cannot be negative", field="daily_limit")
+
+
+def routes_of(session: Session, code_id: int) -> list[CodeGuide]:
+    return list(
+        session.scalars(
+            select(CodeGuide).where(CodeGuide.code_id == code_id).order_by(CodeGuide.id)
+        )
+    )
+
+
+def list_codes(
+    session: Session, kind: str | None = None, limit: int = 200, offset: int = 0
+) -> list[ChannelCode]:
+    """Codes made one by one (not one-item-one-code batches), newest first."""
+    query = select(ChannelCode).where(ChannelCode.batch_id.is_(None))
+    if kind:
+        query = query.where(ChannelCode.kind == kind)
+    return list(session.scalars(query.order_by(ChannelCode.id.desc()).limit(limit).offset(offset)))
+
+
+def count_codes(session: Session) -> int:
+    return session.scalar(select(func.count(ChannelCode.id))) or 0
+
+
+def landing_url(base_url: str, code: str) -> str:
+    return f"{base_url.rstrip('/')}/q/{code}"
