@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from siyu import __version__
+from siyu.codes import landing as code_landing
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
 from siyu.console.web import LoginRequired, render
@@ -31,7 +32,7 @@ PAGES = (
     settings_pages,
     sections,
 )
-APIS = (customers_api,)
+APIS = (customers_api, code_landing)
 
 
 def create_app(background: bool = False) -> FastAPI:

@@ -27,7 +27,7 @@ from tests.console_support import PASSWORD, csrf_of, sign_in
 from tests.helpers import identify, post_batch
 
 ROLES = (None, "admin", "operator", "analyst", "guide")
-SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc")
+SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc", "/q/")  # /q/: the public QR landing
 SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
 _serial = itertools.count(1)
 

@@ -1,0 +1,180 @@
+"""The QR landing `/q/{code}`: count the scan, send the phone on to the code's target.
+
+A scan must answer in milliseconds: the code is looked up from a short in-process cache, the
+`QR Code Scanned` event is only stored in the tracking inbox (the processor applies it), and
+the guide a WeCom contact way routes to is remembered for a few seconds per code. Nothing else
+happens inside the request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.codes.models import ChannelCode
+from siyu.core.db import session_factory, utcnow
+from siyu.events.sources import internal_source
+from siyu.staff.routing import route_contact
+from siyu.touchpoints.models import Touchpoint
+
+try:  # the tracking inbox; before it exists, events are applied at once
+    from siyu.events.inbox import accept as record_events
+except ImportError:  # pragma: no cover
+    from siyu.events.service import ingest as record_events
+
+router = APIRouter(include_in_schema=False)
+SOURCE = "qr-landing"
+VISITOR_COOKIE = "siyu_aid"
+CODE_TTL = 10.0  # seconds a code's target is cached (a changed target shows within 10 s)
+ROUTE_TTL = 5.0  # seconds a code's routed guide is reused
+
+
+@dataclass(frozen=True)
+class Landing:
+    id: int
+    code: str
+    touchpoint: str
+    kind: str
+    target_kind: str
+    target: str
+    store_id: int | None
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[float, object]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str, ttl: float, load):
+        now = time.monotonic()
+        hit = self.values.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        value = load()
+        if value is not None:  # a code created a moment later must not wait for the TTL
+            with self.lock:
+                self.values[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values.clear()
+
+
+_codes, _routes, _sources = _Cache(), _Cache(), _Cache()
+
+
+def forget_cached() -> None:
+    """Drop cached codes, routes and the source (tests, and after a code changes)."""
+    for cache in (_codes, _routes, _sources):
+        cache.clear()
+
+
+def _landing(session: Session, code: str) -> Landing | None:
+    row = session.execute(
+        select(ChannelCode, Touchpoint.code)
+        .join(Touchpoint, Touchpoint.id == ChannelCode.touchpoint_id)
+        .where(ChannelCode.code == code, ChannelCode.is_active)
+    ).first()
+    if row is None:
+        return None
+    channel, touchpoint = row
+    return Landing(
+        channel.id,
+        channel.code,
+        touchpoint,
+        channel.kind,
+        channel.target_kind,
+        channel.target,
+        channel.store_id,
+    )
+
+
+def _guide(session: Session, landing: Landing) -> tuple[str | None, str | None]:
+    """The routed guide's WeCom id and contact-way URL, if any."""
+    channel = session.get(ChannelCode, landing.id)
+    guide = route_contact(session, channel, utcnow()) if channel else None
+    if guide is None:
+        return None, None
+    return guide.wecom_userid, guide.contact_way_url
+
+
+def device_of(user_agent: str) -> str:
+    ua = user_agent.lower()
+    if "iphone" in ua or "ipad" in ua:
+        return "iOS"
+    if "android" in ua:
+        return "Android"
+    if "harmonyos" in ua or "openharmony" in ua:
+        return "HarmonyOS"
+    return "desktop" if ua else "unknown"
+
+
+def scan_message(landing: Landing, request: Request, visitor: str, guide: str | None) -> dict:
+    user_agent = request.headers.get("user-agent", "")
+    properties = {
+        "code": landing.code,
+        "touchpoint": landing.touchpoint,
+        "kind": landing.kind,
+        "device": device_of(user_agent),
+        "in_wechat": "micromessenger" in user_agent.lower(),
+    }
+    if guide:
+        properties["guide"] = guide
+    return {
+        "type": "track",
+        "event": "QR Code Scanned",
+        "messageId": uuid.uuid4().hex,
+        "anonymousId": visitor,
+        "timestamp": utcnow().isoformat(),
+        "properties": properties,
+        "context": {
+            "userAgent": user_agent[:500],
+            "ip": request.client.host if request.client else None,
+        },
+    }
+
+
+@router.get("/q/{code}")
+def land(code: str, request: Request) -> Response:
+    visitor = request.cookies.get(VISITOR_COOKIE) or uuid.uuid4().hex
+    with session_factory()() as session:
+        landing = _codes.get(code, CODE_TTL, lambda: _landing(session, code))
+        if landing is None:
+            return HTMLResponse(_page("这个二维码已失效 · This code is no longer in use"), 404)
+        guide, guide_url = None, None
+        if landing.target_kind == "wecom_contact_way":
+            guide, guide_url = _routes.get(code, ROUTE_TTL, lambda: _guide(session, landing))
+        source = _sources.get(SOURCE, 3600, lambda: internal_source(session, SOURCE))
+        record_events(session, source, [scan_message(landing, request, visitor, guide)], utcnow())
+        session.commit()
+    response = _onwards(guide_url or landing.target, landing.target_kind)
+    response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
+    return response
+
+
+def _onwards(target: str, target_kind: str) -> Response:
+    if "://" in target:
+        return RedirectResponse(target, status_code=302)
+    # A mini-program path (or no target yet) cannot be redirected to from a browser.
+    text = (
+        "请在微信中打开小程序 · Open in the WeChat mini program" if target else "谢谢 · Thank you"
+    )
+    return HTMLResponse(_page(text, target if target_kind == "mini_program" else ""))
+
+
+def _page(text: str, detail: str = "") -> str:
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Siyu</title>'
+        '</head><body style="font-family:sans-serif;text-align:center;padding:3em 1em">'
+        f"<p>{escape(text)}</p><p><code>{escape(detail)}</code></p></body></html>"
+    )

@@ -1,0 +1,10 @@
+import pytest
+
+from siyu.codes.landing import forget_cached
+
+
+@pytest.fixture(autouse=True)
+def _fresh_landing_cache():
+    forget_cached()
+    yield
+    forget_cached()
