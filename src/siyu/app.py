@@ -19,6 +19,7 @@ from siyu.customers import api as customers_api
 from siyu.customers import pages as customer_pages
 from siyu.events import api as tracking_api
 from siyu.imports import pages as import_pages
+from siyu.segments import api as segments_api
 from siyu.settings import pages as settings_pages
 from siyu.touchpoints import pages as touchpoint_pages
 
@@ -32,7 +33,7 @@ PAGES = (
     settings_pages,
     sections,
 )
-APIS = (customers_api, code_landing)
+APIS = (customers_api, code_landing, segments_api)
 
 
 def create_app(background: bool = False) -> FastAPI:

@@ -84,6 +84,21 @@ def _upload(world: World) -> dict:
     return {"data": {"kind": "customers"}, "files": {"file": ("c.csv", csv, "text/csv")}}
 
 
+def _segment_body(world: World) -> dict:
+    return {"json": {"key": f"s-{next(_serial)}", "name": "S", "rule": {"tag": "Gold"}}}
+
+
+def _rule_body(world: World) -> dict:
+    return {"json": {"rule": {"tag": "Gold"}}}
+
+
+def _new_segment() -> str:
+    from siyu.segments.stored import create_segment
+
+    with unit_of_work() as s:
+        return create_segment(s, f"s-{next(_serial)}", "S", {"tag": "Gold"}).key
+
+
 SHOWN = frozenset({200})  # a form whose answer is the page itself (a secret shown once)
 CHECKED_OR_REFUSED = frozenset({303, 400, 409})  # imports: started, or refused for its state
 RULES: dict[tuple[str, str], Rule] = {
@@ -132,6 +147,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/customers/{ref}"): Rule("customers.view"),
     ("POST", "/api/customers/merge"): Rule("customers.edit", body=_merge_body),
     ("POST", "/api/customers/merges/{merge_id}/undo"): Rule("customers.edit"),
+    # segments API
+    ("GET", "/api/segments"): Rule("segments.view"),
+    ("POST", "/api/segments"): Rule("segments.edit", body=_segment_body),
+    ("POST", "/api/segments/preview"): Rule("segments.view", body=_rule_body),
+    ("GET", "/api/segments/{key}"): Rule("segments.view"),
+    ("PUT", "/api/segments/{key}"): Rule("segments.edit", body=lambda w: {"json": {"name": "Y"}}),
+    ("DELETE", "/api/segments/{key}"): Rule("segments.edit"),
+    ("POST", "/api/segments/{key}/refresh"): Rule("segments.edit"),
+    ("GET", "/api/segments/{key}/refresh"): Rule("segments.view"),
+    ("GET", "/api/segments/{key}/members"): Rule("segments.view"),
+    ("GET", "/api/segments/{key}/export.csv"): Rule("segments.view"),
 }
 PARAMS: dict[str, Callable[[World], object]] = {
     "ref": lambda w: w.customer_id,
@@ -142,6 +168,7 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "source_id": lambda w: w.source_id,
     "token_id": lambda w: w.token_id,
     "user_id": lambda w: w.spare_user_id,
+    "key": lambda w: _new_segment(),
 }
 
 

@@ -6,6 +6,7 @@ from siyu.codes import models as codes  # noqa: F401
 from siyu.customers import models as customers  # noqa: F401
 from siyu.events import models as events  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
+from siyu.segments import models as segments  # noqa: F401
 from siyu.staff import models as staff  # noqa: F401
 from siyu.tags import models as tags  # noqa: F401
 from siyu.touchpoints import models as touchpoints  # noqa: F401

@@ -9,13 +9,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from siyu.core.console_out import console, emit_json, fail
+from siyu.core.audit import acting_as
+from siyu.core.console_out import console, emit_json, fail, progress_bar
+from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
-from siyu.segments import service
+from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.segments import service, stored
 from siyu.segments.rules import Resolve
 
 app = typer.Typer(
-    help="Segments (人群包): preview a rule and list its members.", no_args_is_help=True
+    help="Segments (人群包): preview a rule, list its members, store and refresh segments.",
+    no_args_is_help=True,
 )
 
 SEGMENT_KEY = re.compile(r"[\w-]+")
@@ -68,6 +72,98 @@ def members(
             typer.echo(member.label)
     except SiyuError as error:
         fail(error)
+
+
+@app.command()
+def create(
+    key: str = typer.Argument(..., help="The segment's key (how rules and the API name it)."),
+    rules: Path = typer.Option(..., "--rules", metavar="RULES.json", help=RULES_HELP),
+    name: str = typer.Option(..., "--name", help="What operators call it."),
+    schedule: str = typer.Option("daily", help="manual, hourly or daily refresh."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Store a segment and fill its members."""
+    try:
+        rule = _read(rules)
+        write_snapshots_if_changed()
+        with acting_as("cli"), unit_of_work() as session:
+            segment = stored.create_segment(session, key, name, rule, schedule, "cli")
+            counts = stored.refresh(session, segment)
+            result = _summary(segment)
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        return emit_json({**result, "entered": counts[1], "exited": counts[2]})
+    console.print(f"segment [bold]{key}[/bold]: {counts[0]} members")
+
+
+@app.command()
+def refresh(
+    key: str = typer.Argument(..., help="The segment's key."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Bring a stored segment's members up to date now (who entered, who exited)."""
+    try:
+        write_snapshots_if_changed()
+        with acting_as("cli"), unit_of_work() as session, progress_bar() as bar:
+            segment = stored.find_segment(session, key)
+            task = bar.add_task(f"refresh {key}", total=100)
+            counts = stored.refresh(
+                session, segment, progress=lambda p: bar.update(task, completed=p)
+            )
+            bar.update(task, completed=100)
+    except SiyuError as error:
+        fail(error)
+    members_, entered, exited = counts
+    if json_out:
+        return emit_json({"key": key, "members": members_, "entered": entered, "exited": exited})
+    console.print(f"{key}: {members_} members, {entered} entered, {exited} exited")
+
+
+@app.command("list")
+def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every stored segment, its schedule and member count."""
+    with unit_of_work() as session:
+        found = [_summary(s) for s in stored.list_segments(session)]
+    if json_out:
+        return emit_json(found)
+    table = Table("key", "name", "schedule", "members", "refreshed")
+    for row in found:
+        members_ = "" if row["member_count"] is None else str(row["member_count"])
+        table.add_row(row["key"], row["name"], row["schedule"], members_, row["refreshed_at"])
+    console.print(table)
+
+
+@app.command()
+def export(
+    key: str = typer.Argument(..., help="The segment's key."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File; default stdout."),
+) -> None:
+    """The current members as CSV (customer_id, user_id, phone, entered_at)."""
+    try:
+        with unit_of_work() as session:
+            segment = stored.find_segment(session, key)
+            chunks = stored.export_csv(session, segment)
+            if output is None:
+                for chunk in chunks:
+                    typer.echo(chunk, nl=False)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as handle:
+                    handle.writelines(chunks)
+    except SiyuError as error:
+        fail(error)
+
+
+def _summary(segment) -> dict:
+    refreshed = segment.refreshed_at.isoformat() if segment.refreshed_at else ""
+    return {
+        "key": segment.key,
+        "name": segment.name,
+        "schedule": segment.schedule,
+        "member_count": segment.member_count,
+        "refreshed_at": refreshed,
+        "rule": segment.rule,
+    }
 
 
 def folder_resolver(folder: Path) -> Resolve:

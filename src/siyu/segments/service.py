@@ -42,9 +42,10 @@ def preview(
     resolve: Resolve | None = None,
     key: str | None = None,
     lake: Lake | None = None,
+    thresholds: LifecycleThresholds | None = None,
 ) -> Preview:
     """How many customers the rule holds for, and the first SAMPLE_SIZE of them by id."""
-    expr = _members(rule, as_of, resolve, key, lake)
+    expr = _members(rule, as_of, resolve, key, lake, thresholds)
     count = int(expr.count().to_pyarrow().as_py())
     rows = expr.limit(SAMPLE_SIZE).to_pyarrow().to_pylist() if count else []
     return Preview(count=count, sample=[Member(**row) for row in rows])
@@ -57,10 +58,11 @@ def members(
     resolve: Resolve | None = None,
     key: str | None = None,
     lake: Lake | None = None,
+    thresholds: LifecycleThresholds | None = None,
 ) -> Iterator[Member]:
     """Every member, by canonical customer id."""
     # to_pyarrow_batches() would stream, but it fails with ibis 12 on duckdb 2.
-    table = _members(rule, as_of, resolve, key, lake).to_pyarrow()
+    table = _members(rule, as_of, resolve, key, lake, thresholds).to_pyarrow()
     for batch in table.to_batches():
         for row in batch.to_pylist():
             yield Member(**row)
@@ -86,11 +88,55 @@ def parse_as_of(text: str | None) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-def _members(
-    rule: Any, as_of: datetime | None, resolve: Resolve | None, key: str | None, lake: Lake | None
-) -> ir.Table:
+def member_ids(
+    rule: Any,
+    *,
+    as_of: datetime | None = None,
+    resolve: Resolve | None = None,
+    key: str | None = None,
+    lake: Lake | None = None,
+    thresholds: LifecycleThresholds | None = None,
+) -> set[int]:
+    """The canonical customer ids the rule holds for (no user_id lookup: for materialising)."""
+    expr = _ids(rule, as_of, resolve, key, lake, thresholds)[0]
+    return set(expr.to_pyarrow().column("customer_id").to_pylist())
+
+
+def count(
+    rule: Any,
+    *,
+    as_of: datetime | None = None,
+    resolve: Resolve | None = None,
+    lake: Lake | None = None,
+    thresholds: LifecycleThresholds | None = None,
+) -> int:
+    """How many customers the rule holds for (what the benchmark times)."""
+    expr = _ids(rule, as_of, resolve, None, lake, thresholds)[0]
+    return int(expr.count().to_pyarrow().as_py())
+
+
+def _ids(
+    rule: Any,
+    as_of: datetime | None,
+    resolve: Resolve | None,
+    key: str | None,
+    lake: Lake | None,
+    thresholds: LifecycleThresholds | None,
+) -> tuple[ir.Table, LakeTables]:
     parsed = parse_rule(rule, resolve, key)
     moment = (as_of or parse_as_of(None)).astimezone(UTC).replace(microsecond=0)
     tables: LakeTables = open_tables(lake)
-    expr = members_expr(parsed, tables, moment, LifecycleThresholds(), get_settings().zone)
+    limits = thresholds or LifecycleThresholds()
+    return members_expr(parsed, tables, moment, limits, get_settings().zone), tables
+
+
+def _members(
+    rule: Any,
+    as_of: datetime | None,
+    resolve: Resolve | None,
+    key: str | None,
+    lake: Lake | None,
+    thresholds: LifecycleThresholds | None = None,
+) -> ir.Table:
+    expr, tables = _ids(rule, as_of, resolve, key, lake, thresholds)
     return with_user_ids(expr, tables)

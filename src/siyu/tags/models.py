@@ -1,17 +1,29 @@
-"""Tags and the customers that carry them."""
+"""Tags, their groups, the customers that carry them, every change to that, and lifecycle days."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
 
-# Enterprise tags are the brand's own; work and life tags describe a persona account's contacts.
-GROUPS = ("enterprise", "work", "life", "behaviour", "other")
-SOURCES = ("manual", "rule", "import")
+# Enterprise tags are the brand's own (synced with WeCom); work and life tags describe a persona
+# account's contacts; lifecycle and rfm hold the built-in auto-tags. A brand adds more groups.
+GROUPS = ("enterprise", "work", "life", "behaviour", "lifecycle", "rfm", "other")
+SOURCES = ("manual", "rule", "import", "wecom", "bulk")
+ACTIONS = ("added", "removed")
+
+
+class TagGroup(Base):
+    """A group a brand added beside the built-in ones."""
+
+    __tablename__ = "tag_groups"
+
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Tag(Base):
@@ -21,6 +33,11 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     group: Mapped[str] = mapped_column(String(16), default="other")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An auto-tag (自动标签): held exactly while this segment rule holds; None for other tags.
+    rule: Mapped[dict | None] = mapped_column(JSON)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The id of the same tag in WeCom (企业标签), set by the WeCom sync.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class CustomerTag(Base):
@@ -38,3 +55,33 @@ class CustomerTag(Base):
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"))
     source: Mapped[str] = mapped_column(String(16), default="manual")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TagChange(Base):
+    """History: a tag added to or removed from a customer, when, and by whom or which rule."""
+
+    __tablename__ = "tag_changes"
+    __table_args__ = (
+        Index("ix_tag_changes_tag_at", "tag_id", "id"),
+        Index("ix_tag_changes_customer", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))  # user:…, token:…, rule:TAG, cli, wecom
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LifecycleSettings(Base):
+    """The brand's lifecycle thresholds in days (one row; absent means the defaults)."""
+
+    __tablename__ = "lifecycle_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    new_days: Mapped[int] = mapped_column(Integer)
+    active_days: Mapped[int] = mapped_column(Integer)
+    churned_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,105 @@
+"""Management API for segments: define, preview, refresh, list members, export."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
+from siyu.segments import service, stored
+from siyu.segments.schemas import (
+    RefreshOut,
+    RuleIn,
+    SegmentChange,
+    SegmentIn,
+    SegmentOut,
+    refresh_out,
+    segment_out,
+)
+from siyu.tags.lifecycle import thresholds
+
+router = APIRouter(prefix="/api/segments", tags=["segments"])
+Reader = TokenAllowed("segments.view")
+Editor = TokenAllowed("segments.edit")
+
+
+@router.get("", summary="Every stored segment")
+def list_all(session: SessionDep, token: Reader) -> list[SegmentOut]:
+    return [segment_out(s) for s in stored.list_segments(session)]
+
+
+@router.post("", summary="Store a segment (its members come with its first refresh)")
+def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
+    segment = stored.create_segment(
+        session, body.key, body.name, body.rule, body.schedule, f"token:{token.name}"
+    )
+    stored.request_refresh(session, segment, requested_by=f"token:{token.name}")
+    return segment_out(segment)
+
+
+@router.post("/preview", summary="Count and a sample for a rule, without storing it")
+def preview(body: RuleIn, session: SessionDep, token: Reader) -> dict:
+    result = service.preview(
+        body.rule,
+        as_of=service.parse_as_of(body.as_of),
+        resolve=stored.resolver(session),
+        thresholds=thresholds(session),
+    )
+    return result.model_dump()
+
+
+@router.get("/{key}", summary="One segment")
+def show(key: str, session: SessionDep, token: Reader) -> SegmentOut:
+    return segment_out(stored.find_segment(session, key))
+
+
+@router.put("/{key}", summary="Change a segment's name, rule or schedule")
+def change(key: str, body: SegmentChange, session: SessionDep, token: Editor) -> SegmentOut:
+    segment = stored.update_segment(
+        session, key, name=body.name, rule=body.rule, schedule=body.schedule
+    )
+    if body.rule is not None:
+        stored.request_refresh(session, segment, requested_by=f"token:{token.name}")
+    return segment_out(segment)
+
+
+@router.delete("/{key}", summary="Delete a segment and its membership history")
+def remove(key: str, session: SessionDep, token: Editor) -> dict:
+    stored.delete_segment(session, key)
+    return {"deleted": key}
+
+
+@router.post("/{key}/refresh", summary="Refresh the members (a job; poll the refresh)")
+def refresh(key: str, session: SessionDep, token: Editor) -> RefreshOut:
+    segment = stored.find_segment(session, key)
+    return refresh_out(stored.request_refresh(session, segment, requested_by=f"token:{token.name}"))
+
+
+@router.get("/{key}/refresh", summary="The latest refresh and its progress")
+def latest(key: str, session: SessionDep, token: Reader) -> RefreshOut | None:
+    run = stored.latest_refresh(session, stored.find_segment(session, key))
+    return refresh_out(run) if run else None
+
+
+@router.get("/{key}/members", summary="Current members by customer id (page with `after`)")
+def members(
+    key: str, session: SessionDep, token: Reader, after: int | None = None, limit: int = 100
+) -> dict:
+    segment = stored.find_segment(session, key)
+    limit = min(max(limit, 1), 1000)
+    rows = stored.current_members(session, segment, after, limit)
+    items = [{"customer_id": m.customer_id, "entered_at": m.entered_at} for m in rows]
+    next_after = rows[-1].customer_id if len(rows) == limit else None
+    return {"members": items, "next_after": next_after}
+
+
+@router.get("/{key}/export.csv", summary="Current members as CSV")
+def export(key: str, session: SessionDep, token: Reader) -> StreamingResponse:
+    segment = stored.find_segment(session, key)
+    body = list(stored.export_csv(session, segment))  # read before the session closes
+    return StreamingResponse(
+        iter(body),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="segment-{segment.key}.csv"'},
+    )

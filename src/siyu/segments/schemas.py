@@ -1,0 +1,55 @@
+"""What crosses the segments API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class SegmentIn(BaseModel):
+    key: str = Field(description="Lower-case letters, digits, - or _; how rules name it.")
+    name: str
+    rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.")
+    schedule: str = Field("daily", description="manual, hourly or daily")
+
+
+class SegmentChange(BaseModel):
+    name: str | None = None
+    rule: dict[str, Any] | None = None
+    schedule: str | None = None
+
+
+class RuleIn(BaseModel):
+    rule: dict[str, Any]
+    as_of: str | None = Field(None, description="A date or time; default now.")
+
+
+class RefreshOut(BaseModel):
+    id: int
+    status: str
+    progress: int
+    member_count: int | None = None
+    entered: int | None = None
+    exited: int | None = None
+    finished_at: datetime | None = None
+
+
+class SegmentOut(BaseModel):
+    key: str
+    name: str
+    rule: dict[str, Any]
+    schedule: str
+    member_count: int | None
+    refreshed_at: datetime | None
+    next_refresh_at: datetime | None
+    created_at: datetime
+
+
+def segment_out(segment) -> SegmentOut:
+    return SegmentOut.model_validate(segment, from_attributes=True)
+
+
+def refresh_out(run) -> RefreshOut:
+    return RefreshOut.model_validate(run, from_attributes=True)

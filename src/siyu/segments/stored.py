@@ -1,0 +1,305 @@
+"""Stored segments: definitions, materialised members (entered / exited), refreshes, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from siyu.core import jobs
+from siyu.core.db import utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
+from siyu.customers.models import Identity
+from siyu.segments import service
+from siyu.segments.models import SCHEDULES, Segment, SegmentMember, SegmentRefresh
+from siyu.segments.rules import Resolve, parse_rule
+from siyu.tags.lifecycle import thresholds
+
+KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+RESERVED_KEYS = {"new", "list", "preview"}
+PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+WRITE_CHUNK = 5_000
+Progress = Callable[[int], None]  # percent done
+
+
+def resolver(session: Session) -> Resolve:
+    """{"segment": KEY} → the stored segment's rule."""
+
+    def resolve(key: str) -> dict | None:
+        return session.scalar(select(Segment.rule).where(Segment.key == key))
+
+    return resolve
+
+
+def check_rule(session: Session, rule: Any, key: str | None = None) -> None:
+    """Raise RuleError (with the bad node's path) unless the rule can run."""
+    parse_rule(rule, resolver(session), key)
+
+
+def create_segment(
+    session: Session,
+    key: str,
+    name: str,
+    rule: Any,
+    schedule: str = "daily",
+    created_by: str | None = None,
+) -> Segment:
+    key = key.strip()
+    if not KEY.fullmatch(key) or key in RESERVED_KEYS:
+        raise InvalidInput(
+            N_("a segment key is 1 to 64 lower-case letters, digits, - or _"), field="key"
+        )
+    if session.scalar(select(Segment.id).where(Segment.key == key)) is not None:
+        raise Conflict(N_("there is already a segment with this key"), field="key")
+    segment = Segment(key=key, created_by=created_by or session.info.get("actor"))
+    _fill(session, segment, name, rule, schedule)
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def update_segment(
+    session: Session, key: str, *, name: str | None, rule: Any, schedule: str | None
+) -> Segment:
+    segment = find_segment(session, key)
+    _fill(
+        session,
+        segment,
+        segment.name if name is None else name,
+        segment.rule if rule is None else rule,
+        schedule or segment.schedule,
+    )
+    session.flush()
+    return segment
+
+
+def _fill(session: Session, segment: Segment, name: str, rule: Any, schedule: str) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(N_("a segment name is 1 to 200 characters"), field="name")
+    if schedule not in SCHEDULES:
+        raise InvalidInput(N_("the schedule is manual, hourly or daily"), field="schedule")
+    check_rule(session, rule, segment.key)
+    segment.name, segment.rule, segment.schedule = name, rule, schedule
+    period = PERIODS.get(schedule)
+    segment.next_refresh_at = utcnow() + period if period else None
+
+
+def find_segment(session: Session, key: str) -> Segment:
+    segment = session.scalar(select(Segment).where(Segment.key == key))
+    if segment is None:
+        raise NotFound(N_("no such segment"), field="key")
+    return segment
+
+
+def list_segments(session: Session) -> list[Segment]:
+    return list(session.scalars(select(Segment).order_by(Segment.name, Segment.key)))
+
+
+def delete_segment(session: Session, key: str) -> None:
+    segment = find_segment(session, key)
+    users = [s.key for s in list_segments(session) if _names(s.rule, key)]
+    if users:
+        raise Conflict(N_("other segments use this one: ") + ", ".join(users), field="key")
+    session.delete(segment)
+    session.flush()
+
+
+def _names(rule: Any, key: str) -> bool:
+    """Whether a rule document names segment `key` anywhere."""
+    if isinstance(rule, dict):
+        return rule.get("segment") == key or any(_names(v, key) for v in rule.values())
+    if isinstance(rule, list):
+        return any(_names(v, key) for v in rule)
+    return False
+
+
+def request_refresh(
+    session: Session, segment: Segment, reason: str = "manual", requested_by: str | None = None
+) -> SegmentRefresh:
+    """A refresh run as a job; one already waiting or running is returned instead."""
+    waiting = session.scalar(
+        select(SegmentRefresh).where(
+            SegmentRefresh.segment_id == segment.id,
+            SegmentRefresh.status.in_(("queued", "running")),
+        )
+    )
+    if waiting is not None:
+        return waiting
+    run = SegmentRefresh(
+        segment_id=segment.id,
+        reason=reason,
+        requested_by=requested_by or session.info.get("actor"),
+        status="queued",
+        progress=0,
+    )
+    session.add(run)
+    session.flush()
+    jobs.enqueue(session, "segments.refresh", f"segments.refresh:{run.id}", {"refresh_id": run.id})
+    return run
+
+
+def refresh(
+    session: Session,
+    segment: Segment,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+) -> tuple[int, int, int]:
+    """Bring the stored members in line with the rule now: (members, entered, exited).
+
+    Run again, it changes nothing more, so a retried job is harmless. A customer who left gets
+    exited_at; one who comes back later gets a new row.
+    """
+    progress = progress or (lambda _: None)
+    now = as_of or utcnow()
+    wanted = service.member_ids(
+        segment.rule,
+        as_of=now,
+        resolve=resolver(session),
+        key=segment.key,
+        thresholds=thresholds(session),
+    )
+    progress(30)
+    current = set(
+        session.scalars(
+            select(SegmentMember.customer_id).where(
+                SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None)
+            )
+        )
+    )
+    entered, exited = sorted(wanted - current), sorted(current - wanted)
+    steps = max(1, (len(entered) + len(exited)) // WRITE_CHUNK + 1)
+    done = 0
+    for start in range(0, len(entered), WRITE_CHUNK):
+        rows = [
+            {"segment_id": segment.id, "customer_id": c, "entered_at": now}
+            for c in entered[start : start + WRITE_CHUNK]
+        ]
+        session.execute(insert(SegmentMember), rows)
+        done += 1
+        progress(30 + 65 * done // steps)
+    for start in range(0, len(exited), WRITE_CHUNK):
+        session.execute(
+            update(SegmentMember)
+            .where(
+                SegmentMember.segment_id == segment.id,
+                SegmentMember.exited_at.is_(None),
+                SegmentMember.customer_id.in_(exited[start : start + WRITE_CHUNK]),
+            )
+            .values(exited_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        done += 1
+        progress(30 + 65 * done // steps)
+    segment.member_count, segment.refreshed_at = len(wanted), now
+    period = PERIODS.get(segment.schedule)
+    segment.next_refresh_at = now + period if period else None
+    session.flush()
+    return len(wanted), len(entered), len(exited)
+
+
+def latest_refresh(session: Session, segment: Segment) -> SegmentRefresh | None:
+    return session.scalar(
+        select(SegmentRefresh)
+        .where(SegmentRefresh.segment_id == segment.id)
+        .order_by(SegmentRefresh.id.desc())
+        .limit(1)
+    )
+
+
+def current_members(
+    session: Session, segment: Segment, after: int | None = None, limit: int = 50
+) -> list[SegmentMember]:
+    """Open stays, by customer id (keyset paging on `after`)."""
+    query = select(SegmentMember).where(
+        SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None)
+    )
+    if after is not None:
+        query = query.where(SegmentMember.customer_id > after)
+    return list(session.scalars(query.order_by(SegmentMember.customer_id).limit(limit)))
+
+
+def member_ids(session: Session, segment: Segment) -> list[int]:
+    return list(
+        session.scalars(
+            select(SegmentMember.customer_id)
+            .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
+            .order_by(SegmentMember.customer_id)
+        )
+    )
+
+
+def changes(session: Session, segment: Segment, limit: int = 20) -> list[dict]:
+    """The latest entries and exits, newest first."""
+    rows = session.scalars(
+        select(SegmentMember)
+        .where(SegmentMember.segment_id == segment.id)
+        .order_by(func.coalesce(SegmentMember.exited_at, SegmentMember.entered_at).desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "customer_id": m.customer_id,
+            "action": "exited" if m.exited_at else "entered",
+            "at": m.exited_at or m.entered_at,
+        }
+        for m in rows
+    ]
+
+
+def export_csv(session: Session, segment: Segment) -> Iterator[str]:
+    """customer_id, user_id, phone, entered_at of every current member, as CSV text chunks."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    out.writerow(["customer_id", "user_id", "phone", "entered_at"])
+    query = (
+        select(SegmentMember.customer_id, SegmentMember.entered_at)
+        .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
+        .order_by(SegmentMember.customer_id)
+    )
+    for chunk in session.execute(query).yield_per(WRITE_CHUNK).partitions():
+        ids = _ids_of(session, [row[0] for row in chunk])
+        for customer_id, entered_at in chunk:
+            found = ids.get(customer_id, {})
+            out.writerow(
+                [customer_id, found.get("user_id", ""), found.get("phone", ""), entered_at]
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _ids_of(session: Session, customer_ids: list[int]) -> dict[int, dict[str, str]]:
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(Identity.customer_id, Identity.type, Identity.value)
+            .where(
+                Identity.customer_id.in_(customer_ids[start : start + 500]),
+                Identity.type.in_(("user_id", "phone")),
+            )
+            .order_by(Identity.id)
+        )
+        for customer_id, kind, value in rows:
+            found.setdefault(customer_id, {}).setdefault(kind, value)
+    return found
+
+
+def due_segments(session: Session, now: datetime | None = None) -> list[Segment]:
+    """Scheduled segments whose next refresh time has come."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(Segment).where(
+                Segment.next_refresh_at.is_not(None), Segment.next_refresh_at <= now
+            )
+        )
+    )
