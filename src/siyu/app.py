@@ -22,6 +22,7 @@ from siyu.imports import pages as import_pages
 from siyu.segments import api as segments_api
 from siyu.settings import pages as settings_pages
 from siyu.touchpoints import pages as touchpoint_pages
+from siyu.wecom import api as wecom_api
 
 # Console pages, one router per domain; management API routers under /api.
 PAGES = (
@@ -33,7 +34,7 @@ PAGES = (
     settings_pages,
     sections,
 )
-APIS = (customers_api, code_landing, segments_api)
+APIS = (customers_api, code_landing, segments_api, wecom_api)
 
 
 def create_app(background: bool = False) -> FastAPI:

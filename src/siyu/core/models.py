@@ -11,5 +11,7 @@ from siyu.staff import models as staff  # noqa: F401
 from siyu.tags import models as tags  # noqa: F401
 from siyu.touchpoints import models as touchpoints  # noqa: F401
 from siyu.users import models as users  # noqa: F401
+from siyu.wechat import models as wechat  # noqa: F401
+from siyu.wecom import models as wecom  # noqa: F401
 
 metadata = Base.metadata

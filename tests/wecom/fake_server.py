@@ -1,0 +1,288 @@
+"""A fake WeCom and official-account API on 127.0.0.1: a real HTTP server answering the JSON
+Tencent's APIs answer, keeping what it was sent so tests can assert on the calls."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+CORP_ID, CORP_SECRET = "ww-fake-corp", "fake-contact-secret"
+APP_ID, APP_SECRET = "wx-fake-app", "fake-app-secret"
+OK = {"errcode": 0, "errmsg": "ok"}
+
+
+@dataclass
+class Call:
+    path: str
+    query: dict
+    body: dict
+
+
+@dataclass
+class FakeState:
+    """What the fake platform knows: contacts per guide, corp tags, groups, transfers."""
+
+    contacts: dict[str, dict] = field(default_factory=dict)  # external_userid → contact
+    follows: dict[str, list[dict]] = field(default_factory=dict)  # external_userid → follow_user
+    extra_users: list[str] = field(default_factory=list)
+    tag_groups: list[dict] = field(default_factory=list)
+    groups: dict[str, dict] = field(default_factory=dict)
+    transfers: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    followers: dict[str, dict] = field(default_factory=dict)  # official account openid → info
+    fail_next: dict[str, list[int]] = field(default_factory=dict)  # path → errcodes to answer
+    calls: list[Call] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+
+    def add_contact(
+        self,
+        external: str,
+        name: str,
+        userid: str,
+        unionid: str | None = None,
+        tag_ids: list[str] | None = None,
+        state: str = "",
+    ) -> None:
+        contact = {"external_userid": external, "name": name, "type": 1, "gender": 0}
+        if unionid:
+            contact["unionid"] = unionid
+        self.contacts[external] = contact
+        tags = [self._tag(t) for t in tag_ids or []]
+        self.follows.setdefault(external, []).append(
+            {
+                "userid": userid,
+                "remark": "",
+                "createtime": 1700000000,
+                "state": state,
+                "tags": [t for t in tags if t],
+                "tag_id": list(tag_ids or []),
+            }
+        )
+
+    def add_tag(self, group_name: str, tag_id: str, name: str) -> None:
+        group = next((g for g in self.tag_groups if g["group_name"] == group_name), None)
+        if group is None:
+            group = {
+                "group_id": f"grp-{group_name}",
+                "group_name": group_name,
+                "create_time": 1700000000,
+                "order": 1,
+                "deleted": False,
+                "tag": [],
+            }
+            self.tag_groups.append(group)
+        group["tag"].append(
+            {"id": tag_id, "name": name, "create_time": 1700000000, "order": 1, "deleted": False}
+        )
+
+    def _tag(self, tag_id: str) -> dict | None:
+        for group in self.tag_groups:
+            for tag in group["tag"]:
+                if tag["id"] == tag_id:
+                    return {
+                        "group_name": group["group_name"],
+                        "tag_name": tag["name"],
+                        "tag_id": tag_id,
+                        "type": 1,
+                    }
+        return None
+
+    def calls_to(self, path: str) -> list[Call]:
+        return [c for c in self.calls if c.path.endswith(path)]
+
+    def follow_users(self) -> list[str]:
+        users = {f["userid"] for follows in self.follows.values() for f in follows}
+        return sorted(users | set(self.extra_users))
+
+
+class FakeTencent:
+    """Start with `with FakeTencent() as fake:`; `fake.wecom_base` and `fake.wechat_base`."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+        self._tickets = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def wecom_base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/wecom/cgi-bin/"
+
+    @property
+    def wechat_base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/wechat/cgi-bin/"
+
+    def __enter__(self) -> FakeTencent:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:  # quiet test output
+                pass
+
+            def do_GET(self) -> None:
+                self._answer({})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                self._answer(json.loads(raw.decode("utf-8")) if raw else {})
+
+            def _answer(self, body: dict) -> None:
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                fake.state.calls.append(Call(url.path, query, body))
+                answer = fake.route(url.path, query, body)
+                data = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    # -- routing --------------------------------------------------------------------------
+
+    def route(self, path: str, query: dict, body: dict) -> dict:
+        platform, _, endpoint = path.strip("/").partition("/cgi-bin/")
+        if platform == "wecom" and endpoint == "gettoken":
+            return self._token(
+                query.get("corpid") == CORP_ID and query.get("corpsecret") == CORP_SECRET
+            )
+        if platform == "wechat" and endpoint == "token":
+            return self._token(query.get("appid") == APP_ID and query.get("secret") == APP_SECRET)
+        if query.get("access_token") not in self.state.tokens:
+            return {"errcode": 40014, "errmsg": "invalid access_token"}
+        queued = self.state.fail_next.get(endpoint)
+        if queued:
+            code = queued.pop(0)
+            return {"errcode": code, "errmsg": "api freq out of limit" if code == 45009 else "x"}
+        answer = getattr(self, f"_{platform}_" + endpoint.replace("/", "_"), None)
+        if answer is None:
+            return {"errcode": 40035, "errmsg": f"fake server has no {endpoint}"}
+        return answer(query, body)
+
+    def _token(self, valid: bool) -> dict:
+        if not valid:
+            return {"errcode": 40013, "errmsg": "invalid corpid or secret"}
+        token = f"fake-token-{len(self.state.tokens) + 1}"
+        self.state.tokens.add(token)
+        return {**OK, "access_token": token, "expires_in": 7200}
+
+    # -- WeCom externalcontact --------------------------------------------------------------
+
+    def _wecom_externalcontact_get_follow_user_list(self, query, body):
+        return {**OK, "follow_user": self.state.follow_users()}
+
+    def _wecom_externalcontact_list(self, query, body):
+        userid = query.get("userid")
+        ids = [e for e, fs in self.state.follows.items() if any(f["userid"] == userid for f in fs)]
+        return {**OK, "external_userid": sorted(ids)}
+
+    def _wecom_externalcontact_get(self, query, body):
+        external = query.get("external_userid")
+        if external not in self.state.contacts:
+            return {"errcode": 84061, "errmsg": "not external contact"}
+        return {
+            **OK,
+            "external_contact": self.state.contacts[external],
+            "follow_user": self.state.follows.get(external, []),
+        }
+
+    def _wecom_externalcontact_batch_get_by_user(self, query, body):
+        userids = set(body.get("userid_list") or [])
+        limit = min(int(body.get("limit") or 50), 100)
+        rows = [
+            {
+                "external_contact": self.state.contacts[e],
+                "follow_info": {k: v for k, v in f.items() if k != "tags"},
+            }
+            for e in sorted(self.state.follows)
+            for f in self.state.follows[e]
+            if f["userid"] in userids
+        ]
+        start = int(body.get("cursor") or 0)
+        page = rows[start : start + limit]
+        after = start + limit
+        return {
+            **OK,
+            "external_contact_list": page,
+            "next_cursor": str(after) if after < len(rows) else "",
+        }
+
+    def _wecom_externalcontact_add_contact_way(self, query, body):
+        n = next(self._tickets)
+        return {
+            **OK,
+            "config_id": f"cfg-{n}",
+            "qr_code": f"https://wework.qpic.cn/fake/contact-way-{n}.png",
+        }
+
+    def _wecom_externalcontact_send_welcome_msg(self, query, body):
+        return dict(OK)
+
+    def _wecom_externalcontact_mark_tag(self, query, body):
+        return dict(OK)
+
+    def _wecom_externalcontact_get_corp_tag_list(self, query, body):
+        wanted = set(body.get("tag_id") or [])
+        groups = []
+        for group in self.state.tag_groups:
+            tags = [t for t in group["tag"] if not wanted or t["id"] in wanted]
+            if tags:
+                groups.append({**group, "tag": tags})
+        return {**OK, "tag_group": groups}
+
+    def _wecom_externalcontact_transfer_customer(self, query, body):
+        pair = (body["handover_userid"], body["takeover_userid"])
+        waiting = self.state.transfers.setdefault(pair, {})
+        for external in body["external_userid"]:
+            waiting[external] = 2
+        return {
+            **OK,
+            "customer": [{"external_userid": e, "errcode": 0} for e in body["external_userid"]],
+        }
+
+    _wecom_externalcontact_resigned_transfer_customer = _wecom_externalcontact_transfer_customer
+
+    def _wecom_externalcontact_transfer_result(self, query, body):
+        pair = (body["handover_userid"], body["takeover_userid"])
+        customers = [
+            {"external_userid": e, "status": s, "takeover_time": 1700000500}
+            for e, s in self.state.transfers.get(pair, {}).items()
+        ]
+        return {**OK, "customer": customers, "next_cursor": ""}
+
+    def _wecom_externalcontact_groupchat_get(self, query, body):
+        chat = self.state.groups.get(body.get("chat_id"))
+        if chat is None:
+            return {"errcode": 40050, "errmsg": "chatid not found"}
+        return {**OK, "group_chat": chat}
+
+    # -- official account -----------------------------------------------------------------
+
+    def _wechat_qrcode_create(self, query, body):
+        n = next(self._tickets)
+        return {
+            "ticket": f"gQH-fake-ticket-{n}",
+            "expire_seconds": None,
+            "url": f"http://weixin.qq.com/q/fake-{n}",
+        }
+
+    def _wechat_user_info(self, query, body):
+        openid = query.get("openid")
+        info = self.state.followers.get(openid, {})
+        return {"subscribe": 1, "openid": openid, **info}
