@@ -6,12 +6,14 @@ import logging
 
 import typer
 
+from siyu.codes.cli import app as codes_app
 from siyu.core.console_out import console
 from siyu.customers.cli import app as customers_app
 from siyu.demo.cli import demo
 from siyu.events.cli import keys_app, lake_app
 from siyu.imports.cli import app as import_app
 from siyu.segments.cli import app as segment_app
+from siyu.staff.cli import app as staff_app
 from siyu.touchpoints.cli import app as touchpoints_app
 from siyu.users.cli import app as users_app
 
@@ -28,6 +30,8 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
 app.add_typer(segment_app, name="segment")
 app.add_typer(touchpoints_app, name="touchpoints")
+app.add_typer(codes_app, name="codes")
+app.add_typer(staff_app, name="staff")
 app.add_typer(users_app, name="users")
 app.command("demo")(demo)
 
