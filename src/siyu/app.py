@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from siyu import __version__
+from siyu.analytics import api as reports_api
+from siyu.analytics import pages as report_pages
 from siyu.codes import landing as code_landing
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
@@ -32,9 +34,10 @@ PAGES = (
     touchpoint_pages,
     import_pages,
     settings_pages,
+    report_pages,
     sections,
 )
-APIS = (customers_api, code_landing, segments_api, wecom_api)
+APIS = (customers_api, code_landing, segments_api, wecom_api, reports_api)
 
 
 def create_app(background: bool = False) -> FastAPI:

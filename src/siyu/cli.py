@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from siyu.analytics.cli import app as report_app
 from siyu.codes.cli import app as codes_app
 from siyu.core.console_out import console
 from siyu.customers.cli import app as customers_app
@@ -33,6 +34,7 @@ app.add_typer(touchpoints_app, name="touchpoints")
 app.add_typer(codes_app, name="codes")
 app.add_typer(staff_app, name="staff")
 app.add_typer(users_app, name="users")
+app.add_typer(report_app, name="report")
 app.command("demo")(demo)
 
 

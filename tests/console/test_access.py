@@ -74,6 +74,10 @@ def _unique(prefix: str) -> Callable[[], str]:
     return lambda: f"{prefix}-{next(_serial)}"
 
 
+def _report_body(world: World) -> dict:
+    return {"json": {"period": {"start": "2026-11-01", "end": "2026-11-07"}}}
+
+
 def _merge_body(world: World) -> dict:
     merged, kept = world.new_pair()
     return {"json": {"merged": merged, "kept": kept}}
@@ -115,6 +119,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/reach"): Rule("customers.view"),
     ("GET", "/promotions"): Rule("customers.view"),
     ("GET", "/analytics"): Rule("dashboard.view"),
+    # reports
+    ("GET", "/reports"): Rule("reports.view"),
+    ("GET", "/reports/gmv"): Rule("reports.view"),
+    ("GET", "/reports/gmv.csv"): Rule("reports.view"),
+    ("POST", "/api/reports/gmv"): Rule("reports.view", body=_report_body),
     # imports
     ("GET", "/imports"): Rule("imports.view"),
     ("POST", "/imports"): Rule("imports.run", body=_upload),

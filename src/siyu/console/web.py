@@ -34,6 +34,7 @@ NAV = (
     ("/reach", "customers.view", N_("Reach")),
     ("/promotions", "customers.view", N_("Promotions")),
     ("/analytics", "dashboard.view", N_("Analytics")),
+    ("/reports", "reports.view", N_("Reports")),
     ("/settings", "imports.view", N_("Settings")),
 )
 ROLE_NAMES = (N_("admin"), N_("operator"), N_("analyst"), N_("guide"))

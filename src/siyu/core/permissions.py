@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers.view": ALL,
     "customers.edit": STAFF,
     "touchpoints.view": frozenset({"admin", "operator", "analyst"}),
+    "reports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.run": STAFF,
     "audit.view": STAFF,

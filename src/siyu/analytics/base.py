@@ -1,0 +1,150 @@
+"""What every report shares: its filters, the customers in view, and counted orders."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from siyu.analytics.tables import Tables
+from siyu.analytics.zones import day_start_utc
+
+# A fully refunded order is not a purchase; a partly refunded one counts at its net amount.
+COUNTED_STATUSES = ("completed", "partially_refunded")
+NO_TOUCHPOINT = "none"
+
+
+class Filters(BaseModel):
+    """Which customers a report counts. Each names a customer's profile as the lake has it:
+    the touchpoint that acquired them (first touchpoint), its type (group), their store and the
+    guide (导购) who owns them; a segment is a rule (docs/segments.md) held at the period's end.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    touchpoint: tuple[str, ...] = ()
+    touchpoint_type: tuple[str, ...] = ()
+    store: tuple[int, ...] = ()
+    guide: tuple[int, ...] = ()
+    segment: dict[str, Any] | None = None
+
+
+class Period(BaseModel):
+    """The brand's days from `start` to `end`, both included."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+        return self
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        return Period(start=self.start - timedelta(days=self.days), end=self.start - timedelta(1))
+
+    def bounds(self, zone: str) -> tuple[ir.TimestampScalar, ir.TimestampScalar]:
+        """[first instant, first instant after) in UTC, as literals."""
+        since = day_start_utc(self.start, zone)
+        until = day_start_utc(self.end + timedelta(days=1), zone)
+        return ibis.literal(since), ibis.literal(until)
+
+
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filters: Filters = Field(default_factory=Filters)
+
+
+def canonical(rows: ir.Table, customer_map: ir.Table) -> ir.Table:
+    """Rows re-keyed by the customer each id belongs to today (merges followed)."""
+    joined = rows.left_join(customer_map, rows.customer_id == customer_map.customer_id)
+    customer = ibis.coalesce(joined.canonical_id, joined.customer_id)
+    return joined.mutate(customer_id=customer).drop("customer_id_right", "canonical_id")
+
+
+def people(tables: Tables, filters: Filters, as_of: date | None = None) -> ir.Table:
+    """The canonical customers in view, with their acquisition touchpoint, its type and entry
+    type, their store and guide."""
+    customers, points = tables.customers, tables.touchpoints
+    kept = customers.filter(customers.merged_into_id.isnull())
+    joined = kept.left_join(points, kept.first_touchpoint == points.code)
+    none = ibis.literal(NO_TOUCHPOINT)
+    rows = joined.select(
+        "customer_id",
+        "first_seen_at",
+        "created_at",
+        "owner_id",
+        "store_id",
+        touchpoint=joined.first_touchpoint.fill_null(none),
+        touchpoint_type=ibis.ifelse(
+            joined.first_touchpoint.isnull(), none, joined.group.fill_null("other")
+        ),
+        entry_type=ibis.ifelse(
+            joined.first_touchpoint.isnull(), none, joined.entry_type.fill_null("owned")
+        ),
+    )
+    kept_if = [
+        (filters.touchpoint, rows.touchpoint),
+        (filters.touchpoint_type, rows.touchpoint_type),
+        (filters.store, rows.store_id),
+        (filters.guide, rows.owner_id),
+    ]
+    conditions = [column.isin(list(values)) for values, column in kept_if if values]
+    if conditions:
+        rows = rows.filter(*conditions)
+    if filters.segment is not None:
+        rows = rows.filter(rows.customer_id.isin(segment_members(tables, filters.segment, as_of)))
+    return rows
+
+
+def segment_members(tables: Tables, rule: dict, as_of: date | None) -> ir.Column:
+    """The canonical customers a segment rule holds for at the end of `as_of` (brand's day)."""
+    from siyu.core.settings import get_settings
+    from siyu.segments.compile import members_expr
+    from siyu.segments.rules import parse_rule
+    from siyu.segments.tables import LakeTables
+
+    zone = get_settings().timezone
+    moment = day_start_utc((as_of or date.today()) + timedelta(days=1), zone)
+    lake = LakeTables(
+        events=tables.events,
+        customers=tables.customers,
+        customer_map=tables.customer_map,
+        identities=tables.identities,
+        orders=tables.orders,
+        customer_tags=tables.customer_tags,
+    )
+    return members_expr(parse_rule(rule), lake, moment).customer_id
+
+
+def counted_orders(tables: Tables) -> ir.Table:
+    """Counted orders by canonical customer: order_id, customer_id, paid_at, net_fen, store,
+    touchpoint, products."""
+    orders = tables.orders
+    kept = orders.filter(
+        orders.customer_id.notnull(),
+        orders.paid_at.notnull(),
+        orders.status.isin(COUNTED_STATUSES),
+    )
+    net = kept.amount_fen.fill_null(0) - kept.refunded_fen.fill_null(0)
+    rows = kept.select(
+        "order_id", "customer_id", "paid_at", "store", "touchpoint", "products", net_fen=net
+    )
+    return canonical(rows, tables.customer_map)
+
+
+def in_period(rows: ir.Table, column: str, period: Period, zone: str) -> ir.Table:
+    since, until = period.bounds(zone)
+    return rows.filter(rows[column] >= since, rows[column] < until)

@@ -1,0 +1,108 @@
+"""`siyu report NAME … --json`: each report from the lake, on SIYU_ENGINE."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from siyu.analytics import runner
+from siyu.core.console_out import console, emit_json, fail
+from siyu.core.errors import InvalidInput, SiyuError
+from siyu.core.settings import get_settings
+
+app = typer.Typer(help="Reports (数据分析) from the event lake.", no_args_is_help=True)
+
+START = typer.Option(None, "--start", help="First day (brand's zone); default 29 days before end.")
+END = typer.Option(None, "--end", help="Last day (brand's zone); default today.")
+TOUCHPOINT = typer.Option(None, "--touchpoint", help="Acquisition touchpoint code (repeatable).")
+TOUCHPOINT_TYPE = typer.Option(None, "--touchpoint-type", help="Touchpoint type (repeatable).")
+STORE = typer.Option(None, "--store", help="Store id (repeatable).")
+GUIDE = typer.Option(None, "--guide", help="Guide's staff id (repeatable).")
+SEGMENT = typer.Option(None, "--segment", help="Only the members of this rule file (JSON).")
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def period(start: str | None, end: str | None) -> dict:
+    last = _day(end, "end") if end else datetime.now(get_settings().zone).date()
+    first = _day(start, "start") if start else last - timedelta(days=29)
+    return {"start": first, "end": last}
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2026-11-22", field=field) from None
+
+
+def filters(touchpoint, touchpoint_type, store, guide, segment: Path | None) -> dict:
+    found: dict[str, Any] = {
+        "touchpoint": touchpoint or (),
+        "touchpoint_type": touchpoint_type or (),
+        "store": store or (),
+        "guide": guide or (),
+    }
+    if segment:
+        found["segment"] = json.loads(segment.read_text(encoding="utf-8"))
+    return found
+
+
+def show(module, query: dict, json_out: bool) -> BaseModel:
+    """Run the report; print JSON, or a short summary for people."""
+    try:
+        parsed = module.Query.model_validate(query)
+        done = runner.run(module, parsed)
+    except ValidationError as error:
+        first = error.errors()[0]
+        fail(InvalidInput(first["msg"], field=".".join(str(p) for p in first["loc"])))
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        emit_json(done.result.model_dump(mode="json"))
+    else:
+        from siyu.analytics.present import table_of
+
+        headers, rows = table_of(module, done.result, "en")
+        from rich.table import Table
+
+        shown = Table(*headers)
+        for row in rows[:50]:
+            shown.add_row(*(str(cell) for cell in row))
+        console.print(shown)
+        console.print(f"[dim]{done.engine}, {done.seconds:.2f} s[/dim]")
+    return done.result
+
+
+@app.command()
+def gmv(
+    start: str | None = START,
+    end: str | None = END,
+    breakdown: str | None = typer.Option(None, help="touchpoint, touchpoint_type, store or guide"),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """GMV = visitors × conversion × order value × frequency, against the previous period."""
+    from siyu.analytics import gmv as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "breakdown": breakdown,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+def _or_fail(build, *args):
+    try:
+        return build(*args)
+    except SiyuError as error:
+        fail(error)

@@ -1,0 +1,253 @@
+"""GMV decomposition (销售额拆解): GMV = visitors × conversion × average order value × purchase
+frequency, per period and per acquisition touchpoint, its type, store or guide, and how much of
+the change from the previous period each factor explains (a Shapley split, see decompose.py).
+
+visitors: customers in view who did anything in the period (an event or a counted order);
+conversion: buyers / visitors; average order value: GMV / orders; frequency: orders / buyers.
+The product is exactly GMV. A factor with nothing to divide by (no visitors, no buyers) is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, people
+from siyu.analytics.decompose import shapley_split, whole_fen
+from siyu.analytics.present import bars, ratio, yuan
+from siyu.analytics.runner import Context
+from siyu.analytics.tables import Tables
+from siyu.core.i18n import N_
+
+KIND = "gmv"
+Breakdown = Literal["touchpoint", "touchpoint_type", "store", "guide"]
+DIMENSIONS = {
+    "touchpoint": "touchpoint",
+    "touchpoint_type": "touchpoint_type",
+    "store": "store_id",
+    "guide": "owner_id",
+}
+FACTORS = ("visitors", "conversion", "average_order_value", "frequency")
+TOTAL = "all"
+
+
+class Query(ReportQuery):
+    period: Period
+    breakdown: Breakdown | None = None
+
+
+class Factors(BaseModel):
+    visitors: int = 0
+    buyers: int = 0
+    orders: int = 0
+    gmv_fen: int = 0
+
+    @property
+    def values(self) -> list[float]:
+        """visitors, conversion, average order value (fen), frequency."""
+        conversion = self.buyers / self.visitors if self.visitors else 0.0
+        average = self.gmv_fen / self.orders if self.orders else 0.0
+        frequency = self.orders / self.buyers if self.buyers else 0.0
+        return [float(self.visitors), conversion, average, frequency]
+
+
+class Row(BaseModel):
+    key: str
+    current: Factors
+    previous: Factors
+    change_fen: int
+    explained_fen: dict[str, int] = Field(description="factor → fen of the change it explains")
+    conversion: float
+    average_order_fen: float
+    frequency: float
+
+
+class Result(BaseModel):
+    period: Period
+    previous: Period
+    breakdown: Breakdown | None
+    total: Row
+    rows: list[Row]
+
+
+def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
+    zone, period = context.zone, query.period
+    whole = Period(start=period.previous.start, end=period.end)
+    since, until = whole.bounds(zone)
+    current_since, _ = period.bounds(zone)
+    crowd = people(tables, query.filters, period.end)
+    dimension = DIMENSIONS[query.breakdown] if query.breakdown else None
+    crowd = crowd.select(
+        "customer_id",
+        key=crowd[dimension].cast("string").fill_null("none") if dimension else ibis.literal(TOTAL),
+    )
+
+    def slot(moment: ir.TimestampValue) -> ir.BooleanValue:
+        return moment >= current_since
+
+    events = tables.events
+    seen = events.filter(
+        events.customer_id.notnull(), events.timestamp >= since, events.timestamp < until
+    )
+    seen = canonical(
+        seen.select("customer_id", is_current=slot(seen.timestamp)), tables.customer_map
+    )
+    orders = counted_orders(tables)
+    orders = orders.filter(orders.paid_at >= since, orders.paid_at < until)
+    orders = orders.mutate(is_current=slot(orders.paid_at))
+    active = seen.union(orders.select("customer_id", "is_current")).distinct()
+    active = active.join(crowd, "customer_id")
+    visitors = active.group_by("is_current", "key").aggregate(visitors=active.count())
+    sold = orders.join(crowd, "customer_id")
+    sales = sold.group_by("is_current", "key").aggregate(
+        buyers=sold.customer_id.nunique(), orders=sold.count(), gmv_fen=sold.net_fen.sum()
+    )
+    return {"visitors": visitors, "sales": sales}
+
+
+def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
+    numbers: dict[tuple[bool, str], Factors] = {}
+    for row in frames["visitors"].to_pylist():
+        numbers.setdefault((row["is_current"], row["key"]), Factors()).visitors = row["visitors"]
+    for row in frames["sales"].to_pylist():
+        found = numbers.setdefault((row["is_current"], row["key"]), Factors())
+        found.buyers, found.orders = row["buyers"], row["orders"]
+        found.gmv_fen = int(row["gmv_fen"] or 0)
+    keys = sorted({key for _, key in numbers})
+    rows = [_row(key, numbers.get((True, key)), numbers.get((False, key))) for key in keys]
+    rows.sort(key=lambda r: (-r.current.gmv_fen, r.key))
+    total = _row(TOTAL, _sum(r.current for r in rows), _sum(r.previous for r in rows))
+    return Result(
+        period=query.period,
+        previous=query.period.previous,
+        breakdown=query.breakdown,
+        total=total,
+        rows=rows if query.breakdown else [],
+    )
+
+
+def _sum(parts) -> Factors:
+    total = Factors()
+    for part in parts:
+        total.visitors += part.visitors
+        total.buyers += part.buyers
+        total.orders += part.orders
+        total.gmv_fen += part.gmv_fen
+    return total
+
+
+def _row(key: str, current: Factors | None, previous: Factors | None) -> Row:
+    current, previous = current or Factors(), previous or Factors()
+    change = current.gmv_fen - previous.gmv_fen
+    shares = whole_fen(shapley_split(previous.values, current.values), change)
+    _, conversion, average, frequency = current.values
+    return Row(
+        key=key,
+        current=current,
+        previous=previous,
+        change_fen=change,
+        explained_fen=dict(zip(FACTORS, shares, strict=True)),
+        conversion=conversion,
+        average_order_fen=average,
+        frequency=frequency,
+    )
+
+
+HEADERS = (
+    N_("Breakdown"),
+    N_("Visitors"),
+    N_("Buyers"),
+    N_("Orders"),
+    N_("GMV (yuan)"),
+    N_("Conversion"),
+    N_("Average order value (yuan)"),
+    N_("Purchase frequency"),
+    N_("GMV, previous period (yuan)"),
+    N_("Change (yuan)"),
+    N_("Explained by visitors (yuan)"),
+    N_("Explained by conversion (yuan)"),
+    N_("Explained by average order value (yuan)"),
+    N_("Explained by frequency (yuan)"),
+)
+FACTOR_LABELS = {
+    "visitors": N_("Visitors"),
+    "conversion": N_("Conversion"),
+    "average_order_value": N_("Average order value"),
+    "frequency": N_("Purchase frequency"),
+}
+
+
+def table(result: Result, _) -> tuple[tuple[str, ...], list[list]]:
+    rows = []
+    for row in [result.total, *result.rows]:
+        now = row.current
+        rows.append(
+            [
+                _("All") if row.key == TOTAL else row.key,
+                now.visitors,
+                now.buyers,
+                now.orders,
+                yuan(now.gmv_fen),
+                ratio(row.conversion),
+                yuan(row.average_order_fen),
+                ratio(row.frequency),
+                yuan(row.previous.gmv_fen),
+                yuan(row.change_fen),
+                *(yuan(row.explained_fen[f]) for f in FACTORS),
+            ]
+        )
+    return HEADERS, rows
+
+
+def charts(result: Result, _) -> list[dict]:
+    """The change as a waterfall from the previous GMV to this one; GMV by breakdown."""
+    total = result.total
+    steps = [_(FACTOR_LABELS[f]) for f in FACTORS]
+    names = [_("Previous period"), *steps, _("This period")]
+    values = [total.explained_fen[f] / 100 for f in FACTORS]
+    base, running = [0.0], total.previous.gmv_fen / 100
+    for value in values:
+        base.append(min(running, running + value))
+        running += value
+    base.append(0.0)
+    visible = [total.previous.gmv_fen / 100, *(abs(v) for v in values), total.current.gmv_fen / 100]
+    waterfall = bars(names, [("", base), (_("GMV (yuan)"), visible)], stack=True)
+    waterfall["series"][0].update(itemStyle={"color": "transparent"}, tooltip={"show": False})
+    waterfall["legend"] = {"show": False}
+    found = [{"title": _("What explains the change in GMV"), "option": waterfall}]
+    if result.rows:
+        keys = [row.key for row in result.rows[:20]]
+        series = [
+            (_("This period"), [row.current.gmv_fen / 100 for row in result.rows[:20]]),
+            (_("Previous period"), [row.previous.gmv_fen / 100 for row in result.rows[:20]]),
+        ]
+        found.append({"title": _("GMV by breakdown (yuan)"), "option": bars(keys, series)})
+    return found
+
+
+FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")
+FIELDS = (
+    {
+        "name": "breakdown",
+        "label": N_("Break down by"),
+        "choices": [
+            ("", N_("Nothing")),
+            ("touchpoint", N_("Touchpoint")),
+            ("touchpoint_type", N_("Touchpoint type")),
+            ("store", N_("Store")),
+            ("guide", N_("Guide")),
+        ],
+    },
+)
+
+
+def form_query(params: dict[str, str], start, end) -> dict:
+    breakdown = params.get("breakdown") or None
+    return {
+        "period": {"start": start, "end": end},
+        "breakdown": breakdown if breakdown in DIMENSIONS else None,
+    }

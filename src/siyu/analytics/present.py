@@ -1,0 +1,65 @@
+"""A report's result as people read it: a table (the console's and the CSV's) and charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from siyu.core import i18n
+
+Translate = Callable[[str], str]
+
+
+def yuan(fen: float | int | None) -> str:
+    """Fen as yuan with two decimals (the CSV's and the table's money)."""
+    return f"{Decimal(round(fen or 0)) / 100:.2f}"
+
+
+def ratio(value: float | None, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def table_of(module, result, locale: str) -> tuple[list[str], list[list[Any]]]:
+    _ = i18n.translations(locale).gettext
+    headers, rows = module.table(result, _)
+    return [_(h) for h in headers], rows
+
+
+def charts_of(module, result, locale: str) -> list[dict]:
+    """[{"title", "option"}]: ECharts options with labels in the reader's language."""
+    _ = i18n.translations(locale).gettext
+    return module.charts(result, _)
+
+
+def csv_of(module, result, locale: str) -> str:
+    """With a BOM, so Excel reads UTF-8."""
+    headers, rows = table_of(module, result, locale)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def bars(categories: list[str], series: list[tuple[str, list]], *, stack: bool = False) -> dict:
+    return {
+        "tooltip": {"trigger": "axis", "confine": True},
+        "legend": {"type": "scroll", "bottom": 0},
+        "grid": {"left": 8, "right": 8, "top": 16, "bottom": 40, "containLabel": True},
+        "xAxis": {"type": "category", "data": categories},
+        "yAxis": {"type": "value"},
+        "series": [
+            {"name": name, "type": "bar", "data": data, **({"stack": "all"} if stack else {})}
+            for name, data in series
+        ],
+    }
+
+
+def lines(categories: list[str], series: list[tuple[str, list]]) -> dict:
+    option = bars(categories, series)
+    for line in option["series"]:
+        line.update(type="line", showSymbol=False)
+    return option

@@ -1,0 +1,144 @@
+"""The lake's tables as Ibis tables on the configured engine (DuckDB, or Spark local mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from ibis.backends import BaseBackend
+from ibis.common.exceptions import TableNotFound
+
+from siyu.core.lake import EVENTS, Lake, duckdb_connection, open_lake
+from siyu.core.settings import get_settings
+from siyu.events.lake_schema import EVENTS_SCHEMA
+
+TS = pa.timestamp("us", tz="UTC")
+
+# The columns reports read: a table the lake does not have yet is an empty one of this shape.
+SCHEMAS = {
+    "events": pa.schema(
+        [
+            (name, EVENTS_SCHEMA.field(name).type)
+            for name in ("customer_id", "event", "touchpoint", "timestamp", "properties")
+        ]
+    ),
+    "customers": pa.schema(
+        [
+            ("customer_id", pa.int64()),
+            ("merged_into_id", pa.int64()),
+            ("created_at", TS),
+            ("first_seen_at", TS),
+            ("first_touchpoint", pa.string()),
+            ("last_touchpoint", pa.string()),
+            ("owner_id", pa.int64()),
+            ("store_id", pa.int64()),
+            ("traits", pa.string()),
+        ]
+    ),
+    "customer_map": pa.schema([("customer_id", pa.int64()), ("canonical_id", pa.int64())]),
+    "identities": pa.schema(
+        [("type", pa.string()), ("value", pa.string()), ("customer_id", pa.int64())]
+    ),
+    "customer_tags": pa.schema([("customer_id", pa.int64()), ("tag", pa.string())]),
+    "orders": pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("customer_id", pa.int64()),
+            ("status", pa.string()),
+            ("amount_fen", pa.int64()),
+            ("refunded_fen", pa.int64()),
+            ("paid_at", TS),
+            ("store", pa.string()),
+            ("touchpoint", pa.string()),
+            ("products", pa.string()),
+        ]
+    ),
+    "touchpoints": pa.schema(
+        [("code", pa.string()), ("group", pa.string()), ("entry_type", pa.string())]
+    ),
+    "touchpoint_costs": pa.schema(
+        [
+            ("code", pa.string()),
+            ("period_start", TS),
+            ("period_end", TS),
+            ("cost_fen", pa.int64()),
+        ]
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Every table a report reads, on one backend."""
+
+    backend: BaseBackend
+    events: ir.Table
+    customers: ir.Table
+    customer_map: ir.Table
+    identities: ir.Table
+    customer_tags: ir.Table
+    orders: ir.Table
+    touchpoints: ir.Table
+    touchpoint_costs: ir.Table
+
+    @property
+    def engine(self) -> str:
+        return self.backend.name
+
+
+def open_tables(lake: Lake | None = None, engine: str | None = None) -> Tables:
+    """The lake on `engine` (default SIYU_ENGINE). Only the columns reports read are kept, so an
+    older lake file with more columns reads the same."""
+    lake = lake or open_lake()
+    engine = engine or get_settings().engine
+    if engine == "pyspark":
+        backend = ibis.pyspark.connect(spark_session())
+        found = {name: _spark_table(backend, lake, name) for name in SCHEMAS}
+    else:
+        # core.lake's views (any fsspec location); ibis keeps the session in UTC, and local days
+        # come from zones.py, never from the session's zone.
+        backend = ibis.duckdb.from_connection(duckdb_connection(lake))
+        found = {name: _duckdb_table(backend, name) for name in SCHEMAS}
+    tables = {
+        name: table.select(*SCHEMAS[name].names) if table is not None else _empty(name)
+        for name, table in found.items()
+    }
+    return Tables(backend, **tables)
+
+
+@cache
+def spark_session():
+    """One local Spark session per process (starting one costs seconds)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("siyu-analytics")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def _duckdb_table(backend: BaseBackend, name: str) -> ir.Table | None:
+    try:
+        return backend.table(name)
+    except TableNotFound:
+        return None
+
+
+def _spark_table(backend: BaseBackend, lake: Lake, name: str) -> ir.Table | None:
+    pattern = "date=*/*.parquet" if name == EVENTS else "*.parquet"
+    if not lake.files(name, pattern):
+        return None
+    return backend.read_parquet(lake.path(name), table_name=f"lake_{name}")
+
+
+def _empty(name: str) -> ir.Table:
+    return ibis.memtable(SCHEMAS[name].empty_table())
