@@ -27,6 +27,7 @@ from siyu.core.settings import get_settings
 from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
 from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.segments.clock import after_shipping
 
 log = logging.getLogger("siyu.shipper")
 
@@ -272,6 +273,7 @@ class Shipper(threading.Thread):
         while not self.stopping.is_set():
             try:
                 shipped = ship_once(factory, lake)
+                after_shipping(factory, shipped)  # auto-tags and scheduled segments
                 rounds += 1
                 if rounds % 5 == 0:
                     write_snapshots_if_changed(factory, lake)
