@@ -167,8 +167,8 @@ class FakeTencent:
         if query.get("access_token") not in self.state.tokens:
             return {"errcode": 40014, "errmsg": "invalid access_token"}
         queued = self.state.fail_next.get(endpoint)
-        if queued:
-            code = queued.pop(0)
+        code = queued.pop(0) if queued else 0
+        if code:  # a queued 0 answers normally
             return {"errcode": code, "errmsg": "api freq out of limit" if code == 45009 else "x"}
         answer = getattr(self, f"_{platform}_" + endpoint.replace("/", "_"), None)
         if answer is None:

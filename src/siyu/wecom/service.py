@@ -1,0 +1,187 @@
+"""WeCom outbound work: contact ways for channel codes, customer transfers and their results,
+and the status the settings page shows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from siyu.codes.models import ChannelCode, CodeGuide
+from siyu.codes.service import find_code
+from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.settings import get_settings
+from siyu.customers.models import Customer
+from siyu.staff.handover import pending_moves, record_transfer_result
+from siyu.staff.models import HandoverMove, Staff
+from siyu.wecom.client import WecomClient, get_client
+from siyu.wecom.models import ContactWay, LossAlert, SyncRun, WecomCallback
+
+TRANSFER_BATCH = 100  # WeCom takes at most 100 external_userids per transfer call
+
+
+def create_contact_way(
+    session: Session, code: str, client: WecomClient | None = None
+) -> ContactWay:
+    """A 联系我 QR code whose `state` is the channel code, for the code's guides; the code's
+    target becomes its URL when the code has none yet. Made once per code."""
+    channel = find_code(session, code)
+    if channel is None:
+        raise NotFound(f"no channel code {code!r}", field="code")
+    existing = session.scalar(select(ContactWay).where(ContactWay.code == code))
+    if existing is not None:
+        return existing
+    userids = _guide_userids(session, channel)
+    if not userids:
+        raise InvalidInput("the code routes to no guide with a WeCom UserID", field="code")
+    client = client or get_client()
+    answer = client.external_contact.add_contact_way(
+        type=1 if len(userids) == 1 else 2,
+        scene=2,
+        remark=channel.name[:30],
+        state=code,
+        user=userids,
+    )
+    way = ContactWay(
+        code=code, config_id=answer["config_id"], qr_code=answer["qr_code"], userids=userids
+    )
+    session.add(way)
+    if channel.target_kind == "wecom_contact_way" and not channel.target:
+        channel.target = answer["qr_code"]
+    session.flush()
+    return way
+
+
+def _guide_userids(session: Session, channel: ChannelCode) -> list[str]:
+    staff_ids = set(
+        session.scalars(select(CodeGuide.staff_id).where(CodeGuide.code_id == channel.id))
+    )
+    if channel.staff_id:
+        staff_ids.add(channel.staff_id)
+    rows = session.scalars(
+        select(Staff.wecom_userid)
+        .where(Staff.id.in_(staff_ids), Staff.wecom_userid.is_not(None))
+        .order_by(Staff.wecom_userid)
+    )
+    return list(rows)
+
+
+def push_transfers(session: Session, client: WecomClient | None = None) -> int:
+    """Ask WeCom to hand over every pending move's customer (在职继承, or 离职继承 when the
+    guide has left); returns how many customers were asked for. WeCom answers later."""
+    client = client or get_client()
+    groups: dict[tuple[str, str, bool], list[str]] = defaultdict(list)
+    for move, source, target in _pending_pairs(session):
+        groups[(source.wecom_userid, target.wecom_userid, source.status == "left")].append(
+            move.external_userid
+        )
+    asked = 0
+    for (handover, takeover, has_left), externals in groups.items():
+        send = (
+            client.extras.resigned_transfer_customer
+            if has_left
+            else client.extras.transfer_customer
+        )
+        for start in range(0, len(externals), TRANSFER_BATCH):
+            batch = externals[start : start + TRANSFER_BATCH]
+            answer = send(handover, takeover, batch)
+            for row in answer.get("customer", []):
+                if int(row.get("errcode", 0)) != 0:
+                    record_transfer_result(session, row["external_userid"], takeover, "failed")
+            asked += len(batch)
+    session.flush()
+    return asked
+
+
+def poll_transfers(session: Session, client: WecomClient | None = None) -> int:
+    """Apply WeCom's transfer results to pending moves; returns how many were settled."""
+    client = client or get_client()
+    pairs = {(s.wecom_userid, t.wecom_userid) for _, s, t in _pending_pairs(session)}
+    settled = 0
+    for handover, takeover in sorted(pairs):
+        cursor = ""
+        while True:
+            answer = client.extras.transfer_result(handover, takeover, cursor)
+            for row in answer.get("customer", []):
+                move = record_transfer_result(
+                    session, row["external_userid"], takeover, int(row["status"])
+                )
+                settled += move is not None and move.status != "pending"
+            cursor = answer.get("next_cursor") or ""
+            if not cursor:
+                break
+    return settled
+
+
+def _pending_pairs(session: Session) -> list[tuple[HandoverMove, Staff, Staff]]:
+    moves = [m for m in pending_moves(session) if m.external_userid]
+    staff_ids = {m.from_staff_id for m in moves} | {m.to_staff_id for m in moves}
+    staff = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(staff_ids)))}
+    return [
+        (m, staff[m.from_staff_id], staff[m.to_staff_id])
+        for m in moves
+        if staff[m.from_staff_id].wecom_userid and staff[m.to_staff_id].wecom_userid
+    ]
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Configuration:
+    has_callback: bool
+    has_api: bool
+    corp_id: str
+    api_base: str
+    has_official_account: bool
+
+
+def configuration() -> Configuration:
+    s = get_settings()
+    return Configuration(
+        has_callback=bool(s.wecom_token and s.wecom_aes_key and s.wecom_corp_id),
+        has_api=bool(s.wecom_corp_id and s.wecom_secret),
+        corp_id=s.wecom_corp_id,
+        api_base=s.wecom_api_base,
+        has_official_account=bool(s.wechat_app_id and s.wechat_token),
+    )
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: LossAlert
+    customer_name: str | None
+    owner: str | None
+    manager: str | None
+
+
+def loss_alerts(session: Session, staff_id: int | None = None, limit: int = 50) -> list[AlertRow]:
+    """The latest losses, newest first; for a guide, only their own."""
+    owner, manager = aliased(Staff), aliased(Staff)
+    query = (
+        select(LossAlert, Customer.traits, owner.name, manager.name)
+        .outerjoin(Customer, Customer.id == LossAlert.customer_id)
+        .outerjoin(owner, owner.id == LossAlert.staff_id)
+        .outerjoin(manager, manager.id == LossAlert.manager_id)
+        .order_by(LossAlert.id.desc())
+        .limit(limit)
+    )
+    if staff_id is not None:
+        query = query.where((LossAlert.staff_id == staff_id) | (LossAlert.manager_id == staff_id))
+    return [
+        AlertRow(alert, (traits or {}).get("name"), owner_name, manager_name)
+        for alert, traits, owner_name, manager_name in session.execute(query)
+    ]
+
+
+def latest_sync(session: Session) -> SyncRun | None:
+    return session.scalar(select(SyncRun).order_by(SyncRun.id.desc()).limit(1))
+
+
+def callback_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(WecomCallback.status, func.count()).group_by(WecomCallback.status)
+    )
+    return dict(rows.all())
