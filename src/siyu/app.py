@@ -24,6 +24,7 @@ from siyu.imports import pages as import_pages
 from siyu.segments import api as segments_api
 from siyu.settings import pages as settings_pages
 from siyu.touchpoints import pages as touchpoint_pages
+from siyu.wechat import api as wechat_api
 from siyu.wecom import api as wecom_api
 
 # Console pages, one router per domain; management API routers under /api.
@@ -37,7 +38,7 @@ PAGES = (
     report_pages,
     sections,
 )
-APIS = (customers_api, code_landing, segments_api, wecom_api, reports_api)
+APIS = (customers_api, code_landing, segments_api, wecom_api, wechat_api, reports_api)
 
 
 def create_app(background: bool = False) -> FastAPI:

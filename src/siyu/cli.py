@@ -17,6 +17,7 @@ from siyu.segments.cli import app as segment_app
 from siyu.staff.cli import app as staff_app
 from siyu.touchpoints.cli import app as touchpoints_app
 from siyu.users.cli import app as users_app
+from siyu.wechat.cli import app as wechat_app
 from siyu.wecom.cli import app as wecom_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(codes_app, name="codes")
 app.add_typer(staff_app, name="staff")
 app.add_typer(users_app, name="users")
 app.add_typer(wecom_app, name="wecom")
+app.add_typer(wechat_app, name="wechat")
 app.add_typer(report_app, name="report")
 app.command("demo")(demo)
 

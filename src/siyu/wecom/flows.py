@@ -65,7 +65,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     # The WelcomeCode is valid for 20 seconds: the welcome goes out before anything else.
     welcomed = _welcome(client, code, fields.get("WelcomeCode"))
     staff = ensure_staff(session, userid)
-    touchpoint = _touchpoint_code(session, code)
+    touchpoint = touchpoint_code(session, code)
     traits = _profile(client, external)
     properties = {"guide": userid, "welcome_sent": welcomed}
     if touchpoint:
@@ -98,7 +98,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     return f"customer {customer.id} owned by {userid}; welcome {welcomed}; tags {tagged}"
 
 
-def _touchpoint_code(session: Session, code: ChannelCode | None) -> str | None:
+def touchpoint_code(session: Session, code: ChannelCode | None) -> str | None:
     if code is None:
         return None
     return session.scalar(select(Touchpoint.code).where(Touchpoint.id == code.touchpoint_id))

@@ -1,0 +1,74 @@
+"""Official-account use cases: a follow or a scan attributed to the channel code in its scene."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+from wechatpy.exceptions import WeChatClientException
+
+from siyu.codes.service import find_code
+from siyu.core.db import utcnow
+from siyu.wechat.client import OfficialAccountClient, get_client
+from siyu.wechat.models import OfficialAccountCallback
+from siyu.wecom.flows import touchpoint_code
+from siyu.wecom.records import at_time, message_id, record
+
+log = logging.getLogger("siyu.wechat")
+SOURCE = "official-account"
+# wechatpy's event names: a follow through a scene QR code is `subscribe_scan` (the
+# `qrscene_` prefix removed from its key); a follower scanning one again is `scan`.
+EVENTS = {
+    "subscribe_scan": "Official Account Followed",
+    "subscribe": "Official Account Followed",
+    "scan": "QR Code Scanned",
+    "unsubscribe": "Official Account Unfollowed",
+}
+
+
+def process(session: Session, callback_id: int, client: OfficialAccountClient | None = None):
+    callback = session.get(OfficialAccountCallback, callback_id)
+    if callback is None or callback.status == "done":
+        return
+    event = dict(callback.fields)
+    name = EVENTS.get(event["kind"])
+    callback.result = _record(session, event, name, client) if name else "not handled"
+    callback.status, callback.processed_at = "done", utcnow()
+    session.flush()
+
+
+def _record(session: Session, event: dict, name: str, client) -> str:
+    openid, scene = event["openid"], event.get("scene")
+    code = find_code(session, scene) if scene else None
+    touchpoint = touchpoint_code(session, code)
+    properties = {"scene": scene} if scene else {}
+    if touchpoint:
+        properties |= {"touchpoint": touchpoint, "code": code.code}
+    if name == "QR Code Scanned":
+        properties["channel"] = "official_account"
+    traits = {"wechat_openid": openid}
+    if name == "Official Account Followed":
+        traits |= _unionid(client, openid)
+    key = message_id("wechat", event["kind"], openid, scene, event.get("create_time"))
+    record(
+        session,
+        SOURCE,
+        f"wechat:{openid}",
+        traits,
+        [
+            {"type": "identify", "messageId": f"{key}-id", "traits": traits},
+            {"type": "track", "event": name, "properties": properties, "messageId": key},
+        ],
+        at_time(event.get("create_time")),
+    )
+    return f"{name} at {touchpoint or 'no touchpoint'}"
+
+
+def _unionid(client: OfficialAccountClient | None, openid: str) -> dict:
+    """The follower's unionid (present when the account is bound to an open platform)."""
+    try:
+        info = (client or get_client()).user.get(openid)
+    except (WeChatClientException, Exception) as error:  # not configured or not reachable
+        log.info("follower %s not read: %s", openid, error)
+        return {}
+    return {"wechat_unionid": info["unionid"]} if info.get("unionid") else {}
