@@ -22,7 +22,9 @@ from siyu.customers import pages as customer_pages
 from siyu.events import api as tracking_api
 from siyu.imports import pages as import_pages
 from siyu.segments import api as segments_api
+from siyu.segments import pages as segment_pages
 from siyu.settings import pages as settings_pages
+from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
 from siyu.wecom import api as wecom_api
@@ -36,6 +38,8 @@ PAGES = (
     import_pages,
     settings_pages,
     report_pages,
+    tag_pages,
+    segment_pages,
     sections,
 )
 APIS = (customers_api, code_landing, segments_api, wecom_api, wechat_api, reports_api)

@@ -29,6 +29,8 @@ from tests.helpers import identify, post_batch
 ROLES = (None, "admin", "operator", "analyst", "guide")
 SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc", "/q/")  # /q/: the public QR landing
 SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
+# Platform callbacks: authenticated by the platform's signature, not by a role.
+SKIPPED |= {"/wecom/callback", "/wechat/callback"}
 _serial = itertools.count(1)
 
 
@@ -78,6 +80,10 @@ def _report_body(world: World) -> dict:
     return {"json": {"period": {"start": "2026-11-01", "end": "2026-11-07"}}}
 
 
+def _as_of_body(world: World) -> dict:
+    return {"json": {"as_of": "2026-11-07"}}
+
+
 def _merge_body(world: World) -> dict:
     merged, kept = world.new_pair()
     return {"json": {"merged": merged, "kept": kept}}
@@ -103,6 +109,35 @@ def _new_segment() -> str:
         return create_segment(s, f"s-{next(_serial)}", "S", {"tag": "Gold"}).key
 
 
+def _new_code() -> str:
+    from siyu.codes.service import create_code
+
+    with acting_as("test"), unit_of_work() as s:
+        return create_code(s, "Access poster", code=f"acc-{next(_serial)}").code
+
+
+def _new_batch() -> int:
+    from siyu.codes.batch import create_batch
+
+    with acting_as("test"), unit_of_work() as s:
+        return create_batch(s, "Access batch", f"ACC{next(_serial)}", 1).id
+
+
+def _new_staff() -> int:
+    from siyu.staff.service import create_staff
+
+    with acting_as("test"), unit_of_work() as s:
+        return create_staff(s, "Access guide", wecom_userid=f"acc-{next(_serial)}").id
+
+
+def _new_handover() -> int:
+    from siyu.staff.handover import hand_over
+
+    staff_id = _new_staff()
+    with unit_of_work() as s:
+        return hand_over(s, staff_id, "least_loaded", "moving", "test").id
+
+
 SHOWN = frozenset({200})  # a form whose answer is the page itself (a secret shown once)
 CHECKED_OR_REFUSED = frozenset({303, 400, 409})  # imports: started, or refused for its state
 RULES: dict[tuple[str, str], Rule] = {
@@ -115,7 +150,29 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/customers/{customer_id}/tags/{tag_id}/remove"): Rule("customers.edit"),
     ("GET", "/touchpoints"): Rule("touchpoints.view"),
     ("GET", "/touchpoints.csv"): Rule("touchpoints.view"),
-    ("GET", "/segments"): Rule("customers.view"),
+    # channel codes, guides and handovers
+    ("GET", "/codes"): Rule("codes.view"),
+    ("POST", "/codes"): Rule("codes.manage", body=_form(name=_unique("code"))),
+    ("GET", "/codes.csv"): Rule("codes.view"),
+    ("GET", "/codes/{code}"): Rule("codes.view"),
+    ("POST", "/codes/{code}/routes"): Rule("codes.manage"),
+    ("GET", "/codes/{code}/qr.svg"): Rule("codes.view"),
+    ("GET", "/codes/{code}/qr.png"): Rule("codes.view"),
+    ("GET", "/codes/{code}/numbers.csv"): Rule("codes.view"),
+    ("POST", "/codes/batches"): Rule(
+        "codes.manage", body=_form(name="Cups", prefix=lambda: f"CUP{next(_serial)}", count="1")
+    ),
+    ("GET", "/codes/batches/{batch_id}/progress"): Rule("codes.view"),
+    ("GET", "/codes/batches/{batch_id}/download"): Rule("codes.view", frozenset({404})),
+    ("GET", "/staff"): Rule("staff.view"),
+    ("POST", "/staff/{staff_id}"): Rule("staff.manage", body=_form(role="guide")),
+    ("GET", "/staff/handovers"): Rule("staff.view"),
+    ("POST", "/staff/handovers"): Rule(
+        "staff.manage", body=_form(from_staff_id=lambda: str(_new_staff()))
+    ),
+    ("POST", "/staff/handovers/retry"): Rule("staff.manage"),
+    ("GET", "/staff/handovers/{handover_id}"): Rule("staff.view"),
+    ("GET", "/segments"): Rule("customers.view", frozenset({200, 303})),
     ("GET", "/reach"): Rule("customers.view"),
     ("GET", "/promotions"): Rule("customers.view"),
     ("GET", "/analytics"): Rule("dashboard.view"),
@@ -124,6 +181,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/reports/gmv"): Rule("reports.view"),
     ("GET", "/reports/gmv.csv"): Rule("reports.view"),
     ("POST", "/api/reports/gmv"): Rule("reports.view", body=_report_body),
+    ("GET", "/reports/retention"): Rule("reports.view"),
+    ("GET", "/reports/retention.csv"): Rule("reports.view"),
+    ("GET", "/reports/rfm"): Rule("reports.view"),
+    ("GET", "/reports/rfm.csv"): Rule("reports.view"),
+    ("GET", "/reports/attribution"): Rule("reports.view"),
+    ("GET", "/reports/attribution.csv"): Rule("reports.view"),
+    ("POST", "/api/reports/retention"): Rule("reports.view", body=_report_body),
+    ("POST", "/api/reports/rfm"): Rule("reports.view", body=_as_of_body),
+    ("POST", "/api/reports/attribution"): Rule("reports.view", body=_report_body),
     # imports
     ("GET", "/imports"): Rule("imports.view"),
     ("POST", "/imports"): Rule("imports.run", body=_upload),
@@ -152,10 +218,33 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/users/{user_id}/active"): Rule("users.manage", body=_form(active="1")),
     ("POST", "/settings/users/{user_id}/unlock"): Rule("users.manage"),
     ("GET", "/settings/audit"): Rule("audit.view"),
+    # WeCom
+    ("GET", "/wecom"): Rule("wecom.view"),
+    ("GET", "/wecom/sync"): Rule("wecom.manage"),
+    ("POST", "/wecom/sync"): Rule("wecom.manage"),
     # management API
     ("GET", "/api/customers/{ref}"): Rule("customers.view"),
     ("POST", "/api/customers/merge"): Rule("customers.edit", body=_merge_body),
     ("POST", "/api/customers/merges/{merge_id}/undo"): Rule("customers.edit"),
+    # tags and segments pages
+    ("GET", "/tags"): Rule("tags.view"),
+    ("POST", "/tags"): Rule("tags.edit", body=_form(name=_unique("tag"))),
+    ("POST", "/tags/groups"): Rule("tags.edit", body=_form(key=_unique("g"), name="G")),
+    ("POST", "/tags/bulk"): Rule("tags.edit", body=_form(tag="Gold", segment="none-such")),
+    ("POST", "/tags/lifecycle"): Rule(
+        "tags.edit", body=_form(new_days="30", active_days="90", churned_days="180")
+    ),
+    ("POST", "/tags/evaluate"): Rule("tags.edit"),
+    ("GET", "/segments/list"): Rule("segments.view"),
+    ("GET", "/segments/new"): Rule("segments.edit"),
+    ("POST", "/segments/new"): Rule(
+        "segments.edit", body=_form(key=_unique("s"), name="S", kind_0="tag", tag_0="Gold")
+    ),
+    ("POST", "/segments/preview"): Rule("segments.view", SHOWN, _form(kind_0="tag", tag_0="Gold")),
+    ("GET", "/segments/{key}"): Rule("segments.view"),
+    ("POST", "/segments/{key}/refresh"): Rule("segments.edit"),
+    ("GET", "/segments/{key}/progress"): Rule("segments.view"),
+    ("GET", "/segments/{key}/export.csv"): Rule("segments.view"),
     # segments API
     ("GET", "/api/segments"): Rule("segments.view"),
     ("POST", "/api/segments"): Rule("segments.edit", body=_segment_body),
@@ -177,6 +266,10 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "source_id": lambda w: w.source_id,
     "token_id": lambda w: w.token_id,
     "user_id": lambda w: w.spare_user_id,
+    "code": lambda w: _new_code(),
+    "batch_id": lambda w: _new_batch(),
+    "staff_id": lambda w: _new_staff(),
+    "handover_id": lambda w: _new_handover(),
     "key": lambda w: _new_segment(),
 }
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from siyu.console.web import N_, Allowed, render
+from siyu.core.permissions import can
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -32,18 +33,15 @@ class Section:
 
 SEGMENTS = Section(
     N_("Tags & segments"),
+    (N_("Segments and tags are open to admins, operators and analysts."),),
     (
-        N_("Tags from orders and behaviour, normalised per customer, set by rules or by hand."),
-        N_("Segments (audience packages): customers matching a rule, kept up to date."),
-        N_("Layers such as new, active, at risk and lapsed, for layered reach."),
-    ),
-    (
-        Step(N_("Look customers up and filter them in the customer list."), "/customers"),
+        Step(N_("Tags: groups, counts, history, bulk tagging."), "/tags", permission="tags.view"),
         Step(
-            N_("See which touchpoints bring which customers."),
-            href="/touchpoints",
-            permission="touchpoints.view",
+            N_("Segments: build a rule, see the count, refresh, export."),
+            "/segments/list",
+            permission="segments.view",
         ),
+        Step(N_("Look customers up and filter them in the customer list."), "/customers"),
     ),
 )
 REACH = Section(
@@ -108,6 +106,8 @@ def _show(request: Request, user: User, section: Section):
 
 @router.get("/segments", response_class=HTMLResponse)
 def segments(request: Request, user: Allowed("customers.view")):
+    if can(user.role, "segments.view"):
+        return RedirectResponse("/segments/list", status_code=303)
     return _show(request, user, SEGMENTS)
 
 

@@ -1,0 +1,129 @@
+"""Console page for tags: groups with counts, auto-tag rules, history, bulk tagging, lifecycle."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from siyu.console.web import Allowed, render
+from siyu.core import jobs
+from siyu.core.deps import SessionDep
+from siyu.core.errors import InvalidInput
+from siyu.core.i18n import N_
+from siyu.segments import stored
+from siyu.tags import bulk, lifecycle, service
+from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
+from siyu.tags.models import TagGroup
+
+router = APIRouter(include_in_schema=False)
+Reader = Allowed("tags.view")
+Editor = Allowed("tags.edit")
+GROUP_NAMES = {
+    "enterprise": N_("Enterprise"),
+    "work": N_("Work"),
+    "life": N_("Life"),
+    "behaviour": N_("Behaviour"),
+    "lifecycle": N_("Lifecycle"),
+    "rfm": N_("RFM layers"),
+    "other": N_("Other"),
+}
+
+
+@router.get("/tags")
+def tag_page(
+    request: Request, session: SessionDep, user: Reader, tag: str = "", done: str = ""
+) -> Response:
+    tags = service.all_tags(session)
+    chosen = service.find_tag(session, tag) if tag else None
+    brand_groups = {g.key: g.name for g in session.scalars(select(TagGroup))}
+    return render(
+        request,
+        "tag_page.html",
+        groups=service.group_keys(session),
+        group_names=brand_groups,
+        builtin_names=GROUP_NAMES,
+        tags=tags,
+        counts=service.tag_counts(session),
+        rules={t.id: json.dumps(t.rule, ensure_ascii=False) for t in tags if t.rule},
+        chosen=chosen,
+        changes=service.history(session, tag_id=chosen.id if chosen else None),
+        segments=stored.list_segments(session),
+        limits=lifecycle.thresholds(session),
+        done=done,
+    )
+
+
+@router.post("/tags")
+def create_tag(
+    session: SessionDep,
+    user: Editor,
+    name: Annotated[str, Form()],
+    group: Annotated[str, Form()] = "other",
+) -> Response:
+    service.ensure_tag(session, name, group)
+    return RedirectResponse("/tags", status_code=303)
+
+
+@router.post("/tags/groups")
+def create_group(
+    session: SessionDep, user: Editor, key: Annotated[str, Form()], name: Annotated[str, Form()]
+) -> Response:
+    service.add_group(session, key, name)
+    return RedirectResponse("/tags", status_code=303)
+
+
+@router.post("/tags/bulk")
+async def bulk_tagging(
+    session: SessionDep,
+    user: Editor,
+    tag: Annotated[str, Form()],
+    action: Annotated[str, Form()] = "add",
+    segment: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Tag a segment's members or an uploaded list of ids/phones; runs as a job."""
+    chosen = service.find_tag(session, tag)
+    data = await file.read() if file is not None else b""
+    if not segment and not data:
+        raise InvalidInput(N_("choose a segment or upload a file of ids or phones"), field="file")
+    if segment:
+        stored.find_segment(session, segment)
+    found: set[int] = set()
+    if data:
+        found, _ = bulk.resolve_refs(session, bulk.read_refs(data))
+    bulk.enqueue_bulk(
+        session,
+        chosen,
+        segment_key=segment or None,
+        customer_ids=found,
+        remove=action == "remove",
+        actor=f"user:{user.email}",
+    )
+    return RedirectResponse(f"/tags?tag={chosen.id}&done=bulk", status_code=303)
+
+
+@router.post("/tags/lifecycle")
+def save_lifecycle(
+    session: SessionDep,
+    user: Editor,
+    new_days: Annotated[int, Form()],
+    active_days: Annotated[int, Form()],
+    churned_days: Annotated[int, Form()],
+) -> Response:
+    lifecycle.set_thresholds(session, new_days, active_days, churned_days)
+    _evaluate_soon(session)
+    return RedirectResponse("/tags?done=lifecycle", status_code=303)
+
+
+@router.post("/tags/evaluate")
+def evaluate(session: SessionDep, user: Editor) -> Response:
+    _evaluate_soon(session)
+    return RedirectResponse("/tags?done=evaluate", status_code=303)
+
+
+def _evaluate_soon(session) -> None:
+    jobs.enqueue(session, "tags.evaluate", f"tags.evaluate:console:{jobs.utcnow().isoformat()}")
