@@ -13,6 +13,7 @@ from siyu import __version__
 from siyu.analytics import api as reports_api
 from siyu.analytics import pages as report_pages
 from siyu.codes import landing as code_landing
+from siyu.codes import pages as code_pages
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
 from siyu.console.web import LoginRequired, render
@@ -24,6 +25,7 @@ from siyu.imports import pages as import_pages
 from siyu.segments import api as segments_api
 from siyu.segments import pages as segment_pages
 from siyu.settings import pages as settings_pages
+from siyu.staff import pages as staff_pages
 from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
@@ -35,6 +37,8 @@ PAGES = (
     home,
     customer_pages,
     touchpoint_pages,
+    code_pages,
+    staff_pages,
     import_pages,
     settings_pages,
     report_pages,

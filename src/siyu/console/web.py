@@ -30,6 +30,8 @@ NAV = (
     ("/customers", "customers.view", N_("Customers")),
     ("/imports", "imports.view", N_("Imports")),
     ("/touchpoints", "touchpoints.view", N_("Touchpoints")),
+    ("/codes", "codes.view", N_("Channel codes")),
+    ("/staff", "staff.view", N_("Guides & stores")),
     ("/segments", "customers.view", N_("Tags & segments")),
     ("/reach", "customers.view", N_("Reach")),
     ("/promotions", "customers.view", N_("Promotions")),

@@ -1,0 +1,443 @@
+"""Channel code pages: the codes with their numbers, a code's QR, routing and chart, batches.
+
+The registry comes from OLTP; every number comes from the lake (`codes/numbers.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.codes import batch as batches
+from siyu.codes import service
+from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode, CodeBatch
+from siyu.codes.numbers import Numbers, numbers
+from siyu.codes.qr import qr_png, qr_svg
+from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
+from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.core.deps import SessionDep
+from siyu.core.errors import NotFound, SiyuError
+from siyu.core.lake import duckdb_connection
+from siyu.staff.models import Staff, Store
+from siyu.touchpoints.models import Touchpoint
+
+router = APIRouter(include_in_schema=False)
+Viewer = Allowed("codes.view")
+Manager = Allowed("codes.manage")
+
+KIND_LABELS = {
+    "store": N_("Store"),
+    "guide": N_("Shopping guide"),
+    "poster": N_("Poster"),
+    "product_item": N_("Product code"),
+    "group": N_("Customer group"),
+    "other": N_("Other"),
+}
+TARGET_LABELS = {
+    "wecom_contact_way": N_("WeCom contact way"),
+    "official_account_qr": N_("Official-account QR code"),
+    "mini_program": N_("Mini-program path"),
+    "url": N_("Web page"),
+}
+WEEKDAY_LABELS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    code: ChannelCode
+    touchpoint: str
+    store: str | None
+    staff: str | None
+    numbers: Numbers
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _registry(session: Session) -> list[tuple[ChannelCode, str, str | None, str | None]]:
+    rows = session.execute(
+        select(ChannelCode, Touchpoint.code, Store.name, Staff.name)
+        .join(Touchpoint, Touchpoint.id == ChannelCode.touchpoint_id)
+        .outerjoin(Store, Store.id == ChannelCode.store_id)
+        .outerjoin(Staff, Staff.id == ChannelCode.staff_id)
+        .where(ChannelCode.batch_id.is_(None))
+        .order_by(ChannelCode.id.desc())
+        .limit(500)
+    )
+    return list(rows)
+
+
+def code_rows(session: Session, period) -> list[CodeRow]:
+    with duckdb_connection() as conn:
+        found = numbers(conn, period)
+    return [
+        CodeRow(code, touchpoint, store, staff, found.get(code.code, Numbers()))
+        for code, touchpoint, store, staff in _registry(session)
+    ]
+
+
+def _choices(session: Session) -> dict:
+    return {
+        "stores": list(session.scalars(select(Store).order_by(Store.code))),
+        "guides": list(
+            session.scalars(select(Staff).where(Staff.status == "active").order_by(Staff.name))
+        ),
+    }
+
+
+def _list_page(request, session, period, end, status_code=200, **context):
+    return render(
+        request,
+        "codes_list.html",
+        status_code=status_code,
+        rows=code_rows(session, period),
+        period=period,
+        end=end,
+        periods=PERIODS,
+        kinds=KINDS,
+        kind_labels=KIND_LABELS,
+        target_kinds=TARGET_KINDS,
+        target_labels=TARGET_LABELS,
+        batches=batches.list_batches(session, 10),
+        **_choices(session),
+        **context,
+    )
+
+
+@router.get("/codes", response_class=HTMLResponse)
+def codes_page(
+    request: Request,
+    session: SessionDep,
+    _: Viewer,
+    period: str | None = None,
+    end: str | None = None,
+):
+    chosen = chosen_period(period, end)
+    return _list_page(request, session, chosen, pinned_end(chosen, end))
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+@router.post("/codes", response_class=HTMLResponse)
+def create_code(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    name: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "poster",
+    store_id: Annotated[str, Form()] = "",
+    staff_id: Annotated[str, Form()] = "",
+    target_kind: Annotated[str, Form()] = "url",
+    target: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+    welcome: Annotated[str, Form()] = "",
+):
+    form = dict(
+        name=name,
+        code=code,
+        kind=kind,
+        store_id=store_id,
+        staff_id=staff_id,
+        target_kind=target_kind,
+        target=target,
+        tags=tags,
+        welcome=welcome,
+    )
+    try:
+        made = service.create_code(
+            session,
+            name,
+            code=code.strip() or None,
+            kind=kind,
+            store_id=_number(store_id),
+            staff_id=_number(staff_id),
+            target_kind=target_kind,
+            target=target,
+            tag_names=tags.replace("，", ",").split(","),
+            welcome_message=welcome,
+            routes=[service.Route(int(staff_id))] if _number(staff_id) else [],
+        )
+    except SiyuError as error:
+        session.rollback()
+        chosen = chosen_period(None, None)
+        return _list_page(request, session, chosen, None, error.status, error=error, form=form)
+    return RedirectResponse(f"/codes/{made.code}?done=created", status_code=303)
+
+
+def _code_or_404(session: Session, code: str) -> ChannelCode:
+    found = service.find_code(session, code)
+    if found is None:
+        raise NotFound(N_("no such channel code"), field="code")
+    return found
+
+
+@router.get("/codes/{code}", response_class=HTMLResponse)
+def code_page(
+    request: Request,
+    session: SessionDep,
+    _: Viewer,
+    code: str,
+    period: str | None = None,
+    end: str | None = None,
+    done: str = "",
+):
+    channel = _code_or_404(session, code)
+    chosen = chosen_period(period, end)
+    with duckdb_connection() as conn:
+        found = numbers(conn, chosen, key=channel.code).get(channel.code, Numbers())
+    return _code_page(request, session, channel, chosen, pinned_end(chosen, end), found, done=done)
+
+
+def _code_page(request, session, channel, period, end, found, status_code=200, **context):
+    routes = service.routes_of(session, channel.id)
+    staff = {s.id: s for s in _choices(session)["guides"]}
+    return render(
+        request,
+        "code_detail.html",
+        status_code=status_code,
+        channel=channel,
+        touchpoint=session.get(Touchpoint, channel.touchpoint_id),
+        store=session.get(Store, channel.store_id) if channel.store_id else None,
+        owner=session.get(Staff, channel.staff_id) if channel.staff_id else None,
+        url=service.landing_url(base_url(request), channel.code),
+        routes={r.staff_id: r for r in routes},
+        guides=staff,
+        period=period,
+        end=end,
+        periods=PERIODS,
+        found=found,
+        chart=_chart(found, period, request, request.state.user),
+        kind_labels=KIND_LABELS,
+        target_labels=TARGET_LABELS,
+        weekday_labels=WEEKDAY_LABELS,
+        **context,
+    )
+
+
+def _chart(found: Numbers, period, request, user) -> dict:
+    _ = gettext(request_locale(request, user))
+    series = found.series(period)
+    return {
+        "days": [d.isoformat() for d in period.dates()],
+        "series": series,
+        "labels": {
+            "scans": _("Scans"),
+            "contacts": _("New contacts"),
+            "deletions": _("Deletions"),
+            "gmv": _("GMV"),
+        },
+    }
+
+
+@router.post("/codes/{code}/routes", response_class=HTMLResponse)
+async def save_routes(request: Request, session: SessionDep, _: Manager, code: str):
+    channel = _code_or_404(session, code)
+    form = await request.form()
+    try:
+        service.set_routes(session, channel, _routes_from(form))
+    except SiyuError as error:
+        session.rollback()
+        chosen = chosen_period(None, None)
+        return _code_page(
+            request, session, channel, chosen, None, Numbers(), error.status, error=error
+        )
+    return RedirectResponse(f"/codes/{channel.code}?done=routes", status_code=303)
+
+
+def _routes_from(form) -> list[service.Route]:
+    routes = []
+    for staff_id in form.getlist("guide"):
+        prefix = f"g{staff_id}-"
+        weekdays = "".join(sorted(form.getlist(prefix + "weekday"))) or "1234567"
+        routes.append(
+            service.Route(
+                int(staff_id),
+                weight=_number(form.get(prefix + "weight", "1")) or 1,
+                weekdays=weekdays,
+                start_time=form.get(prefix + "start") or None,
+                end_time=form.get(prefix + "end") or None,
+                daily_limit=_number(form.get(prefix + "limit", "")),
+                is_backup=form.get(prefix + "backup") == "1",
+            )
+        )
+    return routes
+
+
+@router.get("/codes/{code}/qr.svg")
+def code_svg(request: Request, session: SessionDep, _: Viewer, code: str, download: int = 0):
+    channel = _code_or_404(session, code)
+    body = qr_svg(service.landing_url(base_url(request), channel.code))
+    return _image(body, "image/svg+xml", f"{channel.code}.svg", download)
+
+
+@router.get("/codes/{code}/qr.png")
+def code_png(request: Request, session: SessionDep, _: Viewer, code: str, download: int = 0):
+    channel = _code_or_404(session, code)
+    body = qr_png(service.landing_url(base_url(request), channel.code), scale=12)
+    return _image(body, "image/png", f"{channel.code}.png", download)
+
+
+def _image(body: bytes, media_type: str, name: str, download: int) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else {}
+    return Response(body, media_type=media_type, headers=headers)
+
+
+CSV_COLUMNS = (
+    N_("Code"),
+    N_("Name"),
+    N_("Touchpoint"),
+    N_("Scans"),
+    N_("New contacts"),
+    N_("Contact rate"),
+    N_("Deletions"),
+    N_("Orders"),
+    N_("GMV (yuan)"),
+)
+
+
+@router.get("/codes.csv")
+def codes_csv(
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    period: str | None = None,
+    end: str | None = None,
+):
+    chosen = chosen_period(period, end)
+    _ = gettext(request_locale(request, user))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_(c) for c in CSV_COLUMNS])
+    for row in code_rows(session, chosen):
+        n = row.numbers
+        rate = f"{n.contact_rate:.4f}" if n.contact_rate is not None else ""
+        writer.writerow(
+            [
+                row.code.code,
+                row.code.name,
+                row.touchpoint,
+                n.scans,
+                n.contacts,
+                rate,
+                n.deletions,
+                n.orders,
+                f"{Decimal(n.gmv_fen) / 100:.2f}",
+            ]
+        )
+    name = f"codes-{chosen.start.isoformat()}-{chosen.end.isoformat()}.csv"
+    return _csv(buffer.getvalue(), name)
+
+
+@router.get("/codes/{code}/numbers.csv")
+def code_csv(
+    request: Request,
+    session: SessionDep,
+    user: Viewer,
+    code: str,
+    period: str | None = None,
+    end: str | None = None,
+):
+    channel = _code_or_404(session, code)
+    chosen = chosen_period(period, end)
+    with duckdb_connection() as conn:
+        found = numbers(conn, chosen, key=channel.code).get(channel.code, Numbers())
+    _ = gettext(request_locale(request, user))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            _(c)
+            for c in (
+                N_("Day"),
+                N_("Scans"),
+                N_("New contacts"),
+                N_("Deletions"),
+                N_("Orders"),
+                N_("GMV (yuan)"),
+            )
+        ]
+    )
+    series = found.series(chosen)
+    for i, day in enumerate(chosen.dates()):
+        writer.writerow(
+            [
+                day.isoformat(),
+                series["scans"][i],
+                series["contacts"][i],
+                series["deletions"][i],
+                series["orders"][i],
+                f"{Decimal(series['gmv_fen'][i]) / 100:.2f}",
+            ]
+        )
+    return _csv(buffer.getvalue(), f"code-{channel.code}-{chosen.start}-{chosen.end}.csv")
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        "\ufeff" + text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- one-item-one-code batches ------------------------------------------------------------
+
+
+@router.post("/codes/batches", response_class=HTMLResponse)
+def create_batch(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    name: Annotated[str, Form()] = "",
+    prefix: Annotated[str, Form()] = "",
+    count: Annotated[str, Form()] = "",
+    target: Annotated[str, Form()] = "",
+):
+    try:
+        made = batches.create_batch(
+            session, name, prefix.strip(), _number(count) or 0, target=target.strip()
+        )
+        batches.enqueue_archive(session, made, base_url(request))
+    except SiyuError as error:
+        session.rollback()
+        chosen = chosen_period(None, None)
+        form = {"batch_name": name, "prefix": prefix, "count": count, "batch_target": target}
+        return _list_page(
+            request, session, chosen, None, error.status, batch_error=error, form=form
+        )
+    return RedirectResponse("/codes?done=batch#batches", status_code=303)
+
+
+def _batch_or_404(session: Session, batch_id: int) -> CodeBatch:
+    found = session.get(CodeBatch, batch_id)
+    if found is None:
+        raise NotFound(N_("no such batch"), field="batch_id")
+    return found
+
+
+@router.get("/codes/batches/{batch_id}/progress", response_class=HTMLResponse)
+def batch_progress(request: Request, session: SessionDep, _: Viewer, batch_id: int):
+    return render(request, "codes_batch_row.html", b=_batch_or_404(session, batch_id))
+
+
+@router.get("/codes/batches/{batch_id}/download")
+def batch_download(session: SessionDep, _: Viewer, batch_id: int):
+    found = _batch_or_404(session, batch_id)
+    if found.status != "done" or not found.archive or not Path(found.archive).exists():
+        raise NotFound(N_("the ZIP is not ready yet"), field="batch_id")
+    return FileResponse(
+        found.archive, media_type="application/zip", filename=Path(found.archive).name
+    )
