@@ -30,6 +30,7 @@ from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
 from siyu.wecom import api as wecom_api
+from siyu.wecom import pages as wecom_pages
 
 # Console pages, one router per domain; management API routers under /api.
 PAGES = (
@@ -42,6 +43,7 @@ PAGES = (
     import_pages,
     settings_pages,
     report_pages,
+    wecom_pages,
     tag_pages,
     segment_pages,
     sections,

@@ -31,6 +31,8 @@ SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc", "/q/")  # /q/: the pub
 SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
 # Platform callbacks: authenticated by the platform's signature, not by a role.
 SKIPPED |= {"/wecom/callback", "/wechat/callback"}
+# Platform callbacks: authenticated by the platform's signature, not by a role.
+SKIPPED |= {"/wecom/callback", "/wechat/callback"}
 _serial = itertools.count(1)
 
 
@@ -218,6 +220,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/users/{user_id}/active"): Rule("users.manage", body=_form(active="1")),
     ("POST", "/settings/users/{user_id}/unlock"): Rule("users.manage"),
     ("GET", "/settings/audit"): Rule("audit.view"),
+    # WeCom
+    ("GET", "/wecom"): Rule("wecom.view"),
+    ("GET", "/wecom/sync"): Rule("wecom.manage"),
+    ("POST", "/wecom/sync"): Rule("wecom.manage"),
     # WeCom
     ("GET", "/wecom"): Rule("wecom.view"),
     ("GET", "/wecom/sync"): Rule("wecom.manage"),

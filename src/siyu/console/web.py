@@ -37,6 +37,7 @@ NAV = (
     ("/promotions", "customers.view", N_("Promotions")),
     ("/analytics", "dashboard.view", N_("Analytics")),
     ("/reports", "reports.view", N_("Reports")),
+    ("/wecom", "wecom.view", N_("WeCom")),
     ("/settings", "imports.view", N_("Settings")),
 )
 ROLE_NAMES = (N_("admin"), N_("operator"), N_("analyst"), N_("guide"))

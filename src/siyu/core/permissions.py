@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "keys.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
+    "wecom.view": ALL,  # a guide sees only the loss alerts of their own customers
+    "wecom.manage": STAFF,
 }
 
 

@@ -1,0 +1,75 @@
+"""The WeCom page: is it configured, the latest callbacks, the re-sync's progress, loss alerts.
+
+A guide sees only the loss alerts of their own customers (or of the guides they manage).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from siyu.console.web import N_, Allowed, render
+from siyu.core.deps import SessionDep
+from siyu.core.permissions import can
+from siyu.wecom import inbox, service
+from siyu.wecom.jobs import request_sync
+
+router = APIRouter(include_in_schema=False)
+Viewer = Allowed("wecom.view")
+Manager = Allowed("wecom.manage")
+
+LOSS_KINDS = {
+    "del_follow_user": N_("The customer deleted the guide"),
+    "del_external_contact": N_("The guide deleted the customer"),
+}
+STATUSES = {
+    "queued": N_("waiting"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "running": N_("running"),
+}
+SYNC_STATUSES = {
+    "running": N_("Syncing"),
+    "failed": N_("Stopped (resumes where it was)"),
+    "done": N_("Finished"),
+}
+
+
+def _sync_context(session) -> dict:
+    return {"run": service.latest_sync(session), "sync_statuses": SYNC_STATUSES}
+
+
+@router.get("/wecom", response_class=HTMLResponse)
+def wecom_page(request: Request, session: SessionDep, user: Viewer, done: str | None = None):
+    is_guide = user.role == "guide"
+    context = {
+        "alerts": service.loss_alerts(session, user.staff_id if is_guide else None),
+        "loss_kinds": LOSS_KINDS,
+        "is_guide": is_guide,
+        "done": done,
+    }
+    if not is_guide:
+        base = str(request.base_url).rstrip("/")
+        context |= {
+            "config": service.configuration(),
+            "callback_url": f"{base}/wecom/callback",
+            "wechat_url": f"{base}/wechat/callback",
+            "callbacks": inbox.recent(session),
+            "counts": service.callback_counts(session),
+            "statuses": STATUSES,
+            "can_sync": can(user.role, "wecom.manage"),
+            **_sync_context(session),
+        }
+    return render(request, "wecom_page.html", **context)
+
+
+@router.get("/wecom/sync", response_class=HTMLResponse)
+def sync_card(request: Request, session: SessionDep, user: Manager):
+    """The sync card alone: the page polls it while a sync runs."""
+    return render(request, "wecom_sync_card.html", can_sync=True, **_sync_context(session))
+
+
+@router.post("/wecom/sync")
+def start_sync(session: SessionDep, user: Manager):
+    request_sync(session)
+    return RedirectResponse("/wecom?done=sync", status_code=303)
