@@ -70,9 +70,9 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
         headers, rows = table_of(module, done.result, "en")
         from rich.table import Table
 
-        shown = Table(*headers)
+        shown = Table(*headers[:8])  # a terminal's width; --json and the CSV have every column
         for row in rows[:50]:
-            shown.add_row(*(str(cell) for cell in row))
+            shown.add_row(*(str(cell) for cell in row[:8]))
         console.print(shown)
         console.print(f"[dim]{done.engine}, {done.seconds:.2f} s[/dim]")
     return done.result
@@ -106,3 +106,83 @@ def _or_fail(build, *args):
         return build(*args)
     except SiyuError as error:
         fail(error)
+
+
+@app.command()
+def retention(
+    start: str | None = START,
+    end: str | None = END,
+    unit: str = typer.Option("week", help="day, week or month (in SIYU_TIMEZONE)"),
+    mode: str = typer.Option("first_time", help="first_time or recurring"),
+    cohort_by: str = typer.Option("first_order", help="first_order or touchpoint"),
+    periods: int = typer.Option(8, help="Periods after the cohort's own."),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """Cohorts of buyers and how many bought again k periods later."""
+    from siyu.analytics import retention as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "unit": unit,
+        "mode": mode,
+        "cohort_by": cohort_by,
+        "periods": periods,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+@app.command()
+def rfm(
+    as_of: str | None = typer.Option(None, "--as-of", help="Score at the end of this day."),
+    compare_to: str | None = typer.Option(None, "--compare-to", help="An earlier day: moves."),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """RFM scores, the eight layers, and moves between layers since --compare-to."""
+    from siyu.analytics import rfm as report
+
+    query = {
+        "as_of": _or_fail(period, None, as_of)["end"],
+        "compare_to": compare_to,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+@app.command()
+def attribution(
+    start: str | None = START,
+    end: str | None = END,
+    model: str = typer.Option(
+        "last_touch", help="first_touch, last_touch, linear, time_decay, position or markov"
+    ),
+    lookback_days: int = typer.Option(30, "--lookback-days", help="Touches this long before."),
+    half_life_days: float = typer.Option(7.0, "--half-life-days", help="For time_decay."),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """Conversions and revenue (yuan; revenue_fen in fen) by touchpoint and entry type, ROI."""
+    from siyu.analytics import attribution as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "model": model,
+        "lookback_days": lookback_days,
+        "half_life_days": half_life_days,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)

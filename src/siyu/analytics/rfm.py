@@ -1,0 +1,258 @@
+"""RFM (RFM 客户分层): scores 1–5 for recency, frequency and monetary, the eight classic layers,
+and how customers moved between layers from one date to another.
+
+Buyers are the customers in view with a counted order before the end of `as_of` (brand's day).
+Recency is whole days from the last order to that instant; frequency the orders; monetary the
+net fen. Scores are quintiles of rank: score = 1 + ⌊5 × rank / buyers⌋, where rank counts the
+buyers strictly worse (longer ago, fewer orders, less money). Tie-break: equal values share the
+score of the first of them, so a tie never splits across scores and the order of rows never
+matters. The layer compares the raw values with the buyers' averages, exactly as the segment
+rules' `rfm` condition does (docs/segments.md): recent at or below the average recency, frequent
+and valuable at or above the average orders and amount (ties to the better side).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from pydantic import BaseModel
+
+from siyu.analytics.base import ReportQuery, counted_orders, people
+from siyu.analytics.present import bars, yuan
+from siyu.analytics.runner import Context
+from siyu.analytics.tables import Tables
+from siyu.analytics.zones import day_start_utc
+from siyu.core.i18n import N_
+from siyu.segments.rfm import LAYERS
+
+KIND = "rfm"
+SECONDS_PER_DAY = 86_400
+LAYER_NAMES = list(LAYERS.values())
+LAYER_LABELS = {
+    "important_value": N_("Important value"),  # 重要价值
+    "important_development": N_("Important development"),  # 重要发展
+    "important_retention": N_("Important retention"),  # 重要保持
+    "important_recovery": N_("Important recovery"),  # 重要挽留
+    "general_value": N_("General value"),  # 一般价值
+    "general_development": N_("General development"),  # 一般发展
+    "general_retention": N_("General retention"),  # 一般保持
+    "general_recovery": N_("General recovery"),  # 一般挽留
+}
+
+
+class Query(ReportQuery):
+    as_of: date
+    compare_to: date | None = None  # an earlier date: who moved from which layer to which
+
+
+class Layer(BaseModel):
+    layer: str
+    customers: int
+    share: float
+    recency_days: float  # averages over the layer
+    orders: float
+    monetary_fen: float
+
+
+class Move(BaseModel):
+    before: str  # a layer, or "none": not a buyer then
+    after: str
+    customers: int
+
+
+class Result(BaseModel):
+    as_of: date
+    compare_to: date | None
+    buyers: int
+    layers: list[Layer]
+    scores: list[list[int]]  # [r][f] customers with recency score r+1 and frequency score f+1
+    migration: list[Move]
+
+
+def scored(tables: Tables, query: Query, as_of: date, zone: str) -> ir.Table:
+    """customer_id, recency_days, orders, monetary_fen, r, f, m, layer for buyers at as_of."""
+    until = day_start_utc(as_of + timedelta(days=1), zone)
+    crowd = people(tables, query.filters, as_of).select("customer_id")
+    orders = counted_orders(tables)
+    orders = orders.filter(orders.paid_at < ibis.literal(until)).join(crowd, "customer_id")
+    buyers = orders.group_by("customer_id").aggregate(
+        last_paid_at=orders.paid_at.max(), orders=orders.count(), monetary_fen=orders.net_fen.sum()
+    )
+    seconds = int(until.timestamp()) - buyers.last_paid_at.epoch_seconds().cast("int64")
+    buyers = buyers.mutate(recency_days=seconds // SECONDS_PER_DAY).drop("last_paid_at")
+    whole = ibis.window()
+    n = buyers.count().over(whole)
+    scores = {
+        "r": ibis.rank().over(order_by=ibis.desc(buyers.recency_days)),
+        "f": ibis.rank().over(order_by=buyers.orders),
+        "m": ibis.rank().over(order_by=buyers.monetary_fen),
+    }
+    ranked = buyers.mutate(
+        n=n,
+        recency_total=buyers.recency_days.sum().over(whole),
+        orders_total=buyers.orders.sum().over(whole),
+        monetary_total=buyers.monetary_fen.sum().over(whole),
+        **{name: 1 + (5 * rank) // n for name, rank in scores.items()},
+    )
+    flags = (
+        ranked.recency_days * ranked.n <= ranked.recency_total,
+        ranked.orders * ranked.n >= ranked.orders_total,
+        ranked.monetary_fen * ranked.n >= ranked.monetary_total,
+    )
+    cases = []
+    for wanted, layer in LAYERS.items():
+        matches = [flag if high else ~flag for flag, high in zip(flags, wanted, strict=True)]
+        cases.append((matches[0] & matches[1] & matches[2], layer))
+    return ranked.select(
+        "customer_id",
+        "recency_days",
+        "orders",
+        "monetary_fen",
+        "r",
+        "f",
+        "m",
+        layer=ibis.cases(*cases),
+    )
+
+
+def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
+    now = scored(tables, query, query.as_of, context.zone)
+    layers = now.group_by("layer").aggregate(
+        customers=now.count(),
+        recency_days=now.recency_days.mean(),
+        orders=now.orders.mean(),
+        monetary_fen=now.monetary_fen.mean(),
+    )
+    grid = now.group_by("r", "f").aggregate(customers=now.count())
+    found = {"layers": layers, "grid": grid}
+    if query.compare_to:
+        then = scored(tables, query, query.compare_to, context.zone)
+        then = then.select(before_customer="customer_id", before="layer")
+        both = now.select("customer_id", after="layer").outer_join(
+            then, now.customer_id == then.before_customer
+        )
+        both = both.select(before=both.before.fill_null("none"), after=both.after.fill_null("none"))
+        found["migration"] = both.group_by("before", "after").aggregate(customers=both.count())
+    return found
+
+
+def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
+    rows = {row["layer"]: row for row in frames["layers"].to_pylist()}
+    buyers = sum(row["customers"] for row in rows.values())
+    layers = [
+        Layer(
+            layer=name,
+            customers=rows[name]["customers"] if name in rows else 0,
+            share=rows[name]["customers"] / buyers if name in rows else 0.0,
+            recency_days=round(rows[name]["recency_days"], 6) if name in rows else 0.0,
+            orders=round(rows[name]["orders"], 6) if name in rows else 0.0,
+            monetary_fen=round(rows[name]["monetary_fen"], 6) if name in rows else 0.0,
+        )
+        for name in LAYER_NAMES
+    ]
+    scores = [[0] * 5 for _ in range(5)]
+    for row in frames["grid"].to_pylist():
+        scores[row["r"] - 1][row["f"] - 1] = row["customers"]
+    moves = [Move(**row) for row in frames.get("migration", pa.table({})).to_pylist()]
+    moves.sort(key=lambda m: (m.before, m.after))
+    return Result(
+        as_of=query.as_of,
+        compare_to=query.compare_to,
+        buyers=buyers,
+        layers=layers,
+        scores=scores,
+        migration=moves,
+    )
+
+
+HEADERS = (
+    N_("Layer"),
+    N_("Customers"),
+    N_("Share"),
+    N_("Average recency (days)"),
+    N_("Average orders"),
+    N_("Average spend (yuan)"),
+)
+
+
+def table(result: Result, _) -> tuple[list[str], list[list]]:
+    rows = [
+        [
+            _(LAYER_LABELS[layer.layer]),
+            layer.customers,
+            f"{layer.share:.3f}",
+            f"{layer.recency_days:.1f}",
+            f"{layer.orders:.2f}",
+            yuan(layer.monetary_fen),
+        ]
+        for layer in result.layers
+    ]
+    return list(HEADERS), rows
+
+
+def charts(result: Result, _) -> list[dict]:
+    names = [_(LAYER_LABELS[layer.layer]) for layer in result.layers]
+    found = [
+        {
+            "title": _("Customers by RFM layer"),
+            "option": bars(names, [(_("Customers"), [layer.customers for layer in result.layers])]),
+        },
+        {
+            "title": _("Recency score × frequency score"),
+            "option": {
+                "tooltip": {"position": "top"},
+                "grid": {"left": 8, "right": 8, "top": 8, "bottom": 60, "containLabel": True},
+                "xAxis": {"type": "category", "name": "F", "data": ["1", "2", "3", "4", "5"]},
+                "yAxis": {"type": "category", "name": "R", "data": ["1", "2", "3", "4", "5"]},
+                "visualMap": {
+                    "min": 0,
+                    "max": max((max(row) for row in result.scores), default=1) or 1,
+                    "orient": "horizontal",
+                    "left": "center",
+                    "bottom": 0,
+                },
+                "series": [
+                    {
+                        "type": "heatmap",
+                        "label": {"show": True},
+                        "data": [[f, r, result.scores[r][f]] for r in range(5) for f in range(5)],
+                    }
+                ],
+            },
+        },
+    ]
+    if result.migration:
+        labels = {name: _(label) for name, label in LAYER_LABELS.items()}
+        labels["none"] = _("Not a buyer")
+        nodes = [{"name": f"{labels[n]} ·"} for n in labels] + [{"name": labels[n]} for n in labels]
+        links = [
+            {"source": f"{labels[m.before]} ·", "target": labels[m.after], "value": m.customers}
+            for m in result.migration
+        ]
+        found.append(
+            {
+                "title": _("Moves between layers"),
+                "option": {
+                    "tooltip": {"trigger": "item"},
+                    "series": [{"type": "sankey", "data": nodes, "links": links, "left": 8}],
+                },
+            }
+        )
+    return found
+
+
+FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")
+FIELDS = (
+    {"name": "as_of", "label": N_("As of"), "type": "date", "width": "10em"},
+    {"name": "compare_to", "label": N_("Compare with"), "type": "date", "width": "10em"},
+)
+
+
+def form_query(params: dict[str, str], start, end) -> dict:
+    query = {"as_of": params.get("as_of") or end}
+    if params.get("compare_to"):
+        query["compare_to"] = params["compare_to"]
+    return query

@@ -1,0 +1,82 @@
+"""The same reports through `siyu report … --json`, the API and the console (with CSV)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from siyu.cli import app
+from tests.analytics.factories import SHANGHAI, write_lake
+
+
+@pytest.fixture
+def lake(rows, lake_root):
+    rows.touchpoint("poster-1", "poster", "owned")
+    rows.customer(1, first_touchpoint="poster-1")
+    rows.event(
+        1, "QR Code Scanned", datetime(2026, 11, 9, 10, tzinfo=SHANGHAI), touchpoint="poster-1"
+    )
+    rows.order(1, datetime(2026, 11, 9, 12, tzinfo=SHANGHAI), 8_800)
+    write_lake(lake_root, rows)
+    return lake_root
+
+
+def test_attribution_json_names_the_model_and_each_touchpoint(lake):
+    out = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "attribution",
+            "--model",
+            "linear",
+            "--lookback-days",
+            "7",
+            "--start",
+            "2026-11-01",
+            "--end",
+            "2026-11-30",
+            "--json",
+        ],
+    )
+
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.output)
+    assert answer["model"] == "linear"
+    assert answer["touchpoints"][0] == {
+        **answer["touchpoints"][0],
+        "touchpoint": "poster-1",
+        "conversions": 1.0,
+        "revenue": 88.0,
+    }
+
+
+def test_a_bad_option_is_an_error_naming_the_field(lake):
+    out = CliRunner().invoke(app, ["report", "retention", "--unit", "year", "--json"])
+
+    assert out.exit_code == 2
+    assert "unit" in out.output
+
+
+def test_the_api_answers_a_typed_query(lake, client, admin_token):
+    answer = client.post(
+        "/api/reports/gmv",
+        json={"period": {"start": "2026-11-08", "end": "2026-11-14"}},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["total"]["current"]["gmv_fen"] == 8_800
+
+
+def test_the_console_page_draws_charts_and_exports_csv(lake, signed_in):
+    browser = signed_in("analyst")
+    page = browser.get("/reports/gmv?start=2026-11-08&end=2026-11-14&breakdown=touchpoint")
+    assert page.status_code == 200
+    assert 'data-test="chart"' in page.text and "poster-1" in page.text
+
+    csv = browser.get("/reports/gmv.csv?start=2026-11-08&end=2026-11-14&breakdown=touchpoint")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "poster-1" in csv.text and "88.00" in csv.text
