@@ -24,6 +24,7 @@ from siyu.events import shipper, snapshots, sources
 from siyu.events.models import Source
 from siyu.events.service import SourceRef, ingest
 from siyu.orders.models import Order
+from siyu.segments.demo import seed_demo as seed_segments
 from siyu.staff import service as staff_service
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints import service as touchpoints
@@ -251,6 +252,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
         waiting = shipper.counts(session)["waiting"]
     shipped = _ship(waiting, report)
     snapshots.write_snapshots()
+    seed_segments()  # tags, auto-tags and segments of the demo brand
     with unit_of_work() as session:
         summary = summarize(session, loaded, shipped, time.perf_counter() - started)
     with acting_as("cli:demo"), unit_of_work() as session:
