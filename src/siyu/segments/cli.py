@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
@@ -15,7 +16,9 @@ from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.events.snapshots import write_snapshots_if_changed
 from siyu.segments import service, stored
+from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.rules import Resolve
+from siyu.tags.lifecycle import thresholds
 
 app = typer.Typer(
     help="Segments (人群包): preview a rule, list its members, store and refresh segments.",
@@ -42,6 +45,7 @@ def preview(
             as_of=service.parse_as_of(as_of),
             resolve=folder_resolver(segments or rules.parent),
             key=rules.stem,
+            thresholds=_brand_thresholds(),
         )
     except SiyuError as error:
         fail(error)
@@ -67,6 +71,7 @@ def members(
             as_of=service.parse_as_of(as_of),
             resolve=folder_resolver(segments or rules.parent),
             key=rules.stem,
+            thresholds=_brand_thresholds(),
         )
         for member in found:
             typer.echo(member.label)
@@ -152,6 +157,15 @@ def export(
                     handle.writelines(chunks)
     except SiyuError as error:
         fail(error)
+
+
+def _brand_thresholds() -> LifecycleThresholds:
+    """The brand's stored lifecycle days; the defaults when the database cannot be read."""
+    try:
+        with unit_of_work() as session:
+            return thresholds(session)
+    except SQLAlchemyError:
+        return LifecycleThresholds()
 
 
 def _summary(segment) -> dict:
