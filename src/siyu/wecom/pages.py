@@ -29,14 +29,18 @@ STATUSES = {
     "running": N_("running"),
 }
 SYNC_STATUSES = {
-    "running": N_("Syncing"),
-    "failed": N_("Stopped (resumes where it was)"),
-    "done": N_("Finished"),
+    "running": N_("Sync running"),
+    "failed": N_("Sync stopped (resumes where it was)"),
+    "done": N_("Sync finished"),
 }
 
 
 def _sync_context(session) -> dict:
-    return {"run": service.latest_sync(session), "sync_statuses": SYNC_STATUSES}
+    return {
+        "run": service.latest_sync(session),
+        "is_waiting": service.sync_is_waiting(session),
+        "sync_statuses": SYNC_STATUSES,
+    }
 
 
 @router.get("/wecom", response_class=HTMLResponse)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from siyu.codes.models import ChannelCode, CodeGuide
 from siyu.codes.service import find_code
 from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.jobs import Job
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.staff.handover import pending_moves, record_transfer_result
@@ -174,6 +175,12 @@ def loss_alerts(session: Session, staff_id: int | None = None, limit: int = 50) 
         AlertRow(alert, (traits or {}).get("name"), owner_name, manager_name)
         for alert, traits, owner_name, manager_name in session.execute(query)
     ]
+
+
+def sync_is_waiting(session: Session) -> bool:
+    """A sync job queued or running (the card keeps polling until it shows a run)."""
+    query = select(Job.id).where(Job.kind == "wecom.sync", Job.status.in_(("queued", "running")))
+    return session.scalar(query.limit(1)) is not None
 
 
 def latest_sync(session: Session) -> SyncRun | None:
