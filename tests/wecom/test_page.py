@@ -69,3 +69,19 @@ def test_operator_starts_a_sync_as_a_job(signed_in, session, fake_wecom):
     run_jobs()
     card = client.get("/wecom/sync")
     assert "1 位导购中已完成 1 位 · 1 位客户" in card.text  # zh-CN, the default language
+
+
+def test_a_callback_whose_work_fails_shows_why(signed_in, post_callback):
+    # WeCom does not know this group: reading it fails, and the job will be retried.
+    post_callback(
+        {
+            "Event": "change_external_chat",
+            "ChangeType": "create",
+            "ChatId": "wr-gone",
+            "CreateTime": 1764400000,
+        }
+    )
+    run_jobs()
+    page = signed_in("operator").get("/wecom")
+    assert 'data-test="callback-failed"' in page.text
+    assert "40050" in page.text

@@ -18,6 +18,7 @@ from siyu.customers.models import Customer
 from siyu.staff.handover import pending_moves, record_transfer_result
 from siyu.staff.models import HandoverMove, Staff
 from siyu.wecom.client import WecomClient, get_client
+from siyu.wecom.inbox import JOB_KIND
 from siyu.wecom.models import ContactWay, LossAlert, SyncRun, WecomCallback
 
 TRANSFER_BATCH = 100  # WeCom takes at most 100 external_userids per transfer call
@@ -188,7 +189,21 @@ def latest_sync(session: Session) -> SyncRun | None:
 
 
 def callback_counts(session: Session) -> dict[str, int]:
+    """Callbacks done and waiting; `failed`: those whose job gave up (the page shows why)."""
     rows = session.execute(
         select(WecomCallback.status, func.count()).group_by(WecomCallback.status)
     )
-    return dict(rows.all())
+    counts = dict(rows.all())
+    failed = select(func.count()).where(Job.kind == JOB_KIND, Job.status == "failed")
+    counts["failed"] = session.scalar(failed) or 0
+    counts["queued"] = max(0, counts.get("queued", 0) - counts["failed"])
+    return counts
+
+
+def callback_problems(session: Session, callbacks: list[WecomCallback]) -> dict[int, Job]:
+    """The jobs of these callbacks that failed at least once (retrying, or given up)."""
+    keys = {f"{JOB_KIND}:{c.id}": c.id for c in callbacks if c.status != "done"}
+    if not keys:
+        return {}
+    jobs = session.scalars(select(Job).where(Job.key.in_(keys), Job.last_error.is_not(None)))
+    return {keys[job.key]: job for job in jobs}
