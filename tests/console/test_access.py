@@ -224,6 +224,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/wecom"): Rule("wecom.view"),
     ("GET", "/wecom/sync"): Rule("wecom.manage"),
     ("POST", "/wecom/sync"): Rule("wecom.manage"),
+    ("POST", "/wecom/transfers"): Rule("wecom.manage"),
     # WeCom
     ("GET", "/wecom"): Rule("wecom.view"),
     ("GET", "/wecom/sync"): Rule("wecom.manage"),

@@ -8,11 +8,13 @@ from typer.testing import CliRunner
 from siyu.cli import app
 from siyu.codes.service import create_code, find_code
 from siyu.core.db import session_factory, unit_of_work
+from siyu.core.jobs import Job
 from siyu.customers.models import Customer
 from siyu.staff.handover import hand_over
 from siyu.staff.models import HandoverMove
 from siyu.staff.service import create_staff
 from siyu.wecom import service
+from tests.console_support import csrf_of
 from tests.wecom.conftest import added, run_jobs
 
 
@@ -51,6 +53,8 @@ def test_transfers_are_sent_and_their_results_applied(post_callback, fake_wecom)
         hand_over(s, ids[0], ids[1], "moving", "test")
     with unit_of_work() as s:
         assert service.push_transfers(s) == 2
+    with unit_of_work() as s:  # asked once: WeCom would refuse a second request
+        assert service.push_transfers(s) == 0
     sent = fake_wecom.state.calls_to("externalcontact/transfer_customer")[0].body
     assert sorted(sent["external_userid"]) == ["wm-a", "wm-b"]
     fake_wecom.state.transfers[("zhang", "li")] = {"wm-a": 1, "wm-b": 3}  # taken / refused
@@ -67,3 +71,26 @@ def test_status_reports_configuration(fake_wecom):
     result = CliRunner().invoke(app, ["wecom", "status", "--json"])
     assert result.exit_code == 0, result.output
     assert '"callback_configured": true' in result.output
+
+
+def test_the_transfers_job_sends_polls_and_comes_back_while_moves_wait(
+    post_callback, fake_wecom, signed_in
+):
+    with unit_of_work() as s:
+        zhang = create_staff(s, "Guide Zhang", "guide", wecom_userid="zhang")
+        li = create_staff(s, "Guide Li", "guide", wecom_userid="li")
+        ids = (zhang.id, li.id)
+    post_callback(added("wm-a", "zhang"))
+    run_jobs()
+    with unit_of_work() as s:
+        hand_over(s, ids[0], ids[1], "leaving", "test")
+    operator = signed_in("operator")
+    page = operator.get("/wecom")
+    assert 'data-test="send-transfers"' in page.text
+    operator.post("/wecom/transfers", data={"csrf_token": csrf_of(page.text)})
+    run_jobs()
+    # the guide has left: 离职继承 (resigned) is the call
+    assert fake_wecom.state.calls_to("resigned/transfer_customer")
+    with session_factory()() as s:
+        later = s.scalars(select(Job).where(Job.kind == "wecom.transfers")).all()
+        assert [j.status for j in later] == ["done", "queued"]  # asks again in 30 minutes

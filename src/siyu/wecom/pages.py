@@ -12,7 +12,7 @@ from siyu.console.web import N_, Allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.permissions import can
 from siyu.wecom import inbox, service
-from siyu.wecom.jobs import request_sync
+from siyu.wecom.jobs import request_sync, request_transfers
 
 router = APIRouter(include_in_schema=False)
 Viewer = Allowed("wecom.view")
@@ -63,6 +63,7 @@ def wecom_page(request: Request, session: SessionDep, user: Viewer, done: str | 
             "counts": service.callback_counts(session),
             "statuses": STATUSES,
             "can_sync": can(user.role, "wecom.manage"),
+            "transfers_waiting": service.transfers_waiting(session),
             **_sync_context(session),
         }
     return render(request, "wecom_page.html", **context)
@@ -78,3 +79,9 @@ def sync_card(request: Request, session: SessionDep, user: Manager):
 def start_sync(session: SessionDep, user: Manager):
     request_sync(session)
     return RedirectResponse("/wecom?done=sync", status_code=303)
+
+
+@router.post("/wecom/transfers")
+def send_transfers(session: SessionDep, user: Manager):
+    request_transfers(session)
+    return RedirectResponse("/wecom?done=transfers", status_code=303)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from siyu.codes.models import ChannelCode, CodeGuide
 from siyu.codes.service import find_code
+from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.jobs import Job
 from siyu.core.settings import get_settings
@@ -22,6 +23,7 @@ from siyu.wecom.inbox import JOB_KIND
 from siyu.wecom.models import ContactWay, LossAlert, SyncRun, WecomCallback
 
 TRANSFER_BATCH = 100  # WeCom takes at most 100 external_userids per transfer call
+SENT = "sent to WeCom"
 
 
 def create_contact_way(
@@ -74,27 +76,34 @@ def push_transfers(session: Session, client: WecomClient | None = None) -> int:
     """Ask WeCom to hand over every pending move's customer (在职继承, or 离职继承 when the
     guide has left); returns how many customers were asked for. WeCom answers later."""
     client = client or get_client()
-    groups: dict[tuple[str, str, bool], list[str]] = defaultdict(list)
+    groups: dict[tuple[str, str, bool], list[HandoverMove]] = defaultdict(list)
     for move, source, target in _pending_pairs(session):
-        groups[(source.wecom_userid, target.wecom_userid, source.status == "left")].append(
-            move.external_userid
-        )
+        if not (move.detail or "").startswith(SENT):
+            key = (source.wecom_userid, target.wecom_userid, source.status == "left")
+            groups[key].append(move)
     asked = 0
-    for (handover, takeover, has_left), externals in groups.items():
+    for (handover, takeover, has_left), moves in groups.items():
         send = (
             client.extras.resigned_transfer_customer
             if has_left
             else client.extras.transfer_customer
         )
-        for start in range(0, len(externals), TRANSFER_BATCH):
-            batch = externals[start : start + TRANSFER_BATCH]
-            answer = send(handover, takeover, batch)
+        for start in range(0, len(moves), TRANSFER_BATCH):
+            batch = moves[start : start + TRANSFER_BATCH]
+            answer = send(handover, takeover, [m.external_userid for m in batch])
+            for move in batch:  # sent once: a move asked for again would be refused
+                move.detail = f"{SENT} {utcnow().isoformat(timespec='seconds')}"
             for row in answer.get("customer", []):
                 if int(row.get("errcode", 0)) != 0:
                     record_transfer_result(session, row["external_userid"], takeover, "failed")
             asked += len(batch)
     session.flush()
     return asked
+
+
+def transfers_waiting(session: Session) -> int:
+    """Pending moves of customers WeCom must hand over (sent or not yet)."""
+    return len(_pending_pairs(session))
 
 
 def poll_transfers(session: Session, client: WecomClient | None = None) -> int:
