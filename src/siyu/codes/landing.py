@@ -1,26 +1,34 @@
 """The QR landing `/q/{code}`: count the scan, send the phone on to the code's target.
 
 A scan must answer in milliseconds: the code is looked up from a short in-process cache, the
-`QR Code Scanned` event is only stored in the tracking inbox (the processor applies it), and
-the guide a WeCom contact way routes to is remembered for a few seconds per code. Nothing else
-happens inside the request.
+guide a WeCom contact way routes to is remembered for a few seconds per code, and the
+`QR Code Scanned` event is only stored in the tracking inbox (the processor applies it), by a
+writer thread that commits the scans arriving together in one transaction. The request answers
+once its scan is committed. Nothing else happens inside the request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import logging
+import queue
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from html import escape
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
 from siyu.core.db import session_factory, utcnow
+from siyu.core.settings import get_settings
 from siyu.events.sources import internal_source
 from siyu.staff.routing import route_contact
 from siyu.touchpoints.models import Touchpoint
@@ -35,6 +43,8 @@ SOURCE = "qr-landing"
 VISITOR_COOKIE = "siyu_aid"
 CODE_TTL = 10.0  # seconds a code's target is cached (a changed target shows within 10 s)
 ROUTE_TTL = 5.0  # seconds a code's routed guide is reused
+MAX_GROUP = 500  # scans committed in one transaction at most
+log = logging.getLogger("siyu.landing")
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,21 @@ class _Cache:
                 self.values[key] = (now, value)
         return value
 
+    def peek(self, key: str, ttl: float):
+        """The cached value if fresh, else None (never loads)."""
+        hit = self.values.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        return None
+
     def clear(self) -> None:
         with self.lock:
             self.values.clear()
 
 
 _codes, _routes, _sources = _Cache(), _Cache(), _Cache()
+# Message ids: random per process, counted within it (one random draw per process, not per scan).
+_RUN, _serial = uuid.uuid4().hex, itertools.count(1)
 
 
 def forget_cached() -> None:
@@ -132,7 +151,7 @@ def scan_message(landing: Landing, request: Request, visitor: str, guide: str | 
     return {
         "type": "track",
         "event": "QR Code Scanned",
-        "messageId": uuid.uuid4().hex,
+        "messageId": f"{_RUN}-{next(_serial)}",
         "anonymousId": visitor,
         "timestamp": utcnow().isoformat(),
         "properties": properties,
@@ -143,22 +162,85 @@ def scan_message(landing: Landing, request: Request, visitor: str, guide: str | 
     }
 
 
-@router.get("/q/{code}")
-def land(code: str, request: Request) -> Response:
+async def land(request: Request) -> Response:
+    """A plain Starlette route: no dependency solving or response model on the hot path."""
+    code = request.path_params["code"]
     visitor = request.cookies.get(VISITOR_COOKIE) or uuid.uuid4().hex
-    with session_factory()() as session:
-        landing = _codes.get(code, CODE_TTL, lambda: _landing(session, code))
-        if landing is None:
-            return HTMLResponse(_page("这个二维码已失效 · This code is no longer in use"), 404)
-        guide, guide_url = None, None
-        if landing.target_kind == "wecom_contact_way":
-            guide, guide_url = _routes.get(code, ROUTE_TTL, lambda: _guide(session, landing))
-        source = _sources.get(SOURCE, 3600, lambda: internal_source(session, SOURCE))
-        record_events(session, source, [scan_message(landing, request, visitor, guide)], utcnow())
-        session.commit()
+    landing = _codes.peek(code, CODE_TTL) or await run_in_threadpool(_load_landing, code)
+    if landing is None:
+        return HTMLResponse(_page("这个二维码已失效 · This code is no longer in use"), 404)
+    guide, guide_url = None, None
+    if landing.target_kind == "wecom_contact_way":
+        routed = _routes.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_route, landing)
+        guide, guide_url = routed
+    # Answer only once the scan is committed: a redirected scan is never lost.
+    await asyncio.wrap_future(writer.submit(scan_message(landing, request, visitor, guide)))
     response = _onwards(guide_url or landing.target, landing.target_kind)
     response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
     return response
+
+
+router.add_route("/q/{code}", land, methods=["GET"], include_in_schema=False)
+
+
+def _load_landing(code: str) -> Landing | None:
+    with session_factory()() as session:
+        return _codes.get(code, CODE_TTL, lambda: _landing(session, code))
+
+
+def _load_route(landing: Landing) -> tuple[str | None, str | None]:
+    with session_factory()() as session:
+        return _routes.get(landing.code, ROUTE_TTL, lambda: _guide(session, landing))
+
+
+class ScanWriter:
+    """Commits scans in groups: while one transaction commits, the next scans queue up and go
+    in the following one. One session and one commit per group instead of per scan is what
+    keeps the landing fast under load; each request still waits for its own commit."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, message: dict) -> Future:
+        future: Future = Future()
+        self.queue.put((message, future))
+        if self.thread is None or not self.thread.is_alive():
+            with self.lock:
+                if self.thread is None or not self.thread.is_alive():
+                    self.thread = threading.Thread(target=self._run, name="scans", daemon=True)
+                    self.thread.start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            group = [self.queue.get()]
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write([message for message, _ in group])
+            except Exception as error:  # noqa: BLE001 - every waiting request hears of it
+                log.exception("recording %s scans failed", len(group))
+                _sources.clear()
+                for _, future in group:
+                    future.set_exception(error)
+            else:
+                for _, future in group:
+                    future.set_result(True)
+
+    def _write(self, messages: list[dict]) -> None:
+        with session_factory()() as session:
+            key = f"{get_settings().database_url}:{SOURCE}"
+            source = _sources.get(key, 3600, lambda: internal_source(session, SOURCE))
+            record_events(session, source, messages, utcnow())
+            session.commit()
+
+
+writer = ScanWriter()
 
 
 def _onwards(target: str, target_kind: str) -> Response:
