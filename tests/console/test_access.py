@@ -82,6 +82,14 @@ def _report_body(world: World) -> dict:
     return {"json": {"period": {"start": "2026-11-01", "end": "2026-11-07"}}}
 
 
+def _funnel_body(world: World) -> dict:
+    return {"json": {"period": {"start": "2026-11-01", "end": "2026-11-07"}, "template": "aarrr"}}
+
+
+def _ltv_body(world: World) -> dict:
+    return {"json": {"calibration_end": "2026-11-07"}}
+
+
 def _as_of_body(world: World) -> dict:
     return {"json": {"as_of": "2026-11-07"}}
 
@@ -192,6 +200,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/reports/retention"): Rule("reports.view", body=_report_body),
     ("POST", "/api/reports/rfm"): Rule("reports.view", body=_as_of_body),
     ("POST", "/api/reports/attribution"): Rule("reports.view", body=_report_body),
+    ("GET", "/reports/funnels"): Rule("reports.view"),
+    ("GET", "/reports/funnels.csv"): Rule("reports.view"),
+    ("GET", "/reports/ltv"): Rule("reports.view"),
+    ("GET", "/reports/ltv.csv"): Rule("reports.view"),
+    ("GET", "/reports/guides"): Rule("reports.view"),
+    ("GET", "/reports/guides.csv"): Rule("reports.view"),
+    ("GET", "/reports/goods"): Rule("reports.view"),
+    ("GET", "/reports/goods.csv"): Rule("reports.view"),
+    ("POST", "/api/reports/funnels"): Rule("reports.view", body=_funnel_body),
+    ("POST", "/api/reports/ltv"): Rule("reports.view", body=_ltv_body),
+    ("POST", "/api/reports/guides"): Rule("reports.view", body=_report_body),
+    ("POST", "/api/reports/goods"): Rule("reports.view", body=_report_body),
     # imports
     ("GET", "/imports"): Rule("imports.view"),
     ("POST", "/imports"): Rule("imports.run", body=_upload),

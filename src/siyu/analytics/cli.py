@@ -186,3 +186,110 @@ def attribution(
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
     }
     show(report, query, json_out)
+
+
+@app.command()
+def funnels(
+    start: str | None = START,
+    end: str | None = END,
+    step: list[str] | None = typer.Option(
+        None, "--step", help="An event, or events with | between (repeat, in order)."
+    ),
+    template: str | None = typer.Option(None, help="aarrr or rarra instead of --step"),
+    order: str = typer.Option("ordered", help="ordered or any"),
+    window_hours: int = typer.Option(168, "--window-hours", help="Conversion window."),
+    exclude: list[str] | None = typer.Option(None, "--exclude", help="Exclusion event."),
+    breakdown: str | None = typer.Option(None, help="touchpoint or touchpoint_type"),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """Customers through ordered steps within a window, and time to convert."""
+    from siyu.analytics import funnels as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "steps": [{"events": [e.strip() for e in s.split("|")]} for s in step or ()],
+        "template": template,
+        "order": order,
+        "window_hours": window_hours,
+        "exclusions": exclude or (),
+        "breakdown": breakdown,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+@app.command()
+def ltv(
+    calibration_end: str = typer.Option(..., "--calibration-end", help="Fit on orders to here."),
+    holdout_end: str | None = typer.Option(
+        None, "--holdout-end", help="Compare predicted with actual purchases up to here."
+    ),
+    period: str = typer.Option("week", "--period", help="day, week or month"),
+    horizon: int = typer.Option(52, help="Periods ahead to predict."),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """BG/NBD and Gamma-Gamma parameters, predicted value, and predicted vs actual."""
+    from siyu.analytics import ltv as report
+
+    query = {
+        "calibration_end": calibration_end,
+        "holdout_end": holdout_end,
+        "period": period,
+        "horizon": horizon,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+@app.command()
+def guides(
+    start: str | None = START,
+    end: str | None = END,
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """Each guide's customers: owned, new, lost, messages, orders and GMV."""
+    from siyu.analytics import guides as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)
+
+
+@app.command()
+def goods(
+    start: str | None = START,
+    end: str | None = END,
+    level: str = typer.Option("product", help="product or category"),
+    touchpoint: list[str] | None = TOUCHPOINT,
+    touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
+    store: list[int] | None = STORE,
+    guide: list[int] | None = GUIDE,
+    segment: Path | None = SEGMENT,
+    json_out: bool = JSON,
+) -> None:
+    """Purchase frequency × average order value per product or category, in four quadrants."""
+    from siyu.analytics import goods as report
+
+    query = {
+        "period": _or_fail(period, start, end),
+        "level": level,
+        "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
+    }
+    show(report, query, json_out)

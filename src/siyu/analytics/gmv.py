@@ -181,13 +181,14 @@ FACTOR_LABELS = {
 }
 
 
-def table(result: Result, _) -> tuple[tuple[str, ...], list[list]]:
+def table(result: Result, _, names=None) -> tuple[tuple[str, ...], list[list]]:
+    label = _labeler(result, _, names)
     rows = []
     for row in [result.total, *result.rows]:
         now = row.current
         rows.append(
             [
-                _("All") if row.key == TOTAL else row.key,
+                label(row.key),
                 now.visitors,
                 now.buyers,
                 now.orders,
@@ -203,11 +204,27 @@ def table(result: Result, _) -> tuple[tuple[str, ...], list[list]]:
     return HEADERS, rows
 
 
-def charts(result: Result, _) -> list[dict]:
+def _labeler(result: Result, _, names):
+    """A breakdown key as people read it: a store's or guide's name, a touchpoint type's label."""
+    from siyu.touchpoints.pages import GROUP_LABELS
+
+    known = (names or {}).get(result.breakdown or "", {})
+
+    def label(key: str) -> str:
+        if key == TOTAL:
+            return _("All")
+        if result.breakdown == "touchpoint_type" and key in GROUP_LABELS:
+            return _(GROUP_LABELS[key])
+        return known.get(key, key)
+
+    return label
+
+
+def charts(result: Result, _, names=None) -> list[dict]:
     """The change as a waterfall from the previous GMV to this one; GMV by breakdown."""
     total = result.total
     steps = [_(FACTOR_LABELS[f]) for f in FACTORS]
-    names = [_("Previous period"), *steps, _("This period")]
+    bars_named = [_("Previous period"), *steps, _("This period")]
     values = [total.explained_fen[f] / 100 for f in FACTORS]
     base, running = [0.0], total.previous.gmv_fen / 100
     for value in values:
@@ -215,12 +232,13 @@ def charts(result: Result, _) -> list[dict]:
         running += value
     base.append(0.0)
     visible = [total.previous.gmv_fen / 100, *(abs(v) for v in values), total.current.gmv_fen / 100]
-    waterfall = bars(names, [("", base), (_("GMV (yuan)"), visible)], stack=True)
+    waterfall = bars(bars_named, [("", base), (_("GMV (yuan)"), visible)], stack=True)
     waterfall["series"][0].update(itemStyle={"color": "transparent"}, tooltip={"show": False})
     waterfall["legend"] = {"show": False}
     found = [{"title": _("What explains the change in GMV"), "option": waterfall}]
     if result.rows:
-        keys = [row.key for row in result.rows[:20]]
+        label = _labeler(result, _, names)
+        keys = [label(row.key) for row in result.rows[:20]]
         series = [
             (_("This period"), [row.current.gmv_fen / 100 for row in result.rows[:20]]),
             (_("Previous period"), [row.previous.gmv_fen / 100 for row in result.rows[:20]]),

@@ -79,6 +79,10 @@ def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def _names(choices: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, str]]:
+    return {kind: dict(choices[kind]) for kind in ("store", "guide")}
+
+
 def _run(kind: str, request: Request):
     module = REPORTS[kind]
     params = dict(request.query_params)
@@ -95,7 +99,9 @@ def _page(kind: str):
     def page(request: Request, session: SessionDep, user: Viewer):
         module, query, done, problem = _run(kind, request)
         locale = request_locale(request, user)
-        headers, rows = table_of(module, done.result, locale) if done else ([], [])
+        choices = _choices(session)
+        names = _names(choices)
+        headers, rows = table_of(module, done.result, locale, names) if done else ([], [])
         return render(
             request,
             "report.html",
@@ -107,8 +113,8 @@ def _page(kind: str):
             fields=module.FIELDS,
             filters=[name for name in LIST_FILTERS if name in module.FILTERS],
             filter_labels=FILTER_LABELS,
-            choices=_choices(session),
-            charts=charts_of(module, done.result, locale) if done else [],
+            choices=choices,
+            charts=charts_of(module, done.result, locale, names) if done else [],
             headers=headers,
             rows=rows,
             problem=problem,
@@ -122,12 +128,13 @@ def _page(kind: str):
 
 
 def _download(kind: str):
-    def download(request: Request, user: Viewer):
+    def download(request: Request, session: SessionDep, user: Viewer):
         module, query, done, problem = _run(kind, request)
         if done is None:
             return Response(problem or "", status_code=400)
+        names = _names(_choices(session))
         return Response(
-            csv_of(module, done.result, request_locale(request, user)),
+            csv_of(module, done.result, request_locale(request, user), names),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,21 +23,32 @@ def ratio(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def table_of(module, result, locale: str) -> tuple[list[str], list[list[Any]]]:
+Names = dict[str, dict[str, str]]  # "guide" / "store" → id → name, for labels
+
+
+def table_of(
+    module, result, locale: str, names: Names | None = None
+) -> tuple[list[str], list[list[Any]]]:
     _ = i18n.translations(locale).gettext
-    headers, rows = module.table(result, _)
+    headers, rows = _call(module.table, result, _, names)
     return [_(h) for h in headers], rows
 
 
-def charts_of(module, result, locale: str) -> list[dict]:
+def charts_of(module, result, locale: str, names: Names | None = None) -> list[dict]:
     """[{"title", "option"}]: ECharts options with labels in the reader's language."""
     _ = i18n.translations(locale).gettext
-    return module.charts(result, _)
+    return _call(module.charts, result, _, names)
 
 
-def csv_of(module, result, locale: str) -> str:
+def _call(draw, result, _, names: Names | None):
+    if "names" in inspect.signature(draw).parameters:
+        return draw(result, _, names=names or {})
+    return draw(result, _)
+
+
+def csv_of(module, result, locale: str, names: Names | None = None) -> str:
     """With a BOM, so Excel reads UTF-8."""
-    headers, rows = table_of(module, result, locale)
+    headers, rows = table_of(module, result, locale, names)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)

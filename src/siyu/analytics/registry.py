@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from siyu.analytics import attribution, gmv, retention, rfm
+from siyu.analytics import attribution, funnels, gmv, goods, guides, ltv, retention, rfm
 from siyu.core.i18n import N_
 
-REPORTS = {"gmv": gmv, "retention": retention, "rfm": rfm, "attribution": attribution}
+REPORTS = {
+    "gmv": gmv,
+    "retention": retention,
+    "rfm": rfm,
+    "attribution": attribution,
+    "funnels": funnels,
+    "ltv": ltv,
+    "guides": guides,
+    "goods": goods,
+}
 TITLES = {
     "gmv": N_("GMV decomposition"),
     "retention": N_("Retention"),
     "rfm": N_("RFM layers"),
     "attribution": N_("Attribution"),
+    "funnels": N_("Funnels"),
+    "ltv": N_("Lifetime value"),
+    "guides": N_("Guides"),
+    "goods": N_("Goods fit"),
 }
 SUMMARIES = {
     "gmv": N_("Visitors × conversion × average order value × frequency, and what moved GMV."),
     "retention": N_("Of the customers who bought in a period, how many bought again."),
     "rfm": N_("Recency, frequency and monetary scores, the eight layers and who moved."),
     "attribution": N_("Which touchpoints earned the orders, under six models, with ROI."),
+    "funnels": N_("Ordered steps within a window, AARRR and RARRA, and time to convert."),
+    "ltv": N_("Value to date by cohort, and predicted with BG/NBD and Gamma-Gamma."),
+    "guides": N_("Each guide's customers: owned, new, lost, messages, orders and GMV."),
+    "goods": N_("Purchase frequency × average order value per product, in four quadrants."),
 }

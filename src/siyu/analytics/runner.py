@@ -80,8 +80,10 @@ def run(
                 _cache.move_to_end(key)
                 return Run(_cache[key], time.perf_counter() - started, True, engine)
     tables = tables or open_tables(lake, engine)
+    limit = getattr(report, "ROW_LIMIT", MAX_ROWS)
     frames = {
-        name: fetch(expr, name) for name, expr in report.build(query, tables, context).items()
+        name: fetch(expr, name, limit)
+        for name, expr in report.build(query, tables, context).items()
     }
     result = report.shape(frames, query, context)
     with _lock:
@@ -91,12 +93,10 @@ def run(
     return Run(result, time.perf_counter() - started, False, engine)
 
 
-def fetch(expr: ir.Table, name: str) -> pa.Table:
-    table = expr.limit(MAX_ROWS + 1).to_pyarrow()
-    if table.num_rows > MAX_ROWS:
-        raise TooManyRows(
-            f"more than {MAX_ROWS} rows: narrow the period or the filters", field=name
-        )
+def fetch(expr: ir.Table, name: str, limit: int = MAX_ROWS) -> pa.Table:
+    table = expr.limit(limit + 1).to_pyarrow()
+    if table.num_rows > limit:
+        raise TooManyRows(f"more than {limit} rows: narrow the period or the filters", field=name)
     return table
 
 

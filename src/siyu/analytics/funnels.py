@@ -1,0 +1,360 @@
+"""Funnels (漏斗): how many customers went through ordered steps within a conversion window.
+
+A funnel starts at a customer's first-step event in the period. "ordered": each next step is
+the earliest matching event strictly after the step before, and no later than the window after
+the start (plain joins and min(); no ASOF join, which Ibis on Spark lacks). "any": a step counts
+when a matching event lies anywhere in [start, start + window], in any order, the start being any
+step's event. A step is reached by a customer when some start reaches it and every step before.
+Exclusion events drop a start when the customer did one inside its window. Time to convert is
+each converting customer's quickest start-to-last-step time (ordered funnels).
+
+Templates: AARRR (acquisition → activation → retention → revenue → referral, the growth view) and
+RARRA (retention first, acquisition last: the private-domain view), over the events Siyu's demo
+brand and WeCom/mall integrations send.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from pydantic import BaseModel, Field, model_validator
+
+from siyu.analytics.base import Period, ReportQuery, canonical, people
+from siyu.analytics.present import bars
+from siyu.analytics.runner import Context
+from siyu.analytics.tables import Tables
+from siyu.core.i18n import N_
+
+KIND = "funnels"
+TOTAL = "all"
+# Seconds: under a minute, an hour, a day, a week; beyond.
+TIME_BUCKETS = (60, 3_600, 86_400, 604_800)
+
+
+class Step(BaseModel):
+    label: str = ""
+    events: tuple[str, ...] = Field(min_length=1)
+
+
+TEMPLATES: dict[str, tuple[Step, ...]] = {
+    "aarrr": (
+        Step(label="Acquisition", events=("QR Code Scanned", "Official Account Followed")),
+        Step(label="Activation", events=("Contact Added", "Group Joined")),
+        Step(label="Retention", events=("Product Viewed",)),
+        Step(label="Revenue", events=("Order Completed",)),
+        Step(label="Referral", events=("Referral Completed",)),
+    ),
+    "rarra": (
+        Step(label="Retention", events=("Message Read", "Product Viewed")),
+        Step(label="Activation", events=("Coupon Applied", "Group Joined")),
+        Step(label="Referral", events=("Referral Completed",)),
+        Step(label="Revenue", events=("Order Completed",)),
+        Step(label="Acquisition", events=("QR Code Scanned",)),
+    ),
+}
+
+
+class Query(ReportQuery):
+    period: Period
+    steps: tuple[Step, ...] = ()
+    template: Literal["aarrr", "rarra"] | None = None
+    order: Literal["ordered", "any"] = "ordered"
+    window_hours: int = Field(168, ge=1, le=24 * 90)
+    exclusions: tuple[str, ...] = ()
+    breakdown: Literal["touchpoint", "touchpoint_type"] | None = None
+
+    @model_validator(mode="after")
+    def _steps(self) -> Query:
+        if not self.steps and self.template:
+            object.__setattr__(self, "steps", TEMPLATES[self.template])
+        if not 2 <= len(self.steps) <= 10:
+            raise ValueError("a funnel has 2 to 10 steps (or a template)")
+        return self
+
+
+class StepResult(BaseModel):
+    label: str
+    customers: int
+    rate: float  # of the first step's customers
+    step_rate: float  # of the step before's
+
+
+class Row(BaseModel):
+    key: str
+    steps: list[StepResult]
+
+
+class Result(BaseModel):
+    order: str
+    window_hours: int
+    total: Row
+    rows: list[Row]
+    converted: int
+    mean_seconds_to_convert: float | None
+    time_to_convert: list[int]  # converting customers by TIME_BUCKETS, then beyond
+
+
+def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
+    since, until = query.period.bounds(context.zone)
+    window = ibis.interval(hours=query.window_hours)
+    crowd = people(tables, query.filters, query.period.end)
+    key = crowd[query.breakdown].cast("string") if query.breakdown else ibis.literal(TOTAL)
+    crowd = crowd.select("customer_id", key=key)
+    events = tables.events
+    wanted = sorted({e for step in query.steps for e in step.events} | set(query.exclusions))
+    rows = events.filter(
+        events.customer_id.notnull(),
+        events.event.isin(wanted),
+        events.timestamp >= since,
+        events.timestamp < until + window,
+    ).select("customer_id", "event", at=events.timestamp)
+    rows = canonical(rows, tables.customer_map).join(crowd, "customer_id")
+
+    def step_rows(names) -> ir.Table:
+        found = rows.filter(rows.event.isin(list(names)))
+        return found.select(step_customer="customer_id", step_at="at").distinct()
+
+    if query.order == "ordered":
+        first = rows.filter(rows.event.isin(list(query.steps[0].events)), rows.at < until)
+    else:
+        every = [e for step in query.steps for e in step.events]
+        first = rows.filter(rows.event.isin(every), rows.at < until)
+    starts = first.select("customer_id", "key", started="at").distinct()
+    if query.exclusions:
+        dropped = step_rows(query.exclusions)
+        starts = starts.anti_join(
+            dropped,
+            [
+                starts.customer_id == dropped.step_customer,
+                dropped.step_at >= starts.started,
+                dropped.step_at <= starts.started + window,
+            ],
+        )
+    if query.order == "ordered":
+        reached = _ordered(query, starts, step_rows, window)
+    else:
+        reached = _any_order(query, starts, step_rows, window)
+    counts = reached.group_by("key", "step").aggregate(customers=reached.customer_id.nunique())
+    frames = {"counts": counts}
+    if query.order == "ordered":
+        frames["durations"] = _durations(reached, len(query.steps))
+    return frames
+
+
+def _ordered(query: Query, starts: ir.Table, step_rows, window) -> ir.Table:
+    chain = starts.mutate(reached=starts.started)
+    found = [chain.select("customer_id", "key", "started", "reached", step=ibis.literal(1))]
+    for number, step in enumerate(query.steps[1:], start=2):
+        nxt = step_rows(step.events)
+        joined = chain.join(
+            nxt,
+            [
+                chain.customer_id == nxt.step_customer,
+                nxt.step_at > chain.reached,
+                nxt.step_at <= chain.started + window,
+            ],
+        )
+        chain = joined.group_by("customer_id", "key", "started").aggregate(
+            reached=joined.step_at.min()
+        )
+        found.append(chain.mutate(step=ibis.literal(number)))
+    return ibis.union(*found, distinct=False)
+
+
+def _any_order(query: Query, starts: ir.Table, step_rows, window) -> ir.Table:
+    flagged = starts
+    for number, step in enumerate(query.steps, start=1):
+        rows = step_rows(step.events)
+        hit = starts.join(
+            rows,
+            [
+                starts.customer_id == rows.step_customer,
+                rows.step_at >= starts.started,
+                rows.step_at <= starts.started + window,
+            ],
+        )
+        hit = hit.select("customer_id", "started").distinct().mutate(**{f"s{number}": True})
+        flagged = flagged.left_join(hit, ["customer_id", "started"]).drop(
+            "customer_id_right", "started_right"
+        )
+    found = []
+    held = ibis.literal(True)
+    for number in range(1, len(query.steps) + 1):
+        held = held & flagged[f"s{number}"].fill_null(False)
+        kept = flagged.filter(held)
+        found.append(
+            kept.select(
+                "customer_id", "key", "started", reached=kept.started, step=ibis.literal(number)
+            )
+        )
+    return ibis.union(*found, distinct=False)
+
+
+def _durations(reached: ir.Table, last: int) -> ir.Table:
+    done = reached.filter(reached.step == last)
+    seconds = done.reached.epoch_seconds() - done.started.epoch_seconds()
+    quickest = done.group_by("customer_id").aggregate(seconds=seconds.min())
+    bucket = ibis.cases(
+        *((quickest.seconds < limit, i) for i, limit in enumerate(TIME_BUCKETS)),
+        else_=len(TIME_BUCKETS),
+    )
+    quickest = quickest.mutate(bucket=bucket)
+    return quickest.group_by("bucket").aggregate(
+        customers=quickest.count(), seconds=quickest.seconds.sum()
+    )
+
+
+def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
+    counts: dict[str, dict[int, int]] = {}
+    for row in frames["counts"].to_pylist():
+        counts.setdefault(row["key"], {})[row["step"]] = row["customers"]
+    rows = [_row(key, found, query) for key, found in counts.items()]
+    rows.sort(key=lambda r: (-r.steps[0].customers, r.key))
+    totals: dict[int, int] = {}
+    for found in counts.values():
+        for step, n in found.items():
+            totals[step] = totals.get(step, 0) + n
+    durations = frames.get("durations", pa.table({})).to_pylist()
+    converted = sum(row["customers"] for row in durations)
+    histogram = [0] * (len(TIME_BUCKETS) + 1)
+    for row in durations:
+        histogram[row["bucket"]] = row["customers"]
+    seconds = sum(row["seconds"] for row in durations)
+    return Result(
+        order=query.order,
+        window_hours=query.window_hours,
+        total=_row(TOTAL, totals, query),
+        rows=rows if query.breakdown else [],
+        converted=converted if durations else totals.get(len(query.steps), 0),
+        mean_seconds_to_convert=seconds / converted if converted else None,
+        time_to_convert=histogram,
+    )
+
+
+def _row(key: str, found: dict[int, int], query: Query) -> Row:
+    steps, first, before = [], found.get(1, 0), found.get(1, 0)
+    for number, step in enumerate(query.steps, start=1):
+        n = found.get(number, 0)
+        label = step.label or " / ".join(step.events)
+        steps.append(
+            StepResult(
+                label=label,
+                customers=n,
+                rate=n / first if first else 0.0,
+                step_rate=n / before if before else 0.0,
+            )
+        )
+        before = n
+    return Row(key=key, steps=steps)
+
+
+def table(result: Result, _) -> tuple[list[str], list[list]]:
+    headers = [_("Breakdown"), *(_(s.label) for s in result.total.steps)]
+    rows = []
+    for row in [result.total, *result.rows]:
+        rows.append(
+            [
+                _("All") if row.key == TOTAL else row.key,
+                *(f"{s.customers} ({s.rate:.1%})" for s in row.steps),
+            ]
+        )
+    return headers, rows
+
+
+def charts(result: Result, _) -> list[dict]:
+    steps = result.total.steps
+    labels = [_(s.label) for s in steps]
+    found = [
+        {
+            "title": _("Customers at each step"),
+            "option": {
+                "tooltip": {"trigger": "item"},
+                "series": [
+                    {
+                        "type": "funnel",
+                        "sort": "none",
+                        "left": "10%",
+                        "width": "80%",
+                        "label": {"formatter": "{b}: {c}"},
+                        "data": [
+                            {"name": label, "value": s.customers}
+                            for label, s in zip(labels, steps, strict=True)
+                        ],
+                    }
+                ],
+            },
+        }
+    ]
+    if result.order == "ordered":
+        names = [_("< 1 minute"), _("< 1 hour"), _("< 1 day"), _("< 1 week"), _("Longer")]
+        found.append(
+            {
+                "title": _("Time to convert"),
+                "option": bars(names, [(_("Customers"), result.time_to_convert)]),
+            }
+        )
+    return found
+
+
+FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")
+FIELDS = (
+    {
+        "name": "template",
+        "label": N_("Template"),
+        "default": "aarrr",
+        "choices": [("aarrr", N_("AARRR")), ("rarra", N_("RARRA")), ("custom", N_("My steps"))],
+    },
+    {"name": "steps", "label": N_("Steps (events, comma between)"), "width": "22em"},
+    {
+        "name": "order",
+        "label": N_("Step order"),
+        "default": "ordered",
+        "choices": [("ordered", N_("In this order")), ("any", N_("Any order"))],
+    },
+    {
+        "name": "window_hours",
+        "label": N_("Window (hours)"),
+        "default": "168",
+        "type": "number",
+        "width": "6em",
+    },
+    {"name": "exclusions", "label": N_("Exclude (events)"), "width": "12em"},
+    {
+        "name": "breakdown",
+        "label": N_("Break down by"),
+        "choices": [
+            ("", N_("Nothing")),
+            ("touchpoint", N_("Touchpoint")),
+            ("touchpoint_type", N_("Touchpoint type")),
+        ],
+    },
+)
+STEP_LABELS = (
+    N_("Acquisition"),
+    N_("Activation"),
+    N_("Retention"),
+    N_("Revenue"),
+    N_("Referral"),
+)
+
+
+def form_query(params: dict[str, str], start, end) -> dict:
+    query: dict = {"period": {"start": start, "end": end}}
+    names = [n.strip() for n in (params.get("steps") or "").split(",") if n.strip()]
+    if params.get("template") == "custom" and names:
+        query["steps"] = [{"events": [name]} for name in names]
+    else:
+        query["template"] = params.get("template") if params.get("template") == "rarra" else "aarrr"
+    if params.get("order") in ("ordered", "any"):
+        query["order"] = params["order"]
+    if (params.get("window_hours") or "").isdigit():
+        query["window_hours"] = int(params["window_hours"])
+    exclusions = [n.strip() for n in (params.get("exclusions") or "").split(",") if n.strip()]
+    if exclusions:
+        query["exclusions"] = exclusions
+    if params.get("breakdown") in ("touchpoint", "touchpoint_type"):
+        query["breakdown"] = params["breakdown"]
+    return query

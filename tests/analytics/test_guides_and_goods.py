@@ -1,0 +1,71 @@
+"""Guides' customers and the goods-fit quadrants."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from siyu.analytics import goods, guides
+from tests.analytics.factories import SHANGHAI
+
+PERIOD = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
+
+
+def at(day: int) -> datetime:
+    return datetime(2026, 11, day, 12, tzinfo=SHANGHAI)
+
+
+def test_each_guide_sees_their_customers_numbers(rows, report):
+    rows.customer(1, owner_id=7, first_seen_at=at(2))  # new this period
+    rows.customer(2, owner_id=7, first_seen_at=datetime(2026, 1, 1, tzinfo=SHANGHAI))
+    rows.customer(3, owner_id=8, first_seen_at=at(3))
+    rows.customer(4)  # nobody's
+    rows.event(1, "Message Sent", at(2))
+    rows.event(2, "Message Sent", at(4))
+    rows.event(2, "Message Sent", at(5))
+    rows.event(2, "Contact Deleted", at(6))
+    rows.order(1, at(3), 2_000)
+    rows.order(1, at(9), 3_000)
+    rows.order(3, at(9), 1_000)
+    rows.order(4, at(9), 9_000)
+
+    result = report(guides, period=PERIOD)
+
+    by_id = {g.guide_id: g for g in result.guides}
+    assert set(by_id) == {7, 8}
+    seven = by_id[7]
+    assert (seven.customers, seven.new_customers, seven.lost_customers) == (2, 1, 1)
+    assert (seven.messages, seven.buyers, seven.orders, seven.gmv_fen) == (3, 1, 2, 5_000)
+    assert result.tasks_tracked is False
+
+
+def line(product_id: str, category: str, price: str, quantity: int = 1) -> dict:
+    return {
+        "product_id": product_id,
+        "name": product_id.upper(),
+        "category": category,
+        "price": price,
+        "quantity": quantity,
+    }
+
+
+def test_products_fall_into_the_four_quadrants(rows, report):
+    for cid in (1, 2, 3, 4):
+        rows.customer(cid)
+    for day in (2, 3, 4, 5):  # one buyer, four orders of a cheap drink
+        rows.order(1, at(day), 1_000, products=[line("tea", "drinks", "10.00")])
+    rows.order(2, at(2), 50_000, products=[line("gift", "boxes", "250.00", 2)])
+    rows.order(3, at(2), 500, products=[line("straw", "extras", "5.00")])
+    for day in (6, 7):
+        rows.order(4, at(day), 40_000, products=[line("card", "cards", "400.00")])
+
+    result = report(goods, period=PERIOD)
+
+    quadrant = {item.key: item.quadrant for item in result.items}
+    assert quadrant == {
+        "tea": "high_frequency_low_value",
+        "gift": "low_frequency_high_value",
+        "card": "high_frequency_high_value",
+        "straw": "low_frequency_low_value",
+    }
+    gift = next(item for item in result.items if item.key == "gift")
+    assert (gift.quantity, gift.value_fen, gift.average_order_fen) == (2, 50_000, 50_000)
