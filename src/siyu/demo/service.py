@@ -12,6 +12,7 @@ from random import Random
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu.codes.demo import seed_demo as seed_codes
 from siyu.core import auth, meta
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
@@ -253,6 +254,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     shipped = _ship(waiting, report)
     snapshots.write_snapshots()
     seed_segments()  # tags, auto-tags and segments of the demo brand
+    seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
     with unit_of_work() as session:
         summary = summarize(session, loaded, shipped, time.perf_counter() - started)
     with acting_as("cli:demo"), unit_of_work() as session:

@@ -1,0 +1,34 @@
+"""The demo brand's channel codes: one per scannable touchpoint, counted on their page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from siyu.codes.demo import seed_demo
+from siyu.codes.models import ChannelCode, CodeGuide
+from siyu.codes.numbers import last_days, numbers
+from siyu.core.lake import duckdb_connection
+from siyu.demo import service
+from siyu.staff.models import Staff
+from siyu.staff.routing import capacity_warnings
+from tests.demo.test_demo import NOW, PLAN
+
+
+def test_the_demo_gets_routed_codes_whose_scans_are_counted(session):
+    service.build(PLAN, NOW)
+    codes = {c.code: c for c in session.scalars(select(ChannelCode))}
+    assert {"store-cs-wuyi", "poster-referral", "item-cup", "guide-persona"} <= set(codes)
+    assert "mp-home" not in codes  # a mini-program page is no QR code
+    store_routes = session.scalars(
+        select(CodeGuide).where(CodeGuide.code_id == codes["store-cs-wuyi"].id)
+    ).all()
+    backups = [r for r in store_routes if r.is_backup]
+    assert len(store_routes) == 4 and len(backups) == 1
+    assert session.get(Staff, backups[0].staff_id).role == "manager"
+    assert [w.name for w in capacity_warnings(session)] == ["山茶小茶"]
+    assert seed_demo() == 0  # a second run makes nothing new
+    with duckdb_connection() as conn:
+        found = numbers(conn, last_days(date(2025, 11, 30), 90))
+    assert found["store-cs-wuyi"].scans > 0 and found["store-cs-wuyi"].contacts > 0
