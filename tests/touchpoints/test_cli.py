@@ -39,6 +39,8 @@ def test_registering_a_code_seen_in_events_keeps_its_history(client, write_key, 
             "group": "poster",
             "entry_type": "owned",
             "registered": True,
+            "store": None,
+            "owner": None,
         }
     ]
 
@@ -104,3 +106,19 @@ def test_bad_group_or_unknown_code_is_refused_naming_the_field(session):
     )
     assert result.exit_code == 2 and "code" in result.output
     assert session.scalar(select(Touchpoint)) is None
+
+
+def test_a_touchpoint_names_its_store_and_owner(session):
+    from siyu.core.db import unit_of_work
+    from siyu.staff.service import create_staff, create_store
+
+    with unit_of_work() as s:
+        store = create_store(s, "cs-wuyi", "五一广场店")
+        create_staff(s, "刘晓雯", "guide", store.id, "cs-wuyi-g1")
+    args = ["touchpoints", "register", "--code", "guide-1", "--name", "刘晓雯的活码"]
+    result = runner.invoke(app, [*args, "--store", "cs-wuyi", "--owner", "cs-wuyi-g1"])
+    assert result.exit_code == 0, result.output
+    (listed,) = json.loads(runner.invoke(app, ["touchpoints", "list", "--json"]).output)
+    assert (listed["store"], listed["owner"]) == ("cs-wuyi", "cs-wuyi-g1")
+    unknown = runner.invoke(app, [*args, "--store", "nowhere"])
+    assert unknown.exit_code == 2 and "store" in unknown.output

@@ -25,12 +25,15 @@ def register(
     name: str = typer.Option(..., "--name"),
     group: str = typer.Option("other", "--group", help=", ".join(GROUPS)),
     entry_type: str = typer.Option("owned", "--entry-type", help=", ".join(ENTRY_TYPES)),
+    store: str | None = typer.Option(None, "--store", help="The store's code."),
+    owner: str | None = typer.Option(None, "--owner", help="The owner's WeCom UserID."),
 ) -> None:
     """Register a touchpoint (an unregistered code seen in events becomes registered)."""
     upgrade()
     try:
         with acting_as("cli"), unit_of_work() as session:
-            service.register(session, code, name, group, entry_type)
+            store_id, owner_id = service.store_and_owner(session, store, owner)
+            service.register(session, code, name, group, entry_type, store_id, owner_id)
     except SiyuError as error:
         fail(error)
     console.print(f"touchpoint {code} registered")
@@ -69,6 +72,7 @@ def list_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
     """Every touchpoint, registered or only seen in events."""
     upgrade()
     with session_factory()() as session:
+        stores, owners = service.store_codes_and_owners(session)
         rows = [
             {
                 "code": t.code,
@@ -76,6 +80,8 @@ def list_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
                 "group": t.group,
                 "entry_type": t.entry_type,
                 "registered": t.is_registered,
+                "store": stores.get(t.store_id),
+                "owner": owners.get(t.owner_id),
             }
             for t in service.list_touchpoints(session)
         ]

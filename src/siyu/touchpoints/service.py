@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.core.errors import InvalidInput
+from siyu.core.errors import InvalidInput, NotFound
+from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import ENTRY_TYPES, GROUPS, Touchpoint, TouchpointCost
 
 
@@ -37,6 +38,34 @@ def register(
     touchpoint.is_registered = True
     session.flush()
     return touchpoint
+
+
+def store_and_owner(
+    session: Session, store_code: str | None, owner_wecom_userid: str | None
+) -> tuple[int | None, int | None]:
+    """Ids of a store (by its code) and an owner (by WeCom UserID); unknown ones are errors."""
+    store_id = owner_id = None
+    if store_code:
+        store_id = session.scalar(select(Store.id).where(Store.code == store_code))
+        if store_id is None:
+            raise NotFound(f"no store with the code {store_code!r}", field="store")
+    if owner_wecom_userid:
+        owner_id = session.scalar(select(Staff.id).where(Staff.wecom_userid == owner_wecom_userid))
+        if owner_id is None:
+            raise NotFound(f"no staff member {owner_wecom_userid!r}", field="owner")
+    return store_id, owner_id
+
+
+def store_codes_and_owners(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+    """Store codes by id, and staff by id as their WeCom UserID (or name)."""
+    stores = {i: c for i, c in session.execute(select(Store.id, Store.code))}
+    owners = {
+        staff_id: wecom_userid or name
+        for staff_id, wecom_userid, name in session.execute(
+            select(Staff.id, Staff.wecom_userid, Staff.name)
+        )
+    }
+    return stores, owners
 
 
 def keep_unknown(session: Session, codes: Iterable[str]) -> list[str]:
