@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -94,6 +95,12 @@ async def _load(port: int, connections: int, seconds: float, record: bool) -> Ru
     return run
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _lake_scans(env: dict[str, str]) -> tuple[int, int]:
     from siyu.core.lake import duckdb_connection, open_lake
 
@@ -124,7 +131,9 @@ def _run_one(connections: int, seconds: float) -> dict:
                 f"[dim]landing: {connections} connections, {RATE}/s for {seconds:g} s …[/dim]"
             )
             asyncio.run(_load(server.port, connections, min(3.0, seconds / 3), record=False))
+            cpu_before = _cpu_seconds(server.process.pid)
             warm = asyncio.run(_load(server.port, connections, seconds, record=True))
+            cpu = _cpu_seconds(server.process.pid) - cpu_before
         scans, distinct = _lake_scans(server.env)
     acked = int(RATE * min(3.0, seconds / 3)) + warm.redirects
     return {
@@ -136,6 +145,9 @@ def _run_one(connections: int, seconds: float) -> dict:
         "p50_ms": round(warm.percentile(0.50), 1),
         "p99_ms": round(warm.percentile(0.99), 1),
         "max_ms": round(max(warm.latencies_ms, default=0.0), 1),
+        # The server's own CPU per scan while measured (request path, processor, shipper): what
+        # a core of its own would need, whatever else the machine was doing.
+        "server_cpu_ms_per_scan": round(cpu * 1000 / max(len(warm.latencies_ms), 1), 2),
         "sanity": {
             "redirected": acked,
             "in_lake": scans,
@@ -157,7 +169,8 @@ def main(
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         table = Table(title=f"/q/{{code}} at {RATE:,} scans/s, one `siyu serve` process")
-        for name in ("conns", "requests", "achieved/s", "errors", "p50 ms", "p99 ms", "max ms"):
+        names = ("conns", "requests", "achieved/s", "errors", "p50 ms", "p99 ms", "max ms")
+        for name in (*names, "CPU ms/scan"):
             table.add_column(name, justify="right")
         table.add_column("lake = redirected", justify="right")
         for r in rows:
@@ -169,6 +182,7 @@ def main(
                 f"{r['p50_ms']:.1f}",
                 f"{r['p99_ms']:.1f}",
                 f"{r['max_ms']:.0f}",
+                f"{r['server_cpu_ms_per_scan']:.2f}",
                 "yes" if r["sanity"]["ok"] else "[red]NO[/red]",
             )
         Console().print(table)
