@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import ibis
 import ibis.expr.types as ir
@@ -48,23 +48,31 @@ EMPTY_SCHEMAS = {
 }
 
 
-@dataclass(frozen=True)
 class LakeTables:
-    """The tables a segment reads. Any Ibis backend's tables will do (PySpark builds its own)."""
+    """The tables a segment reads: events, customers, customer_map, identities, orders and
+    customer_tags. Any Ibis backend's tables will do (PySpark builds its own): give them by name,
+    or give `load`, which opens a table the first time a rule reads it (looking a table's schema
+    up costs about 20 ms, and most rules read three or four of the six)."""
 
-    events: ir.Table
-    customers: ir.Table
-    customer_map: ir.Table
-    identities: ir.Table
-    orders: ir.Table
-    customer_tags: ir.Table
+    def __init__(self, load: Callable[[str], ir.Table] | None = None, **tables: ir.Table):
+        unknown = set(tables) - set(EMPTY_SCHEMAS)
+        if unknown or (load is None and set(tables) != set(EMPTY_SCHEMAS)):
+            raise TypeError(f"LakeTables takes the tables {', '.join(EMPTY_SCHEMAS)}")
+        self._load, self._tables = load, tables
+
+    def __getattr__(self, name: str) -> ir.Table:
+        if name.startswith("_") or name not in EMPTY_SCHEMAS:
+            raise AttributeError(name)
+        if name not in self._tables:
+            self._tables[name] = self._load(name)
+        return self._tables[name]
 
 
 def open_tables(lake: Lake | None = None) -> LakeTables:
     """DuckDB in-process over the lake's Parquet files (the views of `core.lake`)."""
     lake = lake or open_lake()
     con = ibis.duckdb.from_connection(duckdb_connection(lake))
-    return LakeTables(**{name: _table(con, lake, name) for name in EMPTY_SCHEMAS})
+    return LakeTables(lambda name: _table(con, lake, name))
 
 
 def _table(con: BaseBackend, lake: Lake, name: str) -> ir.Table:
