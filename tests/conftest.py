@@ -90,11 +90,24 @@ def session() -> Iterator[Session]:
         yield s
 
 
+class ProcessingClient(TestClient):
+    """The app as `siyu serve` runs it, with the inbox processor caught up after every request:
+    tests read the state a tracked event leads to without waiting for a background thread.
+    tests/events/test_inbox.py covers the inbox on its own."""
+
+    def request(self, *args, **kwargs):
+        from siyu.events.inbox import process_all
+
+        response = super().request(*args, **kwargs)
+        process_all()
+        return response
+
+
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     from siyu.app import create_app
 
-    with TestClient(create_app()) as c:
+    with ProcessingClient(create_app()) as c:
         yield c
 
 

@@ -104,9 +104,10 @@ def _is_machine(request: Request) -> bool:
 
 def _start_background() -> list:
     from siyu.core.jobs import Worker
+    from siyu.events.inbox import Processor
     from siyu.events.shipper import Shipper
 
-    threads = [Shipper(), Worker()]
+    threads = [Processor(), Shipper(), Worker()]
     for thread in threads:
         thread.start()
     return threads

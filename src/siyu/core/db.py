@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,6 +87,17 @@ def get_engine(url: str | None = None) -> Engine:
             engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         _engines[url] = engine
     return _engines[url]
+
+
+# SQLite has one writer at a time: queueing this process's writers on a lock, rather than in
+# SQLite's sleep-and-poll busy handler, keeps latency flat and makes each transaction read what
+# the previous one wrote (no unique-key races, no retries).
+_sqlite_writer = threading.Lock()
+
+
+def write_lock(url: str | None = None) -> AbstractContextManager:
+    """Held around a write transaction: this process's one SQLite writer; nothing on PostgreSQL."""
+    return _sqlite_writer if get_engine(url).dialect.name == "sqlite" else nullcontext()
 
 
 def dispose_engines() -> None:

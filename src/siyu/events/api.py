@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
-import threading
 import zlib
-from contextlib import nullcontext
 from datetime import datetime
 
 import orjson
@@ -14,12 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from siyu.core.db import get_engine, session_factory, unit_of_work, utcnow
+from siyu.core.db import get_engine, session_factory, utcnow, write_lock
 from siyu.core.errors import InvalidInput, TooLarge, Unauthorized
-from siyu.events.service import SourceRef, ingest
-from siyu.events.sources import source_for_key
+from siyu.events.inbox import check_all, drop_seen, store
+from siyu.events.schemas import IngestResult
+from siyu.events.service import SourceRef
+from siyu.events.sources import cached_source, source_for_key
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 MAX_REQUEST_BYTES = 500 * 1024
@@ -83,37 +82,19 @@ def _sent_at(payload: dict) -> datetime | None:
         raise InvalidInput("sentAt is not an ISO-8601 time", field="sentAt") from None
 
 
-# SQLite has one writer at a time: queueing this process's writers on a lock, rather than in
-# SQLite's sleep-and-poll busy handler, keeps latency flat and makes each transaction read the
-# identities the previous one wrote (no unique-key races, no retries).
-_sqlite_writer = threading.Lock()
-
-
-def _writer_lock():
-    return _sqlite_writer if get_engine().dialect.name == "sqlite" else nullcontext()
-
-
-def _store(source: SourceRef, events: list, sent_at, forced_type: str | None):
+def _store(
+    source: SourceRef, result: IngestResult, raws: list, checked: list, sent_at, kind: str | None
+) -> IngestResult:
+    """Drop what was seen before, then store the rest: one insert, one commit."""
     received_at = utcnow()
-    for attempt in range(3):
-        try:
-            with _writer_lock(), unit_of_work() as session:
-                return ingest(session, source, events, received_at, sent_at, forced_type)
-        except (IntegrityError, OperationalError) as error:
-            # A concurrent request stored the same messageId or identity first (or PostgreSQL
-            # chose this transaction as a deadlock victim): try again, and this time it is
-            # seen as a duplicate or an existing identity.
-            if attempt == 2 or not _is_retryable(error):
-                raise
-    raise AssertionError("unreachable")
-
-
-def _is_retryable(error: DBAPIError) -> bool:
-    """A unique-key race, a deadlock victim or a serialization failure."""
-    return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) in (
-        "40P01",
-        "40001",
-    )
+    with get_engine().connect() as connection:
+        fresh = drop_seen(connection, source, result, raws, checked)
+        connection.rollback()  # end the read before taking SQLite's one writer
+        if fresh:
+            with write_lock():
+                store(connection, source, fresh, received_at, sent_at, kind)
+                connection.commit()
+    return result
 
 
 def _lookup_source(key: str) -> SourceRef:
@@ -124,14 +105,20 @@ def _lookup_source(key: str) -> SourceRef:
 async def _receive(request: Request, kind: str | None) -> JSONResponse:
     body = _decompressed(await request.body(), request.headers.get("content-encoding", "").lower())
     payload = _parse(body)
-    source = await run_in_threadpool(_lookup_source, _write_key(request, payload))
+    key = _write_key(request, payload)
+    source = cached_source(key) or await run_in_threadpool(_lookup_source, key)
     if kind is None:
         events = payload.get("batch")
         if not isinstance(events, list):
             raise InvalidInput("batch must be a list of events", field="batch")
     else:
         events = [payload]
-    result = await run_in_threadpool(_store, source, events, _sent_at(payload), kind)
+    sent_at = _sent_at(payload)
+    # Checking is CPU work: done here, as a plain validate-and-append server would; only the
+    # database round trip goes to a thread.
+    result, checked = check_all(events, kind)
+    if checked:
+        result = await run_in_threadpool(_store, source, result, events, checked, sent_at, kind)
     if kind is not None and result.rejected:
         problem = result.rejected[0]
         raise InvalidInput(problem.reason, field=problem.field)

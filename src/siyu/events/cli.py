@@ -9,7 +9,7 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
-from siyu.events import shipper, sources
+from siyu.events import inbox, shipper, sources
 from siyu.events.snapshots import write_snapshots
 
 keys_app = typer.Typer(help="Write keys for the tracking API.", no_args_is_help=True)
@@ -83,8 +83,14 @@ def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
 
 @lake_app.command("flush")
 def flush(compact: bool = typer.Option(True, help="Compact small files afterwards.")) -> None:
-    """Ship every waiting event now, then refresh the snapshot tables."""
+    """Process every received event and ship every waiting one now, then refresh the snapshots."""
     upgrade()
+    with session_factory()() as session:
+        received = inbox.waiting(session)["events"]
+    with progress_bar() as bar:
+        task = bar.add_task("processing", total=received or 1)
+        processed = inbox.process_all(progress=lambda n: bar.advance(task, n))
+        bar.update(task, completed=received or 1)
     with session_factory()() as session:
         waiting = shipper.counts(session)["waiting"]
     with progress_bar() as bar:
@@ -94,8 +100,9 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
     removed = shipper.compact() if compact else 0
     written = write_snapshots()
     console.print(
-        f"shipped {total:,} events; compaction removed {removed} files; "
-        f"snapshots: " + ", ".join(f"{k} {v:,}" for k, v in written.items())
+        f"processed {processed:,} received events; shipped {total:,} events; "
+        f"compaction removed {removed} files; snapshots: "
+        + ", ".join(f"{k} {v:,}" for k, v in written.items())
     )
 
 

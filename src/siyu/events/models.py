@@ -48,6 +48,9 @@ class InboxBatch(Base):
     forced_type: Mapped[str | None] = mapped_column(String(16))
     events: Mapped[int] = mapped_column(default=0)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # a JSON array of the raw messages
+    # A request whose processing keeps failing is set aside after a few tries (still kept).
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxEvent(Base):

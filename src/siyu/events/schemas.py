@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
 Id = str | int
@@ -31,16 +31,15 @@ class Message(BaseModel):
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _clean_ids(self) -> Message:
-        for name in ("user_id", "anonymous_id", "group_id", "previous_id"):
-            value = getattr(self, name)
-            if value is not None:
-                text = str(value).strip()
-                if len(text) > 200:
-                    raise ValueError(f"{_alias(name)} is longer than 200 characters")
-                setattr(self, name, text or None)
-        return self
+    @field_validator("user_id", "anonymous_id", "group_id", "previous_id")
+    @classmethod
+    def _clean_id(cls, value: Id | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if len(text) > 200:
+            raise ValueError(f"{_alias(info.field_name)} is longer than 200 characters")
+        return text or None
 
     def missing(self) -> tuple[str, str] | None:
         """The field a call of this type needs and lacks, with the reason."""

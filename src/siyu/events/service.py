@@ -9,7 +9,8 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import SiyuError
@@ -65,7 +66,7 @@ def ingest(
             result.rejected.append(
                 Rejected(index=index, field=problem.field, reason=problem.reason)
             )
-    fresh = _drop_duplicates(session, source, accepted)
+    fresh = drop_duplicates(session.connection(), source, accepted)
     result.duplicates = len(accepted) - len(fresh)
     if fresh:
         _store(session, source, fresh, received_at)
@@ -82,6 +83,16 @@ def validate(
     forced_type: str | None,
 ) -> Accepted:
     """One message checked as ingest() checks it; raises Rejection naming the field."""
+    message, message_id = check(raw, forced_type)
+    timestamp = corrected_timestamp(message, received_at, batch_sent_at)
+    return Accepted(index, message, message_id, timestamp, identity_keys(message))
+
+
+def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
+    """Whether ingest() will take this message: the message and its messageId, or Rejection.
+
+    The tracking API answers from this alone; everything else ingest() derives later.
+    """
     if not isinstance(raw, dict):
         raise Rejection(None, "an event must be a JSON object")
     if len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
@@ -102,16 +113,22 @@ def validate(
             check_order_event(message.event, message.properties)
         except SiyuError as problem:
             raise Rejection(problem.field, problem.message) from None
-    keys = identity_keys(message)
-    if not keys:
+    if not _identifies_someone(message):
         raise Rejection(
             "userId",
             "neither userId nor anonymousId can identify anyone "
             "(empty or a blocked value such as 'null')",
         )
-    timestamp = corrected_timestamp(message, received_at, batch_sent_at)
-    message_id = message.message_id or content_id(raw)
-    return Accepted(index, message, message_id, timestamp, keys)
+    return message, message.message_id or content_id(raw)
+
+
+def _identifies_someone(message: Message) -> bool:
+    """identity_keys(message) is not empty; usually settled by userId or anonymousId alone."""
+    if ids.normalize("user_id", message.user_id) or ids.normalize(
+        "anonymous_id", message.anonymous_id
+    ):
+        return True
+    return bool(identity_keys(message))
 
 
 def identity_keys(message: Message) -> list[tuple[str, str]]:
@@ -152,20 +169,31 @@ def content_id(raw: dict) -> str:
     return f"sha256-{digest[:40]}"
 
 
-def _drop_duplicates(
-    session: Session, source: SourceRef, accepted: list[Accepted]
+# The dedup lookup runs on every tracking request, so it is one statement with one parameter
+# (the ids as a JSON array or a PostgreSQL array), sent as written: no per-id placeholders.
+_SEEN_SQL = {
+    "sqlite": "SELECT message_id FROM received_messages WHERE source_id = ? "
+    "AND message_id IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT message_id FROM received_messages WHERE source_id = %s "
+    "AND message_id = ANY(%s)",
+}
+
+
+def seen_message_ids(connection: Connection, source_id: int, message_ids: list[str]) -> set[str]:
+    """Which of these messageIds the source has sent before (and were processed)."""
+    if not message_ids:
+        return set()
+    dialect = connection.dialect.name
+    ids: Any = orjson.dumps(message_ids).decode() if dialect == "sqlite" else message_ids
+    rows = connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))
+    return {row[0] for row in rows}
+
+
+def drop_duplicates(
+    connection: Connection, source: SourceRef, accepted: list[Accepted]
 ) -> list[Accepted]:
-    wanted = list({a.message_id for a in accepted})
-    seen: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        seen.update(
-            session.scalars(
-                select(ReceivedMessage.message_id).where(
-                    ReceivedMessage.source_id == source.id, ReceivedMessage.message_id.in_(chunk)
-                )
-            )
-        )
+    """The messages not seen before from this source, each messageId once."""
+    seen = seen_message_ids(connection, source.id, list({a.message_id for a in accepted}))
     fresh = []
     for item in accepted:
         if item.message_id not in seen:

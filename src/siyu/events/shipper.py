@@ -21,15 +21,17 @@ import pyarrow.parquet as pq
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import session_factory, utcnow
+from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.core.lake import EVENTS, Lake, open_lake
 from siyu.core.settings import get_settings
+from siyu.events import inbox
 from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
 from siyu.events.snapshots import write_snapshots_if_changed
 from siyu.segments.clock import after_shipping
 
 log = logging.getLogger("siyu.shipper")
+SNAPSHOT_SECONDS = 10.0
 
 _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
 
@@ -113,13 +115,15 @@ def ship_once(
             )
         )
         if not pending:
-            batch = claim_batch(session, size)
-            session.commit()
+            with write_lock():
+                batch = claim_batch(session, size)
+                session.commit()
             pending = [batch] if batch else []
         for batch in pending:
             files = write_batch(session, lake, batch)
-            mark_shipped(session, batch, files)
-            session.commit()
+            with write_lock():
+                mark_shipped(session, batch, files)
+                session.commit()
             shipped += batch.rows
     return shipped
 
@@ -225,7 +229,8 @@ def prune_outbox(factory: sessionmaker | None = None) -> int:
 
 
 def counts(session: Session) -> dict:
-    """Events waiting and shipped, from the database alone (cheap enough for every page view)."""
+    """Events received (not yet processed), waiting to ship and shipped, from the database alone
+    (cheap enough for every page view)."""
     # Unclaimed rows (indexed) plus the rows of batches still being written.
     unclaimed = session.scalar(select(func.count()).where(OutboxEvent.batch_id.is_(None)))
     writing = session.scalar(
@@ -237,6 +242,7 @@ def counts(session: Session) -> dict:
         )
     ).one()
     return {
+        "received": inbox.waiting(session)["events"],
         "waiting": unclaimed + int(writing),
         "shipped": int(shipped),
         "last_shipped_at": last.isoformat() if last else None,
@@ -268,22 +274,30 @@ class Shipper(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        # pyarrow imports pandas on the first snapshot, a pause of a second or more holding the
+        # GIL: take it now, while the server starts, rather than in the middle of traffic.
+        import pandas  # noqa: F401
+
         factory, lake = session_factory(), open_lake()
-        rounds = 0
+        size = get_settings().shipper_batch_size
+        rounds, snapshot_due = 0, 0.0
         while not self.stopping.is_set():
             try:
-                shipped = ship_once(factory, lake)
+                shipped = ship_once(factory, lake, size)
                 after_shipping(factory, shipped)  # auto-tags and scheduled segments
                 rounds += 1
-                if rounds % 5 == 0:
+                # Snapshots rewrite whole tables: while events stream in, at most every
+                # SNAPSHOT_SECONDS, not after every small batch.
+                if time.monotonic() >= snapshot_due:
                     write_snapshots_if_changed(factory, lake)
+                    snapshot_due = time.monotonic() + SNAPSHOT_SECONDS
                 if rounds % 30 == 0:
                     compact(factory, lake)
                     prune_outbox(factory)
             except Exception:
                 log.exception("shipper error; retrying")
                 shipped = 0
-            if not shipped:
+            if shipped < size:  # caught up: let the next batch fill instead of shipping dribbles
                 self.stopping.wait(self.interval)
 
     def stop(self) -> None:

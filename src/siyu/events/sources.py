@@ -54,11 +54,17 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
 
 
+def cached_source(key: str) -> SourceRef | None:
+    """The key's source if it was looked up in the last few seconds (no database needed)."""
+    cached = _KEY_CACHE.get(hash_secret(key))
+    return cached[1] if cached and cached[0] > time.monotonic() else None
+
+
 def source_for_key(session: Session, key: str) -> SourceRef:
+    cached = cached_source(key)
+    if cached:
+        return cached
     digest = hash_secret(key)
-    cached = _KEY_CACHE.get(digest)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
     source = session.scalar(select(Source).where(Source.key_hash == digest))
     if source is None or source.revoked_at is not None:
         raise Unauthorized("the write key is unknown or revoked", field="writeKey")

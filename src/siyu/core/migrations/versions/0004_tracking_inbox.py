@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("forced_type", sa.String(length=16), nullable=True),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_tracking_inbox_source_id_sources")
         ),

@@ -1,0 +1,278 @@
+"""The tracking inbox: a request is acknowledged once its valid messages are stored; a processor
+then applies them (dedup, identity, customer state, orders, outbox) in the order received.
+
+Acknowledging after one insert keeps the tracking API's cost near a plain validate-and-append;
+the processor does the expensive part beside it, and gives way to requests while they arrive.
+Processing deletes an inbox row in the same transaction that writes its results, so a crash at
+any point processes the request again from the start and never twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from siyu.core.db import session_factory, write_lock
+from siyu.events.models import InboxBatch
+from siyu.events.schemas import IngestResult, Rejected
+from siyu.events.service import Rejection, SourceRef, check, drop_duplicates, ingest
+
+log = logging.getLogger("siyu.inbox")
+MAX_ATTEMPTS = 5
+# Rows processed per transaction: enough to amortise the commit, few enough that a request
+# waiting for SQLite's one writer waits only a few milliseconds.
+EVENTS_PER_TRANSACTION = 300
+
+
+@dataclass(frozen=True)
+class Checked:
+    index: int
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    source_id: int
+    source_name: str
+    received_at: datetime
+    sent_at: datetime | None
+    forced_type: str | None
+    payload: bytes
+
+
+def accept(
+    session: Session,
+    source: SourceRef,
+    raws: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None = None,
+    forced_type: str | None = None,
+) -> IngestResult:
+    """Validate each message and store the valid, new ones for the processor; the caller commits.
+
+    `duplicates` counts messages seen before whose first copy is already processed, and copies
+    within this request; a copy of one still waiting is dropped when it is processed.
+    """
+    result, checked = check_all(raws, forced_type)
+    fresh = drop_seen(session.connection(), source, result, raws, checked)
+    store(session.connection(), source, fresh, received_at, sent_at, forced_type)
+    return result
+
+
+def check_all(raws: list[Any], forced_type: str | None = None) -> tuple[IngestResult, list]:
+    """The answer for each message (no database): rejections by index, and the valid ones."""
+    result, checked = IngestResult(), []
+    for index, raw in enumerate(raws):
+        try:
+            checked.append(Checked(index, check(raw, forced_type)[1]))
+        except Rejection as problem:
+            result.rejected.append(
+                Rejected(index=index, field=problem.field, reason=problem.reason)
+            )
+    result.success = not result.rejected or bool(checked)
+    return result, checked
+
+
+def drop_seen(
+    connection: Connection,
+    source: SourceRef,
+    result: IngestResult,
+    raws: list[Any],
+    checked: list,
+) -> list[Any]:
+    """The valid messages not seen before; counts them and the duplicates into `result`."""
+    fresh = drop_duplicates(connection, source, checked)
+    result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
+    return [raws[item.index] for item in fresh]
+
+
+def store(
+    connection: Connection,
+    source: SourceRef,
+    messages: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None = None,
+    forced_type: str | None = None,
+) -> None:
+    """One inbox row holding the messages (nothing when there are none); the caller commits."""
+    if not messages:
+        return
+    connection.execute(
+        insert(InboxBatch.__table__),
+        {
+            "source_id": source.id,
+            "received_at": received_at,
+            "sent_at": sent_at,
+            "forced_type": forced_type,
+            "events": len(messages),
+            "payload": orjson.dumps(messages),
+            "attempts": 0,
+        },
+    )
+    arrivals.set()
+
+
+def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[Pending]:
+    from siyu.events.models import Source
+
+    query = (
+        select(
+            InboxBatch.id,
+            InboxBatch.source_id,
+            Source.name,
+            InboxBatch.received_at,
+            InboxBatch.sent_at,
+            InboxBatch.forced_type,
+            InboxBatch.payload,
+            InboxBatch.events,
+        )
+        .join(Source, Source.id == InboxBatch.source_id)
+        .order_by(InboxBatch.id)
+        .limit(max(1, limit_events // 20))
+    )
+    if not include_failed:
+        query = query.where(InboxBatch.attempts < MAX_ATTEMPTS)
+    rows, total = [], 0
+    for row in session.execute(query):
+        if rows and total + row.events > limit_events:
+            break
+        rows.append(Pending(*row[:7]))
+        total += row.events
+    return rows
+
+
+def _apply(session: Session, rows: list[Pending]) -> int:
+    """Claim and process rows in one transaction; returns the events processed."""
+    done = 0
+    for row in rows:
+        claimed = session.execute(delete(InboxBatch).where(InboxBatch.id == row.id))
+        if claimed.rowcount != 1:  # another processor took it first
+            continue
+        source = SourceRef(row.source_id, row.source_name)
+        messages = orjson.loads(row.payload)
+        ingest(session, source, messages, row.received_at, row.sent_at, row.forced_type)
+        done += len(messages)
+    return done
+
+
+def process_some(
+    factory: sessionmaker | None = None,
+    limit_events: int = EVENTS_PER_TRANSACTION,
+    include_failed: bool = False,
+) -> int:
+    """Process the oldest waiting requests (about `limit_events` events); returns events done."""
+    factory = factory or session_factory()
+    with factory() as session:
+        rows = _waiting(session, limit_events, include_failed)
+        session.rollback()  # end the read, so the writes below start from a fresh snapshot
+        if not rows:
+            return 0
+        try:
+            with write_lock():
+                done = _apply(session, rows)
+                session.commit()
+            return done
+        except Exception as error:
+            session.rollback()
+            if not _is_retryable(error):
+                _record_failure(factory, rows, error)
+            return 0
+
+
+def _is_retryable(error: Exception) -> bool:
+    """A unique-key race, a deadlock victim, a busy database: just try again."""
+    if isinstance(error, IntegrityError):
+        return True
+    if isinstance(error, OperationalError):
+        code = getattr(error.orig, "sqlstate", None)
+        return code in ("40P01", "40001") or "locked" in str(error.orig)
+    return False
+
+
+def _record_failure(factory: sessionmaker, rows: list[Pending], error: Exception) -> None:
+    """Count a failed try on each row; past MAX_ATTEMPTS a row waits for `siyu lake flush`."""
+    log.exception("processing tracking requests %s failed", [r.id for r in rows])
+    reason = f"{type(error).__name__}: {error}"[:2000]
+    with factory() as session:
+        session.execute(
+            update(InboxBatch)
+            .where(InboxBatch.id.in_([r.id for r in rows]))
+            .values(attempts=InboxBatch.attempts + 1, error=reason)
+        )
+        session.commit()
+
+
+def process_all(
+    factory: sessionmaker | None = None, progress=None, include_failed: bool = True
+) -> int:
+    """Process everything waiting (failed rows too, one at a time); returns events processed."""
+    total = 0
+    while True:
+        done = process_some(factory, include_failed=False)
+        if not done and include_failed:
+            done = process_some(factory, limit_events=1, include_failed=True)
+        if not done:
+            return total
+        total += done
+        if progress:
+            progress(done)
+
+
+def waiting(session: Session) -> dict[str, int]:
+    """Requests and events received and not yet processed, and those set aside as failing."""
+    requests, events, failed = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(InboxBatch.events), 0),
+            func.coalesce(func.sum(InboxBatch.attempts >= MAX_ATTEMPTS), 0),
+        )
+    ).one()
+    return {"requests": requests, "events": int(events), "failed": int(failed)}
+
+
+# Set whenever a request is stored: wakes the processor, and tells it requests are arriving.
+arrivals = threading.Event()
+
+
+class Processor(threading.Thread):
+    """Applies the inbox in the background of `siyu serve`.
+
+    While requests keep arriving it works at most `busy_share` of the time, so acknowledging
+    comes first; when they stop it drains the backlog at full speed.
+    """
+
+    def __init__(self, idle_seconds: float = 0.5, busy_share: float = 0.1):
+        super().__init__(name="siyu-inbox", daemon=True)
+        self.idle_seconds, self.busy_share = idle_seconds, busy_share
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        factory = session_factory()
+        while not self.stopping.is_set():
+            arrivals.clear()
+            started = time.monotonic()
+            try:
+                done = process_some(factory)
+            except DBAPIError:
+                log.exception("inbox processor error; retrying")
+                done = 0
+            if not done:
+                arrivals.wait(self.idle_seconds)
+            elif arrivals.is_set():  # requests came in meanwhile: give them the time
+                spent = time.monotonic() - started
+                self.stopping.wait(spent * (1 / self.busy_share - 1))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        arrivals.set()
