@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from siyu.app import create_app
-from siyu.core.db import session_factory
+from siyu.core.db import session_factory, utcnow
 from siyu.customers.service import customer_360
 from siyu.events import inbox
 from siyu.events.models import InboxBatch, OutboxEvent, ReceivedMessage
@@ -119,3 +119,28 @@ def test_the_background_processor_applies_requests_as_they_arrive(raw_client, wr
         processor.join(timeout=10)
     assert _outbox(session) == 1
     assert customer_360(session, "13900139000")["traits"]["phone"] == "13900139000"
+
+
+def test_a_processor_that_falls_behind_stops_giving_way_to_requests(raw_client, write_key, session):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    per_request = inbox.EVENTS_PER_TRANSACTION * 2 // 3  # one request per transaction
+    for n in range(3):
+        post_batch(raw_client, write_key, [track(f"Late {n}") for _ in range(per_request)])
+    with session_factory()() as fresh:  # these waited two minutes already
+        fresh.execute(update(InboxBatch).values(received_at=utcnow() - timedelta(minutes=2)))
+        fresh.commit()
+    # Requests "keep arriving" all along; a processor that gave way would sleep ~1000× its work.
+    processor = inbox.Processor(idle_seconds=5, busy_share=0.001, max_lag_seconds=60)
+    processor.start()
+    try:
+        deadline = time.monotonic() + 10
+        while _outbox(session) < 3 * per_request and time.monotonic() < deadline:
+            inbox.arrivals.set()
+            time.sleep(0.01)
+    finally:
+        processor.stop()
+        processor.join(timeout=10)
+    assert _outbox(session) == 3 * per_request

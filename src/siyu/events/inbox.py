@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import session_factory, write_lock
+from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.events.models import InboxBatch
 from siyu.events.schemas import IngestResult, Rejected
 from siyu.events.service import Rejection, SourceRef, check, drop_duplicates, ingest
@@ -172,22 +172,28 @@ def process_some(
     include_failed: bool = False,
 ) -> int:
     """Process the oldest waiting requests (about `limit_events` events); returns events done."""
-    factory = factory or session_factory()
+    return _process(factory or session_factory(), limit_events, include_failed)[0]
+
+
+def _process(
+    factory: sessionmaker, limit_events: int, include_failed: bool
+) -> tuple[int, datetime | None]:
+    """(events done, when the oldest of them was received)."""
     with factory() as session:
         rows = _waiting(session, limit_events, include_failed)
         session.rollback()  # end the read, so the writes below start from a fresh snapshot
         if not rows:
-            return 0
+            return 0, None
         try:
             with write_lock():
                 done = _apply(session, rows)
                 session.commit()
-            return done
+            return done, rows[0].received_at
         except Exception as error:
             session.rollback()
             if not _is_retryable(error):
                 _record_failure(factory, rows, error)
-            return 0
+            return 0, None
 
 
 def _is_retryable(error: Exception) -> bool:
@@ -249,12 +255,16 @@ class Processor(threading.Thread):
     """Applies the inbox in the background of `siyu serve`.
 
     While requests keep arriving it works at most `busy_share` of the time, so acknowledging
-    comes first; when they stop it drains the backlog at full speed.
+    comes first and a burst is absorbed; once what it processes is more than `max_lag_seconds`
+    old, or requests stop, it works at full speed until it has caught up.
     """
 
-    def __init__(self, idle_seconds: float = 0.5, busy_share: float = 0.1):
+    def __init__(
+        self, idle_seconds: float = 0.5, busy_share: float = 0.1, max_lag_seconds: float = 60
+    ):
         super().__init__(name="siyu-inbox", daemon=True)
         self.idle_seconds, self.busy_share = idle_seconds, busy_share
+        self.max_lag = timedelta(seconds=max_lag_seconds)
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -263,15 +273,18 @@ class Processor(threading.Thread):
             arrivals.clear()
             started = time.monotonic()
             try:
-                done = process_some(factory)
+                done, received_at = _process(factory, EVENTS_PER_TRANSACTION, False)
             except DBAPIError:
                 log.exception("inbox processor error; retrying")
-                done = 0
+                done, received_at = 0, None
             if not done:
                 arrivals.wait(self.idle_seconds)
-            elif arrivals.is_set():  # requests came in meanwhile: give them the time
-                spent = time.monotonic() - started
+            elif arrivals.is_set() and not self._is_lagging(received_at):
+                spent = time.monotonic() - started  # requests came in: give them the time
                 self.stopping.wait(spent * (1 / self.busy_share - 1))
+
+    def _is_lagging(self, received_at: datetime | None) -> bool:
+        return received_at is not None and utcnow() - received_at > self.max_lag
 
     def stop(self) -> None:
         self.stopping.set()
