@@ -30,5 +30,5 @@ def test_the_demo_gets_routed_codes_whose_scans_are_counted(session):
     assert [w.name for w in capacity_warnings(session)] == ["山茶小茶"]
     assert seed_demo() == 0  # a second run makes nothing new
     with duckdb_connection() as conn:
-        found = numbers(conn, last_days(date(2025, 11, 30), 90))
+        found = numbers(conn, last_days(date(2025, 11, 30), 60))
     assert found["store-cs-wuyi"].scans > 0 and found["store-cs-wuyi"].contacts > 0
