@@ -16,7 +16,6 @@ import queue
 import threading
 import time
 import uuid
-from concurrent.futures import Future
 from dataclasses import dataclass
 from html import escape
 
@@ -174,7 +173,7 @@ async def land(request: Request) -> Response:
         routed = _routes.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_route, landing)
         guide, guide_url = routed
     # Answer only once the scan is committed: a redirected scan is never lost.
-    await asyncio.wrap_future(writer.submit(scan_message(landing, request, visitor, guide)))
+    await writer.submit(scan_message(landing, request, visitor, guide))
     response = _onwards(guide_url or landing.target, landing.target_kind)
     response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
     return response
@@ -203,9 +202,11 @@ class ScanWriter:
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
-    def submit(self, message: dict) -> Future:
-        future: Future = Future()
-        self.queue.put((message, future))
+    def submit(self, message: dict) -> asyncio.Future:
+        """Queue a scan; the future is done once it is committed (call from the event loop)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.put((message, future, loop))
         if self.thread is None or not self.thread.is_alive():
             with self.lock:
                 if self.thread is None or not self.thread.is_alive():
@@ -221,16 +222,19 @@ class ScanWriter:
                     group.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+            error = None
             try:
-                self._write([message for message, _ in group])
-            except Exception as error:  # noqa: BLE001 - every waiting request hears of it
+                self._write([message for message, _, _ in group])
+            except Exception as failure:  # noqa: BLE001 - every waiting request hears of it
                 log.exception("recording %s scans failed", len(group))
                 _sources.clear()
-                for _, future in group:
-                    future.set_exception(error)
-            else:
-                for _, future in group:
-                    future.set_result(True)
+                error = failure
+            # One wake-up per event loop for the whole group, not one per request.
+            by_loop: dict = {}
+            for _, future, loop in group:
+                by_loop.setdefault(loop, []).append(future)
+            for loop, futures in by_loop.items():
+                loop.call_soon_threadsafe(_settle, futures, error)
 
     def _write(self, messages: list[dict]) -> None:
         with session_factory()() as session:
@@ -238,6 +242,16 @@ class ScanWriter:
             source = _sources.get(key, 3600, lambda: internal_source(session, SOURCE))
             record_events(session, source, messages, utcnow())
             session.commit()
+
+
+def _settle(futures: list[asyncio.Future], error: Exception | None) -> None:
+    for future in futures:
+        if future.done():  # the client went away meanwhile
+            continue
+        if error is None:
+            future.set_result(True)
+        else:
+            future.set_exception(error)
 
 
 writer = ScanWriter()
