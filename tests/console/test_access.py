@@ -256,8 +256,10 @@ RULES: dict[tuple[str, str], Rule] = {
     # tags and segments pages
     ("GET", "/tags"): Rule("tags.view"),
     ("POST", "/tags"): Rule("tags.edit", body=_form(name=_unique("tag"))),
-    ("POST", "/tags/groups"): Rule("tags.edit", body=_form(key=_unique("g"), name="G")),
-    ("POST", "/tags/bulk"): Rule("tags.edit", body=_form(tag="Gold", segment="none-such")),
+    ("POST", "/tags/groups"): Rule(
+        "tags.edit", body=_form(key=lambda: f"g{next(_serial)}", name="G")
+    ),
+    ("POST", "/tags/bulk"): Rule("tags.edit", body=_form(tag="Gold", segment=_new_segment)),
     ("POST", "/tags/lifecycle"): Rule(
         "tags.edit", body=_form(new_days="30", active_days="90", churned_days="180")
     ),
