@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.orm import Session
-from wechatpy.exceptions import WeChatClientException
 
 from siyu.codes.service import find_code
 from siyu.core.db import utcnow
@@ -68,7 +67,7 @@ def _unionid(client: OfficialAccountClient | None, openid: str) -> dict:
     """The follower's unionid (present when the account is bound to an open platform)."""
     try:
         info = (client or get_client()).user.get(openid)
-    except (WeChatClientException, Exception) as error:  # not configured or not reachable
+    except Exception as error:  # not configured, not reachable, or WeChat refused
         log.info("follower %s not read: %s", openid, error)
         return {}
     return {"wechat_unionid": info["unionid"]} if info.get("unionid") else {}
