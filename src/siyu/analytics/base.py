@@ -71,7 +71,8 @@ def canonical(rows: ir.Table, customer_map: ir.Table) -> ir.Table:
     """Rows re-keyed by the customer each id belongs to today (merges followed)."""
     joined = rows.left_join(customer_map, rows.customer_id == customer_map.customer_id)
     customer = ibis.coalesce(joined.canonical_id, joined.customer_id)
-    return joined.mutate(customer_id=customer).drop("customer_id_right", "canonical_id")
+    # One column per drop(): a drop of two lists them in a different order on each run.
+    return joined.mutate(customer_id=customer).drop("customer_id_right").drop("canonical_id")
 
 
 def people(tables: Tables, filters: Filters, as_of: date | None = None) -> ir.Table:

@@ -177,9 +177,8 @@ def _any_order(query: Query, starts: ir.Table, step_rows, window) -> ir.Table:
             ],
         )
         hit = hit.select("customer_id", "started").distinct().mutate(**{f"s{number}": True})
-        flagged = flagged.left_join(hit, ["customer_id", "started"]).drop(
-            "customer_id_right", "started_right"
-        )
+        kept = [*flagged.columns, f"s{number}"]
+        flagged = flagged.left_join(hit, ["customer_id", "started"]).select(*kept)
     found = []
     held = ibis.literal(True)
     for number in range(1, len(query.steps) + 1):

@@ -112,22 +112,16 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     days = orders.group_by("customer_id", "day").aggregate(value_fen=orders.net_fen.sum())
     end_day = bucket_of(query.calibration_end, "day")
     calibration = days.filter(days.day <= end_day)
-    firsts = calibration.group_by("customer_id").aggregate(
-        first_day=calibration.day.min(),
+    calibration = calibration.mutate(
+        first_day=calibration.day.min().over(group_by=calibration.customer_id)
+    )
+    summary = calibration.group_by("customer_id").aggregate(
+        first_day=calibration.first_day.min(),
         last_day=calibration.day.max(),
         purchases=calibration.count(),
         total_fen=calibration.value_fen.sum(),
+        first_fen=calibration.value_fen.sum(where=calibration.day == calibration.first_day),
     )
-    first_value = calibration.select(
-        value_customer="customer_id", value_day="day", first_fen="value_fen"
-    )
-    summary = firsts.join(
-        first_value,
-        [
-            firsts.customer_id == first_value.value_customer,
-            firsts.first_day == first_value.value_day,
-        ],
-    ).drop("value_customer", "value_day")
     if query.holdout_end:
         later = days.filter(days.day > end_day, days.day <= bucket_of(query.holdout_end, "day"))
         later = later.group_by(later_customer="customer_id").aggregate(holdout=later.count())

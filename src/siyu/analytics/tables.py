@@ -104,7 +104,7 @@ def open_tables(lake: Lake | None = None, engine: str | None = None) -> Tables:
         backend = ibis.duckdb.from_connection(duckdb_connection(lake))
         found = {name: _duckdb_table(backend, name) for name in SCHEMAS}
     tables = {
-        name: table.select(*SCHEMAS[name].names) if table is not None else _empty(name)
+        name: table.select(*SCHEMAS[name].names) if table is not None else _empty(backend, name)
         for name, table in found.items()
     }
     return Tables(backend, **tables)
@@ -119,7 +119,7 @@ def spark_session():
         SparkSession.builder.master("local[2]")
         .appName("siyu-analytics")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -143,5 +143,9 @@ def _spark_table(backend: BaseBackend, lake: Lake, name: str) -> ir.Table | None
     return backend.read_parquet(lake.path(name), table_name=f"lake_{name}")
 
 
-def _empty(name: str) -> ir.Table:
+def _empty(backend: BaseBackend, name: str) -> ir.Table:
+    """An empty table of the right shape; named, on DuckDB, so compiled SQL stays the same."""
+    if backend.name == "duckdb":
+        schema = ibis.schema(SCHEMAS[name])
+        return backend.create_table(f"empty_{name}", schema=schema, temp=True, overwrite=True)
     return ibis.memtable(SCHEMAS[name].empty_table())
