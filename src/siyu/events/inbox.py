@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +23,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import session_factory, utcnow, write_lock
+from siyu.core.db import get_engine, session_factory, utcnow, write_lock
 from siyu.events.models import InboxBatch
 from siyu.events.schemas import IngestResult, Rejected
-from siyu.events.service import Rejection, SourceRef, check, drop_duplicates, ingest
+from siyu.events.service import (
+    SEEN_SQL,
+    Rejection,
+    SourceRef,
+    check,
+    drop_duplicates,
+    first_unseen,
+    ingest,
+)
 
 log = logging.getLogger("siyu.inbox")
 MAX_ATTEMPTS = 5
@@ -49,6 +58,8 @@ class Pending:
     sent_at: datetime | None
     forced_type: str | None
     payload: bytes
+    encoding: str
+    indices: str | None
 
 
 def accept(
@@ -65,8 +76,10 @@ def accept(
     within this request; a copy of one still waiting is dropped when it is processed.
     """
     result, checked = check_all(raws, forced_type)
-    fresh = drop_seen(session.connection(), source, result, raws, checked)
-    store(session.connection(), source, fresh, received_at, sent_at, forced_type)
+    fresh = drop_seen(session.connection(), source, result, checked)
+    if fresh:
+        received = Received(orjson.dumps(raws), "", len(raws), received_at, sent_at, forced_type)
+        store(session.connection(), source, received, fresh)
     return result
 
 
@@ -85,42 +98,116 @@ def check_all(raws: list[Any], forced_type: str | None = None) -> tuple[IngestRe
 
 
 def drop_seen(
-    connection: Connection,
-    source: SourceRef,
-    result: IngestResult,
-    raws: list[Any],
-    checked: list,
-) -> list[Any]:
+    connection: Connection, source: SourceRef, result: IngestResult, checked: list
+) -> list[Checked]:
     """The valid messages not seen before; counts them and the duplicates into `result`."""
     fresh = drop_duplicates(connection, source, checked)
     result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
-    return [raws[item.index] for item in fresh]
+    return fresh
 
 
-def store(
-    connection: Connection,
-    source: SourceRef,
-    messages: list[Any],
-    received_at: datetime,
-    sent_at: datetime | None = None,
-    forced_type: str | None = None,
-) -> None:
-    """One inbox row holding the messages (nothing when there are none); the caller commits."""
-    if not messages:
+@dataclass(frozen=True)
+class Received:
+    """A tracking request as received: its body (still compressed), and when it came."""
+
+    body: bytes
+    encoding: str  # "", "gzip" or "deflate"
+    messages: int  # in the body
+    received_at: datetime
+    sent_at: datetime | None = None
+    forced_type: str | None = None  # a single call (/v1/track …): the body is the message
+
+
+def store(connection: Connection, source: SourceRef, received: Received, fresh: list) -> None:
+    """One inbox row: the body and which of its messages to process; the caller commits."""
+    if not fresh:
         return
+    everything = len(fresh) == received.messages
     connection.execute(
         insert(InboxBatch.__table__),
         {
             "source_id": source.id,
-            "received_at": received_at,
-            "sent_at": sent_at,
-            "forced_type": forced_type,
-            "events": len(messages),
-            "payload": orjson.dumps(messages),
+            "received_at": received.received_at,
+            "sent_at": received.sent_at,
+            "forced_type": received.forced_type,
+            "events": len(fresh),
+            "payload": received.body,
+            "encoding": received.encoding,
+            "indices": None if everything else orjson.dumps([c.index for c in fresh]).decode(),
             "attempts": 0,
         },
     )
     arrivals.set()
+
+
+_COLUMNS = "source_id, received_at, sent_at, forced_type, events, payload, encoding, indices"
+_INSERT_SQL = {
+    "sqlite": f"INSERT INTO tracking_inbox ({_COLUMNS}, attempts) VALUES (?,?,?,?,?,?,?,?,0)",
+    "postgresql": f"INSERT INTO tracking_inbox ({_COLUMNS}, attempts) "
+    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,0)",
+}
+
+
+def receive(source: SourceRef, result: IngestResult, received: Received, checked: list) -> None:
+    """The tracking API's write: drop what was seen before, store the rest, commit.
+
+    It runs for every request, so it speaks to the driver's own connection: SQLAlchemy's
+    execution layer costs more than these two statements do.
+    """
+    engine = get_engine()
+    dialect = engine.dialect.name
+    ids = list({c.message_id for c in checked})
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            SEEN_SQL[dialect],
+            (source.id, orjson.dumps(ids).decode() if dialect == "sqlite" else ids),
+        )
+        fresh = first_unseen(checked, {row[0] for row in cursor.fetchall()})
+        raw.rollback()  # end the read before taking SQLite's one writer
+        result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
+        if fresh:
+            with write_lock():
+                cursor.execute(_INSERT_SQL[dialect], _row(engine.dialect, source, received, fresh))
+                raw.commit()
+            arrivals.set()
+    finally:
+        raw.close()
+
+
+def _row(dialect, source: SourceRef, received: Received, fresh: list) -> tuple:
+    stamp = InboxBatch.__table__.c.received_at.type.bind_processor(dialect)
+    indices = None
+    if len(fresh) != received.messages:
+        indices = orjson.dumps([c.index for c in fresh]).decode()
+    return (
+        source.id,
+        stamp(received.received_at),
+        stamp(received.sent_at) if received.sent_at else None,
+        received.forced_type,
+        len(fresh),
+        received.body,
+        received.encoding,
+        indices,
+    )
+
+
+def messages_of(row: Pending) -> list[Any]:
+    """The messages an inbox row asks to process, from the body as it was received."""
+    body = row.payload
+    if row.encoding in ("gzip", "deflate"):
+        body = zlib.decompress(body, wbits=31 if row.encoding == "gzip" else 15)
+    document = orjson.loads(body)
+    if isinstance(document, list):
+        messages = document
+    elif row.forced_type:
+        messages = [document]
+    else:
+        messages = document["batch"]
+    if row.indices is None:
+        return messages
+    return [messages[i] for i in orjson.loads(row.indices)]
 
 
 def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[Pending]:
@@ -135,6 +222,8 @@ def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[
             InboxBatch.sent_at,
             InboxBatch.forced_type,
             InboxBatch.payload,
+            InboxBatch.encoding,
+            InboxBatch.indices,
             InboxBatch.events,
         )
         .join(Source, Source.id == InboxBatch.source_id)
@@ -147,7 +236,7 @@ def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[
     for row in session.execute(query):
         if rows and total + row.events > limit_events:
             break
-        rows.append(Pending(*row[:7]))
+        rows.append(Pending(*row[:9]))
         total += row.events
     return rows
 
@@ -160,7 +249,7 @@ def _apply(session: Session, rows: list[Pending]) -> int:
         if claimed.rowcount != 1:  # another processor took it first
             continue
         source = SourceRef(row.source_id, row.source_name)
-        messages = orjson.loads(row.payload)
+        messages = messages_of(row)
         ingest(session, source, messages, row.received_at, row.sent_at, row.forced_type)
         done += len(messages)
     return done
@@ -241,7 +330,7 @@ def waiting(session: Session) -> dict[str, int]:
         select(
             func.count(),
             func.coalesce(func.sum(InboxBatch.events), 0),
-            func.coalesce(func.sum(InboxBatch.attempts >= MAX_ATTEMPTS), 0),
+            func.count().filter(InboxBatch.attempts >= MAX_ATTEMPTS),
         )
     ).one()
     return {"requests": requests, "events": int(events), "failed": int(failed)}

@@ -47,7 +47,11 @@ class InboxBatch(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     forced_type: Mapped[str | None] = mapped_column(String(16))
     events: Mapped[int] = mapped_column(default=0)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)  # a JSON array of the raw messages
+    # The request body as it came (gzip stays gzip: a tenth of the bytes to write), and which
+    # of its messages to process (null: all of them).
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    encoding: Mapped[str] = mapped_column(String(16), default="")
+    indices: Mapped[str | None] = mapped_column(Text)
     # A request whose processing keeps failing is set aside after a few tries (still kept).
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -171,7 +171,7 @@ def content_id(raw: dict) -> str:
 
 # The dedup lookup runs on every tracking request, so it is one statement with one parameter
 # (the ids as a JSON array or a PostgreSQL array), sent as written: no per-id placeholders.
-_SEEN_SQL = {
+SEEN_SQL = {
     "sqlite": "SELECT message_id FROM received_messages WHERE source_id = ? "
     "AND message_id IN (SELECT value FROM json_each(?))",
     "postgresql": "SELECT message_id FROM received_messages WHERE source_id = %s "
@@ -185,7 +185,7 @@ def seen_message_ids(connection: Connection, source_id: int, message_ids: list[s
         return set()
     dialect = connection.dialect.name
     ids: Any = orjson.dumps(message_ids).decode() if dialect == "sqlite" else message_ids
-    rows = connection.exec_driver_sql(_SEEN_SQL[dialect], (source_id, ids))
+    rows = connection.exec_driver_sql(SEEN_SQL[dialect], (source_id, ids))
     return {row[0] for row in rows}
 
 
@@ -194,8 +194,13 @@ def drop_duplicates(
 ) -> list[Accepted]:
     """The messages not seen before from this source, each messageId once."""
     seen = seen_message_ids(connection, source.id, list({a.message_id for a in accepted}))
-    fresh = []
-    for item in accepted:
+    return first_unseen(accepted, seen)
+
+
+def first_unseen(items: list, seen: set[str]) -> list:
+    """The items whose messageId is not in `seen`, each messageId once (the first copy)."""
+    seen, fresh = set(seen), []
+    for item in items:
         if item.message_id not in seen:
             seen.add(item.message_id)
             fresh.append(item)

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("forced_type", sa.String(length=16), nullable=True),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("encoding", sa.String(length=16), nullable=False),
+        sa.Column("indices", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
