@@ -151,215 +151,236 @@ SELECT
   *
 FROM (
   SELECT
-    "t35"."touchpoint",
-    SUM("t35"."weight") AS "conversions",
-    SUM("t35"."weight" * "t35"."net_fen") AS "revenue"
+    "t38"."touchpoint",
+    SUM("t38"."weight") AS "conversions",
+    SUM("t38"."weight" * "t38"."net_fen") AS "revenue"
   FROM (
     SELECT
-      "t33"."order_id",
-      "t33"."customer_id",
-      "t33"."paid_at",
-      "t33"."net_fen",
-      "t33"."touch_customer",
-      "t33"."touchpoint",
-      "t33"."at",
-      "t33"."position",
-      "t33"."touches",
-      CASE WHEN "t33"."position" = 1 THEN 1.0 ELSE 0.0 END AS "weight"
+      "t37"."order_id",
+      "t37"."customer_id",
+      "t37"."paid_at",
+      "t37"."net_fen",
+      "t37"."touch_customer",
+      "t37"."touchpoint",
+      "t37"."at",
+      "t37"."position",
+      "t37"."touches",
+      "t37"."decay",
+      "t37"."decay" / SUM("t37"."decay") OVER (
+        PARTITION BY "t37"."order_id"
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+      ) AS "weight"
     FROM (
       SELECT
-        "t29"."order_id",
-        "t29"."customer_id",
-        "t29"."paid_at",
-        "t29"."net_fen",
-        "t29"."touch_customer",
-        "t29"."touchpoint",
-        "t29"."at",
-        (
-          ROW_NUMBER() OVER (
-            PARTITION BY "t29"."order_id"
-            ORDER BY "t29"."at" ASC, "t29"."touchpoint" ASC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-          ) - 1
-        ) + 1 AS "position",
-        COUNT(*) OVER (
-          PARTITION BY "t29"."order_id"
-          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-        ) AS "touches"
+        "t33"."order_id",
+        "t33"."customer_id",
+        "t33"."paid_at",
+        "t33"."net_fen",
+        "t33"."touch_customer",
+        "t33"."touchpoint",
+        "t33"."at",
+        "t33"."position",
+        "t33"."touches",
+        EXP(
+          (
+            CAST(EPOCH(CAST("t33"."paid_at" AS TIMESTAMP)) - EPOCH(CAST("t33"."at" AS TIMESTAMP)) AS DOUBLE) / 604800.0
+          ) * -0.6931471805599453
+        ) AS "decay"
       FROM (
         SELECT
-          "t28"."order_id",
-          "t28"."customer_id",
-          "t28"."paid_at",
-          "t28"."net_fen",
-          "t26"."touch_customer",
-          "t26"."touchpoint",
-          "t26"."at"
+          "t29"."order_id",
+          "t29"."customer_id",
+          "t29"."paid_at",
+          "t29"."net_fen",
+          "t29"."touch_customer",
+          "t29"."touchpoint",
+          "t29"."at",
+          (
+            ROW_NUMBER() OVER (
+              PARTITION BY "t29"."order_id"
+              ORDER BY "t29"."at" ASC, "t29"."touchpoint" ASC
+              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            ) - 1
+          ) + 1 AS "position",
+          COUNT(*) OVER (
+            PARTITION BY "t29"."order_id"
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+          ) AS "touches"
         FROM (
           SELECT
-            *
+            "t28"."order_id",
+            "t28"."customer_id",
+            "t28"."paid_at",
+            "t28"."net_fen",
+            "t26"."touch_customer",
+            "t26"."touchpoint",
+            "t26"."at"
           FROM (
             SELECT
-              "t23".*
-              EXCLUDE ("canonical_id")
+              *
             FROM (
               SELECT
-                "t21".*
+                "t23".*
+                EXCLUDE ("canonical_id")
+              FROM (
+                SELECT
+                  "t21".*
+                  EXCLUDE ("customer_id_right")
+                FROM (
+                  SELECT
+                    "t17"."order_id",
+                    COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
+                    "t17"."paid_at",
+                    "t17"."store",
+                    "t17"."touchpoint",
+                    "t17"."products",
+                    "t17"."net_fen",
+                    "t17"."customer_id_right",
+                    "t17"."canonical_id"
+                  FROM (
+                    SELECT
+                      "t14"."order_id",
+                      "t14"."customer_id",
+                      "t14"."paid_at",
+                      "t14"."store",
+                      "t14"."touchpoint",
+                      "t14"."products",
+                      "t14"."net_fen",
+                      "t9"."customer_id" AS "customer_id_right",
+                      "t9"."canonical_id"
+                    FROM (
+                      SELECT
+                        "t2"."order_id",
+                        "t2"."customer_id",
+                        "t2"."paid_at",
+                        "t2"."store",
+                        "t2"."touchpoint",
+                        "t2"."products",
+                        COALESCE("t2"."amount_fen", 0) - COALESCE("t2"."refunded_fen", 0) AS "net_fen"
+                      FROM "orders" AS "t2"
+                      WHERE
+                        "t2"."customer_id" IS NOT NULL
+                        AND "t2"."paid_at" IS NOT NULL
+                        AND "t2"."status" IN ('completed', 'partially_refunded')
+                    ) AS "t14"
+                    LEFT OUTER JOIN (
+                      SELECT
+                        *
+                      FROM "customer_map" AS "t3"
+                    ) AS "t9"
+                      ON "t14"."customer_id" = "t9"."customer_id"
+                  ) AS "t17"
+                ) AS "t21"
+              ) AS "t23"
+            ) AS "t24"
+            WHERE
+              "t24"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+              AND "t24"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+          ) AS "t28"
+          INNER JOIN (
+            SELECT
+              "t15"."customer_id"
+            FROM (
+              SELECT
+                "t11"."customer_id",
+                "t11"."first_seen_at",
+                "t11"."created_at",
+                "t11"."owner_id",
+                "t11"."store_id",
+                COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
+                CASE
+                  WHEN "t11"."first_touchpoint" IS NULL
+                  THEN 'none'
+                  ELSE COALESCE("t8"."group", 'other')
+                END AS "touchpoint_type",
+                CASE
+                  WHEN "t11"."first_touchpoint" IS NULL
+                  THEN 'none'
+                  ELSE COALESCE("t8"."entry_type", 'owned')
+                END AS "entry_type"
+              FROM (
+                SELECT
+                  *
+                FROM "customers" AS "t0"
+                WHERE
+                  "t0"."merged_into_id" IS NULL
+              ) AS "t11"
+              LEFT OUTER JOIN (
+                SELECT
+                  *
+                FROM "touchpoints" AS "t1"
+              ) AS "t8"
+                ON "t11"."first_touchpoint" = "t8"."code"
+            ) AS "t15"
+          ) AS "t19"
+            ON "t28"."customer_id" = "t19"."customer_id"
+          INNER JOIN (
+            SELECT
+              "t22"."customer_id" AS "touch_customer",
+              "t22"."touchpoint",
+              "t22"."at"
+            FROM (
+              SELECT
+                "t20".*
                 EXCLUDE ("customer_id_right")
               FROM (
                 SELECT
-                  "t17"."order_id",
-                  COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
-                  "t17"."paid_at",
-                  "t17"."store",
-                  "t17"."touchpoint",
-                  "t17"."products",
-                  "t17"."net_fen",
-                  "t17"."customer_id_right",
-                  "t17"."canonical_id"
+                  COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
+                  "t16"."touchpoint",
+                  "t16"."at",
+                  "t16"."customer_id_right",
+                  "t16"."canonical_id"
                 FROM (
                   SELECT
-                    "t14"."order_id",
-                    "t14"."customer_id",
-                    "t14"."paid_at",
-                    "t14"."store",
-                    "t14"."touchpoint",
-                    "t14"."products",
-                    "t14"."net_fen",
-                    "t10"."customer_id" AS "customer_id_right",
-                    "t10"."canonical_id"
+                    "t13"."customer_id",
+                    "t13"."touchpoint",
+                    "t13"."at",
+                    "t9"."customer_id" AS "customer_id_right",
+                    "t9"."canonical_id"
                   FROM (
                     SELECT
-                      "t2"."order_id",
-                      "t2"."customer_id",
-                      "t2"."paid_at",
-                      "t2"."store",
-                      "t2"."touchpoint",
-                      "t2"."products",
-                      COALESCE("t2"."amount_fen", 0) - COALESCE("t2"."refunded_fen", 0) AS "net_fen"
-                    FROM "orders" AS "t2"
+                      "t4"."customer_id",
+                      "t4"."touchpoint",
+                      "t4"."timestamp" AS "at"
+                    FROM "events" AS "t4"
                     WHERE
-                      "t2"."customer_id" IS NOT NULL
-                      AND "t2"."paid_at" IS NOT NULL
-                      AND "t2"."status" IN ('completed', 'partially_refunded')
-                  ) AS "t14"
+                      "t4"."customer_id" IS NOT NULL
+                      AND "t4"."touchpoint" IS NOT NULL
+                      AND "t4"."timestamp" >= (
+                        MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
+                      )
+                      AND "t4"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+                  ) AS "t13"
                   LEFT OUTER JOIN (
                     SELECT
                       *
-                    FROM "customer_map" AS "t4"
-                  ) AS "t10"
-                    ON "t14"."customer_id" = "t10"."customer_id"
-                ) AS "t17"
-              ) AS "t21"
-            ) AS "t23"
-          ) AS "t24"
-          WHERE
-            "t24"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-            AND "t24"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-        ) AS "t28"
-        INNER JOIN (
-          SELECT
-            "t15"."customer_id"
-          FROM (
-            SELECT
-              "t11"."customer_id",
-              "t11"."first_seen_at",
-              "t11"."created_at",
-              "t11"."owner_id",
-              "t11"."store_id",
-              COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
-              CASE
-                WHEN "t11"."first_touchpoint" IS NULL
-                THEN 'none'
-                ELSE COALESCE("t8"."group", 'other')
-              END AS "touchpoint_type",
-              CASE
-                WHEN "t11"."first_touchpoint" IS NULL
-                THEN 'none'
-                ELSE COALESCE("t8"."entry_type", 'owned')
-              END AS "entry_type"
-            FROM (
-              SELECT
-                *
-              FROM "customers" AS "t0"
-              WHERE
-                "t0"."merged_into_id" IS NULL
-            ) AS "t11"
-            LEFT OUTER JOIN (
-              SELECT
-                *
-              FROM "touchpoints" AS "t1"
-            ) AS "t8"
-              ON "t11"."first_touchpoint" = "t8"."code"
-          ) AS "t15"
-        ) AS "t19"
-          ON "t28"."customer_id" = "t19"."customer_id"
-        INNER JOIN (
-          SELECT
-            "t22"."customer_id" AS "touch_customer",
-            "t22"."touchpoint",
-            "t22"."at"
-          FROM (
-            SELECT
-              "t20".*
-              EXCLUDE ("customer_id_right")
-            FROM (
-              SELECT
-                COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
-                "t16"."touchpoint",
-                "t16"."at",
-                "t16"."customer_id_right",
-                "t16"."canonical_id"
-              FROM (
-                SELECT
-                  "t13"."customer_id",
-                  "t13"."touchpoint",
-                  "t13"."at",
-                  "t10"."customer_id" AS "customer_id_right",
-                  "t10"."canonical_id"
-                FROM (
-                  SELECT
-                    "t3"."customer_id",
-                    "t3"."touchpoint",
-                    "t3"."timestamp" AS "at"
-                  FROM "events" AS "t3"
-                  WHERE
-                    "t3"."customer_id" IS NOT NULL
-                    AND "t3"."touchpoint" IS NOT NULL
-                    AND "t3"."timestamp" >= (
-                      MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
-                    )
-                    AND "t3"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-                ) AS "t13"
-                LEFT OUTER JOIN (
-                  SELECT
-                    *
-                  FROM "customer_map" AS "t4"
-                ) AS "t10"
-                  ON "t13"."customer_id" = "t10"."customer_id"
-              ) AS "t16"
-            ) AS "t20"
-          ) AS "t22"
-        ) AS "t26"
-          ON "t28"."customer_id" = "t26"."touch_customer"
-          AND "t26"."at" <= "t28"."paid_at"
-          AND "t26"."at" > (
-            "t28"."paid_at" - INTERVAL '30' DAY
-          )
-      ) AS "t29"
-    ) AS "t33"
-  ) AS "t35"
+                    FROM "customer_map" AS "t3"
+                  ) AS "t9"
+                    ON "t13"."customer_id" = "t9"."customer_id"
+                ) AS "t16"
+              ) AS "t20"
+            ) AS "t22"
+          ) AS "t26"
+            ON "t28"."customer_id" = "t26"."touch_customer"
+            AND "t26"."at" <= "t28"."paid_at"
+            AND "t26"."at" > (
+              "t28"."paid_at" - INTERVAL '30' DAY
+            )
+        ) AS "t29"
+      ) AS "t33"
+    ) AS "t37"
+  ) AS "t38"
   GROUP BY
     1
-) AS "t38"
+) AS "t39"
 UNION ALL
 SELECT
   *
 FROM (
   SELECT
     'direct' AS "touchpoint",
-    CAST("t36"."conversions" AS DOUBLE) AS "conversions",
-    CAST("t36"."revenue" AS DOUBLE) AS "revenue"
+    CAST("t35"."conversions" AS DOUBLE) AS "conversions",
+    CAST("t35"."revenue" AS DOUBLE) AS "revenue"
   FROM (
     SELECT
       COUNT(*) AS "conversions",
@@ -401,8 +422,8 @@ FROM (
                   "t14"."touchpoint",
                   "t14"."products",
                   "t14"."net_fen",
-                  "t10"."customer_id" AS "customer_id_right",
-                  "t10"."canonical_id"
+                  "t9"."customer_id" AS "customer_id_right",
+                  "t9"."canonical_id"
                 FROM (
                   SELECT
                     "t2"."order_id",
@@ -421,9 +442,9 @@ FROM (
                 LEFT OUTER JOIN (
                   SELECT
                     *
-                  FROM "customer_map" AS "t4"
-                ) AS "t10"
-                  ON "t14"."customer_id" = "t10"."customer_id"
+                  FROM "customer_map" AS "t3"
+                ) AS "t9"
+                  ON "t14"."customer_id" = "t9"."customer_id"
               ) AS "t17"
             ) AS "t21"
           ) AS "t23"
@@ -506,8 +527,8 @@ FROM (
                       "t14"."touchpoint",
                       "t14"."products",
                       "t14"."net_fen",
-                      "t10"."customer_id" AS "customer_id_right",
-                      "t10"."canonical_id"
+                      "t9"."customer_id" AS "customer_id_right",
+                      "t9"."canonical_id"
                     FROM (
                       SELECT
                         "t2"."order_id",
@@ -526,9 +547,9 @@ FROM (
                     LEFT OUTER JOIN (
                       SELECT
                         *
-                      FROM "customer_map" AS "t4"
-                    ) AS "t10"
-                      ON "t14"."customer_id" = "t10"."customer_id"
+                      FROM "customer_map" AS "t3"
+                    ) AS "t9"
+                      ON "t14"."customer_id" = "t9"."customer_id"
                   ) AS "t17"
                 ) AS "t21"
               ) AS "t23"
@@ -595,28 +616,28 @@ FROM (
                     "t13"."customer_id",
                     "t13"."touchpoint",
                     "t13"."at",
-                    "t10"."customer_id" AS "customer_id_right",
-                    "t10"."canonical_id"
+                    "t9"."customer_id" AS "customer_id_right",
+                    "t9"."canonical_id"
                   FROM (
                     SELECT
-                      "t3"."customer_id",
-                      "t3"."touchpoint",
-                      "t3"."timestamp" AS "at"
-                    FROM "events" AS "t3"
+                      "t4"."customer_id",
+                      "t4"."touchpoint",
+                      "t4"."timestamp" AS "at"
+                    FROM "events" AS "t4"
                     WHERE
-                      "t3"."customer_id" IS NOT NULL
-                      AND "t3"."touchpoint" IS NOT NULL
-                      AND "t3"."timestamp" >= (
+                      "t4"."customer_id" IS NOT NULL
+                      AND "t4"."touchpoint" IS NOT NULL
+                      AND "t4"."timestamp" >= (
                         MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
                       )
-                      AND "t3"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+                      AND "t4"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
                   ) AS "t13"
                   LEFT OUTER JOIN (
                     SELECT
                       *
-                    FROM "customer_map" AS "t4"
-                  ) AS "t10"
-                    ON "t13"."customer_id" = "t10"."customer_id"
+                    FROM "customer_map" AS "t3"
+                  ) AS "t9"
+                    ON "t13"."customer_id" = "t9"."customer_id"
                 ) AS "t16"
               ) AS "t20"
             ) AS "t22"
@@ -630,5 +651,5 @@ FROM (
       ) AS "t32"
         ON "t28"."order_id" = "t32"."order_id"
     ) AS "t34"
-  ) AS "t36"
-) AS "t37"
+  ) AS "t35"
+) AS "t36"
