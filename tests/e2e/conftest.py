@@ -25,8 +25,9 @@ from sqlalchemy import text, update
 from siyu.core import db
 from siyu.core.audit import acting_as
 from siyu.core.auth import create_token
-from siyu.core.db import unit_of_work
+from siyu.core.db import session_factory, unit_of_work
 from siyu.customers.service import find_customer
+from siyu.events import inbox
 from siyu.events.sources import create_key
 from siyu.staff.service import assign_owner, create_staff
 from siyu.users import service as user_service
@@ -187,6 +188,8 @@ def loaded_brand(live_server, e2e_database) -> Brand:
     ]
     answer = httpx.post(f"{live_server}/v1/batch", json={"batch": batch}, auth=(key, ""))
     assert answer.status_code == 200, answer.text
+    # Acknowledged means stored; catch the processor up rather than race the server's own.
+    inbox.process_all(session_factory(e2e_database))
     with acting_as("e2e"), unit_of_work(e2e_database) as s, pytest.MonkeyPatch.context() as patch:
         # The flows' users need no costly hashes; the server checks any argon2 hash it is given.
         patch.setattr(user_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
