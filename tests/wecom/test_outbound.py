@@ -92,5 +92,5 @@ def test_the_transfers_job_sends_polls_and_comes_back_while_moves_wait(
     # the guide has left: 离职继承 (resigned) is the call
     assert fake_wecom.state.calls_to("resigned/transfer_customer")
     with session_factory()() as s:
-        later = s.scalars(select(Job).where(Job.kind == "wecom.transfers")).all()
+        later = s.scalars(select(Job).where(Job.kind == "wecom.transfers").order_by(Job.id)).all()
         assert [j.status for j in later] == ["done", "queued"]  # asks again in 30 minutes
