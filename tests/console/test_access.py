@@ -31,8 +31,6 @@ SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc", "/q/")  # /q/: the pub
 SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
 # Platform callbacks: authenticated by the platform's signature, not by a role.
 SKIPPED |= {"/wecom/callback", "/wechat/callback"}
-# Platform callbacks: authenticated by the platform's signature, not by a role.
-SKIPPED |= {"/wecom/callback", "/wechat/callback"}
 _serial = itertools.count(1)
 
 
@@ -245,10 +243,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/wecom/sync"): Rule("wecom.manage"),
     ("POST", "/wecom/sync"): Rule("wecom.manage"),
     ("POST", "/wecom/transfers"): Rule("wecom.manage"),
-    # WeCom
-    ("GET", "/wecom"): Rule("wecom.view"),
-    ("GET", "/wecom/sync"): Rule("wecom.manage"),
-    ("POST", "/wecom/sync"): Rule("wecom.manage"),
     # management API
     ("GET", "/api/customers/{ref}"): Rule("customers.view"),
     ("POST", "/api/customers/merge"): Rule("customers.edit", body=_merge_body),
