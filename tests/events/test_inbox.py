@@ -64,23 +64,19 @@ def test_a_failure_while_processing_loses_nothing_and_applies_nothing_twice(
 ):
     post_batch(raw_client, write_key, [track("A"), track("B")])
     post_batch(raw_client, write_key, [track("C")])
-    real_ingest = inbox.ingest
-    calls = {"n": 0}
+    real_apply = inbox.apply
 
-    def ingest_then_fail(session_, *args, **kwargs):
-        # The first request is applied, then the second fails inside the same transaction.
-        calls["n"] += 1
-        result = real_ingest(session_, *args, **kwargs)
-        if calls["n"] == 2:
-            raise RuntimeError("disk full")
-        return result
+    def apply_then_fail(*args, **kwargs):
+        # The requests are applied, then something fails inside the same transaction.
+        real_apply(*args, **kwargs)
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(inbox, "ingest", ingest_then_fail)
+    monkeypatch.setattr(inbox, "apply", apply_then_fail)
     assert inbox.process_some() == 0
     assert _outbox(session) == 0 and _inbox_rows(session) == 2
     assert session.scalars(select(InboxBatch.attempts)).all() == [1, 1]
 
-    monkeypatch.setattr(inbox, "ingest", real_ingest)
+    monkeypatch.setattr(inbox, "apply", real_apply)
     assert inbox.process_all() == 3
     assert _outbox(session) == 3 and _inbox_rows(session) == 0
 
@@ -93,7 +89,7 @@ def test_a_request_that_keeps_failing_is_set_aside_and_kept(
     def broken(*args, **kwargs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(inbox, "ingest", broken)
+    monkeypatch.setattr(inbox, "apply", broken)
     for _ in range(inbox.MAX_ATTEMPTS + 2):
         inbox.process_some()
     with session_factory()() as fresh:
@@ -121,11 +117,14 @@ def test_the_background_processor_applies_requests_as_they_arrive(raw_client, wr
     assert customer_360(session, "13900139000")["traits"]["phone"] == "13900139000"
 
 
-def test_a_processor_that_falls_behind_stops_giving_way_to_requests(raw_client, write_key, session):
+def test_a_processor_that_falls_behind_stops_giving_way_to_requests(
+    raw_client, write_key, session, monkeypatch
+):
     from datetime import timedelta
 
     from sqlalchemy import update
 
+    monkeypatch.setattr(inbox, "DRAINING_EVENTS_PER_TRANSACTION", inbox.EVENTS_PER_TRANSACTION)
     per_request = inbox.EVENTS_PER_TRANSACTION * 2 // 3  # one request per transaction
     for n in range(3):
         post_batch(raw_client, write_key, [track(f"Late {n}") for _ in range(per_request)])

@@ -40,6 +40,7 @@ class Accepted:
     message_id: str
     timestamp: datetime
     raw_keys: list[tuple[str, str]] = field(default_factory=list)
+    received_at: datetime | None = None
 
 
 class Rejection(Exception):
@@ -57,6 +58,18 @@ def ingest(
     forced_type: str | None = None,
 ) -> IngestResult:
     """Store a list of Segment messages; the caller commits. Invalid ones are listed, not stored."""
+    result, accepted = screen(raws, received_at, sent_at, forced_type)
+    result.accepted, result.duplicates = apply(session, source, accepted)
+    return result
+
+
+def screen(
+    raws: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None = None,
+    forced_type: str | None = None,
+) -> tuple[IngestResult, list[Accepted]]:
+    """Each message validated as received: rejections by index, and the accepted ones."""
     result = IngestResult()
     accepted: list[Accepted] = []
     for index, raw in enumerate(raws):
@@ -66,13 +79,16 @@ def ingest(
             result.rejected.append(
                 Rejected(index=index, field=problem.field, reason=problem.reason)
             )
-    fresh = drop_duplicates(session.connection(), source, accepted)
-    result.duplicates = len(accepted) - len(fresh)
-    if fresh:
-        _store(session, source, fresh, received_at)
-    result.accepted = len(fresh)
     result.success = not result.rejected or bool(accepted)
-    return result
+    return result, accepted
+
+
+def apply(session: Session, source: SourceRef, accepted: list[Accepted]) -> tuple[int, int]:
+    """Store accepted messages (of one or many requests, in order); (stored, duplicates)."""
+    fresh = drop_duplicates(session.connection(), source, accepted)
+    if fresh:
+        _store(session, source, fresh)
+    return len(fresh), len(accepted) - len(fresh)
 
 
 def validate(
@@ -85,7 +101,8 @@ def validate(
     """One message checked as ingest() checks it; raises Rejection naming the field."""
     message, message_id = check(raw, forced_type)
     timestamp = corrected_timestamp(message, received_at, batch_sent_at)
-    return Accepted(index, message, message_id, timestamp, identity_keys(message))
+    keys = identity_keys(message)
+    return Accepted(index, message, message_id, timestamp, keys, received_at)
 
 
 def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
@@ -211,14 +228,12 @@ def _is_order(message: Message) -> bool:
     return message.type == "track" and message.event in ORDER_EVENTS
 
 
-def _store(
-    session: Session, source: SourceRef, items: list[Accepted], received_at: datetime
-) -> None:
+def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
     resolver = Resolver(session, actor=f"source:{source.name}")
     keys = [k for item in items for k in item.raw_keys + _alias_keys(item.message)]
     lock_identities(session, keys)
     resolver.preload(keys)
-    backfill_before = received_at - timedelta(hours=get_settings().backfill_after_hours)
+    backfill_after = timedelta(hours=get_settings().backfill_after_hours)
     order_ids = {str(i.message.properties["order_id"]) for i in items if _is_order(i.message)}
     orders = load_orders(session, order_ids)
     rows, touchpoints = [], set()
@@ -243,8 +258,8 @@ def _store(
                     touchpoint,
                     orders,
                 )
-            backfill = item.timestamp < backfill_before
-            rows.append(_outbox_row(source, item, customer.id, touchpoint, received_at, backfill))
+            backfill = item.timestamp < item.received_at - backfill_after
+            rows.append(_outbox_row(source, item, customer.id, touchpoint, backfill))
         keep_unknown(session, touchpoints)
     resolver.flush()
     # Table (Core) inserts: one executemany each. The ORM's bulk insert leaves out None values
@@ -312,7 +327,6 @@ def _outbox_row(
     item: Accepted,
     customer_id: int,
     touchpoint: str | None,
-    received_at: datetime,
     backfill: bool,
 ) -> dict:
     m = item.message
@@ -331,7 +345,7 @@ def _outbox_row(
         "timestamp": item.timestamp,
         "original_timestamp": _as_utc(m.client_timestamp) if m.client_timestamp else None,
         "sent_at": _as_utc(m.sent_at) if m.sent_at else None,
-        "received_at": received_at,
+        "received_at": item.received_at,
         "backfill": backfill,
         "properties": _json(m.properties),
         "traits": _json(m.traits),
