@@ -79,18 +79,36 @@ def run(
             if key in _cache:
                 _cache.move_to_end(key)
                 return Run(_cache[key], time.perf_counter() - started, True, engine)
-    tables = tables or open_tables(lake, engine)
+    if tables is None:
+        tables, guard = _opened(lake, engine, key[-1])
+    else:
+        guard = Lock()
     limit = getattr(report, "ROW_LIMIT", MAX_ROWS)
-    frames = {
-        name: fetch(expr, name, limit)
-        for name, expr in report.build(query, tables, context).items()
-    }
+    with guard:  # one query at a time on a shared connection
+        frames = {
+            name: fetch(expr, name, limit)
+            for name, expr in report.build(query, tables, context).items()
+        }
     result = report.shape(frames, query, context)
     with _lock:
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return Run(result, time.perf_counter() - started, False, engine)
+
+
+_opened_tables: OrderedDict[tuple, tuple[Tables, Lock]] = OrderedDict()
+
+
+def _opened(lake: Lake, engine: str, version: tuple) -> tuple[Tables, Lock]:
+    """The lake's tables, opened once per version of its files (opening lists every file)."""
+    key = (lake.root, engine, version)
+    with _lock:
+        if key not in _opened_tables:
+            _opened_tables[key] = (open_tables(lake, engine), Lock())
+            while len(_opened_tables) > 2:
+                _opened_tables.popitem(last=False)
+        return _opened_tables[key]
 
 
 def fetch(expr: ir.Table, name: str, limit: int = MAX_ROWS) -> pa.Table:
@@ -122,3 +140,4 @@ def lake_version(lake: Lake) -> tuple:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _opened_tables.clear()
