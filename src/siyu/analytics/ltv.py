@@ -250,6 +250,33 @@ def _cohort_rows(rows: list[dict], end: date) -> list[Cohort]:
     return cohorts
 
 
+def summary(result: Result, _) -> list[tuple[str, str]]:
+    """The fitted models and totals, shown above the charts."""
+    found = [(_("Customers"), f"{result.customers:,}")]
+    if result.bgnbd:
+        bg = result.bgnbd
+        found.append(
+            (
+                _("BG/NBD"),
+                f"r={bg.r:.3f} α={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} "
+                f"LL={bg.log_likelihood:.1f}",
+            )
+        )
+    if result.gamma_gamma:
+        gg = result.gamma_gamma
+        found.append((_("Gamma-Gamma"), f"p={gg.p:.2f} q={gg.q:.2f} γ={gg.gamma:.2f}"))
+    found.append((_("Expected purchases"), f"{result.expected_purchases:,.0f}"))
+    found.append((_("Predicted value (yuan)"), yuan(result.expected_value_fen)))
+    if result.holdout:
+        found.append(
+            (
+                _("Holdout: predicted / actual purchases"),
+                f"{result.holdout.predicted_purchases:,.0f} / {result.holdout.actual_purchases:,}",
+            )
+        )
+    return found
+
+
 def table(result: Result, _) -> tuple[list[str], list[list]]:
     headers = [
         _("Customer"),

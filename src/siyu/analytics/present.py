@@ -40,6 +40,13 @@ def charts_of(module, result, locale: str, names: Names | None = None) -> list[d
     return _call(module.charts, result, _, names)
 
 
+def summary_of(module, result, locale: str) -> list[tuple[str, str]]:
+    """(label, value) pairs a report puts above its charts, if it has any."""
+    if not hasattr(module, "summary"):
+        return []
+    return module.summary(result, i18n.translations(locale).gettext)
+
+
 def _call(draw, result, _, names: Names | None):
     if "names" in inspect.signature(draw).parameters:
         return draw(result, _, names=names or {})
