@@ -26,16 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
-from siyu.core.db import session_factory, utcnow
+from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.core.settings import get_settings
+from siyu.events.inbox import accept as record_events
 from siyu.events.sources import internal_source
 from siyu.staff.routing import route_contact
 from siyu.touchpoints.models import Touchpoint
-
-try:  # the tracking inbox; before it exists, events are applied at once
-    from siyu.events.inbox import accept as record_events
-except ImportError:  # pragma: no cover
-    from siyu.events.service import ingest as record_events
 
 router = APIRouter(include_in_schema=False)
 SOURCE = "qr-landing"
@@ -237,7 +233,7 @@ class ScanWriter:
                 loop.call_soon_threadsafe(_settle, futures, error)
 
     def _write(self, messages: list[dict]) -> None:
-        with session_factory()() as session:
+        with write_lock(), session_factory()() as session:
             key = f"{get_settings().database_url}:{SOURCE}"
             source = _sources.get(key, 3600, lambda: internal_source(session, SOURCE))
             record_events(session, source, messages, utcnow())
