@@ -115,6 +115,28 @@ def _measure(server: Server, connections: int, seconds: float) -> tuple[LoadResu
     return result, warmup.accepted + result.accepted
 
 
+def _drain(server: Server, limit: float = 600.0) -> dict:
+    """After the load stops: how long the server's own processor takes to apply the backlog."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server.env["SIYU_DATABASE_URL"])
+    query = text("SELECT coalesce(sum(events), 0) FROM tracking_inbox")
+    started = time.monotonic()
+    with engine.connect() as conn:
+        backlog = waiting = conn.execute(query).scalar_one()
+        while waiting and time.monotonic() - started < limit:
+            time.sleep(0.5)
+            waiting = conn.execute(query).scalar_one()
+    engine.dispose()
+    seconds = time.monotonic() - started
+    return {
+        "backlog": backlog,
+        "seconds": round(seconds, 1),
+        "events_per_s": round(backlog / seconds) if backlog and not waiting else None,
+        "left": waiting,
+    }
+
+
 def _lake_events(server: Server) -> tuple[int, int]:
     """Ship whatever waits, then count the lake's events and distinct messageIds."""
     from siyu.core.lake import duckdb_connection, open_lake
@@ -129,7 +151,10 @@ def _run_one(kind: str, connections: int, seconds: float) -> dict:
         with serving(kind, Path(folder)) as server:
             log.print(f"[dim]{kind}: {connections} connections, {seconds:g} s …[/dim]")
             result, acked = _measure(server, connections, seconds)
+            drained = _drain(server) if kind == "siyu" else None
         row = _summary(result)
+        if drained:
+            row["drain"] = drained
         if kind == "siyu":
             events, distinct = _lake_events(server)
             row["sanity"] = {"acknowledged": acked, "in_lake": events, "distinct": distinct}
@@ -171,7 +196,7 @@ def _table(rows: list[dict]) -> Table:
     table = Table(title=f"/v1/batch, {EVENTS_PER_REQUEST} events per request, one server process")
     for name in ("conns", "baseline ev/s", "Siyu ev/s", "ratio", "baseline p50/p99 ms"):
         table.add_column(name, justify="right")
-    for name in ("Siyu p50/p99 ms", "Siyu errors", "lake = acked"):
+    for name in ("Siyu p50/p99 ms", "Siyu errors", "processed after, ev/s", "lake = acked"):
         table.add_column(name, justify="right")
     for row in rows:
         base, siyu = row["baseline"], row["siyu"]
@@ -183,6 +208,7 @@ def _table(rows: list[dict]) -> Table:
             f"{base['p50_ms']:.0f} / {base['p99_ms']:.0f}",
             f"{siyu['p50_ms']:.0f} / {siyu['p99_ms']:.0f}",
             str(siyu["errors"]),
+            f"{siyu['drain']['events_per_s'] or 0:,}",
             "yes" if siyu["sanity"]["ok"] else "[red]NO[/red]",
         )
     return table

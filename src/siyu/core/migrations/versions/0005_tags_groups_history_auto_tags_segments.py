@@ -5,10 +5,10 @@ Revises: 0004
 Create Date: 2026-11-29 22:28:38.580784
 """
 
-from alembic import op
 import sqlalchemy as sa
-import siyu.core.db
+from alembic import op
 
+import siyu.core.db
 
 revision = "0005"
 down_revision = "0004"

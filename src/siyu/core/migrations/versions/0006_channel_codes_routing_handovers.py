@@ -1,7 +1,7 @@
 """channel codes, routing, teams and handovers
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 22:28:10.266569
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import siyu.core.db
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """wecom and official account
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29 22:29:26.758839
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import siyu.core.db
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
