@@ -41,7 +41,7 @@ log = logging.getLogger("siyu.inbox")
 MAX_ATTEMPTS = 5
 # Rows processed per transaction: enough to amortise the commit, few enough that a request
 # waiting for SQLite's one writer waits only a few milliseconds.
-EVENTS_PER_TRANSACTION = 300
+EVENTS_PER_TRANSACTION = 100
 DRAINING_EVENTS_PER_TRANSACTION = 2000  # nobody is waiting for the writer: amortise more
 
 
@@ -356,7 +356,7 @@ class Processor(threading.Thread):
     """
 
     def __init__(
-        self, idle_seconds: float = 0.5, busy_share: float = 0.1, max_lag_seconds: float = 60
+        self, idle_seconds: float = 0.5, busy_share: float = 0.02, max_lag_seconds: float = 60
     ):
         super().__init__(name="siyu-inbox", daemon=True)
         self.idle_seconds, self.busy_share = idle_seconds, busy_share
