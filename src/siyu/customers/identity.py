@@ -69,7 +69,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def is_blocked(value: str) -> bool:
     lowered = value.strip().lower()
-    return lowered in BLOCKED or bool(_ZEROS.match(lowered))
+    # Every tracked event asks this: the pattern runs only when the value could match it.
+    return lowered in BLOCKED or (lowered[:1] in "0-" and bool(_ZEROS.match(lowered)))
 
 
 def normalize_phone(raw: str) -> str | None:
