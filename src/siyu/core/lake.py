@@ -15,7 +15,15 @@ import pyarrow.parquet as pq
 from siyu.core.settings import get_settings
 
 EVENTS = "events"
-SNAPSHOTS = ("customers", "customer_map", "identities", "orders", "touchpoints", "customer_tags")
+SNAPSHOTS = (
+    "customers",
+    "customer_map",
+    "identities",
+    "orders",
+    "touchpoints",
+    "touchpoint_costs",
+    "customer_tags",
+)
 TEMP_PREFIX = "_tmp-"  # never matched by *.parquet, so readers never see a half-written file
 
 

@@ -15,7 +15,7 @@ from siyu.core.lake import Lake, open_lake
 from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
 from siyu.tags.models import CustomerTag, Tag
-from siyu.touchpoints.models import Touchpoint
+from siyu.touchpoints.models import Touchpoint, TouchpointCost
 
 TS = pa.timestamp("us", tz="UTC")
 CHUNK = 100_000
@@ -149,6 +149,29 @@ def _touchpoints(session) -> pa.Table:
     return schema, _batches(rows, schema)
 
 
+def _touchpoint_costs(session) -> pa.Table:
+    """What each paid touchpoint cost in each period: attribution's ROI reads it."""
+    schema = pa.schema(
+        [
+            ("code", pa.string()),
+            ("period_start", TS),
+            ("period_end", TS),
+            ("cost_fen", pa.int64()),
+        ]
+    )
+    rows = session.execute(
+        select(
+            Touchpoint.code,
+            TouchpointCost.period_start,
+            TouchpointCost.period_end,
+            TouchpointCost.cost_fen,
+        )
+        .join(Touchpoint, Touchpoint.id == TouchpointCost.touchpoint_id)
+        .order_by(TouchpointCost.id)
+    )
+    return schema, _batches(rows, schema)
+
+
 def _batches(rows, schema: pa.Schema, convert=None) -> Iterator[pa.RecordBatch]:
     """Rows as Arrow record batches of CHUNK rows: never the whole table in memory."""
     empty = True
@@ -180,6 +203,7 @@ BUILDERS = {
     "identities": _identities,
     "orders": _orders,
     "touchpoints": _touchpoints,
+    "touchpoint_costs": _touchpoint_costs,
     "customer_tags": _customer_tags,
 }
 
@@ -196,6 +220,10 @@ def fingerprint(session) -> dict:
             str(session.scalar(select(func.max(Order.updated_at)))),
         ],
         "touchpoints": session.scalar(select(func.count(Touchpoint.id))),
+        "touchpoint_costs": [
+            session.scalar(select(func.count(TouchpointCost.id))),
+            session.scalar(select(func.sum(TouchpointCost.cost_fen))),
+        ],
         "customer_tags": [
             session.scalar(select(func.count()).select_from(CustomerTag)),
             str(session.scalar(select(func.max(CustomerTag.added_at)))),
