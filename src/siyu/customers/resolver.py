@@ -70,7 +70,8 @@ class Resolver:
                     self.owner_of[(kind, value)] = customer_id
                     found.add(customer_id)
                 self.known.update((kind, value) for value in chunk)
-        self._load_customers(found - self.customers.keys())
+        # Not `found - self.customers.keys()`: that walks every cached customer, per event.
+        self._load_customers({c for c in found if c not in self.customers})
 
     def _load_customers(self, customer_ids: set[int]) -> None:
         if not customer_ids:
