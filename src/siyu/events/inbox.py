@@ -25,16 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core.db import get_engine, session_factory, utcnow, write_lock
 from siyu.events.models import InboxBatch
-from siyu.events.schemas import IngestResult, Rejected
+from siyu.events.schemas import IngestResult
 from siyu.events.service import (
     SEEN_SQL,
-    Rejection,
     SourceRef,
     apply,
     check,
     drop_duplicates,
     first_unseen,
     screen,
+    sort_out,
 )
 
 log = logging.getLogger("siyu.inbox")
@@ -87,16 +87,7 @@ def accept(
 
 def check_all(raws: list[Any], forced_type: str | None = None) -> tuple[IngestResult, list]:
     """The answer for each message (no database): rejections by index, and the valid ones."""
-    result, checked = IngestResult(), []
-    for index, raw in enumerate(raws):
-        try:
-            checked.append(Checked(index, check(raw, forced_type)[1]))
-        except Rejection as problem:
-            result.rejected.append(
-                Rejected(index=index, field=problem.field, reason=problem.reason)
-            )
-    result.success = not result.rejected or bool(checked)
-    return result, checked
+    return sort_out(raws, lambda i, raw: Checked(i, check(raw, forced_type)[1]))
 
 
 def drop_seen(

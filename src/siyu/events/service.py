@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,17 +71,21 @@ def screen(
     forced_type: str | None = None,
 ) -> tuple[IngestResult, list[Accepted]]:
     """Each message validated as received: rejections by index, and the accepted ones."""
-    result = IngestResult()
-    accepted: list[Accepted] = []
+    return sort_out(raws, lambda i, raw: validate(i, raw, received_at, sent_at, forced_type))
+
+
+def sort_out(raws: list[Any], judge: Callable[[int, Any], Any]) -> tuple[IngestResult, list]:
+    """`judge(index, raw)` for each message: the rejections by index, and what the rest became."""
+    result, kept = IngestResult(), []
     for index, raw in enumerate(raws):
         try:
-            accepted.append(validate(index, raw, received_at, sent_at, forced_type))
+            kept.append(judge(index, raw))
         except Rejection as problem:
             result.rejected.append(
                 Rejected(index=index, field=problem.field, reason=problem.reason)
             )
-    result.success = not result.rejected or bool(accepted)
-    return result, accepted
+    result.success = not result.rejected or bool(kept)
+    return result, kept
 
 
 def apply(session: Session, source: SourceRef, accepted: list[Accepted]) -> tuple[int, int]:
