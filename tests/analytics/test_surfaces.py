@@ -80,3 +80,25 @@ def test_the_console_page_draws_charts_and_exports_csv(lake, signed_in):
     csv = browser.get("/reports/gmv.csv?start=2026-11-08&end=2026-11-14&breakdown=touchpoint")
     assert csv.headers["content-type"].startswith("text/csv")
     assert "poster-1" in csv.text and "88.00" in csv.text
+
+
+def test_a_file_replaced_while_it_is_read_is_read_again(lake, monkeypatch):
+    """The shipper may swap a snapshot while a report reads it; the report reads it again."""
+    import duckdb
+
+    from siyu.analytics import gmv, runner
+
+    real, calls = runner.fetch, []
+
+    def swapped_once(expr, name, limit=runner.MAX_ROWS):
+        calls.append(name)
+        if len(calls) == 1:
+            raise duckdb.InvalidInputException("TProtocolException: Invalid data")
+        return real(expr, name, limit)
+
+    monkeypatch.setattr(runner, "fetch", swapped_once)
+    runner.clear_cache()
+    day = datetime(2026, 11, 9).date()
+    result = runner.run(gmv, gmv.Query(period={"start": day, "end": day})).result
+    assert result.total.current.gmv_fen == 8_800
+    assert len(calls) > 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Protocol
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -79,16 +80,17 @@ def run(
             if key in _cache:
                 _cache.move_to_end(key)
                 return Run(_cache[key], time.perf_counter() - started, True, engine)
-    if tables is None:
-        tables, guard = _opened(lake, engine, key[-1])
+    if tables is not None:
+        frames = _frames(report, query, context, tables, Lock())
     else:
-        guard = Lock()
-    limit = getattr(report, "ROW_LIMIT", MAX_ROWS)
-    with guard:  # one query at a time on a shared connection
-        frames = {
-            name: fetch(expr, name, limit)
-            for name, expr in report.build(query, tables, context).items()
-        }
+        try:
+            frames = _frames(report, query, context, *_opened(lake, engine, key[-1]))
+        except duckdb.Error:
+            # A lake file was replaced while it was read (the shipper's snapshots, compaction):
+            # read again from what the lake holds now.
+            _forget(lake, engine, key[-1])
+            key = (*key[:-1], lake_version(lake))
+            frames = _frames(report, query, context, *_opened(lake, engine, key[-1]))
     result = report.shape(frames, query, context)
     with _lock:
         _cache[key] = result
@@ -109,6 +111,22 @@ def _opened(lake: Lake, engine: str, version: tuple) -> tuple[Tables, Lock]:
             while len(_opened_tables) > 2:
                 _opened_tables.popitem(last=False)
         return _opened_tables[key]
+
+
+def _frames(
+    report: Report, query: BaseModel, context: Context, tables: Tables, guard: Lock
+) -> dict[str, pa.Table]:
+    limit = getattr(report, "ROW_LIMIT", MAX_ROWS)
+    with guard:  # one query at a time on a shared connection
+        return {
+            name: fetch(expr, name, limit)
+            for name, expr in report.build(query, tables, context).items()
+        }
+
+
+def _forget(lake: Lake, engine: str, version: tuple) -> None:
+    with _lock:
+        _opened_tables.pop((lake.root, engine, version), None)
 
 
 def fetch(expr: ir.Table, name: str, limit: int = MAX_ROWS) -> pa.Table:
