@@ -9,10 +9,8 @@ once its scan is committed. Nothing else happens inside the request.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
 from siyu.core.db import session_factory, utcnow, write_lock
+from siyu.core.groups import GroupWriter
 from siyu.core.settings import get_settings
 from siyu.events.inbox import accept as record_events
 from siyu.events.sources import internal_source
@@ -188,69 +187,22 @@ def _load_route(landing: Landing) -> tuple[str | None, str | None]:
         return _routes.get(landing.code, ROUTE_TTL, lambda: _guide(session, landing))
 
 
-class ScanWriter:
-    """Commits scans in groups: while one transaction commits, the next scans queue up and go
-    in the following one. One session and one commit per group instead of per scan is what
-    keeps the landing fast under load; each request still waits for its own commit."""
-
-    def __init__(self) -> None:
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def submit(self, message: dict) -> asyncio.Future:
-        """Queue a scan; the future is done once it is committed (call from the event loop)."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self.queue.put((message, future, loop))
-        if self.thread is None or not self.thread.is_alive():
-            with self.lock:
-                if self.thread is None or not self.thread.is_alive():
-                    self.thread = threading.Thread(target=self._run, name="scans", daemon=True)
-                    self.thread.start()
-        return future
-
-    def _run(self) -> None:
-        while True:
-            group = [self.queue.get()]
-            while len(group) < MAX_GROUP:
-                try:
-                    group.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            error = None
-            try:
-                self._write([message for message, _, _ in group])
-            except Exception as failure:  # noqa: BLE001 - every waiting request hears of it
-                log.exception("recording %s scans failed", len(group))
-                _sources.clear()
-                error = failure
-            # One wake-up per event loop for the whole group, not one per request.
-            by_loop: dict = {}
-            for _, future, loop in group:
-                by_loop.setdefault(loop, []).append(future)
-            for loop, futures in by_loop.items():
-                loop.call_soon_threadsafe(_settle, futures, error)
-
-    def _write(self, messages: list[dict]) -> None:
+def _write_scans(messages: list[dict]) -> list[bool]:
+    try:
         with write_lock(), session_factory()() as session:
             key = f"{get_settings().database_url}:{SOURCE}"
             source = _sources.get(key, 3600, lambda: internal_source(session, SOURCE))
             record_events(session, source, messages, utcnow())
             session.commit()
+    except Exception:
+        _sources.clear()
+        raise
+    return [True] * len(messages)
 
 
-def _settle(futures: list[asyncio.Future], error: Exception | None) -> None:
-    for future in futures:
-        if future.done():  # the client went away meanwhile
-            continue
-        if error is None:
-            future.set_result(True)
-        else:
-            future.set_exception(error)
-
-
-writer = ScanWriter()
+# Scans commit in groups: while one transaction commits, the next scans queue up and go in the
+# following one; each request still waits for its own commit.
+writer = GroupWriter("scans", _write_scans, MAX_GROUP)
 
 
 def _onwards(target: str, target_kind: str) -> Response:
