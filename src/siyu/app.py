@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def create_app(background: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         threads = _start_background() if background else []
+        if background:
+            _tune_gc()
         yield
         for thread in threads:
             thread.stop()
@@ -100,6 +103,15 @@ def _is_machine(request: Request) -> bool:
     return path.startswith(
         ("/v1/", "/api/", "/wecom/", "/wechat/")
     ) or "application/json" in request.headers.get("accept", "")
+
+
+def _tune_gc() -> None:
+    """For a long-running server: what startup built stays for good, so full collections stop
+    walking it; and young collections run a tenth as often. A tracking request makes thousands
+    of short-lived objects, and the default thresholds made collecting them ~10% of its time."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7000, 10, 10)
 
 
 def _start_background() -> list:

@@ -43,7 +43,8 @@ class Message(BaseModel):
 
     def missing(self) -> tuple[str, str] | None:
         """The field a call of this type needs and lacks, with the reason."""
-        if self.type == "alias":
+        kind = self.type  # every tracked message asks: each attribute is read once
+        if kind == "alias":
             if not self.user_id:
                 return "userId", "alias needs userId"
             if not self.previous_id:
@@ -51,15 +52,22 @@ class Message(BaseModel):
             return None
         if not (self.user_id or self.anonymous_id):
             return "userId", "userId or anonymousId is required"
-        if self.type == "track" and not (self.event and self.event.strip()):
-            return "event", "event is required for a track call"
-        if self.type == "group" and not self.group_id:
+        if kind == "track":
+            event = self.event
+            if not (event and event.strip()):
+                return "event", "event is required for a track call"
+        elif kind == "group" and not self.group_id:
             return "groupId", "groupId is required for a group call"
         return None
 
     @property
     def client_timestamp(self) -> datetime | None:
         return self.original_timestamp or self.timestamp
+
+
+# Message.model_validate without its Python wrapper: the tracking API validates every message of
+# every request, and the wrapper is a fifth of the cost.
+validate_message = Message.__pydantic_validator__.validate_python
 
 
 def _alias(name: str) -> str:

@@ -20,7 +20,7 @@ from siyu.customers import identity as ids
 from siyu.customers.models import Customer
 from siyu.customers.resolver import Resolver, lock_identities
 from siyu.events.models import OutboxEvent, ReceivedMessage
-from siyu.events.schemas import IngestResult, Message, Rejected
+from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
 from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
 from siyu.touchpoints.service import keep_unknown
 
@@ -122,7 +122,7 @@ def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
     if forced_type:
         raw = {**raw, "type": forced_type}
     try:
-        message = Message.model_validate(raw)
+        message = validate_message(raw)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or None
@@ -130,7 +130,7 @@ def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
     missing = message.missing()
     if missing:
         raise Rejection(*missing)
-    if message.type == "track" and message.event in ORDER_EVENTS:
+    if message.event in ORDER_EVENTS and message.type == "track":
         try:
             check_order_event(message.event, message.properties)
         except SiyuError as problem:
@@ -145,10 +145,15 @@ def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
 
 
 def _identifies_someone(message: Message) -> bool:
-    """identity_keys(message) is not empty; usually settled by userId or anonymousId alone."""
-    if ids.normalize("user_id", message.user_id) or ids.normalize(
-        "anonymous_id", message.anonymous_id
-    ):
+    """identity_keys(message) is not empty; usually settled by userId or anonymousId alone.
+
+    Message has already stripped both ids and refused long ones, so what normalize() would
+    still ask of them is only whether they are blocked values."""
+    user_id = message.user_id
+    if user_id and not ids.is_blocked(user_id):
+        return True
+    anonymous_id = message.anonymous_id
+    if anonymous_id and not ids.is_blocked(anonymous_id):
         return True
     return bool(identity_keys(message))
 

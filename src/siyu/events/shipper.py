@@ -32,6 +32,7 @@ from siyu.segments.clock import after_shipping
 
 log = logging.getLogger("siyu.shipper")
 SNAPSHOT_SECONDS = 10.0
+SNAPSHOT_SHARE = 0.05
 
 _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
 
@@ -287,10 +288,13 @@ class Shipper(threading.Thread):
                 after_shipping(factory, shipped)  # auto-tags and scheduled segments
                 rounds += 1
                 # Snapshots rewrite whole tables: while events stream in, at most every
-                # SNAPSHOT_SECONDS, not after every small batch.
+                # SNAPSHOT_SECONDS, and never more than SNAPSHOT_SHARE of the time (a large
+                # brand's snapshot takes seconds, and shares the process with the API).
                 if time.monotonic() >= snapshot_due:
+                    began = time.monotonic()
                     write_snapshots_if_changed(factory, lake)
-                    snapshot_due = time.monotonic() + SNAPSHOT_SECONDS
+                    spent = time.monotonic() - began
+                    snapshot_due = began + max(SNAPSHOT_SECONDS, spent / SNAPSHOT_SHARE)
                 if rounds % 30 == 0:
                     compact(factory, lake)
                     prune_outbox(factory)
