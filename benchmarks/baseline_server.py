@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
-from siyu.events.schemas import Message
+from siyu.events.schemas import validate_message
 
 
 def create_app(out: BinaryIO) -> FastAPI:
@@ -27,7 +27,7 @@ def create_app(out: BinaryIO) -> FastAPI:
         events = orjson.loads(body)["batch"]
         try:
             for event in events:
-                Message.model_validate(event)
+                validate_message(event)  # as Siyu's check does
         except ValidationError as error:
             return Response(orjson.dumps({"success": False, "error": str(error)}), 400)
         out.write(b"".join(orjson.dumps(event) + b"\n" for event in events))

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -100,19 +101,83 @@ def serving(kind: str, folder: Path) -> Iterator[Server]:
         _stop(process)
 
 
-def _measure(server: Server, connections: int, seconds: float) -> tuple[LoadResult, int]:
-    """Warm up, size the body pool from the warm-up rate, then measure; returns (run, acked)."""
-    warmup = run_load(
-        server.port,
-        server.write_key,
-        make_bodies(WARMUP_BODIES, f"w{connections}"),
-        connections,
-        min(3.0, max(1.0, seconds / 5)),
-    )
-    needed = warmup.events_per_second * seconds * 1.5 / EVENTS_PER_REQUEST
-    bodies = make_bodies(math.ceil(needed) + 4 * connections, f"m{connections}")
-    result = run_load(server.port, server.write_key, bodies, connections, seconds)
-    return result, warmup.accepted + result.accepted
+ROUNDS = 3  # slices per side, alternated, so a slower minute of a shared machine hits both
+
+
+@contextmanager
+def _paused(server: Server) -> Iterator[None]:
+    """Stop the server's process (SIGSTOP) while the other one is measured: an idle Siyu still
+    processes its inbox, and must not take CPU from the baseline's turn."""
+    server.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+
+
+def _warm(server: Server, connections: int, seconds: float) -> LoadResult:
+    bodies = make_bodies(WARMUP_BODIES, f"w{connections}")
+    return run_load(server.port, server.write_key, bodies, connections, min(3.0, seconds))
+
+
+def _merge(parts: list[LoadResult]) -> LoadResult:
+    merged = LoadResult(parts[0].connections)
+    for part in parts:
+        merged.accepted += part.accepted
+        merged.requests += part.requests
+        merged.errors += part.errors
+        merged.failed += part.failed
+        merged.elapsed += part.elapsed
+        merged.exhausted |= part.exhausted
+        merged.latencies += part.latencies
+    return merged
+
+
+def _compare(base: Server, siyu: Server, connections: int, seconds: float) -> dict:
+    """Warm both up, then measure them in alternating slices (the other one paused)."""
+    with _paused(siyu):
+        rate = _warm(base, connections, seconds).events_per_second
+    with _paused(base):
+        warm = _warm(siyu, connections, seconds)
+    rate = max(rate, warm.events_per_second)
+    per_slice = math.ceil(rate * seconds / ROUNDS * 1.5 / EVENTS_PER_REQUEST) + 4 * connections
+    pools = {
+        kind: [make_bodies(per_slice, f"{kind}{connections}-{n}") for n in range(ROUNDS)]
+        for kind in ("baseline", "siyu")
+    }
+    _wait_processed(siyu)  # start from an empty inbox, as a server that kept up would
+    slices: dict[str, list[LoadResult]] = {"baseline": [], "siyu": []}
+    for n in range(ROUNDS):
+        for server, other in ((base, siyu), (siyu, base)):
+            with _paused(other):
+                bodies = pools[server.kind][n]
+                slices[server.kind].append(
+                    run_load(server.port, server.write_key, bodies, connections, seconds / ROUNDS)
+                )
+    ratios = [
+        s.events_per_second / b.events_per_second if b.events_per_second else 0.0
+        for b, s in zip(slices["baseline"], slices["siyu"], strict=True)
+    ]
+    return {
+        "baseline": _merge(slices["baseline"]),
+        "siyu": _merge(slices["siyu"]),
+        "acked": warm.accepted + sum(part.accepted for part in slices["siyu"]),
+        "slice_ratios": [round(r, 3) for r in ratios],
+    }
+
+
+def _wait_processed(server: Server, limit: float = 600.0) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server.env["SIYU_DATABASE_URL"])
+    deadline = time.monotonic() + limit
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if not conn.execute(text("SELECT count(*) FROM tracking_inbox")).scalar_one():
+                break
+            conn.rollback()
+            time.sleep(0.2)
+    engine.dispose()
 
 
 def _drain(server: Server, limit: float = 600.0) -> dict:
@@ -146,19 +211,32 @@ def _lake_events(server: Server) -> tuple[int, int]:
     return conn.execute("SELECT count(*), count(DISTINCT message_id) FROM events").fetchone()
 
 
-def _run_one(kind: str, connections: int, seconds: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"siyu-bench-{kind}-") as folder:
-        with serving(kind, Path(folder)) as server:
-            log.print(f"[dim]{kind}: {connections} connections, {seconds:g} s …[/dim]")
-            result, acked = _measure(server, connections, seconds)
-            drained = _drain(server) if kind == "siyu" else None
-        row = _summary(result)
-        if drained:
-            row["drain"] = drained
-        if kind == "siyu":
-            events, distinct = _lake_events(server)
-            row["sanity"] = {"acknowledged": acked, "in_lake": events, "distinct": distinct}
-            row["sanity"]["ok"] = acked == events == distinct
+def _run_pair(connections: int, seconds: float) -> dict:
+    with (
+        tempfile.TemporaryDirectory(prefix="siyu-bench-baseline-") as base_folder,
+        tempfile.TemporaryDirectory(prefix="siyu-bench-siyu-") as siyu_folder,
+        serving("baseline", Path(base_folder)) as base,
+        serving("siyu", Path(siyu_folder)) as siyu,
+    ):
+        log.print(
+            f"[dim]{connections} connections: {ROUNDS} × {seconds / ROUNDS:.3g} s each …[/dim]"
+        )
+        measured = _compare(base, siyu, connections, seconds)
+        drained = _drain(siyu)
+        _stop(siyu.process)
+        events, distinct = _lake_events(siyu)
+    row = {"connections": connections, "slice_ratios": measured["slice_ratios"]}
+    row["baseline"] = _summary(measured["baseline"])
+    row["siyu"] = _summary(measured["siyu"]) | {"drain": drained}
+    acked = measured["acked"]
+    row["siyu"]["sanity"] = {
+        "acknowledged": acked,
+        "in_lake": events,
+        "distinct": distinct,
+        "ok": acked == events == distinct,
+    }
+    base_rate = row["baseline"]["events_per_s"]
+    row["ratio"] = round(row["siyu"]["events_per_s"] / base_rate, 3) if base_rate else 0.0
     return row
 
 
@@ -194,7 +272,14 @@ def machine() -> dict:
 
 def _table(rows: list[dict]) -> Table:
     table = Table(title=f"/v1/batch, {EVENTS_PER_REQUEST} events per request, one server process")
-    for name in ("conns", "baseline ev/s", "Siyu ev/s", "ratio", "baseline p50/p99 ms"):
+    for name in (
+        "conns",
+        "baseline ev/s",
+        "Siyu ev/s",
+        "ratio",
+        "per slice",
+        "baseline p50/p99 ms",
+    ):
         table.add_column(name, justify="right")
     for name in ("Siyu p50/p99 ms", "Siyu errors", "processed after, ev/s", "lake = acked"):
         table.add_column(name, justify="right")
@@ -205,6 +290,7 @@ def _table(rows: list[dict]) -> Table:
             f"{base['events_per_s']:,}",
             f"{siyu['events_per_s']:,}",
             f"{row['ratio']:.2f}×",
+            " ".join(f"{r:.2f}" for r in row["slice_ratios"]),
             f"{base['p50_ms']:.0f} / {base['p99_ms']:.0f}",
             f"{siyu['p50_ms']:.0f} / {siyu['p99_ms']:.0f}",
             str(siyu["errors"]),
@@ -218,13 +304,8 @@ def main(
     seconds: float = 10.0, connections: list[int] | None = None, as_json: bool = False
 ) -> None:
     """Measure the baseline and Siyu at each connection count; print a table or JSON."""
-    info, rows = machine(), []
-    for count in connections or [8, 32]:
-        base, siyu = _run_one("baseline", count, seconds), _run_one("siyu", count, seconds)
-        ratio = siyu["events_per_s"] / base["events_per_s"] if base["events_per_s"] else 0.0
-        rows.append(
-            {"connections": count, "baseline": base, "siyu": siyu, "ratio": round(ratio, 3)}
-        )
+    info = machine()
+    rows = [_run_pair(count, seconds) for count in connections or [8, 32]]
     report = {"seconds": seconds, "events_per_request": EVENTS_PER_REQUEST, "machine": info}
     report["results"] = rows
     if as_json:
