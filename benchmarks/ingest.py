@@ -101,7 +101,7 @@ def serving(kind: str, folder: Path) -> Iterator[Server]:
         _stop(process)
 
 
-ROUNDS = 3  # slices per side, alternated, so a slower minute of a shared machine hits both
+ROUNDS = 5  # slices per side, alternated, so a slower minute of a shared machine hits both
 
 
 @contextmanager
