@@ -11,7 +11,7 @@ import pytest
 
 from siyu.core.lake import duckdb_connection
 from siyu.touchpoints.pages import touchpoint_numbers
-from tests.console.test_dashboard import load_known_brand, to_lake
+from tests.console.test_dashboard import at, load_known_brand, to_lake
 from tests.console_support import csrf_of
 from tests.helpers import post_batch, track
 
@@ -55,20 +55,39 @@ def test_page_lists_the_registry_with_its_numbers(brand, signed_in):
         "–",
         "2",
         "2",
+        "0",
+        "0.0%",
+        "0",
         "1",
         "¥100.00",
     ]
-    assert row_of(page.text, "ad-douyin")[6:] == ["1", "2", "1", "¥30.00"]
+    assert row_of(page.text, "ad-douyin")[6:] == ["1", "2", "0", "0.0%", "0", "1", "¥30.00"]
     assert re.search(r'data-test="total-new">4<', page.text)
     # Sorted by new customers: the store first.
     assert page.text.index('data-code="store-sh-01"') < page.text.index('data-code="oa-menu"')
+
+
+def test_wecom_adds_and_deletions_count_under_the_touchpoint(client, write_key, signed_in):
+    """u1 came through the store's code (scan T-3), added the guide (T-2) and deleted them
+    (T-1): the store shows one new contact for its two scans, and one deletion."""
+    load_known_brand(client, write_key)
+    added = track("Contact Added", "u1", properties={"touchpoint": "store-sh-01"}, timestamp=at(2))
+    deleted = track("Contact Deleted", "u1", timestamp=at(1))
+    assert post_batch(client, write_key, [added, deleted]).status_code == 200
+    to_lake()
+    page = signed_in("analyst").get("/touchpoints?period=30")
+    assert row_of(page.text, "store-sh-01")[6:11] == ["2", "2", "1", "50.0%", "1"]
+    assert row_of(page.text, "ad-douyin")[8:11] == ["0", "0.0%", "0"]
+    assert re.search(r'data-test="total-contacts">1<', page.text)
+    rows = list(csv.reader(io.StringIO(client.get("/touchpoints.csv?period=30").text)))
+    assert {row[0]: row[9:12] for row in rows[1:]}["store-sh-01"] == ["1", "50.0%", "1"]
 
 
 def test_a_code_seen_in_events_but_not_registered_is_flagged(brand, signed_in):
     page = signed_in("admin").get("/touchpoints?period=90")
     poster = row_of(page.text, "poster-x")
     assert "未注册" in poster[1]
-    assert poster[6:] == ["1", "1", "0", "¥0.00"]
+    assert poster[6:] == ["1", "1", "0", "0.0%", "0", "0", "¥0.00"]
     assert 'data-test="unregistered-notice"' in page.text
 
 
@@ -89,7 +108,7 @@ def test_csv_export_has_every_row_and_yuan_amounts(brand, signed_in):
     assert rows[0][0] == "编码" and rows[0][-1] == "成交额（元）"
     by_code = {row[0]: row for row in rows[1:]}
     assert set(by_code) == {"store-sh-01", "ad-douyin", "oa-menu", "poster-x"}
-    assert by_code["store-sh-01"][7:] == ["2", "2", "1", "100.00"]
+    assert by_code["store-sh-01"][7:] == ["2", "2", "0", "0.0%", "0", "1", "100.00"]
     assert by_code["poster-x"][6] == "否"
 
 
@@ -112,7 +131,7 @@ def test_no_touchpoints_shows_what_they_are_and_what_to_do(signed_in):
 def test_touchpoints_before_the_lake_has_them_show_zeros(client, write_key, signed_in):
     post_batch(client, write_key, [track("QR Code Scanned", "u1", properties={"touchpoint": "t1"})])
     page = signed_in("admin").get("/touchpoints")
-    assert row_of(page.text, "t1")[6:] == ["0", "0", "0", "¥0.00"]
+    assert row_of(page.text, "t1")[6:] == ["0", "0", "0", "–", "0", "0", "¥0.00"]
 
 
 def test_guides_may_not_open_it_and_strangers_are_sent_to_login(brand, client, signed_in):

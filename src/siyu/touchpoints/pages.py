@@ -20,6 +20,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from siyu.codes.numbers import Numbers
+from siyu.codes.numbers import numbers as code_numbers
 from siyu.console.dashboard import (
     PERIODS,
     Period,
@@ -74,6 +76,13 @@ class TouchpointRow:
     scans: int = 0
     orders: int = 0
     gmv_fen: int = 0
+    contacts: int = 0  # WeCom adds through it in the period
+    deletions: int = 0  # customers it brought who deleted their guide in the period
+
+    @property
+    def contact_rate(self) -> float | None:
+        """New contacts per scan (None without scans)."""
+        return self.contacts / self.scans if self.scans else None
 
 
 def registry(session: Session) -> list[TouchpointRow]:
@@ -124,15 +133,22 @@ def touchpoint_numbers(conn: duckdb.DuckDBPyConnection, period: Period) -> dict[
 
 
 def touchpoint_report(
-    registered: list[TouchpointRow], numbers: dict[str, tuple], group: str | None = None
+    registered: list[TouchpointRow],
+    numbers: dict[str, tuple],
+    group: str | None = None,
+    contacts: dict[str, Numbers] | None = None,
 ) -> list[TouchpointRow]:
-    """The registry with its numbers, plus codes seen in the lake but not in the registry."""
+    """The registry with its numbers, plus codes seen in the lake but not in the registry.
+
+    `contacts`: each touchpoint's WeCom adds and deletions (codes.numbers, by touchpoint)."""
+    contacts = contacts or {}
     known = {row.code for row in registered}
     unknown = [
         TouchpointRow(code, code, "other", "owned", None, None, False)
         for code in sorted(set(numbers) - known)
     ]
     rows = [_with_numbers(row, numbers.get(row.code)) for row in registered + unknown]
+    rows = [_with_contacts(row, contacts.get(row.code)) for row in rows]
     if group:
         rows = [row for row in rows if row.group == group]
     return sorted(rows, key=lambda r: (-r.new_customers, -r.gmv_fen, -r.scans, r.code))
@@ -145,10 +161,17 @@ def _with_numbers(row: TouchpointRow, numbers: tuple | None) -> TouchpointRow:
     return replace(row, new_customers=customers, scans=scans, orders=orders, gmv_fen=gmv_fen)
 
 
+def _with_contacts(row: TouchpointRow, found: Numbers | None) -> TouchpointRow:
+    if found is None:
+        return row
+    return replace(row, contacts=found.contacts, deletions=found.deletions)
+
+
 def report_for(session: Session, period: Period, group: str | None) -> list[TouchpointRow]:
     with duckdb_connection() as conn:
         numbers = touchpoint_numbers(conn, period)
-    return touchpoint_report(registry(session), numbers, group)
+        contacts = code_numbers(conn, period, by="touchpoint")
+    return touchpoint_report(registry(session), numbers, group, contacts)
 
 
 def chosen_group(group: str | None) -> str | None:
@@ -183,8 +206,10 @@ def touchpoints_page(
 
 
 def _totals(rows: list[TouchpointRow]) -> dict[str, int]:
-    names = ("new_customers", "scans", "orders", "gmv_fen")
-    return {name: sum(getattr(row, name) for row in rows) for name in names}
+    names = ("new_customers", "scans", "contacts", "deletions", "orders", "gmv_fen")
+    totals: dict = {name: sum(getattr(row, name) for row in rows) for name in names}
+    totals["contact_rate"] = totals["contacts"] / totals["scans"] if totals["scans"] else None
+    return totals
 
 
 CSV_COLUMNS = (
@@ -197,6 +222,9 @@ CSV_COLUMNS = (
     N_("Registered"),
     N_("New customers"),
     N_("Scans"),
+    N_("New contacts"),
+    N_("Contact rate"),
+    N_("Deletions"),
     N_("Orders"),
     N_("GMV (yuan)"),
 )
@@ -220,6 +248,9 @@ def touchpoints_csv(rows: list[TouchpointRow], locale: str) -> str:
                 _("yes") if r.is_registered else _("no"),
                 r.new_customers,
                 r.scans,
+                r.contacts,
+                "" if r.contact_rate is None else f"{r.contact_rate:.1%}",
+                r.deletions,
                 r.orders,
                 f"{Decimal(r.gmv_fen) / 100:.2f}",
             ]
