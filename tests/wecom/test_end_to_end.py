@@ -1,10 +1,11 @@
-"""The issue's headline check: an operator makes a code for a store poster; a scan, then the
-WeCom add through the fake server and the callback, becomes a customer owned by the routed
-guide, welcomed, tagged, and counted on the code's numbers in the lake."""
+"""The issue's headline check, on the demo brand: an operator makes a code for a store poster
+and prints it; a scan, then the WeCom add through the fake server and the callback, becomes a
+customer owned by the routed guide, welcomed, tagged, and counted on the code's page."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from sqlalchemy import select
@@ -15,12 +16,12 @@ from siyu.codes.landing import forget_cached
 from siyu.codes.numbers import last_days, numbers
 from siyu.codes.service import find_code
 from siyu.console.dashboard import today
-from siyu.core.db import session_factory, unit_of_work
+from siyu.core.db import session_factory
 from siyu.core.lake import duckdb_connection
+from siyu.demo.brand import STORES, staff_of
 from siyu.events.models import OutboxEvent
 from siyu.events.shipper import ship_all
 from siyu.staff.models import Staff
-from siyu.staff.service import create_staff, create_store
 from siyu.tags.service import tags_of
 from siyu.wecom.records import customer_of
 from tests.console_support import csrf_of
@@ -29,20 +30,22 @@ from tests.wecom.conftest import added, run_jobs
 WECHAT_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.50"
 
 
-def seed_store() -> dict:
-    with unit_of_work() as s:
-        store = create_store(s, "sh-02", "Shanghai Jing'an")
-        manager = create_staff(s, "Manager Wang", "manager", store.id, "wang")
-        zhang = create_staff(s, "Guide Zhang", "guide", store.id, "zhang")
-        zhang.manager_id = manager.id
-        return {"store": store.id, "zhang": zhang.id}
+def demo_store() -> dict:
+    """The demo brand (small), and its first store's first guide: the poster's guide."""
+    loaded = CliRunner().invoke(app, ["demo", "--customers", "60", "--days", "14"])
+    assert loaded.exit_code == 0, loaded.output
+    store = STORES[0]
+    guide_userid = next(s.wecom_userid for s in staff_of(store) if s.role == "guide")
+    with session_factory()() as s:
+        guide = s.scalar(select(Staff).where(Staff.wecom_userid == guide_userid))
+        return {"store": guide.store_id, "guide": guide.id, "userid": guide_userid}
 
 
 def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
     signed_in, post_callback, fake_wecom
 ):
-    seeded = seed_store()
-    fake_wecom.state.add_contact("wm-e2e", "Chen", "zhang")
+    seeded = demo_store()
+    fake_wecom.state.add_contact("wm-e2e", "Chen", seeded["userid"])
     operator = signed_in("operator")
 
     # 1. The operator creates the poster's code in the console.
@@ -55,7 +58,7 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
             "code": "poster-jingan",
             "kind": "poster",
             "store_id": str(seeded["store"]),
-            "staff_id": str(seeded["zhang"]),
+            "staff_id": str(seeded["guide"]),
             "target_kind": "wecom_contact_way",
             "tags": "New guest, Jing'an",
             "welcome": "Welcome to Shancha Jing'an!",
@@ -63,6 +66,10 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
         follow_redirects=False,
     )
     assert made.status_code == 303, made.text
+    # … and prints it: the QR code as PNG (for the print shop) and SVG.
+    png = operator.get("/codes/poster-jingan/qr.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert operator.get("/codes/poster-jingan/qr.svg").text.lstrip().startswith("<")
 
     # 2. Its WeCom contact way carries the code as `state`; the code now points at it.
     way = CliRunner().invoke(app, ["wecom", "contact-way", "poster-jingan", "--json"])
@@ -76,10 +83,11 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
     )
     assert scan.status_code == 302 and scan.headers["location"] == qr_code
     with session_factory()() as s:
-        scanned = s.scalar(select(OutboxEvent).where(OutboxEvent.event == "QR Code Scanned"))
+        scans = select(OutboxEvent).where(OutboxEvent.event == "QR Code Scanned")
+        scanned = s.scalar(scans.order_by(OutboxEvent.id.desc()).limit(1))  # after the demo's
         routed = json.loads(scanned.properties)["guide"]
         routed_staff = s.scalar(select(Staff).where(Staff.wecom_userid == routed))
-    assert routed_staff.id == seeded["zhang"]
+    assert routed_staff.id == seeded["guide"]
 
     # 4. The customer adds the guide; WeCom calls back with the state and a WelcomeCode.
     answer = post_callback(
@@ -105,3 +113,9 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
     assert (counted.scans, counted.contacts) == (1, 1)
     page = operator.get("/codes/poster-jingan")
     assert page.status_code == 200
+    kpis = re.findall(
+        r'class="card kpi"[^>]*><div class="label">([^<]+)</div>'
+        r'<div class="value">([^<]+)</div>',
+        page.text,
+    )
+    assert dict(kpis)["扫码"] == "1" and dict(kpis)["新联系人"] == "1", kpis
