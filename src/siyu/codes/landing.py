@@ -2,8 +2,8 @@
 
 A scan must answer in milliseconds: the code is looked up from a short in-process cache, the
 guide a WeCom contact way routes to is remembered for a few seconds per code, and the
-`QR Code Scanned` event is only stored in the tracking inbox (the processor applies it), by a
-writer thread that commits the scans arriving together in one transaction. The request answers
+`QR Code Scanned` event is only stored in the tracking inbox (the processor applies it), as the
+tracking API stores a single call: one insert and commit on the event loop. The request answers
 once its scan is committed. Nothing else happens inside the request.
 """
 
@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from html import escape
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
 from siyu.core.db import session_factory, utcnow, write_lock
-from siyu.core.groups import GroupWriter
 from siyu.core.settings import get_settings
-from siyu.events.inbox import accept as record_events
+from siyu.events.inbox import Received, check_all, receive
+from siyu.events.service import SourceRef
 from siyu.events.sources import internal_source
 from siyu.staff.routing import route_contact
 from siyu.touchpoints.models import Touchpoint
@@ -37,7 +38,7 @@ SOURCE = "qr-landing"
 VISITOR_COOKIE = "siyu_aid"
 CODE_TTL = 10.0  # seconds a code's target is cached (a changed target shows within 10 s)
 ROUTE_TTL = 5.0  # seconds a code's routed guide is reused
-MAX_GROUP = 500  # scans committed in one transaction at most
+SOURCE_TTL = 3600.0  # seconds the landing's source row is remembered
 log = logging.getLogger("siyu.landing")
 
 
@@ -167,8 +168,9 @@ async def land(request: Request) -> Response:
     if landing.target_kind == "wecom_contact_way":
         routed = _routes.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_route, landing)
         guide, guide_url = routed
+    source = _sources.peek(_source_key(), SOURCE_TTL) or await run_in_threadpool(_load_source)
     # Answer only once the scan is committed: a redirected scan is never lost.
-    await writer.submit(scan_message(landing, request, visitor, guide))
+    _store_scan(source, scan_message(landing, request, visitor, guide))
     response = _onwards(guide_url or landing.target, landing.target_kind)
     response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
     return response
@@ -187,22 +189,29 @@ def _load_route(landing: Landing) -> tuple[str | None, str | None]:
         return _routes.get(landing.code, ROUTE_TTL, lambda: _guide(session, landing))
 
 
-def _write_scans(messages: list[dict]) -> list[bool]:
+def _source_key() -> str:
+    return f"{get_settings().database_url}:{SOURCE}"
+
+
+def _load_source() -> SourceRef:
+    with write_lock(), session_factory()() as session:
+        source = _sources.get(_source_key(), SOURCE_TTL, lambda: internal_source(session, SOURCE))
+        session.commit()
+        return source
+
+
+def _store_scan(source: SourceRef, message: dict) -> None:
+    """Into the tracking inbox as the tracking API stores a single call: one insert and commit,
+    right on the event loop (cheaper than handing it to a thread, as for /v1)."""
+    result, checked = check_all([message], "track")
+    if not checked:  # the server made this message: a rejection is a bug, never the phone's
+        raise RuntimeError(f"scan message rejected: {result.rejected}")
+    received = Received(orjson.dumps(message), "", 1, utcnow(), None, "track")
     try:
-        with write_lock(), session_factory()() as session:
-            key = f"{get_settings().database_url}:{SOURCE}"
-            source = _sources.get(key, 3600, lambda: internal_source(session, SOURCE))
-            record_events(session, source, messages, utcnow())
-            session.commit()
+        receive(source, result, received, checked)
     except Exception:
-        _sources.clear()
+        _sources.clear()  # the source row may be what failed: look it up again next time
         raise
-    return [True] * len(messages)
-
-
-# Scans commit in groups: while one transaction commits, the next scans queue up and go in the
-# following one; each request still waits for its own commit.
-writer = GroupWriter("scans", _write_scans, MAX_GROUP)
 
 
 def _onwards(target: str, target_kind: str) -> Response:
