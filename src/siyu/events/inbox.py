@@ -43,6 +43,9 @@ MAX_ATTEMPTS = 5
 # waiting for SQLite's one writer waits only a few milliseconds.
 EVENTS_PER_TRANSACTION = 100
 DRAINING_EVENTS_PER_TRANSACTION = 2000  # nobody is waiting for the writer: amortise more
+# While requests arrive, each of them may wait for the processor's transaction to end (SQLite has
+# one writer): a few milliseconds at most.
+BUSY_EVENTS_PER_TRANSACTION = 20
 
 
 class Checked(NamedTuple):  # one per message a request sends: a tuple is the cheapest
@@ -387,7 +390,7 @@ class Processor(threading.Thread):
             busy = arrivals.is_set()
             arrivals.clear()
             started = time.monotonic()
-            size = EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
+            size = BUSY_EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
             try:
                 done, received_at = _process(factory, size, False)
             except DBAPIError:
