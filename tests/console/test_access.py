@@ -164,6 +164,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/codes.csv"): Rule("codes.view"),
     ("GET", "/codes/{code}"): Rule("codes.view"),
     ("POST", "/codes/{code}/routes"): Rule("codes.manage"),
+    # The world's code routes to no guide with a WeCom UserID: the page says so (400).
+    ("POST", "/codes/{code}/contact-way"): Rule("codes.manage", frozenset({400})),
     ("GET", "/codes/{code}/qr.svg"): Rule("codes.view"),
     ("GET", "/codes/{code}/qr.png"): Rule("codes.view"),
     ("GET", "/codes/{code}/numbers.csv"): Rule("codes.view"),

@@ -23,6 +23,7 @@ from siyu.events.models import OutboxEvent
 from siyu.events.shipper import ship_all
 from siyu.staff.models import Staff
 from siyu.tags.service import tags_of
+from siyu.wecom.models import ContactWay
 from siyu.wecom.records import customer_of
 from tests.console_support import csrf_of
 from tests.wecom.conftest import added, run_jobs
@@ -71,10 +72,20 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert operator.get("/codes/poster-jingan/qr.svg").text.lstrip().startswith("<")
 
-    # 2. Its WeCom contact way carries the code as `state`; the code now points at it.
-    way = CliRunner().invoke(app, ["wecom", "contact-way", "poster-jingan", "--json"])
-    assert way.exit_code == 0, way.output
-    qr_code = json.loads(way.output)["qr_code"]
+    # 2. On the code's page, the operator makes its WeCom contact way (state = the code).
+    page = operator.get("/codes/poster-jingan").text
+    assert 'data-test="make-contact-way"' in page
+    made_way = operator.post(
+        "/codes/poster-jingan/contact-way",
+        data={"csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+    assert made_way.status_code == 303, made_way.text
+    with session_factory()() as s:
+        way = s.scalar(select(ContactWay).where(ContactWay.code == "poster-jingan"))
+        qr_code = way.qr_code
+    assert way.userids == [seeded["userid"]]
+    assert way.config_id in operator.get("/codes/poster-jingan").text
 
     # 3. A phone scans the printed poster: counted, then sent on to the contact way.
     forget_cached()

@@ -41,6 +41,17 @@ def test_contact_way_for_a_code_without_guides_says_why(fake_wecom):
     assert "no guide" in result.output
 
 
+def test_the_console_says_why_a_contact_way_cannot_be_made(fake_wecom, signed_in):
+    with unit_of_work() as s:
+        create_code(s, "Poster", code="poster-3", target_kind="wecom_contact_way")
+    operator = signed_in("operator")
+    page = operator.get("/codes/poster-3").text
+    answer = operator.post("/codes/poster-3/contact-way", data={"csrf_token": csrf_of(page)})
+    assert answer.status_code == 400
+    assert 'data-test="form-error"' in answer.text and "WeCom UserID" in answer.text
+    assert not fake_wecom.state.calls_to("add_contact_way")
+
+
 def test_transfers_are_sent_and_their_results_applied(post_callback, fake_wecom):
     with unit_of_work() as s:
         zhang = create_staff(s, "Guide Zhang", "guide", wecom_userid="zhang")

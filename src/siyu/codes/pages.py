@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wechatpy.exceptions import WeChatClientException
 
 from siyu.codes import batch as batches
 from siyu.codes import service
@@ -29,6 +30,8 @@ from siyu.core.errors import NotFound, SiyuError
 from siyu.core.lake import duckdb_connection
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
+from siyu.wecom.models import ContactWay
+from siyu.wecom.service import create_contact_way
 
 router = APIRouter(include_in_schema=False)
 Viewer = Allowed("codes.view")
@@ -223,6 +226,7 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         kind_labels=KIND_LABELS,
         target_labels=TARGET_LABELS,
         weekday_labels=WEEKDAY_LABELS,
+        contact_way=session.scalar(select(ContactWay).where(ContactWay.code == channel.code)),
         **context,
     )
 
@@ -255,6 +259,27 @@ async def save_routes(request: Request, session: SessionDep, _: Manager, code: s
             request, session, channel, chosen, None, Numbers(), error.status, error=error
         )
     return RedirectResponse(f"/codes/{channel.code}?done=routes", status_code=303)
+
+
+@router.post("/codes/{code}/contact-way", response_class=HTMLResponse)
+def make_contact_way(request: Request, session: SessionDep, _: Manager, code: str):
+    """WeCom's 联系我 QR code for this code's guides (state = the code), as `siyu wecom
+    contact-way` makes it; a code that opens a contact way then redirects a scan to it."""
+    channel = _code_or_404(session, code)
+    try:
+        create_contact_way(session, channel.code)
+        session.commit()
+    except (SiyuError, WeChatClientException) as failure:
+        session.rollback()
+        error = failure
+        if isinstance(failure, WeChatClientException):
+            error = SiyuError(f"WeCom answered {failure.errcode}: {failure.errmsg}", field="wecom")
+            error.status = 502
+        chosen = chosen_period(None, None)
+        return _code_page(
+            request, session, channel, chosen, None, Numbers(), error.status, error=error
+        )
+    return RedirectResponse(f"/codes/{channel.code}?done=contact-way", status_code=303)
 
 
 def _routes_from(form) -> list[service.Route]:
