@@ -14,6 +14,7 @@ from siyu.core.db import session_factory, unit_of_work
 from siyu.events.models import OutboxEvent
 from siyu.wechat.models import OfficialAccountCallback
 from siyu.wecom.records import customer_of
+from tests.console_support import csrf_of
 from tests.wechat.conftest import event_xml, signed_query
 from tests.wecom.conftest import run_jobs
 
@@ -84,3 +85,18 @@ def test_scene_qr_is_made_per_code_and_becomes_its_target(menu_code, fake_wecom)
         assert find_code(s, "menu-sh01").target.startswith("http://weixin.qq.com/q/")
     again = CliRunner().invoke(app, ["wechat", "qr", "menu-sh01", "--json"])
     assert again.exit_code == 0 and len(fake_wecom.state.calls_to("qrcode/create")) == 1
+
+
+def test_an_operator_makes_the_scene_qr_from_the_code_page(menu_code, fake_wecom, signed_in):
+    assert 'data-test="make-scene-qr"' not in signed_in("analyst").get("/codes/menu-sh01").text
+    operator = signed_in("operator")
+    page = operator.get("/codes/menu-sh01").text
+    assert 'data-test="make-scene-qr"' in page
+    made = operator.post(
+        "/codes/menu-sh01/scene-qr", data={"csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert made.status_code == 303 and made.headers["location"].endswith("done=scene-qr")
+    body = fake_wecom.state.calls_to("qrcode/create")[0].body
+    assert body["action_info"]["scene"]["scene_str"] == "menu-sh01"
+    shown = operator.get("/codes/menu-sh01").text
+    assert 'data-test="make-scene-qr"' not in shown and "http://weixin.qq.com/q/" in shown

@@ -30,6 +30,8 @@ from siyu.core.errors import NotFound, SiyuError
 from siyu.core.lake import duckdb_connection
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
+from siyu.wechat.models import SceneQrCode
+from siyu.wechat.service import create_scene_qr
 from siyu.wecom.models import ContactWay
 from siyu.wecom.service import create_contact_way
 
@@ -227,6 +229,7 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         target_labels=TARGET_LABELS,
         weekday_labels=WEEKDAY_LABELS,
         contact_way=session.scalar(select(ContactWay).where(ContactWay.code == channel.code)),
+        scene_qr=session.scalar(select(SceneQrCode).where(SceneQrCode.code == channel.code)),
         **context,
     )
 
@@ -265,21 +268,33 @@ async def save_routes(request: Request, session: SessionDep, _: Manager, code: s
 def make_contact_way(request: Request, session: SessionDep, _: Manager, code: str):
     """WeCom's 联系我 QR code for this code's guides (state = the code), as `siyu wecom
     contact-way` makes it; a code that opens a contact way then redirects a scan to it."""
+    return _make_on_platform(request, session, code, create_contact_way, "WeCom", "contact-way")
+
+
+@router.post("/codes/{code}/scene-qr", response_class=HTMLResponse)
+def make_scene_qr(request: Request, session: SessionDep, _: Manager, code: str):
+    """The official account's permanent scene QR code (scene = the code), as `siyu wechat qr`."""
+    return _make_on_platform(request, session, code, create_scene_qr, "WeChat", "scene-qr")
+
+
+def _make_on_platform(request, session, code: str, make, platform: str, done: str):
     channel = _code_or_404(session, code)
     try:
-        create_contact_way(session, channel.code)
+        make(session, channel.code)
         session.commit()
     except (SiyuError, WeChatClientException) as failure:
         session.rollback()
         error = failure
         if isinstance(failure, WeChatClientException):
-            error = SiyuError(f"WeCom answered {failure.errcode}: {failure.errmsg}", field="wecom")
+            error = SiyuError(
+                f"{platform} answered {failure.errcode}: {failure.errmsg}", field=platform.lower()
+            )
             error.status = 502
         chosen = chosen_period(None, None)
         return _code_page(
             request, session, channel, chosen, None, Numbers(), error.status, error=error
         )
-    return RedirectResponse(f"/codes/{channel.code}?done=contact-way", status_code=303)
+    return RedirectResponse(f"/codes/{channel.code}?done={done}", status_code=303)
 
 
 def _routes_from(form) -> list[service.Route]:
