@@ -137,7 +137,7 @@ def test_a_processor_that_falls_behind_stops_giving_way_to_requests(
     try:
         deadline = time.monotonic() + 10
         while _outbox(session) < 3 * per_request and time.monotonic() < deadline:
-            inbox.arrivals.set()
+            inbox.note_arrival()
             time.sleep(0.01)
     finally:
         processor.stop()

@@ -45,7 +45,7 @@ EVENTS_PER_TRANSACTION = 100
 DRAINING_EVENTS_PER_TRANSACTION = 2000  # nobody is waiting for the writer: amortise more
 # While requests arrive, each of them may wait for the processor's transaction to end (SQLite has
 # one writer): a few milliseconds at most.
-BUSY_EVENTS_PER_TRANSACTION = 20
+BUSY_EVENTS_PER_TRANSACTION = 5
 
 
 class Checked(NamedTuple):  # one per message a request sends: a tuple is the cheapest
@@ -132,7 +132,7 @@ def store(connection: Connection, source: SourceRef, received: Received, fresh: 
             "attempts": 0,
         },
     )
-    arrivals.set()
+    note_arrival()
 
 
 _COLUMNS = "source_id, received_at, sent_at, forced_type, events, payload, encoding, indices"
@@ -167,7 +167,7 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
             with write_lock():
                 cursor.execute(_INSERT_SQL[dialect], _row(engine.dialect, source, received, fresh))
                 raw.commit()
-            arrivals.set()
+            note_arrival()
     except BaseException:
         _held.raw = None
         raw.invalidate()  # whatever state it is in, the next request starts on a new one
@@ -364,8 +364,20 @@ def waiting(session: Session) -> dict[str, int]:
     return {"requests": requests, "events": int(events), "failed": int(failed)}
 
 
-# Set whenever a request is stored: wakes the processor, and tells it requests are arriving.
+# Set whenever a request is stored: wakes the processor.
 arrivals = threading.Event()
+_last_arrival = [float("-inf")]  # time.monotonic() of the last request stored
+QUIET_SECONDS = 1.0  # no request for this long: nobody is waiting, process flat out
+
+
+def note_arrival() -> None:
+    """A request was stored: wake the processor, and tell it requests are arriving."""
+    _last_arrival[0] = time.monotonic()
+    arrivals.set()
+
+
+def requests_arriving() -> bool:
+    return time.monotonic() - _last_arrival[0] < QUIET_SECONDS
 
 
 class Processor(threading.Thread):
@@ -386,9 +398,13 @@ class Processor(threading.Thread):
 
     def run(self) -> None:
         factory = session_factory()
+        lagging = False
         while not self.stopping.is_set():
-            busy = arrivals.is_set()
             arrivals.clear()
+            # Whether requests are arriving is a matter of the last second, not of whether one
+            # came during the last (short) transaction: a gap of a millisecond between two
+            # requests must not start a drain that holds the writer for a long time.
+            busy = requests_arriving() and not lagging
             started = time.monotonic()
             size = BUSY_EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
             try:
@@ -396,10 +412,11 @@ class Processor(threading.Thread):
             except DBAPIError:
                 log.exception("inbox processor error; retrying")
                 done, received_at = 0, None
+            lagging = self._is_lagging(received_at)
             if not done:
                 arrivals.wait(self.idle_seconds)
-            elif arrivals.is_set() and not self._is_lagging(received_at):
-                spent = time.monotonic() - started  # requests came in: give them the time
+            elif busy and not lagging:
+                spent = time.monotonic() - started  # requests are arriving: give them the time
                 self.stopping.wait(spent * (1 / self.busy_share - 1))
 
     def _is_lagging(self, received_at: datetime | None) -> bool:
