@@ -42,7 +42,8 @@ MAX_ATTEMPTS = 5
 # Rows processed per transaction: enough to amortise the commit, few enough that a request
 # waiting for SQLite's one writer waits only a few milliseconds.
 EVENTS_PER_TRANSACTION = 100
-DRAINING_EVENTS_PER_TRANSACTION = 2000  # nobody is waiting for the writer: amortise more
+DRAINING_EVENTS_PER_TRANSACTION = 500  # nobody waits for the writer: amortise, but a burst
+# that arrives meanwhile waits for at most one such transaction (~70 ms)
 # While requests arrive, each of them may wait for the processor's transaction to end (SQLite has
 # one writer): a few milliseconds at most.
 BUSY_EVENTS_PER_TRANSACTION = 5
