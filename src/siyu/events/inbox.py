@@ -367,18 +367,31 @@ def waiting(session: Session) -> dict[str, int]:
 
 # Set whenever a request is stored: wakes the processor.
 arrivals = threading.Event()
-_last_arrival = [float("-inf")]  # time.monotonic() of the last request stored
-QUIET_SECONDS = 1.0  # no request for this long: nobody is waiting, process flat out
+# Requests stored per second, counted in whole seconds: [start of this second, count in it,
+# count in the second before].
+_counts = [float("-inf"), 0, 0]
+BUSY_REQUESTS_PER_SECOND = 20  # below this, what arrives is processed at once, in full
 
 
 def note_arrival() -> None:
-    """A request was stored: wake the processor, and tell it requests are arriving."""
-    _last_arrival[0] = time.monotonic()
+    """A request was stored: wake the processor, and count it."""
+    now = time.monotonic()
+    if now - _counts[0] >= 1.0:
+        previous = _counts[1] if now - _counts[0] < 2.0 else 0
+        _counts[:] = [now, 0, previous]
+    _counts[1] += 1
     arrivals.set()
 
 
 def requests_arriving() -> bool:
-    return time.monotonic() - _last_arrival[0] < QUIET_SECONDS
+    """Whether requests are coming in fast enough that the processor should give way: a rate
+    over the last second or two, not whether one came during its last (short) transaction -
+    a millisecond's gap between two requests must not start a drain that holds the writer."""
+    elapsed = time.monotonic() - _counts[0]
+    if elapsed >= 2.0:
+        return False
+    recent = _counts[1] if elapsed >= 1.0 else max(_counts[1], _counts[2])
+    return recent >= BUSY_REQUESTS_PER_SECOND
 
 
 class Processor(threading.Thread):
@@ -402,9 +415,6 @@ class Processor(threading.Thread):
         lagging = False
         while not self.stopping.is_set():
             arrivals.clear()
-            # Whether requests are arriving is a matter of the last second, not of whether one
-            # came during the last (short) transaction: a gap of a millisecond between two
-            # requests must not start a drain that holds the writer for a long time.
             busy = requests_arriving() and not lagging
             started = time.monotonic()
             size = BUSY_EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
