@@ -170,3 +170,22 @@ def test_files_another_shipper_may_still_be_writing_are_not_compacted(client, wr
         shipper.ship_once(lake=lake)
     assert shipper.compact(lake=lake, min_files=3) == 0  # all just written: not settled yet
     assert len(lake.files("events/date=2026-11-20")) == 3
+
+
+def test_a_new_snapshot_never_replaces_the_file_a_reader_is_on(client, write_key, monkeypatch):
+    """Each snapshot is a new file; the one a DuckDB view already names stays readable (DuckDB
+    opens it again between planning and scanning) until the grace period has passed."""
+    post_batch(client, write_key, [track("Product Viewed", "u1")])
+    write_snapshots()
+    lake = open_lake()
+    first = lake.snapshot("customers")
+    reader = duckdb_connection(lake)  # its views name the first files
+    post_batch(client, write_key, [track("Product Viewed", "u2")])
+    write_snapshots()
+    second = lake.snapshot("customers")
+    assert second != first and set(lake.files("customers")) == {first, second}
+    assert reader.execute("SELECT count(*) FROM customers").fetchone() == (1,)
+    assert duckdb_connection(lake).execute("SELECT count(*) FROM customers").fetchone() == (2,)
+    monkeypatch.setattr("siyu.events.snapshots.SNAPSHOT_GRACE_SECONDS", -1)
+    write_snapshots()  # past the grace period, the replaced files go
+    assert len(lake.files("customers")) == 1

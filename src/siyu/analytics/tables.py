@@ -137,8 +137,10 @@ def _duckdb_table(backend: BaseBackend, name: str) -> ir.Table | None:
 
 
 def _spark_table(backend: BaseBackend, lake: Lake, name: str) -> ir.Table | None:
-    pattern = "date=*/*.parquet" if name == EVENTS else "*.parquet"
-    if not lake.files(name, pattern):
+    if name != EVENTS:
+        newest = lake.snapshot(name)
+        return backend.read_parquet(newest, table_name=f"lake_{name}") if newest else None
+    if not lake.files(name, "date=*/*.parquet"):
         return None
     return backend.read_parquet(lake.path(name), table_name=f"lake_{name}")
 

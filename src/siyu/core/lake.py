@@ -24,6 +24,7 @@ SNAPSHOTS = (
     "touchpoint_costs",
     "customer_tags",
 )
+SNAPSHOT_GRACE_SECONDS = 120  # a replaced snapshot file stays this long for readers still on it
 TEMP_PREFIX = "_tmp-"  # never matched by *.parquet, so readers never see a half-written file
 
 
@@ -71,6 +72,17 @@ class Lake:
             return []
         return sorted(self.fs.glob(posixpath.join(base, pattern)))
 
+    def snapshot(self, name: str) -> str | None:
+        """The newest file of a snapshot table (None when it has none).
+
+        A snapshot is never replaced in place: a reader that named a file keeps reading that
+        file (DuckDB opens it again between planning and scanning), and the shipper writes each
+        new one under a new name, removing old ones only after SNAPSHOT_GRACE_SECONDS."""
+        found = self.files(name)
+        if not found:
+            return None
+        return max(found, key=lambda path: (self.fs.info(path).get("mtime") or 0, path))
+
     def event_partitions(self) -> list[str]:
         base = self.path(EVENTS)
         if not self.fs.exists(base):
@@ -107,9 +119,7 @@ def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
             f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
         )
     for name in SNAPSHOTS:
-        if lake.files(name):
-            conn.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM "
-                f"read_parquet('{lake.path(name, '*.parquet')}')"
-            )
+        newest = lake.snapshot(name)
+        if newest:
+            conn.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{newest}')")
     return conn

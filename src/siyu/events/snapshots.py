@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -11,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from siyu.core import meta
 from siyu.core.db import session_factory
-from siyu.core.lake import Lake, open_lake
+from siyu.core.lake import SNAPSHOT_GRACE_SECONDS, Lake, open_lake
 from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
 from siyu.tags.models import CustomerTag, Tag
@@ -236,12 +237,25 @@ def write_snapshots(factory: sessionmaker | None = None, lake: Lake | None = Non
     written = {}
     with factory() as session:
         print_ = fingerprint(session)
+        stamp = f"{time.time_ns():020d}"
         for name, build in BUILDERS.items():
             schema, batches = build(session)
-            written[name] = lake.write_batches_atomic(schema, batches, f"{name}/snapshot.parquet")
+            written[name] = lake.write_batches_atomic(
+                schema, batches, f"{name}/snapshot-{stamp}.parquet"
+            )
+            _remove_replaced(lake, name)
         meta.write(session, "lake.snapshot", print_)
         session.commit()
     return written
+
+
+def _remove_replaced(lake: Lake, name: str) -> None:
+    """Older files of a snapshot, once no reader can still be on them (see Lake.snapshot)."""
+    newest = lake.snapshot(name)
+    cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
+    for path in lake.files(name):
+        if path != newest and (lake.fs.info(path).get("mtime") or 0) < cutoff:
+            lake.fs.rm(path)
 
 
 def write_snapshots_if_changed(

@@ -81,6 +81,7 @@ def _table(con: BaseBackend, lake: Lake, name: str) -> ir.Table:
         return con.table(name)
     except TableNotFound:
         pass
-    if lake.files(name):  # a snapshot core.lake has no view for yet (customer_tags)
-        return con.read_parquet(lake.path(name, "*.parquet"), table_name=name)
+    newest = lake.snapshot(name)
+    if newest:  # a snapshot core.lake has no view for yet (customer_tags)
+        return con.read_parquet(newest, table_name=name)
     return ibis.memtable(EMPTY_SCHEMAS[name].empty_table())
