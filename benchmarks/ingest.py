@@ -145,7 +145,7 @@ def _compare(base: Server, siyu: Server, connections: int, seconds: float) -> di
         kind: [make_bodies(per_slice, f"{kind}{connections}-{n}") for n in range(ROUNDS)]
         for kind in ("baseline", "siyu")
     }
-    _wait_processed(siyu)  # start from an empty inbox, as a server that kept up would
+    _drain(siyu)  # start from an empty inbox, as a server that kept up would
     slices: dict[str, list[LoadResult]] = {"baseline": [], "siyu": []}
     for n in range(ROUNDS):
         for server, other in ((base, siyu), (siyu, base)):
@@ -164,20 +164,6 @@ def _compare(base: Server, siyu: Server, connections: int, seconds: float) -> di
         "acked": warm.accepted + sum(part.accepted for part in slices["siyu"]),
         "slice_ratios": [round(r, 3) for r in ratios],
     }
-
-
-def _wait_processed(server: Server, limit: float = 600.0) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(server.env["SIYU_DATABASE_URL"])
-    deadline = time.monotonic() + limit
-    with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            if not conn.execute(text("SELECT count(*) FROM tracking_inbox")).scalar_one():
-                break
-            conn.rollback()
-            time.sleep(0.2)
-    engine.dispose()
 
 
 def _drain(server: Server, limit: float = 600.0) -> dict:

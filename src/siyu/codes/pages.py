@@ -26,7 +26,7 @@ from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
-from siyu.core.errors import NotFound, SiyuError
+from siyu.core.errors import NotFound, PlatformRefused, SiyuError
 from siyu.core.lake import duckdb_connection
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
@@ -286,10 +286,7 @@ def _make_on_platform(request, session, code: str, make, platform: str, done: st
         session.rollback()
         error = failure
         if isinstance(failure, WeChatClientException):
-            error = SiyuError(
-                f"{platform} answered {failure.errcode}: {failure.errmsg}", field=platform.lower()
-            )
-            error.status = 502
+            error = PlatformRefused.of(platform, failure)
         chosen = chosen_period(None, None)
         return _code_page(
             request, session, channel, chosen, None, Numbers(), error.status, error=error

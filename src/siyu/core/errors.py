@@ -49,3 +49,17 @@ class Unauthorized(SiyuError):
 class TooLarge(SiyuError):
     status = 413
     code = "too_large"
+
+
+class PlatformRefused(SiyuError):
+    """WeCom or the official account answered a call with an error code."""
+
+    status = 502
+    code = "platform_refused"
+
+    @classmethod
+    def of(cls, platform: str, failure) -> PlatformRefused:
+        """From wechatpy's WeChatClientException (errcode, errmsg)."""
+        return cls(
+            f"{platform} answered {failure.errcode}: {failure.errmsg}", field=platform.lower()
+        )

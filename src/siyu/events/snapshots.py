@@ -240,21 +240,19 @@ def write_snapshots(factory: sessionmaker | None = None, lake: Lake | None = Non
         stamp = f"{time.time_ns():020d}"
         for name, build in BUILDERS.items():
             schema, batches = build(session)
-            written[name] = lake.write_batches_atomic(
-                schema, batches, f"{name}/snapshot-{stamp}.parquet"
-            )
-            _remove_replaced(lake, name)
+            relative = f"{name}/snapshot-{stamp}.parquet"
+            written[name] = lake.write_batches_atomic(schema, batches, relative)
+            _remove_replaced(lake, name, keep=lake.path(relative))
         meta.write(session, "lake.snapshot", print_)
         session.commit()
     return written
 
 
-def _remove_replaced(lake: Lake, name: str) -> None:
+def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
     """Older files of a snapshot, once no reader can still be on them (see Lake.snapshot)."""
-    newest = lake.snapshot(name)
     cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
     for path in lake.files(name):
-        if path != newest and (lake.fs.info(path).get("mtime") or 0) < cutoff:
+        if path != keep and (lake.fs.info(path).get("mtime") or 0) < cutoff:
             lake.fs.rm(path)
 
 

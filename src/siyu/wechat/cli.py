@@ -8,7 +8,7 @@ from wechatpy.exceptions import WeChatClientException
 from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail
 from siyu.core.db import unit_of_work, upgrade
-from siyu.core.errors import SiyuError
+from siyu.core.errors import PlatformRefused, SiyuError
 from siyu.wechat import service
 
 app = typer.Typer(help="The official account (公众号).", no_args_is_help=True)
@@ -30,7 +30,7 @@ def scene_qr(code: str, as_json: bool = typer.Option(False, "--json")) -> None:
     except SiyuError as error:
         fail(error)
     except WeChatClientException as error:
-        fail(SiyuError(f"WeChat answered {error.errcode}: {error.errmsg}", field="wechat"))
+        fail(PlatformRefused.of("WeChat", error))
     if as_json:
         emit_json(result)
     else:

@@ -8,7 +8,7 @@ from wechatpy.exceptions import WeChatClientException
 from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
-from siyu.core.errors import SiyuError
+from siyu.core.errors import PlatformRefused, SiyuError
 from siyu.wecom import service
 from siyu.wecom.client import get_client
 from siyu.wecom.sync import sync_customers
@@ -56,7 +56,7 @@ def sync(as_json: bool = typer.Option(False, "--json")) -> None:
     except SiyuError as error:
         fail(error)
     except WeChatClientException as error:
-        fail(SiyuError(f"WeCom answered {error.errcode}: {error.errmsg}", field="wecom"))
+        fail(PlatformRefused.of("WeCom", error))
     if as_json:
         emit_json(result)
     else:
@@ -82,7 +82,7 @@ def contact_way(code: str, as_json: bool = typer.Option(False, "--json")) -> Non
     except SiyuError as error:
         fail(error)
     except WeChatClientException as error:
-        fail(SiyuError(f"WeCom answered {error.errcode}: {error.errmsg}", field="wecom"))
+        fail(PlatformRefused.of("WeCom", error))
     if as_json:
         emit_json(result)
     else:
@@ -100,7 +100,7 @@ def transfers(as_json: bool = typer.Option(False, "--json")) -> None:
     except SiyuError as error:
         fail(error)
     except WeChatClientException as error:
-        fail(SiyuError(f"WeCom answered {error.errcode}: {error.errmsg}", field="wecom"))
+        fail(PlatformRefused.of("WeCom", error))
     result = {"asked": asked, "settled": settled}
     if as_json:
         emit_json(result)
