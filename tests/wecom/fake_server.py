@@ -90,6 +90,23 @@ class FakeState:
                     }
         return None
 
+    def follow(self, external: str, userid: str) -> dict | None:
+        """The relation between a guide and a contact (their follow_user entry)."""
+        return next((f for f in self.follows.get(external, []) if f["userid"] == userid), None)
+
+    def tags_on(self, external: str, userid: str) -> set[str]:
+        """The corp tag ids the guide has marked on the contact."""
+        follow = self.follow(external, userid)
+        return set(follow["tag_id"]) if follow else set()
+
+    def tag_named(self, name: str) -> tuple[str, str] | None:
+        """(group name, tag id) of the corp tag with this name."""
+        for group in self.tag_groups:
+            for tag in group["tag"]:
+                if tag["name"] == name:
+                    return group["group_name"], tag["id"]
+        return None
+
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path.endswith(path)]
 
@@ -235,7 +252,42 @@ class FakeTencent:
         return dict(OK)
 
     def _wecom_externalcontact_mark_tag(self, query, body):
+        follow = self.state.follow(body.get("external_userid"), body.get("userid"))
+        if follow is None:
+            return {"errcode": 84061, "errmsg": "not external contact"}
+        adding, removing = list(body.get("add_tag") or []), list(body.get("remove_tag") or [])
+        if not adding and not removing:
+            return {"errcode": 41017, "errmsg": "missing tags"}
+        if any(self.state._tag(t) is None for t in adding + removing):
+            return {"errcode": 40068, "errmsg": "invalid tagid"}
+        ids = [t for t in follow["tag_id"] if t not in removing]
+        ids += [t for t in adding if t not in ids]
+        follow["tag_id"], follow["tags"] = ids, [self.state._tag(t) for t in ids]
         return dict(OK)
+
+    def _wecom_externalcontact_add_corp_tag(self, query, body):
+        """New tags in the group named by group_id, else by group_name (made when missing)."""
+        groups = self.state.tag_groups
+        if body.get("group_id"):
+            group = next((g for g in groups if g["group_id"] == body["group_id"]), None)
+            if group is None:
+                return {"errcode": 40071, "errmsg": "invalid group_id"}
+        else:
+            name = body.get("group_name") or ""
+            group = next((g for g in groups if g["group_name"] == name), None)
+        names = [t.get("name") or "" for t in body.get("tag") or []]
+        if not names or any(not n or len(n) > 30 for n in names):
+            return {"errcode": 40058, "errmsg": "invalid tag name"}
+        if group and any(t["name"] in names for t in group["tag"]):
+            return {"errcode": 40071, "errmsg": "UserTag Name Already Exist"}
+        group_name = group["group_name"] if group else body["group_name"]
+        made = {f"et-made-{next(self._tickets)}": name for name in names}
+        for tag_id, name in made.items():
+            self.state.add_tag(group_name, tag_id, name)
+        group = next(g for g in groups if g["group_name"] == group_name)
+        fields = ("group_id", "group_name", "create_time", "order")
+        tags = [t for t in group["tag"] if t["id"] in made]
+        return {**OK, "tag_group": {**{k: group[k] for k in fields}, "tag": tags}}
 
     def _wecom_externalcontact_get_corp_tag_list(self, query, body):
         wanted = set(body.get("tag_id") or [])

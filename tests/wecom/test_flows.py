@@ -56,7 +56,7 @@ def props(event: OutboxEvent) -> dict:
 
 def test_add_attributes_owns_welcomes_and_tags(post_callback, session, shop, fake_wecom):
     post_callback(added("wm-lin", "zhang", state="poster-sh01", welcome="WELCOME-1"))
-    assert run_jobs() == 1
+    assert run_jobs() == 2  # the callback, then the tag push it asks for
     customer = customer_of(session, "wecom_external_userid", "wm-lin")
     assert customer.owner_id == shop["guide"] and customer.store_id == shop["store"]
     assert customer.first_touchpoint == "poster-sh01"
@@ -70,8 +70,9 @@ def test_add_attributes_owns_welcomes_and_tags(post_callback, session, shop, fak
     assert [c.body for c in welcome] == [
         {"welcome_code": "WELCOME-1", "text": {"content": "Welcome to Shancha!"}}
     ]
-    marked = fake_wecom.state.calls_to("mark_tag")
-    assert marked[0].body["add_tag"] == ["et-new-guest"]  # only the tag WeCom has
+    # the code's tags are marked in WeCom; the one WeCom lacked is created there first
+    _, xintiandi = fake_wecom.state.tag_named("Xintiandi")
+    assert fake_wecom.state.tags_on("wm-lin", "zhang") == {"et-new-guest", xintiandi}
     added_event = events_named(session, "Contact Added")[0]
     assert added_event.touchpoint == "poster-sh01"
     assert session.scalar(select(GuideDailyAdds.adds)) == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import InvalidInput
@@ -67,13 +67,21 @@ def set_enterprise_tags(
 
 
 def enterprise_changes(session: Session, after_id: int = 0, limit: int = 500) -> list[dict]:
-    """Changes to WeCom-linked tags made here (not by the sync), oldest first from `after_id`:
-    {id, customer_id, external_id, action} for the sync to push to WeCom."""
+    """Changes made here (by hand, rule, bulk or import; not by the sync) to enterprise tags or
+    WeCom-linked ones, oldest first from `after_id`: {id, customer_id, tag_id, external_id,
+    action} for the WeCom tag push. `external_id` is None for a tag WeCom may not know."""
     rows = session.execute(
-        select(TagChange.id, TagChange.customer_id, Tag.external_id, TagChange.action)
+        select(TagChange.id, TagChange.customer_id, Tag.id, Tag.external_id, TagChange.action)
         .join(Tag, Tag.id == TagChange.tag_id)
-        .where(TagChange.id > after_id, Tag.external_id.is_not(None), TagChange.source != "wecom")
+        .where(
+            TagChange.id > after_id,
+            or_(Tag.group == GROUP, Tag.external_id.is_not(None)),
+            TagChange.source != "wecom",
+        )
         .order_by(TagChange.id)
         .limit(limit)
     )
-    return [{"id": i, "customer_id": c, "external_id": e, "action": a} for i, c, e, a in rows]
+    return [
+        {"id": i, "customer_id": c, "tag_id": t, "external_id": e, "action": a}
+        for i, c, t, e, a in rows
+    ]

@@ -1,6 +1,9 @@
-"""`siyu wecom`: the full customer re-sync, contact ways for codes, transfers, status."""
+"""`siyu wecom`: the full customer re-sync, contact ways for codes, transfers, the enterprise
+tag push, status."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import typer
 from wechatpy.exceptions import WeChatClientException
@@ -9,12 +12,12 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import PlatformRefused, SiyuError
-from siyu.wecom import service
+from siyu.wecom import service, tag_push
 from siyu.wecom.client import get_client
 from siyu.wecom.sync import sync_customers
 
 app = typer.Typer(
-    help="WeCom (企业微信): customers, contact ways, transfers.", no_args_is_help=True
+    help="WeCom (企业微信): customers, contact ways, transfers, tags.", no_args_is_help=True
 )
 
 
@@ -108,6 +111,38 @@ def transfers(as_json: bool = typer.Option(False, "--json")) -> None:
         console.print(f"{asked} customers sent to WeCom; {settled} results applied")
 
 
+@app.command("push-tags")
+def push_tags(
+    group: str = typer.Option(
+        "", "--group", help="WeCom tag group for tags created there (kept; default Siyu)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Push enterprise tag changes made in Siyu to WeCom, from where the last push stopped."""
+    upgrade()
+    try:
+        client = get_client()
+        with acting_as("cli:wecom"), session_factory()() as session:
+            if group:
+                tag_push.set_group(session, group)
+            pushed = tag_push.push_tags(session, client)
+    except SiyuError as error:
+        fail(error)
+    except WeChatClientException as error:
+        fail(PlatformRefused.of("WeCom", error))
+    if as_json:
+        emit_json(asdict(pushed))
+        return
+    console.print(
+        f"pushed {pushed.changes} tag changes to {pushed.contacts} WeCom contacts; "
+        f"{pushed.created} tags created in WeCom; {pushed.not_contacts} changes of customers "
+        f"who are not WeCom contacts; {len(pushed.failures)} refused"
+    )
+    for failure in pushed.failures:
+        who = failure.get("external_userid") or failure.get("tag")
+        console.print(f"  refused {who}: {failure['errcode']} {failure['errmsg']}")
+
+
 @app.command("status")
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Is WeCom configured, how many callbacks are waiting, and the last sync."""
@@ -122,9 +157,20 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
             "callbacks": service.callback_counts(session),
             "last_sync": _run_dict(run) if run else None,
             "loss_alerts": len(service.loss_alerts(session)),
+            "tag_push": _tag_push_dict(tag_push.read_state(session)),
         }
     if as_json:
         emit_json(result)
         return
     for name, value in result.items():
         console.print(f"{name}: {value}")
+
+
+def _tag_push_dict(state: tag_push.PushState) -> dict:
+    return {
+        "position": state.position,
+        "group": state.group,
+        "pushed": state.pushed,
+        "failed": state.failed,
+        "last_failure": state.failures[-1] if state.failures else None,
+    }

@@ -94,7 +94,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     customer = customer_of(session, EXTERNAL, external)
     assign_owner(session, customer.id, staff.id)
     record_add(session, staff.id, at)
-    tagged = _apply_code_tags(session, client, customer, code, userid, external)
+    tagged = _apply_code_tags(session, customer, code)
     return f"customer {customer.id} owned by {userid}; welcome {welcomed}; tags {tagged}"
 
 
@@ -131,42 +131,13 @@ def _profile(client: WecomClient | None, external: str) -> dict:
     return {k: v for k, v in traits.items() if v}
 
 
-def _apply_code_tags(
-    session: Session,
-    client: WecomClient | None,
-    customer: Customer,
-    code: ChannelCode | None,
-    userid: str,
-    external: str,
-) -> list[str]:
+def _apply_code_tags(session: Session, customer: Customer, code: ChannelCode | None) -> list[str]:
+    """The code's tags, as enterprise tags; the tag push (tag_push.py) marks them in WeCom,
+    creating there the ones WeCom does not have yet."""
     names = list(code.tag_names or []) if code is not None else []
     for name in names:
         tag_customer(session, customer.id, ensure_tag(session, name, "enterprise").id, "rule")
-    corp_ids = _corp_tag_ids(session, client, names)
-    if corp_ids and client is not None:
-        try:
-            client.external_contact.mark_tag(userid, external, add_tag=corp_ids)
-        except WeChatClientException as error:
-            log.warning("tags not marked in WeCom: %s", error)
     return names
-
-
-def _corp_tag_ids(session: Session, client: WecomClient | None, names: list[str]) -> list[str]:
-    """WeCom's ids of the corp tags with these names (names WeCom lacks are Siyu's only)."""
-    if not names or client is None:
-        return []
-    try:
-        groups = client.external_contact.get_corp_tag_list().get("tag_group", [])
-    except WeChatClientException as error:
-        log.warning("corp tags not read: %s", error)
-        return []
-    wanted, ids = set(names), []
-    for group in groups:
-        for tag in group.get("tag", []):
-            if tag.get("name") in wanted:
-                link_tag(session, str(tag["id"]), tag["name"])
-                ids.append(str(tag["id"]))
-    return ids
 
 
 def contact_edited(session: Session, fields: dict, client: WecomClient | None) -> str:
@@ -219,7 +190,8 @@ def apply_follow_tags(session: Session, customer: Customer, follow: dict) -> lis
         local = ensure_tag(session, name[:64], group)
         if tag.get("tag_id"):
             link_tag(session, str(tag["tag_id"]), name, local)
-        tag_customer(session, customer.id, local.id, "manual")
+        # source "wecom": the tag push does not send WeCom's own tags back to it
+        tag_customer(session, customer.id, local.id, SOURCE)
         names.append(name)
     return names
 

@@ -138,7 +138,7 @@ def _apply(session: Session, userid: str, contacts: list[dict], corp_tags: dict)
             for tag_id in tag_ids:
                 if str(tag_id) in corp_tags:
                     tag = link_tag(session, str(tag_id), corp_tags[str(tag_id)])
-                    tag_customer(session, customer.id, tag.id, "import")
+                    tag_customer(session, customer.id, tag.id, SOURCE)
 
 
 def _identify(item: dict) -> dict:
