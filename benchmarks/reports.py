@@ -180,20 +180,43 @@ def sql_retention(con) -> list:
 
 
 def sql_rfm(con) -> list:
+    """What the RFM report shows: per layer its buyers and their average recency, orders and
+    spend, and the recency score × frequency score grid (scores: quintiles of rank)."""
     until = _epoch(RFM["as_of"], 1)
-    return con.execute(f"""WITH {BUYS},
-        b AS (SELECT customer_id, ({until} - epoch(max(paid_at))::BIGINT) // 86400 AS r,
+    cells = con.execute(f"""WITH {BUYS},
+        b AS (SELECT customer_id, ({until} - epoch_us(max(paid_at)) // 1000000) // 86400 AS r,
             count(*) AS f, sum(net_fen) AS m FROM buys WHERE paid_at < to_timestamp({until})
             GROUP BY ALL),
         s AS (SELECT *, count(*) OVER () AS n, sum(r) OVER () AS rt, sum(f) OVER () AS ft,
-            sum(m) OVER () AS mt FROM b)
+            sum(m) OVER () AS mt, rank() OVER (ORDER BY r DESC) - 1 AS r_rank,
+            rank() OVER (ORDER BY f) - 1 AS f_rank FROM b)
         SELECT r * n <= rt AS recent, f * n >= ft AS frequent, m * n >= mt AS valuable,
-            count(*) AS customers FROM s GROUP BY ALL ORDER BY ALL""").fetchall()
+            1 + 5 * r_rank // n AS r_score, 1 + 5 * f_rank // n AS f_score,
+            count(*) AS customers, sum(r) AS r, sum(f) AS f, sum(m) AS m
+        FROM s GROUP BY ALL""").fetchall()
+    return rfm_answer(cells)
+
+
+def rfm_answer(cells: list) -> list:
+    """Cells (recent, frequent, valuable, r score, f score, buyers, Σ recency, Σ orders,
+    Σ spend) → the report's layers (flags, buyers, averages) and grid cells."""
+    layers: dict[tuple, list] = {}
+    grid: dict[tuple, int] = {}
+    for recent, frequent, valuable, r_score, f_score, n, r, f, m in cells:
+        total = layers.setdefault((bool(recent), bool(frequent), bool(valuable)), [0, 0, 0, 0])
+        for i, value in enumerate((n, r, f, m)):
+            total[i] += int(value)
+        grid[(int(r_score), int(f_score))] = grid.get((int(r_score), int(f_score)), 0) + int(n)
+    found = [
+        ("layer", *flags, n, round(r / n, 3), round(f / n, 3), round(m / n, 1))
+        for flags, (n, r, f, m) in layers.items()
+    ]
+    return found + [("grid", r, f, n, 0, 0, 0) for (r, f), n in grid.items()]
 
 
 def sql_attribution(con) -> list:
     since, until = _epoch(ATTRIBUTION["period"]["start"]), _epoch(ATTRIBUTION["period"]["end"], 1)
-    return con.execute(f"""WITH {BUYS},
+    rows = con.execute(f"""WITH {BUYS},
         conv AS (SELECT * FROM buys
             WHERE paid_at >= to_timestamp({since}) AND paid_at < to_timestamp({until})),
         touches AS (SELECT coalesce(m.canonical_id, e.customer_id) AS customer_id, e.touchpoint,
@@ -205,15 +228,20 @@ def sql_attribution(con) -> list:
         pairs AS (SELECT c.order_id, c.net_fen, t.touchpoint, row_number() OVER (
                 PARTITION BY c.order_id ORDER BY t.ts DESC, t.touchpoint DESC) AS k
             FROM conv c JOIN touches t ON t.customer_id = c.customer_id
-                AND t.ts <= c.paid_at AND t.ts > c.paid_at - INTERVAL 30 DAY)
-        SELECT touchpoint, count(*) AS conversions, sum(net_fen) AS revenue FROM pairs
-        WHERE k = 1 GROUP BY ALL ORDER BY 1""").fetchall()
+                AND t.ts <= c.paid_at AND t.ts > c.paid_at - INTERVAL 30 DAY),
+        credited AS (SELECT touchpoint, count(*) AS conversions, sum(net_fen) AS revenue
+            FROM pairs WHERE k = 1 GROUP BY ALL)
+        SELECT * FROM credited UNION ALL
+        SELECT 'direct', (SELECT count(*) FROM conv) - (SELECT sum(conversions) FROM credited),
+            (SELECT sum(net_fen) FROM conv) - (SELECT sum(revenue) FROM credited)
+        ORDER BY 1""").fetchall()
+    return [row for row in rows if row[1]]  # no direct row when every order had a touch
 
 
 def sql_funnel(con) -> list:
     since, until = _epoch(FUNNEL["period"]["start"]), _epoch(FUNNEL["period"]["end"], 1)
     names = ", ".join(f"'{e}'" for e in FUNNEL_STEPS)
-    return con.execute(f"""WITH rows AS (
+    rows = con.execute(f"""WITH rows AS (
             SELECT coalesce(m.canonical_id, e.customer_id) AS customer_id, e.event,
                 e.timestamp AS ts
             FROM events e LEFT JOIN customer_map m ON m.customer_id = e.customer_id
@@ -229,10 +257,26 @@ def sql_funnel(con) -> list:
             AND r.ts > s.started AND r.ts <= s.started + INTERVAL 168 HOUR GROUP BY ALL),
         s3 AS (SELECT s.customer_id, s.started, min(r.ts) AS reached FROM s2 s JOIN rows r
             ON r.customer_id = s.customer_id AND r.event = '{FUNNEL_STEPS[2]}'
-            AND r.ts > s.reached AND r.ts <= s.started + INTERVAL 168 HOUR GROUP BY ALL)
-        SELECT 1, count(DISTINCT customer_id) FROM s1 UNION ALL
-        SELECT 2, count(DISTINCT customer_id) FROM s2 UNION ALL
-        SELECT 3, count(DISTINCT customer_id) FROM s3 ORDER BY 1""").fetchall()
+            AND r.ts > s.reached AND r.ts <= s.started + INTERVAL 168 HOUR GROUP BY ALL),
+        quickest AS (SELECT customer_id,
+            min(epoch_us(reached) // 1000000 - epoch_us(started) // 1000000) AS seconds
+            FROM s3 GROUP BY ALL)
+        SELECT 'step', 1, count(DISTINCT customer_id), 0 FROM s1 UNION ALL
+        SELECT 'step', 2, count(DISTINCT customer_id), 0 FROM s2 UNION ALL
+        SELECT 'step', 3, count(DISTINCT customer_id), 0 FROM s3 UNION ALL
+        SELECT 'time', CASE WHEN seconds < 60 THEN 0 WHEN seconds < 3600 THEN 1
+                WHEN seconds < 86400 THEN 2 WHEN seconds < 604800 THEN 3 ELSE 4 END,
+            count(*), sum(seconds) FROM quickest GROUP BY ALL""").fetchall()
+    return funnel_answer(rows)
+
+
+def funnel_answer(rows: list) -> list:
+    """("step", k, customers) and ("time", bucket, customers) rows, and the mean time to
+    convert, from (kind, number, customers, seconds) rows."""
+    found = [(kind, int(k), int(n)) for kind, k, n, _ in rows]
+    converted = sum(int(n) for kind, _, n, _ in rows if kind == "time")
+    seconds = sum(int(s) for kind, _, _, s in rows if kind == "time")
+    return found + [("mean", round(seconds / converted, 3) if converted else None, 0)]
 
 
 def _week(day: date) -> int:
@@ -310,17 +354,23 @@ def pandas_rfm(frames: Frames) -> list:
     b = buys.groupby("customer_id").agg(
         last=("paid_at", "max"), f=("order_id", "size"), m=("net_fen", "sum")
     )
-    r = (until - _seconds(b["last"])) // 86400
+    b["r"] = (until - _seconds(b["last"])) // 86400
     n = len(b)
-    flags = pd.DataFrame(
+    cells = pd.DataFrame(
         {
-            "recent": r * n <= r.sum(),
+            "recent": b.r * n <= b.r.sum(),
             "frequent": b.f * n >= b.f.sum(),
             "valuable": b.m * n >= b.m.sum(),
+            "r_score": 1 + 5 * (b.r.rank(method="min", ascending=False).astype("int64") - 1) // n,
+            "f_score": 1 + 5 * (b.f.rank(method="min").astype("int64") - 1) // n,
+            "r": b.r,
+            "f": b.f,
+            "m": b.m,
         }
     )
-    counts = flags.groupby(["recent", "frequent", "valuable"]).size()
-    return [(*map(bool, k), int(v)) for k, v in counts.items()]
+    keys = ["recent", "frequent", "valuable", "r_score", "f_score"]
+    sums = cells.groupby(keys).agg(n=("r", "size"), r=("r", "sum"), f=("f", "sum"), m=("m", "sum"))
+    return rfm_answer([(*k, v.n, v.r, v.f, v.m) for k, v in sums.iterrows()])
 
 
 def pandas_attribution(frames: Frames) -> list:
@@ -339,7 +389,9 @@ def pandas_attribution(frames: Frames) -> list:
     result = last.groupby("touchpoint").agg(
         conversions=("order_id", "size"), revenue=("net_fen", "sum")
     )
-    return [(k, int(v.conversions), int(v.revenue)) for k, v in result.iterrows()]
+    direct = conv[~conv.order_id.isin(last.order_id)]
+    rows = [(k, int(v.conversions), int(v.revenue)) for k, v in result.iterrows()]
+    return rows + ([("direct", len(direct), int(direct.net_fen.sum()))] if len(direct) else [])
 
 
 def pandas_funnel(frames: Frames) -> list:
@@ -350,14 +402,19 @@ def pandas_funnel(frames: Frames) -> list:
     rows = rows.assign(ts=_seconds(rows.timestamp))[["customer_id", "event", "ts"]]
     s1 = rows[(rows.event == FUNNEL_STEPS[0]) & (rows.ts < until)][["customer_id", "ts"]]
     s1 = s1.drop_duplicates().rename(columns={"ts": "started"}).assign(reached=lambda d: d.started)
-    found, chain = [s1.customer_id.nunique()], s1
-    for step in FUNNEL_STEPS[1:]:
+    found, chain = [("step", 1, s1.customer_id.nunique(), 0)], s1
+    for number, step in enumerate(FUNNEL_STEPS[1:], start=2):
         nxt = rows[rows.event == step][["customer_id", "ts"]]
         joined = chain.merge(nxt, on="customer_id")
         joined = joined[(joined.ts > joined.reached) & (joined.ts <= joined.started + window)]
         chain = joined.groupby(["customer_id", "started"]).ts.min().rename("reached").reset_index()
-        found.append(chain.customer_id.nunique())
-    return [(k + 1, int(n)) for k, n in enumerate(found)]
+        found.append(("step", number, chain.customer_id.nunique(), 0))
+    took = (chain.reached - chain.started).groupby(chain.customer_id).min()
+    buckets = np.searchsorted(np.array([60, 3_600, 86_400, 604_800]), took.to_numpy(), "right")
+    times = pd.DataFrame({"bucket": buckets, "seconds": took.to_numpy()}).groupby("bucket")
+    for bucket, group in times:
+        found.append(("time", bucket, len(group), int(group.seconds.sum())))
+    return funnel_answer(found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,15 +434,34 @@ def siyu_shapes(kind: str, result) -> list:
     if kind == "rfm":
         from siyu.segments.rfm import LAYERS
 
-        by_layer = {layer.layer: layer.customers for layer in result.layers}
-        return sorted((*flags, by_layer[name]) for flags, name in LAYERS.items() if by_layer[name])
+        flags = {name: wanted for wanted, name in LAYERS.items()}
+        layers = [
+            (
+                "layer",
+                *flags[row.layer],
+                row.customers,
+                round(row.recency_days, 3),
+                round(row.orders, 3),
+                round(row.monetary_fen, 1),
+            )
+            for row in result.layers
+            if row.customers
+        ]
+        grid = [
+            ("grid", r + 1, f + 1, n, 0, 0, 0)
+            for r, row in enumerate(result.scores)
+            for f, n in enumerate(row)
+            if n
+        ]
+        return layers + grid
     if kind == "attribution":
         return sorted(
-            (row.touchpoint, round(row.conversions), row.revenue_fen)
-            for row in result.touchpoints
-            if row.touchpoint != "direct"
+            (row.touchpoint, round(row.conversions), row.revenue_fen) for row in result.touchpoints
         )
-    return [(k + 1, step.customers) for k, step in enumerate(result.total.steps)]
+    steps = [("step", k + 1, step.customers) for k, step in enumerate(result.total.steps)]
+    times = [("time", b, n) for b, n in enumerate(result.time_to_convert) if n]
+    mean = result.mean_seconds_to_convert
+    return steps + times + [("mean", round(mean, 3) if mean is not None else None, 0)]
 
 
 def normalised(rows: list) -> list:

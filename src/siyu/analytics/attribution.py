@@ -26,10 +26,11 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, people
+from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
+from siyu.analytics.zones import epoch_seconds
 from siyu.core.i18n import N_
 
 KIND = "attribution"
@@ -87,10 +88,10 @@ def touches(tables: Tables, since, until) -> ir.Table:
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     since, until = query.period.bounds(context.zone)
     lookback = ibis.interval(days=query.lookback_days)
-    crowd = people(tables, query.filters, query.period.end).select("customer_id")
+    crowd = in_view(tables, query.filters, query.period.end)
     orders = counted_orders(tables)
-    orders = orders.filter(orders.paid_at >= since, orders.paid_at < until).join(
-        crowd, "customer_id"
+    orders = orders.filter(
+        orders.paid_at >= since, orders.paid_at < until, orders.customer_id.isin(crowd.customer_id)
     )
     orders = orders.select("order_id", "customer_id", "paid_at", "net_fen")
     found = touches(tables, since - lookback, until)
@@ -98,7 +99,7 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     totals = orders.aggregate(conversions=orders.count(), revenue_fen=orders.net_fen.sum())
     frames = {"totals": totals, "points": points, "costs": _costs(tables, since, until)}
     if query.model == "markov":
-        frames["transitions"] = _transitions(found.join(crowd, "customer_id"), orders)
+        frames["transitions"] = _transitions(found.semi_join(crowd, "customer_id"), orders)
         return frames
     mine = found.select(touch_customer="customer_id", touchpoint="touchpoint", at="at")
     pairs = orders.join(
@@ -110,18 +111,14 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         ],
     )
     weights = _weights(pairs, query)
-    credited = weights.group_by("touchpoint").aggregate(
-        conversions=weights.weight.sum(), revenue=(weights.weight * weights.net_fen).sum()
+    # Each touched order once (its first touch): what is left of the totals went direct.
+    once = weights.position == 1
+    frames["credit"] = weights.group_by("touchpoint").aggregate(
+        conversions=weights.weight.sum(),
+        revenue=(weights.weight * weights.net_fen).sum(),
+        touched_orders=once.sum(),
+        touched_fen=ibis.ifelse(once, weights.net_fen, 0).sum(),
     )
-    touched = pairs.select("order_id").distinct()
-    direct = orders.anti_join(touched, "order_id")
-    direct = direct.aggregate(conversions=direct.count(), revenue=direct.net_fen.sum())
-    direct = direct.mutate(
-        touchpoint=ibis.literal(DIRECT),
-        conversions=direct.conversions.cast("float64"),
-        revenue=direct.revenue.cast("float64"),
-    )
-    frames["credit"] = credited.union(direct.select(*credited.columns))
     return frames
 
 
@@ -140,7 +137,7 @@ def _weights(pairs: ir.Table, query: Query) -> ir.Table:
         case "linear":
             weight = one / n
         case "time_decay":
-            age = ranked.paid_at.epoch_seconds() - ranked.at.epoch_seconds()
+            age = epoch_seconds(ranked.paid_at) - epoch_seconds(ranked.at)
             decay = (age.cast("float64") / (query.half_life_days * 86_400) * -np.log(2)).exp()
             ranked = ranked.mutate(decay=decay)
             weight = ranked.decay / ranked.decay.sum().over(per_order)
@@ -238,11 +235,16 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
         if whole <= 0 and conversions:
             credit = {DIRECT: (float(conversions), float(revenue))}
     else:
+        rows = frames["credit"].to_pylist()
         credit = {
             row["touchpoint"]: (row["conversions"] or 0.0, row["revenue"] or 0.0)
-            for row in frames["credit"].to_pylist()
+            for row in rows
             if row["conversions"]
         }
+        direct = conversions - sum(row["touched_orders"] for row in rows)
+        if direct:
+            direct_fen = revenue - sum(int(row["touched_fen"] or 0) for row in rows)
+            credit[DIRECT] = (float(direct), float(direct_fen))
     entry = {row["code"]: row["entry_type"] for row in frames["points"].to_pylist()}
     costs = {row["code"]: row["cost_fen"] for row in frames["costs"].to_pylist()}
     rows = [_credit(point, c, r, entry, costs) for point, (c, r) in credit.items()]

@@ -96,13 +96,33 @@ def people(tables: Tables, filters: Filters, as_of: date | None = None) -> ir.Ta
             joined.first_touchpoint.isnull(), none, joined.entry_type.fill_null("owned")
         ),
     )
+    return _kept(rows, tables, filters, as_of)
+
+
+def in_view(tables: Tables, filters: Filters, as_of: date | None = None) -> ir.Table:
+    """customer_id of the customers in view: `people` for a report that only counts them (a
+    semi-join), without the touchpoint join unless a touchpoint type is filtered on."""
+    if filters.touchpoint_type:
+        return people(tables, filters, as_of).select("customer_id")
+    customers = tables.customers
+    kept = customers.filter(customers.merged_into_id.isnull())
+    rows = kept.select(
+        "customer_id",
+        "owner_id",
+        "store_id",
+        touchpoint=kept.first_touchpoint.fill_null(ibis.literal(NO_TOUCHPOINT)),
+    )
+    return _kept(rows, tables, filters, as_of).select("customer_id")
+
+
+def _kept(rows: ir.Table, tables: Tables, filters: Filters, as_of: date | None) -> ir.Table:
     kept_if = [
-        (filters.touchpoint, rows.touchpoint),
-        (filters.touchpoint_type, rows.touchpoint_type),
-        (filters.store, rows.store_id),
-        (filters.guide, rows.owner_id),
+        (filters.touchpoint, "touchpoint"),
+        (filters.touchpoint_type, "touchpoint_type"),
+        (filters.store, "store_id"),
+        (filters.guide, "owner_id"),
     ]
-    conditions = [column.isin(list(values)) for values, column in kept_if if values]
+    conditions = [rows[column].isin(list(values)) for values, column in kept_if if values]
     if conditions:
         rows = rows.filter(*conditions)
     if filters.segment is not None:

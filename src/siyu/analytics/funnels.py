@@ -22,10 +22,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field, model_validator
 
-from siyu.analytics.base import Period, ReportQuery, canonical, people
+from siyu.analytics.base import Period, ReportQuery, canonical, in_view, people
 from siyu.analytics.present import bars
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
+from siyu.analytics.zones import epoch_seconds
 from siyu.core.i18n import N_
 
 KIND = "funnels"
@@ -100,9 +101,11 @@ class Result(BaseModel):
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     since, until = query.period.bounds(context.zone)
     window = ibis.interval(hours=query.window_hours)
-    crowd = people(tables, query.filters, query.period.end)
-    key = crowd[query.breakdown].cast("string") if query.breakdown else ibis.literal(TOTAL)
-    crowd = crowd.select("customer_id", key=key)
+    if query.breakdown:
+        crowd = people(tables, query.filters, query.period.end)
+        crowd = crowd.select("customer_id", key=crowd[query.breakdown].cast("string"))
+    else:
+        crowd = in_view(tables, query.filters, query.period.end)
     events = tables.events
     wanted = sorted({e for step in query.steps for e in step.events} | set(query.exclusions))
     rows = events.filter(
@@ -111,7 +114,11 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         events.timestamp >= since,
         events.timestamp < until + window,
     ).select("customer_id", "event", at=events.timestamp)
-    rows = canonical(rows, tables.customer_map).join(crowd, "customer_id")
+    rows = canonical(rows, tables.customer_map)
+    if query.breakdown:
+        rows = rows.join(crowd, "customer_id")
+    else:
+        rows = rows.filter(rows.customer_id.isin(crowd.customer_id)).mutate(key=ibis.literal(TOTAL))
 
     def step_rows(names) -> ir.Table:
         found = rows.filter(rows.event.isin(list(names)))
@@ -137,11 +144,23 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         reached = _ordered(query, starts, step_rows, window)
     else:
         reached = _any_order(query, starts, step_rows, window)
-    counts = reached.group_by("key", "step").aggregate(customers=reached.customer_id.nunique())
-    frames = {"counts": counts}
-    if query.order == "ordered":
-        frames["durations"] = _durations(reached, len(query.steps))
-    return frames
+    # One pass: customers per key and step and, at the last step of an ordered funnel, by how
+    # quickly they got there (each customer's quickest start).
+    last = len(query.steps) if query.order == "ordered" else 0
+    took = epoch_seconds(reached.reached) - epoch_seconds(reached.started)
+    per = reached.group_by("customer_id", "key", "step").aggregate(
+        seconds=ibis.ifelse(reached.step == last, took, ibis.null("int64")).min()
+    )
+    bucket = ibis.cases(
+        (per.seconds.isnull(), -1),
+        *((per.seconds < limit, i) for i, limit in enumerate(TIME_BUCKETS)),
+        else_=len(TIME_BUCKETS),
+    )
+    per = per.mutate(bucket=bucket)
+    cells = per.group_by("key", "step", "bucket").aggregate(
+        customers=per.count(), seconds=per.seconds.sum()
+    )
+    return {"cells": cells}
 
 
 def _ordered(query: Query, starts: ir.Table, step_rows, window) -> ir.Table:
@@ -192,42 +211,29 @@ def _any_order(query: Query, starts: ir.Table, step_rows, window) -> ir.Table:
     return ibis.union(*found, distinct=False)
 
 
-def _durations(reached: ir.Table, last: int) -> ir.Table:
-    done = reached.filter(reached.step == last)
-    seconds = done.reached.epoch_seconds() - done.started.epoch_seconds()
-    quickest = done.group_by("customer_id").aggregate(seconds=seconds.min())
-    bucket = ibis.cases(
-        *((quickest.seconds < limit, i) for i, limit in enumerate(TIME_BUCKETS)),
-        else_=len(TIME_BUCKETS),
-    )
-    quickest = quickest.mutate(bucket=bucket)
-    return quickest.group_by("bucket").aggregate(
-        customers=quickest.count(), seconds=quickest.seconds.sum()
-    )
-
-
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
     counts: dict[str, dict[int, int]] = {}
-    for row in frames["counts"].to_pylist():
-        counts.setdefault(row["key"], {})[row["step"]] = row["customers"]
+    histogram = [0] * (len(TIME_BUCKETS) + 1)
+    seconds = 0
+    for row in frames["cells"].to_pylist():
+        found = counts.setdefault(row["key"], {})
+        found[row["step"]] = found.get(row["step"], 0) + row["customers"]
+        if row["bucket"] >= 0:
+            histogram[row["bucket"]] += row["customers"]
+            seconds += row["seconds"]
     rows = [_row(key, found, query) for key, found in counts.items()]
     rows.sort(key=lambda r: (-r.steps[0].customers, r.key))
     totals: dict[int, int] = {}
     for found in counts.values():
         for step, n in found.items():
             totals[step] = totals.get(step, 0) + n
-    durations = frames.get("durations", pa.table({})).to_pylist()
-    converted = sum(row["customers"] for row in durations)
-    histogram = [0] * (len(TIME_BUCKETS) + 1)
-    for row in durations:
-        histogram[row["bucket"]] = row["customers"]
-    seconds = sum(row["seconds"] for row in durations)
+    converted = sum(histogram)
     return Result(
         order=query.order,
         window_hours=query.window_hours,
         total=_row(TOTAL, totals, query),
         rows=rows if query.breakdown else [],
-        converted=converted if durations else totals.get(len(query.steps), 0),
+        converted=converted if query.order == "ordered" else totals.get(len(query.steps), 0),
         mean_seconds_to_convert=seconds / converted if converted else None,
         time_to_convert=histogram,
     )

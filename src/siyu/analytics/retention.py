@@ -15,7 +15,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import Period, ReportQuery, counted_orders, people
+from siyu.analytics.base import (
+    COUNTED_STATUSES,
+    Period,
+    ReportQuery,
+    counted_orders,
+    in_view,
+    people,
+)
 from siyu.analytics.present import lines, ratio
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
@@ -50,10 +57,10 @@ class Result(BaseModel):
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
-    crowd = people(tables, query.filters, query.period.end).select("customer_id", "touchpoint")
     orders = counted_orders(tables)
-    active = orders.select("customer_id", b=bucket(orders.paid_at, context.zone, query.unit))
-    active = active.distinct().join(crowd, "customer_id")
+    bought = orders.semi_join(in_view(tables, query.filters, query.period.end), "customer_id")
+    active = bought.select("customer_id", b=bucket(bought.paid_at, context.zone, query.unit))
+    active = active.distinct()
     first = bucket_of(query.period.start, query.unit)
     last = bucket_of(query.period.end, query.unit)
     if query.mode == "first_time":
@@ -61,7 +68,10 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     else:
         starts = active.select("customer_id", start=active.b)
     starts = starts.filter(starts.start >= first, starts.start <= last)
-    later = active.select(later_customer="customer_id", later="b", touchpoint="touchpoint")
+    if query.cohort_by == "touchpoint":
+        crowd = people(tables, query.filters, query.period.end).select("customer_id", "touchpoint")
+        starts = starts.join(crowd, "customer_id")
+    later = active.view().select(later_customer="customer_id", later="b")
     pairs = starts.join(
         later,
         [
@@ -70,18 +80,20 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
             later.later <= starts.start + query.periods,
         ],
     )
-    key = pairs.touchpoint if query.cohort_by == "touchpoint" else pairs.start.cast("string")
-    pairs = pairs.select(key=key, start="start", offset=pairs.later - pairs.start)
+    key = pairs.touchpoint if query.cohort_by == "touchpoint" else pairs.start
+    pairs = pairs.select(key=key, offset=pairs.later - pairs.start)
     counts = pairs.group_by("key", "offset").aggregate(customers=pairs.count())
     # The newest period a cohort can have reached: the lake's last order (no later data exists).
-    reach = orders.aggregate(last=bucket(orders.paid_at.max(), context.zone, query.unit))
+    sold = tables.orders
+    sold = sold.filter(sold.customer_id.notnull(), sold.status.isin(COUNTED_STATUSES))
+    reach = sold.aggregate(last=bucket(sold.paid_at.max(), context.zone, query.unit))
     return {"counts": counts, "reach": reach}
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
     counts: dict[str, dict[int, int]] = {}
     for row in frames["counts"].to_pylist():
-        counts.setdefault(row["key"], {})[row["offset"]] = row["customers"]
+        counts.setdefault(str(row["key"]), {})[row["offset"]] = row["customers"]
     reach_rows = frames["reach"].to_pylist()
     newest = reach_rows[0]["last"] if reach_rows and reach_rows[0]["last"] is not None else None
     cohorts = []

@@ -20,15 +20,16 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
-from siyu.analytics.base import ReportQuery, counted_orders, people
+from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
-from siyu.analytics.zones import day_start_utc
+from siyu.analytics.zones import day_start_utc, epoch_seconds
 from siyu.core.i18n import N_
 from siyu.segments.rfm import LAYERS
 
 KIND = "rfm"
+SUMS = ("customers", "recency_days", "orders", "monetary_fen")
 SECONDS_PER_DAY = 86_400
 LAYER_NAMES = list(LAYERS.values())
 LAYER_LABELS = {
@@ -75,28 +76,29 @@ class Result(BaseModel):
 def scored(tables: Tables, query: Query, as_of: date, zone: str) -> ir.Table:
     """customer_id, recency_days, orders, monetary_fen, r, f, m, layer for buyers at as_of."""
     until = day_start_utc(as_of + timedelta(days=1), zone)
-    crowd = people(tables, query.filters, as_of).select("customer_id")
+    crowd = in_view(tables, query.filters, as_of)
     orders = counted_orders(tables)
-    orders = orders.filter(orders.paid_at < ibis.literal(until)).join(crowd, "customer_id")
+    orders = orders.filter(orders.paid_at < ibis.literal(until)).semi_join(crowd, "customer_id")
+    # One aggregate, which the engine computes once though it is read three times below.
+    last = epoch_seconds(orders.paid_at.max())
     buyers = orders.group_by("customer_id").aggregate(
-        last_paid_at=orders.paid_at.max(), orders=orders.count(), monetary_fen=orders.net_fen.sum()
+        recency_days=(int(until.timestamp()) - last) // SECONDS_PER_DAY,
+        orders=orders.count(),
+        monetary_fen=orders.net_fen.sum(),
     )
-    seconds = int(until.timestamp()) - buyers.last_paid_at.epoch_seconds().cast("int64")
-    buyers = buyers.mutate(recency_days=seconds // SECONDS_PER_DAY).drop("last_paid_at")
     whole = ibis.window()
     n = buyers.count().over(whole)
-    scores = {
-        "r": ibis.rank().over(order_by=ibis.desc(buyers.recency_days)),
-        "f": ibis.rank().over(order_by=buyers.orders),
-        "m": ibis.rank().over(order_by=buyers.monetary_fen),
-    }
     ranked = buyers.mutate(
         n=n,
         recency_total=buyers.recency_days.sum().over(whole),
         orders_total=buyers.orders.sum().over(whole),
         monetary_total=buyers.monetary_fen.sum().over(whole),
-        **{name: 1 + (5 * rank) // n for name, rank in scores.items()},
+        m=1 + (5 * ibis.rank().over(order_by=buyers.monetary_fen)) // n,
     )
+    # Days and order counts take few values: rank each value once, not each buyer.
+    for name, column, descending in (("r", "recency_days", True), ("f", "orders", False)):
+        ranked = ranked.join(_ranks(buyers, column, descending, name), column)
+        ranked = ranked.mutate(**{name: 1 + (5 * ranked[name]) // ranked.n})
     flags = (
         ranked.recency_days * ranked.n <= ranked.recency_total,
         ranked.orders * ranked.n >= ranked.orders_total,
@@ -118,16 +120,24 @@ def scored(tables: Tables, query: Query, as_of: date, zone: str) -> ir.Table:
     )
 
 
+def _ranks(buyers: ir.Table, column: str, descending: bool, name: str) -> ir.Table:
+    """Each value of `column` with its rank: the buyers strictly worse than it."""
+    values = buyers.group_by(column).aggregate(count=buyers.count())
+    order = ibis.desc(values[column]) if descending else values[column]
+    below = values["count"].cumsum(order_by=order) - values["count"]
+    return values.select(column, **{name: below})
+
+
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     now = scored(tables, query, query.as_of, context.zone)
-    layers = now.group_by("layer").aggregate(
+    # One pass over the scored buyers: layers and the score grid are both sums of these cells.
+    cells = now.group_by("layer", "r", "f").aggregate(
         customers=now.count(),
-        recency_days=now.recency_days.mean(),
-        orders=now.orders.mean(),
-        monetary_fen=now.monetary_fen.mean(),
+        recency_days=now.recency_days.sum(),
+        orders=now.orders.sum(),
+        monetary_fen=now.monetary_fen.sum(),
     )
-    grid = now.group_by("r", "f").aggregate(customers=now.count())
-    found = {"layers": layers, "grid": grid}
+    found = {"cells": cells}
     if query.compare_to:
         then = scored(tables, query, query.compare_to, context.zone)
         then = then.select(before_customer="customer_id", before="layer")
@@ -140,22 +150,25 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
-    rows = {row["layer"]: row for row in frames["layers"].to_pylist()}
-    buyers = sum(row["customers"] for row in rows.values())
+    totals = {name: dict.fromkeys(SUMS, 0) for name in LAYER_NAMES}
+    scores = [[0] * 5 for _ in range(5)]
+    for row in frames["cells"].to_pylist():
+        for column in SUMS:
+            totals[row["layer"]][column] += row[column]
+        scores[row["r"] - 1][row["f"] - 1] += row["customers"]
+    buyers = sum(total["customers"] for total in totals.values())
     layers = [
         Layer(
             layer=name,
-            customers=rows[name]["customers"] if name in rows else 0,
-            share=rows[name]["customers"] / buyers if name in rows else 0.0,
-            recency_days=round(rows[name]["recency_days"], 6) if name in rows else 0.0,
-            orders=round(rows[name]["orders"], 6) if name in rows else 0.0,
-            monetary_fen=round(rows[name]["monetary_fen"], 6) if name in rows else 0.0,
+            customers=total["customers"],
+            share=total["customers"] / buyers if total["customers"] else 0.0,
+            **{
+                column: round(total[column] / total["customers"], 6) if total["customers"] else 0.0
+                for column in SUMS[1:]
+            },
         )
-        for name in LAYER_NAMES
+        for name, total in totals.items()
     ]
-    scores = [[0] * 5 for _ in range(5)]
-    for row in frames["grid"].to_pylist():
-        scores[row["r"] - 1][row["f"] - 1] = row["customers"]
     moves = [Move(**row) for row in frames.get("migration", pa.table({})).to_pylist()]
     moves.sort(key=lambda m: (m.before, m.after))
     return Result(

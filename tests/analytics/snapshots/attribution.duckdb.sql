@@ -1,113 +1,83 @@
 -- totals
 SELECT
   COUNT(*) AS "conversions",
-  SUM("t21"."net_fen") AS "revenue_fen"
+  SUM("t13"."net_fen") AS "revenue_fen"
 FROM (
   SELECT
-    "t20"."order_id",
-    "t20"."customer_id",
-    "t20"."paid_at",
-    "t20"."net_fen"
+    "t12"."order_id",
+    "t12"."customer_id",
+    "t12"."paid_at",
+    "t12"."net_fen"
   FROM (
     SELECT
       *
     FROM (
       SELECT
-        "t17".*
+        "t10".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t16".*
+          "t9".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
-            "t13"."order_id",
-            COALESCE("t13"."canonical_id", "t13"."customer_id") AS "customer_id",
-            "t13"."paid_at",
-            "t13"."store",
-            "t13"."touchpoint",
-            "t13"."products",
-            "t13"."net_fen",
-            "t13"."customer_id_right",
-            "t13"."canonical_id"
+            "t8"."order_id",
+            COALESCE("t8"."canonical_id", "t8"."customer_id") AS "customer_id",
+            "t8"."paid_at",
+            "t8"."store",
+            "t8"."touchpoint",
+            "t8"."products",
+            "t8"."net_fen",
+            "t8"."customer_id_right",
+            "t8"."canonical_id"
           FROM (
             SELECT
-              "t11"."order_id",
-              "t11"."customer_id",
-              "t11"."paid_at",
-              "t11"."store",
-              "t11"."touchpoint",
-              "t11"."products",
-              "t11"."net_fen",
-              "t8"."customer_id" AS "customer_id_right",
-              "t8"."canonical_id"
+              "t7"."order_id",
+              "t7"."customer_id",
+              "t7"."paid_at",
+              "t7"."store",
+              "t7"."touchpoint",
+              "t7"."products",
+              "t7"."net_fen",
+              "t5"."customer_id" AS "customer_id_right",
+              "t5"."canonical_id"
             FROM (
               SELECT
-                "t2"."order_id",
-                "t2"."customer_id",
-                "t2"."paid_at",
-                "t2"."store",
-                "t2"."touchpoint",
-                "t2"."products",
-                COALESCE("t2"."amount_fen", 0) - COALESCE("t2"."refunded_fen", 0) AS "net_fen"
-              FROM "orders" AS "t2"
+                "t1"."order_id",
+                "t1"."customer_id",
+                "t1"."paid_at",
+                "t1"."store",
+                "t1"."touchpoint",
+                "t1"."products",
+                COALESCE("t1"."amount_fen", 0) - COALESCE("t1"."refunded_fen", 0) AS "net_fen"
+              FROM "orders" AS "t1"
               WHERE
-                "t2"."customer_id" IS NOT NULL
-                AND "t2"."paid_at" IS NOT NULL
-                AND "t2"."status" IN ('completed', 'partially_refunded')
-            ) AS "t11"
+                "t1"."customer_id" IS NOT NULL
+                AND "t1"."paid_at" IS NOT NULL
+                AND "t1"."status" IN ('completed', 'partially_refunded')
+            ) AS "t7"
             LEFT OUTER JOIN (
               SELECT
                 *
-              FROM "customer_map" AS "t3"
-            ) AS "t8"
-              ON "t11"."customer_id" = "t8"."customer_id"
-          ) AS "t13"
-        ) AS "t16"
-      ) AS "t17"
-    ) AS "t18"
+              FROM "customer_map" AS "t2"
+            ) AS "t5"
+              ON "t7"."customer_id" = "t5"."customer_id"
+          ) AS "t8"
+        ) AS "t9"
+      ) AS "t10"
+    ) AS "t11"
     WHERE
-      "t18"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-      AND "t18"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-  ) AS "t20"
-  INNER JOIN (
-    SELECT
-      "t12"."customer_id"
-    FROM (
-      SELECT
-        "t9"."customer_id",
-        "t9"."first_seen_at",
-        "t9"."created_at",
-        "t9"."owner_id",
-        "t9"."store_id",
-        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
-        CASE
-          WHEN "t9"."first_touchpoint" IS NULL
-          THEN 'none'
-          ELSE COALESCE("t7"."group", 'other')
-        END AS "touchpoint_type",
-        CASE
-          WHEN "t9"."first_touchpoint" IS NULL
-          THEN 'none'
-          ELSE COALESCE("t7"."entry_type", 'owned')
-        END AS "entry_type"
-      FROM (
+      "t11"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+      AND "t11"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+      AND "t11"."customer_id" IN (
         SELECT
-          *
+          "t0"."customer_id"
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t9"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t1"
-      ) AS "t7"
-        ON "t9"."first_touchpoint" = "t7"."code"
-    ) AS "t12"
-  ) AS "t15"
-    ON "t20"."customer_id" = "t15"."customer_id"
-) AS "t21"
+      )
+  ) AS "t12"
+) AS "t13"
 
 -- points
 SELECT
@@ -148,106 +118,119 @@ GROUP BY
 
 -- credit
 SELECT
-  *
+  "t26"."touchpoint",
+  SUM("t26"."weight") AS "conversions",
+  SUM("t26"."weight" * "t26"."net_fen") AS "revenue",
+  SUM(CAST("t26"."position" = 1 AS INT)) AS "touched_orders",
+  SUM(CASE WHEN "t26"."position" = 1 THEN "t26"."net_fen" ELSE 0 END) AS "touched_fen"
 FROM (
   SELECT
-    "t38"."touchpoint",
-    SUM("t38"."weight") AS "conversions",
-    SUM("t38"."weight" * "t38"."net_fen") AS "revenue"
+    "t25"."order_id",
+    "t25"."customer_id",
+    "t25"."paid_at",
+    "t25"."net_fen",
+    "t25"."touch_customer",
+    "t25"."touchpoint",
+    "t25"."at",
+    "t25"."position",
+    "t25"."touches",
+    "t25"."decay",
+    "t25"."decay" / SUM("t25"."decay") OVER (
+      PARTITION BY "t25"."order_id"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS "weight"
   FROM (
     SELECT
-      "t37"."order_id",
-      "t37"."customer_id",
-      "t37"."paid_at",
-      "t37"."net_fen",
-      "t37"."touch_customer",
-      "t37"."touchpoint",
-      "t37"."at",
-      "t37"."position",
-      "t37"."touches",
-      "t37"."decay",
-      "t37"."decay" / SUM("t37"."decay") OVER (
-        PARTITION BY "t37"."order_id"
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-      ) AS "weight"
+      "t24"."order_id",
+      "t24"."customer_id",
+      "t24"."paid_at",
+      "t24"."net_fen",
+      "t24"."touch_customer",
+      "t24"."touchpoint",
+      "t24"."at",
+      "t24"."position",
+      "t24"."touches",
+      EXP(
+        (
+          CAST(CAST(FLOOR((
+            EPOCH_US("t24"."paid_at")
+          ) / (
+            1000000
+          )) AS BIGINT) - CAST(FLOOR((
+            EPOCH_US("t24"."at")
+          ) / (
+            1000000
+          )) AS BIGINT) AS DOUBLE) / 604800.0
+        ) * -0.6931471805599453
+      ) AS "decay"
     FROM (
       SELECT
-        "t33"."order_id",
-        "t33"."customer_id",
-        "t33"."paid_at",
-        "t33"."net_fen",
-        "t33"."touch_customer",
-        "t33"."touchpoint",
-        "t33"."at",
-        "t33"."position",
-        "t33"."touches",
-        EXP(
-          (
-            CAST(EPOCH(CAST("t33"."paid_at" AS TIMESTAMP)) - EPOCH(CAST("t33"."at" AS TIMESTAMP)) AS DOUBLE) / 604800.0
-          ) * -0.6931471805599453
-        ) AS "decay"
+        "t23"."order_id",
+        "t23"."customer_id",
+        "t23"."paid_at",
+        "t23"."net_fen",
+        "t23"."touch_customer",
+        "t23"."touchpoint",
+        "t23"."at",
+        (
+          ROW_NUMBER() OVER (
+            PARTITION BY "t23"."order_id"
+            ORDER BY "t23"."at" ASC, "t23"."touchpoint" ASC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+          ) - 1
+        ) + 1 AS "position",
+        COUNT(*) OVER (
+          PARTITION BY "t23"."order_id"
+          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS "touches"
       FROM (
         SELECT
-          "t29"."order_id",
-          "t29"."customer_id",
-          "t29"."paid_at",
-          "t29"."net_fen",
-          "t29"."touch_customer",
-          "t29"."touchpoint",
-          "t29"."at",
-          (
-            ROW_NUMBER() OVER (
-              PARTITION BY "t29"."order_id"
-              ORDER BY "t29"."at" ASC, "t29"."touchpoint" ASC
-              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-            ) - 1
-          ) + 1 AS "position",
-          COUNT(*) OVER (
-            PARTITION BY "t29"."order_id"
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-          ) AS "touches"
+          "t22"."order_id",
+          "t22"."customer_id",
+          "t22"."paid_at",
+          "t22"."net_fen",
+          "t19"."touch_customer",
+          "t19"."touchpoint",
+          "t19"."at"
         FROM (
           SELECT
-            "t28"."order_id",
-            "t28"."customer_id",
-            "t28"."paid_at",
-            "t28"."net_fen",
-            "t26"."touch_customer",
-            "t26"."touchpoint",
-            "t26"."at"
+            "t20"."order_id",
+            "t20"."customer_id",
+            "t20"."paid_at",
+            "t20"."net_fen"
           FROM (
             SELECT
               *
             FROM (
               SELECT
-                "t23".*
+                "t16".*
                 EXCLUDE ("canonical_id")
               FROM (
                 SELECT
-                  "t21".*
+                  "t15".*
                   EXCLUDE ("customer_id_right")
                 FROM (
                   SELECT
-                    "t17"."order_id",
-                    COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
-                    "t17"."paid_at",
-                    "t17"."store",
-                    "t17"."touchpoint",
-                    "t17"."products",
-                    "t17"."net_fen",
-                    "t17"."customer_id_right",
-                    "t17"."canonical_id"
+                    "t12"."order_id",
+                    COALESCE("t12"."canonical_id", "t12"."customer_id") AS "customer_id",
+                    "t12"."paid_at",
+                    "t12"."store",
+                    "t12"."touchpoint",
+                    "t12"."products",
+                    "t12"."net_fen",
+                    "t12"."customer_id_right",
+                    "t12"."canonical_id"
                   FROM (
                     SELECT
-                      "t14"."order_id",
-                      "t14"."customer_id",
-                      "t14"."paid_at",
-                      "t14"."store",
-                      "t14"."touchpoint",
-                      "t14"."products",
-                      "t14"."net_fen",
-                      "t9"."customer_id" AS "customer_id_right",
-                      "t9"."canonical_id"
+                      "t10"."order_id",
+                      "t10"."customer_id",
+                      "t10"."paid_at",
+                      "t10"."store",
+                      "t10"."touchpoint",
+                      "t10"."products",
+                      "t10"."net_fen",
+                      "t7"."customer_id" AS "customer_id_right",
+                      "t7"."canonical_id"
                     FROM (
                       SELECT
                         "t2"."order_id",
@@ -262,394 +245,84 @@ FROM (
                         "t2"."customer_id" IS NOT NULL
                         AND "t2"."paid_at" IS NOT NULL
                         AND "t2"."status" IN ('completed', 'partially_refunded')
-                    ) AS "t14"
+                    ) AS "t10"
                     LEFT OUTER JOIN (
                       SELECT
                         *
                       FROM "customer_map" AS "t3"
-                    ) AS "t9"
-                      ON "t14"."customer_id" = "t9"."customer_id"
-                  ) AS "t17"
-                ) AS "t21"
-              ) AS "t23"
-            ) AS "t24"
+                    ) AS "t7"
+                      ON "t10"."customer_id" = "t7"."customer_id"
+                  ) AS "t12"
+                ) AS "t15"
+              ) AS "t16"
+            ) AS "t18"
             WHERE
-              "t24"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-              AND "t24"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-          ) AS "t28"
-          INNER JOIN (
-            SELECT
-              "t15"."customer_id"
-            FROM (
-              SELECT
-                "t11"."customer_id",
-                "t11"."first_seen_at",
-                "t11"."created_at",
-                "t11"."owner_id",
-                "t11"."store_id",
-                COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
-                CASE
-                  WHEN "t11"."first_touchpoint" IS NULL
-                  THEN 'none'
-                  ELSE COALESCE("t8"."group", 'other')
-                END AS "touchpoint_type",
-                CASE
-                  WHEN "t11"."first_touchpoint" IS NULL
-                  THEN 'none'
-                  ELSE COALESCE("t8"."entry_type", 'owned')
-                END AS "entry_type"
-              FROM (
+              "t18"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+              AND "t18"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+              AND "t18"."customer_id" IN (
                 SELECT
-                  *
+                  "t0"."customer_id"
                 FROM "customers" AS "t0"
                 WHERE
                   "t0"."merged_into_id" IS NULL
-              ) AS "t11"
-              LEFT OUTER JOIN (
-                SELECT
-                  *
-                FROM "touchpoints" AS "t1"
-              ) AS "t8"
-                ON "t11"."first_touchpoint" = "t8"."code"
-            ) AS "t15"
-          ) AS "t19"
-            ON "t28"."customer_id" = "t19"."customer_id"
-          INNER JOIN (
-            SELECT
-              "t22"."customer_id" AS "touch_customer",
-              "t22"."touchpoint",
-              "t22"."at"
-            FROM (
-              SELECT
-                "t20".*
-                EXCLUDE ("customer_id_right")
-              FROM (
-                SELECT
-                  COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
-                  "t16"."touchpoint",
-                  "t16"."at",
-                  "t16"."customer_id_right",
-                  "t16"."canonical_id"
-                FROM (
-                  SELECT
-                    "t13"."customer_id",
-                    "t13"."touchpoint",
-                    "t13"."at",
-                    "t9"."customer_id" AS "customer_id_right",
-                    "t9"."canonical_id"
-                  FROM (
-                    SELECT
-                      "t4"."customer_id",
-                      "t4"."touchpoint",
-                      "t4"."timestamp" AS "at"
-                    FROM "events" AS "t4"
-                    WHERE
-                      "t4"."customer_id" IS NOT NULL
-                      AND "t4"."touchpoint" IS NOT NULL
-                      AND "t4"."timestamp" >= (
-                        MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
-                      )
-                      AND "t4"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-                  ) AS "t13"
-                  LEFT OUTER JOIN (
-                    SELECT
-                      *
-                    FROM "customer_map" AS "t3"
-                  ) AS "t9"
-                    ON "t13"."customer_id" = "t9"."customer_id"
-                ) AS "t16"
-              ) AS "t20"
-            ) AS "t22"
-          ) AS "t26"
-            ON "t28"."customer_id" = "t26"."touch_customer"
-            AND "t26"."at" <= "t28"."paid_at"
-            AND "t26"."at" > (
-              "t28"."paid_at" - INTERVAL '30' DAY
-            )
-        ) AS "t29"
-      ) AS "t33"
-    ) AS "t37"
-  ) AS "t38"
-  GROUP BY
-    1
-) AS "t39"
-UNION ALL
-SELECT
-  *
-FROM (
-  SELECT
-    'direct' AS "touchpoint",
-    CAST("t35"."conversions" AS DOUBLE) AS "conversions",
-    CAST("t35"."revenue" AS DOUBLE) AS "revenue"
-  FROM (
-    SELECT
-      COUNT(*) AS "conversions",
-      SUM("t34"."net_fen") AS "revenue"
-    FROM (
-      SELECT
-        "t28"."order_id",
-        "t28"."customer_id",
-        "t28"."paid_at",
-        "t28"."net_fen"
-      FROM (
-        SELECT
-          *
-        FROM (
+              )
+          ) AS "t20"
+        ) AS "t22"
+        INNER JOIN (
           SELECT
-            "t23".*
-            EXCLUDE ("canonical_id")
+            "t14"."customer_id" AS "touch_customer",
+            "t14"."touchpoint",
+            "t14"."at"
           FROM (
             SELECT
-              "t21".*
+              "t13".*
               EXCLUDE ("customer_id_right")
             FROM (
               SELECT
-                "t17"."order_id",
-                COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
-                "t17"."paid_at",
-                "t17"."store",
-                "t17"."touchpoint",
-                "t17"."products",
-                "t17"."net_fen",
-                "t17"."customer_id_right",
-                "t17"."canonical_id"
+                COALESCE("t11"."canonical_id", "t11"."customer_id") AS "customer_id",
+                "t11"."touchpoint",
+                "t11"."at",
+                "t11"."customer_id_right",
+                "t11"."canonical_id"
               FROM (
                 SELECT
-                  "t14"."order_id",
-                  "t14"."customer_id",
-                  "t14"."paid_at",
-                  "t14"."store",
-                  "t14"."touchpoint",
-                  "t14"."products",
-                  "t14"."net_fen",
-                  "t9"."customer_id" AS "customer_id_right",
-                  "t9"."canonical_id"
+                  "t8"."customer_id",
+                  "t8"."touchpoint",
+                  "t8"."at",
+                  "t7"."customer_id" AS "customer_id_right",
+                  "t7"."canonical_id"
                 FROM (
                   SELECT
-                    "t2"."order_id",
-                    "t2"."customer_id",
-                    "t2"."paid_at",
-                    "t2"."store",
-                    "t2"."touchpoint",
-                    "t2"."products",
-                    COALESCE("t2"."amount_fen", 0) - COALESCE("t2"."refunded_fen", 0) AS "net_fen"
-                  FROM "orders" AS "t2"
+                    "t1"."customer_id",
+                    "t1"."touchpoint",
+                    "t1"."timestamp" AS "at"
+                  FROM "events" AS "t1"
                   WHERE
-                    "t2"."customer_id" IS NOT NULL
-                    AND "t2"."paid_at" IS NOT NULL
-                    AND "t2"."status" IN ('completed', 'partially_refunded')
-                ) AS "t14"
+                    "t1"."customer_id" IS NOT NULL
+                    AND "t1"."touchpoint" IS NOT NULL
+                    AND "t1"."timestamp" >= (
+                      MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
+                    )
+                    AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+                ) AS "t8"
                 LEFT OUTER JOIN (
                   SELECT
                     *
                   FROM "customer_map" AS "t3"
-                ) AS "t9"
-                  ON "t14"."customer_id" = "t9"."customer_id"
-              ) AS "t17"
-            ) AS "t21"
-          ) AS "t23"
-        ) AS "t24"
-        WHERE
-          "t24"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-          AND "t24"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-      ) AS "t28"
-      INNER JOIN (
-        SELECT
-          "t15"."customer_id"
-        FROM (
-          SELECT
-            "t11"."customer_id",
-            "t11"."first_seen_at",
-            "t11"."created_at",
-            "t11"."owner_id",
-            "t11"."store_id",
-            COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
-            CASE
-              WHEN "t11"."first_touchpoint" IS NULL
-              THEN 'none'
-              ELSE COALESCE("t8"."group", 'other')
-            END AS "touchpoint_type",
-            CASE
-              WHEN "t11"."first_touchpoint" IS NULL
-              THEN 'none'
-              ELSE COALESCE("t8"."entry_type", 'owned')
-            END AS "entry_type"
-          FROM (
-            SELECT
-              *
-            FROM "customers" AS "t0"
-            WHERE
-              "t0"."merged_into_id" IS NULL
-          ) AS "t11"
-          LEFT OUTER JOIN (
-            SELECT
-              *
-            FROM "touchpoints" AS "t1"
-          ) AS "t8"
-            ON "t11"."first_touchpoint" = "t8"."code"
-        ) AS "t15"
-      ) AS "t19"
-        ON "t28"."customer_id" = "t19"."customer_id"
-      ANTI JOIN (
-        SELECT DISTINCT
-          *
-        FROM (
-          SELECT
-            "t28"."order_id"
-          FROM (
-            SELECT
-              *
-            FROM (
-              SELECT
-                "t23".*
-                EXCLUDE ("canonical_id")
-              FROM (
-                SELECT
-                  "t21".*
-                  EXCLUDE ("customer_id_right")
-                FROM (
-                  SELECT
-                    "t17"."order_id",
-                    COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
-                    "t17"."paid_at",
-                    "t17"."store",
-                    "t17"."touchpoint",
-                    "t17"."products",
-                    "t17"."net_fen",
-                    "t17"."customer_id_right",
-                    "t17"."canonical_id"
-                  FROM (
-                    SELECT
-                      "t14"."order_id",
-                      "t14"."customer_id",
-                      "t14"."paid_at",
-                      "t14"."store",
-                      "t14"."touchpoint",
-                      "t14"."products",
-                      "t14"."net_fen",
-                      "t9"."customer_id" AS "customer_id_right",
-                      "t9"."canonical_id"
-                    FROM (
-                      SELECT
-                        "t2"."order_id",
-                        "t2"."customer_id",
-                        "t2"."paid_at",
-                        "t2"."store",
-                        "t2"."touchpoint",
-                        "t2"."products",
-                        COALESCE("t2"."amount_fen", 0) - COALESCE("t2"."refunded_fen", 0) AS "net_fen"
-                      FROM "orders" AS "t2"
-                      WHERE
-                        "t2"."customer_id" IS NOT NULL
-                        AND "t2"."paid_at" IS NOT NULL
-                        AND "t2"."status" IN ('completed', 'partially_refunded')
-                    ) AS "t14"
-                    LEFT OUTER JOIN (
-                      SELECT
-                        *
-                      FROM "customer_map" AS "t3"
-                    ) AS "t9"
-                      ON "t14"."customer_id" = "t9"."customer_id"
-                  ) AS "t17"
-                ) AS "t21"
-              ) AS "t23"
-            ) AS "t24"
-            WHERE
-              "t24"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-              AND "t24"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-          ) AS "t28"
-          INNER JOIN (
-            SELECT
-              "t15"."customer_id"
-            FROM (
-              SELECT
-                "t11"."customer_id",
-                "t11"."first_seen_at",
-                "t11"."created_at",
-                "t11"."owner_id",
-                "t11"."store_id",
-                COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
-                CASE
-                  WHEN "t11"."first_touchpoint" IS NULL
-                  THEN 'none'
-                  ELSE COALESCE("t8"."group", 'other')
-                END AS "touchpoint_type",
-                CASE
-                  WHEN "t11"."first_touchpoint" IS NULL
-                  THEN 'none'
-                  ELSE COALESCE("t8"."entry_type", 'owned')
-                END AS "entry_type"
-              FROM (
-                SELECT
-                  *
-                FROM "customers" AS "t0"
-                WHERE
-                  "t0"."merged_into_id" IS NULL
+                ) AS "t7"
+                  ON "t8"."customer_id" = "t7"."customer_id"
               ) AS "t11"
-              LEFT OUTER JOIN (
-                SELECT
-                  *
-                FROM "touchpoints" AS "t1"
-              ) AS "t8"
-                ON "t11"."first_touchpoint" = "t8"."code"
-            ) AS "t15"
-          ) AS "t19"
-            ON "t28"."customer_id" = "t19"."customer_id"
-          INNER JOIN (
-            SELECT
-              "t22"."customer_id" AS "touch_customer",
-              "t22"."touchpoint",
-              "t22"."at"
-            FROM (
-              SELECT
-                "t20".*
-                EXCLUDE ("customer_id_right")
-              FROM (
-                SELECT
-                  COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
-                  "t16"."touchpoint",
-                  "t16"."at",
-                  "t16"."customer_id_right",
-                  "t16"."canonical_id"
-                FROM (
-                  SELECT
-                    "t13"."customer_id",
-                    "t13"."touchpoint",
-                    "t13"."at",
-                    "t9"."customer_id" AS "customer_id_right",
-                    "t9"."canonical_id"
-                  FROM (
-                    SELECT
-                      "t4"."customer_id",
-                      "t4"."touchpoint",
-                      "t4"."timestamp" AS "at"
-                    FROM "events" AS "t4"
-                    WHERE
-                      "t4"."customer_id" IS NOT NULL
-                      AND "t4"."touchpoint" IS NOT NULL
-                      AND "t4"."timestamp" >= (
-                        MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') - INTERVAL '30' DAY
-                      )
-                      AND "t4"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-                  ) AS "t13"
-                  LEFT OUTER JOIN (
-                    SELECT
-                      *
-                    FROM "customer_map" AS "t3"
-                  ) AS "t9"
-                    ON "t13"."customer_id" = "t9"."customer_id"
-                ) AS "t16"
-              ) AS "t20"
-            ) AS "t22"
-          ) AS "t26"
-            ON "t28"."customer_id" = "t26"."touch_customer"
-            AND "t26"."at" <= "t28"."paid_at"
-            AND "t26"."at" > (
-              "t28"."paid_at" - INTERVAL '30' DAY
-            )
-        ) AS "t30"
-      ) AS "t32"
-        ON "t28"."order_id" = "t32"."order_id"
-    ) AS "t34"
-  ) AS "t35"
-) AS "t36"
+            ) AS "t13"
+          ) AS "t14"
+        ) AS "t19"
+          ON "t22"."customer_id" = "t19"."touch_customer"
+          AND "t19"."at" <= "t22"."paid_at"
+          AND "t19"."at" > (
+            "t22"."paid_at" - INTERVAL '30' DAY
+          )
+      ) AS "t23"
+    ) AS "t24"
+  ) AS "t25"
+) AS "t26"
+GROUP BY
+  1
