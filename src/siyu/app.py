@@ -27,6 +27,7 @@ from siyu.segments import api as segments_api
 from siyu.segments import pages as segment_pages
 from siyu.settings import pages as settings_pages
 from siyu.staff import pages as staff_pages
+from siyu.staff import task_pages
 from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
@@ -41,6 +42,7 @@ PAGES = (
     touchpoint_pages,
     code_pages,
     staff_pages,
+    task_pages,
     import_pages,
     settings_pages,
     report_pages,

@@ -15,6 +15,7 @@ from siyu.events.cli import keys_app, lake_app
 from siyu.imports.cli import app as import_app
 from siyu.segments.cli import app as segment_app
 from siyu.staff.cli import app as staff_app
+from siyu.staff.tasks_cli import app as tasks_app
 from siyu.touchpoints.cli import app as touchpoints_app
 from siyu.users.cli import app as users_app
 from siyu.wechat.cli import app as wechat_app
@@ -35,6 +36,7 @@ app.add_typer(segment_app, name="segment")
 app.add_typer(touchpoints_app, name="touchpoints")
 app.add_typer(codes_app, name="codes")
 app.add_typer(staff_app, name="staff")
+app.add_typer(tasks_app, name="tasks")
 app.add_typer(users_app, name="users")
 app.add_typer(wecom_app, name="wecom")
 app.add_typer(wechat_app, name="wechat")

@@ -78,6 +78,12 @@ def small_lake() -> LakeRows:
                 rows.order(cid, at + timedelta(hours=2), (10 + k) * 100 + 50, products=[line])
         if cid % 9 == 0:
             rows.event(cid, "Contact Deleted", seen + timedelta(days=20))
+    for cid in range(1, 41, 2):  # guide tasks (导购任务): assigned, about two in three done
+        properties = {"task_id": cid % 3 + 1, "guide_id": cid % 3 or 5, "kind": "message"}
+        assigned = start + timedelta(days=30 + cid % 20)
+        rows.event(cid, "Task Assigned", assigned, **properties)
+        if cid % 3:
+            rows.event(cid, "Task Completed", assigned + timedelta(hours=cid), **properties)
     rows.customer(41, merged_into=1)
     rows.order(41, datetime(2026, 11, 25, 10, tzinfo=SHANGHAI), 4_200)
     return rows

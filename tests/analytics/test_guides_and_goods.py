@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from siyu.analytics import goods, guides
 from tests.analytics.factories import SHANGHAI
 
@@ -35,7 +37,43 @@ def test_each_guide_sees_their_customers_numbers(rows, report):
     seven = by_id[7]
     assert (seven.customers, seven.new_customers, seven.lost_customers) == (2, 1, 1)
     assert (seven.messages, seven.buyers, seven.orders, seven.gmv_fen) == (3, 1, 2, 5_000)
-    assert result.tasks_tracked is False
+    assert result.tasks_tracked is True
+    assert (seven.tasks_assigned, seven.execution_rate) == (0, None)
+
+
+def _task(rows, customer_id: int, task_id: int, guide_id: int, day: int, done_day=None) -> None:
+    properties = {"task_id": task_id, "guide_id": guide_id, "kind": "message"}
+    rows.event(customer_id, "Task Assigned", at(day), **properties)
+    if done_day is not None:
+        rows.event(customer_id, "Task Completed", at(done_day), **properties)
+
+
+def test_each_guides_task_execution_rate(rows, report):
+    for cid, owner in ((1, 7), (2, 7), (3, 7), (4, 8), (5, 8), (6, 9)):
+        rows.customer(cid, owner_id=owner)
+    _task(rows, 1, 100, 7, 2, done_day=3)
+    _task(rows, 2, 100, 7, 2, done_day=4)
+    _task(rows, 3, 100, 7, 2)  # not done
+    _task(rows, 1, 101, 7, 10, done_day=11)
+    _task(rows, 4, 100, 8, 2)
+    _task(rows, 5, 100, 8, 2, done_day=29)
+    # Guide 7 held customer 6 when task 100 was handed out; guide 9 owns them now.
+    _task(rows, 6, 100, 7, 2, done_day=5)
+    _task(rows, 2, 99, 7, 1)  # assigned before the period: not counted
+    rows.event(2, "Task Completed", datetime(2026, 10, 31, 23, 59, 59, tzinfo=SHANGHAI))
+    _task(rows, 4, 102, 8, 20, done_day=None)
+    rows.event(4, "Task Completed", datetime(2026, 12, 1, 1, tzinfo=SHANGHAI), task_id=102)
+
+    result = report(guides, period={"start": date(2026, 11, 2), "end": date(2026, 11, 30)})
+
+    work = {g.guide_id: (g.tasks_assigned, g.tasks_executed) for g in result.guides}
+    assert work[7] == (5, 4) and work[8] == (3, 1) and work[9] == (0, 0)
+    rates = {g.guide_id: g.execution_rate for g in result.guides}
+    assert rates[7] == pytest.approx(0.8) and rates[8] == pytest.approx(1 / 3)
+    assert rates[9] is None
+    headers, table = guides.table(result, lambda text: text)
+    assert headers[-3:] == ["Tasks assigned", "Tasks executed", "Execution rate"]
+    assert ["7", 3, 0, 0, 0, 0, 0, "0.00", 5, 4, "0.800"] in [[str(r[0]), *r[1:]] for r in table]
 
 
 def line(product_id: str, category: str, price: str, quantity: int = 1) -> dict:

@@ -11,6 +11,7 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -146,6 +147,25 @@ def _new_handover() -> int:
         return hand_over(s, staff_id, "least_loaded", "moving", "test").id
 
 
+def _new_task(world: World) -> int:
+    from siyu.staff.tasks import create_task
+
+    with unit_of_work() as s:
+        return create_task(
+            s, "Access task", date(2026, 12, 31), "test", customer_ids=[world.customer_id]
+        ).id
+
+
+def _task_body(world: World) -> dict:
+    from siyu.segments.stored import create_segment
+
+    with unit_of_work() as s:
+        segment = create_segment(s, f"t-{next(_serial)}", "T", {"tag": "Gold"})
+        segment.refreshed_at = datetime(2026, 11, 30, tzinfo=UTC)
+        key = segment.key
+    return {"data": {"title": "T", "kind": "message", "segment": key, "due_date": "2026-12-31"}}
+
+
 SHOWN = frozenset({200})  # a form whose answer is the page itself (a secret shown once)
 CHECKED_OR_REFUSED = frozenset({303, 400, 409})  # imports: started, or refused for its state
 RULES: dict[tuple[str, str], Rule] = {
@@ -184,6 +204,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/staff/handovers/retry"): Rule("staff.manage"),
     ("GET", "/staff/handovers/{handover_id}"): Rule("staff.view"),
+    # guide tasks (导购任务): a guide sees and does their own
+    ("GET", "/tasks"): Rule("tasks.view"),
+    ("POST", "/tasks"): Rule("tasks.manage", body=_task_body),
+    ("GET", "/tasks/{task_id}"): Rule("tasks.view"),
+    ("POST", "/tasks/{task_id}/done"): Rule(
+        "tasks.do", body=lambda w: {"data": {"customer_id": str(w.customer_id)}}
+    ),
+    ("POST", "/tasks/{task_id}/close"): Rule("tasks.manage"),
     ("GET", "/segments"): Rule("customers.view", frozenset({200, 303})),
     ("GET", "/reach"): Rule("customers.view"),
     ("GET", "/promotions"): Rule("customers.view"),
@@ -298,6 +326,7 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "staff_id": lambda w: _new_staff(),
     "handover_id": lambda w: _new_handover(),
     "key": lambda w: _new_segment(),
+    "task_id": _new_task,
 }
 
 

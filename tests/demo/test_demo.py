@@ -153,3 +153,22 @@ def test_a_newcomer_can_sign_in_with_each_demo_role(built, client):
     # The demo guide (signed in last) owns customers, so their list is not empty.
     page = client.get("/customers").text
     assert "Demo guide" in page and 'href="/customers/' in page
+
+
+def test_the_demo_hands_out_guide_tasks_and_guides_do_most_of_them(built, session):
+    from siyu.staff.models import GuideTask, TaskAssignment
+
+    assert session.scalar(select(func.count()).select_from(GuideTask)) >= 3
+    assigned = session.scalar(select(func.count()).select_from(TaskAssignment))
+    done = session.scalar(
+        select(func.count()).select_from(TaskAssignment).where(TaskAssignment.done_at.is_not(None))
+    )
+    assert assigned > 0 and 0.3 * assigned <= done < assigned
+    events = dict(
+        session.execute(
+            select(OutboxEvent.event, func.count())
+            .where(OutboxEvent.source == "tasks")
+            .group_by(OutboxEvent.event)
+        ).all()
+    )
+    assert events == {"Task Assigned": assigned, "Task Completed": done}

@@ -2,23 +2,32 @@
 
 Per guide (the staff member who owns customers): customers owned (by the latest snapshot), new
 (first seen in the period), lost (deleted the guide on WeCom: `Contact Deleted` events in the
-period), messages sent to them (`Message Sent`), and the orders and GMV of those customers. Tasks
-and their execution rate are not counted: Siyu records no guide tasks yet.
+period), messages sent to them (`Message Sent`), and the orders and GMV of those customers.
+
+Tasks (导购任务): the assignments made to the guide in the period (`Task Assigned`, the guide named
+by the event's `guide_id`, who may since have handed the customer on) and how many of them were
+executed (a `Task Completed` for the same task and customer, up to the period's end). The
+execution rate (执行率) is executed / assigned; a guide given no task in the period has none.
 """
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
 from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_period, people
-from siyu.analytics.present import bars, yuan
+from siyu.analytics.present import bars, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 
 KIND = "guides"
 LOST_EVENT, MESSAGE_EVENT = "Contact Deleted", "Message Sent"
+ASSIGNED_EVENT, COMPLETED_EVENT = "Task Assigned", "Task Completed"
+# The ids in the events' properties (JSON text written by Siyu): a regular expression reads them
+# the same way on DuckDB and on Spark, where a JSON function would differ.
+TASK_ID, GUIDE_ID = r'"task_id":\s*(\d+)', r'"guide_id":\s*(\d+)'
 
 
 class Query(ReportQuery):
@@ -34,11 +43,14 @@ class Guide(BaseModel):
     buyers: int
     orders: int
     gmv_fen: int
+    tasks_assigned: int = 0
+    tasks_executed: int = 0
+    execution_rate: float | None = None  # None: no task assigned in the period
 
 
 class Result(BaseModel):
     guides: list[Guide]
-    tasks_tracked: bool = False  # no guide tasks exist in Siyu yet: no execution rate
+    tasks_tracked: bool = True  # from Task Assigned / Task Completed events
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
@@ -68,27 +80,60 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     sales = orders.group_by("owner_id").aggregate(
         buyers=orders.customer_id.nunique(), orders=orders.count(), gmv_fen=orders.net_fen.sum()
     )
-    return {"customers": customers, "acts": acts, "sales": sales}
+    work = _tasks(tables, crowd.select("customer_id"), since, until)
+    return {"customers": customers, "acts": acts, "sales": sales, "tasks": work}
+
+
+def _number(text: ir.StringColumn, pattern: str) -> ir.IntegerColumn:
+    return text.re_extract(pattern, 1).nullif("").cast("int64")
+
+
+def _tasks(tables: Tables, crowd: ir.Table, since, until) -> ir.Table:
+    """Per guide named by the assignment: assigned in the period, and of those executed."""
+    events = tables.events
+    events = events.filter(
+        events.event.isin([ASSIGNED_EVENT, COMPLETED_EVENT]),
+        events.customer_id.notnull(),
+        events.timestamp < until,
+    )
+    events = events.select(
+        "customer_id",
+        "event",
+        "timestamp",
+        task_id=_number(events.properties, TASK_ID),
+        guide_id=_number(events.properties, GUIDE_ID),
+    )
+    events = canonical(events, tables.customer_map).join(crowd, "customer_id")
+    assigned = events.filter(events.event == ASSIGNED_EVENT, events.timestamp >= since)
+    assigned = assigned.select("customer_id", "task_id", owner_id=assigned.guide_id)
+    completed = events.filter(events.event == COMPLETED_EVENT)
+    completed = completed.select("customer_id", "task_id", executed=ibis.literal(1)).distinct()
+    joined = assigned.left_join(completed, ["customer_id", "task_id"])
+    return joined.group_by("owner_id").aggregate(
+        tasks_assigned=joined.count(), tasks_executed=joined.executed.notnull().sum()
+    )
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
     found: dict[int, dict] = {}
-    for name in ("customers", "acts", "sales"):
+    for name in ("customers", "acts", "sales", "tasks"):
         for row in frames[name].to_pylist():
             found.setdefault(row.pop("owner_id"), {}).update(row)
-    guides = [
-        Guide(
-            guide_id=guide,
-            **{
-                field: int(values.get(field) or 0)
-                for field in Guide.model_fields
-                if field != "guide_id"
-            },
-        )
-        for guide, values in found.items()
-    ]
+    found.pop(None, None)  # an assignment event without a readable guide
+    guides = [_guide(guide, values) for guide, values in found.items()]
     guides.sort(key=lambda g: (-g.gmv_fen, -g.customers, g.guide_id))
     return Result(guides=guides)
+
+
+def _guide(guide_id: int, values: dict) -> Guide:
+    counts = {
+        field: int(values.get(field) or 0)
+        for field in Guide.model_fields
+        if field not in ("guide_id", "execution_rate")
+    }
+    assigned = counts["tasks_assigned"]
+    rate = counts["tasks_executed"] / assigned if assigned else None
+    return Guide(guide_id=guide_id, execution_rate=rate, **counts)
 
 
 def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
@@ -102,6 +147,9 @@ def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
         _("Buyers"),
         _("Orders"),
         _("GMV (yuan)"),
+        _("Tasks assigned"),
+        _("Tasks executed"),
+        _("Execution rate"),
     ]
     rows = [
         [
@@ -113,6 +161,9 @@ def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
             g.buyers,
             g.orders,
             yuan(g.gmv_fen),
+            g.tasks_assigned,
+            g.tasks_executed,
+            ratio(g.execution_rate, 3),
         ]
         for g in result.guides
     ]
@@ -138,7 +189,23 @@ def charts(result: Result, _, names=None) -> list[dict]:
                 ],
             ),
         },
-    ]
+    ] + _rates_chart(result, _, names)
+
+
+def _rates_chart(result: Result, _, names: dict) -> list[dict]:
+    """Execution rate (%) per guide given tasks, lowest first: whom to follow up with."""
+    given = sorted(
+        (g for g in result.guides if g.execution_rate is not None),
+        key=lambda g: (g.execution_rate, g.guide_id),
+    )[:20]
+    if not given:
+        return []
+    labels = [names.get(str(g.guide_id), str(g.guide_id)) for g in given]
+    option = bars(
+        labels, [(_("Execution rate") + " (%)", [round(g.execution_rate * 100, 1) for g in given])]
+    )
+    option["yAxis"] = {"type": "value", "max": 100}
+    return [{"title": _("Task execution rate of each guide"), "option": option}]
 
 
 FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")

@@ -52,6 +52,11 @@ REACH = Section(
         N_("Official-account, SMS and email messages, with limits so no one feels spammed."),
     ),
     (
+        Step(
+            N_("Hand a task to the guides who own a segment's customers, and follow it up."),
+            "/tasks",
+            permission="tasks.view",
+        ),
         Step(N_("See which guide owns each customer in the customer list."), "/customers"),
         Step(
             N_("Look a customer up by any id through the management API, for an outside tool."),
@@ -81,7 +86,6 @@ ANALYTICS = Section(
     (
         N_("Funnels, retention, RFM layers and customer lifetime value."),
         N_("Each touchpoint's share of conversions and long-horizon effect."),
-        N_("What each guide did: tasks assigned, tasks done."),
     ),
     (
         Step(
@@ -91,6 +95,11 @@ ANALYTICS = Section(
             N_("Each touchpoint's new customers, scans, orders and GMV, as CSV too."),
             href="/touchpoints",
             permission="touchpoints.view",
+        ),
+        Step(
+            N_("What each guide did: customers, messages, tasks and their execution rate."),
+            href="/reports/guides",
+            permission="reports.view",
         ),
         Step(
             N_("See what the event lake holds, then query its Parquet files with DuckDB."),

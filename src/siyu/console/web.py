@@ -32,6 +32,7 @@ NAV = (
     ("/touchpoints", "touchpoints.view", N_("Touchpoints")),
     ("/codes", "codes.view", N_("Channel codes")),
     ("/staff", "staff.view", N_("Guides & stores")),
+    ("/tasks", "tasks.view", N_("Guide tasks")),
     ("/segments", "customers.view", N_("Tags & segments")),
     ("/reach", "customers.view", N_("Reach")),
     ("/promotions", "customers.view", N_("Promotions")),

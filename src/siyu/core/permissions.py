@@ -15,6 +15,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "codes.manage": STAFF,
     "staff.view": frozenset({"admin", "operator", "analyst"}),
     "staff.manage": STAFF,
+    "tasks.view": ALL,  # a guide sees only their own assignments
+    "tasks.manage": STAFF,
+    "tasks.do": frozenset({"admin", "operator", "guide"}),
     "reports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.run": STAFF,

@@ -19,6 +19,7 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
 from siyu.demo.stream import Plan, generate
+from siyu.demo.tasks import seed_tasks
 from siyu.demo.timeline import Timeline
 from siyu.demo.users import DemoUser, ensure_demo_users
 from siyu.events import shipper, snapshots, sources
@@ -248,6 +249,8 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     report("events", 0, plan.days)
     loaded = load_events(plan, staff_ids, now, lambda day: report("events", day, plan.days))
     report("events", plan.days, plan.days)
+    with acting_as("cli:demo"), unit_of_work() as session:
+        loaded.events += seed_tasks(session, plan, now)  # guide tasks, done at each guide's rate
     with unit_of_work() as session:
         meta.write(session, MARKER, _marker(plan, loaded))
         waiting = shipper.counts(session)["waiting"]

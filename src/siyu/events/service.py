@@ -22,6 +22,7 @@ from siyu.customers.resolver import Resolver, lock_identities
 from siyu.events.models import OutboxEvent, ReceivedMessage
 from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
 from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
+from siyu.staff.task_events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -92,7 +93,8 @@ def apply(session: Session, source: SourceRef, accepted: list[Accepted]) -> tupl
     """Store accepted messages (of one or many requests, in order); (stored, duplicates)."""
     fresh = drop_duplicates(session.connection(), source, accepted)
     if fresh:
-        _store(session, source, fresh)
+        rows = _store(session, source, fresh)
+        complete_by_messages(session, rows)  # a guide's Message Sent carries out their task
     return len(fresh), len(accepted) - len(fresh)
 
 
@@ -238,7 +240,7 @@ def _is_order(message: Message) -> bool:
     return message.type == "track" and message.event in ORDER_EVENTS
 
 
-def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
+def _store(session: Session, source: SourceRef, items: list[Accepted]) -> list[dict]:
     resolver = Resolver(session, actor=f"source:{source.name}")
     keys = [k for item in items for k in item.raw_keys + _alias_keys(item.message)]
     lock_identities(session, keys)
@@ -279,6 +281,7 @@ def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
         [{"source_id": source.id, "message_id": r["message_id"]} for r in rows],
     )
     session.execute(insert(OutboxEvent.__table__), rows)
+    return rows
 
 
 def _alias_keys(message: Message) -> list[tuple[str, str]]:

@@ -262,3 +262,134 @@ FROM (
 ) AS "t21"
 GROUP BY
   1
+
+-- tasks
+WITH "t20" AS (
+  SELECT
+    "t19"."customer_id",
+    "t19"."event",
+    "t19"."timestamp",
+    "t19"."task_id",
+    "t19"."guide_id"
+  FROM (
+    SELECT
+      "t17".*
+      EXCLUDE ("canonical_id")
+    FROM (
+      SELECT
+        "t16".*
+        EXCLUDE ("customer_id_right")
+      FROM (
+        SELECT
+          COALESCE("t14"."canonical_id", "t14"."customer_id") AS "customer_id",
+          "t14"."event",
+          "t14"."timestamp",
+          "t14"."task_id",
+          "t14"."guide_id",
+          "t14"."customer_id_right",
+          "t14"."canonical_id"
+        FROM (
+          SELECT
+            "t11"."customer_id",
+            "t11"."event",
+            "t11"."timestamp",
+            "t11"."task_id",
+            "t11"."guide_id",
+            "t8"."customer_id" AS "customer_id_right",
+            "t8"."canonical_id"
+          FROM (
+            SELECT
+              "t1"."customer_id",
+              "t1"."event",
+              "t1"."timestamp",
+              CAST(NULLIF(REGEXP_EXTRACT("t1"."properties", '"task_id":\s*(\d+)', 1), '') AS BIGINT) AS "task_id",
+              CAST(NULLIF(REGEXP_EXTRACT("t1"."properties", '"guide_id":\s*(\d+)', 1), '') AS BIGINT) AS "guide_id"
+            FROM "events" AS "t1"
+            WHERE
+              "t1"."event" IN ('Task Assigned', 'Task Completed')
+              AND "t1"."customer_id" IS NOT NULL
+              AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+          ) AS "t11"
+          LEFT OUTER JOIN (
+            SELECT
+              *
+            FROM "customer_map" AS "t3"
+          ) AS "t8"
+            ON "t11"."customer_id" = "t8"."customer_id"
+        ) AS "t14"
+      ) AS "t16"
+    ) AS "t17"
+  ) AS "t19"
+  INNER JOIN (
+    SELECT
+      "t12"."customer_id"
+    FROM (
+      SELECT
+        "t9"."customer_id",
+        "t9"."first_seen_at",
+        "t9"."created_at",
+        "t9"."owner_id",
+        "t9"."store_id",
+        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
+        CASE
+          WHEN "t9"."first_touchpoint" IS NULL
+          THEN 'none'
+          ELSE COALESCE("t7"."group", 'other')
+        END AS "touchpoint_type",
+        CASE
+          WHEN "t9"."first_touchpoint" IS NULL
+          THEN 'none'
+          ELSE COALESCE("t7"."entry_type", 'owned')
+        END AS "entry_type"
+      FROM (
+        SELECT
+          *
+        FROM "customers" AS "t0"
+        WHERE
+          "t0"."merged_into_id" IS NULL
+      ) AS "t9"
+      LEFT OUTER JOIN (
+        SELECT
+          *
+        FROM "touchpoints" AS "t2"
+      ) AS "t7"
+        ON "t9"."first_touchpoint" = "t7"."code"
+    ) AS "t12"
+  ) AS "t15"
+    ON "t19"."customer_id" = "t15"."customer_id"
+)
+SELECT
+  "t26"."owner_id",
+  COUNT(*) AS "tasks_assigned",
+  SUM(CAST("t26"."executed" IS NOT NULL AS INT)) AS "tasks_executed"
+FROM (
+  SELECT
+    "t25"."customer_id",
+    "t25"."task_id",
+    "t25"."owner_id",
+    "t24"."customer_id" AS "customer_id_right",
+    "t24"."task_id" AS "task_id_right",
+    "t24"."executed"
+  FROM (
+    SELECT
+      "t21"."customer_id",
+      "t21"."task_id",
+      "t21"."guide_id" AS "owner_id"
+    FROM "t20" AS "t21"
+    WHERE
+      "t21"."event" = 'Task Assigned'
+      AND "t21"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+  ) AS "t25"
+  LEFT OUTER JOIN (
+    SELECT DISTINCT
+      "t21"."customer_id",
+      "t21"."task_id",
+      1 AS "executed"
+    FROM "t20" AS "t21"
+    WHERE
+      "t21"."event" = 'Task Completed'
+  ) AS "t24"
+    ON "t25"."customer_id" = "t24"."customer_id" AND "t25"."task_id" = "t24"."task_id"
+) AS "t26"
+GROUP BY
+  1

@@ -1,0 +1,156 @@
+"""Guide tasks (导购任务) in the console: operators hand a task to a segment's guides and follow
+its execution per guide; a guide sees their open tasks and marks customers done."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from siyu.console.web import N_, Allowed, render
+from siyu.core.db import utcnow
+from siyu.core.deps import SessionDep
+from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.settings import get_settings
+from siyu.segments.stored import list_segments
+from siyu.staff import tasks
+from siyu.staff.models import TASK_KINDS
+from siyu.users.models import User
+
+router = APIRouter(include_in_schema=False)
+Viewer = Allowed("tasks.view")
+Manager = Allowed("tasks.manage")
+Doer = Allowed("tasks.do")
+
+KIND_LABELS = {
+    "message": N_("Send a message"),
+    "follow_up": N_("Follow up"),
+    "invite": N_("Invite to a group"),
+}
+HOW_LABELS = {
+    "console": N_("marked in the console"),
+    "cli": N_("marked from the command line"),
+    "message_sent": N_("seen as a message sent"),
+}
+
+
+def _is_guide(user: User) -> bool:
+    return user.role == "guide"
+
+
+def _today() -> date:
+    return utcnow().astimezone(get_settings().zone).date()
+
+
+def _list_page(request: Request, session: Session, user: User, status_code=200, **context):
+    if _is_guide(user):
+        rows = tasks.open_tasks_of(session, user.staff_id) if user.staff_id else []
+    else:
+        rows = tasks.list_tasks(session)
+    return render(
+        request,
+        "tasks_list.html",
+        status_code=status_code,
+        rows=rows,
+        is_guide=_is_guide(user),
+        segments=list_segments(session) if not _is_guide(user) else [],
+        kinds=TASK_KINDS,
+        kind_labels=KIND_LABELS,
+        today=_today(),
+        default_due=_today() + timedelta(days=3),
+        **context,
+    )
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks_page(request: Request, session: SessionDep, user: Viewer, done: str = ""):
+    return _list_page(request, session, user, done=done)
+
+
+@router.post("/tasks", response_class=HTMLResponse)
+def create_task(
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    title: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "message",
+    segment: Annotated[str, Form()] = "",
+    due_date: Annotated[str, Form()] = "",
+    instructions: Annotated[str, Form()] = "",
+    message: Annotated[str, Form()] = "",
+):
+    try:
+        if not segment:
+            raise InvalidInput(
+                N_("choose the segment whose customers the task is for"), field="segment"
+            )
+        made = tasks.create_task(
+            session,
+            title,
+            _due(due_date),
+            f"user:{user.email}",
+            kind=kind,
+            segment_key=segment,
+            instructions=instructions,
+            message=message,
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _list_page(request, session, user, error.status, error=error)
+    return RedirectResponse(f"/tasks/{made.id}?done=created", status_code=303)
+
+
+def _due(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(N_("give the due date as a day"), field="due_date") from None
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, session: SessionDep, user: Viewer, task_id: int, done: str = ""):
+    guide = user.staff_id if _is_guide(user) else None
+    found = tasks.progress(session, task_id)
+    if _is_guide(user) and not any(g.guide_id == guide for g in found.guides):
+        raise NotFound(N_("no such task among yours"), field="task_id")
+    chart = {
+        "guides": [g.name for g in found.guides],
+        "done": [g.done for g in found.guides],
+        "open": [g.open for g in found.guides],
+    }
+    return render(
+        request,
+        "task_detail.html",
+        progress=found,
+        task=found.task,
+        assignments=tasks.assignments_of(session, task_id, guide, limit=500 if guide else 100),
+        is_guide=_is_guide(user),
+        chart=chart,
+        kind_labels=KIND_LABELS,
+        how_labels=HOW_LABELS,
+        overdue=found.task.due_date < _today(),
+        done=done,
+    )
+
+
+@router.post("/tasks/{task_id}/done")
+def mark_done(
+    session: SessionDep,
+    user: Doer,
+    task_id: int,
+    customer_id: Annotated[int, Form()] = 0,
+):
+    guide = user.staff_id if _is_guide(user) else None
+    if _is_guide(user) and guide is None:
+        raise NotFound(N_("no such task among yours"), field="task_id")
+    tasks.mark_done(session, task_id, customer_id, "console", guide_id=guide)
+    return RedirectResponse(f"/tasks/{task_id}?done=marked#c{customer_id}", status_code=303)
+
+
+@router.post("/tasks/{task_id}/close")
+def close_task(session: SessionDep, _: Manager, task_id: int):
+    tasks.close_task(session, task_id)
+    return RedirectResponse(f"/tasks/{task_id}?done=closed", status_code=303)

@@ -1,0 +1,87 @@
+"""Guide tasks in the console: an operator hands one out, a guide marks their customers done."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from siyu.core.db import unit_of_work
+from siyu.customers.models import Customer
+from siyu.segments.models import SegmentMember
+from siyu.segments.stored import create_segment
+from tests.console_support import csrf_of
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def _segment(users) -> list[int]:
+    """Segment `vip`: two customers of Guide Zhang, one of Guide Li, one of nobody."""
+    with unit_of_work() as s:
+        owners = (users["guide_staff_id"], users["guide_staff_id"], users["other_staff_id"], None)
+        customers = [
+            Customer(traits={"name": f"客户{n}"}, owner_id=o) for n, o in enumerate(owners)
+        ]
+        s.add_all(customers)
+        s.flush()
+        segment = create_segment(s, "vip", "VIP", {"tag": "VIP"})
+        s.add_all(
+            SegmentMember(segment_id=segment.id, customer_id=c.id, entered_at=NOW)
+            for c in customers
+        )
+        segment.refreshed_at, segment.member_count = NOW, len(customers)
+        return [c.id for c in customers]
+
+
+def test_an_operator_hands_a_task_out_and_a_guide_marks_customers_done(signed_in, users):
+    ids = _segment(users)
+    operator = signed_in("operator")
+    page = operator.get("/tasks")
+    assert 'data-test="new-task"' in page.text
+    created = operator.post(
+        "/tasks",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "title": "双十二预热",
+            "kind": "message",
+            "segment": "vip",
+            "due_date": "2026-12-10",
+            "message": "双十二会员专享券已到账",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    detail = operator.get(created.headers["location"])
+    assert 'data-test="guides-chart"' in detail.text and "Guide Zhang" in detail.text
+    assert 'data-test="unowned">1<' in detail.text
+
+    guide = signed_in("guide")
+    mine = guide.get("/tasks")
+    assert "双十二预热" in mine.text and 'data-test="new-task"' not in mine.text
+    task_url = created.headers["location"].split("?")[0]
+    own = guide.get(task_url)
+    assert own.text.count('data-test="mark-done"') == 2  # Li's customer is not shown
+    marked = guide.post(
+        f"{task_url}/done",
+        data={"csrf_token": csrf_of(own.text), "customer_id": str(ids[0])},
+        follow_redirects=False,
+    )
+    assert marked.status_code == 303
+    again = guide.get(task_url)
+    assert again.text.count('data-test="mark-done"') == 1
+    assert 'data-test="rate">50' in again.text
+    refused = guide.post(
+        f"{task_url}/done",
+        data={"csrf_token": csrf_of(own.text), "customer_id": str(ids[2])},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 404  # Li's customer is not the guide's to mark
+
+
+def test_a_task_without_a_segment_is_refused_with_the_field_named(signed_in, users):
+    operator = signed_in("operator")
+    _segment(users)
+    page = operator.get("/tasks")
+    refused = operator.post(
+        "/tasks",
+        data={"csrf_token": csrf_of(page.text), "title": "t", "due_date": "2026-12-10"},
+    )
+    assert refused.status_code == 400 and 'data-test="form-error"' in refused.text
