@@ -300,6 +300,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/segments/{key}/refresh"): Rule("segments.edit"),
     ("GET", "/segments/{key}/progress"): Rule("segments.view"),
     ("GET", "/segments/{key}/export.csv"): Rule("segments.view"),
+    ("GET", "/segments/{key}/edit"): Rule("segments.edit"),
+    ("POST", "/segments/{key}/edit"): Rule(
+        "segments.edit", body=_form(name="S2", kind_0="tag", tag_0="Gold")
+    ),
     # segments API
     ("GET", "/api/segments"): Rule("segments.view"),
     ("POST", "/api/segments"): Rule("segments.edit", body=_segment_body),

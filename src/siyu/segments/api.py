@@ -54,13 +54,16 @@ def show(key: str, session: SessionDep, token: Reader) -> SegmentOut:
     return segment_out(stored.find_segment(session, key))
 
 
-@router.put("/{key}", summary="Change a segment's name, rule or schedule")
+@router.put(
+    "/{key}",
+    summary="Change a segment's name, rule or schedule (the key stays); a new rule is refreshed",
+)
 def change(key: str, body: SegmentChange, session: SessionDep, token: Editor) -> SegmentOut:
     segment = stored.update_segment(
         session, key, name=body.name, rule=body.rule, schedule=body.schedule
     )
     if body.rule is not None:
-        stored.request_refresh(session, segment, requested_by=f"token:{token.name}")
+        stored.refresh_changed(session, segment, requested_by=f"token:{token.name}")
     return segment_out(segment)
 
 

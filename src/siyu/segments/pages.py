@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from siyu.console.web import Allowed, render
 from siyu.core.deps import SessionDep
@@ -13,7 +15,7 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
 from siyu.segments import builder, service, stored
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
-from siyu.segments.models import SCHEDULES
+from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
 from siyu.tags.lifecycle import thresholds
 from siyu.tags.service import all_tags
@@ -32,43 +34,78 @@ def segment_list(request: Request, session: SessionDep, user: Reader) -> Respons
 
 @router.get("/segments/new")
 def new_segment(request: Request, session: SessionDep, user: Editor) -> Response:
-    return render(request, "segment_new.html", **_builder_context(session), form={}, error=None)
+    return _builder_page(request, session, None, {})
 
 
 @router.post("/segments/new")
 async def create_segment(request: Request, session: SessionDep, user: Editor) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    rule = builder.rule_from_form(form)
+    form = await _form(request)
     try:
-        if rule is None:
-            raise InvalidInput(N_("choose at least one condition"), field="kind_0")
         segment = stored.create_segment(
-            session, form.get("key", ""), form.get("name", ""), rule, form.get("schedule", "daily")
+            session,
+            form.get("key", ""),
+            form.get("name", ""),
+            _rule(form),
+            form.get("schedule", "daily"),
         )
         stored.request_refresh(session, segment)
     except SiyuError as error:
         session.rollback()
-        context = _builder_context(session)
-        return render(
-            request, "segment_new.html", status_code=400, form=form, error=error, **context
-        )
+        return _builder_page(request, session, None, form, error)
     return RedirectResponse(f"/segments/{segment.key}", status_code=303)
+
+
+@router.get("/segments/{key}/edit")
+def edit_segment(key: str, request: Request, session: SessionDep, user: Editor) -> Response:
+    """The builder, filled in with the segment as it is (as JSON when its rows cannot say it)."""
+    segment = stored.find_segment(session, key)
+    form = builder.form_from_rule(segment.rule)
+    if form is None:
+        form = {"mode": "json", "rule_json": json.dumps(segment.rule, ensure_ascii=False, indent=2)}
+    form.update(name=segment.name, schedule=segment.schedule)
+    return _builder_page(request, session, segment, form)
+
+
+@router.post("/segments/{key}/edit")
+async def save_segment(key: str, request: Request, session: SessionDep, user: Editor) -> Response:
+    """Change the name, schedule and rule (the key stays), then refresh the members."""
+    form = await _form(request)
+    segment = stored.find_segment(session, key)
+    try:
+        stored.update_segment(
+            session, key, name=form.get("name", ""), rule=_rule(form), schedule=form.get("schedule")
+        )
+        stored.refresh_changed(session, segment)
+    except SiyuError as error:
+        session.rollback()
+        return _builder_page(request, session, stored.find_segment(session, key), form, error)
+    return RedirectResponse(f"/segments/{key}", status_code=303)
 
 
 @router.post("/segments/preview")
 async def preview(request: Request, session: SessionDep, user: Reader) -> Response:
     """The count and a sample for the rows as they stand (htmx, on every change)."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    rule = builder.rule_from_form(form)
-    result, error = None, None
-    if rule is not None:
-        try:
+    form = await _form(request)
+    rule, result, error = None, None, None
+    try:
+        rule = builder.rule_of(form)
+        if rule is not None:
             result = service.preview(
-                rule, resolve=stored.resolver(session), thresholds=thresholds(session)
+                rule,
+                resolve=stored.resolver(session),
+                key=form.get("editing") or None,  # so a reference back to it shows as a cycle
+                thresholds=thresholds(session),
             )
-        except SiyuError as failed:
-            error = failed
-    return render(request, "segment_preview.html", rule=rule, result=result, error=error)
+    except SiyuError as failed:
+        error = failed
+    return render(
+        request,
+        "segment_preview.html",
+        rule=rule,
+        result=result,
+        error=error,
+        row=_row(form, error),
+    )
 
 
 @router.get("/segments/{key}")
@@ -96,7 +133,11 @@ def refresh(key: str, session: SessionDep, user: Editor) -> Response:
 def progress(key: str, request: Request, session: SessionDep, user: Reader) -> Response:
     segment = stored.find_segment(session, key)
     run = stored.latest_refresh(session, segment)
-    return render(request, "segment_progress.html", segment=segment, run=run)
+    answer = render(request, "segment_progress.html", segment=segment, run=run)
+    if request.headers.get("HX-Request") and run and run.status not in ("queued", "running"):
+        # The poll that sees the refresh end reloads the page: members and counts are new.
+        answer.headers["HX-Refresh"] = "true"
+    return answer
 
 
 @router.get("/segments/{key}/export.csv")
@@ -110,17 +151,54 @@ def export(key: str, session: SessionDep, user: Reader) -> Response:
     )
 
 
-def _builder_context(session) -> dict:
+async def _form(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
+def _rule(form: dict[str, str]) -> Any:
+    rule = builder.rule_of(form)
+    if rule is None:
+        raise InvalidInput(N_("choose at least one condition"), field="kind_0")
+    return rule
+
+
+def _row(form: dict[str, str], error: SiyuError | None) -> int | None:
+    """The builder row a rule error points into, so the page can say which condition is wrong."""
+    return builder.row_of(form, error.field) if error is not None and error.field else None
+
+
+def _builder_page(
+    request: Request,
+    session: Session,
+    segment: Segment | None,
+    form: dict[str, str],
+    error: SiyuError | None = None,
+) -> Response:
+    """The builder: a new segment, or `segment` being edited (its key is kept)."""
+    return render(
+        request,
+        "segment_new.html",
+        status_code=400 if error else 200,
+        editing=segment,
+        form=form,
+        error=error,
+        row=_row(form, error),
+        **_builder_context(session, segment),
+    )
+
+
+def _builder_context(session: Session, editing: Segment | None) -> dict:
     return {
         "rows": builder.ROWS,
         "kinds": builder.KINDS,
         "count_ops": builder.COUNT_OPS,
         "attribute_ops": builder.ATTRIBUTE_OPS,
-        "events": builder.COMMON_EVENTS,
-        "tags": all_tags(session),
+        "events": [(e, e) for e in builder.COMMON_EVENTS],
+        "tags": [(t.name, t.name) for t in all_tags(session)],
         "stages": LIFECYCLE_STAGES,
         "stage_labels": builder.STAGE_LABELS,
         "layers": RFM_LAYERS,
-        "segments": stored.list_segments(session),
+        # A segment cannot contain itself, so the one being edited is not offered.
+        "segments": [(s.key, s.name) for s in stored.list_segments(session) if s is not editing],
         "schedules": SCHEDULES,
     }

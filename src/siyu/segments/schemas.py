@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SegmentIn(BaseModel):
@@ -16,6 +16,10 @@ class SegmentIn(BaseModel):
 
 
 class SegmentChange(BaseModel):
+    """What a PUT may change; the key is how other rules name the segment, so it never does."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = None
     rule: dict[str, Any] | None = None
     schedule: str | None = None

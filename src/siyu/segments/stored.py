@@ -121,14 +121,62 @@ def _names(rule: Any, key: str) -> bool:
     return False
 
 
-def request_refresh(
-    session: Session, segment: Segment, reason: str = "manual", requested_by: str | None = None
+def users_of(session: Session, key: str) -> list[Segment]:
+    """The segments whose rules name this one, directly or through others."""
+    everything, found, named = list_segments(session), [], [key]
+    while named:
+        used = named.pop()
+        for other in everything:
+            if other.key != key and other not in found and _names(other.rule, used):
+                found.append(other)
+                named.append(other.key)
+    return found
+
+
+def refresh_changed(
+    session: Session, segment: Segment, requested_by: str | None = None
 ) -> SegmentRefresh:
-    """A refresh run as a job; one already waiting or running is returned instead."""
+    """Refresh a segment whose rule was just changed, and every segment that names it, so the
+    entry and exit times follow the new rule. A refresh already running read the old rule, so a
+    new one is queued behind it (one still queued reads the rule when it starts)."""
+    run = request_refresh(session, segment, "edit", requested_by, is_rule_changed=True)
+    for user in users_of(session, segment.key):
+        request_refresh(session, user, "edit", requested_by, is_rule_changed=True)
+    return run
+
+
+def standalone_rule(session: Session, key: str) -> Any:
+    """A stored segment's rule with each `{"segment": KEY}` replaced by that segment's rule, so
+    it runs where stored segments cannot be looked up (a report's filter on the lake)."""
+    return _inlined(find_segment(session, key).rule, resolver(session), (key,))
+
+
+def _inlined(rule: Any, resolve: Resolve, reading: tuple[str, ...]) -> Any:
+    if isinstance(rule, list):
+        return [_inlined(item, resolve, reading) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    key = rule.get("segment")
+    if set(rule) == {"segment"} and isinstance(key, str) and key not in reading:
+        named = resolve(key)
+        if named is not None:
+            return _inlined(named, resolve, (*reading, key))
+    return {name: _inlined(value, resolve, reading) for name, value in rule.items()}
+
+
+def request_refresh(
+    session: Session,
+    segment: Segment,
+    reason: str = "manual",
+    requested_by: str | None = None,
+    is_rule_changed: bool = False,
+) -> SegmentRefresh:
+    """A refresh run as a job; one already waiting (or running, unless the rule has changed
+    since it started) is returned instead."""
+    statuses = ("queued",) if is_rule_changed else ("queued", "running")
     waiting = session.scalar(
         select(SegmentRefresh).where(
-            SegmentRefresh.segment_id == segment.id,
-            SegmentRefresh.status.in_(("queued", "running")),
+            SegmentRefresh.segment_id == segment.id, SegmentRefresh.status.in_(statuses)
         )
     )
     if waiting is not None:
