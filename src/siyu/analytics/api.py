@@ -1,17 +1,26 @@
 """Management API for reports: POST a report's query as JSON, get its result."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from siyu.analytics import runner
 from siyu.analytics.registry import REPORTS
-from siyu.core.deps import TokenAllowed
+from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.segments import stored
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = TokenAllowed("reports.view")
+SEGMENT = Query(
+    None, description="A saved segment's key: only its members count (sets filters.segment)."
+)
 
 
 def _route(kind: str, module) -> None:
-    def answer(query: module.Query, token: Reader) -> module.Result:
+    def answer(
+        query: module.Query, token: Reader, session: SessionDep, segment: str | None = SEGMENT
+    ) -> module.Result:
+        if segment:
+            query = with_segment(query, stored.standalone_rule(session, segment))
         return runner.run(module, query).result
 
     router.add_api_route(
@@ -22,6 +31,12 @@ def _route(kind: str, module) -> None:
         summary=(module.__doc__ or kind).splitlines()[0],
         name=f"report_{kind}",
     )
+
+
+def with_segment(query: BaseModel, rule: dict) -> BaseModel:
+    """The query with its segment filter set to a saved segment's rule."""
+    filters = query.filters.model_copy(update={"segment": rule})
+    return query.model_copy(update={"filters": filters})
 
 
 for _kind, _module in REPORTS.items():

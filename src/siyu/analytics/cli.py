@@ -12,8 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from siyu.analytics import runner
 from siyu.core.console_out import console, emit_json, fail
+from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.settings import get_settings
+from siyu.segments import stored
 
 app = typer.Typer(help="Reports (数据分析) from the event lake.", no_args_is_help=True)
 
@@ -23,7 +25,11 @@ TOUCHPOINT = typer.Option(None, "--touchpoint", help="Acquisition touchpoint cod
 TOUCHPOINT_TYPE = typer.Option(None, "--touchpoint-type", help="Touchpoint type (repeatable).")
 STORE = typer.Option(None, "--store", help="Store id (repeatable).")
 GUIDE = typer.Option(None, "--guide", help="Guide's staff id (repeatable).")
-SEGMENT = typer.Option(None, "--segment", help="Only the members of this rule file (JSON).")
+SEGMENT = typer.Option(
+    None,
+    "--segment",
+    help="Only this saved segment's members (its key), or a rule file's (RULES.json).",
+)
 JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
@@ -40,7 +46,7 @@ def _day(text: str, field: str) -> date:
         raise InvalidInput(f"{field} must be a date like 2026-11-22", field=field) from None
 
 
-def filters(touchpoint, touchpoint_type, store, guide, segment: Path | None) -> dict:
+def filters(touchpoint, touchpoint_type, store, guide, segment: str | None) -> dict:
     found: dict[str, Any] = {
         "touchpoint": touchpoint or (),
         "touchpoint_type": touchpoint_type or (),
@@ -48,8 +54,16 @@ def filters(touchpoint, touchpoint_type, store, guide, segment: Path | None) -> 
         "guide": guide or (),
     }
     if segment:
-        found["segment"] = json.loads(segment.read_text(encoding="utf-8"))
+        found["segment"] = _or_fail(segment_rule, segment)
     return found
+
+
+def segment_rule(segment: str) -> dict:
+    """A saved segment's rule by its key; a value a key cannot be (it has a . or a /) is a file."""
+    if not stored.KEY.fullmatch(segment):
+        return json.loads(Path(segment).read_text(encoding="utf-8"))
+    with unit_of_work() as session:
+        return stored.standalone_rule(session, segment)
 
 
 def show(module, query: dict, json_out: bool) -> BaseModel:
@@ -87,7 +101,7 @@ def gmv(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """GMV = visitors × conversion × order value × frequency, against the previous period."""
@@ -120,7 +134,7 @@ def retention(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """Cohorts of buyers and how many bought again k periods later."""
@@ -145,7 +159,7 @@ def rfm(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """RFM scores, the eight layers, and moves between layers since --compare-to."""
@@ -172,7 +186,7 @@ def attribution(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """Conversions and revenue (yuan; revenue_fen in fen) by touchpoint and entry type, ROI."""
@@ -204,7 +218,7 @@ def funnels(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """Customers through ordered steps within a window, and time to convert."""
@@ -235,7 +249,7 @@ def ltv(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """BG/NBD and Gamma-Gamma parameters, predicted value, and predicted vs actual."""
@@ -259,7 +273,7 @@ def guides(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """Each guide's customers: owned, new, lost, messages, orders and GMV."""
@@ -281,7 +295,7 @@ def goods(
     touchpoint_type: list[str] | None = TOUCHPOINT_TYPE,
     store: list[int] | None = STORE,
     guide: list[int] | None = GUIDE,
-    segment: Path | None = SEGMENT,
+    segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
     """Purchase frequency × average order value per product or category, in four quadrants."""

@@ -18,6 +18,7 @@ from siyu.console.web import N_, Allowed, render, request_locale
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
+from siyu.segments import stored
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import GROUPS, Touchpoint
 from siyu.touchpoints.pages import GROUP_LABELS
@@ -67,7 +68,7 @@ def _date(text: str | None) -> date | None:
 
 
 def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
-    """What the filter menus offer, from the registry."""
+    """What the filter menus offer, from the registry and the saved segments (人群包)."""
     points = session.execute(select(Touchpoint.code, Touchpoint.name).order_by(Touchpoint.code))
     stores = session.execute(select(Store.id, Store.name).order_by(Store.name))
     guides = session.execute(select(Staff.id, Staff.name).order_by(Staff.name))
@@ -76,6 +77,7 @@ def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
         "touchpoint_type": [(group, GROUP_LABELS[group]) for group in GROUPS],
         "store": [(str(i), name) for i, name in stores],
         "guide": [(str(i), name) for i, name in guides],
+        "segment": [(s.key, s.name) for s in stored.list_segments(session)],
     }
 
 
@@ -83,11 +85,13 @@ def _names(choices: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, str
     return {kind: dict(choices[kind]) for kind in ("store", "guide")}
 
 
-def _run(kind: str, request: Request):
+def _run(kind: str, request: Request, session: Session):
     module = REPORTS[kind]
     params = dict(request.query_params)
     query = form_query(module, params)
     try:
+        if params.get("segment"):
+            query["filters"]["segment"] = stored.standalone_rule(session, params["segment"])
         return module, query, runner.run(module, module.Query.model_validate(query)), None
     except ValidationError as error:
         return module, query, None, error.errors()[0]["msg"]
@@ -97,7 +101,7 @@ def _run(kind: str, request: Request):
 
 def _page(kind: str):
     def page(request: Request, session: SessionDep, user: Viewer):
-        module, query, done, problem = _run(kind, request)
+        module, query, done, problem = _run(kind, request, session)
         locale = request_locale(request, user)
         choices = _choices(session)
         names = _names(choices)
@@ -130,7 +134,7 @@ def _page(kind: str):
 
 def _download(kind: str):
     def download(request: Request, session: SessionDep, user: Viewer):
-        module, query, done, problem = _run(kind, request)
+        module, query, done, problem = _run(kind, request, session)
         if done is None:
             return Response(problem or "", status_code=400)
         names = _names(_choices(session))
