@@ -27,7 +27,20 @@ pytestmark = [
 
 PERIOD = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 QUERIES = {
-    "gmv": [{"period": PERIOD, "breakdown": "touchpoint"}],
+    "gmv": [
+        {"period": PERIOD, "breakdown": "touchpoint"},
+        {  # a segment: a property read per engine (json_extract_string, get_json_object)
+            "period": PERIOD,
+            "filters": {
+                "segment": {
+                    "and": [
+                        {"event": "Message Read", "where": {"touchpoint": "mall"}},
+                        {"event": "Contact Deleted", "count": {"eq": 0}},
+                    ]
+                }
+            },
+        },
+    ],
     "retention": [
         {"period": PERIOD, "unit": "week", "periods": 3},
         {"period": PERIOD, "unit": "month", "mode": "recurring", "cohort_by": "touchpoint"},

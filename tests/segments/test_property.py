@@ -245,3 +245,42 @@ def test_compiled_segment_matches_the_reference(data: st.DataObject) -> None:
         expected = Reference(root, AS_OF, SEGMENTS).members(rule)
         event(f"members: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
         assert compiled == expected
+
+
+@st.composite
+def did_not(draw) -> dict:
+    """ "Did not": a count that only 0 meets, or not having performed (at least once)."""
+    rule: dict = {"event": draw(st.sampled_from(EVENT_NAMES))}
+    if draw(OFTEN):
+        rule["within_days"] = draw(st.sampled_from([1, 7, 30, 90]))
+    if draw(SOMETIMES):
+        rule["where"] = draw(wheres())
+    if draw(st.booleans()):
+        return {**rule, "count": draw(st.sampled_from([{"eq": 0}, {"lt": 1}, {"lte": 0}]))}
+    if draw(st.booleans()):
+        rule["count"] = draw(st.sampled_from([{"gte": 1}, {"gt": 0}]))
+    return {"not": rule}
+
+
+# A conjunction at the top, as operators build most segments: the compiler inner-joins what a
+# member must have done and anti-joins what they must not have, so these shapes get their own run.
+CONJUNCTIONS = st.lists(st.one_of(LEAVES, did_not(), did_not()), min_size=1, max_size=4).map(
+    lambda rules: {"and": rules}
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_compiled_conjunction_matches_the_reference(data: st.DataObject) -> None:
+    rule = data.draw(st.one_of(CONJUNCTIONS, did_not()), label="rule")
+    rows = data.draw(lakes(rule), label="lake")
+    parse_rule(rule, SEGMENTS.get)
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_lake(Path(folder), rows)
+        found = service.members(rule, as_of=AS_OF, resolve=SEGMENTS.get, lake=open_lake(folder))
+        expected = Reference(root, AS_OF, SEGMENTS).members(rule)
+        assert {member.customer_id for member in found} == expected

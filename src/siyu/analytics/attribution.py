@@ -30,7 +30,7 @@ from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, 
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
-from siyu.analytics.zones import epoch_seconds
+from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 
 KIND = "attribution"

@@ -26,7 +26,7 @@ from siyu.analytics.base import Period, ReportQuery, canonical, in_view, people
 from siyu.analytics.present import bars
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
-from siyu.analytics.zones import epoch_seconds
+from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 
 KIND = "funnels"

@@ -107,19 +107,30 @@ def open_lake(location: str | None = None) -> Lake:
     return Lake(fs, root.rstrip("/"))
 
 
-def duckdb_connection(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per lake table (events hive-partitioned by date)."""
+def duckdb_connection(
+    lake: Lake | None = None, sources: dict[str, str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per lake table (events hive-partitioned by date).
+
+    `sources`, given, is filled with what each view reads, a name that changes whenever the
+    view's schema could: a snapshot's file (each is a new file), or for events the glob and its
+    first file (DuckDB takes the schema of a glob from its first file)."""
     lake = lake or open_lake()
     conn = duckdb.connect()
     if lake.fs.protocol not in ("file", ("file", "local")) and "file" not in lake.fs.protocol:
         conn.register_filesystem(lake.fs)
-    if lake.files(EVENTS, "date=*/*.parquet"):
+    partitions = lake.files(EVENTS, "date=*/*.parquet")
+    if partitions:
         glob = lake.path(EVENTS, "date=*", "*.parquet")
         conn.execute(
             f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
         )
+        if sources is not None:
+            sources[EVENTS] = f"{glob} from {partitions[0]}"
     for name in SNAPSHOTS:
         newest = lake.snapshot(name)
         if newest:
             conn.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{newest}')")
+            if sources is not None:
+                sources[name] = newest
     return conn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from siyu.core.engines import json_text_at
 from siyu.segments.lifecycle import LifecycleThresholds, lifecycle_stage
 from siyu.segments.rfm import rfm_layers
 from siyu.segments.rules import (
@@ -64,9 +66,26 @@ def members_expr(
     `zone` is the lake's partition zone; given, event reads skip date partitions out of reach.
     """
     builder = _Builder(tables, as_of.astimezone(UTC), thresholds or LifecycleThresholds(), zone)
-    predicate = builder.predicate(rule)
+    held = []
+    for condition in _conjuncts(rule):
+        if builder.absent(condition):
+            continue
+        held.append(builder.predicate(condition))
+        builder.require(condition)
     wide = builder.wide()
-    return wide.filter(predicate(wide)).select("customer_id")
+    if held:
+        wide = wide.filter(_combine(operator.and_, held)(wide))
+    return wide.select("customer_id")
+
+
+def _conjuncts(rule: Rule) -> list[Rule]:
+    """The conditions that must all hold (a top-level and, segments inside it followed)."""
+    match rule:
+        case And(conditions):
+            return [part for condition in conditions for part in _conjuncts(condition)]
+        case InSegment(rule=inner):
+            return _conjuncts(inner)
+    return [rule]
 
 
 def with_user_ids(members: ir.Table, tables: LakeTables) -> ir.Table:
@@ -81,7 +100,24 @@ def with_user_ids(members: ir.Table, tables: LakeTables) -> ir.Table:
 
 def value_check(text: ir.StringValue, check: ValueCheck) -> ir.BooleanValue:
     """A trait or property test on a JSON text column; never null (a missing value fails)."""
+    values = check.value if check.op in ("in", "not_in") else (check.value,)
+    if check.op in ("eq", "ne", "in", "not_in") and all(map(_plain_text, values)):
+        found = json_text_at(text, check.path)  # one pass where the JSON type cannot matter
+        if found is not None:
+            held = found.isin(list(values)).fill_null(False)
+            return held if check.op in ("eq", "in") else ~held
     return VALUE_TESTS[check.op](_json_at(text, check.path), check.value)
+
+
+def _plain_text(value: object) -> bool:
+    """A string no other JSON value prints as: not itself JSON text ("store", not "1")."""
+    if not isinstance(value, str):
+        return False
+    try:
+        json.loads(value)
+    except ValueError:
+        return True
+    return False
 
 
 class _Builder:
@@ -98,12 +134,55 @@ class _Builder:
         customers = tables.customers
         self.people = customers.filter(customers.merged_into_id.isnull())
         self.features: dict[Hashable, tuple[str, ir.Table]] = {}
+        self.modes: dict[Hashable, str] = {}
+        self.columns: set[str] = set()  # the profile columns the rule reads
 
     def wide(self) -> ir.Table:
-        wide = self.people
-        for _, table in self.features.values():
-            wide = wide.left_join(table, "customer_id").drop("customer_id_right")
+        """People with every feature: left-joined, or inner-joined where a required condition
+        needs a row (most rules: only the customers who did something are read past the join),
+        or anti-joined where a required condition is that something did not happen."""
+        wide = self.people.select("customer_id", *sorted(self.columns))
+        for key, (_, table) in self.features.items():
+            match self.modes.get(key, "left"):
+                case "inner":
+                    wide = wide.join(table, "customer_id")
+                case "anti":
+                    wide = wide.anti_join(table, "customer_id")
+                case _:
+                    columns = [wide[name] for name in wide.columns]
+                    columns += [table[name] for name in table.columns if name != "customer_id"]
+                    wide = wide.left_join(table, "customer_id").select(*columns)
         return wide
+
+    def require(self, rule: Rule) -> None:
+        """`rule` must hold for every member: a feature it fails without can be inner-joined."""
+        match rule:
+            case HasTag(tag):
+                key = ("tag", tag)
+            case Sequence() | RfmIn():
+                key = rule if isinstance(rule, Sequence) else "rfm"
+            case Performed() if not _holds_at(rule.count, 0) or (
+                rule.total and not _holds_at(rule.total.comparison, 0.0)
+            ):
+                key = _performed_key(rule)
+            case _:
+                return
+        if key in self.features:
+            self.modes[key] = "inner"
+
+    def absent(self, rule: Rule) -> bool:
+        """A required "did not" (count 0, or not performed at all): an anti-join on who did."""
+        match rule:
+            case Performed(total=None, count=count) if _none_of(count):
+                performed = rule
+            case Not(Performed(total=None, count=count) as performed) if _any_of(count):
+                pass
+            case _:
+                return False
+        key = ("absent", performed.event, performed.within_days, performed.where)
+        self.feature(key, lambda _: self._event_rows(*key[1:]).select("customer_id"))
+        self.modes[key] = "anti"
+        return True
 
     def feature(self, key: Hashable, build: Callable[[str], ir.Table]) -> str:
         """Join a per-customer table once; `build(name)` names its columns after `name`."""
@@ -122,9 +201,11 @@ class _Builder:
                 inner = self.predicate(condition)
                 return lambda t: ~inner(t)
             case Attribute(check):
+                self.columns.add("traits")
                 return lambda t: value_check(t.traits, check)
             case ProfileIn(field, values):
                 column = PROFILE_COLUMNS[field]
+                self.columns.add(column)
                 return lambda t: t[column].isin(values).fill_null(False)
             case InSegment(rule=inner):
                 return self.predicate(inner)
@@ -150,9 +231,7 @@ class _Builder:
         raise TypeError(f"not a rule: {rule!r}")
 
     def _performed(self, rule: Performed) -> Predicate:
-        total_path = rule.total.path if rule.total else None
-        key = ("performed", rule.event, rule.within_days, rule.where, total_path)
-        name = self.feature(key, lambda n: self._event_counts(rule, n))
+        name = self.feature(_performed_key(rule), lambda n: self._event_counts(rule, n))
 
         def holds(t: ir.Table) -> ir.BooleanValue:
             held = _compare(t[f"{name}_count"].fill_null(0), rule.count)
@@ -259,11 +338,37 @@ class _Builder:
         return rfm_layers(buyers, self.as_of, name)
 
 
+def _performed_key(rule: Performed) -> Hashable:
+    total_path = rule.total.path if rule.total else None
+    return ("performed", rule.event, rule.within_days, rule.where, total_path)
+
+
+def _holds_at(comparison: Comparison, value: float) -> bool:
+    return all(COMPARE[op](value, bound) for op, bound in comparison.bounds)
+
+
+def _none_of(count: Comparison) -> bool:
+    """Holds for 0 and for no count of 1 or more (an upper bound 1 already breaks)."""
+    return _holds_at(count, 0) and any(
+        op in ("eq", "lt", "lte") and not COMPARE[op](1, bound) for op, bound in count.bounds
+    )
+
+
+def _any_of(count: Comparison) -> bool:
+    """Holds for every count of 1 or more and not for 0 (lower bounds only)."""
+    return (
+        all(op in ("gt", "gte") for op, _ in count.bounds)
+        and _holds_at(count, 1)
+        and not _holds_at(count, 0)
+    )
+
+
 def _canonical(rows: ir.Table, customer_map: ir.Table) -> ir.Table:
     """Rows re-keyed by the customer each id belongs to today (merges followed)."""
     joined = rows.left_join(customer_map, rows.customer_id == customer_map.customer_id)
-    canonical = ibis.coalesce(joined.canonical_id, joined.customer_id)
-    return joined.mutate(customer_id=canonical).drop("customer_id_right", "canonical_id")
+    canonical = ibis.coalesce(customer_map.canonical_id, rows.customer_id)
+    others = [rows[name] for name in rows.columns if name != "customer_id"]
+    return joined.select(canonical.name("customer_id"), *others)
 
 
 def _combine(join: Callable, parts: list[Predicate]) -> Predicate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -71,11 +72,19 @@ class LakeTables:
 def open_tables(lake: Lake | None = None) -> LakeTables:
     """DuckDB in-process over the lake's Parquet files (the views of `core.lake`)."""
     lake = lake or open_lake()
-    con = ibis.duckdb.from_connection(duckdb_connection(lake))
-    return LakeTables(lambda name: _table(con, lake, name))
+    sources: dict[str, str] = {}
+    con = ibis.duckdb.from_connection(duckdb_connection(lake, sources))
+    return LakeTables(lambda name: _table(con, lake, name, sources.get(name)))
 
 
-def _table(con: BaseBackend, lake: Lake, name: str) -> ir.Table:
+def _table(con: BaseBackend, lake: Lake, name: str, source: str | None) -> ir.Table:
+    if source is not None:  # a view whose schema is known while it reads the same source
+        schema = _schemas.pop(source, None) or con.get_schema(name)
+        _schemas[source] = schema  # the newest last; the oldest go past SCHEMAS_KEPT
+        while len(_schemas) > SCHEMAS_KEPT:
+            del _schemas[next(iter(_schemas))]
+        table = ops.DatabaseTable(name, schema=schema, source=con, namespace=ops.Namespace())
+        return table.to_expr()
     # Asking for the table, not list_tables(): that one fails with ibis 12 on duckdb 2.
     try:
         return con.table(name)
@@ -85,3 +94,9 @@ def _table(con: BaseBackend, lake: Lake, name: str) -> ir.Table:
     if newest:  # a snapshot core.lake has no view for yet (customer_tags)
         return con.read_parquet(newest, table_name=name)
     return ibis.memtable(EMPTY_SCHEMAS[name].empty_table())
+
+
+# Each view's schema by what it reads (core.lake.duckdb_connection's sources): asking DuckDB
+# costs a few ms a table, on every count.
+_schemas: dict[str, ibis.Schema] = {}
+SCHEMAS_KEPT = 64
