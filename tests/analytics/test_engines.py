@@ -47,7 +47,8 @@ QUERIES = {
     ],
     "rfm": [{"as_of": date(2026, 11, 30), "compare_to": date(2026, 11, 15)}],
     "attribution": [
-        {"period": PERIOD, "model": model} for model in ("time_decay", "position", "markov")
+        {"period": PERIOD, "model": model}
+        for model in ("last_touch", "linear", "time_decay", "position", "markov")
     ],
     "funnels": [
         {"period": PERIOD, "template": "aarrr", "window_hours": 72, "breakdown": "touchpoint"},

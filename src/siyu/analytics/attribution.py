@@ -96,13 +96,15 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     orders = orders.select("order_id", "customer_id", "paid_at", "net_fen")
     found = touches(tables, since - lookback, until)
     points = tables.touchpoints.select("code", "entry_type")
-    totals = orders.aggregate(conversions=orders.count(), revenue_fen=orders.net_fen.sum())
-    frames = {"totals": totals, "points": points, "costs": _costs(tables, since, until)}
+    costs = _costs(tables, since, until)
     if query.model == "markov":
-        frames["transitions"] = _transitions(found.semi_join(crowd, "customer_id"), orders)
-        return frames
+        totals = orders.aggregate(conversions=orders.count(), revenue_fen=orders.net_fen.sum())
+        transitions = _transitions(found.semi_join(crowd, "customer_id"), orders)
+        return {"totals": totals, "transitions": transitions, "points": points, "costs": costs}
     mine = found.select(touch_customer="customer_id", touchpoint="touchpoint", at="at")
-    pairs = orders.join(
+    # Every order once: an order without a touch in the window keeps one row, touchpoint null
+    # (direct), which takes the whole order under every model.
+    pairs = orders.left_join(
         mine,
         [
             orders.customer_id == mine.touch_customer,
@@ -111,35 +113,42 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         ],
     )
     weights = _weights(pairs, query)
-    # Each touched order once (its first touch): what is left of the totals went direct.
-    once = weights.position == 1
-    frames["credit"] = weights.group_by("touchpoint").aggregate(
+    once = weights.position == 1  # counts each order once, for the totals
+    credit = weights.group_by("touchpoint").aggregate(
         conversions=weights.weight.sum(),
         revenue=(weights.weight * weights.net_fen).sum(),
-        touched_orders=once.sum(),
-        touched_fen=ibis.ifelse(once, weights.net_fen, 0).sum(),
+        orders=once.sum(),
+        orders_fen=ibis.ifelse(once, weights.net_fen, 0).sum(),
     )
-    return frames
+    # Each credited touchpoint with its entry type and cost, in the same query.
+    credit = credit.left_join(points, credit.touchpoint == points.code)
+    credit = credit.left_join(costs, credit.touchpoint == costs.code)
+    columns = ("touchpoint", "conversions", "revenue", "orders", "orders_fen")
+    return {"credit": credit.select(*columns, "entry_type", "cost_fen")}
 
 
 def _weights(pairs: ir.Table, query: Query) -> ir.Table:
     """Each (order, touch) with the share of the order it earns under the model."""
     per_order = ibis.window(group_by="order_id")
+    one = ibis.literal(1.0)
+    if query.model in ("first_touch", "last_touch"):
+        # One window, one row an order: the touch that takes it all, number 1 from its end.
+        order = [pairs.at, pairs.touchpoint]
+        if query.model == "last_touch":
+            order = [ibis.desc(pairs.at), ibis.desc(pairs.touchpoint)]
+        position = ibis.row_number().over(group_by="order_id", order_by=order) + 1
+        ranked = pairs.mutate(position=position)
+        return ranked.filter(ranked.position == 1).mutate(weight=one)
     position = ibis.row_number().over(group_by="order_id", order_by=[pairs.at, pairs.touchpoint])
     ranked = pairs.mutate(position=position + 1, touches=pairs.count().over(per_order))
     first, last, n = ranked.position == 1, ranked.position == ranked.touches, ranked.touches
-    one = ibis.literal(1.0)
     match query.model:
-        case "first_touch":
-            weight = ibis.ifelse(first, one, 0.0)
-        case "last_touch":
-            weight = ibis.ifelse(last, one, 0.0)
         case "linear":
             weight = one / n
         case "time_decay":
             age = epoch_seconds(ranked.paid_at) - epoch_seconds(ranked.at)
             decay = (age.cast("float64") / (query.half_life_days * 86_400) * -np.log(2)).exp()
-            ranked = ranked.mutate(decay=decay)
+            ranked = ranked.mutate(decay=decay.fill_null(1.0))  # a direct order: no touch
             weight = ranked.decay / ranked.decay.sum().over(per_order)
         case _:  # position-based, 40/20/40
             middle = 0.2 / (n - 2).cast("float64")
@@ -222,9 +231,9 @@ def _conversion_probability(counts, states: list[str], removed: str | None) -> f
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
-    totals = frames["totals"].to_pylist()[0]
-    conversions, revenue = totals["conversions"] or 0, int(totals["revenue_fen"] or 0)
     if query.model == "markov":
+        totals = frames["totals"].to_pylist()[0]
+        conversions, revenue = totals["conversions"] or 0, int(totals["revenue_fen"] or 0)
         effects = removal_effects(frames["transitions"].to_pylist())
         whole = sum(effects.values())
         credit = {
@@ -236,17 +245,23 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
             credit = {DIRECT: (float(conversions), float(revenue))}
     else:
         rows = frames["credit"].to_pylist()
+        conversions = sum(row["orders"] or 0 for row in rows)
+        revenue = sum(int(row["orders_fen"] or 0) for row in rows)
         credit = {
-            row["touchpoint"]: (row["conversions"] or 0.0, row["revenue"] or 0.0)
+            row["touchpoint"] or DIRECT: (row["conversions"] or 0.0, row["revenue"] or 0.0)
             for row in rows
             if row["conversions"]
         }
-        direct = conversions - sum(row["touched_orders"] for row in rows)
-        if direct:
-            direct_fen = revenue - sum(int(row["touched_fen"] or 0) for row in rows)
-            credit[DIRECT] = (float(direct), float(direct_fen))
-    entry = {row["code"]: row["entry_type"] for row in frames["points"].to_pylist()}
-    costs = {row["code"]: row["cost_fen"] for row in frames["costs"].to_pylist()}
+    if query.model == "markov":
+        entry = {row["code"]: row["entry_type"] for row in frames["points"].to_pylist()}
+        costs = {row["code"]: row["cost_fen"] for row in frames["costs"].to_pylist()}
+    else:
+        entry = {row["touchpoint"]: row["entry_type"] for row in rows if row["touchpoint"]}
+        costs = {
+            row["touchpoint"]: row["cost_fen"]
+            for row in rows
+            if row["touchpoint"] and row["cost_fen"] is not None
+        }
     rows = [_credit(point, c, r, entry, costs) for point, (c, r) in credit.items()]
     rows.sort(key=lambda row: (-row.revenue_fen, -row.conversions, row.touchpoint))
     by_entry: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
