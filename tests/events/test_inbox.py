@@ -143,3 +143,40 @@ def test_a_processor_that_falls_behind_stops_giving_way_to_requests(
         processor.stop()
         processor.join(timeout=10)
     assert _outbox(session) == 3 * per_request
+
+
+def test_a_request_waiting_for_the_writer_makes_the_processor_give_way(write_key, monkeypatch):
+    """A draining processor holds SQLite's one writer almost all the time, so few requests get
+    through: too few to count as a steady stream. One that has to wait must turn it busy anyway
+    (without this, a backlog kept the processor draining while the answers all but stopped)."""
+    import threading
+
+    from siyu.core.db import write_lock
+
+    monkeypatch.setattr(inbox, "_counts", [float("-inf"), 0, 0])  # no requests arriving
+    processor = inbox.Processor()
+    inbox.writer_wanted.clear()
+    assert not processor._busy(lagging=False)
+
+    lock = write_lock()
+    lock.acquire()  # the processor's transaction
+    try:
+        entered = threading.Event()
+
+        def write() -> None:
+            with inbox._writer():
+                entered.set()
+
+        request = threading.Thread(target=write)
+        request.start()
+        deadline = time.monotonic() + 5
+        while not inbox.writer_wanted.is_set() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert inbox.writer_wanted.is_set() and not entered.is_set()
+    finally:
+        lock.release()
+    request.join(timeout=5)
+    assert entered.is_set()
+    assert processor._busy(lagging=False)  # gives way on its next transaction …
+    assert not processor._busy(lagging=True)  # … unless it is a minute behind
+    assert not processor._busy(lagging=False)  # and only until nobody waits any more

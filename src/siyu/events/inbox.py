@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -165,7 +167,7 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
         raw.rollback()  # end the read before taking SQLite's one writer
         result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
         if fresh:
-            with write_lock():
+            with _writer():
                 cursor.execute(_INSERT_SQL[dialect], _row(engine.dialect, source, received, fresh))
                 raw.commit()
             note_arrival()
@@ -173,6 +175,25 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
         _held.raw = None
         raw.invalidate()  # whatever state it is in, the next request starts on a new one
         raise
+
+
+@contextmanager
+def _writer() -> Iterator[None]:
+    """SQLite's one writer, for a request. If the processor's transaction holds it, the request
+    says so, and the processor gives way from its next transaction on: counting the requests
+    that got through is not enough, as a processor draining back to back lets through too few
+    of them to count as busy (which kept it draining while the answers all but stopped)."""
+    lock = write_lock()
+    if isinstance(lock, nullcontext):  # PostgreSQL: many writers
+        yield
+        return
+    if not lock.acquire(blocking=False):
+        writer_wanted.set()
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class _Held(threading.local):
@@ -367,6 +388,7 @@ def waiting(session: Session) -> dict[str, int]:
 
 # Set whenever a request is stored: wakes the processor.
 arrivals = threading.Event()
+writer_wanted = threading.Event()  # a request waited for SQLite's writer (see _writer)
 # Requests stored per second, counted in whole seconds: [start of this second, count in it,
 # count in the second before].
 _counts = [float("-inf"), 0, 0]
@@ -415,7 +437,7 @@ class Processor(threading.Thread):
         lagging = False
         while not self.stopping.is_set():
             arrivals.clear()
-            busy = requests_arriving() and not lagging
+            busy = self._busy(lagging)
             started = time.monotonic()
             size = BUSY_EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
             try:
@@ -429,6 +451,13 @@ class Processor(threading.Thread):
             elif busy and not lagging:
                 spent = time.monotonic() - started  # requests are arriving: give them the time
                 self.stopping.wait(spent * (1 / self.busy_share - 1))
+
+    def _busy(self, lagging: bool) -> bool:
+        """Give way to requests: they arrive steadily, or one waited for the writer since the
+        last look - unless the processor is so far behind that it must catch up first."""
+        wanted = writer_wanted.is_set()
+        writer_wanted.clear()
+        return (requests_arriving() or wanted) and not lagging
 
     def _is_lagging(self, received_at: datetime | None) -> bool:
         return received_at is not None and utcnow() - received_at > self.max_lag
