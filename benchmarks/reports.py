@@ -168,15 +168,20 @@ BUYS = """buys AS (
 
 def sql_retention(con) -> list:
     first, last = _week(RETENTION["period"]["start"]), _week(RETENTION["period"]["end"])
-    return con.execute(f"""WITH {BUYS},
+    rows = con.execute(f"""WITH {BUYS},
         active AS (SELECT DISTINCT customer_id,
             ((epoch(paid_at)::BIGINT + {ZONE_OFFSET}) // 86400 + 3) // 7 AS b FROM buys),
         starts AS (SELECT customer_id, min(b) AS start FROM active GROUP BY ALL
             HAVING min(b) BETWEEN {first} AND {last})
-        SELECT s.start, a.b - s.start AS "offset", count(*) AS customers
+        SELECT s.start, a.b - s.start AS "offset", count(*) AS customers,
+            -- the newest week a cohort can have reached (the report trims cohorts to it)
+            (SELECT ((epoch_us(max(paid_at)) // 1000000 + {ZONE_OFFSET}) // 86400 + 3) // 7
+             FROM orders WHERE customer_id IS NOT NULL
+                AND status IN ('completed', 'partially_refunded')) AS reach
         FROM starts s JOIN active a ON a.customer_id = s.customer_id
             AND a.b BETWEEN s.start AND s.start + 8
         GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    return [row[:3] for row in rows]
 
 
 def sql_rfm(con) -> list:
@@ -342,7 +347,8 @@ def pandas_retention(frames: Frames) -> list:
     starts = active.groupby("customer_id").b.min().rename("start").reset_index()
     starts = starts[(starts.start >= first) & (starts.start <= last)]
     pairs = starts.merge(active, on="customer_id")
-    pairs = pairs[(pairs.b >= pairs.start) & (pairs.b <= pairs.start + 8)]
+    reach = week.max()  # the newest week a cohort can have reached (the report trims to it)
+    pairs = pairs[(pairs.b >= pairs.start) & (pairs.b <= pairs.start + 8) & (pairs.b <= reach)]
     counts = pairs.assign(offset=pairs.b - pairs.start).groupby(["start", "offset"]).size()
     return [(int(s), int(o), int(n)) for (s, o), n in counts.items()]
 

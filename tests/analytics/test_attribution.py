@@ -101,3 +101,18 @@ def test_markov_shares_every_order_in_proportion(journey, report):
 
     assert sum(row.conversions for row in result.touchpoints) == pytest.approx(2)
     assert sum(row.revenue_fen for row in result.touchpoints) == pytest.approx(15_000, abs=3)
+
+
+@pytest.mark.parametrize(("model", "winner"), [("first_touch", "m-a"), ("last_touch", "m-b")])
+def test_touches_at_the_same_moment_are_told_apart_by_their_code(rows, report, model, winner):
+    """First touch takes the smallest code of the earliest moment, last touch the largest of the
+    latest: the same order however the rows come, on every engine."""
+    rows.customer(1)
+    at = PAID - timedelta(days=2)
+    for point in ("m-b", "m-a"):
+        rows.event(1, "QR Code Scanned", at, touchpoint=point)
+    rows.order(1, PAID, 10_000)
+
+    result = report(attribution, period=PERIOD, model=model, lookback_days=30)
+
+    assert credit(result) == {winner: (1.0, 10_000)}

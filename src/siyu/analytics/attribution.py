@@ -112,14 +112,17 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
             mine.at > orders.paid_at - lookback,
         ],
     )
-    weights = _weights(pairs, query)
-    once = weights.position == 1  # counts each order once, for the totals
-    credit = weights.group_by("touchpoint").aggregate(
-        conversions=weights.weight.sum(),
-        revenue=(weights.weight * weights.net_fen).sum(),
-        orders=once.sum(),
-        orders_fen=ibis.ifelse(once, weights.net_fen, 0).sum(),
-    )
+    if query.model in ("first_touch", "last_touch"):
+        credit = _single_touch(pairs, query.model)
+    else:
+        weights = _weights(pairs, query)
+        once = weights.position == 1  # counts each order once, for the totals
+        credit = weights.group_by("touchpoint").aggregate(
+            conversions=weights.weight.sum(),
+            revenue=(weights.weight * weights.net_fen).sum(),
+            orders=once.sum(),
+            orders_fen=ibis.ifelse(once, weights.net_fen, 0).sum(),
+        )
     # Each credited touchpoint with its entry type and cost, in the same query.
     credit = credit.left_join(points, credit.touchpoint == points.code)
     credit = credit.left_join(costs, credit.touchpoint == costs.code)
@@ -127,18 +130,25 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     return {"credit": credit.select(*columns, "entry_type", "cost_fen")}
 
 
+def _single_touch(pairs: ir.Table, model: str) -> ir.Table:
+    """First or last touch: each order's earliest or latest touch (ties: the touchpoint code
+    first or last) takes it all - an aggregate per order, no window to sort."""
+    key = ibis.struct({"at": pairs.at, "touchpoint": pairs.touchpoint})
+    pick = pairs.touchpoint.argmax(key) if model == "last_touch" else pairs.touchpoint.argmin(key)
+    per_order = pairs.group_by("order_id", "net_fen").aggregate(touchpoint=pick)
+    orders, fen = per_order.count(), per_order.net_fen.sum()
+    return per_order.group_by("touchpoint").aggregate(
+        conversions=orders.cast("float64"),
+        revenue=fen.cast("float64"),
+        orders=orders,
+        orders_fen=fen,
+    )
+
+
 def _weights(pairs: ir.Table, query: Query) -> ir.Table:
     """Each (order, touch) with the share of the order it earns under the model."""
     per_order = ibis.window(group_by="order_id")
     one = ibis.literal(1.0)
-    if query.model in ("first_touch", "last_touch"):
-        # One window, one row an order: the touch that takes it all, number 1 from its end.
-        order = [pairs.at, pairs.touchpoint]
-        if query.model == "last_touch":
-            order = [ibis.desc(pairs.at), ibis.desc(pairs.touchpoint)]
-        position = ibis.row_number().over(group_by="order_id", order_by=order) + 1
-        ranked = pairs.mutate(position=position)
-        return ranked.filter(ranked.position == 1).mutate(weight=one)
     position = ibis.row_number().over(group_by="order_id", order_by=[pairs.at, pairs.touchpoint])
     ranked = pairs.mutate(position=position + 1, touches=pairs.count().over(per_order))
     first, last, n = ranked.position == 1, ranked.position == ranked.touches, ranked.touches

@@ -83,19 +83,20 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     key = pairs.touchpoint if query.cohort_by == "touchpoint" else pairs.start
     pairs = pairs.select(key=key, offset=pairs.later - pairs.start)
     counts = pairs.group_by("key", "offset").aggregate(customers=pairs.count())
-    # The newest period a cohort can have reached: the lake's last order (no later data exists).
+    # The newest period a cohort can have reached: the lake's last order (no later data exists),
+    # on every row of the same query.
     sold = tables.orders
     sold = sold.filter(sold.customer_id.notnull(), sold.status.isin(COUNTED_STATUSES))
     reach = sold.aggregate(last=bucket(sold.paid_at.max(), context.zone, query.unit))
-    return {"counts": counts, "reach": reach}
+    return {"counts": counts.cross_join(reach)}
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
+    rows = frames["counts"].to_pylist()
+    newest = rows[0]["last"] if rows else None
     counts: dict[str, dict[int, int]] = {}
-    for row in frames["counts"].to_pylist():
+    for row in rows:
         counts.setdefault(str(row["key"]), {})[row["offset"]] = row["customers"]
-    reach_rows = frames["reach"].to_pylist()
-    newest = reach_rows[0]["last"] if reach_rows and reach_rows[0]["last"] is not None else None
     cohorts = []
     for key in sorted(counts, key=lambda k: (len(k), k)):
         size = counts[key].get(0, 0)

@@ -1,16 +1,16 @@
 -- counts
-WITH "t15" AS (
+WITH "t18" AS (
   SELECT DISTINCT
     *
   FROM (
     SELECT
-      "t13"."customer_id",
+      "t16"."customer_id",
       CAST(FLOOR(
         (
           CAST(FLOOR(
             (
               CAST(FLOOR((
-                EPOCH_US("t13"."paid_at")
+                EPOCH_US("t16"."paid_at")
               ) / (
                 1000000
               )) AS BIGINT) + 28800
@@ -24,131 +24,138 @@ WITH "t15" AS (
       ) AS BIGINT) AS "b"
     FROM (
       SELECT
-        "t11".*
+        "t14".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t10".*
+          "t12".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
-            "t9"."order_id",
-            COALESCE("t9"."canonical_id", "t9"."customer_id") AS "customer_id",
-            "t9"."paid_at",
-            "t9"."store",
-            "t9"."touchpoint",
-            "t9"."products",
-            "t9"."net_fen",
-            "t9"."customer_id_right",
-            "t9"."canonical_id"
+            "t10"."order_id",
+            COALESCE("t10"."canonical_id", "t10"."customer_id") AS "customer_id",
+            "t10"."paid_at",
+            "t10"."store",
+            "t10"."touchpoint",
+            "t10"."products",
+            "t10"."net_fen",
+            "t10"."customer_id_right",
+            "t10"."canonical_id"
           FROM (
             SELECT
-              "t8"."order_id",
-              "t8"."customer_id",
-              "t8"."paid_at",
-              "t8"."store",
-              "t8"."touchpoint",
-              "t8"."products",
-              "t8"."net_fen",
-              "t5"."customer_id" AS "customer_id_right",
-              "t5"."canonical_id"
+              "t9"."order_id",
+              "t9"."customer_id",
+              "t9"."paid_at",
+              "t9"."store",
+              "t9"."touchpoint",
+              "t9"."products",
+              "t9"."net_fen",
+              "t6"."customer_id" AS "customer_id_right",
+              "t6"."canonical_id"
             FROM (
               SELECT
-                "t1"."order_id",
-                "t1"."customer_id",
-                "t1"."paid_at",
-                "t1"."store",
-                "t1"."touchpoint",
-                "t1"."products",
-                COALESCE("t1"."amount_fen", 0) - COALESCE("t1"."refunded_fen", 0) AS "net_fen"
-              FROM "orders" AS "t1"
+                "t0"."order_id",
+                "t0"."customer_id",
+                "t0"."paid_at",
+                "t0"."store",
+                "t0"."touchpoint",
+                "t0"."products",
+                COALESCE("t0"."amount_fen", 0) - COALESCE("t0"."refunded_fen", 0) AS "net_fen"
+              FROM "orders" AS "t0"
               WHERE
-                "t1"."customer_id" IS NOT NULL
-                AND "t1"."paid_at" IS NOT NULL
-                AND "t1"."status" IN ('completed', 'partially_refunded')
-            ) AS "t8"
+                "t0"."customer_id" IS NOT NULL
+                AND "t0"."paid_at" IS NOT NULL
+                AND "t0"."status" IN ('completed', 'partially_refunded')
+            ) AS "t9"
             LEFT OUTER JOIN (
               SELECT
                 *
               FROM "customer_map" AS "t2"
-            ) AS "t5"
-              ON "t8"."customer_id" = "t5"."customer_id"
-          ) AS "t9"
-        ) AS "t10"
-      ) AS "t11"
-    ) AS "t13"
+            ) AS "t6"
+              ON "t9"."customer_id" = "t6"."customer_id"
+          ) AS "t10"
+        ) AS "t12"
+      ) AS "t14"
+    ) AS "t16"
     SEMI JOIN (
       SELECT
-        "t0"."customer_id"
-      FROM "customers" AS "t0"
+        "t1"."customer_id"
+      FROM "customers" AS "t1"
       WHERE
-        "t0"."merged_into_id" IS NULL
-    ) AS "t6"
-      ON "t13"."customer_id" = "t6"."customer_id"
-  ) AS "t14"
+        "t1"."merged_into_id" IS NULL
+    ) AS "t8"
+      ON "t16"."customer_id" = "t8"."customer_id"
+  ) AS "t17"
 )
 SELECT
-  "t23"."key",
-  "t23"."offset",
-  COUNT(*) AS "customers"
+  "t28"."key",
+  "t28"."offset",
+  "t28"."customers",
+  "t13"."last"
 FROM (
   SELECT
-    "t22"."start" AS "key",
-    "t20"."later" - "t22"."start" AS "offset"
+    "t26"."key",
+    "t26"."offset",
+    COUNT(*) AS "customers"
+  FROM (
+    SELECT
+      "t25"."start" AS "key",
+      "t23"."later" - "t25"."start" AS "offset"
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t19"."customer_id",
+          MIN("t19"."b") AS "start"
+        FROM "t18" AS "t19"
+        GROUP BY
+          1
+      ) AS "t22"
+      WHERE
+        "t22"."start" >= 2965 AND "t22"."start" <= 2970
+    ) AS "t25"
+    INNER JOIN (
+      SELECT
+        "t20"."customer_id" AS "later_customer",
+        "t20"."b" AS "later"
+      FROM "t18" AS "t20"
+    ) AS "t23"
+      ON "t25"."customer_id" = "t23"."later_customer"
+      AND "t23"."later" >= "t25"."start"
+      AND "t23"."later" <= (
+        "t25"."start" + 3
+      )
+  ) AS "t26"
+  GROUP BY
+    1,
+    2
+) AS "t28"
+CROSS JOIN (
+  SELECT
+    CAST(FLOOR(
+      (
+        CAST(FLOOR(
+          (
+            CAST(FLOOR((
+              EPOCH_US(MAX("t4"."paid_at"))
+            ) / (
+              1000000
+            )) AS BIGINT) + 28800
+          ) / (
+            86400
+          )
+        ) AS BIGINT) + 3
+      ) / (
+        7
+      )
+    ) AS BIGINT) AS "last"
   FROM (
     SELECT
       *
-    FROM (
-      SELECT
-        "t16"."customer_id",
-        MIN("t16"."b") AS "start"
-      FROM "t15" AS "t16"
-      GROUP BY
-        1
-    ) AS "t19"
+    FROM "orders" AS "t0"
     WHERE
-      "t19"."start" >= 2965 AND "t19"."start" <= 2970
-  ) AS "t22"
-  INNER JOIN (
-    SELECT
-      "t17"."customer_id" AS "later_customer",
-      "t17"."b" AS "later"
-    FROM "t15" AS "t17"
-  ) AS "t20"
-    ON "t22"."customer_id" = "t20"."later_customer"
-    AND "t20"."later" >= "t22"."start"
-    AND "t20"."later" <= (
-      "t22"."start" + 3
-    )
-) AS "t23"
-GROUP BY
-  1,
-  2
-
--- reach
-SELECT
-  CAST(FLOOR(
-    (
-      CAST(FLOOR(
-        (
-          CAST(FLOOR((
-            EPOCH_US(MAX("t1"."paid_at"))
-          ) / (
-            1000000
-          )) AS BIGINT) + 28800
-        ) / (
-          86400
-        )
-      ) AS BIGINT) + 3
-    ) / (
-      7
-    )
-  ) AS BIGINT) AS "last"
-FROM (
-  SELECT
-    *
-  FROM "orders" AS "t0"
-  WHERE
-    "t0"."customer_id" IS NOT NULL
-    AND "t0"."status" IN ('completed', 'partially_refunded')
-) AS "t1"
+      "t0"."customer_id" IS NOT NULL
+      AND "t0"."status" IN ('completed', 'partially_refunded')
+  ) AS "t4"
+) AS "t13"
