@@ -84,10 +84,16 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
         headers, rows = table_of(module, done.result, "en")
         from rich.table import Table
 
-        shown = Table(*headers[:8])  # a terminal's width; --json and the CSV have every column
+        # As many columns as the terminal holds (about 11 characters each, 8 at least);
+        # --json and the CSV have every column.
+        width = max(8, console.width // 11)
+        shown = Table(*headers[:width])
         for row in rows[:50]:
-            shown.add_row(*(str(cell) for cell in row[:8]))
+            shown.add_row(*(str(cell) for cell in row[:width]))
         console.print(shown)
+        hidden = headers[width:]
+        if hidden:
+            console.print(f"[dim]not shown at this width: {', '.join(hidden)} (see --json)[/dim]")
         console.print(f"[dim]{done.engine}, {done.seconds:.2f} s[/dim]")
     return done.result
 
@@ -276,7 +282,8 @@ def guides(
     segment: str | None = SEGMENT,
     json_out: bool = JSON,
 ) -> None:
-    """Each guide's customers: owned, new, lost, messages, orders and GMV."""
+    """Each guide's customers: owned, new, lost, messages, tasks and their execution rate,
+    orders and GMV."""
     from siyu.analytics import guides as report
 
     query = {

@@ -32,6 +32,9 @@ SUMMARIES = {
     "attribution": N_("Which touchpoints earned the orders, under six models, with ROI."),
     "funnels": N_("Ordered steps within a window, AARRR and RARRA, and time to convert."),
     "ltv": N_("Value to date by cohort, and predicted with BG/NBD and Gamma-Gamma."),
-    "guides": N_("Each guide's customers: owned, new, lost, messages, orders and GMV."),
+    "guides": N_(
+        "Each guide's customers: owned, new, lost, messages, tasks and their execution rate, "
+        "orders and GMV."
+    ),
     "goods": N_("Purchase frequency × average order value per product, in four quadrants."),
 }
