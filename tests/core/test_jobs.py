@@ -54,3 +54,44 @@ def test_failed_job_is_retried_later_with_its_error_kept(session):
     assert jobs.run_one() is True
     session.expire_all()
     assert session.scalar(select(Job.status)) == "done"
+
+
+@jobs.handler("test.tick", scheduled=True)
+def _tick(session, payload: dict) -> None:
+    calls.append(payload)
+
+
+def test_finished_clock_jobs_are_pruned_after_a_week_and_nothing_else(session):
+    """A job booked every minute must not grow the table for ever; other jobs stay, and so do
+    clock jobs that are recent, waiting or failed."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    now = jobs.utcnow()
+    with unit_of_work() as s:
+        for key in ("old", "recent", "waiting", "failed"):
+            jobs.enqueue(s, "test.tick", f"test.tick:{key}")
+        jobs.enqueue(s, "test.record", "test.record:old")
+    with unit_of_work() as s:
+        finished = {"old": now - timedelta(days=8), "recent": now - timedelta(days=6)}
+        for key, at in finished.items():
+            s.execute(
+                update(Job)
+                .where(Job.key == f"test.tick:{key}")
+                .values(status="done", finished_at=at)
+            )
+        s.execute(update(Job).where(Job.key == "test.tick:failed").values(status="failed"))
+        s.execute(
+            update(Job)
+            .where(Job.key == "test.record:old")
+            .values(status="done", finished_at=now - timedelta(days=30))
+        )
+    with unit_of_work() as s:
+        assert jobs.prune_done(s, now) == 1
+    assert set(session.scalars(select(Job.key))) == {
+        "test.tick:recent",
+        "test.tick:waiting",
+        "test.tick:failed",
+        "test.record:old",
+    }

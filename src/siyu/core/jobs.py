@@ -8,10 +8,10 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, String, Text, or_, select, update
+from sqlalchemy import JSON, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siyu.core.db import Base, BigId, UTCDateTime, session_factory, utcnow
+from siyu.core.db import Base, BigId, UTCDateTime, session_factory, utcnow, write_lock
 
 log = logging.getLogger("siyu.jobs")
 
@@ -38,14 +38,36 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of this kind."""
+# Kinds enqueued on a clock (their keys name a minute or an hour, never enqueued again): their
+# finished jobs are deleted after DONE_KEPT, or a job booked every minute grows the table for ever.
+SCHEDULED: set[str] = set()
+DONE_KEPT = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def handler(kind: str, *, scheduled: bool = False) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of this kind; `scheduled`: enqueued on a clock."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if scheduled:
+            SCHEDULED.add(kind)
         return fn
 
     return register
+
+
+def prune_done(session: Session, now: datetime | None = None) -> int:
+    """Delete finished jobs of scheduled kinds older than DONE_KEPT; the caller commits."""
+    if not SCHEDULED:
+        return 0
+    before = (now or utcnow()) - DONE_KEPT
+    gone = session.execute(
+        delete(Job).where(
+            Job.kind.in_(sorted(SCHEDULED)), Job.status == "done", Job.finished_at < before
+        )
+    )
+    return gone.rowcount or 0
 
 
 def enqueue(
@@ -142,9 +164,15 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         factory = session_factory()
+        pruned_at = None
         while not self.stopping.is_set():
             try:
                 ran = run_one(factory)
+                if not ran and (pruned_at is None or utcnow() - pruned_at >= PRUNE_EVERY):
+                    with write_lock(), factory() as session:
+                        prune_done(session)
+                        session.commit()
+                    pruned_at = utcnow()
             except Exception:
                 log.exception("job worker error")
                 ran = False

@@ -11,7 +11,7 @@ from siyu.tags.models import Tag
 from siyu.tags.service import bulk_tag
 
 
-@jobs.handler("tags.evaluate")
+@jobs.handler("tags.evaluate", scheduled=True)
 def run_evaluate(session: Session, payload: dict) -> None:
     """Re-evaluate every auto-tag over a fresh lake snapshot (a re-run changes nothing more)."""
     write_snapshots_if_changed()

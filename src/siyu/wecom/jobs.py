@@ -32,7 +32,7 @@ def process_callback(session: Session, payload: dict) -> None:
     request_tag_push(session)  # e.g. a channel code's tags on a new contact
 
 
-@handler(SYNC_KIND)
+@handler(SYNC_KIND, scheduled=True)
 def run_sync(session: Session, payload: dict) -> None:
     sync_customers(session, get_client())
     request_tag_push(session)
@@ -44,7 +44,7 @@ def request_sync(session: Session) -> None:
     enqueue(session, SYNC_KIND, f"{SYNC_KIND}:{minute}")
 
 
-@handler(TRANSFERS_KIND)
+@handler(TRANSFERS_KIND, scheduled=True)
 def run_transfers(session: Session, payload: dict) -> None:
     client = get_client()
     service.push_transfers(session, client)
@@ -59,7 +59,7 @@ def request_transfers(session: Session, at=None) -> None:
     enqueue(session, TRANSFERS_KIND, f"{TRANSFERS_KIND}:{at.strftime('%Y%m%d%H%M')}", run_at=at)
 
 
-@handler(TAGS_KIND)
+@handler(TAGS_KIND, scheduled=True)
 def run_tag_push(session: Session, payload: dict) -> None:
     """Push enterprise tag changes to WeCom, and come back in a minute while WeCom is set up."""
     if not service.configuration().has_api:
