@@ -153,6 +153,11 @@ def segment_members(tables: Tables, rule: dict, as_of: date | None) -> ir.Column
 def counted_orders(tables: Tables) -> ir.Table:
     """Counted orders by canonical customer: order_id, customer_id, paid_at, net_fen, store,
     touchpoint, products."""
+    return canonical(counted_rows(tables), tables.customer_map)
+
+
+def counted_rows(tables: Tables) -> ir.Table:
+    """counted_orders as stored, merges not followed: for what does not depend on who bought."""
     orders = tables.orders
     kept = orders.filter(
         orders.customer_id.notnull(),
@@ -160,10 +165,9 @@ def counted_orders(tables: Tables) -> ir.Table:
         orders.status.isin(COUNTED_STATUSES),
     )
     net = kept.amount_fen.fill_null(0) - kept.refunded_fen.fill_null(0)
-    rows = kept.select(
+    return kept.select(
         "order_id", "customer_id", "paid_at", "store", "touchpoint", "products", net_fen=net
     )
-    return canonical(rows, tables.customer_map)
 
 
 def in_period(rows: ir.Table, column: str, period: Period, zone: str) -> ir.Table:

@@ -16,10 +16,10 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from siyu.analytics.base import (
-    COUNTED_STATUSES,
     Period,
     ReportQuery,
     counted_orders,
+    counted_rows,
     in_view,
     people,
 )
@@ -85,8 +85,7 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     counts = pairs.group_by("key", "offset").aggregate(customers=pairs.count())
     # The newest period a cohort can have reached: the lake's last order (no later data exists),
     # on every row of the same query.
-    sold = tables.orders
-    sold = sold.filter(sold.customer_id.notnull(), sold.status.isin(COUNTED_STATUSES))
+    sold = counted_rows(tables)
     reach = sold.aggregate(last=bucket(sold.paid_at.max(), context.zone, query.unit))
     return {"counts": counts.cross_join(reach)}
 

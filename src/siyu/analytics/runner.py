@@ -3,7 +3,6 @@ timed, and cached until the lake changes."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -14,12 +13,11 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from fsspec.implementations.local import LocalFileSystem
 from pydantic import BaseModel
 
 from siyu.analytics.tables import Tables, open_tables
 from siyu.core.errors import SiyuError
-from siyu.core.lake import EVENTS, Lake, open_lake
+from siyu.core.lake import Lake, open_lake
 from siyu.core.settings import get_settings
 
 MAX_ROWS = 200_000  # a report that would return more is refused, not truncated silently
@@ -150,40 +148,7 @@ def compiled_sql(report: Report, query: BaseModel, tables: Tables, zone: str) ->
 
 def lake_version(lake: Lake) -> tuple:
     """Changes whenever a lake file is added, replaced or removed."""
-    if isinstance(lake.fs, LocalFileSystem):
-        return _local_version(lake.root)
-    found = []
-    for pattern in ("events/date=*/*.parquet", "*/*.parquet"):
-        for info in lake.fs.glob(lake.path(pattern), detail=True).values():
-            found.append((info["name"], info.get("size"), info.get("mtime") or info.get("created")))
-    return tuple(sorted(found, key=str))
-
-
-def _local_version(root: str) -> tuple:
-    """lake_version on a local disk with os.scandir: a tenth of fsspec's glob over a year of
-    daily partitions, which every report run pays."""
-    found = []
-
-    def parquet_in(folder: str) -> None:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.endswith(".parquet") and entry.is_file():
-                    info = entry.stat()
-                    found.append((entry.path, info.st_size, info.st_mtime))
-
-    if not os.path.isdir(root):
-        return ()
-    with os.scandir(root) as tables:
-        for table in tables:
-            if not table.is_dir():
-                continue
-            parquet_in(table.path)
-            if table.name == EVENTS:
-                with os.scandir(table.path) as partitions:
-                    for partition in partitions:
-                        if partition.name.startswith("date=") and partition.is_dir():
-                            parquet_in(partition.path)
-    return tuple(sorted(found))
+    return lake.inventory()
 
 
 def clear_cache() -> None:

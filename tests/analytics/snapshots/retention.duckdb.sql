@@ -1,5 +1,19 @@
 -- counts
-WITH "t18" AS (
+WITH "t6" AS (
+  SELECT
+    "t0"."order_id",
+    "t0"."customer_id",
+    "t0"."paid_at",
+    "t0"."store",
+    "t0"."touchpoint",
+    "t0"."products",
+    COALESCE("t0"."amount_fen", 0) - COALESCE("t0"."refunded_fen", 0) AS "net_fen"
+  FROM "orders" AS "t0"
+  WHERE
+    "t0"."customer_id" IS NOT NULL
+    AND "t0"."paid_at" IS NOT NULL
+    AND "t0"."status" IN ('completed', 'partially_refunded')
+), "t18" AS (
   SELECT DISTINCT
     *
   FROM (
@@ -24,11 +38,11 @@ WITH "t18" AS (
       ) AS BIGINT) AS "b"
     FROM (
       SELECT
-        "t14".*
+        "t13".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t12".*
+          "t11".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
@@ -50,32 +64,18 @@ WITH "t18" AS (
               "t9"."touchpoint",
               "t9"."products",
               "t9"."net_fen",
-              "t6"."customer_id" AS "customer_id_right",
-              "t6"."canonical_id"
-            FROM (
-              SELECT
-                "t0"."order_id",
-                "t0"."customer_id",
-                "t0"."paid_at",
-                "t0"."store",
-                "t0"."touchpoint",
-                "t0"."products",
-                COALESCE("t0"."amount_fen", 0) - COALESCE("t0"."refunded_fen", 0) AS "net_fen"
-              FROM "orders" AS "t0"
-              WHERE
-                "t0"."customer_id" IS NOT NULL
-                AND "t0"."paid_at" IS NOT NULL
-                AND "t0"."status" IN ('completed', 'partially_refunded')
-            ) AS "t9"
+              "t5"."customer_id" AS "customer_id_right",
+              "t5"."canonical_id"
+            FROM "t6" AS "t9"
             LEFT OUTER JOIN (
               SELECT
                 *
               FROM "customer_map" AS "t2"
-            ) AS "t6"
-              ON "t9"."customer_id" = "t6"."customer_id"
+            ) AS "t5"
+              ON "t9"."customer_id" = "t5"."customer_id"
           ) AS "t10"
-        ) AS "t12"
-      ) AS "t14"
+        ) AS "t11"
+      ) AS "t13"
     ) AS "t16"
     SEMI JOIN (
       SELECT
@@ -83,15 +83,15 @@ WITH "t18" AS (
       FROM "customers" AS "t1"
       WHERE
         "t1"."merged_into_id" IS NULL
-    ) AS "t8"
-      ON "t16"."customer_id" = "t8"."customer_id"
+    ) AS "t7"
+      ON "t16"."customer_id" = "t7"."customer_id"
   ) AS "t17"
 )
 SELECT
   "t28"."key",
   "t28"."offset",
   "t28"."customers",
-  "t13"."last"
+  "t14"."last"
 FROM (
   SELECT
     "t26"."key",
@@ -138,7 +138,7 @@ CROSS JOIN (
         CAST(FLOOR(
           (
             CAST(FLOOR((
-              EPOCH_US(MAX("t4"."paid_at"))
+              EPOCH_US(MAX("t8"."paid_at"))
             ) / (
               1000000
             )) AS BIGINT) + 28800
@@ -150,12 +150,5 @@ CROSS JOIN (
         7
       )
     ) AS BIGINT) AS "last"
-  FROM (
-    SELECT
-      *
-    FROM "orders" AS "t0"
-    WHERE
-      "t0"."customer_id" IS NOT NULL
-      AND "t0"."status" IN ('completed', 'partially_refunded')
-  ) AS "t4"
-) AS "t13"
+  FROM "t6" AS "t8"
+) AS "t14"
