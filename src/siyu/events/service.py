@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -219,19 +220,25 @@ def seen_message_ids(connection: Connection, source_id: int, message_ids: list[s
 
 
 def drop_duplicates(
-    connection: Connection, source: SourceRef, accepted: list[Accepted]
-) -> list[Accepted]:
+    connection: Connection,
+    source: SourceRef,
+    items: list,
+    message_id: Callable[[Any], str] = attrgetter("message_id"),
+) -> list:
     """The messages not seen before from this source, each messageId once."""
-    seen = seen_message_ids(connection, source.id, list({a.message_id for a in accepted}))
-    return first_unseen(accepted, seen)
+    seen = seen_message_ids(connection, source.id, list({message_id(i) for i in items}))
+    return first_unseen(items, seen, message_id)
 
 
-def first_unseen(items: list, seen: set[str]) -> list:
+def first_unseen(
+    items: list, seen: set[str], message_id: Callable[[Any], str] = attrgetter("message_id")
+) -> list:
     """The items whose messageId is not in `seen`, each messageId once (the first copy)."""
     seen, fresh = set(seen), []
     for item in items:
-        if item.message_id not in seen:
-            seen.add(item.message_id)
+        key = message_id(item)
+        if key not in seen:
+            seen.add(key)
             fresh.append(item)
     return fresh
 
