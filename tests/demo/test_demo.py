@@ -159,6 +159,9 @@ def test_the_demo_hands_out_guide_tasks_and_guides_do_most_of_them(built, sessio
     from siyu.staff.models import GuideTask, TaskAssignment
 
     assert session.scalar(select(func.count()).select_from(GuideTask)) >= 3
+    # The latest one is still due, so the console shows a task in progress.
+    latest = session.scalars(select(GuideTask).order_by(GuideTask.id.desc())).first()
+    assert latest.status == "open" and latest.due_date >= NOW.date()
     assigned = session.scalar(select(func.count()).select_from(TaskAssignment))
     done = session.scalar(
         select(func.count()).select_from(TaskAssignment).where(TaskAssignment.done_at.is_not(None))
