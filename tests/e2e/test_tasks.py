@@ -47,6 +47,15 @@ def test_a_task_is_handed_out_followed_and_done(console, brand):
     console.submit("[data-test=mark-done] >> nth=0", "marked-done")
     expect(page.locator("[data-test=mark-done]")).to_have_count(1)
     expect(page.locator("[data-test=rate]")).to_contain_text("50")
+    # A guide works the list on a phone: the button is in view and the table does not scroll.
+    page.set_viewport_size({"width": 390, "height": 800})
+    box = page.locator("[data-test=mark-done]").bounding_box()
+    assert box["x"] + box["width"] <= 390
+    table = page.locator("[data-test=assignments]").evaluate(
+        "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert table[0] <= table[1]
+    page.set_viewport_size({"width": 1280, "height": 800})
     console.sign_out()
 
     console.sign_in(brand.admin)
