@@ -27,7 +27,7 @@ from siyu.segments import api as segments_api
 from siyu.segments import pages as segment_pages
 from siyu.settings import pages as settings_pages
 from siyu.staff import pages as staff_pages
-from siyu.staff import task_pages
+from siyu.staff import task_pages, tasks_api
 from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
@@ -51,7 +51,15 @@ PAGES = (
     segment_pages,
     sections,
 )
-APIS = (customers_api, code_landing, segments_api, wecom_api, wechat_api, reports_api)
+APIS = (
+    customers_api,
+    code_landing,
+    segments_api,
+    tasks_api,
+    wecom_api,
+    wechat_api,
+    reports_api,
+)
 
 
 def create_app(background: bool = False) -> FastAPI:

@@ -107,6 +107,10 @@ def _segment_body(world: World) -> dict:
     return {"json": {"key": f"s-{next(_serial)}", "name": "S", "rule": {"tag": "Gold"}}}
 
 
+def _task_api_body(world: World) -> dict:
+    return {"json": {"title": "T", "due_date": "2026-12-31", "customer_ids": [world.customer_id]}}
+
+
 def _rule_body(world: World) -> dict:
     return {"json": {"rule": {"tag": "Gold"}}}
 
@@ -305,6 +309,14 @@ RULES: dict[tuple[str, str], Rule] = {
         "segments.edit", body=_form(name="S2", kind_0="tag", tag_0="Gold")
     ),
     # segments API
+    ("GET", "/api/tasks"): Rule("tasks.view"),
+    ("POST", "/api/tasks"): Rule("tasks.manage", frozenset({201}), body=_task_api_body),
+    ("GET", "/api/tasks/{task_id}"): Rule("tasks.view"),
+    ("GET", "/api/tasks/{task_id}/assignments"): Rule("tasks.view"),
+    ("POST", "/api/tasks/{task_id}/done"): Rule(
+        "tasks.do", body=lambda w: {"json": {"customer_id": w.customer_id}}
+    ),
+    ("POST", "/api/tasks/{task_id}/close"): Rule("tasks.manage"),
     ("GET", "/api/segments"): Rule("segments.view"),
     ("POST", "/api/segments"): Rule("segments.edit", body=_segment_body),
     ("POST", "/api/segments/preview"): Rule("segments.view", body=_rule_body),

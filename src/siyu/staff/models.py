@@ -105,7 +105,7 @@ class HandoverMove(Base):
 
 TASK_KINDS = ("message", "follow_up", "invite")
 TASK_STATUSES = ("open", "closed")
-DONE_HOW = ("console", "cli", "message_sent")
+DONE_HOW = ("console", "cli", "api", "message_sent")
 
 
 class GuideTask(Base):
@@ -140,4 +140,4 @@ class TaskAssignment(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    done_how: Mapped[str | None] = mapped_column(String(20))  # console | message_sent | cli
+    done_how: Mapped[str | None] = mapped_column(String(20))  # console | cli | api | message_sent

@@ -33,6 +33,7 @@ KIND_LABELS = {
 HOW_LABELS = {
     "console": N_("marked in the console"),
     "cli": N_("marked from the command line"),
+    "api": N_("marked through the API"),
     "message_sent": N_("seen as a message sent"),
 }
 
