@@ -298,3 +298,51 @@ def test_only_editors_see_the_edit_button(signed_in):
         stored.create_segment(s, "v", "V", {"tag": "VIP"})
 
     assert 'data-test="edit"' not in signed_in("analyst").get("/segments/v").text
+
+
+def test_a_description_says_what_a_segment_is_for_and_is_kept_across_edits(client, admin_token):
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    why = "双十一召回：给沉睡的金卡会员发券"
+    made = client.post(
+        "/api/segments",
+        json={"key": "winback", "name": "召回", "description": why, "rule": {"tag": "VIP"}},
+        headers=auth,
+    )
+    assert made.json()["description"] == why
+    renamed = client.put("/api/segments/winback", json={"name": "金卡召回"}, headers=auth)
+    assert renamed.json()["description"] == why  # not given: kept
+
+    too_long = client.put("/api/segments/winback", json={"description": "长" * 1001}, headers=auth)
+    assert too_long.status_code == 400 and too_long.json()["error"]["field"] == "description"
+    changed = client.put("/api/segments/winback", json={"description": " 发券 "}, headers=auth)
+    assert changed.json()["description"] == "发券"
+    shown = client.get("/api/segments/winback", headers=auth).json()
+    assert (shown["name"], shown["description"], shown["rule"]) == (
+        "金卡召回",
+        "发券",
+        {"tag": "VIP"},
+    )
+
+
+def test_the_pages_show_and_edit_the_description(signed_in):
+    with unit_of_work() as s:
+        stored.create_segment(s, "gold", "Gold", {"tag": "VIP"}, description="For the 618 push")
+    page = signed_in("operator")
+    assert "For the 618 push" in page.get("/segments/list").text
+    assert "For the 618 push</p>" in page.get("/segments/gold").text
+    form = page.get("/segments/gold/edit").text
+    assert 'value="For the 618 push"' in form
+
+    saved = page.post(
+        "/segments/gold/edit",
+        data={
+            "csrf_token": csrf_of(form),
+            "name": "Gold",
+            "description": "Gold members, for Double 11",
+            "mode": "json",
+            "rule_json": '{"tag": "VIP"}',
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert "Gold members, for Double 11" in page.get("/segments/gold").text

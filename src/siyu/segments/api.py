@@ -32,7 +32,13 @@ def list_all(session: SessionDep, token: Reader) -> list[SegmentOut]:
 @router.post("", summary="Store a segment (its members come with its first refresh)")
 def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
     segment = stored.create_segment(
-        session, body.key, body.name, body.rule, body.schedule, f"token:{token.name}"
+        session,
+        body.key,
+        body.name,
+        body.rule,
+        body.schedule,
+        f"token:{token.name}",
+        description=body.description,
     )
     stored.request_refresh(session, segment, requested_by=f"token:{token.name}")
     return segment_out(segment)
@@ -60,7 +66,12 @@ def show(key: str, session: SessionDep, token: Reader) -> SegmentOut:
 )
 def change(key: str, body: SegmentChange, session: SessionDep, token: Editor) -> SegmentOut:
     segment = stored.update_segment(
-        session, key, name=body.name, rule=body.rule, schedule=body.schedule
+        session,
+        key,
+        name=body.name,
+        rule=body.rule,
+        schedule=body.schedule,
+        description=body.description,
     )
     if body.rule is not None:
         stored.refresh_changed(session, segment, requested_by=f"token:{token.name}")

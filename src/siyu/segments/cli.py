@@ -85,6 +85,7 @@ def create(
     rules: Path = typer.Option(..., "--rules", metavar="RULES.json", help=RULES_HELP),
     name: str = typer.Option(..., "--name", help="What operators call it."),
     schedule: str = typer.Option("daily", help="manual, hourly or daily refresh."),
+    description: str = typer.Option("", "--description", help="What it is for."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Store a segment and fill its members."""
@@ -92,7 +93,9 @@ def create(
         rule = _read(rules)
         write_snapshots_if_changed()
         with acting_as("cli"), unit_of_work() as session:
-            segment = stored.create_segment(session, key, name, rule, schedule, "cli")
+            segment = stored.create_segment(
+                session, key, name, rule, schedule, "cli", description=description
+            )
             counts = stored.refresh(session, segment)
             result = _summary(segment)
     except SiyuError as error:
@@ -173,6 +176,7 @@ def _summary(segment) -> dict:
     return {
         "key": segment.key,
         "name": segment.name,
+        "description": segment.description,
         "schedule": segment.schedule,
         "member_count": segment.member_count,
         "refreshed_at": refreshed,

@@ -41,11 +41,13 @@ SEGMENTS = (
     (
         "regulars",
         "活跃常客 Active regulars",
+        "近 90 天买过 3 次以上、仍活跃：新品先请他们试。Bought 3+ times in 90 days, still active.",
         {"and": [{"tag": "常客"}, {"lifecycle": {"in": ["active"]}}]},
     ),
     (
         "win-back",
         "沉默高价值召回 Win back",
+        "曾经的重要客户沉默或流失了：导购一对一召回。Valuable customers gone quiet: win them back.",
         {
             "and": [
                 {"lifecycle": {"in": ["silent", "churned"]}},
@@ -53,10 +55,16 @@ SEGMENTS = (
             ]
         },
     ),
-    ("scanned-no-order", "扫码未购 Scanned, no order", {"tag": "扫码未购"}),
+    (
+        "scanned-no-order",
+        "扫码未购 Scanned, no order",
+        "30 天内扫过码还没下单：发首单券。Scanned in 30 days, no order yet: a first-order coupon.",
+        {"tag": "扫码未购"},
+    ),
     (
         "new-from-stores",
         "门店新客 New from store codes",
+        "最近扫门店码来的新客：欢迎语之后的第一次跟进。New customers from store codes.",
         {"and": [{"lifecycle": {"in": ["new"]}}, {"event": "QR Code Scanned", "within_days": 30}]},
     ),
 )
@@ -86,6 +94,8 @@ def define(session: Session) -> None:
         tag = ensure_tag(session, name, group)
         if tag.rule is None:
             auto.set_rule(session, tag, rule)
-    for key, name, rule in SEGMENTS:
+    for key, name, description, rule in SEGMENTS:
         if session.scalar(select(Segment.id).where(Segment.key == key)) is None:
-            stored.create_segment(session, key, name, rule, "daily", "cli:demo")
+            stored.create_segment(
+                session, key, name, rule, "daily", "cli:demo", description=description
+            )

@@ -19,6 +19,8 @@ class Segment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # What it is for (e.g. "双十一召回：发券给沉睡的金卡"), for the rest of the team.
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     rule: Mapped[dict] = mapped_column(JSON)
     schedule: Mapped[str] = mapped_column(String(16), default="daily")
     next_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -47,6 +47,7 @@ async def create_segment(request: Request, session: SessionDep, user: Editor) ->
             form.get("name", ""),
             _rule(form),
             form.get("schedule", "daily"),
+            description=form.get("description", ""),
         )
         stored.request_refresh(session, segment)
     except SiyuError as error:
@@ -62,18 +63,23 @@ def edit_segment(key: str, request: Request, session: SessionDep, user: Editor) 
     form = builder.form_from_rule(segment.rule)
     if form is None:
         form = {"mode": "json", "rule_json": json.dumps(segment.rule, ensure_ascii=False, indent=2)}
-    form.update(name=segment.name, schedule=segment.schedule)
+    form.update(name=segment.name, schedule=segment.schedule, description=segment.description)
     return _builder_page(request, session, segment, form)
 
 
 @router.post("/segments/{key}/edit")
 async def save_segment(key: str, request: Request, session: SessionDep, user: Editor) -> Response:
-    """Change the name, schedule and rule (the key stays), then refresh the members."""
+    """Change the name, description, schedule and rule (the key stays), then refresh."""
     form = await _form(request)
     segment = stored.find_segment(session, key)
     try:
         stored.update_segment(
-            session, key, name=form.get("name", ""), rule=_rule(form), schedule=form.get("schedule")
+            session,
+            key,
+            name=form.get("name", ""),
+            rule=_rule(form),
+            schedule=form.get("schedule"),
+            description=form.get("description", ""),
         )
         stored.refresh_changed(session, segment)
     except SiyuError as error:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SegmentIn(BaseModel):
     key: str = Field(description="Lower-case letters, digits, - or _; how rules name it.")
     name: str
+    description: str = Field("", description="What it is for, for the rest of the team.")
     rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.")
     schedule: str = Field("daily", description="manual, hourly or daily")
 
@@ -21,6 +22,7 @@ class SegmentChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
+    description: str | None = None
     rule: dict[str, Any] | None = None
     schedule: str | None = None
 
@@ -43,6 +45,7 @@ class RefreshOut(BaseModel):
 class SegmentOut(BaseModel):
     key: str
     name: str
+    description: str
     rule: dict[str, Any]
     schedule: str
     member_count: int | None

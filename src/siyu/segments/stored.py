@@ -24,6 +24,7 @@ from siyu.tags.lifecycle import thresholds
 
 KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 RESERVED_KEYS = {"new", "list", "preview"}
+MAX_DESCRIPTION = 1000
 PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 WRITE_CHUNK = 5_000
 Progress = Callable[[int], None]  # percent done
@@ -50,6 +51,7 @@ def create_segment(
     rule: Any,
     schedule: str = "daily",
     created_by: str | None = None,
+    description: str = "",
 ) -> Segment:
     key = key.strip()
     if not KEY.fullmatch(key) or key in RESERVED_KEYS:
@@ -59,15 +61,22 @@ def create_segment(
     if session.scalar(select(Segment.id).where(Segment.key == key)) is not None:
         raise Conflict(N_("there is already a segment with this key"), field="key")
     segment = Segment(key=key, created_by=created_by or session.info.get("actor"))
-    _fill(session, segment, name, rule, schedule)
+    _fill(session, segment, name, rule, schedule, description)
     session.add(segment)
     session.flush()
     return segment
 
 
 def update_segment(
-    session: Session, key: str, *, name: str | None, rule: Any, schedule: str | None
+    session: Session,
+    key: str,
+    *,
+    name: str | None,
+    rule: Any,
+    schedule: str | None,
+    description: str | None = None,
 ) -> Segment:
+    """Change what is given (None keeps it); the key stays."""
     segment = find_segment(session, key)
     _fill(
         session,
@@ -75,19 +84,25 @@ def update_segment(
         segment.name if name is None else name,
         segment.rule if rule is None else rule,
         schedule or segment.schedule,
+        segment.description if description is None else description,
     )
     session.flush()
     return segment
 
 
-def _fill(session: Session, segment: Segment, name: str, rule: Any, schedule: str) -> None:
-    name = (name or "").strip()
+def _fill(
+    session: Session, segment: Segment, name: str, rule: Any, schedule: str, description: str
+) -> None:
+    name, description = (name or "").strip(), (description or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput(N_("a segment name is 1 to 200 characters"), field="name")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(N_("a description is at most 1,000 characters"), field="description")
     if schedule not in SCHEDULES:
         raise InvalidInput(N_("the schedule is manual, hourly or daily"), field="schedule")
     check_rule(session, rule, segment.key)
     segment.name, segment.rule, segment.schedule = name, rule, schedule
+    segment.description = description
     period = PERIODS.get(schedule)
     segment.next_refresh_at = utcnow() + period if period else None
 
