@@ -104,3 +104,22 @@ def test_the_cli_takes_a_saved_segments_key_or_a_rule_file(lake, tmp_path):
     assert json.loads(by_key.output)["total"]["current"]["gmv_fen"] == 5_000
     assert json.loads(by_file.output)["total"]["current"]["gmv_fen"] == 8_800
     assert unknown.exit_code == 2 and "no such segment" in unknown.output
+
+
+def test_a_segments_lifecycle_conditions_use_the_brands_lifecycle_days(lake, client, admin_token):
+    from siyu.tags.lifecycle import set_thresholds
+
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    query = {"period": {"start": "2026-11-08", "end": "2026-11-14"}}
+    with unit_of_work() as s:
+        stored.create_segment(s, "active", "Active", {"lifecycle": {"in": ["active"]}})
+
+    def gmv() -> int:
+        answer = client.post("/api/reports/gmv?segment=active", json=query, headers=auth)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["total"]["current"]["gmv_fen"]
+
+    assert gmv() == 13_800  # both bought 5 days before the period's end: active within 90 days
+    with unit_of_work() as s:
+        set_thresholds(s, new_days=2, active_days=3, churned_days=10)
+    assert gmv() == 0  # active now means an order within 3 days: neither is

@@ -20,7 +20,7 @@ def _route(kind: str, module) -> None:
         query: module.Query, token: Reader, session: SessionDep, segment: str | None = SEGMENT
     ) -> module.Result:
         if segment:
-            query = with_segment(query, stored.standalone_rule(session, segment))
+            query = with_segment(query, stored.report_filter(session, segment))
         return runner.run(module, query).result
 
     router.add_api_route(
@@ -33,9 +33,9 @@ def _route(kind: str, module) -> None:
     )
 
 
-def with_segment(query: BaseModel, rule: dict) -> BaseModel:
-    """The query with its segment filter set to a saved segment's rule."""
-    filters = query.filters.model_copy(update={"segment": rule})
+def with_segment(query: BaseModel, found: dict) -> BaseModel:
+    """The query with its segment filter set to a saved segment's (stored.report_filter)."""
+    filters = query.filters.model_validate({**query.filters.model_dump(), **found})
     return query.model_copy(update={"filters": filters})
 
 

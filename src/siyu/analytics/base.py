@@ -17,6 +17,16 @@ COUNTED_STATUSES = ("completed", "partially_refunded")
 NO_TOUCHPOINT = "none"
 
 
+class Stages(BaseModel):
+    """The days that separate lifecycle stages, for a segment's lifecycle conditions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    new_days: int = Field(ge=1)
+    active_days: int = Field(ge=1)
+    churned_days: int = Field(ge=1)
+
+
 class Filters(BaseModel):
     """Which customers a report counts. Each names a customer's profile as the lake has it:
     the touchpoint that acquired them (first touchpoint), its type (group), their store and the
@@ -30,6 +40,11 @@ class Filters(BaseModel):
     store: tuple[int, ...] = ()
     guide: tuple[int, ...] = ()
     segment: dict[str, Any] | None = None
+    lifecycle: Stages | None = Field(
+        None,
+        description="The lifecycle days the segment's conditions use (a saved segment named by "
+        "key: the brand's settings); default: SIYU_LIFECYCLE_* or 30 / 90 / 180.",
+    )
 
 
 class Period(BaseModel):
@@ -126,14 +141,18 @@ def _kept(rows: ir.Table, tables: Tables, filters: Filters, as_of: date | None) 
     if conditions:
         rows = rows.filter(*conditions)
     if filters.segment is not None:
-        rows = rows.filter(rows.customer_id.isin(segment_members(tables, filters.segment, as_of)))
+        members = segment_members(tables, filters.segment, as_of, filters.lifecycle)
+        rows = rows.filter(rows.customer_id.isin(members))
     return rows
 
 
-def segment_members(tables: Tables, rule: dict, as_of: date | None) -> ir.Column:
+def segment_members(
+    tables: Tables, rule: dict, as_of: date | None, stages: Stages | None = None
+) -> ir.Column:
     """The canonical customers a segment rule holds for at the end of `as_of` (brand's day)."""
     from siyu.core.settings import get_settings
     from siyu.segments.compile import members_expr
+    from siyu.segments.lifecycle import LifecycleThresholds
     from siyu.segments.rules import parse_rule
     from siyu.segments.tables import LakeTables
 
@@ -147,7 +166,8 @@ def segment_members(tables: Tables, rule: dict, as_of: date | None) -> ir.Column
         orders=tables.orders,
         customer_tags=tables.customer_tags,
     )
-    return members_expr(parse_rule(rule), lake, moment).customer_id
+    thresholds = LifecycleThresholds(**stages.model_dump()) if stages else None
+    return members_expr(parse_rule(rule), lake, moment, thresholds).customer_id
 
 
 def counted_orders(tables: Tables) -> ir.Table:

@@ -54,16 +54,17 @@ def filters(touchpoint, touchpoint_type, store, guide, segment: str | None) -> d
         "guide": guide or (),
     }
     if segment:
-        found["segment"] = _or_fail(segment_rule, segment)
+        found.update(_or_fail(segment_filter, segment))
     return found
 
 
-def segment_rule(segment: str) -> dict:
-    """A saved segment's rule by its key; a value a key cannot be (it has a . or a /) is a file."""
+def segment_filter(segment: str) -> dict:
+    """A saved segment's filter by its key (its rule, the brand's lifecycle days); a value a key
+    cannot be (it has a . or a /) is a file holding a rule."""
     if not stored.KEY.fullmatch(segment):
-        return json.loads(Path(segment).read_text(encoding="utf-8"))
+        return {"segment": json.loads(Path(segment).read_text(encoding="utf-8"))}
     with unit_of_work() as session:
-        return stored.standalone_rule(session, segment)
+        return stored.report_filter(session, segment)
 
 
 def show(module, query: dict, json_out: bool) -> BaseModel:

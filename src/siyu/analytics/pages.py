@@ -91,7 +91,7 @@ def _run(kind: str, request: Request, session: Session):
     query = form_query(module, params)
     try:
         if params.get("segment"):
-            query["filters"]["segment"] = stored.standalone_rule(session, params["segment"])
+            query["filters"].update(stored.report_filter(session, params["segment"]))
         return module, query, runner.run(module, module.Query.model_validate(query)), None
     except ValidationError as error:
         return module, query, None, error.errors()[0]["msg"]

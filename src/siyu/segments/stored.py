@@ -160,6 +160,14 @@ def refresh_changed(
     return run
 
 
+def report_filter(session: Session, key: str) -> dict[str, Any]:
+    """A report's filters for a stored segment: its standalone rule, and the brand's lifecycle
+    days its lifecycle conditions are counted with (as the segment's own refresh counts them)."""
+    from siyu.tags.lifecycle import thresholds
+
+    return {"segment": standalone_rule(session, key), "lifecycle": thresholds(session).model_dump()}
+
+
 def standalone_rule(session: Session, key: str) -> Any:
     """A stored segment's rule with each `{"segment": KEY}` replaced by that segment's rule, so
     it runs where stored segments cannot be looked up (a report's filter on the lake)."""
