@@ -102,3 +102,28 @@ def test_a_file_replaced_while_it_is_read_is_read_again(lake, monkeypatch):
     result = runner.run(gmv, gmv.Query(period={"start": day, "end": day})).result
     assert result.total.current.gmv_fen == 8_800
     assert len(calls) > 1
+
+
+def test_the_page_shows_the_period_it_counts_and_groups_thousands(rows, lake_root, signed_in):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    rows.customer(1)
+    rows.order(1, datetime(2026, 11, 9, 12, tzinfo=SHANGHAI), 123_456_700)  # ¥1,234,567.00
+    write_lake(lake_root, rows)
+    browser = signed_in("analyst")
+
+    page = browser.get("/reports/gmv?start=2026-11-08&end=2026-11-14").text
+    assert "1,234,567.00" in page  # for reading; the CSV keeps the plain number
+    csv = browser.get("/reports/gmv.csv?start=2026-11-08&end=2026-11-14").text
+    assert "1234567.00" in csv and "1,234,567" not in csv
+
+    # No dates asked for: the fields show the brand's last 30 days, which is what was counted.
+    days = [datetime.now(ZoneInfo("Asia/Shanghai")).date()]
+    page = browser.get("/reports/gmv").text
+    days.append(datetime.now(ZoneInfo("Asia/Shanghai")).date())  # in case midnight passed
+    assert any(
+        f'name="end" value="{day}"' in page
+        and f'name="start" value="{day - timedelta(days=29)}"' in page
+        for day in days
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -42,8 +42,9 @@ def reports_index(request: Request, user: Viewer):
 
 
 def form_query(module, params: dict[str, str]) -> dict[str, Any]:
-    """A report's query from the page's query string; unreadable dates fall back to defaults."""
-    today = date.today()
+    """A report's query from the page's query string; unreadable dates fall back to defaults
+    (the brand's last 30 days, ending today in its time zone)."""
+    today = datetime.now(get_settings().zone).date()
     end = _date(params.get("end")) or today
     start = _date(params.get("start")) or end - timedelta(days=29)
     if start > end:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -60,6 +61,19 @@ def mask_phone(value: str | None) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+_DECIMAL = re.compile(r"-?[1-9]\d{3,}(\.\d+)?")  # four digits or more before any point
+
+
+def grouped(cell: Any) -> Any:
+    """A number written plainly (a report's table, as its CSV has it) with its thousands
+    grouped for reading: 357514.00 → 357,514.00. Anything else is left as it is."""
+    text = str(cell) if isinstance(cell, int | float) and not isinstance(cell, bool) else cell
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
+        return cell
+    whole, dot, fraction = text.partition(".")
+    return f"{int(whole):,}{dot}{fraction}"
+
+
 @lru_cache
 def templates(locale: str) -> Jinja2Templates:
     folders = sorted(str(p) for p in PACKAGE.glob("*/templates"))
@@ -76,6 +90,7 @@ def templates(locale: str) -> Jinja2Templates:
         datetime=lambda v: i18n.local_datetime(v, locale),
         date=lambda v: i18n.local_date(v, locale),
         mask_phone=mask_phone,
+        grouped=grouped,
     )
     env.globals.update(can=can, NAV=NAV)
     return Jinja2Templates(env=env)
