@@ -55,16 +55,16 @@ def test_headquarters_hands_a_task_out_and_follows_each_guide(client):
     )
     assert done.status_code == 200 and done.json()["done_how"] == "api"
     shown = client.get(f"/api/tasks/{task['id']}", headers=admin).json()
-    assert (shown["done"], shown["rate"]) == (1, 1 / 3)
+    assert (shown["done"], shown["execution_rate"]) == (1, 1 / 3)
     assert shown["guides"][-1] == {  # the lowest rate first: 李 (1 of 1) comes last
         "guide_id": people["li"],
         "name": "导购李",
         "assigned": 1,
         "done": 1,
-        "rate": 1.0,
+        "execution_rate": 1.0,
     }
     closed = client.post(f"/api/tasks/{task['id']}/close", headers=admin).json()
-    assert closed["status"] == "closed" and closed["rate"] == 1 / 3
+    assert closed["status"] == "closed" and closed["execution_rate"] == 1 / 3
 
 
 def test_a_guides_token_sees_and_marks_only_their_own_customers(client):

@@ -161,6 +161,37 @@ def _assign(session: Session, task: GuideTask, owners: dict[int, int], now: date
     task_events.record(session, task_events.ASSIGNED, task, [(a, g, c, now) for a, g, c in made])
 
 
+def task_summary(task: GuideTask, count: Count) -> dict:
+    """A task and its execution, as the CLI's --json and the API give them."""
+    return {
+        "id": task.id,
+        "title": task.title,
+        "kind": task.kind,
+        "status": task.status,
+        "due_date": task.due_date,
+        "segment": task.segment_key,
+        "instructions": task.instructions,
+        "message": task.message,
+        "targeted": task.targeted,
+        "unowned": task.unowned,
+        "assigned": count.assigned,
+        "done": count.done,
+        "execution_rate": count.rate,
+        "created_by": task.created_by,
+        "created_at": task.created_at,
+    }
+
+
+def guide_summary(guide: GuideCount) -> dict:
+    return {
+        "guide_id": guide.guide_id,
+        "name": guide.name,
+        "assigned": guide.assigned,
+        "done": guide.done,
+        "execution_rate": guide.rate,
+    }
+
+
 def find_task(session: Session, task_id: int) -> GuideTask:
     task = session.get(GuideTask, task_id)
     if task is None:

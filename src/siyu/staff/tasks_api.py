@@ -17,7 +17,7 @@ from siyu.core.errors import NotFound
 from siyu.core.i18n import N_
 from siyu.customers.models import Customer
 from siyu.staff import tasks
-from siyu.staff.models import GuideTask
+from siyu.staff.models import TaskAssignment
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 Reader = TokenAllowed("tasks.view")
@@ -60,7 +60,7 @@ class TaskOut(BaseModel):
     unowned: int = Field(description="Of them, without an active guide: not assigned.")
     assigned: int
     done: int
-    rate: float | None = Field(description="Execution rate (执行率): done / assigned.")
+    execution_rate: float | None = Field(description="执行率: done / assigned.")
     created_by: str
     created_at: datetime
 
@@ -70,7 +70,7 @@ class GuideOut(BaseModel):
     name: str
     assigned: int
     done: int
-    rate: float | None
+    execution_rate: float | None
 
 
 class ProgressOut(TaskOut):
@@ -86,24 +86,15 @@ class AssignmentOut(BaseModel):
     done_how: str | None
 
 
-def _task_out(task: GuideTask, count: tasks.Count) -> dict:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "kind": task.kind,
-        "status": task.status,
-        "due_date": task.due_date,
-        "segment": task.segment_key,
-        "instructions": task.instructions,
-        "message": task.message,
-        "targeted": task.targeted,
-        "unowned": task.unowned,
-        "assigned": count.assigned,
-        "done": count.done,
-        "rate": count.rate,
-        "created_by": task.created_by,
-        "created_at": task.created_at,
-    }
+def _assignment_out(assignment: TaskAssignment, customer: Customer) -> AssignmentOut:
+    return AssignmentOut(
+        customer_id=customer.id,
+        name=customer.traits.get("name"),
+        guide_id=assignment.guide_id,
+        assigned_at=assignment.assigned_at,
+        done_at=assignment.done_at,
+        done_how=assignment.done_how,
+    )
 
 
 def _own_guide(token: ApiToken) -> int | None:
@@ -119,7 +110,7 @@ def _own_guide(token: ApiToken) -> int | None:
 def list_all(session: SessionDep, token: Reader) -> list[TaskOut]:
     guide = _own_guide(token)
     found = tasks.open_tasks_of(session, guide) if guide else tasks.list_tasks(session)
-    return [TaskOut(**_task_out(task, count)) for task, count in found]
+    return [TaskOut(**tasks.task_summary(task, count)) for task, count in found]
 
 
 @router.post("", summary="Hand a task to the guides who own its customers", status_code=201)
@@ -150,13 +141,8 @@ def _progress(session, task_id: int, guide: int | None) -> ProgressOut:
         raise NotFound(N_("no such task among yours"), field="task_id")
     total = tasks.Count(sum(g.assigned for g in guides), sum(g.done for g in guides))
     return ProgressOut(
-        **_task_out(found.task, total),
-        guides=[
-            GuideOut(
-                guide_id=g.guide_id, name=g.name, assigned=g.assigned, done=g.done, rate=g.rate
-            )
-            for g in guides
-        ],
+        **tasks.task_summary(found.task, total),
+        guides=[GuideOut(**tasks.guide_summary(g)) for g in guides],
     )
 
 
@@ -167,14 +153,7 @@ def assignments(
     guide = _own_guide(token)
     tasks.find_task(session, task_id)
     return [
-        AssignmentOut(
-            customer_id=customer.id,
-            name=customer.traits.get("name"),
-            guide_id=assignment.guide_id,
-            assigned_at=assignment.assigned_at,
-            done_at=assignment.done_at,
-            done_how=assignment.done_how,
-        )
+        _assignment_out(assignment, customer)
         for assignment, customer in tasks.assignments_of(
             session, task_id, guide, limit=max(1, min(limit, 5000))
         )
@@ -185,15 +164,7 @@ def assignments(
 def done(task_id: int, body: DoneIn, session: SessionDep, token: Doer) -> AssignmentOut:
     guide = _own_guide(token)
     assignment = tasks.mark_done(session, task_id, body.customer_id, "api", guide_id=guide)
-    customer = session.get(Customer, assignment.customer_id)
-    return AssignmentOut(
-        customer_id=assignment.customer_id,
-        name=customer.traits.get("name"),
-        guide_id=assignment.guide_id,
-        assigned_at=assignment.assigned_at,
-        done_at=assignment.done_at,
-        done_how=assignment.done_how,
-    )
+    return _assignment_out(assignment, session.get(Customer, assignment.customer_id))
 
 
 @router.post("/{task_id}/close", summary="Stop a task: what is not done counts as not executed")

@@ -13,7 +13,6 @@ from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
 from siyu.customers.service import find_customer
 from siyu.staff import tasks
-from siyu.staff.models import GuideTask
 
 app = typer.Typer(help="Guide tasks (导购任务) and their execution rate.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -21,22 +20,6 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 def _percent(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.0%}"
-
-
-def _task_row(task: GuideTask, count: tasks.Count) -> dict:
-    return {
-        "id": task.id,
-        "title": task.title,
-        "kind": task.kind,
-        "segment": task.segment_key,
-        "due_date": task.due_date.isoformat(),
-        "status": task.status,
-        "targeted": task.targeted,
-        "unowned": task.unowned,
-        "assigned": count.assigned,
-        "done": count.done,
-        "execution_rate": count.rate,
-    }
 
 
 @app.command("create")
@@ -67,7 +50,7 @@ def create(
                 instructions=instructions,
                 message=message,
             )
-            row = _task_row(task, tasks.progress(session, task.id).total)
+            row = tasks.task_summary(task, tasks.progress(session, task.id).total)
     except SiyuError as error:
         fail(error)
     if json_out:
@@ -83,7 +66,7 @@ def list_cmd(json_out: bool = JSON) -> None:
     """The newest tasks with their execution rate."""
     upgrade()
     with session_factory()() as session:
-        rows = [_task_row(t, c) for t, c in tasks.list_tasks(session)]
+        rows = [tasks.task_summary(t, c) for t, c in tasks.list_tasks(session)]
     if json_out:
         return emit_json(rows)
     table = Table("id", "title", "kind", "due", "status", "assigned", "done", "rate", "no guide")
@@ -92,7 +75,7 @@ def list_cmd(json_out: bool = JSON) -> None:
             str(r["id"]),
             r["title"],
             r["kind"],
-            r["due_date"],
+            str(r["due_date"]),
             r["status"],
             str(r["assigned"]),
             str(r["done"]),
@@ -109,19 +92,8 @@ def show(task_id: int, json_out: bool = JSON) -> None:
     try:
         with session_factory()() as session:
             made = tasks.progress(session, task_id)
-            row = _task_row(made.task, made.total) | {
-                "instructions": made.task.instructions,
-                "message": made.task.message,
-                "guides": [
-                    {
-                        "guide_id": g.guide_id,
-                        "name": g.name,
-                        "assigned": g.assigned,
-                        "done": g.done,
-                        "execution_rate": g.rate,
-                    }
-                    for g in made.guides
-                ],
+            row = tasks.task_summary(made.task, made.total) | {
+                "guides": [tasks.guide_summary(g) for g in made.guides]
             }
     except SiyuError as error:
         fail(error)
