@@ -96,7 +96,13 @@ def test_marking_done_twice_counts_once_and_records_one_event():
     assert [(t.id, c.open) for t, c in mine] == [(task_id, 1)]
     completed = _events("Task Completed")
     assert completed == [
-        {"customer_id": first, "task_id": task_id, "guide_id": made["zhang"], "kind": "follow_up"}
+        {
+            "customer_id": first,
+            "task_id": task_id,
+            "guide_id": made["zhang"],
+            "kind": "follow_up",
+            "how": "console",
+        }
     ]
 
 

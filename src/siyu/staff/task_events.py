@@ -42,14 +42,20 @@ def complete(
     for assignment, at in fresh:
         assignment.done_at, assignment.done_how = at, how
     session.flush()
-    record(session, COMPLETED, task, [(a.id, a.guide_id, a.customer_id, at) for a, at in fresh])
+    done_rows = [(a.id, a.guide_id, a.customer_id, at) for a, at in fresh]
+    record(session, COMPLETED, task, done_rows, {"how": how})
     return [a for a, _ in fresh]
 
 
 def record(
-    session: Session, event: str, task: GuideTask, rows: list[tuple[int, int, int, datetime]]
+    session: Session,
+    event: str,
+    task: GuideTask,
+    rows: list[tuple[int, int, int, datetime]],
+    extra: dict | None = None,
 ) -> None:
-    """One outbox row (and dedup key) per (assignment id, guide id, customer id, time)."""
+    """One outbox row (and dedup key) per (assignment id, guide id, customer id, time); `extra`
+    properties go on each."""
     if not rows:
         return
     source = _source_id(session)
@@ -58,7 +64,9 @@ def record(
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         outbox = [
-            _outbox_row(event, f"{prefix}-{aid}", task, guide, customer, at, now, backfill_after)
+            _outbox_row(
+                event, f"{prefix}-{aid}", task, (guide, customer, at), now, backfill_after, extra
+            )
             for aid, guide, customer, at in chunk
         ]
         session.execute(
@@ -68,8 +76,9 @@ def record(
         session.execute(insert(OutboxEvent.__table__), outbox)
 
 
-def _outbox_row(event, message_id, task, guide_id, customer_id, at, now, backfill_after) -> dict:
-    properties = {"task_id": task.id, "guide_id": guide_id, "kind": task.kind}
+def _outbox_row(event, message_id, task, who, now, backfill_after, extra) -> dict:
+    guide_id, customer_id, at = who
+    properties = {"task_id": task.id, "guide_id": guide_id, "kind": task.kind, **(extra or {})}
     return {
         "message_id": message_id,
         "source": SOURCE,
