@@ -49,7 +49,7 @@ TASKS = (
     ),
     TaskSpec(0.75, "中秋礼盒预售提醒", "message", 0.05, "中秋礼盒预售开始，老客享 8 折。"),
     TaskSpec(
-        0.88, "双十二会员日：一对一跟进", "follow_up", 0.04, instructions="确认会员积分与优惠券。"
+        0.88, "会员日：一对一跟进", "follow_up", 0.04, instructions="提醒积分将到期，确认优惠券。"
     ),
     # In the last days, still open (due within DUE_DAYS of the end): the guides report's default
     # period (the last 30 days) and the tasks page show work in progress.
