@@ -109,14 +109,18 @@ def test_the_page_shows_the_period_it_counts_and_groups_thousands(rows, lake_roo
     from zoneinfo import ZoneInfo
 
     rows.customer(1)
+    rows.customer(2)
+    for customer_id in (1, 2):  # two visitors, one buyer: a conversion of 50 %
+        rows.event(customer_id, "Product Viewed", datetime(2026, 11, 9, 10, tzinfo=SHANGHAI))
     rows.order(1, datetime(2026, 11, 9, 12, tzinfo=SHANGHAI), 123_456_700)  # ¥1,234,567.00
     write_lake(lake_root, rows)
     browser = signed_in("analyst")
 
     page = browser.get("/reports/gmv?start=2026-11-08&end=2026-11-14").text
-    assert "1,234,567.00" in page  # for reading; the CSV keeps the plain number
+    assert "1,234,567.00" in page and ">50.0%<" in page  # for reading
     csv = browser.get("/reports/gmv.csv?start=2026-11-08&end=2026-11-14").text
-    assert "1234567.00" in csv and "1,234,567" not in csv
+    assert "1234567.00" in csv and "0.5000" in csv  # the CSV keeps plain numbers
+    assert "1,234,567" not in csv and "%" not in csv
 
     # No dates asked for: the fields show the brand's last 30 days, which is what was counted.
     days = [datetime.now(ZoneInfo("Asia/Shanghai")).date()]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, people
 from siyu.analytics.decompose import shapley_split, whole_fen
-from siyu.analytics.present import bars, ratio, yuan
+from siyu.analytics.present import bars, rate, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 from siyu.core.i18n import N_
@@ -193,7 +193,7 @@ def table(result: Result, _, names=None) -> tuple[tuple[str, ...], list[list]]:
                 now.buyers,
                 now.orders,
                 yuan(now.gmv_fen),
-                ratio(row.conversion),
+                rate(row.conversion),
                 yuan(row.average_order_fen),
                 ratio(row.frequency),
                 yuan(row.previous.gmv_fen),

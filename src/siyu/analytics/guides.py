@@ -18,7 +18,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_period, people
-from siyu.analytics.present import bars, ratio, yuan
+from siyu.analytics.present import bars, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 
@@ -132,8 +132,8 @@ def _guide(guide_id: int, values: dict) -> Guide:
         if field not in ("guide_id", "execution_rate")
     }
     assigned = counts["tasks_assigned"]
-    rate = counts["tasks_executed"] / assigned if assigned else None
-    return Guide(guide_id=guide_id, execution_rate=rate, **counts)
+    executed = counts["tasks_executed"] / assigned if assigned else None
+    return Guide(guide_id=guide_id, execution_rate=executed, **counts)
 
 
 def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
@@ -163,7 +163,7 @@ def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
             yuan(g.gmv_fen),
             g.tasks_assigned,
             g.tasks_executed,
-            ratio(g.execution_rate, 3),
+            rate(g.execution_rate, 3),
         ]
         for g in result.guides
     ]

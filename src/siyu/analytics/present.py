@@ -23,6 +23,18 @@ def ratio(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+class Rate(str):
+    """A share of a whole as the CSV writes it (0.5310); the console's table reads it as 53.1%."""
+
+    def shown(self) -> str:
+        return f"{float(self):.1%}" if self else ""
+
+
+def rate(value: float | None, digits: int = 4) -> Rate:
+    """A conversion, retention or execution rate: a ratio() that the console shows as a percent."""
+    return Rate(ratio(value, digits))
+
+
 Names = dict[str, dict[str, str]]  # "guide" / "store" → id → name, for labels
 
 

@@ -23,7 +23,7 @@ from siyu.analytics.base import (
     in_view,
     people,
 )
-from siyu.analytics.present import lines, ratio
+from siyu.analytics.present import lines, rate
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 from siyu.analytics.zones import bucket, bucket_of, bucket_start
@@ -124,7 +124,7 @@ def table(result: Result, _) -> tuple[list[str], list[list]]:
     width = max((len(c.retained) for c in result.cohorts), default=1)
     headers = [_("Cohort"), _("Customers"), *(f"+{k}" for k in range(width))]
     rows = [
-        [c.cohort, c.size, *(ratio(rate, 3) for rate in c.rates), *([""] * (width - len(c.rates)))]
+        [c.cohort, c.size, *(rate(share, 3) for share in c.rates), *([""] * (width - len(c.rates)))]
         for c in result.cohorts
     ]
     return headers, rows
@@ -139,9 +139,9 @@ def charts(result: Result, _) -> list[dict]:
         }
     ]
     heat = [
-        [k, i, round(rate, 4)]
+        [k, i, round(share, 4)]
         for i, c in enumerate(result.cohorts[:40])
-        for k, rate in enumerate(c.rates)
+        for k, share in enumerate(c.rates)
     ]
     found.append(
         {

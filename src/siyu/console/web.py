@@ -66,7 +66,10 @@ _DECIMAL = re.compile(r"-?[1-9]\d{3,}(\.\d+)?")  # four digits or more before an
 
 def grouped(cell: Any) -> Any:
     """A number written plainly (a report's table, as its CSV has it) with its thousands
-    grouped for reading: 357514.00 → 357,514.00. Anything else is left as it is."""
+    grouped for reading: 357514.00 → 357,514.00; a cell that says how it reads (a rate, as a
+    percent) reads so. Anything else is left as it is."""
+    if hasattr(cell, "shown"):
+        return cell.shown()
     text = str(cell) if isinstance(cell, int | float) and not isinstance(cell, bool) else cell
     if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         return cell
