@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,9 +95,25 @@ def get_engine(url: str | None = None) -> Engine:
 _sqlite_writer = threading.Lock()
 
 
-def write_lock(url: str | None = None) -> AbstractContextManager:
-    """Held around a write transaction: this process's one SQLite writer; nothing on PostgreSQL."""
-    return _sqlite_writer if get_engine(url).dialect.name == "sqlite" else nullcontext()
+def write_lock(
+    url: str | None = None, on_wait: Callable[[], None] | None = None
+) -> AbstractContextManager:
+    """Held around a write transaction: this process's one SQLite writer; nothing on PostgreSQL.
+    `on_wait` is called when this writer has to queue behind another one."""
+    if get_engine(url).dialect.name != "sqlite":
+        return nullcontext()
+    return _queued(on_wait) if on_wait else _sqlite_writer
+
+
+@contextmanager
+def _queued(on_wait: Callable[[], None]) -> Iterator[None]:
+    if not _sqlite_writer.acquire(blocking=False):
+        on_wait()
+        _sqlite_writer.acquire()
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
 
 
 def dispose_engines() -> None:

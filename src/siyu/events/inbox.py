@@ -13,16 +13,14 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +32,6 @@ from siyu.events.service import (
     SourceRef,
     apply,
     check,
-    drop_duplicates,
     first_unseen,
     screen,
     sort_out,
@@ -71,39 +68,9 @@ class Pending:
     indices: str | None
 
 
-def accept(
-    session: Session,
-    source: SourceRef,
-    raws: list[Any],
-    received_at: datetime,
-    sent_at: datetime | None = None,
-    forced_type: str | None = None,
-) -> IngestResult:
-    """Validate each message and store the valid, new ones for the processor; the caller commits.
-
-    `duplicates` counts messages seen before whose first copy is already processed, and copies
-    within this request; a copy of one still waiting is dropped when it is processed.
-    """
-    result, checked = check_all(raws, forced_type)
-    fresh = drop_seen(session.connection(), source, result, checked)
-    if fresh:
-        received = Received(orjson.dumps(raws), "", len(raws), received_at, sent_at, forced_type)
-        store(session.connection(), source, received, fresh)
-    return result
-
-
 def check_all(raws: list[Any], forced_type: str | None = None) -> tuple[IngestResult, list]:
     """The answer for each message (no database): rejections by index, and the valid ones."""
     return sort_out(raws, lambda i, raw: (i, check(raw, forced_type)[1]))
-
-
-def drop_seen(
-    connection: Connection, source: SourceRef, result: IngestResult, checked: list
-) -> list[Checked]:
-    """The valid messages not seen before; counts them and the duplicates into `result`."""
-    fresh = drop_duplicates(connection, source, checked, MESSAGE_ID)
-    result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
-    return fresh
 
 
 @dataclass(frozen=True)
@@ -116,28 +83,6 @@ class Received:
     received_at: datetime
     sent_at: datetime | None = None
     forced_type: str | None = None  # a single call (/v1/track …): the body is the message
-
-
-def store(connection: Connection, source: SourceRef, received: Received, fresh: list) -> None:
-    """One inbox row: the body and which of its messages to process; the caller commits."""
-    if not fresh:
-        return
-    everything = len(fresh) == received.messages
-    connection.execute(
-        insert(InboxBatch.__table__),
-        {
-            "source_id": source.id,
-            "received_at": received.received_at,
-            "sent_at": received.sent_at,
-            "forced_type": received.forced_type,
-            "events": len(fresh),
-            "payload": received.body,
-            "encoding": received.encoding,
-            "indices": None if everything else orjson.dumps([index for index, _ in fresh]).decode(),
-            "attempts": 0,
-        },
-    )
-    note_arrival()
 
 
 _COLUMNS = "source_id, received_at, sent_at, forced_type, events, payload, encoding, indices"
@@ -182,23 +127,12 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
         raise
 
 
-@contextmanager
-def _writer() -> Iterator[None]:
+def _writer() -> AbstractContextManager:
     """SQLite's one writer, for a request. If the processor's transaction holds it, the request
     says so, and the processor gives way from its next transaction on: counting the requests
     that got through is not enough, as a processor draining back to back lets through too few
     of them to count as busy (which kept it draining while the answers all but stopped)."""
-    lock = write_lock()
-    if isinstance(lock, nullcontext):  # PostgreSQL: many writers
-        yield
-        return
-    if not lock.acquire(blocking=False):
-        writer_wanted.set()
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
+    return write_lock(on_wait=writer_wanted.set)
 
 
 class _Held(threading.local):

@@ -220,14 +220,11 @@ def seen_message_ids(connection: Connection, source_id: int, message_ids: list[s
 
 
 def drop_duplicates(
-    connection: Connection,
-    source: SourceRef,
-    items: list,
-    message_id: Callable[[Any], str] = attrgetter("message_id"),
-) -> list:
+    connection: Connection, source: SourceRef, accepted: list[Accepted]
+) -> list[Accepted]:
     """The messages not seen before from this source, each messageId once."""
-    seen = seen_message_ids(connection, source.id, list({message_id(i) for i in items}))
-    return first_unseen(items, seen, message_id)
+    seen = seen_message_ids(connection, source.id, list({a.message_id for a in accepted}))
+    return first_unseen(accepted, seen)
 
 
 def first_unseen(

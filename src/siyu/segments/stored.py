@@ -163,8 +163,6 @@ def refresh_changed(
 def report_filter(session: Session, key: str) -> dict[str, Any]:
     """A report's filters for a stored segment: its standalone rule, and the brand's lifecycle
     days its lifecycle conditions are counted with (as the segment's own refresh counts them)."""
-    from siyu.tags.lifecycle import thresholds
-
     return {"segment": standalone_rule(session, key), "lifecycle": thresholds(session).model_dump()}
 
 

@@ -59,16 +59,16 @@ def record(
     if not rows:
         return
     source = _source_id(session)
-    now, backfill_after = utcnow(), timedelta(hours=get_settings().backfill_after_hours)
+    now = utcnow()
+    stale = now - timedelta(hours=get_settings().backfill_after_hours)  # older: a backfill
     prefix = event.lower().replace(" ", "-")
+    properties = {"task_id": task.id, "kind": task.kind, **(extra or {})}
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        outbox = [
-            _outbox_row(
-                event, f"{prefix}-{aid}", task, (guide, customer, at), now, backfill_after, extra
-            )
-            for aid, guide, customer, at in chunk
-        ]
+        outbox = []
+        for aid, guide, customer, at in chunk:
+            mine = {**properties, "guide_id": guide}
+            outbox.append(_outbox_row(event, f"{prefix}-{aid}", customer, at, mine, now, stale))
         session.execute(
             insert(ReceivedMessage.__table__),
             [{"source_id": source, "message_id": row["message_id"]} for row in outbox],
@@ -76,9 +76,7 @@ def record(
         session.execute(insert(OutboxEvent.__table__), outbox)
 
 
-def _outbox_row(event, message_id, task, who, now, backfill_after, extra) -> dict:
-    guide_id, customer_id, at = who
-    properties = {"task_id": task.id, "guide_id": guide_id, "kind": task.kind, **(extra or {})}
+def _outbox_row(event, message_id, customer_id, at, properties, now, stale) -> dict:
     return {
         "message_id": message_id,
         "source": SOURCE,
@@ -95,7 +93,7 @@ def _outbox_row(event, message_id, task, who, now, backfill_after, extra) -> dic
         "original_timestamp": at,
         "sent_at": None,
         "received_at": now,
-        "backfill": at < now - backfill_after,
+        "backfill": at < stale,
         "properties": orjson.dumps(properties).decode(),
         "traits": "{}",
         "context": "{}",
