@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import inspect
 import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from siyu.core import i18n
+from siyu.core import csvsafe, i18n
 
 Translate = Callable[[str], str]
 
@@ -69,7 +68,7 @@ def csv_of(module, result, locale: str, names: Names | None = None) -> str:
     """With a BOM, so Excel reads UTF-8."""
     headers, rows = table_of(module, result, locale, names)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(headers)
     writer.writerows(rows)
     return "\ufeff" + buffer.getvalue()

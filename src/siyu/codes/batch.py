@@ -9,7 +9,6 @@ committing its progress every few hundred codes for the page to poll.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import secrets
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from siyu.codes.models import ChannelCode, CodeBatch
 from siyu.codes.qr import qr_both
 from siyu.codes.service import _touchpoint_for, landing_url
-from siyu.core import jobs
+from siyu.core import csvsafe, jobs
 from siyu.core.db import session_factory, utcnow
 from siyu.core.errors import Conflict, InvalidInput
 from siyu.core.settings import get_settings
@@ -107,7 +106,7 @@ def write_archive(
     path = folder / f"{batch.prefix}-{batch_id}.zip"
     partial = path.with_suffix(".zip.partial")
     listing = io.StringIO()
-    writer = csv.writer(listing)
+    writer = csvsafe.writer(listing)
     writer.writerow(["code", "url", "png", "svg"])
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
         for done, code in enumerate(codes, start=1):

@@ -5,7 +5,6 @@ The registry comes from OLTP; every number comes from the lake (`codes/numbers.p
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +24,7 @@ from siyu.codes.numbers import Numbers, numbers
 from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
 from siyu.core.lake import duckdb_connection
@@ -356,7 +356,7 @@ def codes_csv(
     chosen = chosen_period(period, end)
     _ = gettext(request_locale(request, user))
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow([_(c) for c in CSV_COLUMNS])
     for row in code_rows(session, chosen):
         n = row.numbers
@@ -393,7 +393,7 @@ def code_csv(
         found = numbers(conn, chosen, key=channel.code).get(channel.code, Numbers())
     _ = gettext(request_locale(request, user))
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow(
         [
             _(c)

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from siyu.core import csvsafe
+
 Cell = str | int | float | Decimal | datetime | date | bool | None
 
 # What spreadsheets and platform exports write for "nothing here".
@@ -35,6 +37,7 @@ def text(cell: Cell) -> str | None:
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)  # a spreadsheet number holding an id or phone: 13800138000.0
     value = cell.isoformat(sep=" ") if isinstance(cell, datetime) else str(cell).strip()
+    value = csvsafe.restored(value)  # a rejected-rows file Siyu wrote, fixed and sent back
     match = _EXCEL_TEXT.match(value)
     if match:
         value = match.group(1).strip()

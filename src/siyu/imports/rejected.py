@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import orjson
 
+from siyu.core import csvsafe
 from siyu.imports.cells import Cell
 from siyu.imports.event_lines import LINE
 from siyu.imports.plans import Problem
@@ -44,7 +44,7 @@ class RejectedFile:
         encoding = "utf-8" if self.as_lines else "utf-8-sig"
         self._handle = self.path.open("w", newline="", encoding=encoding)
         if not self.as_lines:
-            self._csv = csv.writer(self._handle)
+            self._csv = csvsafe.writer(self._handle)
             self._csv.writerow([ROW, *(name for name in self.header if name), REASON])
 
     def close(self) -> None:

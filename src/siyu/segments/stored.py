@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -12,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core import jobs
+from siyu.core import csvsafe, jobs
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
@@ -326,7 +325,7 @@ def changes(session: Session, segment: Segment, limit: int = 20) -> list[dict]:
 def export_csv(session: Session, segment: Segment) -> Iterator[str]:
     """customer_id, user_id, phone, entered_at of every current member, as CSV text chunks."""
     buffer = io.StringIO()
-    out = csv.writer(buffer)
+    out = csvsafe.writer(buffer)
     out.writerow(["customer_id", "user_id", "phone", "entered_at"])
     query = (
         select(SegmentMember.customer_id, SegmentMember.entered_at)

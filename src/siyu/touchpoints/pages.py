@@ -8,7 +8,6 @@ customers the code brought, whenever they came.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -33,6 +32,7 @@ from siyu.console.dashboard import (
     pinned_end,
 )
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
 from siyu.core.lake import duckdb_connection
 from siyu.staff.models import Staff, Store
@@ -234,7 +234,7 @@ def touchpoints_csv(rows: list[TouchpointRow], locale: str) -> str:
     """The report as CSV, headers in the reader's language, with a BOM so Excel reads UTF-8."""
     _ = gettext(locale)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)
     writer.writerow([_(name) for name in CSV_COLUMNS])
     for r in rows:
         writer.writerow(
