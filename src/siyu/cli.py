@@ -14,6 +14,7 @@ from siyu.demo.cli import demo
 from siyu.events.cli import keys_app, lake_app
 from siyu.imports.cli import app as import_app
 from siyu.segments.cli import app as segment_app
+from siyu.settings.cli import app as tokens_app
 from siyu.staff.cli import app as staff_app
 from siyu.staff.tasks_cli import app as tasks_app
 from siyu.touchpoints.cli import app as touchpoints_app
@@ -29,6 +30,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The OLTP database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(lake_app, name="lake")
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 
 from siyu.core import jobs
@@ -95,3 +97,11 @@ def test_finished_clock_jobs_are_pruned_after_a_week_and_nothing_else(session):
         "test.tick:failed",
         "test.record:old",
     }
+
+
+def test_a_row_key_names_the_row_not_only_its_id():
+    made = datetime(2026, 12, 6, 9, 30, 0, 123456, tzinfo=UTC)
+    key = jobs.row_key("segments.refresh", 7, made)
+    assert key == jobs.row_key("segments.refresh", 7, made)  # the same row: one job
+    # SQLite gives a deleted row's id to the next row made: that row's job is another job.
+    assert key != jobs.row_key("segments.refresh", 7, made + timedelta(microseconds=1))

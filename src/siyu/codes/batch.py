@@ -138,7 +138,7 @@ def enqueue_archive(session: Session, batch: CodeBatch, base_url: str) -> None:
     jobs.enqueue(
         session,
         "codes.batch",
-        f"codes-batch:{batch.id}",
+        jobs.row_key("codes-batch", batch.id, batch.created_at),
         {"batch_id": batch.id, "base_url": base_url},
     )
 

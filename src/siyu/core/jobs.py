@@ -6,7 +6,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -68,6 +68,13 @@ def prune_done(session: Session, now: datetime | None = None) -> int:
         )
     )
     return gone.rowcount or 0
+
+
+def row_key(kind: str, row_id: int, created_at: datetime) -> str:
+    """The key of a job about one row: its id and the moment it was made. SQLite gives a deleted
+    row's id to the next row, so an id alone would name an old, finished job, and enqueue would
+    return that job instead of queueing the new row's."""
+    return f"{kind}:{row_id}:{created_at.astimezone(UTC):%Y%m%dT%H%M%S.%f}"
 
 
 def enqueue(

@@ -210,7 +210,8 @@ def request_refresh(
     )
     session.add(run)
     session.flush()
-    jobs.enqueue(session, "segments.refresh", f"segments.refresh:{run.id}", {"refresh_id": run.id})
+    key = jobs.row_key("segments.refresh", run.id, run.created_at)
+    jobs.enqueue(session, "segments.refresh", key, {"refresh_id": run.id})
     return run
 
 

@@ -228,7 +228,7 @@ def record_transfer_result(
         jobs.enqueue(
             session,
             "staff.retry_handovers",
-            f"handover-retry:{move.id}",
+            jobs.row_key("handover-retry", move.id, move.created_at),
             run_at=utcnow() + RETRY_AFTER,
         )
     session.flush()

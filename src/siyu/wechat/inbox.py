@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from siyu.core.jobs import enqueue
+from siyu.core.jobs import enqueue, row_key
 from siyu.wechat.callbacks import natural_key
 from siyu.wechat.models import OfficialAccountCallback
 
@@ -30,5 +30,6 @@ def accept(session: Session, event: dict, received_at: datetime) -> bool:
             session.flush()
     except IntegrityError:
         return False
-    enqueue(session, JOB_KIND, f"{JOB_KIND}:{callback.id}", {"callback_id": callback.id})
+    key = row_key(JOB_KIND, callback.id, callback.received_at)
+    enqueue(session, JOB_KIND, key, {"callback_id": callback.id})
     return True

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from siyu.core.jobs import enqueue
+from siyu.core.jobs import enqueue, row_key
 from siyu.wecom.callbacks import natural_key
 from siyu.wecom.models import WecomCallback
 
@@ -34,7 +34,8 @@ def accept(session: Session, fields: dict, received_at: datetime) -> tuple[Wecom
             session.flush()
     except IntegrityError:
         return session.scalar(select(WecomCallback).where(WecomCallback.dedup_key == key)), False
-    enqueue(session, JOB_KIND, f"{JOB_KIND}:{callback.id}", {"callback_id": callback.id})
+    key = row_key(JOB_KIND, callback.id, callback.received_at)
+    enqueue(session, JOB_KIND, key, {"callback_id": callback.id})
     return callback, True
 
 
