@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from siyu.core.db import session_factory, utcnow
 from siyu.core.errors import InvalidInput, TooLarge, Unauthorized
 from siyu.events.inbox import Received, check_all, receive
-from siyu.events.service import SourceRef
+from siyu.events.service import Rejection, SourceRef, as_utc, check_time
 from siyu.events.sources import cached_source, source_for_key
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -76,9 +76,14 @@ def _sent_at(payload: dict) -> datetime | None:
     if value is None:
         return None
     try:
-        return _datetime.validate_python(value)
+        sent_at = _datetime.validate_python(value)
     except ValidationError:
         raise InvalidInput("sentAt is not an ISO-8601 time", field="sentAt") from None
+    try:
+        check_time(sent_at, "sentAt")
+    except Rejection as problem:
+        raise InvalidInput(problem.reason, field=problem.field) from None
+    return as_utc(sent_at)  # a naive time is the brand's, as for a message's own sentAt
 
 
 def _lookup_source(key: str) -> SourceRef:
@@ -97,13 +102,14 @@ async def _receive(request: Request, kind: str | None) -> Response:
             raise InvalidInput("batch must be a list of events", field="batch")
     else:
         events = [payload]
-    sent_at = _sent_at(payload)
-    result, checked = check_all(events, kind)
+    # A single call's sentAt is the message's own, which the check reads with the message.
+    sent_at, received_at = (_sent_at(payload) if kind is None else None), utcnow()
+    result, checked = check_all(events, kind, received_at, sent_at)
     if checked:
         # Two short statements, run right here: handing them to a worker thread costs more than
         # they do, in GIL hand-overs between that thread and this loop.
         encoding = encoding if encoding in ("gzip", "deflate") else ""
-        received = Received(raw_body, encoding, len(events), utcnow(), sent_at, kind)
+        received = Received(raw_body, encoding, len(events), received_at, sent_at, kind)
         receive(source, result, received, checked)
     if kind is not None and result.rejected:
         problem = result.rejected[0]

@@ -68,9 +68,15 @@ class Pending:
     indices: str | None
 
 
-def check_all(raws: list[Any], forced_type: str | None = None) -> tuple[IngestResult, list]:
+def check_all(
+    raws: list[Any],
+    forced_type: str | None = None,
+    received_at: datetime | None = None,
+    sent_at: datetime | None = None,
+) -> tuple[IngestResult, list]:
     """The answer for each message (no database): rejections by index, and the valid ones."""
-    return sort_out(raws, lambda i, raw: (i, check(raw, forced_type)[1]))
+    received_at = received_at or utcnow()
+    return sort_out(raws, lambda i, raw: (i, check(raw, forced_type, received_at, sent_at)[1]))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ from siyu.touchpoints.service import keep_unknown
 
 MAX_EVENT_BYTES = 32 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# What the stores can hold: orjson (the outbox's and the lake's JSON) writes at most 254 levels;
+# the lake's date partitions and the analytics' date arithmetic want a four-digit year.
+MAX_DEPTH = 254
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -107,21 +112,27 @@ def validate(
     forced_type: str | None,
 ) -> Accepted:
     """One message checked as ingest() checks it; raises Rejection naming the field."""
-    message, message_id = check(raw, forced_type)
+    message, message_id = check(raw, forced_type, received_at, batch_sent_at)
     timestamp = corrected_timestamp(message, received_at, batch_sent_at)
     keys = identity_keys(message)
     return Accepted(index, message, message_id, timestamp, keys, received_at)
 
 
-def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
+def check(
+    raw: Any,
+    forced_type: str | None = None,
+    received_at: datetime | None = None,
+    batch_sent_at: datetime | None = None,
+) -> tuple[Message, str]:
     """Whether ingest() will take this message: the message and its messageId, or Rejection.
 
-    The tracking API answers from this alone; everything else ingest() derives later.
+    The tracking API answers from this alone, so it computes what the processor will (the
+    corrected time, the amounts in fen, the JSON as stored): what it lets through, the
+    processor can apply.
     """
     if not isinstance(raw, dict):
         raise Rejection(None, "an event must be a JSON object")
-    if len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
-        raise Rejection(None, "the event is larger than 32 KB")
+    _check_storable(raw)
     if forced_type:
         raw = {**raw, "type": forced_type}
     try:
@@ -133,11 +144,15 @@ def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
     missing = message.missing()
     if missing:
         raise Rejection(*missing)
+    check_event_time(message, received_at or datetime.now(UTC), batch_sent_at)
     if message.event in ORDER_EVENTS and message.type == "track":
         try:
             check_order_event(message.event, message.properties)
         except SiyuError as problem:
             raise Rejection(problem.field, problem.message) from None
+    context_traits = message.context.get("traits")
+    if context_traits and not isinstance(context_traits, dict):
+        raise Rejection("context.traits", "context.traits must be an object")
     if not _identifies_someone(message):
         raise Rejection(
             "userId",
@@ -145,6 +160,45 @@ def check(raw: Any, forced_type: str | None = None) -> tuple[Message, str]:
             "(empty or a blocked value such as 'null')",
         )
     return message, message.message_id or content_id(raw)
+
+
+def _check_storable(raw: dict) -> None:
+    """Size, nesting and text as the outbox and the lake store them."""
+    try:
+        encoded = orjson.dumps(raw)
+    except orjson.JSONEncodeError:
+        field = next((k for k, v in raw.items() if _too_deep(v)), None)
+        raise Rejection(field, f"the event is nested deeper than {MAX_DEPTH} levels") from None
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise Rejection(None, "the event is larger than 32 KB")
+    if b"\\u0000" in encoded:  # rare: then find where (the escape may be a literal "\\u0000")
+        field = _nul_at(raw)
+        if field is not None:
+            raise Rejection(field, "text may not contain NUL characters (\\u0000)")
+
+
+def _too_deep(value: Any) -> bool:
+    try:
+        orjson.dumps([value])
+    except orjson.JSONEncodeError:
+        return True
+    return False
+
+
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or text holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if not isinstance(value, (dict, list)):
+        return None
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where.replace("\x00", "\\u0000")
+        found = _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _identifies_someone(message: Message) -> bool:
@@ -172,8 +226,9 @@ def identity_keys(message: Message) -> list[tuple[str, str]]:
     return keys
 
 
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:  # a naive time is the brand's local time
+def as_utc(value: datetime) -> datetime:
+    """A time in UTC; a naive one is the brand's local time (OverflowError past year 1 or 9999)."""
+    if value.tzinfo is None:
         value = value.replace(tzinfo=get_settings().zone)
     return value.astimezone(UTC)
 
@@ -183,13 +238,50 @@ def corrected_timestamp(
 ) -> datetime:
     """timestamp = receivedAt − (sentAt − originalTimestamp): the device clock's skew removed."""
     client = message.client_timestamp
-    sent = message.sent_at or batch_sent_at
     if client is None:
         return received_at
-    client = _as_utc(client)
-    if sent is not None:
-        return received_at - (_as_utc(sent) - client)
+    sent = message.sent_at or batch_sent_at
+    if sent is not None:  # aware times subtract across zones: no conversion needed
+        return received_at - (_aware(sent) - _aware(client))
+    client = as_utc(client)
     return received_at if client > received_at + FUTURE_TOLERANCE else client
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=get_settings().zone)
+
+
+def check_event_time(
+    message: Message, received_at: datetime, batch_sent_at: datetime | None
+) -> None:
+    """Rejection naming the time that puts corrected_timestamp() outside 1900-2199."""
+    client = message.client_timestamp
+    if message.timestamp is not None:
+        check_time(message.timestamp, "timestamp")
+    if message.original_timestamp is not None:
+        check_time(message.original_timestamp, "originalTimestamp")
+    if message.sent_at is not None:
+        check_time(message.sent_at, "sentAt")
+    if client is None or not (message.sent_at or batch_sent_at):
+        return  # the time is the client's or the arrival's: both checked
+    try:
+        timestamp = corrected_timestamp(message, received_at, batch_sent_at)
+    except OverflowError:
+        timestamp = None
+    if timestamp is None or not EARLIEST <= timestamp < LATEST:
+        name = "originalTimestamp" if message.original_timestamp else "timestamp"
+        raise Rejection(
+            name,
+            f"{name} corrected by sentAt (timestamp = receivedAt - (sentAt - {name})) "
+            "falls outside the years 1900-2199",
+        )
+
+
+def check_time(value: datetime, field: str) -> None:
+    """Rejection when `value` is outside the years 1900-2199 (in UTC)."""
+    # The year settles all but the two border years, whatever the zone; those are compared.
+    if not 1900 < value.year < 2199 and not EARLIEST <= _aware(value) < LATEST:
+        raise Rejection(field, f"{field} must be in the years 1900-2199")
 
 
 def content_id(raw: dict) -> str:
@@ -360,8 +452,8 @@ def _outbox_row(
         "customer_id": customer_id,
         "touchpoint": touchpoint,
         "timestamp": item.timestamp,
-        "original_timestamp": _as_utc(m.client_timestamp) if m.client_timestamp else None,
-        "sent_at": _as_utc(m.sent_at) if m.sent_at else None,
+        "original_timestamp": as_utc(m.client_timestamp) if m.client_timestamp else None,
+        "sent_at": as_utc(m.sent_at) if m.sent_at else None,
         "received_at": item.received_at,
         "backfill": backfill,
         "properties": _json(m.properties),

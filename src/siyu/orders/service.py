@@ -12,6 +12,7 @@ from siyu.core.errors import InvalidInput
 from siyu.orders.models import Order
 
 ORDER_EVENTS = ("Order Completed", "Order Refunded")
+MAX_YUAN = Decimal(2**63 - 1).scaleb(-2)  # fen in a BIGINT column
 
 
 def to_fen(value: object, field: str) -> int:
@@ -22,6 +23,8 @@ def to_fen(value: object, field: str) -> int:
         raise InvalidInput(f"{value!r} is not an amount", field=field) from None
     if not amount.is_finite() or amount < 0:
         raise InvalidInput(f"{value!r} is not a non-negative amount", field=field)
+    if amount > MAX_YUAN:
+        raise InvalidInput(f"{value!r} is larger than any amount Siyu can store", field=field)
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
