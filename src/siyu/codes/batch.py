@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode, CodeBatch
 from siyu.codes.qr import qr_both
-from siyu.codes.service import _touchpoint_for, landing_url
+from siyu.codes.service import _touchpoint_for, check_target, landing_url
 from siyu.core import csvsafe, jobs
 from siyu.core.db import session_factory, utcnow
 from siyu.core.errors import Conflict, InvalidInput
@@ -51,6 +51,7 @@ def create_batch(
         raise InvalidInput(f"a batch has 1 to {MAX_CODES:,} codes", field="count")
     if not name.strip():
         raise InvalidInput("a batch needs a name", field="name")
+    check_target(target_kind, target)
     if session.scalar(select(CodeBatch.id).where(CodeBatch.prefix == prefix)):
         raise Conflict(f"the prefix {prefix!r} is taken", field="prefix")
     batch = CodeBatch(name=name.strip(), prefix=prefix, count=count)
@@ -64,7 +65,7 @@ def create_batch(
             "kind": "product_item",
             "touchpoint_id": touchpoint_id,
             "target_kind": target_kind,
-            "target": target,
+            "target": target.strip(),
             "tag_names": tag_names or [],
             "batch_id": batch.id,
             "is_active": True,

@@ -215,7 +215,7 @@ def _store_scan(source: SourceRef, message: dict) -> None:
 
 
 def _onwards(target: str, target_kind: str) -> Response:
-    if "://" in target:
+    if target.startswith(("https://", "http://")):  # never another scheme, whatever is stored
         return RedirectResponse(target, status_code=302)
     # A mini-program path (or no target yet) cannot be redirected to from a browser.
     text = (

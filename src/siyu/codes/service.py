@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,10 @@ from siyu.touchpoints.models import Touchpoint
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A mini-program page: a path with an optional query, and no scheme (pages/index/index?from=qr).
+MINI_PROGRAM_PATH = re.compile(r"^/?[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*(\?[^\s#]*)?$")
+WEB_SCHEMES = ("https", "http")
+MAX_TARGET = 1000  # the column's length
 # A code's kind → the touchpoint group a touchpoint made for it falls in.
 KIND_GROUPS = {
     "store": "store",
@@ -98,18 +103,46 @@ def _check(session, code, name, kind, target_kind, target, store_id, staff_id) -
         raise InvalidInput("a code needs a name", field="name")
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
-    if target_kind not in TARGET_KINDS:
-        raise InvalidInput(
-            f"target_kind must be one of {', '.join(TARGET_KINDS)}", field="target_kind"
-        )
-    if target_kind in ("url", "official_account_qr") and target and "://" not in target:
-        raise InvalidInput("the target must be a full URL (https://…)", field="target")
+    check_target(target_kind, target)
     if store_id is not None and session.get(Store, store_id) is None:
         raise NotFound(f"no store {store_id}", field="store_id")
     if staff_id is not None and session.get(Staff, staff_id) is None:
         raise NotFound(f"no staff member {staff_id}", field="staff_id")
     if find_code(session, code) is not None:
         raise Conflict(f"the code {code!r} is taken", field="code")
+
+
+def check_target(target_kind: str, target: str) -> None:
+    """A web target is an http(s) address with a host; a mini-program target is a page path.
+    Nothing else (`javascript:`, `data:`, `ftp:`) ever reaches a scanning phone."""
+    if target_kind not in TARGET_KINDS:
+        raise InvalidInput(
+            f"target_kind must be one of {', '.join(TARGET_KINDS)}", field="target_kind"
+        )
+    target = target.strip()
+    if not target:
+        return
+    if len(target) > MAX_TARGET:
+        raise InvalidInput(f"the target is longer than {MAX_TARGET} characters", field="target")
+    if target_kind == "mini_program":
+        if not MINI_PROGRAM_PATH.match(target):
+            raise InvalidInput(
+                "a mini-program target is a page path such as pages/index/index?from=qr",
+                field="target",
+            )
+        return
+    if not _is_web_address(target):
+        raise InvalidInput("the target must be a full http(s) address (https://…)", field="target")
+
+
+def _is_web_address(target: str) -> bool:
+    if any(ch.isspace() or not ch.isprintable() for ch in target):
+        return False
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a malformed host, such as an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
 
 
 def _touchpoint_for(session, touchpoint_code, name, kind, store_id, staff_id) -> int:

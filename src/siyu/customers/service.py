@@ -44,7 +44,26 @@ def find_customer(session: Session, ref: str | int) -> Customer:
 def check_visible(customer: Customer, role: str, staff_id: int | None) -> None:
     """A guide sees only the customers they own; to them any other customer does not exist."""
     if role == "guide" and (staff_id is None or customer.owner_id != staff_id):
-        raise NotFound(N_("no such customer among yours"), field="id")
+        raise _not_among_yours()
+
+
+def find_visible_customer(
+    session: Session, ref: str | int, role: str, staff_id: int | None
+) -> Customer:
+    """`find_customer` as this role sees it: to a guide, a customer who is someone else's and
+    one who does not exist get the very same answer, so probing ids or phones tells nothing."""
+    try:
+        customer = find_customer(session, ref)
+    except NotFound:
+        if role == "guide":
+            raise _not_among_yours() from None
+        raise
+    check_visible(customer, role, staff_id)
+    return customer
+
+
+def _not_among_yours() -> NotFound:
+    return NotFound(N_("no such customer among yours"), field="id")
 
 
 def merged_ids(session: Session, customer_id: int) -> list[int]:
@@ -89,8 +108,7 @@ def customer_360(
     staff_id: int | None = None,
 ) -> dict:
     """Traits, identities, tags, orders, latest events and merge history of one customer."""
-    customer = find_customer(session, ref)
-    check_visible(customer, role, staff_id)
+    customer = find_visible_customer(session, ref, role, staff_id)
     family = merged_ids(session, customer.id)
     identities = session.execute(
         select(Identity.type, Identity.value, Identity.created_at)

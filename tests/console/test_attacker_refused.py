@@ -1,0 +1,76 @@
+"""What an attacker tries against the console and the APIs is refused, and tells them nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from siyu.core.auth import create_token
+from siyu.core.db import unit_of_work
+from siyu.customers.service import find_customer
+from siyu.staff.service import assign_owner
+from tests.helpers import identify, post_batch
+
+
+@pytest.fixture
+def two_owned(client, write_key, users) -> dict[str, int]:
+    """Customer 'mine' belongs to the signed-in guide, 'theirs' to the other guide."""
+    people = [
+        identify("mine", {"phone": "13800000001"}),
+        identify("theirs", {"phone": "13900000002"}),
+    ]
+    assert post_batch(client, write_key, people).status_code == 200
+    with unit_of_work() as s:
+        ids = {ref: find_customer(s, ref).id for ref in ("mine", "theirs")}
+        assign_owner(s, ids["mine"], users["guide_staff_id"])
+        assign_owner(s, ids["theirs"], users["other_staff_id"])
+    return ids
+
+
+def _nowhere(customer_id: int) -> int:
+    """An id of the same length that no customer has (so the two pages are the same size)."""
+    return customer_id + 10 ** (len(str(customer_id)))
+
+
+def _same_answer(first, second, first_ref: str, second_ref: str) -> None:
+    assert first.status_code == second.status_code == 404
+    # The page echoes the address it was asked for (the language switch comes back to it).
+    asked = "/customers/{}"
+    assert first.text.replace(asked.format(first_ref), "") == second.text.replace(
+        asked.format(second_ref), ""
+    )
+    ignore = {"date", "content-length", "server-timing"}
+    assert {k: v for k, v in first.headers.items() if k not in ignore} == {
+        k: v for k, v in second.headers.items() if k not in ignore
+    }
+
+
+def test_a_guide_gets_the_same_answer_for_someone_elses_customer_as_for_none(signed_in, two_owned):
+    guide = signed_in("guide")
+    theirs, missing = str(two_owned["theirs"]), str(_nowhere(two_owned["theirs"]))
+    _same_answer(
+        guide.get(f"/customers/{theirs}"), guide.get(f"/customers/{missing}"), theirs, missing
+    )
+    _same_answer(
+        guide.get("/customers/13900000002"),
+        guide.get("/customers/13700000003"),
+        "13900000002",
+        "13700000003",
+    )
+    assert guide.get(f"/customers/{two_owned['mine']}").status_code == 200
+
+
+def test_a_guide_token_gets_the_same_answer_for_someone_elses_customer_as_for_none(
+    client, two_owned, users
+):
+    with unit_of_work() as s:
+        _, secret = create_token(s, "guide-app", "guide", users["guide_staff_id"])
+    headers = {"Authorization": f"Bearer {secret}"}
+    theirs, missing = str(two_owned["theirs"]), str(_nowhere(two_owned["theirs"]))
+    first = client.get(f"/api/customers/{theirs}", headers=headers)
+    second = client.get(f"/api/customers/{missing}", headers=headers)
+    _same_answer(first, second, theirs, missing)
+    assert first.json()["error"] == {
+        "code": "not_found",
+        "message": "no such customer among yours",
+        "field": "id",
+    }
