@@ -185,7 +185,7 @@ def open_event_window(
     days = [p for p in lake.event_partitions() if first <= p <= last]
     source = EMPTY_VIEWS["events"] + " WHERE false"
     if days:
-        globs = ", ".join(_quoted(lake.path(EVENTS, day, "*.parquet")) for day in days)
+        globs = ", ".join(_quoted(lake.url(lake.path(EVENTS, day, "*.parquet"))) for day in days)
         source = (
             f"SELECT * FROM read_parquet([{globs}], hive_partitioning = true, union_by_name = true)"
         )

@@ -1,4 +1,4 @@
-"""The event lake: Parquet files under SIYU_LAKE (any fsspec path), written atomically."""
+"""The event lake: Parquet files under SIYU_LAKE (any fsspec location), written atomically."""
 
 from __future__ import annotations
 
@@ -36,7 +36,24 @@ class Lake:
     root: str
 
     def path(self, *parts: str) -> str:
+        """A path inside the lake as its fsspec filesystem names it (no protocol)."""
         return posixpath.join(self.root, *parts)
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def url(self, path: str) -> str:
+        """A lake path as a reader outside fsspec (DuckDB, Spark) names it: a local path as it
+        is, any other with the protocol fsspec's paths leave out (memory://, s3://), without
+        which a reader would look for it on the local disk."""
+        return path if self.is_local else self.fs.unstrip_protocol(path)
+
+    def modified(self, path: str) -> float:
+        """When a file was last written (object stores and memory:// say "created")."""
+        info = self.fs.info(path)
+        stamp = info.get("mtime") or info.get("created") or 0
+        return stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp)
 
     def write_atomic(self, table: pa.Table, relative: str) -> str:
         """Write to a temporary name, then rename: a file is either whole or absent."""
@@ -78,7 +95,7 @@ class Lake:
         """(path, size, mtime) of every table file, sorted: it changes whenever a file is added,
         replaced or removed. On a local disk with os.scandir, a tenth of fsspec's glob over a
         year of daily partitions (every report run asks)."""
-        if isinstance(self.fs, LocalFileSystem):
+        if self.is_local:
             return _local_inventory(self.root)
         found = []
         for pattern in (f"{EVENTS}/date=*/*.parquet", "*/*.parquet"):
@@ -88,7 +105,7 @@ class Lake:
         return tuple(sorted(found, key=str))
 
     def snapshot(self, name: str) -> str | None:
-        """The newest file of a snapshot table (None when it has none).
+        """The newest file of a snapshot table, as a reader names it (None when it has none).
 
         A snapshot is never replaced in place: a reader that named a file keeps reading that
         file (DuckDB opens it again between planning and scanning), and the shipper writes each
@@ -96,7 +113,7 @@ class Lake:
         found = self.files(name)
         if not found:
             return None
-        return max(found, key=lambda path: (self.fs.info(path).get("mtime") or 0, path))
+        return self.url(max(found, key=lambda path: (self.modified(path), path)))
 
     def event_partitions(self) -> list[str]:
         base = self.path(EVENTS)
@@ -157,16 +174,16 @@ def duckdb_connection(
     first file (DuckDB takes the schema of a glob from its first file)."""
     lake = lake or open_lake()
     conn = duckdb.connect()
-    if lake.fs.protocol not in ("file", ("file", "local")) and "file" not in lake.fs.protocol:
+    if not lake.is_local:
         conn.register_filesystem(lake.fs)
     partitions = lake.files(EVENTS, "date=*/*.parquet")
     if partitions:
-        glob = lake.path(EVENTS, "date=*", "*.parquet")
+        glob = lake.url(lake.path(EVENTS, "date=*", "*.parquet"))
         conn.execute(
             f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
         )
         if sources is not None:
-            sources[EVENTS] = f"{glob} from {partitions[0]}"
+            sources[EVENTS] = f"{glob} from {lake.url(partitions[0])}"
     for name in SNAPSHOTS:
         newest = lake.snapshot(name)
         if newest:

@@ -252,7 +252,7 @@ def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
     """Older files of a snapshot, once no reader can still be on them (see Lake.snapshot)."""
     cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
     for path in lake.files(name):
-        if path != keep and (lake.fs.info(path).get("mtime") or 0) < cutoff:
+        if path != keep and lake.modified(path) < cutoff:
             lake.fs.rm(path)
 
 
