@@ -34,9 +34,13 @@ def accept(session: Session, fields: dict, received_at: datetime) -> tuple[Wecom
             session.flush()
     except IntegrityError:
         return session.scalar(select(WecomCallback).where(WecomCallback.dedup_key == key)), False
-    key = row_key(JOB_KIND, callback.id, callback.received_at)
-    enqueue(session, JOB_KIND, key, {"callback_id": callback.id})
+    enqueue(session, JOB_KIND, job_key(callback), {"callback_id": callback.id})
     return callback, True
+
+
+def job_key(callback: WecomCallback) -> str:
+    """The key of the job that processes this callback."""
+    return row_key(JOB_KIND, callback.id, callback.received_at)
 
 
 def recent(session: Session, limit: int = 20) -> list[WecomCallback]:

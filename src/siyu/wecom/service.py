@@ -19,7 +19,7 @@ from siyu.customers.models import Customer
 from siyu.staff.handover import pending_moves, record_transfer_result
 from siyu.staff.models import HandoverMove, Staff
 from siyu.wecom.client import WecomClient, get_client
-from siyu.wecom.inbox import JOB_KIND
+from siyu.wecom.inbox import JOB_KIND, job_key
 from siyu.wecom.models import ContactWay, LossAlert, SyncRun, WecomCallback
 
 TRANSFER_BATCH = 100  # WeCom takes at most 100 external_userids per transfer call
@@ -211,7 +211,7 @@ def callback_counts(session: Session) -> dict[str, int]:
 
 def callback_problems(session: Session, callbacks: list[WecomCallback]) -> dict[int, Job]:
     """The jobs of these callbacks that failed at least once (retrying, or given up)."""
-    keys = {f"{JOB_KIND}:{c.id}": c.id for c in callbacks if c.status != "done"}
+    keys = {job_key(c): c.id for c in callbacks if c.status != "done"}
     if not keys:
         return {}
     jobs = session.scalars(select(Job).where(Job.key.in_(keys), Job.last_error.is_not(None)))
