@@ -9,6 +9,7 @@ import pytest
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from siyu.core.settings import reset_settings
 from tests.wecom.conftest import AES_KEY, TOKEN, fake_wecom  # noqa: F401
 from tests.wecom.fake_server import APP_ID
 
@@ -30,19 +31,26 @@ def event_xml(openid: str, event: str, key: str = "", at: int = 1764400000) -> s
     )
 
 
+def push(xml: str, encrypted: bool, timestamp: str | None = None) -> tuple[dict, str]:
+    """The query and body the official account would POST: plain, or encrypted (safe mode)."""
+    timestamp, nonce = timestamp or str(int(time.time())), str(next(_nonces))
+    query = signed_query(timestamp, nonce)
+    if not encrypted:
+        return query, xml
+    sealed = WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message(xml, nonce, timestamp)
+    signature = sealed.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    return query | {"encrypt_type": "aes", "msg_signature": signature}, sealed
+
+
 @pytest.fixture
-def post_wechat(client, fake_wecom):  # noqa: F811
-    """Post an event as the official account does: plain, or encrypted (safe mode)."""
+def post_wechat(client, fake_wecom, monkeypatch):  # noqa: F811
+    """Post an event as the official account does: plain (an account without an
+    EncodingAESKey), or encrypted (safe mode, the key set)."""
 
     def post(xml: str, encrypted: bool = False):
-        timestamp, nonce = str(int(time.time())), str(next(_nonces))
-        query = signed_query(timestamp, nonce)
-        body = xml
-        if encrypted:
-            sealed = WeChatCrypto(TOKEN, AES_KEY, APP_ID).encrypt_message(xml, nonce, timestamp)
-            signature = sealed.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
-            query |= {"encrypt_type": "aes", "msg_signature": signature}
-            body = sealed
+        monkeypatch.setenv("SIYU_WECHAT_AES_KEY", AES_KEY if encrypted else "")
+        reset_settings()
+        query, body = push(xml, encrypted)
         return client.post("/wechat/callback", params=query, content=body)
 
     return post

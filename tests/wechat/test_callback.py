@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -11,12 +12,13 @@ from typer.testing import CliRunner
 from siyu.cli import app
 from siyu.codes.service import create_code, find_code
 from siyu.core.db import session_factory, unit_of_work
+from siyu.core.settings import reset_settings
 from siyu.events.models import OutboxEvent
 from siyu.wechat.models import OfficialAccountCallback
 from siyu.wecom.records import customer_of
 from tests.console_support import csrf_of
-from tests.wechat.conftest import event_xml, signed_query
-from tests.wecom.conftest import run_jobs
+from tests.wechat.conftest import event_xml, push, signed_query
+from tests.wecom.conftest import TOKEN, run_jobs
 
 
 @pytest.fixture
@@ -100,3 +102,66 @@ def test_an_operator_makes_the_scene_qr_from_the_code_page(menu_code, fake_wecom
     assert body["action_info"]["scene"]["scene_str"] == "menu-sh01"
     shown = operator.get("/codes/menu-sh01").text
     assert 'data-test="make-scene-qr"' not in shown and "http://weixin.qq.com/q/" in shown
+
+
+def stored(session) -> int:
+    return session.scalar(select(func.count()).select_from(OfficialAccountCallback))
+
+
+def test_in_safe_mode_a_plain_push_is_refused(client, session, menu_code):
+    # fake_wecom configures SIYU_WECHAT_AES_KEY: the account is in safe mode.
+    query, body = push(event_xml("o-lin", "subscribe", "qrscene_menu-sh01"), encrypted=False)
+    response = client.post("/wechat/callback", params=query, content=body)
+    assert response.status_code == 401
+    assert response.json()["error"]["field"] == "msg_signature"
+    assert stored(session) == 0
+
+
+def test_in_safe_mode_a_push_with_a_wrong_msg_signature_is_refused(client, session, menu_code):
+    query, body = push(event_xml("o-lin", "subscribe"), encrypted=True)
+    response = client.post(
+        "/wechat/callback", params={**query, "msg_signature": "0" * 40}, content=body
+    )
+    assert response.status_code == 401
+    assert stored(session) == 0
+
+
+def test_in_safe_mode_the_encrypted_copy_is_what_counts(client, session, menu_code):
+    # Compatible mode (兼容模式) sends a plain copy beside the ciphertext: only the ciphertext
+    # is signed, so a plain copy changed on the way is ignored.
+    query, sealed = push(event_xml("o-lin", "subscribe", "qrscene_menu-sh01"), encrypted=True)
+    forged = sealed.replace("<xml>", "<xml><FromUserName><![CDATA[o-mallory]]></FromUserName>")
+    assert client.post("/wechat/callback", params=query, content=forged).text == "success"
+    assert session.scalar(select(OfficialAccountCallback)).fields["openid"] == "o-lin"
+
+
+@pytest.mark.parametrize("off", [-301, 301])
+def test_a_push_signed_more_than_five_minutes_away_is_refused(client, session, menu_code, off):
+    stale = str(int(time.time()) + off)
+    query, body = push(event_xml("o-lin", "subscribe"), encrypted=True, timestamp=stale)
+    response = client.post("/wechat/callback", params=query, content=body)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "stale_timestamp"
+    assert stored(session) == 0
+
+
+def test_a_replayed_push_is_refused_by_its_nonce(client, session, menu_code):
+    query, body = push(event_xml("o-lin", "subscribe"), encrypted=True)
+    assert client.post("/wechat/callback", params=query, content=body).text == "success"
+    replayed = client.post("/wechat/callback", params=query, content=body)
+    assert replayed.status_code == 401
+    assert replayed.json()["error"] | {"message": ""} == {
+        "code": "replayed",
+        "field": "nonce",
+        "message": "",
+    }
+    assert stored(session) == 1
+
+
+def test_without_a_key_a_body_that_is_not_text_names_the_field(client, session, monkeypatch):
+    monkeypatch.setenv("SIYU_WECHAT_TOKEN", TOKEN)
+    reset_settings()
+    query, _ = push("", encrypted=False)
+    response = client.post("/wechat/callback", params=query, content=b"<xml>\xff\xfe</xml>")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "body"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
@@ -45,6 +48,9 @@ def tencent_vector(monkeypatch):
     monkeypatch.setenv("SIYU_WECOM_AES_KEY", VECTOR_AES_KEY)
     monkeypatch.setenv("SIYU_WECOM_CORP_ID", VECTOR_CORP_ID)
     reset_settings()
+    # The vectors were signed in 2014: the server's clock is set to when they were sent.
+    sent = datetime.fromtimestamp(int(POST_QUERY["timestamp"]), UTC)
+    monkeypatch.setattr("siyu.wecom.api.utcnow", lambda: sent)
 
 
 def stored(session) -> int:
@@ -134,3 +140,62 @@ def test_encrypted_post_with_another_corp_id_is_refused(client, fake_wecom, monk
     response = client.post("/wecom/callback", params=query, content=body)
     assert response.status_code == 401
     assert stored(session) == 0
+
+
+def post_sealed(client, query: dict, body: str):
+    return client.post("/wecom/callback", params=query, content=body)
+
+
+@pytest.mark.parametrize("off", [-301, 301])
+def test_a_callback_signed_more_than_five_minutes_away_is_refused(client, fake_wecom, session, off):
+    query, body = encrypted_post(added("wm-a", "guide1"), str(int(time.time()) + off))
+    response = post_sealed(client, query, body)
+    assert response.status_code == 401
+    assert response.json()["error"] | {"message": ""} == {
+        "code": "stale_timestamp",
+        "field": "timestamp",
+        "message": "",
+    }
+    assert stored(session) == 0
+
+
+def test_a_callback_inside_the_window_is_taken(client, fake_wecom, session):
+    query, body = encrypted_post(added("wm-a", "guide1"), str(int(time.time()) - 290))
+    assert post_sealed(client, query, body).text == "success"
+    assert stored(session) == 1
+
+
+def test_a_replayed_request_is_refused_by_its_nonce(client, fake_wecom, session):
+    query, body = encrypted_post(added("wm-a", "guide1"))
+    assert post_sealed(client, query, body).text == "success"
+    replayed = post_sealed(client, query, body)
+    assert replayed.status_code == 401
+    assert replayed.json()["error"]["field"] == "nonce"
+    assert stored(session) == 1
+    assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_a_nonce_is_remembered_only_for_a_callback_taken(client, fake_wecom, session):
+    query, body = encrypted_post(added("wm-a", "guide1"))
+    tampered = post_sealed(client, {**query, "msg_signature": "0" * 40}, body)
+    assert tampered.status_code == 401
+    assert post_sealed(client, query, body).text == "success"  # the real one is still taken
+
+
+def test_a_body_past_the_limit_is_refused_before_it_is_read(client, fake_wecom, session):
+    query, _ = encrypted_post(added("wm-a", "guide1"))
+    big = "<xml>" + "A" * 70_000 + "</xml>"
+    response = post_sealed(client, query, big)
+    assert response.status_code == 413
+    assert response.json()["error"]["field"] == "body"
+    # Sent in chunks without a length, it is refused once the limit is passed.
+    chunks = (big[i : i + 8192].encode() for i in range(0, len(big), 8192))
+    streamed = client.post("/wecom/callback", params=query, content=chunks)
+    assert streamed.status_code == 413
+
+
+def test_a_timestamp_that_is_not_a_number_names_the_field(client, fake_wecom, session):
+    query, body = encrypted_post(added("wm-a", "guide1"), "soon")
+    response = post_sealed(client, query, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "timestamp"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from siyu.core.auth import ApiToken, token_for
 from siyu.core.db import session_factory
-from siyu.core.errors import Forbidden, Unauthorized
+from siyu.core.errors import Forbidden, TooLarge, Unauthorized
 from siyu.core.permissions import can
 
 
@@ -52,3 +52,21 @@ def TokenAllowed(permission: str):  # noqa: N802 - reads as a type in a signatur
         return token
 
     return Annotated[ApiToken, Depends(check)]
+
+
+def RawBody(max_bytes: int):  # noqa: N802 - reads as a type in a signature
+    """The request's bytes, read as they arrive and refused (413) past `max_bytes`, so a route
+    that needs the raw body can still be a plain `def` run off the event loop."""
+
+    async def read(request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise TooLarge(f"the body is larger than {max_bytes} bytes", field="body")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise TooLarge(f"the body is larger than {max_bytes} bytes", field="body")
+        return bytes(body)
+
+    return Annotated[bytes, Depends(read)]

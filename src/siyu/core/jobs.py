@@ -12,6 +12,7 @@ from sqlalchemy import JSON, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, session_factory, utcnow, write_lock
+from siyu.core.replay import forget_nonces
 
 log = logging.getLogger("siyu.jobs")
 
@@ -178,6 +179,7 @@ class Worker(threading.Thread):
                 if not ran and (pruned_at is None or utcnow() - pruned_at >= PRUNE_EVERY):
                     with write_lock(), factory() as session:
                         prune_done(session)
+                        forget_nonces(session)
                         session.commit()
                     pruned_at = utcnow()
             except Exception:

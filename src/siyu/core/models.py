@@ -1,7 +1,7 @@
 """Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
 
 from siyu.codes import models as codes  # noqa: F401
-from siyu.core import audit, auth, jobs, meta  # noqa: F401
+from siyu.core import audit, auth, jobs, meta, replay  # noqa: F401
 from siyu.core.db import Base
 from siyu.customers import models as customers  # noqa: F401
 from siyu.events import models as events  # noqa: F401

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     shipper_batch_size: int = Field(50_000, description="Outbox rows per lake file batch.")
     compact_min_files: int = Field(8, description="Compact a date partition with this many files.")
     outbox_retention_days: int = Field(90, description="Shipped outbox rows kept this long.")
+    callback_window_seconds: int = Field(
+        300,
+        ge=1,
+        description="A WeCom or official-account callback signed further than this from now "
+        "is refused, and so is a nonce taken before.",
+    )
     # WeCom (企业微信): the callback's token and EncodingAESKey, and the app that calls its API.
     wecom_token: str = Field("", description="WeCom callback Token.")
     wecom_aes_key: str = Field("", description="WeCom callback EncodingAESKey (43 characters).")

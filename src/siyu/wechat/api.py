@@ -1,21 +1,24 @@
 """`/wechat/callback`: the official account's URL check (GET) and pushed messages (POST).
 
 Each push is verified, stored and answered "success" at once (WeChat waits 5 seconds and
-retries); following and scanning are applied by a job (`wechat.callback`).
+retries); following and scanning are applied by a job (`wechat.callback`). A push signed more
+than SIYU_CALLBACK_WINDOW_SECONDS from now, or with a nonce taken before, is refused.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from siyu.core.db import utcnow
-from siyu.core.deps import SessionDep
+from siyu.core.deps import RawBody, SessionDep
+from siyu.core.replay import refuse_replayed
 from siyu.core.settings import get_settings
 from siyu.wechat import callbacks, inbox
 from siyu.wechat import jobs as _jobs  # noqa: F401  (registers the callback job)
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
+PushBody = RawBody(64 * 1024)  # WeChat's pushes are a few KB of XML
 
 
 @router.get("/callback", response_class=PlainTextResponse)
@@ -25,16 +28,17 @@ def verify_url(signature: str, timestamp: str, nonce: str, echostr: str) -> str:
 
 
 @router.post("/callback", response_class=PlainTextResponse)
-async def receive(
-    request: Request,
+def receive(
+    body: PushBody,
     session: SessionDep,
     signature: str,
     timestamp: str,
     nonce: str,
     msg_signature: str | None = None,
 ) -> str:
-    settings = get_settings()
+    settings, now = get_settings(), utcnow()
     callbacks.verify(settings, signature, timestamp, nonce)
-    xml = callbacks.open_message(settings, await request.body(), timestamp, nonce, msg_signature)
-    inbox.accept(session, callbacks.read_event(xml), utcnow())
+    xml = callbacks.open_message(settings, body, timestamp, nonce, msg_signature)
+    refuse_replayed(session, "wechat", timestamp, nonce, now)
+    inbox.accept(session, callbacks.read_event(xml), now)
     return "success"

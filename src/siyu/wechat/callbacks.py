@@ -1,4 +1,8 @@
-"""Official-account callbacks: verify (plain or safe mode), decrypt, parse with wechatpy."""
+"""Official-account callbacks: verify (plain or safe mode), decrypt, parse with wechatpy.
+
+With an EncodingAESKey set the account is in safe mode (安全模式) and only encrypted pushes
+carrying msg_signature are taken; the plain signature alone covers the query, not the body.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,15 @@ def verify(settings: Settings, signature: str, timestamp: str, nonce: str) -> No
 def open_message(
     settings: Settings, body: bytes, timestamp: str, nonce: str, msg_signature: str | None
 ) -> str:
-    """The plain XML: decrypted in safe mode (msg_signature present), as sent otherwise."""
+    """The plain XML: decrypted and checked against msg_signature when SIYU_WECHAT_AES_KEY is
+    set (safe mode, compatible mode's plain copy ignored), the body as sent otherwise."""
+    if settings.wechat_aes_key and not msg_signature:
+        raise Unauthorized(
+            "the account is in safe mode: a push must be encrypted and carry msg_signature",
+            field="msg_signature",
+        )
     if not msg_signature:
-        return body.decode("utf-8")
+        return _text(body)
     if not (settings.wechat_aes_key and settings.wechat_app_id):
         raise NotConfigured("set SIYU_WECHAT_AES_KEY and SIYU_WECHAT_APP_ID", field="wechat")
     crypto = WeChatCrypto(_token(settings), settings.wechat_aes_key, settings.wechat_app_id)
@@ -45,6 +55,13 @@ def open_message(
         raise Unauthorized("the signature does not match", field="msg_signature") from None
     except Exception:
         raise InvalidInput("the body is not an encrypted WeChat message", field="body") from None
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("the body is not UTF-8 text", field="body") from None
 
 
 def read_event(xml: str) -> dict:

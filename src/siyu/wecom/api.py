@@ -1,21 +1,24 @@
 """`/wecom/callback`: URL verification (GET) and encrypted callbacks (POST).
 
 A callback is verified, stored and answered at once; WeCom retries one not answered within 5
-seconds, so the work it asks for runs afterwards as a job (`wecom.callback`).
+seconds, so the work it asks for runs afterwards as a job (`wecom.callback`). One signed more
+than SIYU_CALLBACK_WINDOW_SECONDS from now, or with a nonce taken before, is refused.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from siyu.core.db import utcnow
-from siyu.core.deps import SessionDep
+from siyu.core.deps import RawBody, SessionDep
+from siyu.core.replay import refuse_replayed
 from siyu.core.settings import get_settings
 from siyu.wecom import callbacks, inbox
 from siyu.wecom import jobs as _jobs  # noqa: F401  (registers the callback job)
 
 router = APIRouter(prefix="/wecom", tags=["wecom"])
+CallbackBody = RawBody(64 * 1024)  # WeCom's callbacks are a few KB of XML
 
 
 @router.get("/callback", response_class=PlainTextResponse)
@@ -25,10 +28,11 @@ def verify_url(msg_signature: str, timestamp: str, nonce: str, echostr: str) -> 
 
 
 @router.post("/callback", response_class=PlainTextResponse)
-async def receive(
-    request: Request, session: SessionDep, msg_signature: str, timestamp: str, nonce: str
+def receive(
+    body: CallbackBody, session: SessionDep, msg_signature: str, timestamp: str, nonce: str
 ) -> str:
-    crypto = callbacks.crypto_for(get_settings())
-    xml = callbacks.decrypt(crypto, await request.body(), msg_signature, timestamp, nonce)
-    inbox.accept(session, callbacks.read_fields(xml), utcnow())
+    crypto, now = callbacks.crypto_for(get_settings()), utcnow()
+    xml = callbacks.decrypt(crypto, body, msg_signature, timestamp, nonce)
+    refuse_replayed(session, "wecom", timestamp, nonce, now)
+    inbox.accept(session, callbacks.read_fields(xml), now)
     return "success"
