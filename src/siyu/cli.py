@@ -11,7 +11,7 @@ from siyu.codes.cli import app as codes_app
 from siyu.core.console_out import console
 from siyu.customers.cli import app as customers_app
 from siyu.demo.cli import demo
-from siyu.events.cli import keys_app, lake_app
+from siyu.events.cli import inbox_app, keys_app, lake_app
 from siyu.imports.cli import app as import_app
 from siyu.segments.cli import app as segment_app
 from siyu.settings.cli import app as tokens_app
@@ -32,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(lake_app, name="lake")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
 app.add_typer(segment_app, name="segment")

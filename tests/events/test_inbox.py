@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from siyu.app import create_app
 from siyu.core.db import session_factory, utcnow
 from siyu.customers.service import customer_360
-from siyu.events import inbox
+from siyu.events import dead_letters, inbox
 from siyu.events.models import InboxBatch, OutboxEvent, ReceivedMessage
 from siyu.events.shipper import counts
 from tests.helpers import identify, post_batch, track
@@ -73,34 +73,44 @@ def test_a_failure_while_processing_loses_nothing_and_applies_nothing_twice(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(inbox, "apply", apply_then_fail)
-    assert inbox.process_some() == 0
-    assert _outbox(session) == 0 and _inbox_rows(session) == 2
-    assert session.scalars(select(InboxBatch.attempts)).all() == [1, 1]
+    assert inbox.process_all() == 3  # dealt with: each kept as a dead letter
+    assert _outbox(session) == 0 and _inbox_rows(session) == 0
+    with session_factory()() as fresh:
+        letters = dead_letters.list_dead_letters(fresh)
+    assert [letter.error for letter in letters] == ["RuntimeError: disk full"] * 3
 
     monkeypatch.setattr(inbox, "apply", real_apply)
-    assert inbox.process_all() == 3
-    assert _outbox(session) == 3 and _inbox_rows(session) == 0
+    assert dead_letters.replay([letter.id for letter in letters]).applied == 3
+    assert _outbox(session) == 3
+    assert dead_letters.replay([letter.id for letter in letters]).missing == [
+        letter.id for letter in letters
+    ]
+    assert _outbox(session) == 3
 
 
-def test_a_request_that_keeps_failing_is_set_aside_and_kept(
+def test_a_request_that_keeps_failing_is_kept_and_the_next_one_applied(
     raw_client, write_key, session, monkeypatch
 ):
     post_batch(raw_client, write_key, [track("A")])
+    post_batch(raw_client, write_key, [track("B")])
+    real_apply = inbox.apply
 
-    def broken(*args, **kwargs):
-        raise ValueError("a bug")
+    def broken_for_a(session, source, accepted):
+        if any(item.message.event == "A" for item in accepted):
+            raise ValueError("a bug")
+        return real_apply(session, source, accepted)
 
-    monkeypatch.setattr(inbox, "apply", broken)
-    for _ in range(inbox.MAX_ATTEMPTS + 2):
-        inbox.process_some()
+    monkeypatch.setattr(inbox, "apply", broken_for_a)
+    assert inbox.process_all() == 2
     with session_factory()() as fresh:
-        assert inbox.waiting(fresh) == {"requests": 1, "events": 1, "failed": 1}
-        assert "a bug" in fresh.scalar(select(InboxBatch.error))
-    assert inbox.process_some() == 0  # the background processor no longer tries it
+        assert inbox.waiting(fresh) == {"requests": 0, "events": 0}
+        (letter,) = dead_letters.list_dead_letters(fresh)
+        assert "a bug" in letter.error and letter.kind == "track A"
+    assert session.scalars(select(OutboxEvent.event)).all() == ["B"]
 
     monkeypatch.undo()
-    assert inbox.process_all() == 1  # `siyu lake flush` does, once the bug is fixed
-    assert _outbox(session) == 1
+    assert dead_letters.replay([letter.id]).applied == 1  # `siyu inbox replay`, once fixed
+    assert _outbox(session) == 2
 
 
 def test_the_background_processor_applies_requests_as_they_arrive(raw_client, write_key, session):

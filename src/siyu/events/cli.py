@@ -1,6 +1,8 @@
-"""`siyu keys` (write keys) and `siyu lake` (the shipper by hand)."""
+"""`siyu keys` (write keys), `siyu lake` (the shipper by hand) and `siyu inbox` (dead letters)."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import typer
 from rich.table import Table
@@ -8,12 +10,15 @@ from rich.table import Table
 from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
-from siyu.core.errors import SiyuError
-from siyu.events import inbox, shipper, sources
+from siyu.core.errors import InvalidInput, SiyuError
+from siyu.events import dead_letters, inbox, shipper, sources
 from siyu.events.snapshots import write_snapshots
 
 keys_app = typer.Typer(help="Write keys for the tracking API.", no_args_is_help=True)
 lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
+inbox_app = typer.Typer(
+    help="The tracking inbox: events the processor could not apply.", no_args_is_help=True
+)
 
 
 @keys_app.command("create")
@@ -79,6 +84,12 @@ def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
     for key, value in info.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    if info["dead_letters"]:
+        console.print(
+            f"[yellow]{info['dead_letters']:,} dead letters[/yellow]: events that could not be "
+            "applied. See them with `siyu inbox dead-letters`; after a fix, "
+            "`siyu inbox replay --all`."
+        )
 
 
 @lake_app.command("flush")
@@ -110,3 +121,60 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
 def compact_cmd() -> None:
     """Merge small files of each day into one."""
     console.print(f"removed {shipper.compact(min_files=2)} small files")
+
+
+@inbox_app.command("dead-letters")
+def list_dead_letters(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List the events the processor could not apply, with why."""
+    upgrade()
+    with session_factory()() as session:
+        letters = dead_letters.list_dead_letters(session)
+    if json_out:
+        return emit_json([asdict(letter) for letter in letters])
+    if not letters:
+        console.print("no dead letters: every accepted event was applied")
+        return
+    table = Table("id", "source", "messageId", "event", "received", "failed", "error")
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            letter.source,
+            letter.message_id or "-",
+            letter.kind or "(whole request)",
+            str(letter.received_at)[:19],
+            str(letter.failed_at)[:19],
+            letter.error,
+        )
+    console.print(table)
+
+
+@inbox_app.command("replay")
+def replay(
+    ids: list[int] = typer.Argument(None, help="Dead letter ids (see `siyu inbox dead-letters`)."),
+    every: bool = typer.Option(False, "--all", help="Replay every dead letter."),
+) -> None:
+    """Apply dead letters again, after the cause is fixed; what still fails stays a dead letter."""
+    upgrade()
+    if bool(ids) == every:
+        fail(InvalidInput("give dead letter ids or --all (one of them)", field="ids"))
+    if every:
+        with session_factory()() as session:
+            ids = dead_letters.all_ids(session)
+    with progress_bar() as bar:
+        task = bar.add_task("replaying", total=len(ids) or 1)
+        outcome = dead_letters.replay(ids, progress=lambda: bar.advance(task))
+        bar.update(task, completed=len(ids) or 1)
+    console.print(f"applied {outcome.applied:,} events from {len(ids):,} dead letters")
+    if outcome.missing:
+        console.print(f"[yellow]no dead letters with ids {_id_list(outcome.missing)}[/yellow]")
+    if outcome.failed_again:
+        console.print(
+            f"[red]{len(outcome.failed_again):,} failed again[/red], kept as dead letters "
+            f"{_id_list(outcome.failed_again)}: see `siyu inbox dead-letters`"
+        )
+    if outcome.missing or outcome.failed_again:
+        raise typer.Exit(1)
+
+
+def _id_list(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)

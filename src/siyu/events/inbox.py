@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,15 +21,16 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core.db import get_engine, session_factory, utcnow, write_lock
-from siyu.events.models import InboxBatch
-from siyu.events.schemas import IngestResult
+from siyu.events.models import DeadLetter, InboxBatch
+from siyu.events.schemas import IngestResult, Rejected
 from siyu.events.service import (
     SEEN_SQL,
+    Accepted,
     SourceRef,
     apply,
     check,
@@ -38,7 +40,6 @@ from siyu.events.service import (
 )
 
 log = logging.getLogger("siyu.inbox")
-MAX_ATTEMPTS = 5
 # Rows processed per transaction: enough to amortise the commit, few enough that a request
 # waiting for SQLite's one writer waits only a few milliseconds.
 EVENTS_PER_TRANSACTION = 100
@@ -93,9 +94,8 @@ class Received:
 
 _COLUMNS = "source_id, received_at, sent_at, forced_type, events, payload, encoding, indices"
 _INSERT_SQL = {
-    "sqlite": f"INSERT INTO tracking_inbox ({_COLUMNS}, attempts) VALUES (?,?,?,?,?,?,?,?,0)",
-    "postgresql": f"INSERT INTO tracking_inbox ({_COLUMNS}, attempts) "
-    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,0)",
+    "sqlite": f"INSERT INTO tracking_inbox ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+    "postgresql": f"INSERT INTO tracking_inbox ({_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
 }
 
 
@@ -202,7 +202,7 @@ def messages_of(row: Pending) -> list[Any]:
     return [messages[i] for i in orjson.loads(row.indices)]
 
 
-def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[Pending]:
+def _waiting(session: Session, limit_events: int) -> list[Pending]:
     from siyu.events.models import Source
 
     query = (
@@ -222,8 +222,6 @@ def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[
         .order_by(InboxBatch.id)
         .limit(max(1, limit_events // 20))
     )
-    if not include_failed:
-        query = query.where(InboxBatch.attempts < MAX_ATTEMPTS)
     rows, total = [], 0
     for row in session.execute(query):
         if rows and total + row.events > limit_events:
@@ -233,87 +231,189 @@ def _waiting(session: Session, limit_events: int, include_failed: bool) -> list[
     return rows
 
 
+def _claim(session: Session, row: Pending) -> bool:
+    """Delete the row in the transaction that applies it; False if another processor did."""
+    return session.execute(delete(InboxBatch).where(InboxBatch.id == row.id)).rowcount == 1
+
+
 def _apply(session: Session, rows: list[Pending]) -> int:
-    """Claim and process rows in one transaction; returns the events processed.
+    """Claim and process rows in one transaction; returns the messages dealt with.
 
     The rows' messages go through ingest's apply together, per source: one identity lookup and
     one set of inserts for all of them rather than one per request.
     """
     by_source: dict[SourceRef, list] = {}
+    handled = 0
     for row in rows:
-        claimed = session.execute(delete(InboxBatch).where(InboxBatch.id == row.id))
-        if claimed.rowcount != 1:  # another processor took it first
+        if not _claim(session, row):
             continue
         messages = messages_of(row)
-        _, accepted = screen(messages, row.received_at, row.sent_at, row.forced_type)
+        accepted = _screen(session, row, messages)
         by_source.setdefault(SourceRef(row.source_id, row.source_name), []).extend(accepted)
+        handled += len(messages)
     for source, accepted in by_source.items():
         apply(session, source, accepted)
-    return sum(len(accepted) for accepted in by_source.values())
+    return handled
+
+
+def _screen(session: Session, row: Pending, messages: list[Any]) -> list[Accepted]:
+    """The processor's own validation; what it refuses is kept as a dead letter, not dropped."""
+    result, accepted = screen(messages, row.received_at, row.sent_at, row.forced_type)
+    for problem in result.rejected:
+        keep_dead_letter(session, row, messages[problem.index], _rejection(problem))
+    return accepted
+
+
+def apply_each(session: Session, row: Pending) -> tuple[int, list[DeadLetter]]:
+    """Process one row message by message, each in a savepoint: what fails is a dead letter
+    with its error, and the others are applied. The caller has claimed the row.
+    Returns the messages dealt with and the dead letters kept."""
+    try:
+        messages = messages_of(row)
+    except (ValueError, KeyError, TypeError, IndexError, zlib.error) as error:
+        return 1, [keep_dead_letter(session, row, None, _reason(error))]
+    source = SourceRef(row.source_id, row.source_name)
+    kept = []
+    for message in messages:
+        error = _apply_alone(session, row, source, message)
+        if error is not None:
+            kept.append(keep_dead_letter(session, row, message, error))
+    return len(messages), kept
+
+
+def _apply_alone(session: Session, row: Pending, source: SourceRef, message: Any) -> str | None:
+    """Screen and apply one message in a savepoint; why, if it failed twice (the second try
+    settles a unique-key race with another processor: the winner's row is then a duplicate)."""
+    failure = None
+    for _ in range(2):
+        try:
+            with session.begin_nested():
+                result, accepted = screen([message], row.received_at, row.sent_at, row.forced_type)
+                if result.rejected:
+                    return _rejection(result.rejected[0])
+                apply(session, source, accepted)
+            return None
+        except Exception as error:
+            if _is_transient(error):
+                raise
+            failure = _reason(error)
+    return failure
+
+
+def _rejection(problem: Rejected) -> str:
+    where = f"{problem.field}: " if problem.field else ""
+    return f"Rejected: {where}{problem.reason}"
+
+
+def keep_dead_letter(session: Session, row: Pending, message: Any, error: str) -> DeadLetter:
+    """A message (None: the whole request, unreadable) the processor cannot apply, with why."""
+    if message is None:
+        payload, encoding, indices, message_id = row.payload, row.encoding, row.indices, None
+    else:
+        payload, encoding, indices = orjson.dumps([message]), "", None
+        message_id = _message_id(message)
+    log.warning("tracking message %s kept as a dead letter: %s", message_id, error)
+    letter = DeadLetter(
+        source_id=row.source_id,
+        received_at=row.received_at,
+        sent_at=row.sent_at,
+        forced_type=row.forced_type,
+        payload=payload,
+        encoding=encoding,
+        indices=indices,
+        message_id=message_id.replace("\x00", "") if message_id else None,
+        error=error.replace("\x00", ""),
+        failed_at=utcnow(),
+    )
+    session.add(letter)
+    return letter
+
+
+def _message_id(message: Any) -> str | None:
+    value = message.get("messageId") if isinstance(message, dict) else None
+    return str(value)[:200] if value not in (None, "") else None
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 def process_some(
-    factory: sessionmaker | None = None,
-    limit_events: int = EVENTS_PER_TRANSACTION,
-    include_failed: bool = False,
+    factory: sessionmaker | None = None, limit_events: int = EVENTS_PER_TRANSACTION
 ) -> int:
-    """Process the oldest waiting requests (about `limit_events` events); returns events done."""
-    return _process(factory or session_factory(), limit_events, include_failed)[0]
+    """Process the oldest waiting requests (about `limit_events` events); returns the messages
+    dealt with (applied, duplicates, or kept as dead letters)."""
+    return _process(factory or session_factory(), limit_events)[0]
 
 
-def _process(
-    factory: sessionmaker, limit_events: int, include_failed: bool
-) -> tuple[int, datetime | None]:
-    """(events done, when the oldest of them was received)."""
+def _process(factory: sessionmaker, limit_events: int) -> tuple[int, datetime | None]:
+    """(messages dealt with, when the oldest of them was received)."""
     with factory() as session:
-        rows = _waiting(session, limit_events, include_failed)
+        rows = _waiting(session, limit_events)
         session.rollback()  # end the read, so the writes below start from a fresh snapshot
-        if not rows:
-            return 0, None
+    if not rows:
+        return 0, None
+    return _process_rows(factory, rows), rows[0].received_at
+
+
+def _process_rows(factory: sessionmaker, rows: list[Pending]) -> int:
+    """The rows in one transaction; if that fails, request by request, and a request that
+    fails alone message by message: one bad row never holds back the others."""
+    try:
+        return _in_transaction(factory, lambda session: _apply(session, rows))
+    except Exception as error:
+        if _is_transient(error):
+            return 0  # the rows wait for the next round
+        log.warning("processing tracking requests %s failed (%s); splitting", _ids(rows), error)
+    if len(rows) > 1:
+        return sum(_process_rows(factory, [row]) for row in rows)
+    row = rows[0]
+    try:
+        return _in_transaction(factory, lambda s: apply_each(s, row)[0] if _claim(s, row) else 0)
+    except Exception as error:
+        if _is_transient(error):
+            return 0
+        failure = _reason(error)
+    log.error("tracking request %s failed message by message: kept whole", row.id)
+    return _in_transaction(factory, lambda session: _keep_whole(session, row, failure))
+
+
+def _keep_whole(session: Session, row: Pending, failure: str) -> int:
+    """The last resort: the request as received becomes one dead letter, with why."""
+    if not _claim(session, row):
+        return 0
+    keep_dead_letter(session, row, None, failure)
+    return 1
+
+
+def _ids(rows: list[Pending]) -> list[int]:
+    return [row.id for row in rows]
+
+
+def _in_transaction(factory: sessionmaker, work: Callable[[Session], int]) -> int:
+    with factory() as session, write_lock():
         try:
-            with write_lock():
-                done = _apply(session, rows)
-                session.commit()
-            return done, rows[0].received_at
-        except Exception as error:
+            done = work(session)
+            session.commit()
+            return done
+        except BaseException:
             session.rollback()
-            if not _is_retryable(error):
-                _record_failure(factory, rows, error)
-            return 0, None
+            raise
 
 
-def _is_retryable(error: Exception) -> bool:
-    """A unique-key race, a deadlock victim, a busy database: just try again."""
-    if isinstance(error, IntegrityError):
-        return True
+def _is_transient(error: Exception) -> bool:
+    """A deadlock victim, a serialization failure, a busy database: just try again later."""
     if isinstance(error, OperationalError):
         code = getattr(error.orig, "sqlstate", None)
         return code in ("40P01", "40001") or "locked" in str(error.orig)
     return False
 
 
-def _record_failure(factory: sessionmaker, rows: list[Pending], error: Exception) -> None:
-    """Count a failed try on each row; past MAX_ATTEMPTS a row waits for `siyu lake flush`."""
-    log.exception("processing tracking requests %s failed", [r.id for r in rows])
-    reason = f"{type(error).__name__}: {error}"[:2000]
-    with factory() as session:
-        session.execute(
-            update(InboxBatch)
-            .where(InboxBatch.id.in_([r.id for r in rows]))
-            .values(attempts=InboxBatch.attempts + 1, error=reason)
-        )
-        session.commit()
-
-
-def process_all(
-    factory: sessionmaker | None = None, progress=None, include_failed: bool = True
-) -> int:
-    """Process everything waiting (failed rows too, one at a time); returns events processed."""
+def process_all(factory: sessionmaker | None = None, progress=None) -> int:
+    """Process everything waiting; returns the messages dealt with."""
     total = 0
     while True:
-        done = process_some(factory, include_failed=False)
-        if not done and include_failed:
-            done = process_some(factory, limit_events=1, include_failed=True)
+        done = process_some(factory)
         if not done:
             return total
         total += done
@@ -322,15 +422,11 @@ def process_all(
 
 
 def waiting(session: Session) -> dict[str, int]:
-    """Requests and events received and not yet processed, and those set aside as failing."""
-    requests, events, failed = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(InboxBatch.events), 0),
-            func.count().filter(InboxBatch.attempts >= MAX_ATTEMPTS),
-        )
+    """Requests and events received and not yet processed."""
+    requests, events = session.execute(
+        select(func.count(), func.coalesce(func.sum(InboxBatch.events), 0))
     ).one()
-    return {"requests": requests, "events": int(events), "failed": int(failed)}
+    return {"requests": requests, "events": int(events)}
 
 
 # Set whenever a request is stored: wakes the processor.
@@ -388,8 +484,8 @@ class Processor(threading.Thread):
             started = time.monotonic()
             size = BUSY_EVENTS_PER_TRANSACTION if busy else DRAINING_EVENTS_PER_TRANSACTION
             try:
-                done, received_at = _process(factory, size, False)
-            except DBAPIError:
+                done, received_at = _process(factory, size)
+            except Exception:  # the thread must outlive any one failure
                 log.exception("inbox processor error; retrying")
                 done, received_at = 0, None
             lagging = self._is_lagging(received_at)

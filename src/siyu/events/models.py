@@ -52,9 +52,28 @@ class InboxBatch(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     encoding: Mapped[str] = mapped_column(String(16), default="")
     indices: Mapped[str | None] = mapped_column(Text)
-    # A request whose processing keeps failing is set aside after a few tries (still kept).
-    attempts: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """A message the processor could not apply (or a request it could not read), with why.
+
+    Kept in the inbox row's own shape, so `siyu inbox replay` applies it as the processor would:
+    a message alone is a one-element JSON list; an unreadable request is its body as received.
+    """
+
+    __tablename__ = "inbox_dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    forced_type: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    encoding: Mapped[str] = mapped_column(String(16), default="")
+    indices: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutboxEvent(Base):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.core.lake import EVENTS, Lake, open_lake
 from siyu.core.settings import get_settings
-from siyu.events import inbox
+from siyu.events import dead_letters, inbox
 from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
 from siyu.events.snapshots import write_snapshots_if_changed
@@ -230,8 +230,8 @@ def prune_outbox(factory: sessionmaker | None = None) -> int:
 
 
 def counts(session: Session) -> dict:
-    """Events received (not yet processed), waiting to ship and shipped, from the database alone
-    (cheap enough for every page view)."""
+    """Events received (not yet processed), kept as dead letters, waiting to ship and shipped,
+    from the database alone (cheap enough for every page view)."""
     # Unclaimed rows (indexed) plus the rows of batches still being written.
     unclaimed = session.scalar(select(func.count()).where(OutboxEvent.batch_id.is_(None)))
     writing = session.scalar(
@@ -244,6 +244,7 @@ def counts(session: Session) -> dict:
     ).one()
     return {
         "received": inbox.waiting(session)["events"],
+        "dead_letters": dead_letters.count(session),
         "waiting": unclaimed + int(writing),
         "shipped": int(shipped),
         "last_shipped_at": last.isoformat() if last else None,
