@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from siyu.core import jobs
+from siyu.core.settings import reset_settings
 from tests.segments.brand import Brand, identify, order
 
 
@@ -61,3 +62,37 @@ def test_an_analyst_token_reads_but_cannot_define(client):
         headers=_auth(secret),
     )
     assert refused.status_code == 403
+
+
+def test_a_rule_past_a_cost_limit_is_refused_naming_the_limit(client, admin_token):
+    rule = {"or": [{"event": f"E{i}", "within_days": 30} for i in range(11)]}
+    answer = client.post("/api/segments/preview", json={"rule": rule}, headers=_auth(admin_token))
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert (error["code"], error["limit"], error["max"]) == (
+        "rule_too_costly",
+        "SIYU_SEGMENT_MAX_EVENT_CONDITIONS",
+        10,
+    )
+    assert error["field"] == "$.or[10]"
+    stored = client.post(
+        "/api/segments", json={"key": "c", "name": "C", "rule": rule}, headers=_auth(admin_token)
+    )
+    assert stored.status_code == 422
+
+
+def test_a_preview_past_its_time_limit_is_stopped(client, admin_token, monkeypatch):
+    brand = Brand()
+    brand.send(identify("ann", "2026-10-01"), order("ann", "2026-10-02", 30))
+    brand.ship()
+    monkeypatch.setenv("SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS", "0.000001")
+    reset_settings()
+    rule = {"event": "Order Completed"}
+    answer = client.post("/api/segments/preview", json={"rule": rule}, headers=_auth(admin_token))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "preview_timeout"
+    assert "SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS" in answer.json()["error"]["message"]
+    monkeypatch.setenv("SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS", "10")
+    reset_settings()
+    again = client.post("/api/segments/preview", json={"rule": rule}, headers=_auth(admin_token))
+    assert again.json()["count"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from siyu.core import jobs
 from siyu.core.db import unit_of_work
+from siyu.core.settings import reset_settings
 from siyu.tags.service import ensure_tag, history
 from tests.console_support import csrf_of
 from tests.segments.brand import Brand, identify, order
@@ -65,3 +66,14 @@ def test_bulk_tagging_a_segment_from_the_tags_page(signed_in):
     with unit_of_work() as s:
         assert len(history(s)) == 2
     assert "user:operator@brand.cn" in page.get("/tags").text
+
+
+def test_the_preview_says_in_chinese_which_cost_limit_a_rule_passes(signed_in, monkeypatch):
+    monkeypatch.setenv("SIYU_SEGMENT_MAX_EVENT_CONDITIONS", "1")
+    reset_settings()
+    page = signed_in("analyst")
+    csrf = csrf_of(page.get("/segments/new").text)
+    fields = {"kind_0": "performed", "event_0": "Order Completed", "op_0": "gte", "n_0": "1"}
+    fields |= {"kind_1": "performed", "event_1": "Refund", "op_1": "gte", "n_1": "1"}
+    shown = page.post("/segments/preview", data={"csrf_token": csrf, **fields})
+    assert "这条规则的计算代价过高：SIYU_SEGMENT_MAX_EVENT_CONDITIONS 为 1" in shown.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from siyu.core.errors import InvalidInput
+from siyu.core.settings import reset_settings
 from siyu.segments.rules import (
     And,
     Attribute,
@@ -12,6 +13,8 @@ from siyu.segments.rules import (
     InSegment,
     Performed,
     RuleError,
+    RuleLimits,
+    RuleTooCostly,
     Sequence,
     Step,
     ValueCheck,
@@ -103,8 +106,9 @@ def test_rules_cannot_nest_without_end():
     for _ in range(25):
         rule = {"not": rule}
 
-    with pytest.raises(RuleError, match="nest deeper than 20 levels"):
+    with pytest.raises(RuleTooCostly, match="SIYU_SEGMENT_MAX_DEPTH is 20") as refused:
         parse_rule(rule)
+    assert refused.value.field == "$" + ".not" * 21
 
 
 def test_segments_naming_segments_cannot_grow_without_end():
@@ -112,8 +116,37 @@ def test_segments_naming_segments_cannot_grow_without_end():
     stored = {f"s{i}": {"or": [{"segment": f"s{i + 1}"}] * 8} for i in range(5)}
     stored["s5"] = {"tag": "vip"}
 
-    with pytest.raises(RuleError, match="more than 2000 conditions"):
+    with pytest.raises(RuleTooCostly, match="SIYU_SEGMENT_MAX_CONDITIONS is 50"):
         parse_rule({"segment": "s0"}, stored.get)
+
+
+def test_a_rule_at_its_cost_limits_is_taken_and_one_more_condition_is_not():
+    limits = RuleLimits(conditions=12, event_conditions=3, depth=2)
+    events = [{"event": "Order Completed"}] * 3
+    parse_rule({"and": [*events, {"not": {"tag": "vip"}}]}, limits=limits)
+
+    with pytest.raises(RuleTooCostly) as refused:
+        parse_rule({"and": [*events, {"not": {"event": "Refund"}}]}, limits=limits)
+    assert refused.value.to_dict() == {
+        "code": "rule_too_costly",
+        "message": "too many event and sequence conditions, counting those of the segments "
+        "named (SIYU_SEGMENT_MAX_EVENT_CONDITIONS is 3)",
+        "field": "$.and[3].not",
+        "limit": "SIYU_SEGMENT_MAX_EVENT_CONDITIONS",
+        "max": 3,
+    }
+    with pytest.raises(RuleTooCostly, match="SIYU_SEGMENT_MAX_DEPTH"):
+        parse_rule({"and": [{"not": {"not": {"tag": "vip"}}}]}, limits=limits)
+
+
+def test_event_conditions_count_those_of_the_segments_named(monkeypatch):
+    monkeypatch.setenv("SIYU_SEGMENT_MAX_EVENT_CONDITIONS", "2")
+    reset_settings()
+    stored = {"buyers": {"and": [{"event": "Order Completed"}, {"sequence": ["A", "B"]}]}}
+    parse_rule({"segment": "buyers"}, stored.get)
+
+    with pytest.raises(RuleTooCostly, match="SIYU_SEGMENT_MAX_EVENT_CONDITIONS is 2"):
+        parse_rule({"or": [{"segment": "buyers"}, {"event": "Visit"}]}, stored.get)
 
 
 def test_a_segment_reference_is_resolved_into_the_rule():

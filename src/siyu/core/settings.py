@@ -27,6 +27,17 @@ class Settings(BaseSettings):
     shipper_batch_size: int = Field(50_000, description="Outbox rows per lake file batch.")
     compact_min_files: int = Field(8, description="Compact a date partition with this many files.")
     outbox_retention_days: int = Field(90, description="Shipped outbox rows kept this long.")
+    # What one segment rule may cost: anyone who may read segments can preview a rule.
+    segment_max_conditions: int = Field(
+        50, ge=1, le=2000, description="Conditions in a rule, with those of the segments named."
+    )
+    segment_max_event_conditions: int = Field(
+        10, ge=1, le=2000, description="Event and sequence conditions in a rule (likewise)."
+    )
+    segment_max_depth: int = Field(20, ge=1, le=100, description="How deep a rule may nest.")
+    segment_preview_timeout_seconds: float = Field(
+        10.0, gt=0, description="A segment preview still running after this is stopped."
+    )
     callback_window_seconds: int = Field(
         300,
         ge=1,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -96,12 +97,8 @@ async def preview(request: Request, session: SessionDep, user: Reader) -> Respon
     try:
         rule = builder.rule_of(form)
         if rule is not None:
-            result = service.preview(
-                rule,
-                resolve=stored.resolver(session),
-                key=form.get("editing") or None,  # so a reference back to it shows as a cycle
-                thresholds=thresholds(session),
-            )
+            # Off the event loop: a costly rule may run until the preview's time limit.
+            result = await run_in_threadpool(_preview, session, rule, form.get("editing"))
     except SiyuError as failed:
         error = failed
     return render(
@@ -111,6 +108,15 @@ async def preview(request: Request, session: SessionDep, user: Reader) -> Respon
         result=result,
         error=error,
         row=_row(form, error),
+    )
+
+
+def _preview(session: Session, rule: dict, editing: str | None) -> service.Preview:
+    return service.preview(
+        rule,
+        resolve=stored.resolver(session),
+        key=editing or None,  # so a reference back to the segment edited shows as a cycle
+        thresholds=thresholds(session),
     )
 
 

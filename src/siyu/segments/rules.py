@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from siyu.core.errors import InvalidInput
+from siyu.core.settings import get_settings
 
 Scalar = str | int | float | bool
 Resolve = Callable[[str], dict | None]  # a segment's key → its rule (None when there is none)
@@ -32,8 +33,6 @@ KINDS = (
     + PROFILE_FIELDS
     + ("lifecycle", "rfm", "segment")
 )
-MAX_DEPTH = 20
-MAX_CONDITIONS = 2_000
 MAX_DAYS = 36_500
 MAX_LIST = 1_000
 MAX_STEPS = 10
@@ -51,6 +50,38 @@ class RuleError(InvalidInput):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+class RuleTooCostly(RuleError):
+    """A rule past one of the cost limits; `limit` names the setting that sets it."""
+
+    status = 422
+    code = "rule_too_costly"
+
+    def __init__(self, path: str, message: str, limit: str, value: int):
+        super().__init__(path, f"{message} ({limit} is {value})")
+        self.limit, self.value = limit, value
+
+    def to_dict(self) -> dict:
+        return super().to_dict() | {"limit": self.limit, "max": self.value}
+
+
+@dataclass(frozen=True)
+class RuleLimits:
+    """What one rule may cost, counting the rules of the segments it names."""
+
+    conditions: int = 50
+    event_conditions: int = 10  # event and sequence conditions: each one scans events
+    depth: int = 20
+
+    @classmethod
+    def from_settings(cls) -> RuleLimits:
+        settings = get_settings()
+        return cls(
+            settings.segment_max_conditions,
+            settings.segment_max_event_conditions,
+            settings.segment_max_depth,
+        )
 
 
 @dataclass(frozen=True)
@@ -162,29 +193,55 @@ Rule = (
 )
 
 
-def parse_rule(document: Any, resolve: Resolve | None = None, key: str | None = None) -> Rule:
-    """The typed rule for a JSON document; `key` names it, so a reference back to it is a cycle."""
-    return _Parser(resolve, (key,) if key else ()).rule(document, "$", 0)
+def parse_rule(
+    document: Any,
+    resolve: Resolve | None = None,
+    key: str | None = None,
+    limits: RuleLimits | None = None,
+) -> Rule:
+    """The typed rule for a JSON document; `key` names it, so a reference back to it is a cycle.
+    A rule past `limits` (default: the SIYU_SEGMENT_MAX_* settings) raises RuleTooCostly."""
+    parser = _Parser(resolve, (key,) if key else (), limits or RuleLimits.from_settings())
+    return parser.rule(document, "$", 0)
 
 
 class _Parser:
-    def __init__(self, resolve: Resolve | None, segments: tuple[str, ...]):
+    def __init__(self, resolve: Resolve | None, segments: tuple[str, ...], limits: RuleLimits):
         self.resolve = resolve
         self.segments = segments  # the segments being read, outermost first
+        self.limits = limits
         self.conditions = 0
+        self.event_conditions = 0
 
     def rule(self, node: Any, path: str, depth: int) -> Rule:
-        if depth > MAX_DEPTH:
-            raise RuleError(path, f"rules nest deeper than {MAX_DEPTH} levels")
+        if depth > self.limits.depth:
+            raise RuleTooCostly(
+                path, "the rule nests too deep", "SIYU_SEGMENT_MAX_DEPTH", self.limits.depth
+            )
         self.conditions += 1
-        if self.conditions > MAX_CONDITIONS:
-            raise RuleError(
-                path, f"more than {MAX_CONDITIONS} conditions (with the segments named)"
+        if self.conditions > self.limits.conditions:
+            raise RuleTooCostly(
+                path,
+                "too many conditions, counting those of the segments named",
+                "SIYU_SEGMENT_MAX_CONDITIONS",
+                self.limits.conditions,
             )
         if not isinstance(node, dict):
             raise RuleError(path, "must be an object (one condition)")
         kind = _kind(node, path)
+        if kind in ("event", "sequence"):
+            self._count_event(path)
         return getattr(self, f"_{kind}")(node, path, depth)
+
+    def _count_event(self, path: str) -> None:
+        self.event_conditions += 1
+        if self.event_conditions > self.limits.event_conditions:
+            raise RuleTooCostly(
+                path,
+                "too many event and sequence conditions, counting those of the segments named",
+                "SIYU_SEGMENT_MAX_EVENT_CONDITIONS",
+                self.limits.event_conditions,
+            )
 
     def _conditions(self, node: dict, path: str, depth: int, kind: str) -> tuple[Rule, ...]:
         _only(node, path, {kind}, kind)

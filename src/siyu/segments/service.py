@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -10,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel
 
-from siyu.core.errors import InvalidInput
+from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import Lake
 from siyu.core.settings import get_settings
 from siyu.segments.compile import members_expr, with_user_ids
@@ -19,6 +21,12 @@ from siyu.segments.rules import Resolve, parse_rule
 from siyu.segments.tables import LakeTables, open_tables
 
 SAMPLE_SIZE = 20
+INTERRUPT_EVERY = 0.05  # seconds: an interrupt sent between two statements is lost, so repeat it
+
+
+class PreviewTimeout(SiyuError):
+    status = 422
+    code = "preview_timeout"
 
 
 class Member(BaseModel):
@@ -45,11 +53,47 @@ def preview(
     lake: Lake | None = None,
     thresholds: LifecycleThresholds | None = None,
 ) -> Preview:
-    """How many customers the rule holds for, and the first SAMPLE_SIZE of them by id."""
+    """How many customers the rule holds for, and the first SAMPLE_SIZE of them by id; stopped
+    with PreviewTimeout after SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS."""
     expr = _members(rule, as_of, resolve, key, lake, thresholds)
-    count = int(expr.count().to_pyarrow().as_py())
-    rows = expr.limit(SAMPLE_SIZE).to_pyarrow().to_pylist() if count else []
+    with time_limit(expr, get_settings().segment_preview_timeout_seconds):
+        count = int(expr.count().to_pyarrow().as_py())
+        rows = expr.limit(SAMPLE_SIZE).to_pyarrow().to_pylist() if count else []
     return Preview(count=count, sample=[Member(**row) for row in rows])
+
+
+@contextmanager
+def time_limit(expr: ir.Expr, seconds: float) -> Iterator[None]:
+    """Run the block's queries for at most `seconds`: past that, DuckDB is interrupted and the
+    block raises PreviewTimeout (a read-only user must not be able to hold the CPUs)."""
+    backend = ibis.get_backend(expr)
+    interrupt = backend.con.interrupt if backend.name == "duckdb" else lambda: None
+    finished, expired = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        if finished.wait(seconds):
+            return
+        expired.set()
+        while True:
+            interrupt()
+            if finished.wait(INTERRUPT_EVERY):
+                return
+
+    watcher = threading.Thread(target=watch, name="siyu-preview-deadline", daemon=True)
+    watcher.start()
+    try:
+        yield
+    except Exception:
+        if not expired.is_set():
+            raise
+    finally:
+        finished.set()
+    if expired.is_set():
+        raise PreviewTimeout(
+            f"the preview took longer than {seconds:g} seconds "
+            "(SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS); narrow the rule",
+            field="rule",
+        )
 
 
 def members(
