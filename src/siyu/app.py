@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from siyu import __version__
 from siyu.analytics import api as reports_api
@@ -18,7 +20,8 @@ from siyu.codes import pages as code_pages
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
 from siyu.console.web import LoginRequired, render
-from siyu.core.errors import SiyuError
+from siyu.core import limits
+from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.customers import pages as customer_pages
 from siyu.events import api as tracking_api
@@ -90,6 +93,19 @@ def create_app(background: bool = False) -> FastAPI:
             return JSONResponse(body, status_code=error.status)
         return render(request, "error.html", status_code=error.status, error=error)
 
+    async def out_of_bounds(request: Request, error: Exception):
+        return await domain_error(request, limits.as_invalid(error))
+
+    for kind in limits.INPUT_ERRORS:
+        app.add_exception_handler(kind, out_of_bounds)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body json cannot read (not UTF-8, nested too deep).
+            return await domain_error(request, InvalidInput("the body is not JSON", field="body"))
+        return await http_exception_handler(request, error)
+
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):
         if request.headers.get("hx-request"):
@@ -100,6 +116,7 @@ def create_app(background: bool = False) -> FastAPI:
             )
         return RedirectResponse(f"/login?next={error.next_url}", status_code=303)
 
+    app.add_middleware(limits.RefuseNul)
     static = Path(__file__).parent / "console" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.analytics.tables import Tables
 from siyu.analytics.zones import day_start_utc
+from siyu.core.limits import MAX_DAYS, Day, RowId
 
 # A fully refunded order is not a purchase; a partly refunded one counts at its net amount.
 COUNTED_STATUSES = ("completed", "partially_refunded")
@@ -37,8 +38,8 @@ class Filters(BaseModel):
 
     touchpoint: tuple[str, ...] = ()
     touchpoint_type: tuple[str, ...] = ()
-    store: tuple[int, ...] = ()
-    guide: tuple[int, ...] = ()
+    store: tuple[RowId, ...] = ()
+    guide: tuple[RowId, ...] = ()
     segment: dict[str, Any] | None = None
     lifecycle: Stages | None = Field(
         None,
@@ -52,13 +53,15 @@ class Period(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    start: date
-    end: date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError("the period ends before it starts")
+        if self.days > MAX_DAYS:
+            raise ValueError(f"the period is longer than {MAX_DAYS} days")
         return self
 
     @property

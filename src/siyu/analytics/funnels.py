@@ -355,7 +355,7 @@ def form_query(params: dict[str, str], start, end) -> dict:
         query["template"] = params.get("template") if params.get("template") == "rarra" else "aarrr"
     if params.get("order") in ("ordered", "any"):
         query["order"] = params["order"]
-    if (params.get("window_hours") or "").isdigit():
+    if (params.get("window_hours") or "").isdecimal():
         query["window_hours"] = int(params["window_hours"])
     exclusions = [n.strip() for n in (params.get("exclusions") or "").split(",") if n.strip()]
     if exclusions:

@@ -28,6 +28,7 @@ from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 from siyu.analytics.zones import bucket, bucket_of, bucket_start, local_day
 from siyu.core.i18n import N_
+from siyu.core.limits import Day
 
 KIND = "ltv"
 ROW_LIMIT = 5_000_000  # one summary row per customer: the model needs every buyer
@@ -37,8 +38,8 @@ FREQUENCIES = 8  # the holdout check groups customers by repeat purchases 0 … 
 
 
 class Query(ReportQuery):
-    calibration_end: date
-    holdout_end: date | None = None
+    calibration_end: Day
+    holdout_end: Day | None = None
     period: Literal["day", "week", "month"] = "week"
     horizon: int = Field(52, ge=1, le=520, description="periods ahead to predict")
 
@@ -359,6 +360,6 @@ def form_query(params: dict[str, str], start, end) -> dict:
         query["holdout_end"] = end  # the page's default: calibrate before the period, test on it
     if params.get("period") in PERIOD_DAYS:
         query["period"] = params["period"]
-    if (params.get("horizon") or "").isdigit():
+    if (params.get("horizon") or "").isdecimal():
         query["horizon"] = int(params["horizon"])
     return query

@@ -17,6 +17,7 @@ from siyu.analytics.registry import REPORTS, SUMMARIES, TITLES
 from siyu.console.web import N_, Allowed, render, request_locale
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
+from siyu.core.limits import is_whole_number, parse_day
 from siyu.core.settings import get_settings
 from siyu.segments import stored
 from siyu.staff.models import Staff, Store
@@ -54,7 +55,7 @@ def form_query(module, params: dict[str, str]) -> dict[str, Any]:
         value = params.get(name)
         if value:
             filters[name] = (
-                [int(value)] if name in ("store", "guide") and value.isdigit() else [value]
+                [int(value)] if name in ("store", "guide") and is_whole_number(value) else [value]
             )
     query = module.form_query(params, start, end)
     query["filters"] = {k: v for k, v in filters.items() if k in module.FILTERS}
@@ -62,10 +63,7 @@ def form_query(module, params: dict[str, str]) -> dict[str, Any]:
 
 
 def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_day(text)
 
 
 def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:

@@ -103,7 +103,7 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
         if query.cohort_by == "first_order" and newest is not None:
             horizon = min(horizon, newest - int(key))
         retained = [counts[key].get(k, 0) for k in range(horizon + 1)]
-        label = bucket_start(int(key), query.unit).isoformat() if key.isdigit() else key
+        label = bucket_start(int(key), query.unit).isoformat() if key.isdecimal() else key
         rates = [n / size if size else 0.0 for n in retained]
         cohorts.append(Cohort(cohort=label, size=size, retained=retained, rates=rates))
     average = []
@@ -195,6 +195,6 @@ def form_query(params: dict[str, str], start, end) -> dict:
     for name in ("unit", "mode", "cohort_by"):
         if params.get(name):
             query[name] = params[name]
-    if (params.get("periods") or "").isdigit():
+    if (params.get("periods") or "").isdecimal():
         query["periods"] = int(params["periods"])
     return query

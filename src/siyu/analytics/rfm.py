@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
@@ -27,6 +27,7 @@ from siyu.analytics.tables import Tables
 from siyu.analytics.zones import day_start_utc
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
+from siyu.core.limits import Day
 from siyu.segments.rfm import LAYERS
 
 KIND = "rfm"
@@ -46,8 +47,14 @@ LAYER_LABELS = {
 
 
 class Query(ReportQuery):
-    as_of: date
-    compare_to: date | None = None  # an earlier date: who moved from which layer to which
+    as_of: Day
+    compare_to: Day | None = None  # an earlier date: who moved from which layer to which
+
+    @model_validator(mode="after")
+    def _earlier(self) -> Query:
+        if self.compare_to and self.compare_to >= self.as_of:
+            raise ValueError("compare_to must be a day before as_of")
+        return self
 
 
 class Layer(BaseModel):

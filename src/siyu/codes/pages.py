@@ -28,6 +28,7 @@ from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
 from siyu.core.lake import duckdb_connection
+from siyu.core.limits import RowId, is_whole_number
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
 from siyu.wechat.models import SceneQrCode
@@ -132,7 +133,7 @@ def codes_page(
 
 
 def _number(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    return int(value) if is_whole_number(value.strip()) else None
 
 
 @router.post("/codes", response_class=HTMLResponse)
@@ -466,12 +467,12 @@ def _batch_or_404(session: Session, batch_id: int) -> CodeBatch:
 
 
 @router.get("/codes/batches/{batch_id}/progress", response_class=HTMLResponse)
-def batch_progress(request: Request, session: SessionDep, _: Viewer, batch_id: int):
+def batch_progress(request: Request, session: SessionDep, _: Viewer, batch_id: RowId):
     return render(request, "codes_batch_row.html", b=_batch_or_404(session, batch_id))
 
 
 @router.get("/codes/batches/{batch_id}/download")
-def batch_download(session: SessionDep, _: Viewer, batch_id: int):
+def batch_download(session: SessionDep, _: Viewer, batch_id: RowId):
     found = _batch_or_404(session, batch_id)
     if found.status != "done" or not found.archive or not Path(found.archive).exists():
         raise NotFound(N_("the ZIP is not ready yet"), field="batch_id")

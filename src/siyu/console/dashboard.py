@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core import meta
 from siyu.core.lake import EVENTS, Lake, open_lake
+from siyu.core.limits import parse_day
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.events import shipper
@@ -82,12 +83,8 @@ def pinned_end(period: Period, end: str | None) -> date | None:
 
 def chosen_period(days: str | None, end: str | None) -> Period:
     """The period a page's query asks for; anything unreadable means the last 30 days."""
-    length = int(days) if days and days.isdigit() and int(days) in PERIODS else 30
-    try:
-        last = date.fromisoformat(end) if end else today()
-    except ValueError:
-        last = today()
-    return period_ending(last, length)
+    length = int(days) if days and days.isdecimal() and int(days) in PERIODS else 30
+    return period_ending(parse_day(end) or today(), length)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.core.limits import RowId, Text
 from siyu.customers import service
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
@@ -14,8 +15,8 @@ Operator = TokenAllowed("customers.edit")
 
 
 class MergeRequest(BaseModel):
-    merged: str
-    kept: str
+    merged: Text(200)
+    kept: Text(200)
 
 
 @router.get("/{ref}", summary="The customer 360 by customer id or any identity value")
@@ -30,6 +31,6 @@ def merge(body: MergeRequest, session: SessionDep, token: Operator) -> dict:
 
 
 @router.post("/merges/{merge_id}/undo", summary="Undo a merge from its record")
-def undo(merge_id: int, session: SessionDep, token: Operator) -> dict:
+def undo(merge_id: RowId, session: SessionDep, token: Operator) -> dict:
     record = service.undo_merge(session, merge_id, f"token:{token.name}")
     return {"merge_id": record.id, "undone_at": record.undone_at.isoformat()}

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from siyu.console.web import Allowed, render
 from siyu.core.deps import SessionDep
+from siyu.core.limits import RowId
 from siyu.customers import search, service
 from siyu.customers.search import CustomerFilter, CustomerPage, Viewer
 from siyu.tags import service as tags
@@ -38,7 +39,7 @@ def _timed(response: Response, started: float) -> Response:
 
 def _number(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isdecimal() and len(value) < 19 else None
 
 
 def _viewer(user: User) -> Viewer:
@@ -128,7 +129,7 @@ def customer_page(
 
 
 @router.post("/customers/merges/{merge_id}/undo")
-def undo_merge(merge_id: int, session: SessionDep, user: Editor) -> Response:
+def undo_merge(merge_id: RowId, session: SessionDep, user: Editor) -> Response:
     record = service.undo_merge(session, merge_id, f"user:{user.email}")
     return RedirectResponse(f"/customers/{record.kept_id}?undone={record.id}", status_code=303)
 
@@ -148,7 +149,7 @@ def add_tag(
 
 
 @router.post("/customers/{customer_id}/tags/{tag_id}/remove")
-def remove_tag(customer_id: int, tag_id: int, session: SessionDep, user: Editor) -> Response:
+def remove_tag(customer_id: RowId, tag_id: RowId, session: SessionDep, user: Editor) -> Response:
     customer = service.find_customer(session, customer_id)
     for member in service.merged_ids(session, customer.id):
         tags.untag_customer(session, member, tag_id)

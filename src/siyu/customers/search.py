@@ -270,7 +270,7 @@ def identity_matches(session: Session, term: str) -> list[int]:
             select(Identity.customer_id).where(Identity.value.in_(candidates)).limit(100)
         )
     )
-    if term.isdigit() and len(term) < 19:
+    if term.isdecimal() and len(term) < 19:
         found.add(int(term))
     return sorted(found)
 

@@ -24,7 +24,7 @@ def find_customer(session: Session, ref: str | int) -> Customer:
     text = str(ref).strip()
     if not text:
         raise InvalidInput("give a customer id or an identity value", field="id")
-    customer = session.get(Customer, int(text)) if text.isdigit() and len(text) < 19 else None
+    customer = session.get(Customer, int(text)) if text.isdecimal() and len(text) < 19 else None
     if customer is None:
         candidates = {text, text.lower()}
         phone = ids.normalize_phone(text)

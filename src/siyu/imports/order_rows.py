@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from siyu.core.limits import is_whole_number
 from siyu.customers import identity as ids
 from siyu.events.service import FUTURE_TOLERANCE
 from siyu.imports import cells
@@ -103,7 +104,7 @@ class OrderRows:
         if raw is None:
             raise RowProblem(column, "a customer id is required")
         if kind == "siyu":
-            if not raw.isdigit():
+            if not is_whole_number(raw):
                 raise RowProblem(column, f"{raw!r} is not a Siyu customer id")
             return kind, raw
         value = ids.normalize("user_id" if kind == "auto" else kind, raw)

@@ -88,7 +88,7 @@ def _by_siyu_id(session: Session, refs: set[Ref]) -> dict[Ref, int]:
     numbered = {
         ref: int(ref[1])
         for ref in refs
-        if ref[0] in ("auto", "siyu") and ref[1].isdigit() and len(ref[1]) < 19
+        if ref[0] in ("auto", "siyu") and ref[1].isdecimal() and len(ref[1]) < 19
     }
     wanted = sorted(set(numbered.values()))
     existing: set[int] = set()

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.core.limits import Cursor
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
 from siyu.segments import service, stored
 from siyu.segments.schemas import (
@@ -98,7 +99,7 @@ def latest(key: str, session: SessionDep, token: Reader) -> RefreshOut | None:
 
 @router.get("/{key}/members", summary="Current members by customer id (page with `after`)")
 def members(
-    key: str, session: SessionDep, token: Reader, after: int | None = None, limit: int = 100
+    key: str, session: SessionDep, token: Reader, after: Cursor | None = None, limit: int = 100
 ) -> dict:
     segment = stored.find_segment(session, key)
     limit = min(max(limit, 1), 1000)

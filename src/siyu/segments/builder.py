@@ -100,7 +100,7 @@ def _condition(form: Mapping[str, str], i: int) -> dict | None:
 
 def _performed(kind: str, event: str, days: str, field) -> dict:
     rule: dict = {"event": "Order Completed" if kind == "spent" else event}
-    if days.isdigit() and int(days) > 0:
+    if days.isdecimal() and int(days) > 0:
         rule["within_days"] = int(days)
     if kind == "not_performed":
         rule["count"] = {"eq": 0}
@@ -108,7 +108,7 @@ def _performed(kind: str, event: str, days: str, field) -> dict:
         rule["sum"] = {"property": "revenue", field("op") or "gte": _number(field("n")) or 0}
     else:
         count = field("n")
-        rule["count"] = {field("op") or "gte": int(count) if count.isdigit() else 1}
+        rule["count"] = {field("op") or "gte": int(count) if count.isdecimal() else 1}
     return rule
 
 

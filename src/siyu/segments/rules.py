@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from siyu.core.errors import InvalidInput
+from siyu.core.limits import MAX_ROW_ID
 from siyu.core.settings import get_settings
 
 Scalar = str | int | float | bool
@@ -353,8 +354,8 @@ def _only(node: dict, path: str, allowed: set[str], kind: str) -> None:
 
 
 def _text(value: Any, path: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise RuleError(path, f"must be {what} (1 to 200 characters)")
+    if not isinstance(value, str) or not value.strip() or len(value) > 200 or "\x00" in value:
+        raise RuleError(path, f"must be {what} (1 to 200 characters, no NUL)")
     return value
 
 
@@ -396,8 +397,12 @@ def _op_value(op: str, value: Any, path: str) -> Scalar | tuple[Scalar, ...]:
 
 
 def _scalar(value: Any, path: str) -> Scalar:
-    if isinstance(value, str | bool | int):
+    if isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _text(value, path, "a string") if "\x00" in value else value
+    if isinstance(value, int):
+        return _bounded_int(value, path)
     if isinstance(value, float) and math.isfinite(value):
         return value
     raise RuleError(path, "must be a string, a number or true/false")
@@ -407,12 +412,18 @@ def _number(value: Any, path: str) -> int | float:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if not is_number or not math.isfinite(value):
         raise RuleError(path, "must be a number")
-    return value
+    return _bounded_int(value, path) if isinstance(value, int) else value
 
 
 def _count_bound(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RuleError(path, "must be a non-negative integer")
+    return _bounded_int(value, path)
+
+
+def _bounded_int(value: int, path: str) -> int:
+    if not -MAX_ROW_ID - 1 <= value <= MAX_ROW_ID:
+        raise RuleError(path, "is out of range (a 64-bit integer)")
     return value
 
 
@@ -497,7 +508,7 @@ def _profile(node: dict, path: str, field: str) -> ProfileIn:
 def _whole_id(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise RuleError(path, "must be an id (a whole number)")
-    return value
+    return _bounded_int(value, path)
 
 
 def _choices(node: dict, path: str, kind: str, allowed: tuple[str, ...]) -> tuple[str, ...]:

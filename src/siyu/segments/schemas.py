@@ -7,13 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siyu.core.limits import Text
+
 
 class SegmentIn(BaseModel):
-    key: str = Field(description="Lower-case letters, digits, - or _; how rules name it.")
-    name: str
-    description: str = Field("", description="What it is for, for the rest of the team.")
+    key: Text(64) = Field(description="Lower-case letters, digits, - or _; how rules name it.")
+    name: Text(200)
+    description: Text() = Field("", description="What it is for, for the rest of the team.")
     rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.")
-    schedule: str = Field("daily", description="manual, hourly or daily")
+    schedule: Text(40) = Field("daily", description="manual, hourly or daily")
 
 
 class SegmentChange(BaseModel):
@@ -21,15 +23,15 @@ class SegmentChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    description: str | None = None
+    name: Text(200) | None = None
+    description: Text() | None = None
     rule: dict[str, Any] | None = None
-    schedule: str | None = None
+    schedule: Text(40) | None = None
 
 
 class RuleIn(BaseModel):
     rule: dict[str, Any]
-    as_of: str | None = Field(None, description="A date or time; default now.")
+    as_of: Text(40) | None = Field(None, description="A date or time; default now.")
 
 
 class RefreshOut(BaseModel):

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import Lake
+from siyu.core.limits import FIRST_DAY, LAST_DAY
 from siyu.core.settings import get_settings
 from siyu.segments.compile import members_expr, with_user_ids
 from siyu.segments.lifecycle import LifecycleThresholds
@@ -128,6 +129,8 @@ def parse_as_of(text: str | None) -> datetime:
         raise InvalidInput(
             "as_of must be a date (2026-11-22) or a time (2026-11-22T10:00)", field="as_of"
         ) from None
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise InvalidInput(f"as_of must fall between {FIRST_DAY} and {LAST_DAY}", field="as_of")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC).replace(microsecond=0)

@@ -14,6 +14,7 @@ from siyu.console.web import N_, Allowed, render, request_locale
 from siyu.core.auth import ROLES
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.limits import RowId, is_whole_number, parse_day
 from siyu.core.permissions import can
 from siyu.events import sources
 from siyu.events.models import Source
@@ -139,7 +140,7 @@ def _failed(request: Request, session: Session, error: SiyuError, page, labels=N
 def _staff_id(value: str) -> int | None:
     if not value.strip():
         return None
-    if not value.strip().isdigit():
+    if not is_whole_number(value.strip()):
         message = N_("a guide must be linked to an existing staff member")
         raise InvalidInput(message, field="staff_id")
     return int(value)
@@ -190,7 +191,7 @@ def create_key(
 
 
 @router.post("/settings/keys/{source_id}/revoke")
-def revoke_key(source_id: int, session: SessionDep, _: KeyAdmin):
+def revoke_key(source_id: RowId, session: SessionDep, _: KeyAdmin):
     source = session.get(Source, source_id)
     if source is None or not source.key_prefix:
         raise NotFound(N_("no such write key"), field="source_id")
@@ -243,7 +244,7 @@ def create_token(
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, session: SessionDep, _: TokenAdmin):
+def revoke_token(token_id: RowId, session: SessionDep, _: TokenAdmin):
     service.revoke_token(session, token_id)
     return _done("/settings/tokens", "revoked")
 
@@ -304,7 +305,9 @@ def _user_page(request: Request, session: Session, status_code: int = 200, **con
 
 
 @router.get("/settings/users/{user_id}", response_class=HTMLResponse)
-def user_detail(request: Request, session: SessionDep, user_id: int, _: UserAdmin, done: str = ""):
+def user_detail(
+    request: Request, session: SessionDep, user_id: RowId, _: UserAdmin, done: str = ""
+):
     return _user_page(request, session, done=done)
 
 
@@ -344,7 +347,7 @@ def set_active(
 
 
 @router.post("/settings/users/{user_id}/unlock")
-def unlock(user_id: int, session: SessionDep, _: UserAdmin):
+def unlock(user_id: RowId, session: SessionDep, _: UserAdmin):
     service.unlock(session, user_id)
     return _done(f"/settings/users/{user_id}", "unlocked")
 
@@ -355,10 +358,10 @@ def unlock(user_id: int, session: SessionDep, _: UserAdmin):
 def _day(value: str, field: str) -> date | None:
     if not value.strip():
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(N_("enter a date as YYYY-MM-DD"), field=field) from None
+    day = parse_day(value)
+    if day is None:
+        raise InvalidInput(N_("enter a date as YYYY-MM-DD"), field=field)
+    return day
 
 
 @router.get("/settings/audit", response_class=HTMLResponse)

@@ -20,6 +20,7 @@ from siyu.core import jobs
 from siyu.core.audit import acting_as
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.limits import is_whole_number
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer, Identity
 from siyu.staff.models import Handover, HandoverMove, Staff
@@ -80,7 +81,7 @@ def hand_over(
 
 
 def _takers(session, source: Staff, strategy, to_staff_ids) -> list[Staff]:
-    if isinstance(strategy, int) or (isinstance(strategy, str) and strategy.isdigit()):
+    if isinstance(strategy, int) or (isinstance(strategy, str) and is_whole_number(strategy)):
         to_staff_ids = [int(strategy)]
     elif strategy not in STRATEGIES:
         raise InvalidInput(

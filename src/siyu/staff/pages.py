@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.console.web import N_, Allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.limits import RowId, is_whole_number
 from siyu.customers.models import Customer
 from siyu.staff import handover as handovers
 from siyu.staff import service
@@ -77,7 +78,7 @@ def _optional_int(value: str, field: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not is_whole_number(value):
         raise InvalidInput(N_("a whole number is needed"), field=field)
     return int(value)
 
@@ -145,7 +146,7 @@ def retry_pool(session: SessionDep, user: Manager):
 
 
 @router.get("/staff/handovers/{handover_id}", response_class=HTMLResponse)
-def handover_page(request: Request, session: SessionDep, _: Viewer, handover_id: int):
+def handover_page(request: Request, session: SessionDep, _: Viewer, handover_id: RowId):
     made = session.get(Handover, handover_id)
     if made is None:
         raise NotFound(N_("no such handover"), field="handover_id")

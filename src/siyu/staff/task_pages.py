@@ -14,6 +14,7 @@ from siyu.console.web import N_, Allowed, render
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.limits import RowId, parse_day
 from siyu.core.settings import get_settings
 from siyu.segments.stored import list_segments
 from siyu.staff import tasks
@@ -105,14 +106,14 @@ def create_task(
 
 
 def _due(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(N_("give the due date as a day"), field="due_date") from None
+    due = parse_day(text)
+    if due is None:
+        raise InvalidInput(N_("give the due date as a day"), field="due_date")
+    return due
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, session: SessionDep, user: Viewer, task_id: int, done: str = ""):
+def task_page(request: Request, session: SessionDep, user: Viewer, task_id: RowId, done: str = ""):
     guide = user.staff_id if _is_guide(user) else None
     found = tasks.progress(session, task_id)
     if _is_guide(user) and not any(g.guide_id == guide for g in found.guides):
@@ -152,6 +153,6 @@ def mark_done(
 
 
 @router.post("/tasks/{task_id}/close")
-def close_task(session: SessionDep, _: Manager, task_id: int):
+def close_task(session: SessionDep, _: Manager, task_id: RowId):
     tasks.close_task(session, task_id)
     return RedirectResponse(f"/tasks/{task_id}?done=closed", status_code=303)

@@ -15,6 +15,7 @@ from siyu.core.auth import ApiToken
 from siyu.core.deps import SessionDep, TokenAllowed
 from siyu.core.errors import NotFound
 from siyu.core.i18n import N_
+from siyu.core.limits import Day, RowId, Text
 from siyu.customers.models import Customer
 from siyu.staff import tasks
 from siyu.staff.models import TaskAssignment
@@ -28,23 +29,23 @@ Doer = TokenAllowed("tasks.do")
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(max_length=200)
-    due_date: date = Field(description="The brand's day the task is due by (done by its end).")
-    kind: str = Field("message", description="message, follow_up or invite")
-    segment: str | None = Field(
+    title: Text(200)
+    due_date: Day = Field(description="The brand's day the task is due by (done by its end).")
+    kind: Text(40) = Field("message", description="message, follow_up or invite")
+    segment: Text(64) | None = Field(
         None, description="A saved segment's key: its members as last refreshed."
     )
-    customer_ids: list[int] | None = Field(
+    customer_ids: list[RowId] | None = Field(
         None, max_length=100_000, description="Or the customers, by id (merged ones followed)."
     )
-    instructions: str = ""
-    message: str | None = Field(None, description="What to send, for a message task.")
+    instructions: Text() = ""
+    message: Text() | None = Field(None, description="What to send, for a message task.")
 
 
 class DoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
+    customer_id: RowId
 
 
 class TaskOut(BaseModel):
@@ -130,7 +131,7 @@ def create(body: TaskIn, session: SessionDep, token: Manager) -> ProgressOut:
 
 
 @router.get("/{task_id}", summary="A task's execution, overall and per guide")
-def show(task_id: int, session: SessionDep, token: Reader) -> ProgressOut:
+def show(task_id: RowId, session: SessionDep, token: Reader) -> ProgressOut:
     return _progress(session, task_id, _own_guide(token))
 
 
@@ -148,7 +149,7 @@ def _progress(session, task_id: int, guide: int | None) -> ProgressOut:
 
 @router.get("/{task_id}/assignments", summary="A task's customers, those still to do first")
 def assignments(
-    task_id: int, session: SessionDep, token: Reader, limit: int = 500
+    task_id: RowId, session: SessionDep, token: Reader, limit: int = 500
 ) -> list[AssignmentOut]:
     guide = _own_guide(token)
     tasks.find_task(session, task_id)
@@ -161,13 +162,13 @@ def assignments(
 
 
 @router.post("/{task_id}/done", summary="The guide did the task for this customer")
-def done(task_id: int, body: DoneIn, session: SessionDep, token: Doer) -> AssignmentOut:
+def done(task_id: RowId, body: DoneIn, session: SessionDep, token: Doer) -> AssignmentOut:
     guide = _own_guide(token)
     assignment = tasks.mark_done(session, task_id, body.customer_id, "api", guide_id=guide)
     return _assignment_out(assignment, session.get(Customer, assignment.customer_id))
 
 
 @router.post("/{task_id}/close", summary="Stop a task: what is not done counts as not executed")
-def close(task_id: int, session: SessionDep, token: Manager) -> ProgressOut:
+def close(task_id: RowId, session: SessionDep, token: Manager) -> ProgressOut:
     tasks.close_task(session, task_id)
     return _progress(session, task_id, None)

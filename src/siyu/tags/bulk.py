@@ -41,7 +41,7 @@ def resolve_refs(session: Session, refs: Iterable[str]) -> tuple[set[int], list[
     """
     keys: dict[str, tuple[str, int | str]] = {}
     for ref in dict.fromkeys(r.strip() for r in refs if r.strip()):
-        if ref.isdigit() and len(ref) < 11:
+        if ref.isdecimal() and len(ref) < 11:
             keys[ref] = ("id", int(ref))
         else:
             keys[ref] = ("value", ids.normalize_phone(ref) or ref)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
+from siyu.core.limits import is_whole_number
 from siyu.customers.models import Customer
 from siyu.tags.models import GROUPS, SOURCES, CustomerTag, Tag, TagChange, TagGroup
 
@@ -57,7 +58,7 @@ def ensure_tag(session: Session, name: str, group: str = "other") -> Tag:
 def find_tag(session: Session, ref: str | int) -> Tag:
     """A tag by id or by name."""
     text = str(ref).strip()
-    tag = session.get(Tag, int(text)) if text.isdigit() else None
+    tag = session.get(Tag, int(text)) if is_whole_number(text) else None
     tag = tag or session.scalar(select(Tag).where(Tag.name == text))
     if tag is None:
         raise NotFound(N_("no such tag"), field="tag")
