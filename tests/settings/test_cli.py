@@ -40,9 +40,11 @@ def test_a_created_token_works_until_it_is_revoked(client):
 
 
 def test_the_list_never_shows_a_token():
-    secret = tokens("create", "--name", "pos", "--role", "operator").output.strip().split()[-1]
+    made = tokens("create", "--name", "pos [red]", "--role", "operator")
+    assert "pos [red]" in made.output
+    secret = made.output.strip().split()[-1]
     for listed in (tokens("list"), tokens("list", "--json")):
-        assert listed.exit_code == 0 and "pos" in listed.output
+        assert listed.exit_code == 0 and "pos [red]" in listed.output
         assert secret not in listed.output
         assert secret[:10] in listed.output  # the prefix, to tell tokens apart
 

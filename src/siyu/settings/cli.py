@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from siyu.core.audit import acting_as
@@ -28,7 +29,7 @@ def create(
             token, secret = service.issue_token(session, name, role, staff_id)
     except SiyuError as error:
         fail(error)
-    console.print(f"token {token.id} [bold]{token.name}[/bold] ({token.role}) created:")
+    console.print(f"token {token.id} [bold]{escape(token.name)}[/bold] ({token.role}) created:")
     print(secret)
 
 
@@ -44,7 +45,7 @@ def list_tokens(json_out: bool = typer.Option(False, "--json", help="Print JSON.
     for row in rows:
         table.add_row(
             str(row["id"]),
-            row["name"],
+            escape(row["name"]),
             row["role"],
             str(row["staff_id"] or ""),
             row["token_prefix"] + "…",
@@ -63,7 +64,7 @@ def revoke(token_id: int = typer.Argument(..., metavar="ID", help="The id `list`
             token = service.revoke_token(session, token_id)
     except SiyuError as error:
         fail(error)
-    console.print(f"token {token.id} ({token.name}) is revoked")
+    console.print(f"token {token.id} ({escape(token.name)}) is revoked")
 
 
 def _row(token: ApiToken) -> dict:
