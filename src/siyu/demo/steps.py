@@ -242,6 +242,8 @@ class Journey:
         return {"store": f"store-{self.p.store}", "mall": "mall-tmall"}.get(channel, "mp-order")
 
     def _referral(self, order_id: str) -> None:
+        """The invited customer's first order completes the referral (老带新): the event is
+        theirs (they acted), and names who brought them; funnels count it at their Referral step."""
         referrer = self.people.referrer_of(self.p)
         if referrer is None:
             return
@@ -251,7 +253,7 @@ class Journey:
             "order_id": order_id,
             "reward": "免费饮品券",
         }
-        self.track("Referral Completed", properties, ids={"userId": referrer.user_id})
+        self.track("Referral Completed", properties, device=False)
 
     def _refund(self, order_id: str, lines: list[Line], revenue: Decimal) -> None:
         amount = revenue
