@@ -1,10 +1,12 @@
-"""The lake's tables as Ibis tables on the configured engine (DuckDB, or Spark local mode)."""
+"""The lake's tables as Ibis tables on the configured engine (DuckDB, or Spark)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from dataclasses import dataclass
-from functools import cache
+from threading import Lock
 
 import ibis
 import ibis.expr.types as ir
@@ -110,23 +112,43 @@ def open_tables(lake: Lake | None = None, engine: str | None = None) -> Tables:
     return Tables(backend, **tables)
 
 
-@cache
+_spark: dict[str, object] = {}
+_spark_lock = Lock()
+
+
 def spark_session():
-    """One local Spark session per process (starting one costs seconds)."""
+    """The process's Spark session on SIYU_SPARK_MASTER (starting one costs seconds, so it is
+    kept; a changed master stops it and starts another, as Spark runs one per process)."""
     from pyspark.sql import SparkSession
 
-    return (
-        SparkSession.builder.master("local[2]")
-        .appName("siyu-analytics")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="siyu-spark-"))
-        .getOrCreate()
-    )
+    master = get_settings().spark_master
+    with _spark_lock:
+        session = _spark.get("session")
+        if session is not None and session.sparkContext.master == master:
+            return session
+        if session is not None:
+            session.stop()
+        # Python workers run Siyu's own interpreter, which has its packages, not whatever
+        # `python3` is first on the PATH; a cluster's workers run the operator's PYSPARK_PYTHON
+        # when one is set, since this interpreter's path need not exist on them.
+        if master.startswith("local"):
+            os.environ["PYSPARK_PYTHON"] = sys.executable
+        else:
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("siyu-analytics")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="siyu-spark-"))
+        )
+        if master.startswith("local"):  # a cluster's executors must reach the driver
+            builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
+        _spark["session"] = builder.getOrCreate()
+        return _spark["session"]
 
 
 def _duckdb_table(backend: BaseBackend, name: str) -> ir.Table | None:
@@ -142,7 +164,7 @@ def _spark_table(backend: BaseBackend, lake: Lake, name: str) -> ir.Table | None
         return backend.read_parquet(newest, table_name=f"lake_{name}") if newest else None
     if not lake.files(name, "date=*/*.parquet"):
         return None
-    return backend.read_parquet(lake.path(name), table_name=f"lake_{name}")
+    return backend.read_parquet(lake.url(lake.path(name)), table_name=f"lake_{name}")
 
 
 def _empty(backend: BaseBackend, name: str) -> ir.Table:

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="The brand's time zone for date buckets.")
     locale: Literal["zh-CN", "en"] = Field("zh-CN", description="Default console language.")
     engine: Literal["duckdb", "pyspark"] = Field("duckdb", description="Analytics engine.")
+    spark_master: str = Field(
+        "local[2]", description="Spark master when engine is pyspark (local[N], spark://host:port)."
+    )
     backfill_after_hours: int = Field(
         24, description="An event older than this when received is flagged as backfill."
     )
