@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.markup import escape
 
 from siyu.analytics import runner
 from siyu.core.console_out import console, emit_json, fail
@@ -80,7 +81,7 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
     if json_out:
         emit_json(done.result.model_dump(mode="json"))
     else:
-        from siyu.analytics.present import table_of
+        from siyu.analytics.present import notes_of, table_of
 
         headers, rows = table_of(module, done.result, "en")
         from rich.table import Table
@@ -95,6 +96,8 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
         hidden = headers[width:]
         if hidden:
             console.print(f"[dim]not shown at this width: {', '.join(hidden)} (see --json)[/dim]")
+        for note in notes_of(module, done.result, "en"):
+            console.print(f"[yellow]{escape(note)}[/yellow]")
         console.print(f"[dim]{done.engine}, {done.seconds:.2f} s[/dim]")
     return done.result
 

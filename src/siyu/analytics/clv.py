@@ -6,15 +6,39 @@ p ~ Beta(a, b). A customer is summarised by x (repeat purchases), t_x (time of t
 and T (time since the first), all counted from the first purchase.
 Gamma-Gamma ("RFM and CLV: using iso-value curves"): a customer's mean repeat purchase value m̄
 over x purchases, with value ~ Gamma(p, ν) and ν ~ Gamma(q, γ) across customers.
+
+Both are fitted the same way: the data scaled to about one (time by the longest T, money by the
+mean value), the parameters on a log scale within bounds, L-BFGS-B with analytic gradients from
+several starts, the best finite log-likelihood kept. A fit that is not a proper maximum says why
+in `problem` and is not to be used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from itertools import product
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
+
+# The parameters' range on the scaled data, on a log scale (e^±9 ≈ 1.2e-4 … 8.1e3): a maximum
+# this far out is the model running away from the data, not a fit.
+LOG_BOUND = 9.0
+AT_BOUND = 1e-3  # this close (in log) to a bound counts as at it
+AGREEING_STARTS = 3  # this many starts reaching the same best maximum end the search
+
+# Why a fit is not a proper maximum.
+TOO_FEW = "too_few_customers"
+NOT_FINITE = "not_finite"
+AT_A_BOUND = "at_bound"
+POSITIVE_LOG_LIKELIHOOD = "positive_log_likelihood"
+NO_FINITE_MEAN = "q_not_above_one"
+
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -24,11 +48,11 @@ class BgNbd:
     a: float
     b: float
     log_likelihood: float
+    problem: str | None = None  # None when the fit is a proper interior maximum
 
     def p_alive(self, x, t_x, T) -> np.ndarray:
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-        odds = np.where(x > 0, self._dropout_odds(x, t_x, T), 0.0)
-        return 1.0 / (1.0 + odds)
+        return 1.0 / (1.0 + self._dropout_odds(x, t_x, T))
 
     def expected_purchases(self, t: float, x, t_x, T) -> np.ndarray:
         """E[purchases in (T, T + t] | x, t_x, T] (equation 10 of the paper)."""
@@ -39,39 +63,17 @@ class BgNbd:
         tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
             r + x, b + x, a + b + x - 1, z
         )
-        odds = np.where(x > 0, self._dropout_odds(x, t_x, T), 0.0)
-        return head * tail / (1 + odds)
+        return head * tail / (1 + self._dropout_odds(x, t_x, T))
 
     def _dropout_odds(self, x, t_x, T) -> np.ndarray:
+        """P(gone after the last purchase) / P(alive); 0 for a customer with no repeat."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (a / (b + np.maximum(x, 1) - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
-
-
-def bgnbd_log_likelihood(params, x, t_x, T, weights) -> float:
-    r, alpha, a, b = params
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
-    safe_x = np.maximum(x, 1)
-    a4 = np.where(
-        x > 0, np.log(a) - np.log(b + safe_x - 1) - (r + x) * np.log(alpha + t_x), -np.inf
-    )
-    return float(np.sum(weights * (a1 + a2 + np.logaddexp(a3, a4))))
-
-
-def fit_bgnbd(x, t_x, T, weights=None) -> BgNbd:
-    """Maximum likelihood over log-parameters (so all four stay positive)."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    x, t_x, T, weights = _grouped(weights, x, t_x, T)
-
-    def negative(log_params):
-        return -bgnbd_log_likelihood(np.exp(log_params), x, t_x, T, weights)
-
-    best = _minimise(negative, 4)
-    r, alpha, a, b = np.exp(best.x)
-    return BgNbd(float(r), float(alpha), float(a), float(b), float(-best.fun))
+        log_odds = (
+            np.log(a)
+            - np.log(b + np.maximum(x, 1) - 1)
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        )
+        return np.where(x > 0, np.exp(np.minimum(log_odds, 700.0)), 0.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class GammaGamma:
     q: float
     gamma: float
     log_likelihood: float
+    problem: str | None = None
 
     def expected_value(self, x, mean_value) -> np.ndarray:
         """E[M | x, m̄]: the mean repeat value, shrunk toward the population's (x = 0: its mean)."""
@@ -88,57 +91,165 @@ class GammaGamma:
         return (gamma + m * x) * p / (p * x + q - 1)
 
 
-def gamma_gamma_log_likelihood(params, x, m, weights) -> float:
-    p, q, gamma = params
-    px = p * x
-    terms = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(gamma)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(gamma + m * x)
-    )
-    return float(np.sum(weights * terms))
+@dataclass(frozen=True)
+class _ByX:
+    """Customers' x and weights, and each distinct x with its summed weight: the Gamma and Beta
+    terms depend on x alone, so they are computed once per distinct x, not per customer."""
+
+    x: np.ndarray
+    weights: np.ndarray
+    distinct: np.ndarray
+    distinct_weights: np.ndarray
+
+    @classmethod
+    def of(cls, x, weights) -> _ByX:
+        distinct, inverse = np.unique(x, return_inverse=True)
+        return cls(x, weights, distinct, np.bincount(inverse.ravel(), weights=weights))
 
 
-def fit_gamma_gamma(x, mean_value, weights=None) -> GammaGamma:
-    """Fitted on customers with at least one repeat purchase and a positive mean value."""
-    x, m = np.asarray(x, dtype=float), np.asarray(mean_value, dtype=float)
-    weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
+    """Σ weight × log P(x, t_x | r, α, a, b, T)."""
+    x, t_x, T, weights = _arrays(x, t_x, T, weights=weights)
+    return _bgnbd(np.log(np.asarray(params, dtype=float)), _ByX.of(x, weights), t_x, T)[0]
+
+
+def _bgnbd(log_params, c: _ByX, t_x, T) -> tuple[float, np.ndarray]:
+    """The log-likelihood and its gradient in the log-parameters."""
+    r, alpha, a, b = np.exp(log_params)
+    x, w, ux, uw, n = c.x, c.weights, c.distinct, c.distinct_weights, c.weights.sum()
+    # log[(α+T)^-(r+x) + [x > 0] a/(b+x-1) (α+t_x)^-(r+x)]: alive at T, or gone after t_x
+    after_last = b + np.maximum(x, 1) - 1
+    log_alive = -(r + x) * np.log(alpha + T)
+    log_gone = np.where(x > 0, np.log(a / after_last) - (r + x) * np.log(alpha + t_x), -np.inf)
+    either = np.logaddexp(log_alive, log_gone)
+    alive, gone = np.exp(log_alive - either), np.exp(log_gone - either)
+    total = w @ either + n * r * np.log(alpha)
+    total += uw @ (gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b))
+    d_r = uw @ (digamma(r + ux) - digamma(r)) + n * np.log(alpha)
+    d_r -= w @ (alive * np.log(alpha + T) + gone * np.log(alpha + t_x))
+    d_alpha = n * r / alpha - w @ ((r + x) * (alive / (alpha + T) + gone / (alpha + t_x)))
+    d_a = uw @ (digamma(a + b) - digamma(a + b + ux)) + (w @ gone) / a
+    d_b = uw @ (digamma(b + ux) - digamma(b) + digamma(a + b) - digamma(a + b + ux))
+    d_b -= w @ (gone / after_last)
+    return float(total), np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+
+
+def fit_bgnbd(x, t_x, T, weights=None) -> BgNbd:
+    """Maximum likelihood; time is scaled by the longest T and α scaled back."""
+    x, t_x, T, weights = _grouped(*_arrays(x, t_x, T, weights=weights))
+    if not (x > 0).any() or T.max() <= 0:
+        return BgNbd(np.nan, np.nan, np.nan, np.nan, np.nan, TOO_FEW)
+    scale = 1.0 / T.max()
+    objective = partial(_bgnbd, c=_ByX.of(x, weights), t_x=t_x * scale, T=T * scale)
+    starts = product((0.3, 3.0), (0.1, 1.0), (0.5, 3.0), (1.0, 5.0))
+    found, log_likelihood, problem = _maximise(objective, starts, weights.sum())
+    r, alpha, a, b = np.exp(found)
+    # Time scaled by s divides each customer's likelihood by s^x.
+    log_likelihood += float(weights @ x) * np.log(scale)
+    if problem is None and log_likelihood > 0:
+        problem = POSITIVE_LOG_LIKELIHOOD  # the log of a probability
+    return BgNbd(float(r), float(alpha / scale), float(a), float(b), log_likelihood, problem)
+
+
+def gamma_gamma_log_likelihood(params, x, mean_value, weights=None) -> float:
+    """Σ weight × log f(m̄ | p, q, γ, x), the density of the mean value."""
+    x, m, weights = _arrays(x, mean_value, weights=weights)
+    return _gamma_gamma(np.log(np.asarray(params, dtype=float)), _ByX.of(x, weights), m)[0]
+
+
+def _gamma_gamma(log_params, c: _ByX, m) -> tuple[float, np.ndarray]:
+    p, q, gamma = np.exp(log_params)
+    x, w, ux, uw, n = c.x, c.weights, c.distinct, c.distinct_weights, c.weights.sum()
+    log_spread = np.log(gamma + m * x)
+    both = digamma(p * ux + q)
+    total = uw @ (gammaln(p * ux + q) - gammaln(p * ux) - gammaln(q) + p * ux * np.log(ux))
+    total += n * q * np.log(gamma) + w @ ((p * x - 1) * np.log(m) - (p * x + q) * log_spread)
+    d_p = uw @ (ux * (both - digamma(p * ux) + np.log(ux))) + w @ (x * (np.log(m) - log_spread))
+    d_q = uw @ (both - digamma(q)) + n * np.log(gamma) - w @ log_spread
+    d_gamma = n * q / gamma - w @ ((p * x + q) / (gamma + m * x))
+    return float(total), np.array([d_p * p, d_q * q, d_gamma * gamma])
+
+
+def fit_gamma_gamma(x, mean_value, weights=None, resolution: float = 0.01) -> GammaGamma:
+    """Fitted on customers with at least one repeat purchase and a positive mean value; money is
+    scaled by its mean and γ scaled back.
+
+    `resolution` is the smallest step of money in the values' unit (a fen, for yuan). A mean of x
+    values is known to resolution / x, so a density that gives such a step more than certainty
+    (a log-likelihood above zero once counted in steps) is piling itself onto the data points:
+    not a maximum worth using."""
+    x, m, weights = _arrays(x, mean_value, weights=weights)
     kept = (x > 0) & (m > 0)
-    x, m, weights = _grouped(weights[kept], x[kept], m[kept])
+    x, m, weights = _grouped(x[kept], m[kept], weights[kept])
+    if len(x) < 2:
+        return GammaGamma(np.nan, np.nan, np.nan, np.nan, TOO_FEW)
+    scale = 1.0 / float(np.average(m, weights=weights))
+    objective = partial(_gamma_gamma, c=_ByX.of(x, weights), m=m * scale)
+    starts = product((1.0, 10.0), (2.0, 10.0), (1.0, 10.0))
+    found, log_likelihood, problem = _maximise(objective, starts, weights.sum())
+    p, q, gamma = np.exp(found)
+    # Money scaled by s divides each density by s.
+    log_likelihood += float(weights.sum()) * np.log(scale)
+    in_steps = log_likelihood + float(weights @ (np.log(resolution) - np.log(x)))
+    if problem is None and in_steps > 0:
+        problem = POSITIVE_LOG_LIKELIHOOD
+    if problem is None and q <= 1:
+        problem = NO_FINITE_MEAN  # the population's mean value p·γ/(q − 1) does not exist
+    return GammaGamma(float(p), float(q), float(gamma / scale), log_likelihood, problem)
 
-    def negative(log_params):
-        return -gamma_gamma_log_likelihood(np.exp(log_params), x, m, weights)
 
-    best = _minimise(negative, 3)
-    p, q, gamma = np.exp(best.x)
-    return GammaGamma(float(p), float(q), float(gamma), float(-best.fun))
+def _maximise(objective: Objective, starts, size: float) -> tuple[np.ndarray, float, str | None]:
+    """The best finite maximum from the starts (parameter values, taken on a log scale), its
+    log-likelihood, and why it is not a proper maximum (None when it is)."""
+    starts = [np.log(np.asarray(start, dtype=float)) for start in starts]
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(starts[0])
+
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            value, gradient = objective(log_params)
+        if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
+            return np.inf, np.zeros_like(log_params)
+        return -value / size, -gradient / size  # per customer: the tolerances mean the same
+
+    best, agreeing = None, 0
+    # L-BFGS-B's algebra is on 3×3 and 4×4 matrices: a threaded BLAS only adds the cost of waking
+    # its threads, a hundredfold on a busy machine (9 s instead of 0.09 s for CDNOW).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in starts:
+            found = minimize(
+                negative,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2_000, "ftol": 1e-15, "gtol": 1e-10},
+            )
+            if not np.isfinite(found.fun):
+                continue
+            if best is not None and abs(found.fun - best.fun) < 1e-9:
+                agreeing += 1
+            elif best is None or found.fun < best.fun:
+                best, agreeing = found, 1
+            if agreeing >= AGREEING_STARTS:
+                break
+    if best is None:
+        return np.full(len(starts[0]), np.nan), np.nan, NOT_FINITE
+    at_bound = np.any(np.abs(np.abs(best.x) - LOG_BOUND) < AT_BOUND)
+    return best.x, float(-best.fun) * size, AT_A_BOUND if at_bound else None
 
 
-def _grouped(weights, *columns):
-    """Identical rows once, with their weight summed: a lake of a million customers has far
-    fewer distinct (x, t_x, T)."""
-    stacked = np.column_stack(columns)
-    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+def _arrays(*columns, weights=None) -> tuple[np.ndarray, ...]:
+    found = [np.asarray(column, dtype=float).ravel() for column in columns]
+    weights = np.ones_like(found[0]) if weights is None else np.asarray(weights, dtype=float)
+    return (*found, weights)
+
+
+def _grouped(*columns):
+    """Identical rows once, with their weights (the last column) summed: a lake of a million
+    customers has far fewer distinct (x, t_x, T)."""
+    *values, weights = columns
+    if len(weights) == 0:
+        return columns
+    unique, inverse = np.unique(np.column_stack(values), axis=0, return_inverse=True)
     summed = np.bincount(inverse.ravel(), weights=weights)
     return (*(unique[:, i] for i in range(unique.shape[1])), summed)
-
-
-def _minimise(negative, size: int):
-    best = None
-    for start in (np.zeros(size), np.full(size, 1.0)):
-        found = minimize(
-            negative,
-            start,
-            method="Nelder-Mead",
-            options={"maxiter": 3_000, "xatol": 1e-8, "fatol": 1e-10},
-        )
-        found = minimize(negative, found.x, method="L-BFGS-B")
-        if np.isfinite(found.fun) and (best is None or found.fun < best.fun):
-            best = found
-    if best is None:
-        raise ValueError("the model could not be fitted to these customers")
-    return best

@@ -7,7 +7,9 @@ calibration end, t_x the whole days from the first purchase to the last, T the w
 the first purchase to the calibration end, both divided by the period's days (7 for weeks, as in
 Fader, Hardie & Lee). Gamma-Gamma is fitted on the mean value (yuan) of the repeat purchases of
 customers with at least one. Predicted value over the horizon = expected purchases × expected
-purchase value, undiscounted.
+purchase value, undiscounted. A fit that is not a proper maximum is shown with its reason and not
+used, and what the data cannot support (too few repeat buyers, a holdout far from the prediction)
+is said in words: the result's `notes`.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, Field, model_validator
 
+from siyu.analytics import clv
 from siyu.analytics.base import ReportQuery, counted_orders, people
 from siyu.analytics.clv import fit_bgnbd, fit_gamma_gamma
 from siyu.analytics.present import bars, lines, yuan
@@ -35,6 +37,8 @@ ROW_LIMIT = 5_000_000  # one summary row per customer: the model needs every buy
 PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 TOP = 100
 FREQUENCIES = 8  # the holdout check groups customers by repeat purchases 0 … 7+
+MIN_REPEAT_BUYERS = 20  # fewer, and four parameters are fitted to noise
+HOLDOUT_TOLERANCE = 0.2  # a holdout further off than this (and than chance) is reported
 
 
 class Query(ReportQuery):
@@ -51,18 +55,29 @@ class Query(ReportQuery):
 
 
 class BgNbdParams(BaseModel):
-    r: float
-    alpha: float
-    a: float
-    b: float
-    log_likelihood: float
+    r: float | None
+    alpha: float | None
+    a: float | None
+    b: float | None
+    log_likelihood: float | None
+    problem: str | None = Field(None, description="why the fit is not used (None: it is)")
 
 
 class GammaGammaParams(BaseModel):
-    p: float
-    q: float
-    gamma: float
-    log_likelihood: float
+    p: float | None
+    q: float | None
+    gamma: float | None
+    log_likelihood: float | None
+    problem: str | None = Field(None, description="why the fit is not used (None: it is)")
+
+
+class Note(BaseModel):
+    """What a reader must know before trusting the prediction: a code, its numbers, and the
+    message in English (the console and the CLI say it in the reader's language)."""
+
+    code: str
+    values: dict[str, str]
+    message: str
 
 
 class Holdout(BaseModel):
@@ -79,9 +94,9 @@ class CustomerValue(BaseModel):
     t_x: float
     T: float
     historical_fen: int
-    p_alive: float
-    expected_purchases: float
-    expected_value_fen: int
+    p_alive: float | None  # None: no model is used
+    expected_purchases: float | None
+    expected_value_fen: int | None
 
 
 class Cohort(BaseModel):
@@ -98,38 +113,34 @@ class Result(BaseModel):
     customers: int
     bgnbd: BgNbdParams | None
     gamma_gamma: GammaGammaParams | None
-    expected_purchases: float
-    expected_value_fen: int
+    expected_purchases: float | None  # None: BG/NBD could not be used
+    expected_value_fen: int | None  # None: BG/NBD or Gamma-Gamma could not be used
     historical_fen: int
     holdout: Holdout | None
     top_customers: list[CustomerValue]
     cohorts: list[Cohort]
+    notes: list[Note] = []
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     crowd = people(tables, query.filters, query.calibration_end).select("customer_id")
     orders = counted_orders(tables).join(crowd, "customer_id")
     orders = orders.mutate(day=local_day(orders.paid_at, context.zone))
-    days = orders.group_by("customer_id", "day").aggregate(value_fen=orders.net_fen.sum())
     end_day = bucket_of(query.calibration_end, "day")
-    calibration = days.filter(days.day <= end_day)
-    calibration = calibration.mutate(
-        first_day=calibration.day.min().over(group_by=calibration.customer_id)
+    last_day = bucket_of(query.holdout_end, "day") if query.holdout_end else end_day
+    days = orders.filter(orders.day <= last_day)
+    days = days.group_by("customer_id", "day").aggregate(value_fen=days.net_fen.sum())
+    # One pass over a customer's purchase days: the calibration's summary and the holdout's count.
+    before = days.day <= end_day
+    summary = days.group_by("customer_id").aggregate(
+        first_day=days.day.min(),
+        last_day=days.day.max(where=before),
+        purchases=days.count(where=before),
+        total_fen=days.value_fen.sum(where=before),
+        first_fen=days.value_fen.argmin(days.day),
+        holdout=days.count(where=~before),
     )
-    summary = calibration.group_by("customer_id").aggregate(
-        first_day=calibration.first_day.min(),
-        last_day=calibration.day.max(),
-        purchases=calibration.count(),
-        total_fen=calibration.value_fen.sum(),
-        first_fen=calibration.value_fen.sum(where=calibration.day == calibration.first_day),
-    )
-    if query.holdout_end:
-        later = days.filter(days.day > end_day, days.day <= bucket_of(query.holdout_end, "day"))
-        later = later.group_by(later_customer="customer_id").aggregate(holdout=later.count())
-        summary = summary.left_join(later, summary.customer_id == later.later_customer)
-        summary = summary.mutate(holdout=summary.holdout.fill_null(0)).drop("later_customer")
-    else:
-        summary = summary.mutate(holdout=ibis.literal(0))
+    summary = summary.filter(summary.purchases > 0)
     return {"summary": summary, "cohorts": _cohorts(orders, context, end_day)}
 
 
@@ -137,11 +148,10 @@ def _cohorts(orders: ir.Table, context: Context, end_day: int) -> ir.Table:
     """Net fen per first-purchase month and months since, up to the calibration end."""
     kept = orders.filter(orders.day <= end_day)
     kept = kept.mutate(month=bucket(kept.paid_at, context.zone, "month"))
-    first = kept.group_by(first_customer="customer_id").aggregate(cohort=kept.month.min())
-    joined = kept.join(first, kept.customer_id == first.first_customer)
-    joined = joined.mutate(offset=joined.month - joined.cohort)
-    return joined.group_by("cohort", "offset").aggregate(
-        value_fen=joined.net_fen.sum(), customers=joined.customer_id.nunique()
+    months = kept.group_by("customer_id", "month").aggregate(value_fen=kept.net_fen.sum())
+    months = months.mutate(cohort=months.month.min().over(group_by=months.customer_id))
+    return months.group_by("cohort", offset=months.month - months.cohort).aggregate(
+        value_fen=months.value_fen.sum(), customers=months.count()
     )
 
 
@@ -158,43 +168,56 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
     repeat_mean = np.where(
         x > 0, (total - np.array(s["first_fen"], dtype=float)) / np.maximum(x, 1), 0
     )
-    holdout = np.array(s["holdout"], dtype=float)
-    cohorts = _cohort_rows(frames["cohorts"].to_pylist(), query.calibration_end)
-    base = dict(
+    notes: list[Note] = []
+    bg = gg = None
+    alive = purchases = value = None
+    repeat_buyers = int((x > 0).sum())
+    if repeat_buyers < MIN_REPEAT_BUYERS:
+        notes.append(
+            _note(
+                "few_repeat_buyers",
+                repeat_buyers=repeat_buyers,
+                customers=len(ids),
+                needed=MIN_REPEAT_BUYERS,
+            )
+        )
+    else:
+        bg = fit_bgnbd(x, t_x, T)
+        gg = fit_gamma_gamma(x, repeat_mean / 100)
+        if bg.problem:
+            notes.append(_note("bgnbd_not_used", problem=bg.problem))
+        else:
+            alive = bg.p_alive(x, t_x, T)
+            purchases = bg.expected_purchases(float(query.horizon), x, t_x, T)
+        if gg.problem:
+            notes.append(_note("gamma_gamma_not_used", problem=gg.problem))
+        elif purchases is not None:
+            value = purchases * gg.expected_value(x, repeat_mean / 100) * 100
+    holdout = None
+    if query.holdout_end and bg and not bg.problem:
+        holdout = _holdout(bg, query, x, t_x, T, np.array(s["holdout"], dtype=float))
+        if _is_far(holdout.predicted_purchases, holdout.actual_purchases):
+            notes.append(
+                _note(
+                    "holdout_far",
+                    predicted=round(holdout.predicted_purchases),
+                    actual=holdout.actual_purchases,
+                )
+            )
+    rank = next(v for v in (value, purchases, total) if v is not None)
+    top = np.lexsort((ids, -rank))[:TOP]  # ties by id: the same on every engine
+    return Result(
         period=query.period,
         calibration_end=query.calibration_end,
         holdout_end=query.holdout_end,
         horizon=query.horizon,
         customers=len(ids),
+        bgnbd=BgNbdParams(**_finite(bg.__dict__)) if bg else None,
+        gamma_gamma=GammaGammaParams(**_finite(gg.__dict__)) if gg else None,
+        expected_purchases=None if purchases is None else float(purchases.sum()),
+        expected_value_fen=None if value is None else int(round(value.sum())),
         historical_fen=int(total.sum()),
-        cohorts=cohorts,
-    )
-    if len(ids) < 3 or not (x > 0).any():
-        return Result(
-            **base,
-            bgnbd=None,
-            gamma_gamma=None,
-            expected_purchases=0.0,
-            expected_value_fen=0,
-            holdout=None,
-            top_customers=[],
-        )
-    bg = fit_bgnbd(x, t_x, T)
-    gg = fit_gamma_gamma(x, repeat_mean / 100) if (x > 0).sum() >= 3 else None
-    alive = bg.p_alive(x, t_x, T)
-    purchases = bg.expected_purchases(float(query.horizon), x, t_x, T)
-    per_purchase = (
-        gg.expected_value(x, repeat_mean / 100) * 100 if gg else np.full_like(x, total.mean())
-    )
-    value = purchases * per_purchase
-    top = np.argsort(-value, kind="stable")[:TOP]
-    return Result(
-        **base,
-        bgnbd=BgNbdParams(**bg.__dict__),
-        gamma_gamma=GammaGammaParams(**gg.__dict__) if gg else None,
-        expected_purchases=float(purchases.sum()),
-        expected_value_fen=int(round(value.sum())),
-        holdout=_holdout(bg, query, x, t_x, T, holdout) if query.holdout_end else None,
+        holdout=holdout,
         top_customers=[
             CustomerValue(
                 customer_id=int(ids[i]),
@@ -202,13 +225,26 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
                 t_x=float(t_x[i]),
                 T=float(T[i]),
                 historical_fen=int(total[i]),
-                p_alive=float(alive[i]),
-                expected_purchases=float(purchases[i]),
-                expected_value_fen=int(round(value[i])),
+                p_alive=None if alive is None else float(alive[i]),
+                expected_purchases=None if purchases is None else float(purchases[i]),
+                expected_value_fen=None if value is None else int(round(value[i])),
             )
             for i in top
         ],
+        cohorts=_cohort_rows(frames["cohorts"].to_pylist(), query.calibration_end),
+        notes=notes,
     )
+
+
+def _finite(fields: dict) -> dict:
+    return {
+        k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in fields.items()
+    }
+
+
+def _is_far(predicted: float, actual: int) -> bool:
+    """Further off than HOLDOUT_TOLERANCE, and than two Poisson deviations (chance)."""
+    return abs(predicted - actual) > max(HOLDOUT_TOLERANCE * predicted, 2 * np.sqrt(predicted))
 
 
 def _holdout(bg, query: Query, x, t_x, T, actual) -> Holdout:
@@ -234,6 +270,50 @@ def _holdout(bg, query: Query, x, t_x, T, actual) -> Holdout:
     )
 
 
+NOTES = {
+    "few_repeat_buyers": N_(
+        "Only %(repeat_buyers)s of %(customers)s customers bought again by the calibration end; "
+        "the models need at least %(needed)s, so no purchases or value are predicted."
+    ),
+    "bgnbd_not_used": N_(
+        "The BG/NBD fit is not a proper maximum (%(problem)s), so no purchases or value are "
+        "predicted."
+    ),
+    "gamma_gamma_not_used": N_(
+        "The Gamma-Gamma fit is not a proper maximum (%(problem)s), so purchases are predicted "
+        "but not their value."
+    ),
+    "holdout_far": N_(
+        "Over the holdout the model predicted %(predicted)s purchases and %(actual)s were made: "
+        "its predictions do not hold for these customers."
+    ),
+}
+PROBLEMS = {
+    clv.TOO_FEW: N_("too few customers with a repeat purchase and a positive value"),
+    clv.NOT_FINITE: N_("its likelihood is not a finite number"),
+    clv.AT_A_BOUND: N_("a parameter ran to the edge of its range"),
+    clv.POSITIVE_LOG_LIKELIHOOD: N_("its log-likelihood is above zero"),
+    clv.NO_FINITE_MEAN: N_("q ≤ 1, so the mean purchase value would be infinite"),
+}
+
+
+def _note(code: str, **values) -> Note:
+    shown = {k: f"{v:,}" if isinstance(v, int) else str(v) for k, v in values.items()}
+    return Note(code=code, values=shown, message=said(code, shown, lambda text: text))
+
+
+def said(code: str, values: dict[str, str], _) -> str:
+    """A note in the reader's language (`_` is their gettext)."""
+    if "problem" in values:
+        values = {**values, "problem": _(PROBLEMS[values["problem"]])}
+    return _(NOTES[code]) % values
+
+
+def notes(result: Result, _) -> list[str]:
+    """What the reader must know before trusting the prediction, in their language."""
+    return [said(note.code, note.values, _) for note in result.notes]
+
+
 def _cohort_rows(rows: list[dict], end: date) -> list[Cohort]:
     found: dict[int, dict[int, tuple[int, int]]] = {}
     for row in rows:
@@ -252,22 +332,26 @@ def _cohort_rows(rows: list[dict], end: date) -> list[Cohort]:
 
 
 def summary(result: Result, _) -> list[tuple[str, str]]:
-    """The fitted models and totals, shown above the charts."""
+    """The fitted models and totals, shown above the charts (the notes say what not to trust)."""
     found = [(_("Customers"), f"{result.customers:,}")]
     if result.bgnbd:
         bg = result.bgnbd
-        found.append(
-            (
-                _("BG/NBD"),
-                f"r={bg.r:.3f} α={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} "
-                f"LL={bg.log_likelihood:.1f}",
-            )
+        shown = " ".join(
+            f"{name}={_number(value, 3)}"
+            for name, value in (("r", bg.r), ("α", bg.alpha), ("a", bg.a), ("b", bg.b))
         )
+        found.append((_("BG/NBD"), f"{shown} LL={_number(bg.log_likelihood, 1)}{_unused(bg, _)}"))
     if result.gamma_gamma:
         gg = result.gamma_gamma
-        found.append((_("Gamma-Gamma"), f"p={gg.p:.2f} q={gg.q:.2f} γ={gg.gamma:.2f}"))
-    found.append((_("Expected purchases"), f"{result.expected_purchases:,.0f}"))
-    found.append((_("Predicted value (yuan)"), yuan(result.expected_value_fen)))
+        shown = " ".join(
+            f"{name}={_number(value, 2)}"
+            for name, value in (("p", gg.p), ("q", gg.q), ("γ", gg.gamma))
+        )
+        found.append((_("Gamma-Gamma"), f"{shown}{_unused(gg, _)}"))
+    if result.expected_purchases is not None:
+        found.append((_("Expected purchases"), f"{result.expected_purchases:,.0f}"))
+    if result.expected_value_fen is not None:
+        found.append((_("Predicted value (yuan)"), yuan(result.expected_value_fen)))
     if result.holdout:
         found.append(
             (
@@ -276,6 +360,14 @@ def summary(result: Result, _) -> list[tuple[str, str]]:
             )
         )
     return found
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _unused(fit: BgNbdParams | GammaGammaParams, _) -> str:
+    return f" ({_('not used')})" if fit.problem else ""
 
 
 def table(result: Result, _) -> tuple[list[str], list[list]]:
@@ -291,10 +383,10 @@ def table(result: Result, _) -> tuple[list[str], list[list]]:
         [
             c.customer_id,
             c.x,
-            f"{c.p_alive:.3f}",
-            f"{c.expected_purchases:.2f}",
+            "" if c.p_alive is None else f"{c.p_alive:.3f}",
+            "" if c.expected_purchases is None else f"{c.expected_purchases:.2f}",
             yuan(c.historical_fen),
-            yuan(c.expected_value_fen),
+            "" if c.expected_value_fen is None else yuan(c.expected_value_fen),
         ]
         for c in result.top_customers
     ]

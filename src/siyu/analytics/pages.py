@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.analytics import runner
-from siyu.analytics.present import charts_of, csv_of, summary_of, table_of
+from siyu.analytics.present import charts_of, csv_of, notes_of, summary_of, table_of
 from siyu.analytics.registry import REPORTS, SUMMARIES, TITLES
 from siyu.console.web import N_, Allowed, render, request_locale
 from siyu.core.deps import SessionDep
@@ -119,6 +119,7 @@ def _page(kind: str):
             choices=choices,
             charts=charts_of(module, done.result, locale, names) if done else [],
             summary_rows=summary_of(module, done.result, locale) if done else [],
+            notes=notes_of(module, done.result, locale) if done else [],
             headers=headers,
             rows=rows,
             problem=problem,

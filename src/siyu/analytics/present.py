@@ -58,6 +58,14 @@ def summary_of(module, result, locale: str) -> list[tuple[str, str]]:
     return module.summary(result, i18n.translations(locale).gettext)
 
 
+def notes_of(module, result, locale: str) -> list[str]:
+    """What a reader must know before trusting the result (a model the data cannot support),
+    in their language; most reports have none."""
+    if not hasattr(module, "notes"):
+        return []
+    return module.notes(result, i18n.translations(locale).gettext)
+
+
 def _call(draw, result, _, names: Names | None):
     if "names" in inspect.signature(draw).parameters:
         return draw(result, _, names=names or {})
