@@ -145,6 +145,14 @@ def test_a_report_over_a_period_without_data_answers(api):
         assert response.status_code == 200, (kind, response.text)
 
 
+def test_a_period_from_the_calendars_first_day_answers(api):
+    # Its previous period, which the GMV report compares with, lies before 1970.
+    query = {"period": {"start": "1970-01-01", "end": "1970-01-31"}}
+    response = api.post("/api/reports/gmv", json=query)
+    assert response.status_code == 200, response.text
+    assert response.json()["previous"] == {"start": "1969-12-01", "end": "1969-12-31"}
+
+
 def test_nul_in_a_path_or_a_query_is_refused_before_any_route(api):
     refused(api.get("/api/customers/a%00b"), "path", 400)
     refused(api.get("/api/segments/vip/members?limit=1%00"), "query", 400)

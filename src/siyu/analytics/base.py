@@ -70,7 +70,8 @@ class Period(BaseModel):
 
     @property
     def previous(self) -> Period:
-        return Period(start=self.start - timedelta(days=self.days), end=self.start - timedelta(1))
+        start, end = self.start - timedelta(days=self.days), self.start - timedelta(1)
+        return Period.model_construct(start=start, end=end)  # may begin before FIRST_DAY
 
     def bounds(self, zone: str) -> tuple[ir.TimestampScalar, ir.TimestampScalar]:
         """[first instant, first instant after) in UTC, as literals."""

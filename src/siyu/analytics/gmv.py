@@ -76,7 +76,7 @@ class Result(BaseModel):
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     zone, period = context.zone, query.period
-    whole = Period(start=period.previous.start, end=period.end)
+    whole = Period.model_construct(start=period.previous.start, end=period.end)
     since, until = whole.bounds(zone)
     current_since, _ = period.bounds(zone)
     crowd = people(tables, query.filters, period.end)
