@@ -25,7 +25,7 @@ from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core import csvsafe
-from siyu.core.deps import SessionDep
+from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
 from siyu.core.lake import duckdb_connection
 from siyu.core.limits import RowId, is_whole_number
@@ -251,9 +251,8 @@ def _chart(found: Numbers, period, request, user) -> dict:
 
 
 @router.post("/codes/{code}/routes", response_class=HTMLResponse)
-async def save_routes(request: Request, session: SessionDep, _: Manager, code: str):
+def save_routes(request: Request, session: SessionDep, _: Manager, code: str, form: FormDep):
     channel = _code_or_404(session, code)
-    form = await request.form()
     try:
         service.set_routes(session, channel, _routes_from(form))
     except SiyuError as error:

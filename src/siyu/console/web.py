@@ -149,9 +149,12 @@ async def _check_csrf(request: Request, found: tuple[User, WebSession]) -> None:
         )
 
 
-async def _console_user(request: Request, session: SessionDep) -> User:
-    found = _signed_in(request, session)
-    await _check_csrf(request, found)
+# A plain `def`, so its database read runs in the thread pool, not on the event loop.
+SignedIn = Annotated[tuple[User, WebSession], Depends(_signed_in)]
+
+
+async def _console_user(request: Request, found: SignedIn) -> User:
+    await _check_csrf(request, found)  # only awaits the form: no database work here
     return found[0]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from siyu.core.auth import ApiToken, token_for
 from siyu.core.db import session_factory
@@ -70,3 +71,12 @@ def RawBody(max_bytes: int):  # noqa: N802 - reads as a type in a signature
         return bytes(body)
 
     return Annotated[bytes, Depends(read)]
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+# The posted form, read on the event loop (reading is waiting, not work), so that the route that
+# takes it can be a plain `def` and do its database work in the thread pool.
+FormDep = Annotated[FormData, Depends(_form)]

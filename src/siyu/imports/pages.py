@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
-from siyu.core.deps import SessionDep
+from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, SiyuError
 from siyu.imports import jobs
 from siyu.imports.jobs import BadRow, ImportRecord, MappingChoice
@@ -129,13 +129,6 @@ REASONS = (
         N_("neither userId nor anonymousId can identify anyone"),
     ),
 )
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
 
 
 def problem(error: SiyuError) -> dict:

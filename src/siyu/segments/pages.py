@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from siyu.console.web import Allowed, render
-from siyu.core.deps import SessionDep
+from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
 from siyu.segments import builder, service, stored
@@ -24,6 +23,13 @@ from siyu.tags.service import all_tags
 router = APIRouter(include_in_schema=False)
 Reader = Allowed("segments.view")
 Editor = Allowed("segments.edit")
+
+
+async def _fields(form: FormDep) -> dict[str, str]:
+    return {k: str(v) for k, v in form.items()}
+
+
+Fields = Annotated[dict[str, str], Depends(_fields)]
 
 
 @router.get("/segments/list")
@@ -39,8 +45,7 @@ def new_segment(request: Request, session: SessionDep, user: Editor) -> Response
 
 
 @router.post("/segments/new")
-async def create_segment(request: Request, session: SessionDep, user: Editor) -> Response:
-    form = await _form(request)
+def create_segment(request: Request, session: SessionDep, user: Editor, form: Fields) -> Response:
     try:
         segment = stored.create_segment(
             session,
@@ -69,9 +74,10 @@ def edit_segment(key: str, request: Request, session: SessionDep, user: Editor) 
 
 
 @router.post("/segments/{key}/edit")
-async def save_segment(key: str, request: Request, session: SessionDep, user: Editor) -> Response:
+def save_segment(
+    key: str, request: Request, session: SessionDep, user: Editor, form: Fields
+) -> Response:
     """Change the name, description, schedule and rule (the key stays), then refresh."""
-    form = await _form(request)
     segment = stored.find_segment(session, key)
     try:
         stored.update_segment(
@@ -90,15 +96,14 @@ async def save_segment(key: str, request: Request, session: SessionDep, user: Ed
 
 
 @router.post("/segments/preview")
-async def preview(request: Request, session: SessionDep, user: Reader) -> Response:
-    """The count and a sample for the rows as they stand (htmx, on every change)."""
-    form = await _form(request)
+def preview(request: Request, session: SessionDep, user: Reader, form: Fields) -> Response:
+    """The count and a sample for the rows as they stand (htmx, on every change); a plain `def`,
+    as a costly rule may query the lake until the preview's time limit."""
     rule, result, error = None, None, None
     try:
         rule = builder.rule_of(form)
         if rule is not None:
-            # Off the event loop: a costly rule may run until the preview's time limit.
-            result = await run_in_threadpool(_preview, session, rule, form.get("editing"))
+            result = _preview(session, rule, form.get("editing"))
     except SiyuError as failed:
         error = failed
     return render(
@@ -161,10 +166,6 @@ def export(key: str, session: SessionDep, user: Reader) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="segment-{segment.key}.csv"'},
     )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return {k: str(v) for k, v in (await request.form()).items()}
 
 
 def _rule(form: dict[str, str]) -> Any:

@@ -77,7 +77,7 @@ def create_group(
 
 
 @router.post("/tags/bulk")
-async def bulk_tagging(
+def bulk_tagging(
     session: SessionDep,
     user: Editor,
     tag: Annotated[str, Form()],
@@ -87,7 +87,7 @@ async def bulk_tagging(
 ) -> Response:
     """Tag a segment's members or an uploaded list of ids/phones; runs as a job."""
     chosen = service.find_tag(session, tag)
-    data = await file.read() if file is not None else b""
+    data = file.file.read() if file is not None else b""
     if not segment and not data:
         raise InvalidInput(N_("choose a segment or upload a file of ids or phones"), field="file")
     if segment:

@@ -1,0 +1,183 @@
+"""A free event loop: while a slow segment preview runs, the tracking API and the WeCom callback
+still answer at once. The real server (uvicorn on a loopback port, its own event loop) over a
+lake on a far object store: every file opened waits, as an object store's first byte does."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import fsspec
+import httpx
+import pyarrow as pa
+import pytest
+import uvicorn
+import xmltodict
+from fsspec.implementations.memory import MemoryFileSystem
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from siyu.app import create_app
+from siyu.core.lake import open_lake
+from siyu.core.settings import reset_settings
+from siyu.events.lake_schema import EVENTS_SCHEMA
+from siyu.segments.tables import EMPTY_SCHEMAS
+from tests.console_support import csrf_of
+from tests.helpers import track
+from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, added, encrypted_post
+
+FIRST_BYTE = 0.1  # seconds before a lake file opened gives its first byte
+DAYS = 4  # daily event partitions, one file each: a preview opens each of them twice
+PROMPT = 0.25  # an answer during the preview comes within this share of the preview's time
+
+
+class FarStore(MemoryFileSystem):
+    """An object store far away (fsspec protocol farstore://): opening a file to read waits
+    FIRST_BYTE. DuckDB reads the lake through it, as it reads s3:// through fsspec."""
+
+    protocol = "farstore"
+    store: dict = {}
+    pseudo_dirs = [""]
+    reading = threading.Event()  # set when a lake file is first opened to read
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return super()._strip_protocol(path.removeprefix("farstore://"))
+
+    def _open(self, path, mode="rb", **kwargs):
+        if "r" in mode:
+            FarStore.reading.set()
+            time.sleep(FIRST_BYTE)
+        return super()._open(path, mode, **kwargs)
+
+
+fsspec.register_implementation(FarStore.protocol, FarStore, clobber=True)
+
+
+@pytest.fixture
+def far_lake(monkeypatch) -> Iterator[None]:
+    """SIYU_LAKE on the far store: DAYS customers, each with an order on a day of their own."""
+    folder = f"siyu-{uuid.uuid4().hex}"
+    monkeypatch.setenv("SIYU_LAKE", f"farstore://{folder}/lake")
+    reset_settings()
+    lake, today = open_lake(), datetime.now(UTC)
+    people = [{"customer_id": day + 1} for day in range(DAYS)]
+    lake.write_atomic(
+        pa.Table.from_pylist(people, EMPTY_SCHEMAS["customers"]), "customers/1.parquet"
+    )
+    for day in range(DAYS):
+        moment = today - timedelta(days=day + 1)
+        row = dict.fromkeys(EVENTS_SCHEMA.names) | {"outbox_id": day + 1, "type": "track"}
+        row |= {"event": "Order Completed", "customer_id": day + 1, "timestamp": moment}
+        table = pa.Table.from_pylist([row], schema=EVENTS_SCHEMA)
+        lake.write_atomic(table, f"events/date={moment.date().isoformat()}/part-{day}.parquet")
+    FarStore.reading.clear()
+    yield
+    FarStore().rm(f"/{folder}", recursive=True)
+
+
+@pytest.fixture
+def wecom_settings(monkeypatch) -> None:
+    for name, value in {
+        "SIYU_WECOM_TOKEN": TOKEN,
+        "SIYU_WECOM_AES_KEY": AES_KEY,
+        "SIYU_WECOM_CORP_ID": CORP_ID,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+
+
+@pytest.fixture
+def server(far_lake, wecom_settings) -> Iterator[str]:
+    """The app as `siyu serve` serves it, on its own event loop in a thread."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert running.started
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=20)
+
+
+def signed_in(server: str, email: str) -> httpx.Client:
+    client = httpx.Client(base_url=server, timeout=60)
+    page = client.get("/login")
+    client.cookies.update(page.cookies)
+    form = {"email": email, "password": "correct horse 42", "csrf_token": csrf_of(page.text)}
+    answer = client.post("/login", data=form | {"next": "/"})
+    assert answer.status_code == 303, answer.text
+    client.cookies.update(answer.cookies)  # set by hand: a Secure cookie rides plain http too
+    return client
+
+
+def wecom_verify() -> dict:
+    """The GET WeCom sends to check the callback URL: an encrypted echo string, signed."""
+    crypto, nonce, timestamp = WeChatCrypto(TOKEN, AES_KEY, CORP_ID), "4242", str(int(time.time()))
+    sealed = xmltodict.parse(crypto.encrypt_message("echo", nonce, timestamp))["xml"]
+    return {
+        "msg_signature": sealed["MsgSignature"],
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": sealed["Encrypt"],
+    }
+
+
+def calls(server: str, write_key: str) -> dict[str, Callable[[], httpx.Response]]:
+    """What must answer during the preview, by name: each call sends something new."""
+    client = httpx.Client(base_url=server, timeout=60)
+    tracking = {"auth": (write_key, "")}
+    serial = iter(range(1_000_000))
+
+    def wecom_post() -> httpx.Response:
+        query, body = encrypted_post(added(f"wm{next(serial)}", "zhang", at=int(time.time())))
+        return client.post("/wecom/callback", params=query, content=body)
+
+    return {
+        "track": lambda: client.post("/v1/track", json=track("Product Viewed"), **tracking),
+        "batch": lambda: client.post("/v1/batch", json={"batch": [track("X")]}, **tracking),
+        "wecom GET": lambda: client.get("/wecom/callback", params=wecom_verify()),
+        "wecom POST": wecom_post,
+    }
+
+
+def test_tracking_and_wecom_answer_while_a_slow_preview_runs(server, users, write_key):
+    reader = signed_in(server, users["analyst"])
+    csrf = csrf_of(reader.get("/segments/new").text)
+    rule = {"kind_0": "performed", "event_0": "Order Completed", "op_0": "gte", "n_0": "1"}
+    previewed: dict = {}
+
+    def preview() -> None:
+        started = time.monotonic()
+        previewed["answer"] = reader.post("/segments/preview", data={"csrf_token": csrf, **rule})
+        previewed["seconds"], previewed["ended"] = time.monotonic() - started, time.monotonic()
+
+    FarStore.reading.clear()
+    running = threading.Thread(target=preview)
+    running.start()
+    assert FarStore.reading.wait(30), "the preview never read the lake"
+    answered: list[tuple[str, float, float, int]] = []  # name, seconds, when, status
+    sends = calls(server, write_key)
+    while running.is_alive():
+        for name, call in sends.items():
+            started = time.monotonic()
+            status = call().status_code
+            answered.append((name, time.monotonic() - started, time.monotonic(), status))
+    running.join()
+
+    assert f'data-test="preview-count">{DAYS}<' in previewed["answer"].text
+    seconds = previewed["seconds"]
+    assert seconds >= 2, "the lake was not slow: this test shows nothing"
+    during = [a for a in answered if a[2] < previewed["ended"]]
+    assert {name for name, *_ in during} == {"track", "batch", "wecom GET", "wecom POST"}
+    assert {status for *_, status in answered} == {200}
+    slowest = max(answered, key=lambda a: a[1])
+    assert slowest[1] < PROMPT * seconds, (slowest, seconds)
