@@ -55,6 +55,14 @@ def test_times_each_in_range_whose_correction_is_not_are_refused(client, write_k
     assert _stored(session) == 0
 
 
+def test_a_large_correction_that_stays_within_the_years_is_taken(client, write_key, session):
+    # A device clock 99 years behind: the corrected time is a century ago, which can be stored.
+    body = track("Old", originalTimestamp="1950-06-01T00:00:00Z", sentAt="2049-06-01T00:00:00Z")
+    assert client.post("/v1/track", json=body, auth=(write_key, "")).status_code == 200
+    event = session.scalars(select(OutboxEvent)).one()
+    assert 1925 <= event.timestamp.year <= 1929
+
+
 def test_a_batch_sent_at_outside_the_years_is_refused_whole(client, write_key, session):
     response = post_batch(client, write_key, [track("A")], sentAt="9999-12-31T23:59:59")
     _refused(response, "sentAt")
