@@ -30,21 +30,25 @@ def _declared() -> tuple[set[str], set[str]]:
     return names(project["dependencies"]), names(project["optional-dependencies"]["spark"])
 
 
+def _import_statements(node: ast.AST, in_function: bool = False):
+    """(import statement, whether it sits inside a function), statements only (imports are)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child, in_function
+        elif isinstance(child, ast.stmt | ast.excepthandler | ast.match_case):
+            inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            yield from _import_statements(child, inner)
+
+
 def _imports() -> dict[str, dict[str, bool]]:
     """Third-party top-level module → {file: imported at module level}."""
     found: dict[str, dict[str, bool]] = {}
     for path in SOURCE.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        inside_functions = {
-            id(node)
-            for function in ast.walk(tree)
-            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
-            for node in ast.walk(function)
-        }
-        for node in ast.walk(tree):
+        for node, in_function in _import_statements(tree):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            elif node.level == 0 and node.module:
                 names = [node.module]
             else:
                 continue
@@ -52,9 +56,8 @@ def _imports() -> dict[str, dict[str, bool]]:
                 top = name.split(".")[0]
                 if top in sys.stdlib_module_names or top == "siyu":
                     continue
-                at_module_level = id(node) not in inside_functions
                 files = found.setdefault(top, {})
-                files[str(path)] = files.get(str(path), False) or at_module_level
+                files[str(path)] = files.get(str(path), False) or not in_function
     return found
 
 
