@@ -158,7 +158,8 @@ def scan_message(landing: Landing, request: Request, visitor: str, guide: str | 
 
 
 async def land(request: Request) -> Response:
-    """A plain Starlette route: no dependency solving or response model on the hot path."""
+    """A plain Starlette route: no dependency solving or response model on the hot path. Async
+    by design, as /v1 is: cache misses go to the thread pool, the scan's insert runs here."""
     code = request.path_params["code"]
     visitor = request.cookies.get(VISITOR_COOKIE) or uuid.uuid4().hex
     landing = _codes.peek(code, CODE_TTL) or await run_in_threadpool(_load_landing, code)

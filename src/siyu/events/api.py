@@ -91,6 +91,8 @@ def _lookup_source(key: str) -> SourceRef:
         return source_for_key(session, key)
 
 
+# Async by design, the hot path: an uncached write-key lookup goes to the thread pool, and the
+# one write (events.inbox.receive) is two short statements that cost less than a thread hand-over.
 async def _receive(request: Request, kind: str | None) -> Response:
     raw_body, encoding = await request.body(), request.headers.get("content-encoding", "").lower()
     payload = _parse(_decompressed(raw_body, encoding))
