@@ -23,7 +23,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, model_validator
 
 from siyu.analytics import clv
-from siyu.analytics.base import ReportQuery, counted_orders, people
+from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.clv import fit_bgnbd, fit_gamma_gamma
 from siyu.analytics.present import bars, lines, yuan
 from siyu.analytics.runner import Context
@@ -123,7 +123,7 @@ class Result(BaseModel):
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
-    crowd = people(tables, query.filters, query.calibration_end).select("customer_id")
+    crowd = in_view(tables, query.filters, query.calibration_end)
     orders = counted_orders(tables).join(crowd, "customer_id")
     orders = orders.mutate(day=local_day(orders.paid_at, context.zone))
     end_day = bucket_of(query.calibration_end, "day")
