@@ -175,6 +175,7 @@ def test_a_row_that_fails_inside_a_group_is_a_dead_letter_and_the_rest_is_applie
     ]
     assert "the poisoned row" in listed[0]["error"]
     assert json.loads(_invoke("lake", "status", "--json"))["dead_letters"] == 1
+    assert "1 dead letters" in _invoke("lake", "status")
 
     poisoned_outbox()  # the cause is removed
     assert "applied 1 events from 1 dead letters" in _invoke("inbox", "replay", "--all")

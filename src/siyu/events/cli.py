@@ -85,11 +85,7 @@ def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
     if info["dead_letters"]:
-        console.print(
-            f"[yellow]{info['dead_letters']:,} dead letters[/yellow]: events that could not be "
-            "applied. See them with `siyu inbox dead-letters`; after a fix, "
-            "`siyu inbox replay --all`."
-        )
+        _say_dead_letters()
 
 
 @lake_app.command("flush")
@@ -115,6 +111,17 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
         f"compaction removed {removed} files; snapshots: "
         + ", ".join(f"{k} {v:,}" for k, v in written.items())
     )
+    _say_dead_letters()
+
+
+def _say_dead_letters() -> None:
+    with session_factory()() as session:
+        kept = dead_letters.count(session)
+    if kept:
+        console.print(
+            f"[yellow]{kept:,} dead letters[/yellow]: events that could not be applied. "
+            "See them with `siyu inbox dead-letters`; after a fix, `siyu inbox replay --all`."
+        )
 
 
 @lake_app.command("compact")
