@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import fsspec
@@ -21,17 +22,21 @@ from fsspec.implementations.memory import MemoryFileSystem
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from siyu.app import create_app
+from siyu.core.db import write_lock
 from siyu.core.lake import open_lake
 from siyu.core.settings import reset_settings
+from siyu.events import inbox
 from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.segments.tables import EMPTY_SCHEMAS
+from tests.conftest import PG_URL
 from tests.console_support import csrf_of
 from tests.helpers import track
 from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, added, encrypted_post
 
 FIRST_BYTE = 0.1  # seconds before a lake file opened gives its first byte
 DAYS = 4  # daily event partitions, one file each: a preview opens each of them twice
-PROMPT = 0.25  # an answer during the preview comes within this share of the preview's time
+PROMPT = 0.25  # an answer during the slow work comes within this share of the slow work's time
+HOLD = 3.0  # seconds a long transaction holds SQLite's one writer
 
 
 class FarStore(MemoryFileSystem):
@@ -91,7 +96,7 @@ def wecom_settings(monkeypatch) -> None:
 
 
 @pytest.fixture
-def server(far_lake, wecom_settings) -> Iterator[str]:
+def server(wecom_settings) -> Iterator[str]:
     """The app as `siyu serve` serves it, on its own event loop in a thread."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -133,7 +138,7 @@ def wecom_verify() -> dict:
 
 def calls(server: str, write_key: str) -> dict[str, Callable[[], httpx.Response]]:
     """What must answer during the preview, by name: each call sends something new."""
-    client = httpx.Client(base_url=server, timeout=60)
+    client = httpx.Client(base_url=server, timeout=20)
     tracking = {"auth": (write_key, "")}
     serial = iter(range(1_000_000))
 
@@ -149,7 +154,7 @@ def calls(server: str, write_key: str) -> dict[str, Callable[[], httpx.Response]
     }
 
 
-def test_tracking_and_wecom_answer_while_a_slow_preview_runs(server, users, write_key):
+def test_tracking_and_wecom_answer_while_a_slow_preview_runs(far_lake, server, users, write_key):
     reader = signed_in(server, users["analyst"])
     csrf = csrf_of(reader.get("/segments/new").text)
     rule = {"kind_0": "performed", "event_0": "Order Completed", "op_0": "gte", "n_0": "1"}
@@ -181,3 +186,27 @@ def test_tracking_and_wecom_answer_while_a_slow_preview_runs(server, users, writ
     assert {status for *_, status in answered} == {200}
     slowest = max(answered, key=lambda a: a[1])
     assert slowest[1] < PROMPT * seconds, (slowest, seconds)
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="PostgreSQL has no one writer to wait for")
+def test_a_request_waiting_for_sqlite_writer_holds_no_other(server, write_key):
+    """A long transaction (the inbox processor's, a job's) holds SQLite's one writer: tracking
+    requests wait for it, and meanwhile the WeCom callback's URL check still answers."""
+    sends = calls(server, write_key)
+    inbox.writer_wanted.clear()
+    with ThreadPoolExecutor(1) as pool:
+        with write_lock():
+            held = time.monotonic()
+            waiting = pool.submit(sends["track"])
+            assert _wait_for(inbox.writer_wanted), "the request never asked for the writer"
+            started = time.monotonic()
+            checked = sends["wecom GET"]()
+            took, released = time.monotonic() - started, time.monotonic()
+            time.sleep(max(0.0, HOLD - (released - held)))
+        assert waiting.result().status_code == 200
+    assert checked.status_code == 200
+    assert took < PROMPT * HOLD, took
+
+
+def _wait_for(event: threading.Event) -> bool:
+    return event.wait(10)

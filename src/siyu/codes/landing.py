@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from siyu.codes.models import ChannelCode
 from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.core.settings import get_settings
-from siyu.events.inbox import Received, check_all, receive
+from siyu.events.inbox import Received, check_all, receive_on_loop
 from siyu.events.service import SourceRef
 from siyu.events.sources import internal_source
 from siyu.staff.routing import route_contact
@@ -171,7 +171,7 @@ async def land(request: Request) -> Response:
         guide, guide_url = routed
     source = _sources.peek(_source_key(), SOURCE_TTL) or await run_in_threadpool(_load_source)
     # Answer only once the scan is committed: a redirected scan is never lost.
-    _store_scan(source, scan_message(landing, request, visitor, guide))
+    await _store_scan(source, scan_message(landing, request, visitor, guide))
     response = _onwards(guide_url or landing.target, landing.target_kind)
     response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
     return response
@@ -201,15 +201,15 @@ def _load_source() -> SourceRef:
         return source
 
 
-def _store_scan(source: SourceRef, message: dict) -> None:
+async def _store_scan(source: SourceRef, message: dict) -> None:
     """Into the tracking inbox as the tracking API stores a single call: one insert and commit,
-    right on the event loop (cheaper than handing it to a thread, as for /v1)."""
+    on the event loop unless it must wait for SQLite's writer (as for /v1)."""
     result, checked = check_all([message], "track")
     if not checked:  # the server made this message: a rejection is a bug, never the phone's
         raise RuntimeError(f"scan message rejected: {result.rejected}")
     received = Received(orjson.dumps(message), "", 1, utcnow(), None, "track")
     try:
-        receive(source, result, received, checked)
+        await receive_on_loop(source, result, received, checked)
     except Exception:
         _sources.clear()  # the source row may be what failed: look it up again next time
         raise

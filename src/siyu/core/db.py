@@ -105,6 +105,11 @@ def write_lock(
     return _queued(on_wait) if on_wait else _sqlite_writer
 
 
+def writer_is_taken() -> bool:
+    """Whether this process's one SQLite writer is held right now (never, on PostgreSQL)."""
+    return _sqlite_writer.locked()
+
+
 @contextmanager
 def _queued(on_wait: Callable[[], None]) -> Iterator[None]:
     if not _sqlite_writer.acquire(blocking=False):

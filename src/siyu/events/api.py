@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from siyu.core.db import session_factory, utcnow
 from siyu.core.errors import InvalidInput, TooLarge, Unauthorized
-from siyu.events.inbox import Received, check_all, receive
+from siyu.events.inbox import Received, check_all, receive_on_loop
 from siyu.events.service import Rejection, SourceRef, as_utc, check_time
 from siyu.events.sources import cached_source, source_for_key
 
@@ -92,7 +92,7 @@ def _lookup_source(key: str) -> SourceRef:
 
 
 # Async by design, the hot path: an uncached write-key lookup goes to the thread pool, and the
-# one write (events.inbox.receive) is two short statements that cost less than a thread hand-over.
+# one write (events.inbox.receive_on_loop) costs less than a thread hand-over unless it must wait.
 async def _receive(request: Request, kind: str | None) -> Response:
     raw_body, encoding = await request.body(), request.headers.get("content-encoding", "").lower()
     payload = _parse(_decompressed(raw_body, encoding))
@@ -108,11 +108,9 @@ async def _receive(request: Request, kind: str | None) -> Response:
     sent_at, received_at = (_sent_at(payload) if kind is None else None), utcnow()
     result, checked = check_all(events, kind, received_at, sent_at)
     if checked:
-        # Two short statements, run right here: handing them to a worker thread costs more than
-        # they do, in GIL hand-overs between that thread and this loop.
         encoding = encoding if encoding in ("gzip", "deflate") else ""
         received = Received(raw_body, encoding, len(events), received_at, sent_at, kind)
-        receive(source, result, received, checked)
+        await receive_on_loop(source, result, received, checked)
     if kind is not None and result.rejected:
         problem = result.rejected[0]
         raise InvalidInput(problem.reason, field=problem.field)

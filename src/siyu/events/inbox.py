@@ -21,11 +21,12 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+from anyio import to_thread
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import get_engine, session_factory, utcnow, write_lock
+from siyu.core.db import get_engine, session_factory, utcnow, write_lock, writer_is_taken
 from siyu.events.models import DeadLetter, InboxBatch
 from siyu.events.schemas import IngestResult, Rejected
 from siyu.events.service import (
@@ -102,9 +103,10 @@ _INSERT_SQL = {
 def receive(source: SourceRef, result: IngestResult, received: Received, checked: list) -> None:
     """The tracking API's write: drop what was seen before, store the rest, commit.
 
-    It runs for every request, right on the event loop: handing it to another thread costs more
-    than it does, in GIL hand-overs between that thread and the loop. And it speaks to the
-    driver's own connection: SQLAlchemy's execution layer costs more than these two statements.
+    It runs for every request, right on the event loop (through receive_on_loop): handing it to
+    another thread costs more than it does, in GIL hand-overs between that thread and the loop.
+    And it speaks to the driver's own connection: SQLAlchemy's execution layer costs more than
+    these two statements.
     """
     engine = get_engine()
     dialect = engine.dialect.name
@@ -131,6 +133,18 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
         _held.raw = _held.cursor = None
         raw.invalidate()  # whatever state it is in, the next request starts on a new one
         raise
+
+
+async def receive_on_loop(
+    source: SourceRef, result: IngestResult, received: Received, checked: list
+) -> None:
+    """`receive` for a request on the event loop: right there as a rule, but in a worker thread
+    when another transaction holds SQLite's writer, so that waiting for it (a processor's or a
+    job's transaction may take seconds) holds this request only, not every one the loop serves."""
+    if writer_is_taken():
+        await to_thread.run_sync(receive, source, result, received, checked)
+    else:
+        receive(source, result, received, checked)
 
 
 def _writer() -> AbstractContextManager:
