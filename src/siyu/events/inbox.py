@@ -4,7 +4,8 @@ then applies them (dedup, identity, customer state, orders, outbox) in the order
 Acknowledging after one insert keeps the tracking API's cost near a plain validate-and-append;
 the processor does the expensive part beside it, and gives way to requests while they arrive.
 Processing deletes an inbox row in the same transaction that writes its results, so a crash at
-any point processes the request again from the start and never twice.
+any point processes the request again from the start and never twice. A message that cannot be
+applied is kept in that transaction as a dead letter (see dead_letters.py), never dropped.
 """
 
 from __future__ import annotations
