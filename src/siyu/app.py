@@ -19,6 +19,7 @@ from siyu.codes import landing as code_landing
 from siyu.codes import pages as code_pages
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
+from siyu.console.edge import Edge
 from siyu.console.web import LoginRequired, render
 from siyu.core import limits
 from siyu.core.errors import InvalidInput, SiyuError
@@ -117,6 +118,8 @@ def create_app(background: bool = False) -> FastAPI:
         return RedirectResponse(f"/login?next={error.next_url}", status_code=303)
 
     app.add_middleware(limits.RefuseNul)
+    # Outermost: a body is limited before anything else runs, and every answer is secured.
+    app.add_middleware(Edge)
     static = Path(__file__).parent / "console" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import siyu
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
@@ -38,9 +42,16 @@ def _same_answer(first, second, first_ref: str, second_ref: str) -> None:
     assert first.text.replace(asked.format(first_ref), "") == second.text.replace(
         asked.format(second_ref), ""
     )
+    assert _headers(first) == _headers(second)
+
+
+def _headers(response) -> dict[str, str]:
+    """The headers but those that differ from one request to the next (the time, a nonce)."""
     ignore = {"date", "content-length", "server-timing"}
-    assert {k: v for k, v in first.headers.items() if k not in ignore} == {
-        k: v for k, v in second.headers.items() if k not in ignore
+    return {
+        name: re.sub(r"'nonce-[^']+'", "'nonce'", value)
+        for name, value in response.headers.items()
+        if name not in ignore
     }
 
 
@@ -74,3 +85,48 @@ def test_a_guide_token_gets_the_same_answer_for_someone_elses_customer_as_for_no
         "message": "no such customer among yours",
         "field": "id",
     }
+
+
+# --- security headers -------------------------------------------------------------------------
+
+TEMPLATES = sorted(Path(siyu.__file__).parent.glob("*/templates/*.html"))
+
+
+def test_every_response_forbids_framing_sniffing_and_referrers(client, signed_in):
+    for response in (
+        client.get("/login"),
+        client.get("/healthz"),
+        client.get("/q/nothing-here"),
+        client.post("/v1/batch", content=b"{}"),
+        signed_in("operator").get("/"),
+    ):
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split(";")[1]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_and_exports_with_personal_data_are_never_stored(signed_in, two_owned):
+    client = signed_in("admin")
+    for path in ("/", "/customers", f"/customers/{two_owned['mine']}", "/touchpoints.csv"):
+        assert client.get(path).headers["cache-control"] == "no-store", path
+    assert "no-store" not in client.get("/static/siyu.css").headers.get("cache-control", "")
+
+
+def test_a_page_runs_only_the_scripts_it_names_with_this_requests_nonce(signed_in):
+    client = signed_in("admin")
+    first, second = client.get("/"), client.get("/")
+    nonce = re.search(r"'nonce-([^']+)'", first.headers["content-security-policy"]).group(1)
+    assert nonce not in second.headers["content-security-policy"]  # a new one every time
+    for tag in re.findall(r"<script[^>]*>", first.text):
+        assert 'src="/static/' in tag or f'nonce="{nonce}"' in tag, tag
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_no_template_has_an_inline_handler_or_a_script_without_the_nonce(template):
+    html = template.read_text()
+    assert not re.search(r"\son[a-z]+=", html), "move the handler into console/static/console.js"
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or 'nonce="{{ csp_nonce }}"' in tag, tag

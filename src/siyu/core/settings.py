@@ -47,6 +47,16 @@ class Settings(BaseSettings):
         description="A WeCom or official-account callback signed further than this from now "
         "is refused, and so is a nonce taken before.",
     )
+    # The HTTP edge: a body is counted while it is read, before sign-in or parsing.
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body (the tracking API takes 500 KB)."
+    )
+    import_max_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Largest file uploaded to the imports and tags pages."
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark the console's cookies Secure: set it when served over HTTPS."
+    )
     # WeCom (企业微信): the callback's token and EncodingAESKey, and the app that calls its API.
     wecom_token: str = Field("", description="WeCom callback Token.")
     wecom_aes_key: str = Field("", description="WeCom callback EncodingAESKey (43 characters).")
