@@ -6,12 +6,19 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 import siyu
+from siyu.app import create_app
+from siyu.codes.service import create_code
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
+from siyu.core.settings import reset_settings
 from siyu.customers.service import find_customer
 from siyu.staff.service import assign_owner
+from siyu.users.models import User
+from tests.console_support import sign_in
 from tests.helpers import identify, post_batch
 
 
@@ -130,3 +137,43 @@ def test_no_template_has_an_inline_handler_or_a_script_without_the_nonce(templat
     assert not re.search(r"\son[a-z]+=", html), "move the handler into console/static/console.js"
     for tag in re.findall(r"<script[^>]*>", html):
         assert "src=" in tag or 'nonce="{{ csp_nonce }}"' in tag, tag
+
+
+# --- cookies and sessions ---------------------------------------------------------------------
+
+
+def test_logout_ends_the_session_on_the_server_even_without_a_form_token(client, users):
+    assert sign_in(client, users["operator"]).status_code == 303
+    stolen = client.cookies["siyu_session"]
+    out = client.post("/logout", follow_redirects=False)  # no csrf_token
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    client.cookies.clear()
+    client.cookies.set("siyu_session", stolen)  # the old cookie, replayed
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_secure_cookies_are_marked_secure(users, monkeypatch, write_key):
+    monkeypatch.setenv("SIYU_SECURE_COOKIES", "true")
+    reset_settings()
+    with unit_of_work() as s:
+        create_code(s, "海报", code="p1", target="https://mall.example/")
+    with TestClient(create_app(), base_url="https://testserver") as browser:
+        with unit_of_work() as s:
+            s.scalar(select(User).where(User.email == users["admin"])).locale = "en"
+        signed = sign_in(browser, users["admin"])
+        assert signed.status_code == 303
+        landing = browser.get("/q/p1", follow_redirects=False)
+        set_cookies = [
+            *browser.get("/login").headers.get_list("set-cookie"),
+            *signed.headers.get_list("set-cookie"),
+            *landing.headers.get_list("set-cookie"),
+        ]
+    names = {cookie.split("=", 1)[0] for cookie in set_cookies}
+    assert names >= {"siyu_pre_csrf", "siyu_session", "siyu_locale", "siyu_aid"}
+    for cookie in set_cookies:
+        assert "; secure" in cookie.lower(), cookie
+
+
+def test_cookies_are_not_secure_unless_asked(client, users):
+    cookie = sign_in(client, users["admin"]).headers["set-cookie"]
+    assert "secure" not in cookie.lower() and "httponly" in cookie.lower()

@@ -235,6 +235,14 @@ class Console:
         self.prefix = re.sub(r"[^\w-]+", "_", test_name)
         self.count = 0
         page.on("dialog", lambda dialog: dialog.accept())  # the console's confirm() prompts
+        # What the Content-Security-Policy refused, and scripts that broke: the flow fails.
+        self.refused: list[str] = []
+        page.on("console", self._note_refusal)
+        page.on("pageerror", lambda error: self.refused.append(f"script error: {error}"))
+
+    def _note_refusal(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.refused.append(message.text)
 
     def open(self, path: str):
         response = self.page.goto(self.url + path)
@@ -284,3 +292,4 @@ def console(browser, brand, request) -> Iterator[Console]:
             console.shot("failed-here")
     finally:
         context.close()
+    assert console.refused == [], "the page broke or the CSP refused something"

@@ -173,7 +173,10 @@ async def land(request: Request) -> Response:
     # Answer only once the scan is committed: a redirected scan is never lost.
     await _store_scan(source, scan_message(landing, request, visitor, guide))
     response = _onwards(guide_url or landing.target, landing.target_kind)
-    response.set_cookie(VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True)
+    secure = get_settings().secure_cookies
+    response.set_cookie(
+        VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True, secure=secure
+    )
     return response
 
 

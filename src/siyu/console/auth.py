@@ -6,7 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from siyu.console.web import (
     COOKIE,
@@ -20,6 +20,7 @@ from siyu.console.web import (
 from siyu.core import i18n
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
+from siyu.core.settings import get_settings
 from siyu.users import service
 from siyu.users.service import SESSION_MAX, session_user
 
@@ -34,6 +35,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def set_cookie(response: Response, name: str, value: str, **options) -> None:
+    """SameSite=Lax always; Secure when SIYU_SECURE_COOKIES says the console is served by HTTPS."""
+    response.set_cookie(
+        name, value, samesite="lax", secure=get_settings().secure_cookies, **options
+    )
+
+
 def _login_page(request: Request, status: int = 200, **context):
     token = request.cookies.get(PRE_CSRF) or secrets.token_urlsafe(24)
     response = render(
@@ -44,7 +52,7 @@ def _login_page(request: Request, status: int = 200, **context):
         next=_safe_next(request.query_params.get("next") or context.pop("next", None)),
         **context,
     )
-    response.set_cookie(PRE_CSRF, token, httponly=True, samesite="lax")
+    set_cookie(response, PRE_CSRF, token, httponly=True)
     return response
 
 
@@ -72,26 +80,23 @@ def login(
             request, status=error.status, error=_(error.message), email=email, next=next
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        signed_in.session_secret,
-        httponly=True,
-        samesite="lax",
-        max_age=int(SESSION_MAX.total_seconds()),
-    )
+    max_age = int(SESSION_MAX.total_seconds())
+    set_cookie(response, COOKIE, signed_in.session_secret, httponly=True, max_age=max_age)
     if signed_in.user.locale:
-        response.set_cookie(LOCALE_COOKIE, signed_in.user.locale, samesite="lax")
+        set_cookie(response, LOCALE_COOKIE, signed_in.user.locale)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""):
+def logout(request: Request, session: SessionDep):
+    """Ends the session on the server whatever the form carries: signing out must always work
+    (a stale page's token is no reason to keep a session alive), and forcing someone out is no
+    gain to an attacker; the session cookie is SameSite=Lax, so another site cannot even try."""
     secret = request.cookies.get(COOKIE)
-    found = session_user(session, secret) if secret else None
-    if found and csrf_token == found[1].csrf_token:
+    if secret:
         service.sign_out(session, secret)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, secure=get_settings().secure_cookies, httponly=True)
     return response
 
 
@@ -111,5 +116,5 @@ def switch_language(
     if found and csrf_token == found[1].csrf_token:
         service.set_locale(session, found[0], locale)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", max_age=365 * 86400)
+    set_cookie(response, LOCALE_COOKIE, locale, max_age=365 * 86400)
     return response
