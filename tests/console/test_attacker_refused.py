@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 import siyu
 from siyu.app import create_app
+from siyu.codes.landing import forget_cached
 from siyu.codes.service import create_code
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
@@ -20,6 +21,14 @@ from siyu.staff.service import assign_owner
 from siyu.users.models import User
 from tests.console_support import sign_in
 from tests.helpers import identify, post_batch
+
+
+@pytest.fixture(autouse=True)
+def _fresh_landing_cache():
+    """The landing caches codes and its source for seconds; each test starts on empty tables."""
+    forget_cached()
+    yield
+    forget_cached()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from siyu.codes.landing import forget_cached
 from siyu.codes.service import create_code
 from siyu.core import csvsafe
 from siyu.core.db import unit_of_work
@@ -31,6 +32,14 @@ ATTACKS = [
     "\t=1+1",
     "\r=1+1",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_landing_cache():
+    """The landing caches codes and its source for seconds; each test starts on empty tables."""
+    forget_cached()
+    yield
+    forget_cached()
 
 
 def _cells(response) -> list[list[str]]:

@@ -90,7 +90,7 @@ FORM = "application/x-www-form-urlencoded"
     ("path", "content_type"),
     [
         ("/login", FORM),
-        ("/logout", FORM),
+        ("/lang", FORM),
         ("/customers/1/tags", FORM),
         ("/api/customers/merge", "application/json"),
     ],
