@@ -14,6 +14,7 @@ is said in words: the result's `notes`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -155,85 +156,128 @@ def _cohorts(orders: ir.Table, context: Context, end_day: int) -> ir.Table:
     )
 
 
-def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
-    s = frames["summary"].to_pydict()
-    ids = np.array(s["customer_id"], dtype=np.int64)
-    width = PERIOD_DAYS[query.period]
-    end_day = bucket_of(query.calibration_end, "day")
-    first = np.array(s["first_day"], dtype=float)
-    x = np.array(s["purchases"], dtype=float) - 1
-    t_x = (np.array(s["last_day"], dtype=float) - first) / width
-    T = (end_day - first) / width
-    total = np.array(s["total_fen"], dtype=float)
-    repeat_mean = np.where(
-        x > 0, (total - np.array(s["first_fen"], dtype=float)) / np.maximum(x, 1), 0
-    )
-    notes: list[Note] = []
-    bg = gg = None
-    alive = purchases = value = None
-    repeat_buyers = int((x > 0).sum())
+@dataclass
+class _Buyers:
+    """The customers who bought by the calibration end, as the models see them (arrays)."""
+
+    ids: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    total_fen: np.ndarray
+    repeat_mean_fen: np.ndarray  # the mean value of the repeat purchases (0 without one)
+    holdout: np.ndarray  # purchases after the calibration end, to the holdout's end
+
+    @classmethod
+    def of(cls, summary: pa.Table, query: Query) -> _Buyers:
+        s = {name: np.array(values, dtype=float) for name, values in summary.to_pydict().items()}
+        width = PERIOD_DAYS[query.period]
+        x = s["purchases"] - 1
+        repeat_fen = s["total_fen"] - s["first_fen"]
+        return cls(
+            ids=s["customer_id"].astype(np.int64),
+            x=x,
+            t_x=(s["last_day"] - s["first_day"]) / width,
+            T=(bucket_of(query.calibration_end, "day") - s["first_day"]) / width,
+            total_fen=s["total_fen"],
+            repeat_mean_fen=np.where(x > 0, repeat_fen / np.maximum(x, 1), 0),
+            holdout=s["holdout"],
+        )
+
+
+@dataclass
+class _Prediction:
+    """What the models say, and what the reader must know: None where a model is not used."""
+
+    bg: clv.BgNbd | None = None
+    gg: clv.GammaGamma | None = None
+    alive: np.ndarray | None = None
+    purchases: np.ndarray | None = None
+    value_fen: np.ndarray | None = None
+    notes: list[Note] = field(default_factory=list)
+
+
+def _predict(b: _Buyers, horizon: int) -> _Prediction:
+    found = _Prediction()
+    repeat_buyers = int((b.x > 0).sum())
     if repeat_buyers < MIN_REPEAT_BUYERS:
-        notes.append(
+        found.notes.append(
             _note(
                 "few_repeat_buyers",
                 repeat_buyers=repeat_buyers,
-                customers=len(ids),
+                customers=len(b.ids),
                 needed=MIN_REPEAT_BUYERS,
             )
         )
+        return found
+    found.bg = fit_bgnbd(b.x, b.t_x, b.T)
+    found.gg = fit_gamma_gamma(b.x, b.repeat_mean_fen / 100)
+    if found.bg.problem:
+        found.notes.append(_note("bgnbd_not_used", problem=found.bg.problem))
     else:
-        bg = fit_bgnbd(x, t_x, T)
-        gg = fit_gamma_gamma(x, repeat_mean / 100)
-        if bg.problem:
-            notes.append(_note("bgnbd_not_used", problem=bg.problem))
-        else:
-            alive = bg.p_alive(x, t_x, T)
-            purchases = bg.expected_purchases(float(query.horizon), x, t_x, T)
-        if gg.problem:
-            notes.append(_note("gamma_gamma_not_used", problem=gg.problem))
-        elif purchases is not None:
-            value = purchases * gg.expected_value(x, repeat_mean / 100) * 100
+        found.alive = found.bg.p_alive(b.x, b.t_x, b.T)
+        found.purchases = found.bg.expected_purchases(float(horizon), b.x, b.t_x, b.T)
+    if found.gg.problem:
+        found.notes.append(_note("gamma_gamma_not_used", problem=found.gg.problem))
+    elif found.purchases is not None:
+        per_purchase = found.gg.expected_value(b.x, b.repeat_mean_fen / 100) * 100
+        found.value_fen = found.purchases * per_purchase
+    return found
+
+
+def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
+    b = _Buyers.of(frames["summary"], query)
+    found = _predict(b, query.horizon)
     holdout = None
-    if query.holdout_end and bg and not bg.problem:
-        holdout = _holdout(bg, query, x, t_x, T, np.array(s["holdout"], dtype=float))
+    if query.holdout_end and found.bg and not found.bg.problem:
+        holdout = _holdout(found.bg, query, b.x, b.t_x, b.T, b.holdout)
         if _is_far(holdout.predicted_purchases, holdout.actual_purchases):
-            notes.append(
-                _note(
-                    "holdout_far",
-                    predicted=round(holdout.predicted_purchases),
-                    actual=holdout.actual_purchases,
-                )
+            predicted = round(holdout.predicted_purchases)
+            found.notes.append(
+                _note("holdout_far", predicted=predicted, actual=holdout.actual_purchases)
             )
-    rank = next(v for v in (value, purchases, total) if v is not None)
-    top = np.lexsort((ids, -rank))[:TOP]  # ties by id: the same on every engine
     return Result(
         period=query.period,
         calibration_end=query.calibration_end,
         holdout_end=query.holdout_end,
         horizon=query.horizon,
-        customers=len(ids),
-        bgnbd=BgNbdParams(**_finite(bg.__dict__)) if bg else None,
-        gamma_gamma=GammaGammaParams(**_finite(gg.__dict__)) if gg else None,
-        expected_purchases=None if purchases is None else float(purchases.sum()),
-        expected_value_fen=None if value is None else int(round(value.sum())),
-        historical_fen=int(total.sum()),
+        customers=len(b.ids),
+        bgnbd=BgNbdParams(**_finite(found.bg.__dict__)) if found.bg else None,
+        gamma_gamma=GammaGammaParams(**_finite(found.gg.__dict__)) if found.gg else None,
+        expected_purchases=_total(found.purchases),
+        expected_value_fen=None if found.value_fen is None else round(found.value_fen.sum()),
+        historical_fen=int(b.total_fen.sum()),
         holdout=holdout,
-        top_customers=[
-            CustomerValue(
-                customer_id=int(ids[i]),
-                x=int(x[i]),
-                t_x=float(t_x[i]),
-                T=float(T[i]),
-                historical_fen=int(total[i]),
-                p_alive=None if alive is None else float(alive[i]),
-                expected_purchases=None if purchases is None else float(purchases[i]),
-                expected_value_fen=None if value is None else int(round(value[i])),
-            )
-            for i in top
-        ],
+        top_customers=_top(b, found),
         cohorts=_cohort_rows(frames["cohorts"].to_pylist(), query.calibration_end),
-        notes=notes,
+        notes=found.notes,
     )
+
+
+def _top(b: _Buyers, found: _Prediction) -> list[CustomerValue]:
+    """The TOP customers by predicted value, else expected purchases, else value to date."""
+    rank = next(v for v in (found.value_fen, found.purchases, b.total_fen) if v is not None)
+    return [
+        CustomerValue(
+            customer_id=int(b.ids[i]),
+            x=int(b.x[i]),
+            t_x=float(b.t_x[i]),
+            T=float(b.T[i]),
+            historical_fen=int(b.total_fen[i]),
+            p_alive=_at(found.alive, i),
+            expected_purchases=_at(found.purchases, i),
+            expected_value_fen=None if found.value_fen is None else round(found.value_fen[i]),
+        )
+        for i in np.lexsort((b.ids, -rank))[:TOP]  # ties by id: the same on every engine
+    ]
+
+
+def _at(values: np.ndarray | None, i: int) -> float | None:
+    return None if values is None else float(values[i])
+
+
+def _total(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(values.sum())
 
 
 def _finite(fields: dict) -> dict:
