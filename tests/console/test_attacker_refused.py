@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,12 @@ from siyu.app import create_app
 from siyu.codes.landing import forget_cached
 from siyu.codes.service import create_code
 from siyu.core.auth import create_token
-from siyu.core.db import unit_of_work
+from siyu.core.db import unit_of_work, utcnow
 from siyu.core.settings import reset_settings
 from siyu.customers.service import find_customer
 from siyu.staff.service import assign_owner
-from siyu.users.models import User
+from siyu.users import throttle
+from siyu.users.models import SignInThrottle, User
 from tests.console_support import sign_in
 from tests.helpers import identify, post_batch
 
@@ -186,3 +188,84 @@ def test_secure_cookies_are_marked_secure(users, monkeypatch, write_key):
 def test_cookies_are_not_secure_unless_asked(client, users):
     cookie = sign_in(client, users["admin"]).headers["set-cookie"]
     assert "secure" not in cookie.lower() and "httponly" in cookie.lower()
+
+
+# --- sign-in throttling -----------------------------------------------------------------------
+
+
+def _browser(address: str) -> TestClient:
+    return TestClient(create_app(), client=(address, 50000))
+
+
+def _expire_delays() -> None:
+    """As if the wait had passed."""
+    with unit_of_work() as s:
+        for row in s.scalars(select(SignInThrottle)):
+            row.blocked_until = utcnow() - timedelta(seconds=1)
+
+
+def _delay_of(email: str) -> timedelta:
+    with unit_of_work() as s:
+        row = s.get(SignInThrottle, throttle.account_key(email))
+        return row.blocked_until - row.last_failure_at
+
+
+def test_failed_sign_ins_make_the_next_try_wait_longer_each_time(users):
+    with _browser("198.51.100.7") as browser:
+        for _ in range(5):  # a few typos are free
+            assert sign_in(browser, users["admin"], "wrong").status_code == 401
+        assert sign_in(browser, users["admin"], "wrong").status_code == 401
+        waiting = sign_in(browser, users["admin"])  # even the right password waits
+        assert waiting.status_code == 429 and waiting.headers["retry-after"] == "1"
+        assert "登录失败次数过多，请 1 秒后再试" in waiting.text
+        _expire_delays()
+        assert sign_in(browser, users["admin"], "wrong").status_code == 401
+        assert _delay_of(users["admin"]) == timedelta(seconds=2)
+        _expire_delays()
+        assert sign_in(browser, users["admin"]).status_code == 303
+
+
+def test_the_wait_never_passes_fifteen_minutes(users):
+    with unit_of_work() as s:
+        for _ in range(40):
+            throttle.record_failure(s, throttle.account_key(users["admin"]), utcnow())
+    assert _delay_of(users["admin"]) == throttle.MAX_DELAY == timedelta(minutes=15)
+
+
+def test_an_account_that_does_not_exist_is_answered_as_one_that_does(users):
+    answers = {}
+    for email in (users["admin"], "nobody@brand.cn"):
+        with _browser(f"198.51.100.{len(answers) + 1}") as browser:
+            tries = [sign_in(browser, email, "wrong") for _ in range(7)]
+            answers[email] = [
+                (t.status_code, t.headers.get("retry-after"), _error_of(t.text)) for t in tries
+            ]
+    assert answers[users["admin"]] == answers["nobody@brand.cn"]
+    assert answers["nobody@brand.cn"][-1][:2] == (429, "1")
+
+
+def _error_of(html: str) -> str:
+    return re.search(r'<p class="error" role="alert">([^<]*)</p>', html).group(1)
+
+
+def test_guessing_at_the_admin_never_locks_the_admin_out(users):
+    with _browser("192.0.2.10") as admins:
+        assert sign_in(admins, users["admin"]).status_code == 303  # the admin's own browser
+        admins.post("/logout")
+        for attacker in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+            with _browser(attacker) as guessing:
+                for _ in range(8):
+                    sign_in(guessing, users["admin"], "guess")
+        with _browser("192.0.2.99") as stranger:  # a browser that never signed in here waits
+            assert sign_in(stranger, users["admin"]).status_code == 429
+        assert sign_in(admins, users["admin"]).status_code == 303
+
+
+def test_one_address_guessing_at_many_accounts_is_slowed(users):
+    with _browser("203.0.113.50") as guessing:
+        for n in range(20):
+            assert sign_in(guessing, f"user{n}@brand.cn", "guess").status_code == 401
+        assert sign_in(guessing, "user21@brand.cn", "guess").status_code == 401
+        assert sign_in(guessing, users["operator"]).status_code == 429
+    with _browser("192.0.2.20") as elsewhere:
+        assert sign_in(elsewhere, users["operator"]).status_code == 303

@@ -22,10 +22,11 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.users import service
-from siyu.users.service import SESSION_MAX, session_user
+from siyu.users.service import SESSION_MAX, SignInDelayed, session_user
 
 router = APIRouter(include_in_schema=False)
 PRE_CSRF = "siyu_pre_csrf"  # double-submit token for forms shown before signing in
+KNOWN_BROWSER = "siyu_known"  # this browser signed in here before: see users.throttle
 
 
 def _safe_next(target: str | None) -> str:
@@ -72,18 +73,31 @@ def login(
 ):
     if not csrf_token or csrf_token != request.cookies.get(PRE_CSRF):
         raise CsrfFailed(N_("the sign-in form has expired; reload the page"), field="csrf_token")
+    address = request.client.host if request.client else "unknown"
     try:
-        signed_in = service.sign_in(session, email, password)
-    except SiyuError as error:
-        _ = gettext(request_locale(request))
-        return _login_page(
-            request, status=error.status, error=_(error.message), email=email, next=next
+        signed_in = service.sign_in(
+            session, email, password, address, request.cookies.get(KNOWN_BROWSER)
         )
+    except SiyuError as error:
+        return _refused(request, error, email, next)
     response = RedirectResponse(_safe_next(next), status_code=303)
     max_age = int(SESSION_MAX.total_seconds())
     set_cookie(response, COOKIE, signed_in.session_secret, httponly=True, max_age=max_age)
+    year = 365 * 86400
+    set_cookie(response, KNOWN_BROWSER, signed_in.known_browser, httponly=True, max_age=year)
     if signed_in.user.locale:
         set_cookie(response, LOCALE_COOKIE, signed_in.user.locale)
+    return response
+
+
+def _refused(request: Request, error: SiyuError, email: str, next: str) -> Response:
+    _ = gettext(request_locale(request))
+    message = _(error.message)
+    if isinstance(error, SignInDelayed):
+        message %= {"seconds": error.seconds}
+    response = _login_page(request, status=error.status, error=message, email=email, next=next)
+    if isinstance(error, SignInDelayed):
+        response.headers["Retry-After"] = str(error.seconds)
     return response
 
 

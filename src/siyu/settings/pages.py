@@ -109,8 +109,6 @@ COLUMNS = {
     "staff_id": N_("staff member"),
     "locale": N_("language"),
     "is_active": N_("enabled"),
-    "locked_until": N_("locked until"),
-    "failed_logins": N_("failed sign-ins"),
     "last_login_at": N_("last sign-in"),
     "created_at": N_("created at"),
     "revoked_at": N_("revoked"),
@@ -253,14 +251,15 @@ def revoke_token(token_id: RowId, session: SessionDep, _: TokenAdmin):
 
 
 def _users_page(request: Request, session: Session, status_code: int = 200, **context):
+    people = service.list_users(session)
     return _page(
         request,
         "settings_users.html",
         status_code,
-        people=service.list_users(session),
+        people=people,
         **_staff(session),
         roles=ROLES,
-        is_locked=service.is_locked,
+        delays=service.sign_in_delays(session, people),
         **context,
     )
 
@@ -297,7 +296,7 @@ def _user_page(request: Request, session: Session, status_code: int = 200, **con
         "settings_user.html",
         status_code,
         person=person,
-        locked=service.is_locked(person),
+        locked=service.sign_in_delays(session, [person]).get(person.id),
         **_staff(session),
         roles=ROLES,
         **context,

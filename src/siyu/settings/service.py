@@ -18,6 +18,7 @@ from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.core.settings import get_settings
 from siyu.staff.models import Staff
+from siyu.users import service as users
 from siyu.users.models import User
 
 AUDIT_PAGE = 50
@@ -66,8 +67,10 @@ def find_user(session: Session, user_id: int) -> User:
     return user
 
 
-def is_locked(user: User) -> bool:
-    return bool(user.locked_until and user.locked_until > utcnow())
+def sign_in_delays(session: Session, people: list[User]) -> dict[int, datetime]:
+    """Users whose sign-ins wait after failed tries, and until when."""
+    found = ((p.id, users.sign_in_delay(session, p.email)) for p in people)
+    return {user_id: until for user_id, until in found if until}
 
 
 def change_role(session: Session, user_id: int, role: str, staff_id: int | None) -> User:
@@ -96,10 +99,9 @@ def set_active(session: Session, user_id: int, active: bool, acting: User) -> Us
 
 
 def unlock(session: Session, user_id: int) -> User:
-    """Lift a lockout after too many failed sign-ins."""
+    """Let this user sign in again at once after too many failed tries for their account."""
     user = find_user(session, user_id)
-    user.locked_until, user.failed_logins = None, 0
-    session.flush()
+    users.lift_sign_in_delay(session, user.email)
     return user
 
 

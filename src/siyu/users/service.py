@@ -1,11 +1,12 @@
-"""Users: create, sign in (with lockout), sessions that expire, language preference."""
+"""Users: create, sign in (throttled), sessions that expire, language preference."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -17,12 +18,9 @@ from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, SiyuError, Unauthorized
 from siyu.core.i18n import N_
 from siyu.staff.models import Staff
+from siyu.users import throttle
 from siyu.users.models import User, WebSession
 
-MAX_FAILED_LOGINS = 5
-
-
-LOCKOUT = timedelta(minutes=15)
 SESSION_IDLE = timedelta(hours=8)  # a session unused this long expires
 SESSION_MAX = timedelta(days=7)
 MIN_PASSWORD = 8
@@ -30,9 +28,15 @@ _hasher = PasswordHasher()
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class LockedOut(SiyuError):
+class SignInDelayed(SiyuError):
+    """Too many failed sign-ins from this address or for this account: wait `seconds`."""
+
     status = 429
-    code = "locked"
+    code = "delayed"
+
+    def __init__(self, seconds: int):
+        super().__init__(N_("too many failed sign-ins; try again in %(seconds)s seconds"))
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class SignedIn:
     user: User
     session_secret: str
     csrf_token: str
+    known_browser: str  # the cookie that exempts this browser from the account's throttle
 
 
 def create_user(
@@ -73,24 +78,32 @@ def create_user(
     return user
 
 
-def sign_in(session: Session, email: str, password: str) -> SignedIn:
-    """Check a password; five failures in a row lock the account for 15 minutes."""
+def sign_in(
+    session: Session,
+    email: str,
+    password: str,
+    address: str = "unknown",
+    known_browser: str | None = None,
+) -> SignedIn:
+    """Check a password, throttled per account and per client address (`users.throttle`); an
+    unknown email is counted, refused and answered exactly as a wrong password is."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     now = utcnow()
+    keys = [throttle.address_key(address)]
+    if not throttle.is_known_browser(user, known_browser):
+        keys.append(throttle.account_key(email))
+    wait = throttle.wait_seconds(session, keys, now)
+    if wait:
+        raise SignInDelayed(wait)
     if user is None or not user.is_active:
         _hasher.hash(password)  # the same work as a real check, so timing reveals nothing
-        raise Unauthorized(N_("wrong email or password"), field="password")
-    if user.locked_until and user.locked_until > now:
-        raise LockedOut(N_("too many failed sign-ins; try again in 15 minutes"), field="email")
+        return _failed(session, keys, now)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        session.flush()
-        raise Unauthorized(N_("wrong email or password"), field="password") from None
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        return _failed(session, keys, now)
+    throttle.lift(session, throttle.account_key(email))
+    user.last_login_at = now
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(
         WebSession(
@@ -98,7 +111,13 @@ def sign_in(session: Session, email: str, password: str) -> SignedIn:
         )
     )
     session.flush()
-    return SignedIn(user, secret, csrf)
+    return SignedIn(user, secret, csrf, throttle.known_browser(user))
+
+
+def _failed(session: Session, keys: list[str], now) -> NoReturn:
+    for key in keys:
+        throttle.record_failure(session, key, now)
+    raise Unauthorized(N_("wrong email or password"), field="password")
 
 
 def session_user(session: Session, secret: str) -> tuple[User, WebSession] | None:
@@ -122,3 +141,12 @@ def sign_out(session: Session, secret: str) -> None:
 def set_locale(session: Session, user: User, locale: str) -> None:
     user.locale = locale
     session.flush()
+
+
+def sign_in_delay(session: Session, email: str) -> datetime | None:
+    """Until when this account's sign-ins (from browsers it never used) wait, if they do now."""
+    return throttle.delayed_until(session, email, utcnow())
+
+
+def lift_sign_in_delay(session: Session, email: str) -> None:
+    throttle.lift(session, throttle.account_key(email))
