@@ -16,12 +16,31 @@ from pydantic import TypeAdapter, ValidationError
 from siyu.core.db import session_factory, utcnow
 from siyu.core.errors import InvalidInput, TooLarge, Unauthorized
 from siyu.events.inbox import Received, check_all, receive_on_loop
+from siyu.events.schemas import Message
 from siyu.events.service import Rejection, SourceRef, as_utc, check_time
 from siyu.events.sources import cached_source, source_for_key
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 MAX_REQUEST_BYTES = 500 * 1024
 SINGLE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+
+def _documented_body(schema: dict) -> dict:
+    """The body a route reads itself (it parses and checks the raw bytes), as OpenAPI shows it."""
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_MESSAGE = Message.model_json_schema(by_alias=True)
+_CALL = {**_MESSAGE, "required": []}  # a single call's type comes from its path
+_BATCH = {
+    "type": "object",
+    "properties": {
+        "batch": {"type": "array", "items": _MESSAGE},
+        "sentAt": _MESSAGE["properties"]["sentAt"],
+    },
+    "required": ["batch"],
+}
 _datetime = TypeAdapter(datetime)
 
 
@@ -119,7 +138,11 @@ async def _receive(request: Request, kind: str | None) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-@router.post("/batch", summary="Send up to 500 KB of events in one request")
+@router.post(
+    "/batch",
+    summary="Send up to 500 KB of events in one request",
+    openapi_extra=_documented_body(_BATCH),
+)
 async def batch(request: Request) -> JSONResponse:
     return await _receive(request, None)
 
@@ -134,5 +157,9 @@ def _single(kind: str):
 
 for _kind in SINGLE_TYPES:
     router.add_api_route(
-        f"/{_kind}", _single(_kind), methods=["POST"], summary=f"Send one {_kind} call"
+        f"/{_kind}",
+        _single(_kind),
+        methods=["POST"],
+        summary=f"Send one {_kind} call",
+        openapi_extra=_documented_body(_CALL),
     )

@@ -9,12 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.core.limits import Text
 
+# Bought twice in the last 30 days, or tagged vip.
+EXAMPLE = {
+    "or": [{"event": "Order Completed", "within_days": 30, "count": {"gte": 2}}, {"tag": "vip"}]
+}
+
 
 class SegmentIn(BaseModel):
     key: Text(64) = Field(description="Lower-case letters, digits, - or _; how rules name it.")
     name: Text(200)
     description: Text() = Field("", description="What it is for, for the rest of the team.")
-    rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.")
+    rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.", examples=[EXAMPLE])
     schedule: Text(40) = Field("daily", description="manual, hourly or daily")
 
 
@@ -30,7 +35,7 @@ class SegmentChange(BaseModel):
 
 
 class RuleIn(BaseModel):
-    rule: dict[str, Any]
+    rule: dict[str, Any] = Field(examples=[EXAMPLE])
     as_of: Text(40) | None = Field(None, description="A date or time; default now.")
 
 
