@@ -88,3 +88,29 @@ def test_templates_fill_the_steps():
     ]
     with pytest.raises(ValueError):
         funnels.Query(period=PERIOD, steps=[{"events": ["Viewed"]}])
+
+
+def test_only_what_the_customer_did_starts_a_funnel(rows, report):
+    walk(rows, 1, ("Message Sent", 0), ("Paid", 1))  # the brand wrote; the customer paid
+    walk(rows, 2, ("Viewed", 0), ("Paid", 1))
+    steps = [{"events": ["Message Sent", "Viewed"]}, {"events": ["Paid"]}]
+
+    for order in ("ordered", "any"):
+        result = report(funnels, period=PERIOD, steps=steps, order=order)
+        assert counts(result) == [1, 1], order
+
+
+def test_a_first_step_the_customer_cannot_take_is_refused_naming_the_field(client, admin_token):
+    answer = client.post(
+        "/api/reports/funnels",
+        json={
+            "period": {"start": "2026-11-01", "end": "2026-11-30"},
+            "steps": [{"events": ["Message Sent", "Task Assigned"]}, {"events": ["Message Read"]}],
+        },
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+
+    assert answer.status_code == 422
+    (problem,) = answer.json()["detail"]
+    assert problem["loc"] == ["body", "steps"]
+    assert "first step" in problem["msg"]

@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from siyu.analytics.tables import Tables
+from siyu.analytics.tables import Tables, during
 from siyu.analytics.zones import day_start_utc
 from siyu.core.limits import MAX_DAYS, Day, RowId
 
@@ -192,6 +192,29 @@ def counted_rows(tables: Tables) -> ir.Table:
     return kept.select(
         "order_id", "customer_id", "paid_at", "store", "touchpoint", "products", net_fen=net
     )
+
+
+def paid_between(tables: Tables, since: ir.TimestampValue, until: ir.TimestampValue) -> ir.Table:
+    """counted_orders paid in [since, until): what orders, buyers and GMV count everywhere."""
+    orders = counted_orders(tables)
+    return orders.filter(orders.paid_at >= since, orders.paid_at < until)
+
+
+def visits(tables: Tables, period: Period, zone: str) -> ir.Table:
+    """customer_id (canonical), at: what the customers did in the period, their own events and
+    their counted orders. A customer with any is a visitor (an active customer); what the brand
+    did to them (a message, a task) is not a visit."""
+    since, until = period.bounds(zone)
+    events = tables.customer_events
+    seen = events.filter(
+        *during(events, period.start, period.end),
+        events.customer_id.notnull(),
+        events.timestamp >= since,
+        events.timestamp < until,
+    )
+    seen = canonical(seen.select("customer_id", at=seen.timestamp), tables.customer_map)
+    paid = paid_between(tables, since, until)
+    return seen.union(paid.select("customer_id", at=paid.paid_at), distinct=False)
 
 
 def in_period(rows: ir.Table, column: str, period: Period, zone: str) -> ir.Table:

@@ -5,8 +5,10 @@ the earliest matching event strictly after the step before, and no later than th
 the start (plain joins and min(); no ASOF join, which Ibis on Spark lacks). "any": a step counts
 when a matching event lies anywhere in [start, start + window], in any order, the start being any
 step's event. A step is reached by a customer when some start reaches it and every step before.
-Exclusion events drop a start when the customer did one inside its window. Time to convert is
-each converting customer's quickest start-to-last-step time (ordered funnels).
+Only the customer's own events start a funnel (events/catalogue.py): a first step made only of
+the brand's events (a message sent, a task) is refused. Exclusion events drop a start when the
+customer did one inside its window. Time to convert is each converting customer's quickest
+start-to-last-step time (ordered funnels).
 
 Templates: AARRR (acquisition → activation → retention → revenue → referral, the growth view) and
 RARRA (retention first, acquisition last: the private-domain view), over the events Siyu's demo
@@ -20,7 +22,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from siyu.analytics.base import Period, ReportQuery, canonical, in_view, people
 from siyu.analytics.present import bars
@@ -28,6 +30,7 @@ from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
+from siyu.events.catalogue import is_customer_act
 
 KIND = "funnels"
 TOTAL = "all"
@@ -38,6 +41,11 @@ TIME_BUCKETS = (60, 3_600, 86_400, 604_800)
 class Step(BaseModel):
     label: str = ""
     events: tuple[str, ...] = Field(min_length=1)
+
+    @property
+    def customer_events(self) -> list[str]:
+        """The step's events the customer does (not a message sent, a task, a coupon issued)."""
+        return [event for event in self.events if is_customer_act(event)]
 
 
 TEMPLATES: dict[str, tuple[Step, ...]] = {
@@ -66,6 +74,17 @@ class Query(ReportQuery):
     window_hours: int = Field(168, ge=1, le=24 * 90)
     exclusions: tuple[str, ...] = ()
     breakdown: Literal["touchpoint", "touchpoint_type"] | None = None
+
+    @field_validator("steps")
+    @classmethod
+    def _starts_with_the_customer(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        if steps and not steps[0].customer_events:
+            raise ValueError(
+                "the first step needs an event the customer does: "
+                + ", ".join(steps[0].events)
+                + " is the brand's or the system's (docs/events.md)"
+            )
+        return steps
 
     @model_validator(mode="after")
     def _steps(self) -> Query:
@@ -124,10 +143,11 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         found = rows.filter(rows.event.isin(list(names)))
         return found.select(step_customer="customer_id", step_at="at").distinct()
 
+    # A funnel starts with something the customer did: a message the brand sent starts nothing.
     if query.order == "ordered":
-        first = rows.filter(rows.event.isin(list(query.steps[0].events)), rows.at < until)
+        first = rows.filter(rows.event.isin(query.steps[0].customer_events), rows.at < until)
     else:
-        every = [e for step in query.steps for e in step.events]
+        every = sorted({e for step in query.steps for e in step.customer_events})
         first = rows.filter(rows.event.isin(every), rows.at < until)
     starts = first.select("customer_id", "key", started="at").distinct()
     if query.exclusions:

@@ -2,7 +2,8 @@
 frequency, per period and per acquisition touchpoint, its type, store or guide, and how much of
 the change from the previous period each factor explains (a Shapley split, see decompose.py).
 
-visitors: customers in view who did anything in the period (an event or a counted order);
+visitors: customers in view who did anything in the period (an event of their own, not one the
+brand sent them, or a counted order);
 conversion: buyers / visitors; average order value: GMV / orders; frequency: orders / buyers.
 The product is exactly GMV. A factor with nothing to divide by (no visitors, no buyers) is 0.
 """
@@ -16,7 +17,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, people
+from siyu.analytics.base import Period, ReportQuery, paid_between, people, visits
 from siyu.analytics.decompose import shapley_split, whole_fen
 from siyu.analytics.present import bars, rate, ratio, yuan
 from siyu.analytics.runner import Context
@@ -89,17 +90,10 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     def slot(moment: ir.TimestampValue) -> ir.BooleanValue:
         return moment >= current_since
 
-    events = tables.events
-    seen = events.filter(
-        events.customer_id.notnull(), events.timestamp >= since, events.timestamp < until
-    )
-    seen = canonical(
-        seen.select("customer_id", is_current=slot(seen.timestamp)), tables.customer_map
-    )
-    orders = counted_orders(tables)
-    orders = orders.filter(orders.paid_at >= since, orders.paid_at < until)
+    seen = visits(tables, whole, zone)
+    active = seen.select("customer_id", is_current=slot(seen.at)).distinct()
+    orders = paid_between(tables, since, until)
     orders = orders.mutate(is_current=slot(orders.paid_at))
-    active = seen.union(orders.select("customer_id", "is_current")).distinct()
     active = active.join(crowd, "customer_id")
     visitors = active.group_by("is_current", "key").aggregate(visitors=active.count())
     sold = orders.join(crowd, "customer_id")

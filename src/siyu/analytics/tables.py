@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import date, timedelta
 from threading import Lock
 
 import ibis
@@ -16,6 +17,7 @@ from ibis.common.exceptions import TableNotFound
 
 from siyu.core.lake import EVENTS, Lake, duckdb_connection, open_lake
 from siyu.core.settings import get_settings
+from siyu.events.catalogue import TRACK, customer_calls, not_customer_events
 from siyu.events.lake_schema import EVENTS_SCHEMA
 
 TS = pa.timestamp("us", tz="UTC")
@@ -25,8 +27,10 @@ SCHEMAS = {
     "events": pa.schema(
         [
             (name, EVENTS_SCHEMA.field(name).type)
-            for name in ("customer_id", "event", "touchpoint", "timestamp", "properties")
+            for name in ("customer_id", "type", "event", "touchpoint", "timestamp", "properties")
         ]
+        # the partition: the brand's day when the event was written (during() prunes by it)
+        + [("date", pa.date32())]
     ),
     "customers": pa.schema(
         [
@@ -90,6 +94,28 @@ class Tables:
     @property
     def engine(self) -> str:
         return self.backend.name
+
+    @property
+    def customer_events(self) -> ir.Table:
+        """The events the customer did: what visitors, active customers, last visit and funnels'
+        entry steps count. A message sent, a task, a coupon issued is the brand's and moves none
+        of them (events/catalogue.py)."""
+        return customer_acts(self.events)
+
+
+def during(events: ir.Table, first: date, last: date) -> list[ir.BooleanValue]:
+    """Conditions that keep only the day partitions that can hold events of the brand's days
+    `first` to `last`, so an engine reads the period's files and not the whole lake. A day either
+    side: a partition is the day in the zone the lake was written in."""
+    return [events.date >= first - timedelta(days=1), events.date <= last + timedelta(days=1)]
+
+
+def customer_acts(events: ir.Table) -> ir.Table:
+    """`events` without the brand's and the system's."""
+    is_track = events.type == TRACK
+    return events.filter(
+        (is_track & events.event.notin(not_customer_events())) | events.type.isin(customer_calls())
+    )
 
 
 def open_tables(lake: Lake | None = None, engine: str | None = None) -> Tables:

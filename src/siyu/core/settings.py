@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         False, description="Mark the console's cookies Secure: set it when served over HTTPS."
     )
+    # Who acted (docs/events.md): custom event names the brand or the system does, comma-separated;
+    # any other unknown event is the customer's own.
+    brand_events: str = Field(
+        "", description="Custom events done by the brand (a message, a task), comma-separated."
+    )
+    system_events: str = Field("", description="Custom events done by the system, comma-separated.")
     # WeCom (企业微信): the callback's token and EncodingAESKey, and the app that calls its API.
     wecom_token: str = Field("", description="WeCom callback Token.")
     wecom_aes_key: str = Field("", description="WeCom callback EncodingAESKey (43 characters).")

@@ -20,6 +20,7 @@ from siyu.core.settings import get_settings
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer
 from siyu.customers.resolver import Resolver, lock_identities
+from siyu.events.catalogue import is_customer_act
 from siyu.events.models import OutboxEvent, ReceivedMessage
 from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
 from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
@@ -418,9 +419,13 @@ def _touchpoint(message: Message) -> str | None:
 
 
 def _apply(customer: Customer, item: Accepted, touchpoint: str | None) -> None:
-    ts = item.timestamp
-    if item.message.type == "identify" and item.message.traits:
-        customer.traits = {**(customer.traits or {}), **item.message.traits}
+    ts, message = item.timestamp, item.message
+    if message.type == "identify" and message.traits:
+        customer.traits = {**(customer.traits or {}), **message.traits}
+    # Only what the customer did moves their first and last seen and their touchpoints: a
+    # message or a task the brand sends is not a visit (events/catalogue.py).
+    if not is_customer_act(message.event, message.type):
+        return
     if customer.first_seen_at is None or ts < customer.first_seen_at:
         customer.first_seen_at = ts
     if customer.last_seen_at is None or ts > customer.last_seen_at:

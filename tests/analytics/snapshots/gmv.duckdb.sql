@@ -7,78 +7,99 @@ FROM (
   SELECT
     "t27"."customer_id",
     "t27"."is_current",
-    "t20"."key"
+    "t19"."key"
   FROM (
     SELECT DISTINCT
-      *
+      "t25"."customer_id",
+      "t25"."at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
     FROM (
       SELECT
         *
       FROM (
         SELECT
-          COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
-          "t16"."is_current"
+          COALESCE("t18"."canonical_id", "t18"."customer_id") AS "customer_id",
+          "t18"."at"
         FROM (
           SELECT
-            "t12"."customer_id",
-            "t12"."is_current",
-            "t10"."customer_id" AS "customer_id_right",
-            "t10"."canonical_id"
+            "t14"."customer_id",
+            "t14"."at",
+            "t9"."customer_id" AS "customer_id_right",
+            "t9"."canonical_id"
           FROM (
             SELECT
               "t1"."customer_id",
-              "t1"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
+              "t1"."timestamp" AS "at"
             FROM "events" AS "t1"
             WHERE
-              "t1"."customer_id" IS NOT NULL
+              (
+                (
+                  (
+                    "t1"."type" = 'track'
+                  )
+                  AND NOT (
+                    "t1"."event" IN (
+                      'Coupon Issued',
+                      'Message Sent',
+                      'Order Updated',
+                      'SMS Sent',
+                      'Task Assigned',
+                      'Task Completed'
+                    )
+                  )
+                )
+                OR "t1"."type" IN ('group', 'identify', 'page', 'screen')
+              )
+              AND "t1"."date" >= MAKE_DATE(2026, 10, 1)
+              AND "t1"."date" <= MAKE_DATE(2026, 12, 1)
+              AND "t1"."customer_id" IS NOT NULL
               AND "t1"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
               AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-          ) AS "t12"
+          ) AS "t14"
           LEFT OUTER JOIN (
             SELECT
               *
             FROM "customer_map" AS "t3"
-          ) AS "t10"
-            ON "t12"."customer_id" = "t10"."customer_id"
-        ) AS "t16"
-      ) AS "t19"
+          ) AS "t9"
+            ON "t14"."customer_id" = "t9"."customer_id"
+        ) AS "t18"
+      ) AS "t22"
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           "t23"."customer_id",
-          "t23"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
+          "t23"."paid_at" AS "at"
         FROM (
           SELECT
-            "t22".*
+            "t21".*
             EXCLUDE ("canonical_id")
           FROM (
             SELECT
-              "t21".*
+              "t20".*
               EXCLUDE ("customer_id_right")
             FROM (
               SELECT
-                "t17"."order_id",
-                COALESCE("t17"."canonical_id", "t17"."customer_id") AS "customer_id",
-                "t17"."paid_at",
-                "t17"."store",
-                "t17"."touchpoint",
-                "t17"."products",
-                "t17"."net_fen",
-                "t17"."customer_id_right",
-                "t17"."canonical_id"
+                "t16"."order_id",
+                COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
+                "t16"."paid_at",
+                "t16"."store",
+                "t16"."touchpoint",
+                "t16"."products",
+                "t16"."net_fen",
+                "t16"."customer_id_right",
+                "t16"."canonical_id"
               FROM (
                 SELECT
-                  "t14"."order_id",
-                  "t14"."customer_id",
-                  "t14"."paid_at",
-                  "t14"."store",
-                  "t14"."touchpoint",
-                  "t14"."products",
-                  "t14"."net_fen",
-                  "t10"."customer_id" AS "customer_id_right",
-                  "t10"."canonical_id"
+                  "t12"."order_id",
+                  "t12"."customer_id",
+                  "t12"."paid_at",
+                  "t12"."store",
+                  "t12"."touchpoint",
+                  "t12"."products",
+                  "t12"."net_fen",
+                  "t9"."customer_id" AS "customer_id_right",
+                  "t9"."canonical_id"
                 FROM (
                   SELECT
                     "t4"."order_id",
@@ -93,16 +114,16 @@ FROM (
                     "t4"."customer_id" IS NOT NULL
                     AND "t4"."paid_at" IS NOT NULL
                     AND "t4"."status" IN ('completed', 'partially_refunded')
-                ) AS "t14"
+                ) AS "t12"
                 LEFT OUTER JOIN (
                   SELECT
                     *
                   FROM "customer_map" AS "t3"
-                ) AS "t10"
-                  ON "t14"."customer_id" = "t10"."customer_id"
-              ) AS "t17"
-            ) AS "t21"
-          ) AS "t22"
+                ) AS "t9"
+                  ON "t12"."customer_id" = "t9"."customer_id"
+              ) AS "t16"
+            ) AS "t20"
+          ) AS "t21"
         ) AS "t23"
         WHERE
           "t23"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
@@ -116,21 +137,21 @@ FROM (
       COALESCE("t15"."touchpoint", 'none') AS "key"
     FROM (
       SELECT
-        "t11"."customer_id",
-        "t11"."first_seen_at",
-        "t11"."created_at",
-        "t11"."owner_id",
-        "t11"."store_id",
-        COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
+        "t10"."customer_id",
+        "t10"."first_seen_at",
+        "t10"."created_at",
+        "t10"."owner_id",
+        "t10"."store_id",
+        COALESCE("t10"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t11"."first_touchpoint" IS NULL
+          WHEN "t10"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t9"."group", 'other')
+          ELSE COALESCE("t8"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t11"."first_touchpoint" IS NULL
+          WHEN "t10"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t9"."entry_type", 'owned')
+          ELSE COALESCE("t8"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -138,16 +159,16 @@ FROM (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t11"
+      ) AS "t10"
       LEFT OUTER JOIN (
         SELECT
           *
         FROM "touchpoints" AS "t2"
-      ) AS "t9"
-        ON "t11"."first_touchpoint" = "t9"."code"
+      ) AS "t8"
+        ON "t10"."first_touchpoint" = "t8"."code"
     ) AS "t15"
-  ) AS "t20"
-    ON "t27"."customer_id" = "t20"."customer_id"
+  ) AS "t19"
+    ON "t27"."customer_id" = "t19"."customer_id"
 ) AS "t28"
 GROUP BY
   1,
