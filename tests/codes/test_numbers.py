@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from siyu.codes.numbers import last_days, numbers
 from siyu.console.dashboard import today
-from siyu.core.lake import duckdb_connection
 from tests.console.test_dashboard import to_lake
 from tests.helpers import post_batch, track
 
@@ -43,10 +42,9 @@ def test_a_codes_numbers_follow_the_customers_it_brought(client, write_key):
     )
     to_lake()
     period = last_days(today(), 30)
-    with duckdb_connection() as conn:
-        by_code = numbers(conn, period)
-        by_touchpoint = numbers(conn, period, by="touchpoint")
-        only = numbers(conn, period, key="poster-1")
+    by_code = numbers(period)
+    by_touchpoint = numbers(period, by="touchpoint")
+    only = numbers(period, key="poster-1")
     poster = by_code["poster-1"]
     assert (poster.scans, poster.contacts, poster.deletions, poster.orders, poster.gmv_fen) == (
         3,
@@ -59,9 +57,9 @@ def test_a_codes_numbers_follow_the_customers_it_brought(client, write_key):
     assert by_code["store-1"].contacts == 1
     assert by_touchpoint["spring"].contacts == 2 and by_touchpoint["spring"].scans == 3
     assert list(only) == ["poster-1"] and only["poster-1"].gmv_fen == 10_000
-    assert sum(poster.series(period)["scans"]) == 3
+    # One code's numbers come day by day too (its page's chart and CSV).
+    assert sum(only["poster-1"].series(period)["scans"]) == 3
 
 
 def test_a_young_lake_has_no_numbers():
-    with duckdb_connection() as conn:
-        assert numbers(conn, last_days(today(), 7)) == {}
+    assert numbers(last_days(today(), 7)) == {}

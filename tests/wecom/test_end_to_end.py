@@ -17,7 +17,6 @@ from siyu.codes.numbers import last_days, numbers
 from siyu.codes.service import find_code
 from siyu.console.dashboard import today
 from siyu.core.db import session_factory
-from siyu.core.lake import duckdb_connection
 from siyu.demo.brand import STORES, staff_of
 from siyu.events.models import OutboxEvent
 from siyu.events.shipper import ship_all
@@ -119,8 +118,7 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
 
     # 5. Shipped to the lake, the code's numbers count the scan and the new contact.
     ship_all()
-    with duckdb_connection() as conn:
-        counted = numbers(conn, last_days(today(), 7), key="poster-jingan")["poster-jingan"]
+    counted = numbers(last_days(today(), 7), key="poster-jingan")["poster-jingan"]
     assert (counted.scans, counted.contacts) == (1, 1)
     page = operator.get("/codes/poster-jingan")
     assert page.status_code == 200

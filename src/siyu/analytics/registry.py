@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from siyu.analytics import attribution, funnels, gmv, goods, guides, ltv, retention, rfm
+from siyu.analytics import (
+    attribution,
+    funnels,
+    gmv,
+    goods,
+    guides,
+    ltv,
+    overview,
+    retention,
+    rfm,
+    touchpoint_numbers,
+)
 from siyu.core.i18n import N_
 
 REPORTS = {
@@ -14,6 +25,12 @@ REPORTS = {
     "ltv": ltv,
     "guides": guides,
     "goods": goods,
+}
+# The numbers the console's pages show beside the reports (the home page, touchpoints, codes):
+# runner queries like the reports, so a page and a report agree and both run on Spark.
+PAGE_QUERIES = {
+    "overview": overview,
+    "touchpoints": touchpoint_numbers,
 }
 TITLES = {
     "gmv": N_("GMV decomposition"),

@@ -27,7 +27,6 @@ from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
-from siyu.core.lake import duckdb_connection
 from siyu.core.limits import RowId, is_whole_number
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
@@ -84,8 +83,7 @@ def _registry(session: Session) -> list[tuple[ChannelCode, str, str | None, str 
 
 
 def code_rows(session: Session, period) -> list[CodeRow]:
-    with duckdb_connection() as conn:
-        found = numbers(conn, period)
+    found = numbers(period)
     return [
         CodeRow(code, touchpoint, store, staff, found.get(code.code, Numbers()))
         for code, touchpoint, store, staff in _registry(session)
@@ -202,8 +200,7 @@ def code_page(
 ):
     channel = _code_or_404(session, code)
     chosen = chosen_period(period, end)
-    with duckdb_connection() as conn:
-        found = numbers(conn, chosen, key=channel.code).get(channel.code, Numbers())
+    found = numbers(chosen, key=channel.code).get(channel.code, Numbers())
     return _code_page(request, session, channel, chosen, pinned_end(chosen, end), found, done=done)
 
 
@@ -389,8 +386,7 @@ def code_csv(
 ):
     channel = _code_or_404(session, code)
     chosen = chosen_period(period, end)
-    with duckdb_connection() as conn:
-        found = numbers(conn, chosen, key=channel.code).get(channel.code, Numbers())
+    found = numbers(chosen, key=channel.code).get(channel.code, Numbers())
     _ = gettext(request_locale(request, user))
     buffer = io.StringIO()
     writer = csvsafe.writer(buffer)

@@ -17,7 +17,6 @@ from siyu.console.dashboard import (
 )
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
-from siyu.core.lake import duckdb_connection
 from siyu.core.settings import get_settings
 from siyu.touchpoints.pages import ENTRY_LABELS, GROUP_LABELS
 from siyu.users.models import User
@@ -27,6 +26,7 @@ router = APIRouter(include_in_schema=False)
 KPI_LABELS = {
     "new_customers": N_("New customers"),
     "active_customers": N_("Active customers"),
+    "buyers": N_("Buyers"),
     "orders": N_("Orders"),
     "gmv_fen": N_("GMV"),
     "average_order_fen": N_("Average order value"),
@@ -76,8 +76,7 @@ def home(
     end: str | None = None,
 ):
     query = dashboard_query(user, chosen_period(period, end))
-    with duckdb_connection() as conn:
-        board = build_dashboard(conn, query)
+    board = build_dashboard(query)
     return render(
         request,
         "home.html",

@@ -1,19 +1,17 @@
 """Touchpoints page: the registry beside what each touchpoint brought in a period, and its CSV.
 
-The registry (names, stores, owners) comes from the OLTP database; the numbers come from the lake:
-new customers (canonical customers first seen in the period whose first touchpoint is the code),
-scans (`QR Code Scanned` events carrying the code) and the orders and GMV paid in the period by the
-customers the code brought, whenever they came.
+The registry (names, stores, owners) comes from the OLTP database; the numbers from the
+`touchpoints` report over the lake (analytics/touchpoint_numbers.py says what each counts): new
+customers, scans, new contacts, deletions, and the orders and GMV paid in the period by the
+customers the touchpoint acquired, whenever they came.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from decimal import Decimal
 
-import duckdb
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
@@ -21,20 +19,10 @@ from sqlalchemy.orm import Session, aliased
 
 from siyu.codes.numbers import Numbers
 from siyu.codes.numbers import numbers as code_numbers
-from siyu.console.dashboard import (
-    PERIODS,
-    Period,
-    add_missing_views,
-    chosen_period,
-    has_customers,
-    open_event_window,
-    people_sql,
-    pinned_end,
-)
+from siyu.console.dashboard import PERIODS, Period, chosen_period, pinned_end
 from siyu.console.web import N_, Allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
-from siyu.core.lake import duckdb_connection
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import GROUPS, Touchpoint
 
@@ -100,78 +88,38 @@ def registry(session: Session) -> list[TouchpointRow]:
     ]
 
 
-def touchpoint_numbers(conn: duckdb.DuckDBPyConnection, period: Period) -> dict[str, tuple]:
-    """code → (new customers, scans, orders, GMV fen) in the period, from the lake."""
-    if not has_customers(conn):
-        return {}
-    add_missing_views(conn)
-    # The lake is partitioned by the brand's day; a day either side covers a changed zone.
-    open_event_window(conn, period.start - timedelta(days=1), period.end + timedelta(days=1))
-    since, until = period.utc_bounds()
-    sql = f"""WITH {people_sql(is_guide=False)},
-        brought AS (
-            SELECT first_touchpoint AS code, count(*) FILTER (
-                WHERE first_seen_at >= $since AND first_seen_at < $until) AS customers
-            FROM people WHERE first_touchpoint IS NOT NULL GROUP BY ALL),
-        scans AS (
-            SELECT e.touchpoint AS code, count(*) AS scans FROM event_window e
-            WHERE e.event = 'QR Code Scanned' AND e.touchpoint IS NOT NULL
-                AND e.timestamp >= $since AND e.timestamp < $until
-            GROUP BY ALL),
-        sales AS (
-            SELECT p.first_touchpoint AS code, count(*) AS orders,
-                sum(o.amount_fen - coalesce(o.refunded_fen, 0))::BIGINT AS gmv_fen
-            FROM orders o JOIN customer_map m ON m.customer_id = o.customer_id
-                JOIN people p ON p.customer_id = m.canonical_id
-            WHERE p.first_touchpoint IS NOT NULL AND o.paid_at >= $since AND o.paid_at < $until
-            GROUP BY ALL)
-        SELECT code, coalesce(b.customers, 0), coalesce(s.scans, 0),
-            coalesce(o.orders, 0), coalesce(o.gmv_fen, 0)
-        FROM brought b FULL JOIN scans s USING (code) FULL JOIN sales o USING (code)"""
-    params = {"since": since, "until": until}
-    return {row[0]: tuple(row[1:]) for row in conn.execute(sql, params).fetchall()}
-
-
 def touchpoint_report(
-    registered: list[TouchpointRow],
-    numbers: dict[str, tuple],
-    group: str | None = None,
-    contacts: dict[str, Numbers] | None = None,
+    registered: list[TouchpointRow], numbers: dict[str, Numbers], group: str | None = None
 ) -> list[TouchpointRow]:
-    """The registry with its numbers, plus codes seen in the lake but not in the registry.
-
-    `contacts`: each touchpoint's WeCom adds and deletions (codes.numbers, by touchpoint)."""
-    contacts = contacts or {}
+    """The registry with its numbers (codes.numbers, by touchpoint), plus codes seen in the lake
+    but not in the registry."""
     known = {row.code for row in registered}
     unknown = [
         TouchpointRow(code, code, "other", "owned", None, None, False)
         for code in sorted(set(numbers) - known)
     ]
     rows = [_with_numbers(row, numbers.get(row.code)) for row in registered + unknown]
-    rows = [_with_contacts(row, contacts.get(row.code)) for row in rows]
     if group:
         rows = [row for row in rows if row.group == group]
     return sorted(rows, key=lambda r: (-r.new_customers, -r.gmv_fen, -r.scans, r.code))
 
 
-def _with_numbers(row: TouchpointRow, numbers: tuple | None) -> TouchpointRow:
-    if numbers is None:
-        return row
-    customers, scans, orders, gmv_fen = numbers
-    return replace(row, new_customers=customers, scans=scans, orders=orders, gmv_fen=gmv_fen)
-
-
-def _with_contacts(row: TouchpointRow, found: Numbers | None) -> TouchpointRow:
+def _with_numbers(row: TouchpointRow, found: Numbers | None) -> TouchpointRow:
     if found is None:
         return row
-    return replace(row, contacts=found.contacts, deletions=found.deletions)
+    return replace(
+        row,
+        new_customers=found.new_customers,
+        scans=found.scans,
+        contacts=found.contacts,
+        deletions=found.deletions,
+        orders=found.orders,
+        gmv_fen=found.gmv_fen,
+    )
 
 
 def report_for(session: Session, period: Period, group: str | None) -> list[TouchpointRow]:
-    with duckdb_connection() as conn:
-        numbers = touchpoint_numbers(conn, period)
-        contacts = code_numbers(conn, period, by="touchpoint")
-    return touchpoint_report(registry(session), numbers, group, contacts)
+    return touchpoint_report(registry(session), code_numbers(period, by="touchpoint"), group)
 
 
 def chosen_group(group: str | None) -> str | None:
