@@ -151,6 +151,19 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
     )
 
 
+def nothing(query: Query) -> Result:
+    """The result over nobody: every day and total zero."""
+    period = query.period
+    return Result(
+        period=period,
+        previous=period.previous,
+        current=Totals(),
+        before=Totals(),
+        days=[Day(day=d) for d in _dates(period.previous) + _dates(period)],
+        arrivals=[],
+    )
+
+
 def _dates(period: Period) -> list[date]:
     return [date.fromordinal(period.start.toordinal() + n) for n in range(period.days)]
 

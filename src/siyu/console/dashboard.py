@@ -95,10 +95,14 @@ class DashboardQuery:
     owner_id: int | None = None  # a guide's staff id: only the customers they own
     is_guide: bool = False
 
+    @property
+    def owns_nobody(self) -> bool:
+        """A guide user without a staff record: no customer is theirs."""
+        return self.is_guide and self.owner_id is None
+
     def report_query(self) -> overview.Query:
-        """The overview report's query: a guide's is over their own customers (a guide without
-        a staff record owns nobody)."""
-        mine = (self.owner_id if self.owner_id is not None else -1,) if self.is_guide else ()
+        """The overview report's query: a guide's is over the customers they own."""
+        mine = (self.owner_id,) if self.is_guide and self.owner_id is not None else ()
         return overview.Query(period=self.period.as_report(), filters=Filters(guide=mine))
 
 
@@ -153,7 +157,10 @@ def build_dashboard(query: DashboardQuery, lake: Lake | None = None) -> Dashboar
     lake = lake or open_lake()
     if not has_customers(lake):
         return Dashboard(period, has_data=False)
-    found = runner.run(overview, query.report_query(), lake=lake).result
+    if query.owns_nobody:
+        found = overview.nothing(query.report_query())
+    else:
+        found = runner.run(overview, query.report_query(), lake=lake).result
     board = Dashboard(period, has_data=True, days=[d.isoformat() for d in period.dates()])
     _fill_new_customers(board, found.arrivals)
     by_day = {d.day: d for d in found.days}
