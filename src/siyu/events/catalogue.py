@@ -78,7 +78,12 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Contact Added", "customer", "添加企微好友", "Contact added"),
         ("Contact Deleted", "customer", "删除企微好友", "Contact deleted"),
         ("Official Account Followed", "customer", "关注公众号", "Official account followed"),
-        ("Official Account Unfollowed", "customer", "取消关注公众号", "Unfollowed"),
+        (
+            "Official Account Unfollowed",
+            "customer",
+            "取消关注公众号",
+            "Official account unfollowed",
+        ),
         ("Group Joined", "customer", "加入社群", "Group joined"),
         ("Group Left", "customer", "退出社群", "Group left"),
         ("Message Read", "customer", "阅读消息", "Message read"),
