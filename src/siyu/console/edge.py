@@ -79,12 +79,12 @@ class Edge:
 
 
 def body_limit(scope: Scope) -> int:
-    path, settings = scope["path"], get_settings()
+    path = scope["path"]
     if path.startswith("/v1/"):
         return TRACKING_MAX_BYTES
     if path in UPLOAD_PATHS:
-        return settings.import_max_bytes
-    return settings.max_body_bytes
+        return get_settings().import_max_bytes
+    return get_settings().max_body_bytes
 
 
 class _CountedBody:
