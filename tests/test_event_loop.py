@@ -36,7 +36,8 @@ from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, added, encrypted_post
 FIRST_BYTE = 0.1  # seconds before a lake file opened gives its first byte
 DAYS = 4  # daily event partitions, one file each: a preview opens each of them twice
 PROMPT = 0.25  # an answer during the slow work comes within this share of the slow work's time
-HOLD = 3.0  # seconds a long transaction holds SQLite's one writer
+HOLD = 2.0  # seconds a long transaction holds SQLite's writer, or the store stalls
+BURST = 16  # previews at once: more than SQLite's pool has connections (15)
 
 
 class FarStore(MemoryFileSystem):
@@ -47,6 +48,9 @@ class FarStore(MemoryFileSystem):
     store: dict = {}
     pseudo_dirs = [""]
     reading = threading.Event()  # set when a lake file is first opened to read
+    first_byte = FIRST_BYTE
+    reachable = threading.Event()  # cleared: the store stalls every read until it is set again
+    reachable.set()
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -55,7 +59,8 @@ class FarStore(MemoryFileSystem):
     def _open(self, path, mode="rb", **kwargs):
         if "r" in mode:
             FarStore.reading.set()
-            time.sleep(FIRST_BYTE)
+            time.sleep(FarStore.first_byte)
+            FarStore.reachable.wait()
         return super()._open(path, mode, **kwargs)
 
 
@@ -210,3 +215,39 @@ def test_a_request_waiting_for_sqlite_writer_holds_no_other(server, write_key):
 
 def _wait_for(event: threading.Event) -> bool:
     return event.wait(10)
+
+
+def test_a_burst_of_previews_leaves_threads_for_the_wecom_callback(
+    far_lake, server, users, monkeypatch
+):
+    """A preview on every keystroke, two analysts typing, while the lake's store stalls for HOLD
+    seconds: more previews wait than there are database connections, and WeCom's callback (a
+    plain `def` route) still gets a connection and a thread at once."""
+    reader = signed_in(server, users["analyst"])
+    csrf = csrf_of(reader.get("/segments/new").text)
+    rule = {"kind_0": "performed", "event_0": "Order Completed", "op_0": "gte", "n_0": "1"}
+    sends = calls(server, "unused")
+    monkeypatch.setattr(FarStore, "first_byte", 0.0)
+
+    def preview() -> httpx.Response:
+        return reader.post("/segments/preview", data={"csrf_token": csrf, **rule})
+
+    FarStore.reading.clear()
+    FarStore.reachable.clear()
+    try:
+        with ThreadPoolExecutor(BURST) as pool:
+            previews = [pool.submit(preview) for _ in range(BURST)]
+            assert FarStore.reading.wait(30), "no preview read the lake"
+            time.sleep(0.5)  # every preview has arrived, and waits for the store
+            stall = threading.Timer(HOLD, FarStore.reachable.set)
+            stall.start()
+            started = time.monotonic()
+            posted = sends["wecom POST"]()
+            took = time.monotonic() - started
+            stall.join()
+            answers = [p.result() for p in previews]
+    finally:
+        FarStore.reachable.set()
+    assert posted.status_code == 200
+    assert took < PROMPT * HOLD, took
+    assert all(f'data-test="preview-count">{DAYS}<' in a.text for a in answers)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -13,8 +15,10 @@ from siyu.console.web import Allowed, render
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
+from siyu.core.lake_queries import run_lake_query
 from siyu.segments import builder, service, stored
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
+from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
 from siyu.tags.lifecycle import thresholds
@@ -96,14 +100,18 @@ def save_segment(
 
 
 @router.post("/segments/preview")
-def preview(request: Request, session: SessionDep, user: Reader, form: Fields) -> Response:
-    """The count and a sample for the rows as they stand (htmx, on every change); a plain `def`,
-    as a costly rule may query the lake until the preview's time limit."""
+async def preview(request: Request, session: SessionDep, user: Reader, form: Fields) -> Response:
+    """The count and a sample for the rows as they stand (htmx, on every change). A costly rule
+    may query the lake until the preview's time limit: it runs in a lake-query thread, holding
+    no database connection and none of the threads plain `def` routes run in."""
     rule, result, error = None, None, None
     try:
         rule = builder.rule_of(form)
         if rule is not None:
-            result = _preview(session, rule, form.get("editing"))
+            rules, limits = await run_in_threadpool(_preview_inputs, session)
+            editing = form.get("editing") or None  # a reference back to it shows as a cycle
+            work = partial(service.preview, rule, resolve=rules.get, key=editing, thresholds=limits)
+            result = await run_lake_query(work)
     except SiyuError as failed:
         error = failed
     return render(
@@ -116,13 +124,11 @@ def preview(request: Request, session: SessionDep, user: Reader, form: Fields) -
     )
 
 
-def _preview(session: Session, rule: dict, editing: str | None) -> service.Preview:
-    return service.preview(
-        rule,
-        resolve=stored.resolver(session),
-        key=editing or None,  # so a reference back to the segment edited shows as a cycle
-        thresholds=thresholds(session),
-    )
+def _preview_inputs(session: Session) -> tuple[dict[str, Any], LifecycleThresholds]:
+    rules, limits = stored.segment_rules(session), thresholds(session)
+    # End the read (nothing was written): the lake query after it must not hold a connection.
+    session.commit()
+    return rules, limits
 
 
 @router.get("/segments/{key}")

@@ -38,6 +38,12 @@ def resolver(session: Session) -> Resolve:
     return resolve
 
 
+def segment_rules(session: Session) -> dict[str, Any]:
+    """Every stored segment's rule by key: a resolver read at once, for a preview that must not
+    go back to the database while it runs."""
+    return {key: rule for key, rule in session.execute(select(Segment.key, Segment.rule))}
+
+
 def check_rule(session: Session, rule: Any, key: str | None = None) -> None:
     """Raise RuleError (with the bad node's path) unless the rule can run."""
     parse_rule(rule, resolver(session), key)
