@@ -26,6 +26,7 @@ class LakeRows:
     events: list[dict] = field(default_factory=list)
     touchpoints: list[dict] = field(default_factory=list)
     customer_map: list[dict] = field(default_factory=list)
+    customer_tags: list[dict] = field(default_factory=list)
 
     def customer(self, customer_id: int, *, merged_into: int | None = None, **fields) -> dict:
         row = {name: None for name in SCHEMAS["customers"].names}
@@ -79,11 +80,16 @@ class LakeRows:
     def touchpoint(self, code: str, group: str = "other", entry_type: str = "owned") -> None:
         self.touchpoints.append({"code": code, "group": group, "entry_type": entry_type})
 
+    def tag(self, customer_id: int, tag: str) -> None:
+        self.customer_tags.append({"customer_id": customer_id, "tag": tag})
+
 
 def write_lake(root: Path, rows: LakeRows) -> None:
     """The rows as the lake's files; events in one partition per day (the partition names do not
     matter to reports)."""
-    for name in ("customers", "customer_map", "orders", "touchpoints"):
+    names = ["customers", "customer_map", "orders", "touchpoints"]
+    names += ["customer_tags"] if rows.customer_tags else []
+    for name in names:
         schema = SCHEMAS[name]
         table = pa.Table.from_pylist(getattr(rows, name), schema=schema)
         (root / name).mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from siyu.core.engines import json_text_at
+from siyu.core.engines import JsonAt, json_text_at
 from siyu.segments.lifecycle import LifecycleThresholds, lifecycle_stage
 from siyu.segments.rfm import rfm_layers
 from siyu.segments.rules import (
@@ -106,7 +106,7 @@ def value_check(text: ir.StringValue, check: ValueCheck) -> ir.BooleanValue:
         if found is not None:
             held = found.isin(list(values)).fill_null(False)
             return held if check.op in ("eq", "in") else ~held
-    return VALUE_TESTS[check.op](_json_at(text, check.path), check.value)
+    return VALUE_TESTS[check.op](JsonAt(text, check.path), check.value)
 
 
 def _plain_text(value: object) -> bool:
@@ -245,7 +245,7 @@ class _Builder:
         rows = self._event_rows(rule.event, rule.within_days, rule.where)
         measures = {f"{name}_count": rows.count()}
         if rule.total:  # a property that is not a number adds nothing
-            amount = _json_at(rows.properties, rule.total.path).float.fill_null(0.0)
+            amount = JsonAt(rows.properties, rule.total.path).number.fill_null(0.0)
             measures[f"{name}_total"] = amount.sum()
         return rows.group_by("customer_id").aggregate(**measures)
 
@@ -379,57 +379,49 @@ def _compare(value: ir.NumericValue, comparison: Comparison) -> ir.BooleanValue:
     return reduce(operator.and_, (COMPARE[op](value, bound) for op, bound in comparison.bounds))
 
 
-def _json_at(text: ir.StringValue, path: tuple[str, ...]) -> ir.JSONValue:
-    node = text.cast("json")
-    for part in path:
-        node = node[part]
-    return node
-
-
-def _equals(node: ir.JSONValue, value) -> ir.BooleanValue:
+def _equals(node: JsonAt, value) -> ir.BooleanValue:
     """Equal and of the same JSON type (1 and 1.0 are equal numbers; "1" is not a number)."""
     if isinstance(value, bool):
-        found = node.bool == value
+        found = node.boolean == value
     elif isinstance(value, str):
-        found = node.str == value
+        found = node.string == value
     else:
-        found = node.float == float(value)
+        found = node.number == float(value)
     return found.fill_null(False)
 
 
-def _among(node: ir.JSONValue, values: tuple) -> ir.BooleanValue:
+def _among(node: JsonAt, values: tuple) -> ir.BooleanValue:
     flags = [v for v in values if isinstance(v, bool)]
     texts = [v for v in values if isinstance(v, str)]
     numbers = [float(v) for v in values if not isinstance(v, bool | str)]
     found = [
         side.isin(kept)
-        for side, kept in ((node.bool, flags), (node.str, texts), (node.float, numbers))
+        for side, kept in ((node.boolean, flags), (node.string, texts), (node.number, numbers))
         if kept
     ]
     return reduce(operator.or_, found).fill_null(False)
 
 
-def _ordered(compare: Callable) -> Callable[[ir.JSONValue, object], ir.BooleanValue]:
+def _ordered(compare: Callable) -> Callable[[JsonAt, object], ir.BooleanValue]:
     """gt/gte/lt/lte: numbers against numbers, strings against strings (code point order)."""
 
-    def test(node: ir.JSONValue, value) -> ir.BooleanValue:
-        side = node.str if isinstance(value, str) else node.float
+    def test(node: JsonAt, value) -> ir.BooleanValue:
+        side = node.string if isinstance(value, str) else node.number
         return compare(side, value).fill_null(False)
 
     return test
 
 
-def _contains(node: ir.JSONValue, value: str) -> ir.BooleanValue:
-    return node.str.contains(value).fill_null(False)
+def _contains(node: JsonAt, value: str) -> ir.BooleanValue:
+    return node.string.contains(value).fill_null(False)
 
 
-def _exists(node: ir.JSONValue, value: bool) -> ir.BooleanValue:
+def _exists(node: JsonAt, value: bool) -> ir.BooleanValue:
     """Present and not JSON null."""
-    present = (node.notnull() & (node.cast("string") != "null")).fill_null(False)
-    return present if value else ~present
+    return node.present if value else ~node.present
 
 
-VALUE_TESTS: dict[str, Callable[[ir.JSONValue, object], ir.BooleanValue]] = {
+VALUE_TESTS: dict[str, Callable[[JsonAt, object], ir.BooleanValue]] = {
     "eq": _equals,
     "ne": lambda node, value: ~_equals(node, value),
     "in": _among,
