@@ -1,4 +1,5 @@
-"""Every report gives the same answer on DuckDB and on Spark (local mode), over one small lake.
+"""Every report and page query gives the same answer on DuckDB and on Spark (local mode), over
+one small lake.
 
 Every query below runs on both engines (a case each): each attribution model, each funnel
 template and order, each retention mode and cohort, and a report filtered by each kind of
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from siyu.analytics import runner
-from siyu.analytics.registry import REPORTS
+from siyu.analytics.registry import PAGE_QUERIES, REPORTS
 from siyu.analytics.tables import open_tables, spark_session
 from siyu.core.lake import open_lake
 from tests.analytics.factories import SHANGHAI, LakeRows, write_lake
@@ -127,7 +128,15 @@ QUERIES = {
         {"period": PERIOD, "level": "category"},
         {"period": PERIOD, "level": "product"},
     ],
+    # The console pages' numbers (the home page, touchpoints, codes) are runner queries too.
+    "overview": [{"period": PERIOD, "filters": {"guide": [1, 2]}}, {"period": PERIOD}],
+    "touchpoints": [
+        {"period": PERIOD},
+        {"period": PERIOD, "by": "code"},
+        {"period": PERIOD, "by": "code", "key": "mall"},
+    ],
 }
+RUNNERS = {**REPORTS, **PAGE_QUERIES}
 CASES = [(kind, query) for kind, queries in QUERIES.items() for query in queries]
 POINTS = ("poster-1", "ad-1", "guide-zhang", "mall")
 STEPS = ("QR Code Scanned", "Contact Added", "Product Viewed", "Order Completed", "Message Read")
@@ -241,7 +250,7 @@ def engines(lake):
     ("kind", "query"), CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)]
 )
 def test_duckdb_and_spark_give_identical_reports(engines, kind, query):
-    module = REPORTS[kind]
+    module = RUNNERS[kind]
     answers = {
         name: rounded(
             runner.run(
@@ -254,8 +263,8 @@ def test_duckdb_and_spark_give_identical_reports(engines, kind, query):
     assert answers["duckdb"] != rounded(module.Result.model_construct().__dict__)
 
 
-def test_every_report_kind_has_queries():
-    assert set(QUERIES) == set(REPORTS)
+def test_every_report_and_page_query_has_queries():
+    assert set(QUERIES) == set(RUNNERS)
 
 
 def test_each_segment_rule_keeps_some_visitors_but_not_all(lake):

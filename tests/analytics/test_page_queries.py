@@ -1,17 +1,12 @@
 """The console pages' runner queries: the home page's overview and each touchpoint's or code's
-numbers, counted by hand, and the same on Spark as on DuckDB."""
+numbers, counted by hand (test_engines.py runs them on Spark too, as every runner query)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import date, datetime, timedelta
 
-import pytest
-
-from siyu.analytics import overview, runner, touchpoint_numbers
-from siyu.analytics.registry import PAGE_QUERIES
-from tests.analytics.factories import SHANGHAI, write_lake
+from siyu.analytics import overview, touchpoint_numbers
+from tests.analytics.factories import SHANGHAI
 
 NOVEMBER = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 
@@ -104,36 +99,3 @@ def test_a_code_brings_whoever_first_scanned_or_added_through_it(rows, report):
     assert (numbers["poster-b"].scans, numbers["poster-b"].orders) == (1, 0)
     assert (numbers["spring"].contacts, numbers["spring"].new_customers) == (1, 1)
     assert [(row.day, row.gmv_fen) for row in one.rows] == [(date(2026, 11, 5), 6_600)]
-
-
-@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")
-@pytest.mark.skipif(bool(os.environ.get("SIYU_TEST_DATABASE_URL")), reason="once per CI run")
-def test_page_queries_give_the_same_numbers_on_spark(lake_root):
-    from siyu.analytics.tables import open_tables
-    from siyu.core.lake import open_lake
-    from tests.analytics.test_engines import rounded, small_lake
-
-    write_lake(lake_root, small_lake())
-    engines = {name: open_tables(open_lake(), name) for name in ("duckdb", "pyspark")}
-    queries = {
-        "overview": [{"period": NOVEMBER, "filters": {"guide": [1, 2]}}, {"period": NOVEMBER}],
-        "touchpoints": [
-            {"period": NOVEMBER},
-            {"period": NOVEMBER, "by": "code"},
-            {"period": NOVEMBER, "by": "code", "key": "mall"},
-        ],
-    }
-    assert set(queries) == set(PAGE_QUERIES)
-    for kind, asked in queries.items():
-        module = PAGE_QUERIES[kind]
-        for query in asked:
-            answers = [
-                rounded(
-                    runner.run(
-                        module, module.Query(**query), tables=tables, use_cache=False
-                    ).result.model_dump(mode="json")
-                )
-                for tables in engines.values()
-            ]
-            assert answers[0] == answers[1], (kind, query)
-            assert answers[0] != rounded(module.Result.model_construct().__dict__)
