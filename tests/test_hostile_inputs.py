@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.console_support import csrf_of
+
 HUGE = 2**63  # one past the largest id a database column holds
 FAR_PAST, FAR_FUTURE = "0001-01-01", "9999-12-31"
 # The reports that take a period, each with what else it needs.
@@ -181,6 +183,16 @@ def test_console_pages_read_far_dates_and_odd_digits_as_defaults(signed_in):
     ):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
+
+
+def test_a_console_form_value_the_database_cannot_store_is_a_400(signed_in):
+    # PostgreSQL's text cannot hold NUL (SQLite's can): the driver's refusal is the client's error.
+    client = signed_in("admin")
+    token = csrf_of(client.get("/tags").text)
+    response = client.post(
+        "/tags", data={"name": "a\x00b", "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code in (303, 400), response.status_code
 
 
 def test_console_ids_past_any_row_are_refused_by_name(signed_in):

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, StringConstraints
 from sqlalchemy.exc import DataError
 
 from siyu.core.errors import InvalidInput
+from siyu.core.i18n import N_
 
 # A BIGINT on PostgreSQL and SQLite's INTEGER: an id past it cannot name a row.
 MAX_ROW_ID = 2**63 - 1
@@ -97,5 +98,8 @@ INPUT_ERRORS = (OverflowError, UnicodeError, DataError)
 
 def as_invalid(error: Exception) -> InvalidInput:
     if isinstance(error, UnicodeError):
-        return InvalidInput("the request holds text that is not valid UTF-8", code="not_text")
-    return InvalidInput("a value in the request is out of range", code="out_of_range")
+        return InvalidInput(N_("the request holds text that is not valid UTF-8"), code="not_text")
+    if isinstance(error, DataError):
+        message = N_("a value in the request cannot be stored (too large, or holding a NUL)")
+        return InvalidInput(message, code="not_storable")
+    return InvalidInput(N_("a value in the request is out of range"), code="out_of_range")
