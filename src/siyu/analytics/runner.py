@@ -3,6 +3,7 @@ timed, and cached until the lake changes."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 
 import duckdb
 import ibis
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
@@ -22,6 +24,7 @@ from siyu.core.settings import get_settings
 
 MAX_ROWS = 200_000  # a report that would return more is refused, not truncated silently
 CACHE_SIZE = 64
+PLAN_CACHE_SIZE = 256
 
 
 class TooManyRows(SiyuError):
@@ -118,10 +121,67 @@ def _frames(
 ) -> dict[str, pa.Table]:
     limit = getattr(report, "ROW_LIMIT", MAX_ROWS)
     with guard:  # one query at a time on a shared connection
+        if tables.engine == "duckdb":
+            plan = _plan(report, query, context, tables, limit)
+            return {name: fetch(step.on(tables), name, limit) for name, step in plan.items()}
         return {
             name: fetch(expr, name, limit)
             for name, expr in report.build(query, tables, context).items()
         }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One of a report's expressions compiled: its SQL and the schema of its result."""
+
+    sql: str
+    schema: sch.Schema
+
+    def on(self, tables: Tables) -> Compiled:
+        return Compiled(self, tables.backend)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A step to run on one DuckDB backend (the lake's tables as they are now)."""
+
+    step: Step
+    backend: Any
+
+    def to_pyarrow(self) -> pa.Table:
+        from ibis.backends.duckdb.converter import DuckDBPyArrowData
+
+        table = self.backend.con.sql(self.step.sql).to_arrow_table()
+        return DuckDBPyArrowData.convert_table(table, self.step.schema)
+
+
+_plans: OrderedDict[tuple, dict[str, Step]] = OrderedDict()
+
+
+def _plan(
+    report: Report, query: BaseModel, context: Context, tables: Tables, limit: int
+) -> dict[str, Step]:
+    """The report's SQL for this query. DuckDB reads the lake through views named after its
+    tables, so the SQL stays the same while the lake's files change: it is compiled once (Ibis
+    takes longer to compile a report than DuckDB to run it) and kept while the settings and the
+    set of tables the lake has are the same."""
+    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("SIYU_")))
+    key = (report.KIND, query.model_dump_json(), context.model_dump_json(), tables.missing, limit)
+    key += (settings,)
+    with _lock:
+        if key in _plans:
+            _plans.move_to_end(key)
+            return _plans[key]
+    backend = tables.backend
+    plan = {
+        name: Step(backend.compile(expr.as_table(), limit=limit + 1), expr.as_table().schema())
+        for name, expr in report.build(query, tables, context).items()
+    }
+    with _lock:
+        _plans[key] = plan
+        while len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    return plan
 
 
 def _forget(lake: Lake, engine: str, version: tuple) -> None:
@@ -129,8 +189,9 @@ def _forget(lake: Lake, engine: str, version: tuple) -> None:
         _opened_tables.pop((lake.root, engine, version), None)
 
 
-def fetch(expr: ir.Table, name: str, limit: int = MAX_ROWS) -> pa.Table:
-    table = expr.limit(limit + 1).to_pyarrow()
+def fetch(expr: ir.Table | Compiled, name: str, limit: int = MAX_ROWS) -> pa.Table:
+    """An expression's rows (a compiled one already asks for one past the limit)."""
+    table = expr.to_pyarrow() if isinstance(expr, Compiled) else expr.limit(limit + 1).to_pyarrow()
     if table.num_rows > limit:
         raise TooManyRows(f"more than {limit} rows: narrow the period or the filters", field=name)
     return table
@@ -155,3 +216,4 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _opened_tables.clear()
+        _plans.clear()

@@ -90,6 +90,7 @@ class Tables:
     orders: ir.Table
     touchpoints: ir.Table
     touchpoint_costs: ir.Table
+    missing: tuple[str, ...] = ()  # tables the lake has no file of yet (read as empty ones)
 
     @property
     def engine(self) -> str:
@@ -135,7 +136,8 @@ def open_tables(lake: Lake | None = None, engine: str | None = None) -> Tables:
         name: table.select(*SCHEMAS[name].names) if table is not None else _empty(backend, name)
         for name, table in found.items()
     }
-    return Tables(backend, **tables)
+    missing = tuple(name for name, table in found.items() if table is None)
+    return Tables(backend, **tables, missing=missing)
 
 
 _spark: dict[str, object] = {}
