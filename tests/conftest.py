@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.core import db
 from siyu.core.models import metadata
 from siyu.core.settings import reset_settings
+from siyu.subscribers import wire
 
 PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")
 pytest_plugins = ["tests.console_support"]
@@ -43,6 +44,12 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'siyu.db'}"
         db.upgrade(url)
         yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def subscribers() -> None:
+    """The domains subscribed to the events written, as the app and the `siyu` command do."""
+    wire()
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ from siyu.segments import pages as segment_pages
 from siyu.settings import pages as settings_pages
 from siyu.staff import pages as staff_pages
 from siyu.staff import task_pages, tasks_api
+from siyu.subscribers import wire as wire_subscribers
 from siyu.tags import pages as tag_pages
 from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
@@ -68,6 +69,7 @@ APIS = (
 
 def create_app(background: bool = False) -> FastAPI:
     """The whole HTTP surface; with `background`, the shipper and a job worker run alongside."""
+    wire_subscribers()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

@@ -17,6 +17,7 @@ from siyu.segments.cli import app as segment_app
 from siyu.settings.cli import app as tokens_app
 from siyu.staff.cli import app as staff_app
 from siyu.staff.tasks_cli import app as tasks_app
+from siyu.subscribers import wire as wire_subscribers
 from siyu.touchpoints.cli import app as touchpoints_app
 from siyu.users.cli import app as users_app
 from siyu.wechat.cli import app as wechat_app
@@ -45,6 +46,12 @@ app.add_typer(wecom_app, name="wecom")
 app.add_typer(wechat_app, name="wechat")
 app.add_typer(report_app, name="report")
 app.command("demo")(demo)
+
+
+@app.callback()
+def main() -> None:
+    """Siyu (私域): a brand's own customers, tracked, unified and reached."""
+    wire_subscribers()
 
 
 @db_app.command("upgrade")

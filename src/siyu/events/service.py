@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -20,11 +19,12 @@ from siyu.core.settings import get_settings
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer
 from siyu.customers.resolver import Resolver, lock_identities
+from siyu.events import outbox
 from siyu.events.catalogue import is_customer_act
-from siyu.events.models import OutboxEvent, ReceivedMessage
+from siyu.events.outbox import SourceRef, event_row
 from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
+from siyu.events.sources import internal_source
 from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
-from siyu.staff.task_events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -34,12 +34,6 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DEPTH = 254
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    id: int
-    name: str
 
 
 @dataclass
@@ -100,8 +94,7 @@ def apply(session: Session, source: SourceRef, accepted: list[Accepted]) -> tupl
     """Store accepted messages (of one or many requests, in order); (stored, duplicates)."""
     fresh = drop_duplicates(session.connection(), source, accepted)
     if fresh:
-        rows = _store(session, source, fresh)
-        complete_by_messages(session, rows)  # a guide's Message Sent carries out their task
+        _store(session, source, fresh)
     return len(fresh), len(accepted) - len(fresh)
 
 
@@ -342,12 +335,17 @@ def _is_order(message: Message) -> bool:
     return message.type == "track" and message.event in ORDER_EVENTS
 
 
-def _store(session: Session, source: SourceRef, items: list[Accepted]) -> list[dict]:
+def record(session: Session, source_name: str, rows: list[dict]) -> None:
+    """Store events Siyu writes itself (a guide's task assigned or completed), built with
+    event_row(), under an internal source of this name; the caller commits."""
+    outbox.write(session, internal_source(session, source_name), rows)
+
+
+def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
     resolver = Resolver(session, actor=f"source:{source.name}")
     keys = [k for item in items for k in item.raw_keys + _alias_keys(item.message)]
     lock_identities(session, keys)
     resolver.preload(keys)
-    backfill_after = timedelta(hours=get_settings().backfill_after_hours)
     order_ids = {str(i.message.properties["order_id"]) for i in items if _is_order(i.message)}
     orders = load_orders(session, order_ids)
     rows, touchpoints = [], set()
@@ -372,18 +370,10 @@ def _store(session: Session, source: SourceRef, items: list[Accepted]) -> list[d
                     touchpoint,
                     orders,
                 )
-            backfill = item.timestamp < item.received_at - backfill_after
-            rows.append(_outbox_row(source, item, customer.id, touchpoint, backfill))
+            rows.append(_outbox_row(source, item, customer.id, touchpoint))
         keep_unknown(session, touchpoints)
     resolver.flush()
-    # Table (Core) inserts: one executemany each. The ORM's bulk insert leaves out None values
-    # and starts a new statement whenever the set of keys changes, i.e. almost every row.
-    session.execute(
-        insert(ReceivedMessage.__table__),
-        [{"source_id": source.id, "message_id": r["message_id"]} for r in rows],
-    )
-    session.execute(insert(OutboxEvent.__table__), rows)
-    return rows
+    outbox.write(session, source, rows)
 
 
 def _alias_keys(message: Message) -> list[tuple[str, str]]:
@@ -437,36 +427,27 @@ def _apply(customer: Customer, item: Accepted, touchpoint: str | None) -> None:
             customer.last_touchpoint, customer.last_touch_at = touchpoint, ts
 
 
-def _json(value: dict) -> str:
-    return orjson.dumps(value, default=str).decode()
-
-
 def _outbox_row(
-    source: SourceRef,
-    item: Accepted,
-    customer_id: int,
-    touchpoint: str | None,
-    backfill: bool,
+    source: SourceRef, item: Accepted, customer_id: int, touchpoint: str | None
 ) -> dict:
     m = item.message
-    return {
-        "message_id": item.message_id,
-        "source": source.name,
-        "type": m.type,
-        "event": m.event,
-        "name": m.name,
-        "user_id": m.user_id,
-        "anonymous_id": m.anonymous_id,
-        "group_id": m.group_id,
-        "previous_id": m.previous_id,
-        "customer_id": customer_id,
-        "touchpoint": touchpoint,
-        "timestamp": item.timestamp,
-        "original_timestamp": as_utc(m.client_timestamp) if m.client_timestamp else None,
-        "sent_at": as_utc(m.sent_at) if m.sent_at else None,
-        "received_at": item.received_at,
-        "backfill": backfill,
-        "properties": _json(m.properties),
-        "traits": _json(m.traits),
-        "context": _json(m.context),
-    }
+    return event_row(
+        message_id=item.message_id,
+        source=source.name,
+        type=m.type,
+        event=m.event,
+        name=m.name,
+        user_id=m.user_id,
+        anonymous_id=m.anonymous_id,
+        group_id=m.group_id,
+        previous_id=m.previous_id,
+        customer_id=customer_id,
+        touchpoint=touchpoint,
+        timestamp=item.timestamp,
+        original_timestamp=as_utc(m.client_timestamp) if m.client_timestamp else None,
+        sent_at=as_utc(m.sent_at) if m.sent_at else None,
+        received_at=item.received_at,
+        properties=m.properties,
+        traits=m.traits,
+        context=m.context,
+    )

@@ -11,7 +11,7 @@ from siyu.core.auth import hash_secret, new_secret
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from siyu.events.models import Source
-from siyu.events.service import SourceRef
+from siyu.events.outbox import SourceRef
 
 _KEY_CACHE: dict[str, tuple[float, SourceRef]] = {}
 _KEY_CACHE_SECONDS = 10.0  # a revoked key stops working within this long

@@ -1,10 +1,12 @@
 """Guide tasks as events: `Task Assigned` and `Task Completed` written to the outbox with the
 assignment they describe, and a `Message Sent` from a guide that completes their message task.
 
-The events name a customer Siyu already holds, by id: they go straight to the outbox with their
-dedup key (`task-assigned-<assignment id>`), in the transaction that writes the assignment, and
-the shipper takes them to the lake like any other event. Sending them through identity resolution
-would also move the customer's last-seen time for something the customer did not do.
+The events name a customer Siyu already holds, by id: they go to the outbox through events'
+one writer with their dedup key (`task-assigned-<assignment id>`), in the transaction that
+writes the assignment, and the shipper takes them to the lake like any other event. Sending
+them through identity resolution would also move the customer's last-seen time for something
+the customer did not do. complete_by_messages() subscribes to every event written
+(siyu.subscribers).
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
 from siyu.core.settings import get_settings
-from siyu.events.models import OutboxEvent, ReceivedMessage, Source
+from siyu.events import service as events
 from siyu.staff.models import GuideTask, Staff, TaskAssignment
 
 SOURCE = "tasks"
@@ -54,60 +56,30 @@ def record(
     rows: list[tuple[int, int, int, datetime]],
     extra: dict | None = None,
 ) -> None:
-    """One outbox row (and dedup key) per (assignment id, guide id, customer id, time); `extra`
+    """One event (and dedup key) per (assignment id, guide id, customer id, time); `extra`
     properties go on each."""
-    if not rows:
-        return
-    source = _source_id(session)
     now = utcnow()
-    stale = now - timedelta(hours=get_settings().backfill_after_hours)  # older: a backfill
     prefix = event.lower().replace(" ", "-")
     properties = {"task_id": task.id, "kind": task.kind, **(extra or {})}
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        outbox = []
-        for aid, guide, customer, at in chunk:
-            mine = {**properties, "guide_id": guide}
-            outbox.append(_outbox_row(event, f"{prefix}-{aid}", customer, at, mine, now, stale))
-        session.execute(
-            insert(ReceivedMessage.__table__),
-            [{"source_id": source, "message_id": row["message_id"]} for row in outbox],
+        events.record(
+            session,
+            SOURCE,
+            [
+                events.event_row(
+                    message_id=f"{prefix}-{aid}",
+                    source=SOURCE,
+                    event=event,
+                    customer_id=customer,
+                    timestamp=at,
+                    original_timestamp=at,
+                    received_at=now,
+                    properties={**properties, "guide_id": guide},
+                )
+                for aid, guide, customer, at in chunk
+            ],
         )
-        session.execute(insert(OutboxEvent.__table__), outbox)
-
-
-def _outbox_row(event, message_id, customer_id, at, properties, now, stale) -> dict:
-    return {
-        "message_id": message_id,
-        "source": SOURCE,
-        "type": "track",
-        "event": event,
-        "name": None,
-        "user_id": None,
-        "anonymous_id": None,
-        "group_id": None,
-        "previous_id": None,
-        "customer_id": customer_id,
-        "touchpoint": None,
-        "timestamp": at,
-        "original_timestamp": at,
-        "sent_at": None,
-        "received_at": now,
-        "backfill": at < stale,
-        "properties": orjson.dumps(properties).decode(),
-        "traits": "{}",
-        "context": "{}",
-    }
-
-
-def _source_id(session: Session) -> int:
-    source = session.scalar(select(Source.id).where(Source.name == SOURCE))
-    if source is None:
-        made = Source(name=SOURCE)
-        session.add(made)
-        session.flush()
-        source = made.id
-    return source
 
 
 def complete_by_messages(session: Session, outbox_rows: list[dict]) -> int:

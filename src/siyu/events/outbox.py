@@ -1,0 +1,108 @@
+"""The one writer of the outbox: every event, the customer's, the brand's or the system's, is
+stored by write() with its dedup key, then handed to the subscribers.
+
+Ingest publishes what happened; the domains that care (a guide's message task carried out by a
+`Message Sent`) subscribe. The list of subscribers is set in one place above the domains
+(siyu.subscribers), so `events` imports no feature domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from siyu.core.settings import get_settings
+from siyu.events.models import OutboxEvent, ReceivedMessage
+
+# A subscriber gets the rows just written (dicts in the outbox's columns, JSON as text) and
+# works in the writer's transaction: what it changes commits or rolls back with the events.
+Subscriber = Callable[[Session, list[dict]], Any]
+_subscribers: list[Subscriber] = []
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: int
+    name: str
+
+
+def subscribe(subscribers: Iterable[Subscriber]) -> None:
+    """Who hears of every event written from now on (replacing any earlier list)."""
+    _subscribers[:] = list(subscribers)
+
+
+def subscribers() -> list[Subscriber]:
+    return list(_subscribers)
+
+
+def write(session: Session, source: SourceRef, rows: list[dict]) -> None:
+    """Store events (rows from event_row()) with their dedup keys, and publish them; the caller
+    commits. An event older than `backfill_after_hours` when received is marked a backfill."""
+    if not rows:
+        return
+    stale = timedelta(hours=get_settings().backfill_after_hours)
+    for row in rows:
+        row["backfill"] = row["timestamp"] < row["received_at"] - stale
+    # Table (Core) inserts: one executemany each. The ORM's bulk insert leaves out None values
+    # and starts a new statement whenever the set of keys changes, i.e. almost every row.
+    session.execute(
+        insert(ReceivedMessage.__table__),
+        [{"source_id": source.id, "message_id": row["message_id"]} for row in rows],
+    )
+    session.execute(insert(OutboxEvent.__table__), rows)
+    for subscriber in _subscribers:
+        subscriber(session, rows)
+
+
+def event_row(
+    *,
+    message_id: str,
+    source: str,
+    timestamp: datetime,
+    received_at: datetime,
+    customer_id: int | None,
+    type: str = "track",
+    event: str | None = None,
+    name: str | None = None,
+    user_id: str | None = None,
+    anonymous_id: str | None = None,
+    group_id: str | None = None,
+    previous_id: str | None = None,
+    touchpoint: str | None = None,
+    original_timestamp: datetime | None = None,
+    sent_at: datetime | None = None,
+    properties: dict | None = None,
+    traits: dict | None = None,
+    context: dict | None = None,
+) -> dict:
+    """One event in the outbox's columns, ready for write()."""
+    return {
+        "message_id": message_id,
+        "source": source,
+        "type": type,
+        "event": event,
+        "name": name,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "group_id": group_id,
+        "previous_id": previous_id,
+        "customer_id": customer_id,
+        "touchpoint": touchpoint,
+        "timestamp": timestamp,
+        "original_timestamp": original_timestamp,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "properties": _json(properties),
+        "traits": _json(traits),
+        "context": _json(context),
+    }
+
+
+def _json(value: dict | None) -> str:
+    return orjson.dumps(value, default=str).decode() if value else "{}"
