@@ -1,15 +1,18 @@
 """Management API for reports: POST a report's query as JSON, get its result."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from siyu.analytics import runner
 from siyu.analytics.registry import REPORTS
-from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.core.auth import ApiToken
+from siyu.core.deps import SessionDep, token_allowed
 from siyu.segments import stored
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
-Reader = TokenAllowed("reports.view")
+Reader = Annotated[ApiToken, token_allowed("reports.view")]
 SEGMENT = Query(
     None, description="A saved segment's key: only its members count (sets filters.segment)."
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from siyu.analytics import runner
 from siyu.analytics.present import charts_of, csv_of, notes_of, summary_of, table_of
 from siyu.analytics.registry import REPORTS, SUMMARIES, TITLES
-from siyu.console.web import N_, Allowed, render, request_locale
+from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.limits import is_whole_number, parse_day
@@ -23,9 +23,10 @@ from siyu.segments import stored
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import GROUPS, Touchpoint
 from siyu.touchpoints.pages import GROUP_LABELS
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("reports.view")
+Viewer = Annotated[User, allowed("reports.view")]
 LIST_FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")
 FILTER_LABELS = {
     "touchpoint": N_("Touchpoint"),

@@ -23,21 +23,22 @@ from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode, CodeBatch
 from siyu.codes.numbers import Numbers, numbers
 from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
-from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
 from siyu.core.limits import RowId, is_whole_number
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
+from siyu.users.models import User
 from siyu.wechat.models import SceneQrCode
 from siyu.wechat.service import create_scene_qr
 from siyu.wecom.models import ContactWay
 from siyu.wecom.service import create_contact_way
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("codes.view")
-Manager = Allowed("codes.manage")
+Viewer = Annotated[User, allowed("codes.view")]
+Manager = Annotated[User, allowed("codes.manage")]
 
 KIND_LABELS = {
     "store": N_("Store"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -15,7 +17,7 @@ from siyu.console.dashboard import (
     holdings,
     pinned_end,
 )
-from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
 from siyu.core.settings import get_settings
 from siyu.touchpoints.pages import ENTRY_LABELS, GROUP_LABELS
@@ -71,7 +73,7 @@ def chart_data(board: Dashboard, locale: str) -> dict:
 def home(
     request: Request,
     session: SessionDep,
-    user: Allowed("dashboard.view"),
+    user: Annotated[User, allowed("dashboard.view")],
     period: str | None = None,
     end: str | None = None,
 ):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from siyu.console.web import N_, Allowed, render
+from siyu.console.web import N_, allowed, render
 from siyu.core.permissions import can
 from siyu.users.models import User
 
@@ -114,22 +115,22 @@ def _show(request: Request, user: User, section: Section):
 
 
 @router.get("/segments", response_class=HTMLResponse)
-def segments(request: Request, user: Allowed("customers.view")):
+def segments(request: Request, user: Annotated[User, allowed("customers.view")]):
     if can(user.role, "segments.view"):
         return RedirectResponse("/segments/list", status_code=303)
     return _show(request, user, SEGMENTS)
 
 
 @router.get("/reach", response_class=HTMLResponse)
-def reach(request: Request, user: Allowed("customers.view")):
+def reach(request: Request, user: Annotated[User, allowed("customers.view")]):
     return _show(request, user, REACH)
 
 
 @router.get("/promotions", response_class=HTMLResponse)
-def promotions(request: Request, user: Allowed("customers.view")):
+def promotions(request: Request, user: Annotated[User, allowed("customers.view")]):
     return _show(request, user, PROMOTIONS)
 
 
 @router.get("/analytics", response_class=HTMLResponse)
-def analytics(request: Request, user: Allowed("dashboard.view")):
+def analytics(request: Request, user: Annotated[User, allowed("dashboard.view")]):
     return _show(request, user, ANALYTICS)

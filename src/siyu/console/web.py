@@ -166,7 +166,7 @@ async def _console_user(request: Request, found: SignedIn) -> User:
 ConsoleUser = Annotated[User, Depends(_console_user)]
 
 
-def Allowed(permission: str):  # noqa: N802 - reads as a type in a signature
+def allowed(permission: str) -> Any:
     """A signed-in user holding `permission`; every change they make is audited under them."""
 
     def check(user: ConsoleUser, session: SessionDep) -> User:
@@ -175,4 +175,4 @@ def Allowed(permission: str):  # noqa: N802 - reads as a type in a signature
         session.info["actor"] = f"user:{user.email}"
         return user
 
-    return Annotated[User, Depends(check)]
+    return Depends(check)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ def _current_token(session: SessionDep, authorization: str = Header("")) -> ApiT
 CurrentToken = Annotated[ApiToken, Depends(_current_token)]
 
 
-def TokenAllowed(permission: str):  # noqa: N802 - reads as a type in a signature
+def token_allowed(permission: str) -> Any:
     """A bearer token whose role holds `permission`; its changes are audited under its name."""
 
     def check(token: CurrentToken, session: SessionDep) -> ApiToken:
@@ -52,10 +52,10 @@ def TokenAllowed(permission: str):  # noqa: N802 - reads as a type in a signatur
         session.info["actor"] = f"token:{token.name}"
         return token
 
-    return Annotated[ApiToken, Depends(check)]
+    return Depends(check)
 
 
-def RawBody(max_bytes: int):  # noqa: N802 - reads as a type in a signature
+def raw_body(max_bytes: int) -> Any:
     """The request's bytes, read as they arrive and refused (413) past `max_bytes`, so a route
     that needs the raw body can still be a plain `def` run off the event loop."""
 
@@ -70,7 +70,7 @@ def RawBody(max_bytes: int):  # noqa: N802 - reads as a type in a signature
                 raise TooLarge(f"the body is larger than {max_bytes} bytes", field="body")
         return bytes(body)
 
-    return Annotated[bytes, Depends(read)]
+    return Depends(read)
 
 
 async def _form(request: Request) -> FormData:

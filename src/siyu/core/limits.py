@@ -37,9 +37,11 @@ Cursor = Annotated[int, Ge(0), Le(MAX_ROW_ID)]
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
 
 
-def Text(max_length: int = 10_000):  # noqa: N802 - reads as a type in a signature
-    """A string of at most `max_length` characters without NUL."""
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_nul)]
+# A string without NUL of at most 10,000 characters (Text), or of the length its name says.
+Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+Text40 = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
+Text64 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_nul)]
+Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
 
 
 def check_no_nul(text: str, field: str) -> str:

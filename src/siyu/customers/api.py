@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from siyu.core.deps import SessionDep, TokenAllowed
-from siyu.core.limits import RowId, Text
+from siyu.core.auth import ApiToken
+from siyu.core.deps import SessionDep, token_allowed
+from siyu.core.limits import RowId, Text200
 from siyu.customers import service
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
-Reader = TokenAllowed("customers.view")
-Operator = TokenAllowed("customers.edit")
+Reader = Annotated[ApiToken, token_allowed("customers.view")]
+Operator = Annotated[ApiToken, token_allowed("customers.edit")]
 
 
 class MergeRequest(BaseModel):
-    merged: Text(200)
-    kept: Text(200)
+    merged: Text200
+    kept: Text200
 
 
 @router.get("/{ref}", summary="The customer 360 by customer id or any identity value")

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from siyu.console.web import Allowed, render
+from siyu.console.web import allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.limits import RowId
 from siyu.customers import search, service
@@ -18,8 +18,8 @@ from siyu.tags import service as tags
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Reader = Allowed("customers.view")
-Editor = Allowed("customers.edit")
+Reader = Annotated[User, allowed("customers.view")]
+Editor = Annotated[User, allowed("customers.edit")]
 RESULTS = "customer-results"  # the element the filters and the pager swap with htmx
 
 

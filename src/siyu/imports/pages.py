@@ -10,16 +10,17 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, SiyuError
 from siyu.imports import jobs
 from siyu.imports.jobs import BadRow, ImportRecord, MappingChoice
 from siyu.imports.mapping import CUSTOMER_ID_TYPES, CUSTOMER_IDENTITIES
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("imports.view")
-Runner = Allowed("imports.run")
+Viewer = Annotated[User, allowed("imports.view")]
+Runner = Annotated[User, allowed("imports.run")]
 
 KINDS = {
     "customers": N_("Customers"),

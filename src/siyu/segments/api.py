@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.core.auth import ApiToken
+from siyu.core.deps import SessionDep, token_allowed
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Cursor
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
@@ -28,8 +29,8 @@ from siyu.segments.schemas import (
 from siyu.tags.lifecycle import thresholds
 
 router = APIRouter(prefix="/api/segments", tags=["segments"])
-Reader = TokenAllowed("segments.view")
-Editor = TokenAllowed("segments.edit")
+Reader = Annotated[ApiToken, token_allowed("segments.view")]
+Editor = Annotated[ApiToken, token_allowed("segments.edit")]
 
 
 @router.get("", summary="Every stored segment")

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from siyu.console.web import Allowed, render
+from siyu.console.web import allowed, render
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
@@ -23,10 +23,11 @@ from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
 from siyu.tags.lifecycle import thresholds
 from siyu.tags.service import all_tags
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Reader = Allowed("segments.view")
-Editor = Allowed("segments.edit")
+Reader = Annotated[User, allowed("segments.view")]
+Editor = Annotated[User, allowed("segments.edit")]
 
 
 async def _fields(form: FormDep) -> dict[str, str]:

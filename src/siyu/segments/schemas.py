@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from siyu.core.limits import Text
+from siyu.core.limits import Text, Text40, Text64, Text200
 
 # Bought twice in the last 30 days, or tagged vip.
 EXAMPLE = {
@@ -16,11 +16,11 @@ EXAMPLE = {
 
 
 class SegmentIn(BaseModel):
-    key: Text(64) = Field(description="Lower-case letters, digits, - or _; how rules name it.")
-    name: Text(200)
-    description: Text() = Field("", description="What it is for, for the rest of the team.")
+    key: Text64 = Field(description="Lower-case letters, digits, - or _; how rules name it.")
+    name: Text200
+    description: Text = Field("", description="What it is for, for the rest of the team.")
     rule: dict[str, Any] = Field(description="A rule as in docs/segments.md.", examples=[EXAMPLE])
-    schedule: Text(40) = Field("daily", description="manual, hourly or daily")
+    schedule: Text40 = Field("daily", description="manual, hourly or daily")
 
 
 class SegmentChange(BaseModel):
@@ -28,15 +28,15 @@ class SegmentChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(200) | None = None
-    description: Text() | None = None
+    name: Text200 | None = None
+    description: Text | None = None
     rule: dict[str, Any] | None = None
-    schedule: Text(40) | None = None
+    schedule: Text40 | None = None
 
 
 class RuleIn(BaseModel):
     rule: dict[str, Any] = Field(examples=[EXAMPLE])
-    as_of: Text(40) | None = Field(None, description="A date or time; default now.")
+    as_of: Text40 | None = Field(None, description="A date or time; default now.")
 
 
 class RefreshOut(BaseModel):

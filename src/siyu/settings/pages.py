@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from siyu.console.web import N_, Allowed, render, request_locale
+from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.auth import ROLES
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
@@ -19,13 +19,14 @@ from siyu.core.permissions import can
 from siyu.events import sources
 from siyu.events.models import Source
 from siyu.settings import service
+from siyu.users.models import User
 from siyu.users.service import create_user
 
 router = APIRouter(include_in_schema=False)
-KeyAdmin = Allowed("keys.manage")
-TokenAdmin = Allowed("tokens.manage")
-UserAdmin = Allowed("users.manage")
-AuditReader = Allowed("audit.view")
+KeyAdmin = Annotated[User, allowed("keys.manage")]
+TokenAdmin = Annotated[User, allowed("tokens.manage")]
+UserAdmin = Annotated[User, allowed("users.manage")]
+AuditReader = Annotated[User, allowed("audit.view")]
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _done(path: str, notice: str) -> RedirectResponse:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_home(request: Request, user: Allowed("imports.view")):
+def settings_home(request: Request, user: Annotated[User, allowed("imports.view")]):
     mine = [s for s in (*SECTIONS, IMPORTS) if can(user.role, s.permission)]
     return render(request, "settings_home.html", sections=mine)
 

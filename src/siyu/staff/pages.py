@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.console.web import N_, Allowed, render
+from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.core.limits import RowId, is_whole_number
@@ -18,10 +18,11 @@ from siyu.staff import handover as handovers
 from siyu.staff import service
 from siyu.staff.models import STAFF_ROLES, Handover, Staff
 from siyu.staff.routing import WARN_SHARE, capacity_warnings
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("staff.view")
-Manager = Allowed("staff.manage")
+Viewer = Annotated[User, allowed("staff.view")]
+Manager = Annotated[User, allowed("staff.manage")]
 
 ROLE_LABELS = {
     "guide": N_("Shopping guide"),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from siyu.console.web import N_, Allowed, render
+from siyu.console.web import N_, allowed, render
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
@@ -22,9 +22,9 @@ from siyu.staff.models import TASK_KINDS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("tasks.view")
-Manager = Allowed("tasks.manage")
-Doer = Allowed("tasks.do")
+Viewer = Annotated[User, allowed("tasks.view")]
+Manager = Annotated[User, allowed("tasks.manage")]
+Doer = Annotated[User, allowed("tasks.do")]
 
 KIND_LABELS = {
     "message": N_("Send a message"),

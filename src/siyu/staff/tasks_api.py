@@ -7,39 +7,40 @@ does; headquarters' tokens see every guide's.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.core.auth import ApiToken
-from siyu.core.deps import SessionDep, TokenAllowed
+from siyu.core.deps import SessionDep, token_allowed
 from siyu.core.errors import NotFound
 from siyu.core.i18n import N_
-from siyu.core.limits import Day, RowId, Text
+from siyu.core.limits import Day, RowId, Text, Text40, Text64, Text200
 from siyu.customers.models import Customer
 from siyu.staff import tasks
 from siyu.staff.models import TaskAssignment
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
-Reader = TokenAllowed("tasks.view")
-Manager = TokenAllowed("tasks.manage")
-Doer = TokenAllowed("tasks.do")
+Reader = Annotated[ApiToken, token_allowed("tasks.view")]
+Manager = Annotated[ApiToken, token_allowed("tasks.manage")]
+Doer = Annotated[ApiToken, token_allowed("tasks.do")]
 
 
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Text(200)
+    title: Text200
     due_date: Day = Field(description="The brand's day the task is due by (done by its end).")
-    kind: Text(40) = Field("message", description="message, follow_up or invite")
-    segment: Text(64) | None = Field(
+    kind: Text40 = Field("message", description="message, follow_up or invite")
+    segment: Text64 | None = Field(
         None, description="A saved segment's key: its members as last refreshed."
     )
     customer_ids: list[RowId] | None = Field(
         None, max_length=100_000, description="Or the customers, by id (merged ones followed)."
     )
-    instructions: Text() = ""
-    message: Text() | None = Field(None, description="What to send, for a message task.")
+    instructions: Text = ""
+    message: Text | None = Field(None, description="What to send, for a message task.")
 
 
 class DoneIn(BaseModel):

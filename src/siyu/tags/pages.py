@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from siyu.console.web import Allowed, render
+from siyu.console.web import allowed, render
 from siyu.core import jobs
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput
@@ -18,10 +18,11 @@ from siyu.segments import stored
 from siyu.tags import bulk, lifecycle, service
 from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
 from siyu.tags.models import TagGroup
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Reader = Allowed("tags.view")
-Editor = Allowed("tags.edit")
+Reader = Annotated[User, allowed("tags.view")]
+Editor = Annotated[User, allowed("tags.edit")]
 GROUP_NAMES = {
     "enterprise": N_("Enterprise"),
     "work": N_("Work"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,14 +21,15 @@ from sqlalchemy.orm import Session, aliased
 from siyu.codes.numbers import Numbers
 from siyu.codes.numbers import numbers as code_numbers
 from siyu.console.dashboard import PERIODS, Period, chosen_period, pinned_end
-from siyu.console.web import N_, Allowed, gettext, render, request_locale
+from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import GROUPS, Touchpoint
+from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("touchpoints.view")
+Viewer = Annotated[User, allowed("touchpoints.view")]
 
 GROUP_LABELS = {
     "official_account": N_("Official account"),

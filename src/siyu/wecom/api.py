@@ -7,18 +7,20 @@ than SIYU_CALLBACK_WINDOW_SECONDS from now, or with a nonce taken before, is ref
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from siyu.core.db import utcnow
-from siyu.core.deps import RawBody, SessionDep
+from siyu.core.deps import SessionDep, raw_body
 from siyu.core.replay import refuse_replayed
 from siyu.core.settings import get_settings
 from siyu.wecom import callbacks, inbox
 from siyu.wecom import jobs as _jobs  # noqa: F401  (registers the callback job)
 
 router = APIRouter(prefix="/wecom", tags=["wecom"])
-CallbackBody = RawBody(64 * 1024)  # WeCom's callbacks are a few KB of XML
+CallbackBody = Annotated[bytes, raw_body(64 * 1024)]  # WeCom's callbacks are a few KB of XML
 
 
 @router.get("/callback", response_class=PlainTextResponse)

@@ -5,18 +5,21 @@ A guide sees only the loss alerts of their own customers (or of the guides they 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from siyu.console.web import N_, Allowed, render
+from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.permissions import can
+from siyu.users.models import User
 from siyu.wecom import inbox, service
 from siyu.wecom.jobs import request_sync, request_transfers
 
 router = APIRouter(include_in_schema=False)
-Viewer = Allowed("wecom.view")
-Manager = Allowed("wecom.manage")
+Viewer = Annotated[User, allowed("wecom.view")]
+Manager = Annotated[User, allowed("wecom.manage")]
 
 LOSS_KINDS = {
     "del_follow_user": N_("The customer deleted the guide"),
