@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.limits import RowId, is_whole_number
+from siyu.core.forms import Posted
+from siyu.core.limits import RowId, Text, is_whole_number
 from siyu.customers.models import Customer
 from siyu.staff import handover as handovers
 from siyu.staff import service
@@ -42,6 +45,16 @@ STATUS_LABELS = {
     "refused": N_("refused by the customer"),
 }
 REASON_LABELS = {"leaving": N_("Leaving (离职继承)"), "moving": N_("Moving on (在职转接)")}
+
+
+class StaffChange(BaseModel):
+    """A guide's row on the staff page: role, store, team, contact limit and contact way."""
+
+    role: Literal["guide", "persona", "assistant", "manager"] = "guide"
+    store_id: RowId | None = None
+    team: Text(100) = ""
+    contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
+    contact_way_url: Text(1000) = ""
 
 
 def _customers_by_staff(session: Session) -> dict[int, int]:
@@ -174,22 +187,23 @@ def update_staff(
     session: SessionDep,
     _: Manager,
     staff_id: int,
-    role: Annotated[str, Form()] = "guide",
-    store_id: Annotated[str, Form()] = "",
-    team: Annotated[str, Form()] = "",
-    contact_limit: Annotated[str, Form()] = "",
-    contact_way_url: Annotated[str, Form()] = "",
+    form: Posted(StaffChange),
 ):
+    if form.data is None:
+        return _staff_page(request, session, 400, form=form, edited=staff_id)
+    change = form.data
     try:
         fields = {
-            "role": role,
-            "store_id": _optional_int(store_id, "store_id"),
-            "contact_limit": _optional_int(contact_limit, "contact_limit"),
-            "contact_way_url": contact_way_url.strip() or None,
-            "team_id": service.create_team(session, team).id if team.strip() else None,
+            "role": change.role,
+            "store_id": change.store_id,
+            "contact_limit": change.contact_limit,
+            "contact_way_url": change.contact_way_url.strip() or None,
+            "team_id": service.create_team(session, change.team).id
+            if change.team.strip()
+            else None,
         }
         service.update_staff(session, staff_id, **fields)
     except SiyuError as error:
         session.rollback()
-        return _staff_page(request, session, error.status, error=error)
+        return _staff_page(request, session, error.status, form=form.refuse(error), edited=staff_id)
     return RedirectResponse("/staff?done=saved", status_code=303)

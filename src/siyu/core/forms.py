@@ -1,0 +1,120 @@
+"""Console forms validated at the edge: a posted form becomes a pydantic model, or errors keyed by
+field (message ids, translated where the page shows them) with the posted values to echo."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from siyu.core.deps import FormDep
+from siyu.core.errors import SiyuError
+from siyu.core.i18n import N_
+
+M = TypeVar("M", bound=BaseModel)
+
+# pydantic's error types and what a person is told, with %(name)s taken from the error's context.
+MESSAGES = {
+    "missing": N_("this field is required"),
+    "int_parsing": N_("enter a whole number"),
+    "int_type": N_("enter a whole number"),
+    "int_from_float": N_("enter a whole number"),
+    "float_parsing": N_("enter a number"),
+    "decimal_parsing": N_("enter a number"),
+    "greater_than": N_("must be greater than %(gt)s"),
+    "greater_than_equal": N_("must be at least %(ge)s"),
+    "less_than": N_("must be less than %(lt)s"),
+    "less_than_equal": N_("must be at most %(le)s"),
+    "string_too_long": N_("must be at most %(max_length)s characters"),
+    "string_too_short": N_("must be at least %(min_length)s characters"),
+    "too_long": N_("choose at most %(max_length)s"),
+    "too_short": N_("choose at least %(min_length)s"),
+    "literal_error": N_("choose one of the listed values"),
+    "enum": N_("choose one of the listed values"),
+    "date_parsing": N_("enter a date as YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("enter a date as YYYY-MM-DD"),
+    "url_parsing": N_("enter a web address (https://…)"),
+    "url_scheme": N_("enter a web address (https://…)"),
+}
+INVALID = N_("this value is not valid")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one field: a message id and the values its placeholders take."""
+
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Submission(Generic[M]):
+    """A posted form: `data` when every field is valid, else `errors` by field name; `values`
+    holds what was posted so the page can show it again."""
+
+    values: dict[str, Any]
+    data: M | None = None
+    errors: dict[str, FieldError] = field(default_factory=dict)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.data is not None and not self.errors
+
+    def refuse(self, error: SiyuError) -> Submission[M]:
+        """Place a domain error raised after validation next to the field it names ('' when
+        it names none)."""
+        self.errors[error.field or ""] = FieldError(error.message)
+        return self
+
+
+def field_error(error: dict[str, Any]) -> FieldError:
+    """A pydantic error as a message id; a validator's own ValueError keeps its message."""
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    if kind == "value_error" and "error" in context:
+        return FieldError(str(context["error"]))
+    params = {k: v for k, v in context.items() if isinstance(v, int | float | str)}
+    return FieldError(MESSAGES.get(kind, INVALID), params)
+
+
+def _is_list(annotation: Any) -> bool:
+    kinds = {annotation, typing.get_origin(annotation)}
+    kinds |= {typing.get_origin(a) for a in typing.get_args(annotation)}
+    return bool(kinds & {list, set, tuple})
+
+
+def read_form(model: type[M], form: FormData) -> Submission[M]:
+    """Validate `form` as `model`. A blank field counts as not sent, so an empty number box is
+    the field's default (or 'required'), not a parse error."""
+    raw: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if _is_list(info.annotation):
+            items = [v for v in form.getlist(key) if isinstance(v, str) and v.strip()]
+            if items:
+                raw[key] = items
+        elif isinstance(value := form.get(key), str) and value.strip():
+            raw[key] = value
+    values = {k: v for k, v in form.multi_items() if k != "csrf_token" and isinstance(v, str)}
+    try:
+        return Submission(values, data=model.model_validate(raw))
+    except ValidationError as invalid:
+        errors: dict[str, FieldError] = {}
+        for error in invalid.errors():
+            name = str(error["loc"][0]) if error["loc"] else ""
+            errors.setdefault(name, field_error(dict(error)))
+        return Submission(values, errors=errors)
+
+
+def Posted(model: type[M]):  # noqa: N802 - reads as a type in a signature
+    """The posted form validated as `model`: a Submission the route checks with `is_valid`,
+    re-rendering its page with the submission when it is not."""
+
+    def validate(form: FormDep) -> Submission[M]:
+        return read_form(model, form)
+
+    return Annotated[Submission[model], Depends(validate)]  # type: ignore[valid-type]
