@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import Depends
 from pydantic import BaseModel, ValidationError
@@ -110,11 +110,11 @@ def read_form(model: type[M], form: FormData) -> Submission[M]:
         return Submission(values, errors=errors)
 
 
-def Posted(model: type[M]):  # noqa: N802 - reads as a type in a signature
-    """The posted form validated as `model`: a Submission the route checks with `is_valid`,
-    re-rendering its page with the submission when it is not."""
+def posted(model: type[M]) -> Any:
+    """The posted form validated as `model`, for `Annotated[Submission[Model], posted(Model)]`:
+    the route checks `data` and re-renders its page with the submission when it is None."""
 
     def validate(form: FormDep) -> Submission[M]:
         return read_form(model, form)
 
-    return Annotated[Submission[model], Depends(validate)]  # type: ignore[valid-type]
+    return Depends(validate)

@@ -7,15 +7,15 @@ from typing import Annotated, Literal
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.forms import Posted
-from siyu.core.limits import RowId, Text, is_whole_number
+from siyu.core.forms import Submission, posted
+from siyu.core.limits import RowId, Text, Text200, is_whole_number
 from siyu.customers.models import Customer
 from siyu.staff import handover as handovers
 from siyu.staff import service
@@ -52,9 +52,9 @@ class StaffChange(BaseModel):
 
     role: Literal["guide", "persona", "assistant", "manager"] = "guide"
     store_id: RowId | None = None
-    team: Text(100) = ""
+    team: Text200 = ""
     contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
-    contact_way_url: Text(1000) = ""
+    contact_way_url: Annotated[Text, StringConstraints(max_length=1000)] = ""
 
 
 def _customers_by_staff(session: Session) -> dict[int, int]:
@@ -187,7 +187,7 @@ def update_staff(
     session: SessionDep,
     _: Manager,
     staff_id: int,
-    form: Posted(StaffChange),
+    form: Annotated[Submission[StaffChange], posted(StaffChange)],
 ):
     if form.data is None:
         return _staff_page(request, session, 400, form=form, edited=staff_id)
