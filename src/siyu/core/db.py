@@ -7,9 +7,19 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -51,6 +61,17 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's Table, for Core inserts (the ORM types `__table__` as any FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (Session.execute types its result as a plain Result,
+    though a DML statement's is always a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def utcnow() -> datetime:

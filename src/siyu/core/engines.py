@@ -152,7 +152,7 @@ def _present(texts: pd.Series, paths: pd.Series) -> pd.Series:
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
+def _epoch_us(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
     """DuckDB: microseconds since the epoch of a timestamp."""
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import JSON, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siyu.core.db import Base, BigId, UTCDateTime, session_factory, utcnow, write_lock
+from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow, write_lock
 from siyu.core.replay import forget_nonces
 
 log = logging.getLogger("siyu.jobs")
@@ -68,7 +68,7 @@ def prune_done(session: Session, now: datetime | None = None) -> int:
             Job.kind.in_(sorted(SCHEDULED)), Job.status == "done", Job.finished_at < before
         )
     )
-    return gone.rowcount or 0
+    return rowcount(gone) or 0
 
 
 def row_key(kind: str, row_id: int, created_at: datetime) -> str:
@@ -116,7 +116,7 @@ def claim(session: Session) -> Job | None:
         .values(status="running", lease_until=now + LEASE, attempts=job.attempts + 1)
     )
     session.commit()
-    if taken.rowcount != 1:
+    if rowcount(taken) != 1:
         return None
     session.refresh(job)
     return job

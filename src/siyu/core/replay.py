@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, String, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siyu.core.db import Base, BigId, UTCDateTime, utcnow
+from siyu.core.db import Base, BigId, UTCDateTime, rowcount, utcnow
 from siyu.core.errors import InvalidInput, Unauthorized
 from siyu.core.settings import get_settings
 
@@ -61,7 +61,7 @@ def forget_nonces(session: Session, now: datetime | None = None) -> int:
     # A timestamp taken at seen_at was at most one window away from it, and is refused once it
     # is more than one window from now: two windows after seen_at it can never pass again.
     before = (now or utcnow()) - 2 * window
-    return session.execute(delete(CallbackNonce).where(CallbackNonce.seen_at < before)).rowcount
+    return rowcount(session.execute(delete(CallbackNonce).where(CallbackNonce.seen_at < before)))
 
 
 def _seconds(timestamp: str) -> int:

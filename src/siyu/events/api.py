@@ -10,7 +10,7 @@ from datetime import datetime
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
 
 from siyu.core.db import session_factory, utcnow
@@ -116,7 +116,9 @@ async def _receive(request: Request, kind: str | None) -> Response:
     raw_body, encoding = await request.body(), request.headers.get("content-encoding", "").lower()
     payload = _parse(_decompressed(raw_body, encoding))
     key = _write_key(request, payload)
-    source = cached_source(key) or await run_in_threadpool(_lookup_source, key)
+    source = cached_source(key)
+    if source is None:
+        source = await run_in_threadpool(_lookup_source, key)
     if kind is None:
         events = payload.get("batch")
         if not isinstance(events, list):
@@ -143,12 +145,12 @@ async def _receive(request: Request, kind: str | None) -> Response:
     summary="Send up to 500 KB of events in one request",
     openapi_extra=_documented_body(_BATCH),
 )
-async def batch(request: Request) -> JSONResponse:
+async def batch(request: Request) -> Response:
     return await _receive(request, None)
 
 
 def _single(kind: str):
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         return await _receive(request, kind)
 
     endpoint.__name__ = kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -39,7 +40,7 @@ def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
     """List sources and their key prefixes."""
     upgrade()
     with session_factory()() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": s.name,
                 "key_prefix": s.key_prefix,

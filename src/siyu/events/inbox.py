@@ -27,7 +27,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import get_engine, session_factory, utcnow, write_lock, writer_is_taken
+from siyu.core.db import (
+    get_engine,
+    rowcount,
+    session_factory,
+    table_of,
+    utcnow,
+    write_lock,
+    writer_is_taken,
+)
 from siyu.events.models import DeadLetter, InboxBatch
 from siyu.events.schemas import IngestResult, Rejected
 from siyu.events.service import (
@@ -176,15 +184,15 @@ def _held_connection(engine) -> tuple[Any, Any]:
     return _held.raw, _held.cursor
 
 
-_stamps: dict[str, Any] = {}
+_stamps: dict[str, Callable[[datetime], Any]] = {}
 
 
 def _row(dialect, source: SourceRef, received: Received, fresh: list) -> tuple:
     stamp = _stamps.get(dialect.name)
     if stamp is None:  # building it costs more than the insert: once per dialect
-        stamp = _stamps[dialect.name] = InboxBatch.__table__.c.received_at.type.bind_processor(
-            dialect
-        )
+        processor = table_of(InboxBatch).c.received_at.type.bind_processor(dialect)
+        assert processor is not None  # UTCDateTime converts every value it binds
+        stamp = _stamps[dialect.name] = processor
     indices = None
     if len(fresh) != received.messages:
         indices = orjson.dumps([index for index, _ in fresh]).decode()
@@ -237,7 +245,8 @@ def _waiting(session: Session, limit_events: int) -> list[Pending]:
         .order_by(InboxBatch.id)
         .limit(max(1, limit_events // 20))
     )
-    rows, total = [], 0
+    rows: list[Pending] = []
+    total = 0
     for row in session.execute(query):
         if rows and total + row.events > limit_events:
             break
@@ -248,7 +257,7 @@ def _waiting(session: Session, limit_events: int) -> list[Pending]:
 
 def _claim(session: Session, row: Pending) -> bool:
     """Delete the row in the transaction that applies it; False if another processor did."""
-    return session.execute(delete(InboxBatch).where(InboxBatch.id == row.id)).rowcount == 1
+    return rowcount(session.execute(delete(InboxBatch).where(InboxBatch.id == row.id))) == 1
 
 
 def _apply(session: Session, rows: list[Pending]) -> int:
@@ -288,11 +297,11 @@ def apply_each(session: Session, row: Pending) -> tuple[int, list[DeadLetter]]:
     except (ValueError, KeyError, TypeError, IndexError, zlib.error) as error:
         return 1, [keep_dead_letter(session, row, None, _reason(error))]
     source = SourceRef(row.source_id, row.source_name)
-    kept = []
+    kept: list[DeadLetter] = []
     for message in messages:
-        error = _apply_alone(session, row, source, message)
-        if error is not None:
-            kept.append(keep_dead_letter(session, row, message, error))
+        reason = _apply_alone(session, row, source, message)
+        if reason is not None:
+            kept.append(keep_dead_letter(session, row, message, reason))
     return len(messages), kept
 
 

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from siyu.core.db import table_of
 from siyu.core.settings import get_settings
 from siyu.events.models import OutboxEvent, ReceivedMessage
 
@@ -52,10 +53,10 @@ def write(session: Session, source: SourceRef, rows: list[dict]) -> None:
     # Table (Core) inserts: one executemany each. The ORM's bulk insert leaves out None values
     # and starts a new statement whenever the set of keys changes, i.e. almost every row.
     session.execute(
-        insert(ReceivedMessage.__table__),
+        insert(table_of(ReceivedMessage)),
         [{"source_id": source.id, "message_id": row["message_id"]} for row in rows],
     )
-    session.execute(insert(OutboxEvent.__table__), rows)
+    session.execute(insert(table_of(OutboxEvent)), rows)
     for subscriber in _subscribers:
         subscriber(session, rows)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
-Id = str | int
+if TYPE_CHECKING:
+    Id = str  # what the checker sees: Message's validator turns a numeric id into its text
+else:
+    Id = str | int  # Segment allows a number as an id
 
 
 class Message(BaseModel):
@@ -38,7 +41,7 @@ class Message(BaseModel):
             return None
         text = str(value).strip()
         if len(text) > 200:
-            raise ValueError(f"{_alias(info.field_name)} is longer than 200 characters")
+            raise ValueError(f"{_alias(info.field_name or 'id')} is longer than 200 characters")
         return text or None
 
     def missing(self) -> tuple[str, str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -42,8 +42,8 @@ class Accepted:
     message: Message
     message_id: str
     timestamp: datetime
-    raw_keys: list[tuple[str, str]] = field(default_factory=list)
-    received_at: datetime | None = None
+    raw_keys: list[tuple[str, str]]
+    received_at: datetime
 
 
 class Rejection(Exception):
@@ -359,7 +359,7 @@ def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
             if touchpoint:
                 touchpoints.add(touchpoint)
             _apply(customer, item, touchpoint)
-            if _is_order(message):
+            if message.type == "track" and message.event in ORDER_EVENTS:
                 apply_order_event(
                     session,
                     message.event,
@@ -384,7 +384,7 @@ def _alias_keys(message: Message) -> list[tuple[str, str]]:
 
 def _resolve(resolver: Resolver, item: Accepted) -> Customer:
     customer = resolver.resolve(item.raw_keys)
-    if item.message.type == "alias":
+    if item.message.type == "alias" and item.message.previous_id:
         _alias(resolver, customer, item.message.previous_id)
     return customer
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import session_factory, utcnow, write_lock
+from siyu.core.db import rowcount, session_factory, utcnow, write_lock
 from siyu.core.lake import EVENTS, Lake, open_lake
 from siyu.core.settings import get_settings
 from siyu.events import dead_letters, inbox
@@ -226,17 +226,19 @@ def prune_outbox(factory: sessionmaker | None = None) -> int:
     with factory() as session:
         gone = session.execute(delete(OutboxEvent).where(OutboxEvent.shipped_at < cutoff))
         session.commit()
-        return gone.rowcount or 0
+        return rowcount(gone) or 0
 
 
 def counts(session: Session) -> dict:
     """Events received (not yet processed), kept as dead letters, waiting to ship and shipped,
     from the database alone (cheap enough for every page view)."""
     # Unclaimed rows (indexed) plus the rows of batches still being written.
-    unclaimed = session.scalar(select(func.count()).where(OutboxEvent.batch_id.is_(None)))
-    writing = session.scalar(
+    unclaimed = session.execute(
+        select(func.count()).where(OutboxEvent.batch_id.is_(None))
+    ).scalar_one()
+    writing = session.execute(
         select(func.coalesce(func.sum(LakeBatch.rows), 0)).where(LakeBatch.status == "writing")
-    )
+    ).scalar_one()
     shipped, last = session.execute(
         select(func.coalesce(func.sum(LakeBatch.rows), 0), func.max(LakeBatch.shipped_at)).where(
             LakeBatch.status == "shipped"

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode, CodeGuide
+from siyu.core.db import rowcount
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.staff.models import GuideDailyAdds, Staff
@@ -137,7 +138,7 @@ def record_add(session: Session, staff_id: int, at: datetime) -> int:
         .where(GuideDailyAdds.staff_id == staff_id, GuideDailyAdds.day == day)
         .values(adds=GuideDailyAdds.adds + 1)
     )
-    if bumped.rowcount == 0:
+    if rowcount(bumped) == 0:
         session.add(GuideDailyAdds(staff_id=staff_id, day=day, adds=1))
     session.flush()
     return adds_on(session, [staff_id], day)[staff_id]
