@@ -47,6 +47,16 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]*)"', html).group(1)
 
 
+def error_beside(html: str, field: str) -> str | None:
+    """The error message shown right after the input, select or textarea named `field`."""
+    found = re.search(
+        rf'name="{field}"[^>]*>(?:[^<]|<option[^>]*>[^<]*</option>)*(?:</select>|</textarea>)?'
+        rf'<span class="field-error[^"]*"[^>]*data-error-for="{field}">([^<]*)</span>',
+        html,
+    )
+    return found.group(1) if found else None
+
+
 def sign_in(client, email: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post(

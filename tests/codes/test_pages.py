@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from siyu.codes.models import CodeGuide
+from siyu.codes.models import ChannelCode, CodeBatch, CodeGuide
 from siyu.core.db import unit_of_work
 from siyu.staff.service import create_store
 from tests.console.test_dashboard import to_lake
-from tests.console_support import csrf_of
+from tests.console_support import csrf_of, error_beside
 
 
 def test_an_operator_creates_a_store_poster_code_and_sees_its_scans(signed_in, users, session):
@@ -57,7 +57,10 @@ def test_a_refused_code_comes_back_with_the_error_and_the_input(signed_in):
         data={"csrf_token": csrf_of(page.text), "name": "坏码", "code": "has space"},
     )
     assert refused.status_code == 400
-    assert 'data-test="form-error"' in refused.text and "坏码" in refused.text
+    assert (
+        error_beside(refused.text, "code") == "a code is 1 to 64 letters, digits, '-', '_' or '.'"
+    )
+    assert 'value="坏码"' in refused.text
 
 
 def test_routing_is_saved_from_the_form(signed_in, users, session):
@@ -91,3 +94,42 @@ def test_routing_is_saved_from_the_form(signed_in, users, session):
 def test_an_analyst_sees_codes_but_cannot_create_one(signed_in):
     page = signed_in("analyst").get("/codes")
     assert page.status_code == 200 and 'data-test="new-code"' not in page.text
+
+
+def test_a_bad_new_code_is_refused_beside_its_fields_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    page = client.get("/codes")
+    form = {"csrf_token": csrf_of(page.text), "code": "bad-store", "target_kind": "url"}
+
+    refused = client.post("/codes", data=form | {"store_id": "1x", "kind": "moon"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "name") == "此项必填"
+    assert error_beside(refused.text, "store_id") == "请输入整数"
+    assert error_beside(refused.text, "kind") == "请从列出的选项中选择"
+    assert 'value="bad-store"' in refused.text
+
+    client.post("/lang", data={"locale": "en", "next": "/codes", "csrf_token": form["csrf_token"]})
+    refused = client.post("/codes", data=form | {"name": "N", "store_id": "0"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "store_id") == "must be at least 1"
+    assert session.scalar(select(func.count(ChannelCode.id))) == 0
+
+
+def test_a_bad_batch_is_refused_beside_its_fields_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    page = client.get("/codes")
+    form = {"csrf_token": csrf_of(page.text), "name": "Tea tins", "prefix": "TEA1"}
+
+    refused = client.post("/codes/batches", data=form | {"count": "ten"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "count") == "请输入整数"
+    assert 'value="ten"' in refused.text and 'value="TEA1"' in refused.text
+
+    client.post("/lang", data={"locale": "en", "next": "/codes", "csrf_token": form["csrf_token"]})
+    refused = client.post("/codes/batches", data=form | {"count": "100001"})
+    assert error_beside(refused.text, "count") == "must be at most 100000"
+    refused = client.post("/codes/batches", data=form | {"count": "0", "name": " "})
+    assert error_beside(refused.text, "count") == "must be at least 1"
+    assert error_beside(refused.text, "name") == "this field is required"
+    assert session.scalar(select(func.count(CodeBatch.id))) == 0
+    assert session.scalar(select(func.count(ChannelCode.id))) == 0

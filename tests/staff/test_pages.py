@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 
 from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
 from siyu.staff.models import Staff, Team
-from tests.console_support import csrf_of
+from tests.console_support import csrf_of, error_beside
 
 
 def test_a_manager_hands_a_guides_customers_over_from_the_console(signed_in, users, session):
@@ -50,16 +48,6 @@ def test_a_capacity_limit_shows_a_warning(signed_in, users):
     assert 'data-test="capacity-warnings"' in client.get("/staff").text
 
 
-def _error_beside(html: str, field: str) -> str | None:
-    """The error message rendered right after the input or select named `field`, if any."""
-    found = re.search(
-        rf'name="{field}"[^>]*>(?:[^<]|<option[^>]*>[^<]*</option>)*(?:</select>)?'
-        rf'<span class="field-error[^"]*"[^>]*data-error-for="{field}">([^<]*)</span>',
-        html,
-    )
-    return found.group(1) if found else None
-
-
 def test_a_bad_contact_limit_is_refused_beside_its_field_in_both_languages(
     signed_in, users, session
 ):
@@ -70,15 +58,15 @@ def test_a_bad_contact_limit_is_refused_beside_its_field_in_both_languages(
 
     refused = client.post(f"/staff/{guide}", data=form | {"contact_limit": "12a"})
     assert refused.status_code == 400
-    assert _error_beside(refused.text, "contact_limit") == "请输入整数"
+    assert error_beside(refused.text, "contact_limit") == "请输入整数"
     assert 'value="12a"' in refused.text  # what was typed comes back to be corrected
 
     client.post("/lang", data={"locale": "en", "next": "/staff", "csrf_token": form["csrf_token"]})
     refused = client.post(f"/staff/{guide}", data=form | {"contact_limit": "-3"})
     assert refused.status_code == 400
-    assert _error_beside(refused.text, "contact_limit") == "must be at least 0"
+    assert error_beside(refused.text, "contact_limit") == "must be at least 0"
     refused = client.post(f"/staff/{guide}", data=form | {"role": "boss", "contact_limit": "3"})
-    assert _error_beside(refused.text, "role") == "choose one of the listed values"
+    assert error_beside(refused.text, "role") == "choose one of the listed values"
 
     session.expire_all()
     staff = session.get(Staff, guide)

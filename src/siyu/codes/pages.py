@@ -11,8 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
@@ -27,7 +29,8 @@ from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
-from siyu.core.limits import RowId, is_whole_number
+from siyu.core.forms import Submission, one_of, posted
+from siyu.core.limits import RowId, Text, Text40, Text64, Text200, is_whole_number
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
 from siyu.users.models import User
@@ -135,50 +138,48 @@ def _number(value: str) -> int | None:
     return int(value) if is_whole_number(value.strip()) else None
 
 
+class NewCode(BaseModel):
+    """The new-code form on the codes page."""
+
+    name: Text200
+    code: Text64 = ""
+    kind: Annotated[str, one_of(KINDS)] = "poster"
+    store_id: RowId | None = None
+    staff_id: RowId | None = None
+    target_kind: Annotated[str, one_of(TARGET_KINDS)] = "url"
+    target: Annotated[Text, StringConstraints(max_length=1000)] = ""
+    tags: Text = ""
+    welcome: Text = ""
+
+
 @router.post("/codes", response_class=HTMLResponse)
 def create_code(
     request: Request,
     session: SessionDep,
     _: Manager,
-    name: Annotated[str, Form()] = "",
-    code: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "poster",
-    store_id: Annotated[str, Form()] = "",
-    staff_id: Annotated[str, Form()] = "",
-    target_kind: Annotated[str, Form()] = "url",
-    target: Annotated[str, Form()] = "",
-    tags: Annotated[str, Form()] = "",
-    welcome: Annotated[str, Form()] = "",
+    form: Annotated[Submission[NewCode], posted(NewCode)],
 ):
-    form = dict(
-        name=name,
-        code=code,
-        kind=kind,
-        store_id=store_id,
-        staff_id=staff_id,
-        target_kind=target_kind,
-        target=target,
-        tags=tags,
-        welcome=welcome,
-    )
+    if form.data is None:
+        return _list_page(request, session, chosen_period(None, None), None, 400, form=form)
+    new = form.data
     try:
         made = service.create_code(
             session,
-            name,
-            code=code.strip() or None,
-            kind=kind,
-            store_id=_number(store_id),
-            staff_id=_number(staff_id),
-            target_kind=target_kind,
-            target=target,
-            tag_names=tags.replace("，", ",").split(","),
-            welcome_message=welcome,
-            routes=[service.Route(int(staff_id))] if _number(staff_id) else [],
+            new.name,
+            code=new.code.strip() or None,
+            kind=new.kind,
+            store_id=new.store_id,
+            staff_id=new.staff_id,
+            target_kind=new.target_kind,
+            target=new.target,
+            tag_names=new.tags.replace("，", ",").split(","),
+            welcome_message=new.welcome,
+            routes=[service.Route(new.staff_id)] if new.staff_id else [],
         )
     except SiyuError as error:
         session.rollback()
         chosen = chosen_period(None, None)
-        return _list_page(request, session, chosen, None, error.status, error=error, form=form)
+        return _list_page(request, session, chosen, None, error.status, form=form.refuse(error))
     return RedirectResponse(f"/codes/{made.code}?done=created", status_code=303)
 
 
@@ -430,28 +431,34 @@ def _csv(text: str, name: str) -> Response:
 # --- one-item-one-code batches ------------------------------------------------------------
 
 
+class NewBatch(BaseModel):
+    """The one-item-one-code batch form on the codes page."""
+
+    name: Text200
+    prefix: Text40
+    count: Annotated[int, Ge(1), Le(batches.MAX_CODES)]
+    target: Annotated[Text, StringConstraints(max_length=1000)] = ""
+
+
 @router.post("/codes/batches", response_class=HTMLResponse)
 def create_batch(
     request: Request,
     session: SessionDep,
     _: Manager,
-    name: Annotated[str, Form()] = "",
-    prefix: Annotated[str, Form()] = "",
-    count: Annotated[str, Form()] = "",
-    target: Annotated[str, Form()] = "",
+    batch: Annotated[Submission[NewBatch], posted(NewBatch)],
 ):
+    if batch.data is None:
+        return _list_page(request, session, chosen_period(None, None), None, 400, batch=batch)
+    new = batch.data
     try:
         made = batches.create_batch(
-            session, name, prefix.strip(), _number(count) or 0, target=target.strip()
+            session, new.name, new.prefix.strip(), new.count, target=new.target.strip()
         )
         batches.enqueue_archive(session, made, base_url(request))
     except SiyuError as error:
         session.rollback()
         chosen = chosen_period(None, None)
-        form = {"batch_name": name, "prefix": prefix, "count": count, "batch_target": target}
-        return _list_page(
-            request, session, chosen, None, error.status, batch_error=error, form=form
-        )
+        return _list_page(request, session, chosen, None, error.status, batch=batch.refuse(error))
     return RedirectResponse("/codes?done=batch#batches", status_code=303)
 
 

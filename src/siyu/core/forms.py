@@ -4,11 +4,12 @@ field (message ids, translated where the page shows them) with the posted values
 from __future__ import annotations
 
 import typing
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from fastapi import Depends
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from siyu.core.deps import FormDep
@@ -79,6 +80,17 @@ def field_error(error: dict[str, Any]) -> FieldError:
         return FieldError(str(context["error"]))
     params = {k: v for k, v in context.items() if isinstance(v, int | float | str)}
     return FieldError(MESSAGES.get(kind, INVALID), params)
+
+
+def one_of(choices: Collection[str]) -> AfterValidator:
+    """A field whose value must be one of `choices` (a select's options), for `Annotated`."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(N_("choose one of the listed values"))
+        return value
+
+    return AfterValidator(check)
 
 
 def _is_list(annotation: Any) -> bool:

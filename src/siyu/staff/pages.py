@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Form, Request
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.forms import Submission, posted
+from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import RowId, Text, Text200, is_whole_number
 from siyu.customers.models import Customer
 from siyu.staff import handover as handovers
@@ -50,7 +50,7 @@ REASON_LABELS = {"leaving": N_("Leaving (离职继承)"), "moving": N_("Moving o
 class StaffChange(BaseModel):
     """A guide's row on the staff page: role, store, team, contact limit and contact way."""
 
-    role: Literal["guide", "persona", "assistant", "manager"] = "guide"
+    role: Annotated[str, one_of(STAFF_ROLES)] = "guide"
     store_id: RowId | None = None
     team: Text200 = ""
     contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
