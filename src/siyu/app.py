@@ -147,11 +147,11 @@ def _tune_gc() -> None:
 
 
 def _start_background() -> list:
-    from siyu.core.jobs import Worker
     from siyu.events.inbox import Processor
     from siyu.events.shipper import Shipper
+    from siyu.work import worker
 
-    threads = [Processor(), Shipper(), Worker()]
+    threads = [Processor(), Shipper(), worker()]
     for thread in threads:
         thread.start()
     return threads

@@ -30,6 +30,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The OLTP database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(help="The jobs the workers run, and the schedules that book them.")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(lake_app, name="lake")
@@ -90,16 +92,42 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run a job worker (more workers for more throughput)."""
-    import siyu.app  # noqa: F401 - registers every domain's job handlers
-    from siyu.core.jobs import Worker
+    from siyu.work import worker as make_worker
 
     logging.basicConfig(level=logging.INFO)
-    runner = Worker()
+    runner = make_worker()
     runner.start()
     try:
         runner.join()
     except KeyboardInterrupt:
         runner.stop()
+
+
+@jobs_app.command("schedule")
+def jobs_schedule(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The recurring work: each schedule's cron expression (brand time) and its next run."""
+    from rich.table import Table
+
+    from siyu.core.console_out import emit_json
+    from siyu.core.db import session_factory
+    from siyu.work import schedule_status
+
+    with session_factory()() as session:
+        rows = schedule_status(session)
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table("schedule", "cron (brand time)", "next run", "last run")
+    for column in table.columns:
+        column.no_wrap = True
+    for row in rows:
+        last = (
+            f"{row['last_run'][5:16].replace('T', ' ')} {row['last_status']}"
+            if row["last_run"]
+            else "-"
+        )
+        table.add_row(row["name"], row["cron"], row["next_run"][5:16].replace("T", " "), last)
+    console.print(table)
 
 
 @app.command()

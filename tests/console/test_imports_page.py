@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from siyu import work
 from siyu.core import jobs
 from siyu.core.meta import MetaEntry
 from siyu.customers.models import Customer
@@ -79,7 +80,7 @@ def _run(client, import_id: str, skip_bad: bool):
 
 def _work() -> int:
     ran = 0
-    while jobs.run_one():
+    while work.run_one():
         ran += 1
     return ran
 
@@ -247,7 +248,7 @@ def test_a_mapping_without_a_required_field_is_refused_naming_it(signed_in, sess
     assert response.status_code == 400
     error = re.search(r'data-test="form-error">(.*?)</p>', response.text, re.S).group(1)
     assert "<code>amount</code>" in error
-    assert jobs.run_one() is False
+    assert work.run_one() is False
     assert 'data-test="status"' in response.text and _stored(session) == 0
 
 

@@ -13,7 +13,6 @@ from siyu.core.jobs import Job
 calls: list[dict] = []
 
 
-@jobs.handler("test.record")
 def _record(session, payload: dict) -> None:
     if payload.get("fail_times", 0) > len([c for c in calls if c == payload]):
         calls.append(payload)
@@ -21,13 +20,16 @@ def _record(session, payload: dict) -> None:
     calls.append(payload)
 
 
+HANDLERS = {"test.record": _record}
+
+
 def test_job_enqueued_twice_with_one_key_runs_once(session):
     calls.clear()
     with unit_of_work() as s:
         jobs.enqueue(s, "test.record", "welcome:42", {"n": 1})
         jobs.enqueue(s, "test.record", "welcome:42", {"n": 1})
-    assert jobs.run_one() is True
-    assert jobs.run_one() is False
+    assert jobs.run_one(HANDLERS) is True
+    assert jobs.run_one(HANDLERS) is False
     assert calls == [{"n": 1}]
     assert session.scalar(select(Job.status)) == "done"
 
@@ -40,7 +42,7 @@ def test_job_rolled_back_with_its_transaction_never_runs(session):
             raise ValueError("the request failed")
     except ValueError:
         pass
-    assert jobs.run_one() is False
+    assert jobs.run_one(HANDLERS) is False
     assert calls == []
 
 
@@ -48,17 +50,16 @@ def test_failed_job_is_retried_later_with_its_error_kept(session):
     calls.clear()
     with unit_of_work() as s:
         jobs.enqueue(s, "test.record", "k2", {"n": 3, "fail_times": 1})
-    assert jobs.run_one() is True
+    assert jobs.run_one(HANDLERS) is True
     job = session.scalar(select(Job))
     assert job.status == "queued" and "flaky" in job.last_error and job.attempts == 1
     with unit_of_work() as s:
         s.get(Job, job.id).run_at = job.created_at  # due again now
-    assert jobs.run_one() is True
+    assert jobs.run_one(HANDLERS) is True
     session.expire_all()
     assert session.scalar(select(Job.status)) == "done"
 
 
-@jobs.handler("test.tick", scheduled=True)
 def _tick(session, payload: dict) -> None:
     calls.append(payload)
 
@@ -90,13 +91,21 @@ def test_finished_clock_jobs_are_pruned_after_a_week_and_nothing_else(session):
             .values(status="done", finished_at=now - timedelta(days=30))
         )
     with unit_of_work() as s:
-        assert jobs.prune_done(s, now) == 1
+        assert jobs.prune_done(s, {"test.tick"}, now) == 1
     assert set(session.scalars(select(Job.key))) == {
         "test.tick:recent",
         "test.tick:waiting",
         "test.tick:failed",
         "test.record:old",
     }
+
+
+def test_a_job_of_a_kind_with_no_handler_fails_and_says_so(session):
+    with unit_of_work() as s:
+        jobs.enqueue(s, "test.nobody", "nobody:1")
+    assert jobs.run_one(HANDLERS) is True
+    job = session.scalar(select(Job))
+    assert job.status == "queued" and "no handler for job kind 'test.nobody'" in job.last_error
 
 
 def test_a_row_key_names_the_row_not_only_its_id():

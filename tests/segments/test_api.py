@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siyu.core import jobs
+from siyu import work
 from siyu.core.settings import reset_settings
 from tests.segments.brand import Brand, identify, order
 
@@ -22,7 +22,7 @@ def test_define_refresh_and_read_a_segment(client, admin_token):
         headers=_auth(admin_token),
     )
     assert made.status_code == 200, made.text
-    while jobs.run_one():
+    while work.run_one():
         pass
     shown = client.get("/api/segments/buyers", headers=_auth(admin_token)).json()
     assert shown["member_count"] == 1

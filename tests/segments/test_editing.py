@@ -10,7 +10,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from siyu.core import jobs
+from siyu import work
 from siyu.core.db import unit_of_work
 from siyu.segments import builder, stored
 from siyu.segments.models import Segment, SegmentRefresh
@@ -79,7 +79,7 @@ def _brand() -> Brand:
 
 
 def _run_jobs() -> None:
-    while jobs.run_one():
+    while work.run_one():
         pass
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siyu.core import jobs
+from siyu import work
 from siyu.core.db import unit_of_work
 from siyu.core.settings import reset_settings
 from siyu.tags.service import ensure_tag, history
@@ -34,7 +34,7 @@ def test_builder_counts_saves_and_the_segment_fills(signed_in):
         follow_redirects=False,
     )
     assert saved.headers["location"] == "/segments/buyers"
-    while jobs.run_one():
+    while work.run_one():
         pass
     detail = page.get("/segments/buyers")
     assert 'data-test="member-count">1<' in detail.text
@@ -61,7 +61,7 @@ def test_bulk_tagging_a_segment_from_the_tags_page(signed_in):
     csrf = csrf_of(page.get("/tags").text)
     done = page.post("/tags/bulk", data={"csrf_token": csrf, "tag": "618", "segment": "all"})
     assert done.status_code == 200
-    while jobs.run_one():
+    while work.run_one():
         pass
     with unit_of_work() as s:
         assert len(history(s)) == 2

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from siyu import work
 from siyu.cli import app as cli
-from siyu.core import jobs
 from siyu.core.db import unit_of_work
 from siyu.segments import jobs as segment_jobs
 from siyu.segments import stored
@@ -66,7 +66,7 @@ def test_refresh_job_reports_progress_and_counts():
         run_id = stored.request_refresh(s, segment, requested_by="test").id
         again = stored.request_refresh(s, segment, requested_by="test").id
     assert again == run_id  # one waiting refresh at a time
-    while jobs.run_one():
+    while work.run_one():
         pass
     with unit_of_work() as s:
         run = s.get(SegmentRefresh, run_id)
@@ -82,7 +82,7 @@ def test_a_due_scheduled_segment_is_refreshed_and_rescheduled():
         later = segment.next_refresh_at + timedelta(minutes=1)
         assert segment_jobs.enqueue_due(s, later) == 1
         assert segment_jobs.enqueue_due(s, later) == 0  # pushed a day on
-    while jobs.run_one():
+    while work.run_one():
         pass
     with unit_of_work() as s:
         assert stored.find_segment(s, "daily").refreshed_at is not None
@@ -128,7 +128,7 @@ def test_a_refresh_runs_when_an_old_refresh_had_the_same_id():
     # SQLite gives the id of a deleted refresh to the next one: its job must still run.
     with unit_of_work() as s:
         first = stored.request_refresh(s, stored.create_segment(s, "lapsed", "L", BUYERS)).id
-    while jobs.run_one():
+    while work.run_one():
         pass
     with unit_of_work() as s:
         stored.delete_segment(s, "lapsed")
@@ -136,7 +136,7 @@ def test_a_refresh_runs_when_an_old_refresh_had_the_same_id():
         second = stored.request_refresh(s, stored.create_segment(s, "regulars", "R", BUYERS)).id
     if s.get_bind().dialect.name == "sqlite":
         assert second == first  # the reuse this test is about
-    while jobs.run_one():
+    while work.run_one():
         pass
     with unit_of_work() as s:
         assert s.get(SegmentRefresh, second).status == "done"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from siyu import work
 from siyu.core import jobs
 from siyu.core.db import session_factory, unit_of_work
 from siyu.core.errors import InvalidInput
@@ -47,8 +48,8 @@ def _arrive(brand: Brand, *messages: dict, minute: int) -> None:
     brand.ship()
     # the minute's pass, as the shipper queues it (run_at: the end of that minute, past by now)
     with unit_of_work() as s:
-        clock.enqueue_work(s, 1, False, NOW - timedelta(minutes=10 - minute))
-    while jobs.run_one():
+        clock.enqueue_work(s, 1, NOW - timedelta(minutes=10 - minute))
+    while work.run_one():
         pass
 
 
@@ -117,7 +118,7 @@ def test_an_auto_tag_is_not_set_by_hand_nor_defined_by_itself():
 
 def test_the_shipper_queues_a_pass_only_when_there_are_rules():
     with unit_of_work() as s:
-        clock.enqueue_work(s, 5, True, NOW)
+        clock.enqueue_work(s, 5, NOW)
         assert s.scalar(select(jobs.Job.id).where(jobs.Job.kind == "tags.evaluate")) is None
         auto.install_builtin(s)
     clock.after_shipping(session_factory(), 5, NOW)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from siyu.core import jobs
-from siyu.core.settings import reset_settings
+from siyu import work
+from siyu.core.db import unit_of_work
+from siyu.core.schedule import book_due
+from siyu.core.settings import get_settings, reset_settings
 from tests.wecom.fake_server import APP_ID, APP_SECRET, CORP_ID, CORP_SECRET, FakeTencent
 
 TOKEN = "siyu-test-token"
@@ -78,10 +81,17 @@ def post_callback(client, fake_wecom):
     return post
 
 
+def book_tick(name: str, at: datetime) -> int:
+    """Book one schedule's latest tick at `at`, as a worker's clock would."""
+    schedules = [s for s in work.SCHEDULES if s.name == name]
+    with unit_of_work() as s:
+        return book_due(s, schedules, get_settings().zone, at)
+
+
 def run_jobs(limit: int = 50) -> int:
     """Run due jobs as the worker would; returns how many ran."""
     ran = 0
-    while ran < limit and jobs.run_one():
+    while ran < limit and work.run_one():
         ran += 1
     return ran
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from siyu.cli import app
 from siyu.codes.service import create_code, find_code
-from siyu.core.db import session_factory, unit_of_work
+from siyu.core.db import session_factory, unit_of_work, utcnow
 from siyu.core.jobs import Job
 from siyu.customers.models import Customer
 from siyu.staff.handover import hand_over
@@ -15,7 +15,7 @@ from siyu.staff.models import HandoverMove
 from siyu.staff.service import create_staff
 from siyu.wecom import service
 from tests.console_support import csrf_of
-from tests.wecom.conftest import added, run_jobs
+from tests.wecom.conftest import added, book_tick, run_jobs
 
 
 def test_contact_way_carries_the_code_as_state(fake_wecom):
@@ -84,7 +84,7 @@ def test_status_reports_configuration(fake_wecom):
     assert '"callback_configured": true' in result.output
 
 
-def test_the_transfers_job_sends_polls_and_comes_back_while_moves_wait(
+def test_the_transfers_job_sends_then_the_schedule_polls_while_moves_wait(
     post_callback, fake_wecom, signed_in
 ):
     with unit_of_work() as s:
@@ -102,6 +102,13 @@ def test_the_transfers_job_sends_polls_and_comes_back_while_moves_wait(
     run_jobs()
     # the guide has left: 离职继承 (resigned) is the call
     assert fake_wecom.state.calls_to("resigned/transfer_customer")
+    polls = len(fake_wecom.state.calls_to("transfer_result"))
+    assert polls >= 1
+    # the move still waits: the every-30-minutes schedule asks WeCom again, once per tick
+    assert book_tick("wecom-transfers", utcnow()) == 1
+    assert book_tick("wecom-transfers", utcnow()) == 0
+    assert run_jobs() == 1
+    assert len(fake_wecom.state.calls_to("transfer_result")) == polls + 1
     with session_factory()() as s:
-        later = s.scalars(select(Job).where(Job.kind == "wecom.transfers").order_by(Job.id)).all()
-        assert [j.status for j in later] == ["done", "queued"]  # asks again in 30 minutes
+        ran = s.scalars(select(Job.status).where(Job.kind == "wecom.transfers")).all()
+        assert ran == ["done", "done"]  # nothing books itself: the next ask is the next tick

@@ -144,8 +144,7 @@ def enqueue_archive(session: Session, batch: CodeBatch, base_url: str) -> None:
     )
 
 
-@jobs.handler("codes.batch")
-def _archive_job(session: Session, payload: dict) -> None:
+def archive_job(session: Session, payload: dict) -> None:
     try:
         write_archive(payload["batch_id"], payload["base_url"])
     except Exception as error:

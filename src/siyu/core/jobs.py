@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow, write_lock
-from siyu.core.replay import forget_nonces
+from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow
 
 log = logging.getLogger("siyu.jobs")
 
+# What runs a job of one kind. The kinds and their handlers are listed in one place, siyu.work,
+# and handed to the worker: a job's handler never depends on which modules happened to load.
 Handler = Callable[[Session, dict], None]
-HANDLERS: dict[str, Handler] = {}
+Handlers = Mapping[str, Handler]
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 
@@ -39,33 +39,20 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# Kinds enqueued on a clock (their keys name a minute or an hour, never enqueued again): their
-# finished jobs are deleted after DONE_KEPT, or a job booked every minute grows the table for ever.
-SCHEDULED: set[str] = set()
+# Jobs of clock kinds (booked by a schedule, or keyed by a minute or an hour) are never booked
+# again once done: they are deleted after DONE_KEPT, or a job booked every minute grows the table
+# for ever.
 DONE_KEPT = timedelta(days=7)
-PRUNE_EVERY = timedelta(hours=1)
 
 
-def handler(kind: str, *, scheduled: bool = False) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of this kind; `scheduled`: enqueued on a clock."""
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        if scheduled:
-            SCHEDULED.add(kind)
-        return fn
-
-    return register
-
-
-def prune_done(session: Session, now: datetime | None = None) -> int:
-    """Delete finished jobs of scheduled kinds older than DONE_KEPT; the caller commits."""
-    if not SCHEDULED:
+def prune_done(session: Session, kinds: Collection[str], now: datetime | None = None) -> int:
+    """Delete finished jobs of these (clock) kinds older than DONE_KEPT; the caller commits."""
+    if not kinds:
         return 0
     before = (now or utcnow()) - DONE_KEPT
     gone = session.execute(
         delete(Job).where(
-            Job.kind.in_(sorted(SCHEDULED)), Job.status == "done", Job.finished_at < before
+            Job.kind.in_(sorted(kinds)), Job.status == "done", Job.finished_at < before
         )
     )
     return rowcount(gone) or 0
@@ -122,8 +109,9 @@ def claim(session: Session) -> Job | None:
     return job
 
 
-def run_one(factory=None) -> bool:
-    """Run one due job; True when one ran (or failed), False when none was due."""
+def run_one(handlers: Handlers, factory=None) -> bool:
+    """Run one due job; True when one ran (or failed), False when none was due. A kind with no
+    handler fails like any job that raises, and its error says so."""
     factory = factory or session_factory()
     with factory() as session:
         job = claim(session)
@@ -132,7 +120,10 @@ def run_one(factory=None) -> bool:
         job_id, kind, payload, attempts = job.id, job.kind, dict(job.payload), job.attempts
     with factory() as session:
         try:
-            HANDLERS[kind](session, payload)
+            handle = handlers.get(kind)
+            if handle is None:
+                raise LookupError(f"no handler for job kind {kind!r} (siyu.work lists them)")
+            handle(session, payload)
             session.execute(
                 update(Job)
                 .where(Job.id == job_id)
@@ -160,33 +151,3 @@ def _record_failure(session: Session, job_id: int, attempts: int, error: str) ->
         )
     )
     session.commit()
-
-
-class Worker(threading.Thread):
-    """Runs due jobs until stopped; `siyu serve` starts one, `siyu worker` runs more."""
-
-    def __init__(self, idle_seconds: float = 1.0):
-        super().__init__(name="siyu-worker", daemon=True)
-        self.idle_seconds = idle_seconds
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        factory = session_factory()
-        pruned_at = None
-        while not self.stopping.is_set():
-            try:
-                ran = run_one(factory)
-                if not ran and (pruned_at is None or utcnow() - pruned_at >= PRUNE_EVERY):
-                    with write_lock(), factory() as session:
-                        prune_done(session)
-                        forget_nonces(session)
-                        session.commit()
-                    pruned_at = utcnow()
-            except Exception:
-                log.exception("job worker error")
-                ran = False
-            if not ran:
-                self.stopping.wait(self.idle_seconds)
-
-    def stop(self) -> None:
-        self.stopping.set()

@@ -219,14 +219,12 @@ def _finish_compactions(factory, lake: Lake) -> int:
     return removed
 
 
-def prune_outbox(factory: sessionmaker | None = None) -> int:
-    """Forget shipped outbox rows past the retention (the lake has them; dedup keys stay)."""
-    factory = factory or session_factory()
+def prune_outbox(session: Session) -> int:
+    """Forget shipped outbox rows past the retention (the lake has them; dedup keys stay). A
+    schedule's job (siyu.work); the caller commits."""
     cutoff = utcnow() - timedelta(days=get_settings().outbox_retention_days)
-    with factory() as session:
-        gone = session.execute(delete(OutboxEvent).where(OutboxEvent.shipped_at < cutoff))
-        session.commit()
-        return rowcount(gone) or 0
+    gone = session.execute(delete(OutboxEvent).where(OutboxEvent.shipped_at < cutoff))
+    return rowcount(gone) or 0
 
 
 def counts(session: Session) -> dict:
@@ -288,7 +286,7 @@ class Shipper(threading.Thread):
         while not self.stopping.is_set():
             try:
                 shipped = ship_once(factory, lake, size)
-                after_shipping(factory, shipped)  # auto-tags and scheduled segments
+                after_shipping(factory, shipped)  # an auto-tag pass for the new events
                 rounds += 1
                 # Snapshots rewrite whole tables: while events stream in, at most every
                 # SNAPSHOT_SECONDS, and never more than SNAPSHOT_SHARE of the time (a large
@@ -300,7 +298,6 @@ class Shipper(threading.Thread):
                     snapshot_due = began + max(SNAPSHOT_SECONDS, spent / SNAPSHOT_SHARE)
                 if rounds % 30 == 0:
                     compact(factory, lake)
-                    prune_outbox(factory)
             except Exception:
                 log.exception("shipper error; retrying")
                 shipped = 0

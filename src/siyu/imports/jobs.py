@@ -475,13 +475,11 @@ def _enqueue(session: Session, record: ImportRecord, kind: str, status: Status) 
     save(session, record)
 
 
-@jobs.handler("imports.check")
 def check_upload(session: Session, payload: dict) -> None:
     """The check step: the import's first pass; the bad rows go to the rejected file."""
     _run(session, payload["import_id"], check_only=True)
 
 
-@jobs.handler("imports.run")
 def run_upload(session: Session, payload: dict) -> None:
     """The import: a retried job writes nothing twice (every message has a fixed messageId)."""
     _run(session, payload["import_id"], check_only=False)

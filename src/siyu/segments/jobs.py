@@ -7,14 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.events.snapshots import write_snapshots_if_changed
 from siyu.segments import stored
 from siyu.segments.models import Segment, SegmentRefresh
 
 
-@jobs.handler("segments.refresh")
 def run_refresh(session: Session, payload: dict) -> None:
     """Refresh one segment (idempotent: a finished run is not run again, a retry re-diffs)."""
     run = session.get(SegmentRefresh, payload["refresh_id"])

@@ -311,8 +311,7 @@ def _retry(session: Session, failed: HandoverMove) -> HandoverMove | None:
     )
 
 
-@jobs.handler("staff.retry_handovers")
-def _retry_job(session: Session, _payload: dict) -> None:
+def retry_job(session: Session, _payload: dict) -> None:
     retry_pool(session, "job:handover-retry")
 
 

@@ -77,6 +77,11 @@ def _builtin(session: Session, name: str, group: str, rule: dict) -> Tag:
     return tag
 
 
+def has_rules(session: Session) -> bool:
+    """Whether any tag is an auto-tag (no rules: nothing to evaluate)."""
+    return session.scalar(select(Tag.id).where(Tag.rule.is_not(None)).limit(1)) is not None
+
+
 def auto_tags(session: Session) -> list[Tag]:
     return list(session.scalars(select(Tag).where(Tag.rule.is_not(None)).order_by(Tag.id)))
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from siyu.core import jobs
 from siyu.events.snapshots import write_snapshots_if_changed
 from siyu.tags import auto, bulk
 from siyu.tags.models import Tag
 from siyu.tags.service import bulk_tag
 
 
-@jobs.handler("tags.evaluate", scheduled=True)
 def run_evaluate(session: Session, payload: dict) -> None:
     """Re-evaluate every auto-tag over a fresh lake snapshot (a re-run changes nothing more)."""
     write_snapshots_if_changed()
     auto.evaluate(session)
 
 
-@jobs.handler("tags.bulk")
+def run_hourly_evaluate(session: Session, payload: dict) -> None:
+    """The schedule's pass, for conditions that age by time ("no visit in 30 days")."""
+    if auto.has_rules(session):
+        run_evaluate(session, payload)
+
+
 def run_bulk(session: Session, payload: dict) -> None:
     tag = session.get(Tag, payload["tag_id"])
     if tag is None:

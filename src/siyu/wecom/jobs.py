@@ -1,14 +1,14 @@
-"""The jobs WeCom work runs as: each stored callback, the full re-sync, handovers sent to
-WeCom with their results asked for until none waits, and enterprise tags pushed every minute."""
+"""The jobs WeCom work runs as: each stored callback, the full re-sync, handovers sent to WeCom
+with their results asked for, and enterprise tags pushed. The recurring ones (tag push each
+minute, transfer results every 30 minutes, the nightly re-sync) are schedules in siyu.work; a
+person or a callback may also ask for one now."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
-from siyu.core.jobs import enqueue, handler
+from siyu.core.jobs import enqueue
 from siyu.wecom import flows, service, tag_push
 from siyu.wecom.client import get_client
 from siyu.wecom.inbox import JOB_KIND
@@ -17,23 +17,20 @@ from siyu.wecom.sync import sync_customers
 SYNC_KIND = "wecom.sync"
 TRANSFERS_KIND = "wecom.transfers"
 TAGS_KIND = "wecom.tags"
-# A customer has 24 hours to refuse a transfer: results are asked for every 30 minutes until
-# no move waits any more.
-TRANSFERS_EVERY = timedelta(minutes=30)
-# Tag changes made here reach WeCom within about a minute. A run stops after TAGS_BUDGET seconds
-# and hands the rest to a new run, well inside the job lease (5 minutes).
-TAGS_EVERY = timedelta(minutes=1)
+CALLBACK_KIND = JOB_KIND
+# A run stops after TAGS_BUDGET seconds and hands the rest to a new run, well inside the job
+# lease (5 minutes).
 TAGS_BUDGET = 120.0
 
 
-@handler(JOB_KIND)
 def process_callback(session: Session, payload: dict) -> None:
     flows.process(session, int(payload["callback_id"]))
     request_tag_push(session)  # e.g. a channel code's tags on a new contact
 
 
-@handler(SYNC_KIND, scheduled=True)
 def run_sync(session: Session, payload: dict) -> None:
+    if not service.configuration().has_api:
+        return  # the nightly schedule runs whether or not WeCom is set up
     sync_customers(session, get_client())
     request_tag_push(session)
 
@@ -44,13 +41,14 @@ def request_sync(session: Session) -> None:
     enqueue(session, SYNC_KIND, f"{SYNC_KIND}:{minute}")
 
 
-@handler(TRANSFERS_KIND, scheduled=True)
 def run_transfers(session: Session, payload: dict) -> None:
+    """Send pending handovers and ask for their results. A customer has 24 hours to refuse a
+    transfer: the schedule asks again every 30 minutes while a move waits."""
+    if not service.configuration().has_api or not service.transfers_waiting(session):
+        return
     client = get_client()
     service.push_transfers(session, client)
     service.poll_transfers(session, client)
-    if service.transfers_waiting(session):
-        request_transfers(session, utcnow() + TRANSFERS_EVERY)
 
 
 def request_transfers(session: Session, at=None) -> None:
@@ -59,20 +57,17 @@ def request_transfers(session: Session, at=None) -> None:
     enqueue(session, TRANSFERS_KIND, f"{TRANSFERS_KIND}:{at.strftime('%Y%m%d%H%M')}", run_at=at)
 
 
-@handler(TAGS_KIND, scheduled=True)
 def run_tag_push(session: Session, payload: dict) -> None:
-    """Push enterprise tag changes to WeCom, and come back in a minute while WeCom is set up."""
+    """Push enterprise tag changes to WeCom (the schedule comes back every minute)."""
     if not service.configuration().has_api:
-        return  # the next callback or sync starts the round again
-    request_tag_push(session, utcnow() + TAGS_EVERY)  # committed first: kept if this run fails
-    session.commit()
+        return
     pushed = tag_push.push_tags(session, get_client(), budget=TAGS_BUDGET)
     if pushed.has_more:
         enqueue(session, TAGS_KIND, f"{TAGS_KIND}:from:{pushed.position}")
 
 
 def request_tag_push(session: Session, at=None) -> None:
-    """Queue a tag push (one a minute at most) when WeCom's API is configured."""
+    """Queue a tag push now (one a minute at most) when WeCom's API is configured."""
     if not service.configuration().has_api:
         return
     at = at or utcnow()
