@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
-from siyu.staff.models import Staff, Team
+from siyu.staff.models import Handover, Staff, Team
 from tests.console_support import csrf_of, error_beside
 
 
@@ -72,3 +72,25 @@ def test_a_bad_contact_limit_is_refused_beside_its_field_in_both_languages(
     staff = session.get(Staff, guide)
     assert (staff.role, staff.contact_limit, staff.team_id) == ("guide", None, None)
     assert session.scalar(select(func.count(Team.id))) == 0
+
+
+def test_a_bad_handover_is_refused_beside_its_fields_in_both_languages(signed_in, users, session):
+    with unit_of_work() as s:
+        s.add(Customer(traits={}, owner_id=users["other_staff_id"]))
+    client = signed_in("operator")
+    page = client.get("/staff/handovers")
+    form = {"csrf_token": csrf_of(page.text), "reason": "leaving", "strategy": "least_loaded"}
+
+    refused = client.post("/staff/handovers", data=form | {"to_staff_id": "x"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "from_staff_id") == "此项必填"
+    assert error_beside(refused.text, "to_staff_id") == "请输入整数"
+
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": form["csrf_token"]})
+    bad = form | {"from_staff_id": str(users["other_staff_id"]), "strategy": "at_random"}
+    refused = client.post("/staff/handovers", data=bad)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "strategy") == "choose one of the listed values"
+    assert f'<option value="{users["other_staff_id"]}" selected>' in refused.text
+    assert session.scalar(select(func.count(Handover.id))) == 0
+    assert {c.owner_id for c in session.query(Customer)} == {users["other_staff_id"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import func, select
@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
-from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.errors import NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted
-from siyu.core.limits import RowId, Text, Text200, is_whole_number
+from siyu.core.limits import RowId, Text, Text200
 from siyu.customers.models import Customer
 from siyu.staff import handover as handovers
 from siyu.staff import service
@@ -88,15 +88,6 @@ def staff_page(request: Request, session: SessionDep, _: Viewer, done: str = "")
     return _staff_page(request, session, done=done)
 
 
-def _optional_int(value: str, field: str) -> int | None:
-    value = value.strip()
-    if not value:
-        return None
-    if not is_whole_number(value):
-        raise InvalidInput(N_("a whole number is needed"), field=field)
-    return int(value)
-
-
 # --- handovers ------------------------------------------------------------------------------
 
 
@@ -125,31 +116,36 @@ def handovers_page(request: Request, session: SessionDep, _: Viewer, done: str =
     return _handovers_page(request, session, done=done)
 
 
+class NewHandover(BaseModel):
+    """The handover form: whose customers move, why, and to whom (a rule or one guide)."""
+
+    from_staff_id: RowId
+    reason: Annotated[str, one_of(handovers.REASONS)] = "leaving"
+    strategy: Annotated[str, one_of(handovers.STRATEGIES)] = "least_loaded"
+    to_staff_id: RowId | None = None
+
+
 @router.post("/staff/handovers", response_class=HTMLResponse)
 def start_handover(
     request: Request,
     session: SessionDep,
     user: Manager,
-    from_staff_id: Annotated[str, Form()] = "",
-    strategy: Annotated[str, Form()] = "least_loaded",
-    to_staff_id: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "leaving",
+    form: Annotated[Submission[NewHandover], posted(NewHandover)],
 ):
+    if form.data is None:
+        return _handovers_page(request, session, 400, form=form)
+    new = form.data
     try:
-        source = _optional_int(from_staff_id, "from_staff_id")
-        if source is None:
-            raise InvalidInput(N_("choose the guide whose customers move"), field="from_staff_id")
-        target = _optional_int(to_staff_id, "to_staff_id")
         made = handovers.hand_over(
             session,
-            source,
-            target if target is not None else strategy,
-            reason,
+            new.from_staff_id,
+            new.to_staff_id if new.to_staff_id is not None else new.strategy,
+            new.reason,
             f"user:{user.email}",
         )
     except SiyuError as error:
         session.rollback()
-        return _handovers_page(request, session, error.status, error=error)
+        return _handovers_page(request, session, error.status, form=form.refuse(error))
     return RedirectResponse(f"/staff/handovers/{made.id}", status_code=303)
 
 
