@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from siyu.console.web import allowed, render
 from siyu.core import jobs
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput
+from siyu.core.forms import Submission, posted
 from siyu.core.i18n import N_
+from siyu.core.limits import MAX_DAYS
 from siyu.segments import stored
 from siyu.tags import bulk, lifecycle, service
 from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
@@ -38,12 +43,19 @@ GROUP_NAMES = {
 def tag_page(
     request: Request, session: SessionDep, user: Reader, tag: str = "", done: str = ""
 ) -> Response:
+    return _tag_page(request, session, tag, done=done)
+
+
+def _tag_page(
+    request: Request, session: Session, tag: str = "", status_code: int = 200, **context: Any
+) -> Response:
     tags = service.all_tags(session)
     chosen = service.find_tag(session, tag) if tag else None
     brand_groups = {g.key: g.name for g in session.scalars(select(TagGroup))}
     return render(
         request,
         "tag_page.html",
+        status_code=status_code,
         groups=service.group_keys(session),
         group_names=brand_groups,
         builtin_names=GROUP_NAMES,
@@ -54,7 +66,7 @@ def tag_page(
         changes=service.history(session, tag_id=chosen.id if chosen else None),
         segments=stored.list_segments(session),
         limits=lifecycle.thresholds(session),
-        done=done,
+        **context,
     )
 
 
@@ -107,15 +119,35 @@ def bulk_tagging(
     return RedirectResponse(f"/tags?tag={chosen.id}&done=bulk", status_code=303)
 
 
+Days = Annotated[int, Ge(1), Le(MAX_DAYS)]
+
+
+class LifecycleDays(BaseModel):
+    """The lifecycle form: the days that separate new, active, silent and churned."""
+
+    new_days: Days
+    active_days: Days
+    churned_days: Days
+
+    @field_validator("churned_days")
+    @classmethod
+    def _after_active(cls, churned: int, info: ValidationInfo) -> int:
+        if churned <= info.data.get("active_days", 0):
+            raise ValueError(N_("must be more than the active days"))
+        return churned
+
+
 @router.post("/tags/lifecycle")
 def save_lifecycle(
+    request: Request,
     session: SessionDep,
     user: Editor,
-    new_days: Annotated[int, Form()],
-    active_days: Annotated[int, Form()],
-    churned_days: Annotated[int, Form()],
+    form: Annotated[Submission[LifecycleDays], posted(LifecycleDays)],
 ) -> Response:
-    lifecycle.set_thresholds(session, new_days, active_days, churned_days)
+    if form.data is None:
+        return _tag_page(request, session, status_code=400, form=form)
+    days = form.data
+    lifecycle.set_thresholds(session, days.new_days, days.active_days, days.churned_days)
     _evaluate_soon(session)
     return RedirectResponse("/tags?done=lifecycle", status_code=303)
 

@@ -1,0 +1,28 @@
+"""The tags page in the console: lifecycle days validated beside their fields."""
+
+from __future__ import annotations
+
+from siyu.tags.models import LifecycleSettings
+from tests.console_support import csrf_of, error_beside
+
+
+def test_bad_lifecycle_days_are_refused_beside_their_fields_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    page = client.get("/tags")
+    form = {"csrf_token": csrf_of(page.text), "new_days": "30"}
+
+    refused = client.post(
+        "/tags/lifecycle", data=form | {"active_days": "九十", "churned_days": "0"}
+    )
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "active_days") == "请输入整数"
+    assert error_beside(refused.text, "churned_days") == "不能小于 1"
+    assert 'value="九十"' in refused.text
+
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": form["csrf_token"]})
+    refused = client.post(
+        "/tags/lifecycle", data=form | {"active_days": "90", "churned_days": "60"}
+    )
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "churned_days") == "must be more than the active days"
+    assert session.get(LifecycleSettings, 1) is None
