@@ -1,20 +1,27 @@
 """Who acts on the events written to the outbox, listed in one place above the domains.
 
 `events` publishes every event it writes (events.outbox.write) and imports no feature domain;
-a domain that cares about what happened is named here. Each entry point (the app factory, the
+a domain that cares about what happened is named here, and so is a domain's check that refuses
+an event it could not apply. Each entry point (the app factory, the
 `siyu` command, the tests) calls wire() once: nothing subscribes by being imported.
 """
 
 from __future__ import annotations
 
 from siyu.events import outbox
+from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.staff.task_events import complete_by_messages
+from siyu.touchpoints.service import keep_unknown_of
 
 SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
+    keep_unknown_of,  # a touchpoint code seen for the first time is kept, unregistered
+    apply_order_events,  # Order Completed / Order Refunded keep the orders table
     complete_by_messages,  # a guide's `Message Sent` carries out their message task
 )
+# What ingest refuses before writing: an order event that could not keep the orders table.
+CHECKS: dict[str, outbox.Check] = {event: check_order_event for event in ORDER_EVENTS}
 
 
 def wire() -> None:
     """Subscribe the domains to the events written in this process."""
-    outbox.subscribe(SUBSCRIBERS)
+    outbox.subscribe(SUBSCRIBERS, CHECKS)

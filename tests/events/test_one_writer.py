@@ -27,12 +27,10 @@ RAW_INSERT = re.compile(r"insert\s+(or\s+\w+\s+)?into\s+\W?(outbox|received_mess
 NOT_FEATURES = {"core", "events", "translations"}
 # What `events` still imports from feature domains, each to be paid off by the work named:
 # the snapshot tables move with the lake's one description; segments.clock goes with the one
-# scheduler; identity resolution, orders and touchpoints are state the ingest transaction
-# applies itself. Nothing may be added here: a domain that cares subscribes instead.
+# scheduler; identity resolution is the customer state the ingest transaction applies itself.
+# Nothing may be added here: a domain that cares subscribes instead.
 STILL_IMPORTED = {
     ("service.py", "customers"),
-    ("service.py", "orders"),
-    ("service.py", "touchpoints"),
     ("shipper.py", "segments"),
     ("snapshots.py", "customers"),
     ("snapshots.py", "orders"),
@@ -68,7 +66,8 @@ def test_events_imports_no_feature_domain_it_did_not_already():
         if package in features
     }
     assert imported <= STILL_IMPORTED, imported - STILL_IMPORTED
-    assert not any(package == "staff" for _, package in imported)  # guide tasks subscribe
+    ingest = {package for name, package in imported if name in ("service.py", "inbox.py")}
+    assert ingest == {"customers"}  # guide tasks, orders and touchpoint codes subscribe
 
 
 def _mentions_table(node: ast.AST) -> bool:
@@ -86,19 +85,23 @@ def _called_name(call: ast.Call) -> str:
 
 def hand_written_inserts(source: str) -> list[int]:
     """Lines that write outbox rows or dedup keys without the writer: an insert of (or an object
-    of) OutboxEvent or ReceivedMessage, or SQL text inserting into their tables."""
+    of) OutboxEvent or ReceivedMessage, their Table objects, or SQL text inserting into them."""
     lines = [source.count("\n", 0, m.start()) + 1 for m in RAW_INSERT.finditer(source)]
     for node in ast.walk(ast.parse(source)):
+        # The Table itself (`__table__`, core.db.table_of): what a bulk insert is given.
+        if isinstance(node, ast.Attribute) and node.attr == "__table__" and _mentions_table(node):
+            lines.append(node.lineno)
         if not isinstance(node, ast.Call):
             continue
         name = _called_name(node)
-        arguments = [*node.args, *(k.value for k in node.keywords)]
-        if name in TABLES:  # OutboxEvent(...) for session.add()
+        holds_table = any(_mentions_table(a) for a in [*node.args, *node.keywords])
+        if (
+            name in TABLES  # OutboxEvent(...) for session.add()
+            or (name in WRITES and holds_table)  # insert(OutboxEvent.__table__), add_all(...)
+            or (name == "table_of" and holds_table)
+            or (name == "insert" and _mentions_table(node.func))  # OutboxEvent.__table__.insert()
+        ):
             lines.append(node.lineno)
-        elif name in WRITES and any(_mentions_table(a) for a in arguments):
-            lines.append(node.lineno)  # insert(OutboxEvent.__table__), session.add_all(...)
-        elif name == "insert" and _mentions_table(node.func):
-            lines.append(node.lineno)  # OutboxEvent.__table__.insert()
     return sorted(set(lines))
 
 
@@ -110,6 +113,8 @@ def hand_written_inserts(source: str) -> list[int]:
         "session.add(OutboxEvent(message_id='m1'))",
         "session.execute(OutboxEvent.__table__.insert(), rows)",
         "conn.exec_driver_sql('INSERT INTO outbox (message_id) VALUES (?)', ('m1',))",
+        "KEYS = ReceivedMessage.__table__",
+        "session.execute(OUTBOX, rows) if (OUTBOX := db.table_of(OutboxEvent)) else None",
     ],
 )
 def test_a_hand_built_outbox_row_is_found(snippet):
@@ -184,6 +189,25 @@ def test_the_app_and_the_command_wire_the_subscribers():
     outbox.subscribe([])
     create_app()
     assert outbox.subscribers() == list(SUBSCRIBERS)
+    assert outbox.check_for("Order Completed") is not None
     outbox.subscribe([])
     CliRunner().invoke(app, ["keys", "list"])
     assert outbox.subscribers() == list(SUBSCRIBERS)
+    assert outbox.check_for("Order Refunded") is not None
+
+
+def test_a_process_that_never_wired_its_subscribers_writes_nothing(monkeypatch):
+    monkeypatch.setattr(outbox, "_wired", [])
+    message = track("Order Completed", properties={"order_id": "o1", "revenue": "9.90"})
+    with pytest.raises(RuntimeError, match="wire"), unit_of_work() as s:
+        ingest(s, internal_source(s, "mall"), [message], datetime.now(UTC))
+    with unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+def test_an_order_event_its_domain_cannot_apply_is_refused_before_writing():
+    bad = track("Order Completed", properties={"order_id": "o1"})  # no revenue
+    with unit_of_work() as s:
+        result = ingest(s, internal_source(s, "mall"), [bad], datetime.now(UTC))
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+    assert [(r.field, r.index) for r in result.rejected] == [("properties.revenue", 0)]

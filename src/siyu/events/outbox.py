@@ -1,14 +1,15 @@
 """The one writer of the outbox: every event, the customer's, the brand's or the system's, is
 stored by write() with its dedup key, then handed to the subscribers.
 
-Ingest publishes what happened; the domains that care (a guide's message task carried out by a
-`Message Sent`) subscribe. The list of subscribers is set in one place above the domains
-(siyu.subscribers), so `events` imports no feature domain.
+Ingest publishes what happened; the domains that care (orders kept by order events, unknown
+touchpoint codes registered, a guide's message task carried out by a `Message Sent`) subscribe,
+and a domain that must refuse an event it could not apply gives ingest a check. Both are set in
+one place above the domains (siyu.subscribers), so `events` imports no feature domain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,13 @@ from siyu.events.models import OutboxEvent, ReceivedMessage
 # A subscriber gets the rows just written (dicts in the outbox's columns, JSON as text) and
 # works in the writer's transaction: what it changes commits or rolls back with the events.
 Subscriber = Callable[[Session, list[dict]], Any]
+# A check (by track event name) raises SiyuError naming the field when its domain could not
+# apply the event (event name, properties): ingest refuses it before anything is written.
+Check = Callable[[str, dict], Any]
+NOT_WIRED = "no subscribers set: call siyu.subscribers.wire() when the process starts"
 _subscribers: list[Subscriber] = []
+_checks: dict[str, Check] = {}
+_wired: list[bool] = []  # set by subscribe(): publishing to nobody by mistake loses work
 
 
 @dataclass(frozen=True)
@@ -33,13 +40,24 @@ class SourceRef:
     name: str
 
 
-def subscribe(subscribers: Iterable[Subscriber]) -> None:
-    """Who hears of every event written from now on (replacing any earlier list)."""
+def subscribe(subscribers: Iterable[Subscriber], checks: Mapping[str, Check] | None = None) -> None:
+    """Who hears of every event written from now on, and the checks an event must pass to be
+    accepted (each replacing any earlier ones)."""
     _subscribers[:] = list(subscribers)
+    _checks.clear()
+    _checks.update(checks or {})
+    _wired[:] = [True]
 
 
 def subscribers() -> list[Subscriber]:
     return list(_subscribers)
+
+
+def check_for(event: str | None) -> Check | None:
+    """The check a track event of this name must pass, if its domain asked for one."""
+    if not _wired:
+        raise RuntimeError(NOT_WIRED)
+    return _checks.get(event) if event else None
 
 
 def write(session: Session, source: SourceRef, rows: list[dict]) -> None:
@@ -47,6 +65,8 @@ def write(session: Session, source: SourceRef, rows: list[dict]) -> None:
     commits. An event older than `backfill_after_hours` when received is marked a backfill."""
     if not rows:
         return
+    if not _wired:
+        raise RuntimeError(NOT_WIRED)
     stale = timedelta(hours=get_settings().backfill_after_hours)
     for row in rows:
         row["backfill"] = row["timestamp"] < row["received_at"] - stale

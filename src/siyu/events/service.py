@@ -1,4 +1,5 @@
-"""Ingest: validate, dedup, resolve identity, apply state, write the outbox: one transaction."""
+"""Ingest: validate, dedup, resolve identity, apply the customer's state, write the outbox (whose
+subscribers apply the rest): one transaction."""
 
 from __future__ import annotations
 
@@ -24,8 +25,6 @@ from siyu.events.catalogue import is_customer_act
 from siyu.events.outbox import SourceRef, event_row
 from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
 from siyu.events.sources import internal_source
-from siyu.orders.service import ORDER_EVENTS, apply_order_event, check_order_event, load_orders
-from siyu.touchpoints.service import keep_unknown
 
 MAX_EVENT_BYTES = 32 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -148,9 +147,10 @@ def check(
     if missing:
         raise Rejection(*missing)
     check_event_time(message, received_at or datetime.now(UTC), batch_sent_at)
-    if message.event in ORDER_EVENTS and message.type == "track":
+    event_check = outbox.check_for(message.event) if message.type == "track" else None
+    if event_check is not None:  # the event's own domain: can it apply this one?
         try:
-            check_order_event(message.event, message.properties)
+            event_check(message.event, message.properties)
         except SiyuError as problem:
             raise Rejection(problem.field, problem.message) from None
     context_traits = message.context.get("traits")
@@ -331,10 +331,6 @@ def first_unseen(
     return fresh
 
 
-def _is_order(message: Message) -> bool:
-    return message.type == "track" and message.event in ORDER_EVENTS
-
-
 def record(session: Session, source_name: str, rows: list[dict]) -> None:
     """Store events Siyu writes itself (a guide's task assigned or completed), built with
     event_row(), under an internal source of this name; the caller commits."""
@@ -346,34 +342,17 @@ def _store(session: Session, source: SourceRef, items: list[Accepted]) -> None:
     keys = [k for item in items for k in item.raw_keys + _alias_keys(item.message)]
     lock_identities(session, keys)
     resolver.preload(keys)
-    order_ids = {str(i.message.properties["order_id"]) for i in items if _is_order(i.message)}
-    orders = load_orders(session, order_ids)
-    rows, touchpoints = [], set()
+    rows = []
     # Every lookup this loop needs is preloaded or cached; flushing before each would only
     # slow the batch down.
     with session.no_autoflush:
         for item in items:
-            message = item.message
             customer = _resolve(resolver, item)
-            touchpoint = _touchpoint(message)
-            if touchpoint:
-                touchpoints.add(touchpoint)
+            touchpoint = _touchpoint(item.message)
             _apply(customer, item, touchpoint)
-            if message.type == "track" and message.event in ORDER_EVENTS:
-                apply_order_event(
-                    session,
-                    message.event,
-                    message.properties,
-                    customer.id,
-                    item.timestamp,
-                    source.name,
-                    touchpoint,
-                    orders,
-                )
             rows.append(_outbox_row(source, item, customer.id, touchpoint))
-        keep_unknown(session, touchpoints)
     resolver.flush()
-    outbox.write(session, source, rows)
+    outbox.write(session, source, rows)  # its subscribers keep orders and touchpoint codes
 
 
 def _alias_keys(message: Message) -> list[tuple[str, str]]:

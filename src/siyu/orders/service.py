@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,6 +59,27 @@ def load_orders(session: Session, order_ids: set[str]) -> dict[str, Order]:
         for order in session.scalars(select(Order).where(Order.order_id.in_(chunk))):
             found[order.order_id] = order
     return found
+
+
+def apply_order_events(session: Session, rows: list[dict]) -> None:
+    """Keep the orders table true to the order events among these stored ones (outbox rows:
+    a subscriber of events' one writer, in the transaction that stores them)."""
+    mine = [r for r in rows if r["type"] == "track" and r["event"] in ORDER_EVENTS]
+    if not mine:
+        return
+    properties = [orjson.loads(r["properties"]) for r in mine]
+    known = load_orders(session, {str(p["order_id"]) for p in properties})
+    for row, props in zip(mine, properties, strict=True):
+        apply_order_event(
+            session,
+            row["event"],
+            props,
+            row["customer_id"],
+            row["timestamp"],
+            row["source"],
+            row["touchpoint"],
+            known,
+        )
 
 
 def apply_order_event(

@@ -80,6 +80,12 @@ def keep_unknown(session: Session, codes: Iterable[str]) -> list[str]:
     return new
 
 
+def keep_unknown_of(session: Session, rows: list[dict]) -> None:
+    """Register the codes these stored events name that are not known yet (outbox rows: a
+    subscriber of events' one writer)."""
+    keep_unknown(session, {r["touchpoint"] for r in rows if r["touchpoint"]})
+
+
 def record_cost(
     session: Session, code: str, period_start: datetime, period_end: datetime, cost_fen: int
 ) -> TouchpointCost:
