@@ -13,7 +13,7 @@ from sqlalchemy import Insert, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from siyu.core.db import rowcount, utcnow
+from siyu.core.db import utcnow
 from siyu.core.jobs import Job
 
 
@@ -70,7 +70,8 @@ def book_due(
             "attempts": 0,
             "created_at": now,
         }
-        booked += rowcount(session.execute(_insert_new(session, row)))
+        # RETURNING says whether a row went in (an ORM insert's rowcount is -1 on psycopg).
+        booked += len(session.execute(_insert_new(session, row).returning(Job.id)).all())
     return booked
 
 
