@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
+
 from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
 from siyu.segments.models import SegmentMember
 from siyu.segments.stored import create_segment
-from tests.console_support import csrf_of
+from siyu.staff.models import GuideTask
+from tests.console_support import csrf_of, error_beside
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -85,3 +88,24 @@ def test_a_task_without_a_segment_is_refused_with_the_field_named(signed_in, use
         data={"csrf_token": csrf_of(page.text), "title": "t", "due_date": "2026-12-10"},
     )
     assert refused.status_code == 400 and 'data-test="form-error"' in refused.text
+
+
+def test_a_bad_task_is_refused_beside_its_fields_in_both_languages(signed_in, users, session):
+    operator = signed_in("operator")
+    _segment(users)
+    page = operator.get("/tasks")
+    form = {"csrf_token": csrf_of(page.text), "segment": "vip", "instructions": "说明"}
+
+    refused = operator.post("/tasks", data=form | {"due_date": "12/10/2026"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "title") == "此项必填"
+    assert error_beside(refused.text, "due_date") == "请按 YYYY-MM-DD 格式输入日期"
+    assert '<option value="vip" selected>' in refused.text and ">说明</textarea>" in refused.text
+
+    operator.post("/lang", data={"locale": "en", "next": "/", "csrf_token": form["csrf_token"]})
+    bad = form | {"title": "t", "due_date": "1900-01-01", "kind": "call"}
+    refused = operator.post("/tasks", data=bad)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "due_date") == "must be at least 1970-01-01"
+    assert error_beside(refused.text, "kind") == "choose one of the listed values"
+    assert session.scalar(select(func.count(GuideTask.id))) == 0

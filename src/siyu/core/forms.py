@@ -78,7 +78,7 @@ def field_error(error: dict[str, Any]) -> FieldError:
     context = error.get("ctx") or {}
     if kind == "value_error" and "error" in context:
         return FieldError(str(context["error"]))
-    params = {k: v for k, v in context.items() if isinstance(v, int | float | str)}
+    params = {k: v if isinstance(v, int | float) else str(v) for k, v in context.items()}
     return FieldError(MESSAGES.get(kind, INVALID), params)
 
 

@@ -8,13 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
-from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.limits import RowId, parse_day
+from siyu.core.errors import NotFound, SiyuError
+from siyu.core.forms import Submission, one_of, posted
+from siyu.core.limits import Day, RowId, Text, Text64, Text200
 from siyu.core.settings import get_settings
 from siyu.segments.stored import list_segments
 from siyu.staff import tasks
@@ -72,44 +74,42 @@ def tasks_page(request: Request, session: SessionDep, user: Viewer, done: str = 
     return _list_page(request, session, user, done=done)
 
 
+class NewTask(BaseModel):
+    """The new-task form: what the guides are asked to do, for which segment, by when."""
+
+    title: Text200
+    kind: Annotated[str, one_of(TASK_KINDS)] = "message"
+    segment: Text64
+    due_date: Day
+    instructions: Text = ""
+    message: Text = ""
+
+
 @router.post("/tasks", response_class=HTMLResponse)
 def create_task(
     request: Request,
     session: SessionDep,
     user: Manager,
-    title: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "message",
-    segment: Annotated[str, Form()] = "",
-    due_date: Annotated[str, Form()] = "",
-    instructions: Annotated[str, Form()] = "",
-    message: Annotated[str, Form()] = "",
+    form: Annotated[Submission[NewTask], posted(NewTask)],
 ):
+    if form.data is None:
+        return _list_page(request, session, user, 400, form=form)
+    new = form.data
     try:
-        if not segment:
-            raise InvalidInput(
-                N_("choose the segment whose customers the task is for"), field="segment"
-            )
         made = tasks.create_task(
             session,
-            title,
-            _due(due_date),
+            new.title,
+            new.due_date,
             f"user:{user.email}",
-            kind=kind,
-            segment_key=segment,
-            instructions=instructions,
-            message=message,
+            kind=new.kind,
+            segment_key=new.segment,
+            instructions=new.instructions,
+            message=new.message,
         )
     except SiyuError as error:
         session.rollback()
-        return _list_page(request, session, user, error.status, error=error)
+        return _list_page(request, session, user, error.status, form=form.refuse(error))
     return RedirectResponse(f"/tasks/{made.id}?done=created", status_code=303)
-
-
-def _due(text: str) -> date:
-    due = parse_day(text)
-    if due is None:
-        raise InvalidInput(N_("give the due date as a day"), field="due_date")
-    return due
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
