@@ -12,7 +12,7 @@ from siyu.core.auth import ApiToken
 from siyu.core.db import unit_of_work
 from siyu.events.models import Source
 from siyu.users.models import User
-from tests.console_support import PASSWORD, csrf_of, sign_in
+from tests.console_support import PASSWORD, csrf_of, error_beside, sign_in
 from tests.helpers import identify, post_batch
 
 
@@ -124,6 +124,19 @@ def test_revoked_token_is_refused_by_the_api(signed_in, session):
     post_form(admin, "/settings/tokens", f"/settings/tokens/{token.id}/revoke")
     assert admin.get("/api/customers/1", headers=bearer).status_code == 401
     assert "crm" in admin.get("/settings/tokens").text
+
+
+def test_a_token_with_a_bad_staff_id_is_refused_beside_it_in_both_languages(signed_in, session):
+    admin = signed_in("admin")
+    fields = {"name": "g", "role": "guide", "staff_id": "张三"}
+    refused = post_form(admin, "/settings/tokens", "/settings/tokens", **fields)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "staff_id") == "请输入整数"
+    assert 'value="g"' in refused.text
+    admin.cookies.set("siyu_locale", "en")
+    refused = post_form(admin, "/settings/tokens", "/settings/tokens", **fields | {"staff_id": "0"})
+    assert error_beside(refused.text, "staff_id") == "must be at least 1"
+    assert count(session, ApiToken) == 0
 
 
 # --- users --------------------------------------------------------------------------------
@@ -267,3 +280,19 @@ def test_audit_filters_by_actor_entity_and_brand_date(signed_in, users):
 def test_audit_bad_date_names_the_field(signed_in):
     page = signed_in("admin").get("/settings/audit", params={"since": "11/11/2026"})
     assert page.status_code == 400 and "开始日期" in page.text
+
+
+def test_a_bad_staff_id_for_a_role_is_refused_beside_it_in_both_languages(
+    signed_in, users, session
+):
+    admin = signed_in("admin")
+    guide = session.scalar(select(User).where(User.email == users["guide"]))
+    page = f"/settings/users/{guide.id}"
+    refused = post_form(admin, page, f"{page}/role", role="guide", staff_id="x1")
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "staff_id") == "请输入整数"
+    admin.cookies.set("siyu_locale", "en")
+    refused = post_form(admin, page, f"{page}/role", role="operator", staff_id="-2")
+    assert error_beside(refused.text, "staff_id") == "must be at least 1"
+    session.expire_all()
+    assert session.get(User, guide.id).role == "guide"

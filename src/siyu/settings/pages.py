@@ -8,13 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.auth import ROLES
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.limits import RowId, is_whole_number, parse_day
+from siyu.core.forms import Submission, posted
+from siyu.core.limits import RowId, Text40, Text200, parse_day
 from siyu.core.permissions import can
 from siyu.events import sources
 from siyu.events.models import Source
@@ -136,13 +138,34 @@ def _failed(request: Request, session: Session, error: SiyuError, page, labels=N
     return page(request, session, status_code=error.status, error=shown, form=form)
 
 
-def _staff_id(value: str) -> int | None:
-    if not value.strip():
-        return None
-    if not is_whole_number(value.strip()):
-        message = N_("a guide must be linked to an existing staff member")
-        raise InvalidInput(message, field="staff_id")
-    return int(value)
+def _invalid(request: Request, session: Session, submission: Submission, page):
+    """A form that did not validate: its page again, each error beside its field."""
+    return page(request, session, status_code=400, form=submission.values, posted=submission)
+
+
+class NewToken(BaseModel):
+    """The API token form; the service says what a name and a role must be."""
+
+    name: Text200 = ""
+    role: Text40 = ""
+    staff_id: RowId | None = None
+
+
+class NewUser(BaseModel):
+    """The new console user form; the service checks the email, the password and the role."""
+
+    email: Text200 = ""
+    name: Text200 = ""
+    role: Text40 = ""
+    password: Text200 = ""
+    staff_id: RowId | None = None
+
+
+class RoleChange(BaseModel):
+    """A user's role, and the staff member a guide is."""
+
+    role: Text40 = ""
+    staff_id: RowId | None = None
 
 
 def _done(path: str, notice: str) -> RedirectResponse:
@@ -229,16 +252,15 @@ def create_token(
     request: Request,
     session: SessionDep,
     _: TokenAdmin,
-    name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    staff_id: Annotated[str, Form()] = "",
+    form: Annotated[Submission[NewToken], posted(NewToken)],
 ):
+    if (new := form.data) is None:
+        return _invalid(request, session, form, _tokens_page)
     try:
-        token, secret = service.issue_token(session, name, role, _staff_id(staff_id))
+        token, secret = service.issue_token(session, new.name, new.role, new.staff_id)
     except SiyuError as error:
-        form = {"name": name, "role": role, "staff_id": staff_id}
         labels = {"name": N_("Token name")}
-        return _failed(request, session, error, _tokens_page, labels, **form)
+        return _failed(request, session, error, _tokens_page, labels, **form.values)
     return _tokens_page(request, session, created=token, secret=secret)
 
 
@@ -275,18 +297,16 @@ def add_user(
     request: Request,
     session: SessionDep,
     _: UserAdmin,
-    email: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    staff_id: Annotated[str, Form()] = "",
+    form: Annotated[Submission[NewUser], posted(NewUser)],
 ):
-    form = {"email": email, "name": name, "role": role, "staff_id": staff_id}
+    if (new := form.data) is None:
+        return _invalid(request, session, form, _users_page)
+    name, staff = new.name.strip() or None, new.staff_id if new.role == "guide" else None
     try:
-        staff = _staff_id(staff_id) if role == "guide" else None
-        person = create_user(session, email, password, role, name.strip() or None, staff)
+        person = create_user(session, new.email, new.password, new.role, name, staff)
     except SiyuError as error:
-        return _failed(request, session, error, _users_page, **form)
+        shown = {k: v for k, v in form.values.items() if k != "password"}
+        return _failed(request, session, error, _users_page, **shown)
     return _done(f"/settings/users/{person.id}", "created")
 
 
@@ -317,15 +337,16 @@ def change_role(
     session: SessionDep,
     user_id: int,
     _: UserAdmin,
-    role: Annotated[str, Form()] = "",
-    staff_id: Annotated[str, Form()] = "",
+    form: Annotated[Submission[RoleChange], posted(RoleChange)],
 ):
+    if (change := form.data) is None:
+        return _invalid(request, session, form, _user_page)
     try:
-        service.change_role(session, user_id, role, _staff_id(staff_id))
+        service.change_role(session, user_id, change.role, change.staff_id)
     except SiyuError as error:
         if isinstance(error, NotFound):
             raise
-        return _failed(request, session, error, _user_page, role=role, staff_id=staff_id)
+        return _failed(request, session, error, _user_page, **form.values)
     return _done(f"/settings/users/{user_id}", "role")
 
 
