@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import duckdb
 import ibis
@@ -39,21 +39,30 @@ class Context(BaseModel):
     engine: str
 
 
-class Report(Protocol):
-    """A report module: KIND, Query, Result, build() and shape()."""
+ResultT = TypeVar("ResultT", bound=BaseModel)
+ResultT_co = TypeVar("ResultT_co", bound=BaseModel, covariant=True)
 
-    KIND: str
-    Query: type[BaseModel]
-    Result: type[BaseModel]
+
+class Report(Protocol[ResultT_co]):
+    """A report module: KIND, Query, Result, build() and shape() (read-only, as a module's are)."""
+
+    @property
+    def KIND(self) -> str: ...  # noqa: N802 - the module's constant
+
+    @property
+    def Query(self) -> type[BaseModel]: ...  # noqa: N802 - the module's class
+
+    @property
+    def Result(self) -> type[ResultT_co]: ...  # noqa: N802 - the module's class
 
     def build(self, query: Any, tables: Tables, context: Context) -> dict[str, ir.Table]: ...
 
-    def shape(self, frames: dict[str, pa.Table], query: Any, context: Context) -> BaseModel: ...
+    def shape(self, frames: dict[str, pa.Table], query: Any, context: Context) -> ResultT_co: ...
 
 
 @dataclass(frozen=True)
-class Run:
-    result: BaseModel
+class Run(Generic[ResultT]):
+    result: ResultT
     seconds: float
     cached: bool
     engine: str
@@ -64,13 +73,13 @@ _lock = Lock()
 
 
 def run(
-    report: Report,
+    report: Report[ResultT],
     query: BaseModel,
     *,
     tables: Tables | None = None,
     lake: Lake | None = None,
     use_cache: bool = True,
-) -> Run:
+) -> Run[ResultT]:
     """The report's result for `query`, from the cache while the lake's files are unchanged."""
     started = time.perf_counter()
     lake = lake or open_lake()
@@ -82,7 +91,9 @@ def run(
         with _lock:
             if key in _cache:
                 _cache.move_to_end(key)
-                return Run(_cache[key], time.perf_counter() - started, True, engine)
+                # The key holds the report's KIND: what it finds is that report's Result.
+                cached = cast(ResultT, _cache[key])
+                return Run(cached, time.perf_counter() - started, True, engine)
     if tables is not None:
         frames = _frames(report, query, context, tables, Lock())
     else:

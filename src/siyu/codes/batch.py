@@ -149,7 +149,7 @@ def archive_job(session: Session, payload: dict) -> None:
         write_archive(payload["batch_id"], payload["base_url"])
     except Exception as error:
         with session_factory()() as s:
-            batch = s.get(CodeBatch, payload["batch_id"])
+            batch = s.get_one(CodeBatch, payload["batch_id"])
             batch.status, batch.error = "failed", f"{type(error).__name__}: {error}"[:2000]
             s.commit()
         raise

@@ -108,6 +108,8 @@ def _route(spec: str) -> service.Route:
     except ValueError:
         raise typer.BadParameter(f"--guide {spec}: STAFF_ID[:WEIGHT[:LIMIT]]") from None
     staff_id, weight, limit = (numbers + [None, None])[:3]
+    if staff_id is None:
+        raise typer.BadParameter(f"--guide {spec}: STAFF_ID[:WEIGHT[:LIMIT]]")
     return service.Route(staff_id, weight or 1, daily_limit=limit, is_backup=is_backup)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -26,7 +27,7 @@ def emit_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def fail(error: SiyuError) -> None:
+def fail(error: SiyuError) -> NoReturn:
     where = f" ({error.field})" if error.field else ""
     errors.print(f"[red]error{where}:[/red] {error.message}")
     raise typer.Exit(2)

@@ -35,9 +35,9 @@ def find_customer(session: Session, ref: str | int) -> Customer:
         ).all()
         if not owners:
             raise NotFound(f"no customer has the id or identity {text!r}", field="id")
-        customer = session.get(Customer, owners[0])
+        customer = session.get_one(Customer, owners[0])
     while customer.merged_into_id is not None:
-        customer = session.get(Customer, customer.merged_into_id)
+        customer = session.get_one(Customer, customer.merged_into_id)
     return customer
 
 
@@ -162,7 +162,10 @@ def undo_merge(session: Session, merge_id: int, actor: str) -> CustomerMerge:
         raise NotFound(f"no merge {merge_id}", field="merge_id")
     if record.undone_at is not None:
         raise Conflict(f"merge {merge_id} was already undone", field="merge_id")
-    kept, merged = session.get(Customer, record.kept_id), session.get(Customer, record.merged_id)
+    kept, merged = (
+        session.get_one(Customer, record.kept_id),
+        session.get_one(Customer, record.merged_id),
+    )
     if kept.merged_into_id is not None:
         raise Conflict(
             f"customer {kept.id} was merged again later; undo that merge first", field="merge_id"
@@ -200,14 +203,10 @@ def _restore_kept(kept: Customer, record: CustomerMerge) -> None:
 
 
 def _has_strong_identity(session: Session, customer_id: int) -> bool:
-    return (
-        session.scalar(
-            select(func.count(Identity.id)).where(
-                Identity.customer_id == customer_id, Identity.type != "anonymous_id"
-            )
-        )
-        > 0
+    strong = select(func.count(Identity.id)).where(
+        Identity.customer_id == customer_id, Identity.type != "anonymous_id"
     )
+    return session.execute(strong).scalar_one() > 0
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -109,6 +109,8 @@ def apply_order_event(
         known[order_id] = order
     found = order_amount(properties)
     if event == "Order Completed":
+        if found is None:  # check_order_event refused it before anything was written
+            raise InvalidInput("revenue (or total) is required", field="properties.revenue")
         order.amount_fen = to_fen(found[1], "revenue")
         order.paid_at = timestamp
         order.customer_id = customer_id

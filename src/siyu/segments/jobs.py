@@ -18,7 +18,7 @@ def run_refresh(session: Session, payload: dict) -> None:
     run = session.get(SegmentRefresh, payload["refresh_id"])
     if run is None or run.status == "done":
         return
-    segment = session.get(Segment, run.segment_id)
+    segment = session.get_one(Segment, run.segment_id)
     run.status, run.started_at, run.progress = "running", utcnow(), 5
     session.commit()
     # Tags set by hand a moment ago must be in the lake's snapshot the rule reads.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 
@@ -26,12 +28,12 @@ def list_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
     upgrade()
     with session_factory()() as session:
         stores = {s.id: s.name for s in service.list_stores(session)}
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": s.id,
                 "name": s.name,
                 "role": s.role,
-                "store": stores.get(s.store_id),
+                "store": stores.get(s.store_id) if s.store_id else None,
                 "wecom_userid": s.wecom_userid,
                 "status": s.status,
                 "customers": contacts_of(session, s.id),
@@ -139,7 +141,7 @@ def list_handovers(json_out: bool = typer.Option(False, "--json")) -> None:
     with session_factory()() as session:
         made = handovers.handovers(session)
         counts = handovers.move_counts(session, [h.id for h in made])
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": h.id,
                 "from_staff_id": h.from_staff_id,

@@ -223,7 +223,7 @@ def record_transfer_result(
         return move
     if status == "succeeded":
         customer = session.get(Customer, move.customer_id) if move.customer_id else None
-        _succeed(session, move, customer, session.get(Staff, move.to_staff_id))
+        _succeed(session, move, customer, session.get_one(Staff, move.to_staff_id))
     else:
         move.status, move.finished_at = status, utcnow()
         jobs.enqueue(
@@ -273,7 +273,7 @@ def retry_pool(session: Session, actor: str) -> list[HandoverMove]:
 
 
 def _retry(session: Session, failed: HandoverMove) -> HandoverMove | None:
-    handover = session.get(Handover, failed.handover_id)
+    handover = session.get_one(Handover, failed.handover_id)
     tried = set(
         session.scalars(
             select(HandoverMove.to_staff_id).where(

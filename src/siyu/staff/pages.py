@@ -63,7 +63,7 @@ def _customers_by_staff(session: Session) -> dict[int, int]:
         .where(Customer.owner_id.is_not(None), Customer.merged_into_id.is_(None))
         .group_by(Customer.owner_id)
     )
-    return dict(rows.all())
+    return {owner: count for owner, count in rows if owner is not None}
 
 
 def _staff_page(request: Request, session: Session, status_code: int = 200, **context):

@@ -158,7 +158,11 @@ def capacity_warnings(session: Session) -> list[Capacity]:
             .group_by(Customer.owner_id)
         ).all()
     )
-    found = [Capacity(s.id, s.name, counts.get(s.id, 0), s.contact_limit) for s in limited]
+    found = [
+        Capacity(s.id, s.name, counts.get(s.id, 0), s.contact_limit)
+        for s in limited
+        if s.contact_limit is not None
+    ]
     return sorted(
         (c for c in found if c.limit and c.contacts >= WARN_SHARE * c.limit),
         key=lambda c: -c.share,

@@ -139,7 +139,7 @@ def staff_by_wecom(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Staff.wecom_userid, Staff.id).where(Staff.wecom_userid.is_not(None))
     )
-    return {wecom_userid: staff_id for wecom_userid, staff_id in rows}
+    return {userid: staff_id for userid, staff_id in rows if userid is not None}
 
 
 def assign_owner(session: Session, customer_id: int, staff_id: int) -> Customer:
@@ -151,7 +151,7 @@ def assign_owner(session: Session, customer_id: int, staff_id: int) -> Customer:
     if staff is None:
         raise NotFound(f"no staff member {staff_id}", field="staff_id")
     while customer.merged_into_id is not None:
-        customer = session.get(Customer, customer.merged_into_id)
+        customer = session.get_one(Customer, customer.merged_into_id)
     _own(customer, staff)
     session.flush()
     return customer
@@ -174,7 +174,8 @@ def assign_owners(session: Session, owners: Mapping[Key, int]) -> int:
     }
     changed = set()
     for key, staff_id in owners.items():
-        customer = customers.get(customer_of.get(key))
+        customer_id = customer_of.get(key)
+        customer = customers.get(customer_id) if customer_id is not None else None
         if customer is not None and staff_id in staff:
             _own(customer, staff[staff_id])
             changed.add(customer.id)

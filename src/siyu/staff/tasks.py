@@ -76,9 +76,10 @@ def create_task(
     if (segment_key is None) == (customer_ids is None):
         raise InvalidInput(N_("target a segment or a list of customers"), field="segment")
     now = now or utcnow()
-    targets = (
-        _segment_members(session, segment_key) if segment_key else _survivors(session, customer_ids)
-    )
+    if segment_key is not None:
+        targets = _segment_members(session, segment_key)
+    else:
+        targets = _survivors(session, customer_ids or [])
     task = GuideTask(
         title=title,
         kind=kind,
@@ -142,7 +143,7 @@ def _active_owners(session: Session, customer_ids: list[int]) -> dict[int, int]:
             .join(Staff, Staff.id == Customer.owner_id)
             .where(Customer.id.in_(customer_ids[start : start + CHUNK]), Staff.status == "active")
         )
-        owners.update(rows.all())
+        owners.update((c, owner) for c, owner in rows if owner is not None)
     return owners
 
 

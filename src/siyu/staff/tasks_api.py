@@ -166,7 +166,7 @@ def assignments(
 def done(task_id: RowId, body: DoneIn, session: SessionDep, token: Doer) -> AssignmentOut:
     guide = _own_guide(token)
     assignment = tasks.mark_done(session, task_id, body.customer_id, "api", guide_id=guide)
-    return _assignment_out(assignment, session.get(Customer, assignment.customer_id))
+    return _assignment_out(assignment, session.get_one(Customer, assignment.customer_id))
 
 
 @router.post("/{task_id}/close", summary="Stop a task: what is not done counts as not executed")

@@ -122,7 +122,7 @@ def done(
                 "task_id": task_id,
                 "customer_id": customer_id,
                 "guide_id": assignment.guide_id,
-                "done_at": assignment.done_at.isoformat(),
+                "done_at": assignment.done_at.isoformat() if assignment.done_at else None,
                 "done_how": assignment.done_how,
             }
     except SiyuError as error:

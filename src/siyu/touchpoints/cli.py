@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -73,15 +74,15 @@ def list_cmd(json_out: bool = typer.Option(False, "--json")) -> None:
     upgrade()
     with session_factory()() as session:
         stores, owners = service.store_codes_and_owners(session)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "code": t.code,
                 "name": t.name,
                 "group": t.group,
                 "entry_type": t.entry_type,
                 "registered": t.is_registered,
-                "store": stores.get(t.store_id),
-                "owner": owners.get(t.owner_id),
+                "store": stores.get(t.store_id) if t.store_id else None,
+                "owner": owners.get(t.owner_id) if t.owner_id else None,
             }
             for t in service.list_touchpoints(session)
         ]

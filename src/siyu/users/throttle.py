@@ -75,7 +75,7 @@ def _row(session: Session, key: str, now: datetime) -> SignInThrottle:
             row = SignInThrottle(key=key, failures=0, last_failure_at=now)
             session.add(row)
     except IntegrityError:
-        row = session.get(SignInThrottle, key, populate_existing=True)
+        row = session.get_one(SignInThrottle, key, populate_existing=True)
     return row
 
 

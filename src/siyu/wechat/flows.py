@@ -41,7 +41,7 @@ def _record(session: Session, event: dict, name: str, client) -> str:
     code = find_code(session, scene) if scene else None
     touchpoint = touchpoint_code(session, code)
     properties = {"scene": scene} if scene else {}
-    if touchpoint:
+    if touchpoint and code:
         properties |= {"touchpoint": touchpoint, "code": code.code}
     if name == "QR Code Scanned":
         properties["channel"] = "official_account"

@@ -24,7 +24,7 @@ from siyu.tags.service import ensure_tag, tag_customer
 from siyu.touchpoints.models import Touchpoint
 from siyu.wecom.client import WecomClient, get_client
 from siyu.wecom.models import GroupMember, LossAlert, TagLink, WecomCallback
-from siyu.wecom.records import at_time, customer_of, message_id, record
+from siyu.wecom.records import at_time, customer_of, message_id, record, recorded_customer
 
 log = logging.getLogger("siyu.wecom")
 SOURCE = "wecom"
@@ -68,7 +68,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     touchpoint = touchpoint_code(session, code)
     traits = _profile(client, external)
     properties = {"guide": userid, "welcome_sent": welcomed}
-    if touchpoint:
+    if touchpoint and code:
         properties |= {"touchpoint": touchpoint, "code": code.code}
     key = (fields.get("WelcomeCode") or fields.get("CreateTime"), userid)
     record(
@@ -91,7 +91,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
         ],
         at,
     )
-    customer = customer_of(session, EXTERNAL, external)
+    customer = recorded_customer(session, EXTERNAL, external)
     assign_owner(session, customer.id, staff.id)
     record_add(session, staff.id, at)
     tagged = _apply_code_tags(session, customer, code)
@@ -166,8 +166,8 @@ def contact_edited(session: Session, fields: dict, client: WecomClient | None) -
         ],
         at,
     )
-    customer = customer_of(session, EXTERNAL, external)
-    names = []
+    customer = recorded_customer(session, EXTERNAL, external)
+    names: list[str] = []
     for follow in contact.get("follow_user", []):
         if follow.get("userid") == userid:
             names = apply_follow_tags(session, customer, follow)
@@ -305,7 +305,7 @@ def link_tag(session: Session, wecom_tag_id: str, name: str, tag: Tag | None = N
     """The Siyu tag for a WeCom corp tag, created and linked on first sight."""
     link = session.scalar(select(TagLink).where(TagLink.wecom_tag_id == wecom_tag_id))
     if link is not None:
-        return session.get(Tag, link.tag_id)
+        return session.get_one(Tag, link.tag_id)
     tag = tag or ensure_tag(session, name[:64], "enterprise")
     session.add(TagLink(wecom_tag_id=wecom_tag_id, tag_id=tag.id))
     session.flush()
@@ -330,7 +330,7 @@ def tag_changed(session: Session, fields: dict, client: WecomClient | None) -> s
         return "tag not found in WeCom"
     if link is None:
         return f"tag {link_tag(session, tag_id, name).id} linked"
-    tag = session.get(Tag, link.tag_id)
+    tag = session.get_one(Tag, link.tag_id)
     clash = session.scalar(select(Tag.id).where(Tag.name == name[:64], Tag.id != tag.id))
     if clash is None:
         tag.name = name[:64]
@@ -364,5 +364,9 @@ FLOWS: dict[tuple[str, str], Flow] = {
 
 
 def staff_names(session: Session, ids: set[int]) -> dict[int, str]:
-    rows = session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))) if ids else []
-    return dict(rows)
+    if not ids:
+        return {}
+    return {
+        row.id: row.name
+        for row in session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids)))
+    }

@@ -33,7 +33,8 @@ def accept(session: Session, fields: dict, received_at: datetime) -> tuple[Wecom
             session.add(callback)
             session.flush()
     except IntegrityError:
-        return session.scalar(select(WecomCallback).where(WecomCallback.dedup_key == key)), False
+        first = select(WecomCallback).where(WecomCallback.dedup_key == key)
+        return session.execute(first).scalar_one(), False
     enqueue(session, JOB_KIND, job_key(callback), {"callback_id": callback.id})
     return callback, True
 

@@ -5,7 +5,7 @@ A guide sees only the loss alerts of their own customers (or of the guides they 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -49,7 +49,7 @@ def _sync_context(session) -> dict:
 @router.get("/wecom", response_class=HTMLResponse)
 def wecom_page(request: Request, session: SessionDep, user: Viewer, done: str | None = None):
     is_guide = user.role == "guide"
-    context = {
+    context: dict[str, Any] = {
         "alerts": service.loss_alerts(session, user.staff_id if is_guide else None),
         "loss_kinds": LOSS_KINDS,
         "is_guide": is_guide,

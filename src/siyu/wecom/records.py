@@ -63,3 +63,11 @@ def customer_of(session: Session, kind: str, value: str) -> Customer | None:
     while customer is not None and customer.merged_into_id is not None:
         customer = session.get(Customer, customer.merged_into_id)
     return customer
+
+
+def recorded_customer(session: Session, kind: str, value: str) -> Customer:
+    """The customer of an identity just recorded, which always names one."""
+    customer = customer_of(session, kind, value)
+    if customer is None:
+        raise LookupError(f"no customer has the {kind} just recorded")
+    return customer

@@ -69,7 +69,7 @@ def _guide_userids(session: Session, channel: ChannelCode) -> list[str]:
         .where(Staff.id.in_(staff_ids), Staff.wecom_userid.is_not(None))
         .order_by(Staff.wecom_userid)
     )
-    return list(rows)
+    return [userid for userid in rows if userid is not None]
 
 
 def push_transfers(session: Session, client: WecomClient | None = None) -> int:
@@ -78,9 +78,9 @@ def push_transfers(session: Session, client: WecomClient | None = None) -> int:
     client = client or get_client()
     groups: dict[tuple[str, str, bool], list[HandoverMove]] = defaultdict(list)
     for move, source, target in _pending_pairs(session):
-        if not (move.detail or "").startswith(SENT):
-            key = (source.wecom_userid, target.wecom_userid, source.status == "left")
-            groups[key].append(move)
+        handover, takeover = source.wecom_userid, target.wecom_userid
+        if handover and takeover and not (move.detail or "").startswith(SENT):
+            groups[handover, takeover, source.status == "left"].append(move)
     asked = 0
     for (handover, takeover, has_left), moves in groups.items():
         send = (
@@ -90,7 +90,9 @@ def push_transfers(session: Session, client: WecomClient | None = None) -> int:
         )
         for start in range(0, len(moves), TRANSFER_BATCH):
             batch = moves[start : start + TRANSFER_BATCH]
-            answer = send(handover, takeover, [m.external_userid for m in batch])
+            answer = send(
+                handover, takeover, [m.external_userid for m in batch if m.external_userid]
+            )
             for move in batch:  # sent once: a move asked for again would be refused
                 move.detail = f"{SENT} {utcnow().isoformat(timespec='seconds')}"
             for row in answer.get("customer", []):
@@ -109,7 +111,11 @@ def transfers_waiting(session: Session) -> int:
 def poll_transfers(session: Session, client: WecomClient | None = None) -> int:
     """Apply WeCom's transfer results to pending moves; returns how many were settled."""
     client = client or get_client()
-    pairs = {(s.wecom_userid, t.wecom_userid) for _, s, t in _pending_pairs(session)}
+    pairs = {
+        (s.wecom_userid, t.wecom_userid)
+        for _, s, t in _pending_pairs(session)
+        if s.wecom_userid and t.wecom_userid
+    }
     settled = 0
     for handover, takeover in sorted(pairs):
         cursor = ""
@@ -127,6 +133,7 @@ def poll_transfers(session: Session, client: WecomClient | None = None) -> int:
 
 
 def _pending_pairs(session: Session) -> list[tuple[HandoverMove, Staff, Staff]]:
+    """Pending moves of a customer with an external id between two staff with WeCom UserIDs."""
     moves = [m for m in pending_moves(session) if m.external_userid]
     staff_ids = {m.from_staff_id for m in moves} | {m.to_staff_id for m in moves}
     staff = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(staff_ids)))}

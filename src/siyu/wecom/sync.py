@@ -24,7 +24,7 @@ from siyu.tags.service import tag_customer
 from siyu.wecom.client import WecomClient
 from siyu.wecom.flows import EXTERNAL, SOURCE, link_tag
 from siyu.wecom.models import SyncRun
-from siyu.wecom.records import at_time, customer_of
+from siyu.wecom.records import at_time, recorded_customer
 
 PAGE_SIZE = 100  # batch/get_by_user's largest page
 RATE_LIMIT_WAIT = 60.0  # seconds: WeCom's frequency limits are counted per minute
@@ -134,7 +134,8 @@ def _apply(session: Session, userid: str, contacts: list[dict], corp_tags: dict)
     for item in contacts:
         tag_ids = item.get("follow_info", {}).get("tag_id") or []
         if tag_ids:
-            customer = customer_of(session, EXTERNAL, item["external_contact"]["external_userid"])
+            external = item["external_contact"]["external_userid"]
+            customer = recorded_customer(session, EXTERNAL, external)
             for tag_id in tag_ids:
                 if str(tag_id) in corp_tags:
                     tag = link_tag(session, str(tag_id), corp_tags[str(tag_id)])

@@ -161,6 +161,8 @@ def _plan(session: Session, changes: list[dict]) -> list[Contact]:
     )
     contacts = []
     for customer_id, userid, external in relations:
+        if userid is None:  # the query keeps owners with a WeCom UserID only
+            continue
         tags = sorted(tags_of[customer_id])
         add = [t for t in tags if (customer_id, t) in held]
         remove = [t for t in tags if (customer_id, t) not in held]
