@@ -3,9 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from siyu.analytics import runner
+from siyu.analytics.base import ReportQuery
 from siyu.analytics.registry import REPORTS
 from siyu.core.auth import ApiToken
 from siyu.core.deps import SessionDep, token_allowed
@@ -36,7 +36,7 @@ def _route(kind: str, module) -> None:
     )
 
 
-def with_segment(query: BaseModel, found: dict) -> BaseModel:
+def with_segment(query: ReportQuery, found: dict) -> ReportQuery:
     """The query with its segment filter set to a saved segment's (stored.report_filter)."""
     filters = query.filters.model_validate({**query.filters.model_dump(), **found})
     return query.model_copy(update={"filters": filters})

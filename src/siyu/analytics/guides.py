@@ -115,12 +115,12 @@ def _tasks(tables: Tables, crowd: ir.Table, since, until) -> ir.Table:
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
-    found: dict[int, dict] = {}
+    found: dict[int | None, dict] = {}
     for name in ("customers", "acts", "sales", "tasks"):
         for row in frames[name].to_pylist():
             found.setdefault(row.pop("owner_id"), {}).update(row)
-    found.pop(None, None)  # an assignment event without a readable guide
-    guides = [_guide(guide, values) for guide, values in found.items()]
+    # None: an assignment event without a readable guide
+    guides = [_guide(guide, values) for guide, values in found.items() if guide is not None]
     guides.sort(key=lambda g: (-g.gmv_fen, -g.customers, g.guide_id))
     return Result(guides=guides)
 
@@ -195,15 +195,13 @@ def charts(result: Result, _, names=None) -> list[dict]:
 def _rates_chart(result: Result, _, names: dict) -> list[dict]:
     """Execution rate (%) per guide given tasks, lowest first: whom to follow up with."""
     given = sorted(
-        (g for g in result.guides if g.execution_rate is not None),
-        key=lambda g: (g.execution_rate, g.guide_id),
+        (g.execution_rate, g.guide_id) for g in result.guides if g.execution_rate is not None
     )[:20]
     if not given:
         return []
-    labels = [names.get(str(g.guide_id), str(g.guide_id)) for g in given]
-    option = bars(
-        labels, [(_("Execution rate") + " (%)", [round(g.execution_rate * 100, 1) for g in given])]
-    )
+    labels = [names.get(str(guide), str(guide)) for _rate, guide in given]
+    rates = [round(rate * 100, 1) for rate, _guide in given]
+    option = bars(labels, [(_("Execution rate") + " (%)", rates)])
     option["yAxis"] = {"type": "value", "max": 100}
     return [{"title": _("Task execution rate of each guide"), "option": option}]
 

@@ -230,7 +230,7 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
     found = _predict(b, query.horizon)
     holdout = None
     if query.holdout_end and found.bg and not found.bg.problem:
-        holdout = _holdout(found.bg, query, b.x, b.t_x, b.T, b.holdout)
+        holdout = _holdout(found.bg, query, query.holdout_end, b.x, b.t_x, b.T, b.holdout)
         if _is_far(holdout.predicted_purchases, holdout.actual_purchases):
             predicted = round(holdout.predicted_purchases)
             found.notes.append(
@@ -291,8 +291,8 @@ def _is_far(predicted: float, actual: int) -> bool:
     return abs(predicted - actual) > max(HOLDOUT_TOLERANCE * predicted, 2 * np.sqrt(predicted))
 
 
-def _holdout(bg, query: Query, x, t_x, T, actual) -> Holdout:
-    periods = (query.holdout_end - query.calibration_end).days / PERIOD_DAYS[query.period]
+def _holdout(bg, query: Query, end: date, x, t_x, T, actual) -> Holdout:
+    periods = (end - query.calibration_end).days / PERIOD_DAYS[query.period]
     predicted = bg.expected_purchases(periods, x, t_x, T)
     groups = []
     for k in range(FREQUENCIES):

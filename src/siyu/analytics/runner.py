@@ -177,8 +177,8 @@ def _plan(
     takes longer to compile a report than DuckDB to run it) and kept while the settings and the
     set of tables the lake has are the same."""
     settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("SIYU_")))
-    key = (report.KIND, query.model_dump_json(), context.model_dump_json(), tables.missing, limit)
-    key += (settings,)
+    key: tuple[Any, ...] = (report.KIND, query.model_dump_json(), context.model_dump_json())
+    key += (tables.missing, limit, settings)
     with _lock:
         if key in _plans:
             _plans.move_to_end(key)

@@ -98,7 +98,10 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
 def _key(events: ir.Table, by: str) -> ir.StringValue:
     if by == "touchpoint":
         return events.touchpoint
-    return json_text_at(events.properties, ("code",)).fill_null(events.touchpoint)
+    code = json_text_at(events.properties, ("code",))
+    if code is None:  # only a path that needs quoting has none, and "code" needs none
+        raise ValueError("the code's JSON path cannot be read in one pass")
+    return code.fill_null(events.touchpoint)
 
 
 def _brought(query: Query, tables: Tables, marked: ir.Table) -> ir.Table:

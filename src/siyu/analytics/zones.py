@@ -44,7 +44,10 @@ def transitions(zone: str) -> tuple[int, tuple[tuple[int, int], ...]]:
 
 
 def _offset(tz: ZoneInfo, moment: datetime) -> int:
-    return int(moment.astimezone(tz).utcoffset().total_seconds())
+    offset = moment.astimezone(tz).utcoffset()
+    if offset is None:  # an aware time always has one
+        raise ValueError(f"{tz} gives {moment} no UTC offset")
+    return int(offset.total_seconds())
 
 
 def local_seconds(moment: ir.TimestampValue, zone: str) -> ir.IntegerValue:

@@ -36,4 +36,5 @@ def merge(body: MergeRequest, session: SessionDep, token: Operator) -> dict:
 @router.post("/merges/{merge_id}/undo", summary="Undo a merge from its record")
 def undo(merge_id: RowId, session: SessionDep, token: Operator) -> dict:
     record = service.undo_merge(session, merge_id, f"token:{token.name}")
-    return {"merge_id": record.id, "undone_at": record.undone_at.isoformat()}
+    undone_at = record.undone_at.isoformat() if record.undone_at else None
+    return {"merge_id": record.id, "undone_at": undone_at}

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from siyu.core.db import utcnow
+from siyu.core.db import table_of, utcnow
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer, CustomerMerge, Identity
 from siyu.orders.models import Order
@@ -135,7 +135,7 @@ class Resolver:
     def flush(self) -> None:
         """Write the new identities (one INSERT for all of them) and the session's changes."""
         if self.new_identities:
-            self.session.execute(insert(Identity.__table__), self.new_identities)
+            self.session.execute(insert(table_of(Identity)), self.new_identities)
             self.new_identities = []
         self.session.flush()
 

@@ -88,6 +88,7 @@ def past_moment(
 def _parse(raw: str | None, time_format: str | None) -> datetime:
     if raw is None:
         raise CellError("a time is required")
+    attempts: list[tuple[str, str | None]]
     if time_format:
         attempts = [(raw, time_format)]
     else:

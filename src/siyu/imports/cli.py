@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.progress import TaskID
 
 from siyu.core.console_out import console, emit_json, errors, fail, progress_bar
 from siyu.core.db import upgrade
@@ -93,7 +94,7 @@ def _run(request: ImportRequest, show_progress: bool) -> ImportSummary:
     if not show_progress:
         return run_import(request)
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:

@@ -78,7 +78,11 @@ class CustomerRows:
             if field.startswith(TRAIT_PREFIX)
         }
         named |= {column: column for column in self.columns.others}
-        traits = {name: self._trait(row.cells.get(column)) for name, column in named.items()}
+        traits = {
+            name: self._trait(row.cells.get(column))
+            for name, column in named.items()
+            if column is not None
+        }
         return {name: value for name, value in traits.items() if value is not None}
 
     def _trait(self, cell: cells.Cell):

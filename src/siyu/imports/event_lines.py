@@ -18,8 +18,11 @@ class EventLines:
         return [self._message(row) for row in rows]
 
     def _message(self, row: SourceRow) -> Planned | Problem:
+        line = row.cells[LINE]
+        if not isinstance(line, str):
+            return Problem(row, None, "not JSON (the line holds no text)")
         try:
-            raw = orjson.loads(row.cells[LINE])
+            raw = orjson.loads(line)
         except orjson.JSONDecodeError as error:
             return Problem(row, None, f"not JSON ({error})")
         if not isinstance(raw, dict):

@@ -15,10 +15,11 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import orjson
 from pydantic import BaseModel
@@ -420,6 +421,7 @@ def bad_rows(record: ImportRecord, limit: int = SHOWN_BAD_ROWS) -> list[BadRow]:
     if not latest.get("rejected") or not record.rejected_path.is_file():
         return []
     with record.rejected_path.open(encoding="utf-8-sig", newline="") as handle:
+        found: Iterator[Any]
         if record.kind == "events":
             found = (orjson.loads(line) for line in handle if line.strip())
         else:

@@ -16,7 +16,8 @@ from siyu.imports.cells import text
 
 Kind = Literal["customers", "orders", "events"]
 CUSTOMER_ID_TYPES = ("auto", "siyu", *ids.TYPES)
-CustomerIdType = Literal[CUSTOMER_ID_TYPES]
+# The identity types are listed once (ids.TYPES); the checker cannot read a Literal built so.
+CustomerIdType = Literal[CUSTOMER_ID_TYPES]  # type: ignore[valid-type]
 
 # Canonical fields of each kind; True marks a required one.
 ORDER_FIELDS = {

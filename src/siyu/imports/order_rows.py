@@ -132,7 +132,7 @@ class OrderRows:
             return Problem(line.row, self.columns.column("customer_id"), voice)
         messages = [_completed(line, voice)]
         if line.refunded_at is not None and line.refund_amount != 0:
-            messages.append(_refunded(line, voice))
+            messages.append(_refunded(line, line.refunded_at, voice))
         return checked(line.row, messages, self._message_columns())
 
     def _message_columns(self) -> dict[str, str]:
@@ -161,7 +161,7 @@ def _completed(line: OrderLine, voice: dict) -> dict:
     }
 
 
-def _refunded(line: OrderLine, voice: dict) -> dict:
+def _refunded(line: OrderLine, refunded_at: datetime, voice: dict) -> dict:
     properties = {"order_id": line.order_id}
     if line.refund_amount is not None:
         properties["revenue"] = _yuan(line.refund_amount)
@@ -169,7 +169,7 @@ def _refunded(line: OrderLine, voice: dict) -> dict:
         "type": "track",
         "event": "Order Refunded",
         "messageId": f"import-order-{line.order_id}-refunded",
-        "timestamp": line.refunded_at.isoformat(),
+        "timestamp": refunded_at.isoformat(),
         "properties": properties,
         **voice,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -275,7 +275,7 @@ def check(request: Request, session: SessionDep, import_id: str, _: Runner, form
     except SiyuError as error:
         if isinstance(error, NotFound):
             raise
-        kept = {"columns": {f: c for f, c in choice.columns.items() if c}}
+        kept: dict[str, Any] = {"columns": {f: c for f, c in choice.columns.items() if c}}
         if record.kind == "orders":
             kept["customer_id_type"] = choice.customer_id_type
         return _refused(request, session, import_id, error, keep=kept)

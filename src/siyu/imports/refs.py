@@ -108,7 +108,7 @@ def _live(session: Session, customer_ids: set[int]) -> dict[int, int]:
                 Customer.id.in_(pending), Customer.merged_into_id.is_not(None)
             )
         ).all()
-        moved = dict(rows)
+        moved = {old: new for old, new in rows if new is not None}
         for origin, now in live.items():
             if now in moved:
                 live[origin] = moved[now]
@@ -139,7 +139,10 @@ def _voice(customer_id: int, keys: list[tuple[str, str]]) -> Speaker:
         return {"anonymousId": kinds["anonymous_id"]}
     if keys:
         kind, value = min(keys, key=lambda k: ids.PRIORITY[k[0]])
-        return _newcomer((kind, value))
+        spoken = _newcomer((kind, value))
+        if isinstance(spoken, str):  # only a "siyu" reference is refused, and no identity is one
+            raise ValueError(spoken)
+        return spoken
     return {"anonymousId": f"siyu-customer-{customer_id}"}
 
 

@@ -23,6 +23,7 @@ from siyu.core.db import session_factory, unit_of_work, utcnow
 from siyu.core.errors import InvalidInput
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
+from siyu.events.schemas import Rejected
 from siyu.events.service import SourceRef, ingest
 from siyu.events.sources import internal_source
 from siyu.imports.customer_rows import CustomerRows
@@ -171,7 +172,7 @@ def _ingest(
     with _counting_new_customers(session) as created:
         result = ingest(session, source, messages, received_at)
     # The checks above are ingest's own, so this stays empty; if it ever does not, say so.
-    refused = {}
+    refused: dict[int, tuple[SourceRow, Rejected]] = {}
     for item in result.rejected:
         refused.setdefault(owners[item.index].row.number, (owners[item.index].row, item))
     for row, item in refused.values():

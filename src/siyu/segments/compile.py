@@ -7,6 +7,7 @@ import operator
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from functools import reduce
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -100,7 +101,8 @@ def with_user_ids(members: ir.Table, tables: LakeTables) -> ir.Table:
 
 def value_check(text: ir.StringValue, check: ValueCheck) -> ir.BooleanValue:
     """A trait or property test on a JSON text column; never null (a missing value fails)."""
-    values = check.value if check.op in ("in", "not_in") else (check.value,)
+    is_list = check.op in ("in", "not_in")
+    values = check.value if is_list and isinstance(check.value, tuple) else (check.value,)
     if check.op in ("eq", "ne", "in", "not_in") and all(map(_plain_text, values)):
         found = json_text_at(text, check.path)  # one pass where the JSON type cannot matter
         if found is not None:
@@ -156,6 +158,7 @@ class _Builder:
 
     def require(self, rule: Rule) -> None:
         """`rule` must hold for every member: a feature it fails without can be inner-joined."""
+        key: Hashable
         match rule:
             case HasTag(tag):
                 key = ("tag", tag)
@@ -421,7 +424,7 @@ def _exists(node: JsonAt, value: bool) -> ir.BooleanValue:
     return node.present if value else ~node.present
 
 
-VALUE_TESTS: dict[str, Callable[[JsonAt, object], ir.BooleanValue]] = {
+VALUE_TESTS: dict[str, Callable[[JsonAt, Any], ir.BooleanValue]] = {
     "eq": _equals,
     "ne": lambda node, value: ~_equals(node, value),
     "in": _among,

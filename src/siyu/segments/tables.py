@@ -64,7 +64,7 @@ class LakeTables:
     def __getattr__(self, name: str) -> ir.Table:
         if name.startswith("_") or name not in EMPTY_SCHEMAS:
             raise AttributeError(name)
-        if name not in self._tables:
+        if name not in self._tables and self._load is not None:
             self._tables[name] = self._load(name)
         return self._tables[name]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -82,7 +82,7 @@ FIELDS = {
     "until": N_("To"),
 }
 # What each domain's error means on these forms, in words that have a translation.
-MESSAGES = {
+MESSAGES: dict[tuple[str | None, str], str] = {
     ("name", "invalid"): N_("a name is required"),
     ("name", "conflict"): N_("this name is taken already; choose another"),
     ("email", "invalid"): N_("enter a valid email address"),
@@ -397,7 +397,7 @@ def audit(
     before: Annotated[int | None, Query()] = None,
 ):
     form = {"actor": actor, "entity": entity, "since": since, "until": until}
-    context = {
+    context: dict[str, Any] = {
         "form": form,
         "actors": service.audit_actors(session),
         "entities": service.audit_entities(session),

@@ -39,17 +39,17 @@ def resolve_refs(session: Session, refs: Iterable[str]) -> tuple[set[int], list[
     An 11-digit number starting with 1 is a mobile phone; other numbers are customer ids.
     Merged customers lead to the customer they were merged into.
     """
-    keys: dict[str, tuple[str, int | str]] = {}
+    keys: dict[str, int | str] = {}  # a customer id, or an identity's value
     for ref in dict.fromkeys(r.strip() for r in refs if r.strip()):
         if ref.isdecimal() and len(ref) < 11:
-            keys[ref] = ("id", int(ref))
+            keys[ref] = int(ref)
         else:
-            keys[ref] = ("value", ids.normalize_phone(ref) or ref)
-    by_id = _by_id(session, {key for kind, key in keys.values() if kind == "id"})
-    by_value = _by_value(session, [key for kind, key in keys.values() if kind == "value"])
+            keys[ref] = ids.normalize_phone(ref) or ref
+    by_id = _by_id(session, {key for key in keys.values() if isinstance(key, int)})
+    by_value = _by_value(session, [key for key in keys.values() if isinstance(key, str)])
     customers, missing = set(), []
-    for ref, (kind, key) in keys.items():
-        found = (by_id if kind == "id" else by_value).get(key)
+    for ref, key in keys.items():
+        found = by_id.get(key) if isinstance(key, int) else by_value.get(key)
         if found:
             customers.add(found)
         elif ref.lower() not in HEADERS:
