@@ -24,9 +24,11 @@ A guide sees only the customers they own, and a phone number only of those (`pho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from siyu.core.db import utcnow
+from siyu.core.db import table_of, utcnow
 from siyu.customers import identity as ids
 from siyu.customers import service
 from siyu.customers.models import Customer, Identity
@@ -277,9 +279,11 @@ def identity_matches(session: Session, term: str) -> list[int]:
 
 @lru_cache
 def _name_sql(dialect: Dialect) -> str:
-    index = next(i for i in Customer.__table__.indexes if i.name == "ix_customers_name")
-    compiled = index.expressions[0].compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    return str(compiled)
+    index = next(i for i in table_of(Customer).indexes if i.name == "ix_customers_name")
+    expression = index.expressions[0]
+    if isinstance(expression, str):  # a column named by its name
+        return expression
+    return str(expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def name_key(dialect: Dialect) -> ColumnElement[str]:
@@ -302,7 +306,7 @@ def estimated_customers(session: Session) -> int:
     return max(highest - (merged or 0), 0)
 
 
-def _rows(session: Session, found: list, viewer: Viewer) -> list[CustomerRow]:
+def _rows(session: Session, found: Sequence[Any], viewer: Viewer) -> list[CustomerRow]:
     customer_ids = [row.id for row in found]
     spend = _order_totals(session, customer_ids)
     phones = _phones(session, customer_ids)
@@ -380,9 +384,9 @@ def touchpoint_names(session: Session, codes: set) -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
-def filter_choices(session: Session, viewer: Viewer) -> dict[str, list]:
+def filter_choices(session: Session, viewer: Viewer) -> dict[str, Sequence[Any]]:
     """What the list's filters offer: tags, guides (not to a guide), stores, touchpoints."""
-    owners = []
+    owners: Sequence[Any] = []
     if not viewer.is_guide:
         owners = session.execute(
             select(Staff.id, Staff.name).order_by(Staff.name, Staff.id).limit(MAX_CHOICES)

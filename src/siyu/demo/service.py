@@ -96,7 +96,7 @@ def set_up_brand(session: Session, plan: Plan, now: datetime) -> dict[str, int]:
     store_ids = {s.code: _open_store(session, s) for s in STORES}
     staff_ids = {
         s.wecom_userid: staff_service.create_staff(
-            session, s.name, s.role, store_ids.get(s.store), s.wecom_userid
+            session, s.name, s.role, store_ids.get(s.store) if s.store else None, s.wecom_userid
         ).id
         for s in STAFF
     }
@@ -108,11 +108,11 @@ def set_up_brand(session: Session, plan: Plan, now: datetime) -> dict[str, int]:
             spec.name,
             spec.group,
             spec.entry_type,
-            store_id=store_ids.get(spec.store),
-            owner_id=staff_ids.get(spec.owner),
+            store_id=store_ids.get(spec.store) if spec.store else None,
+            owner_id=staff_ids.get(spec.owner) if spec.owner else None,
         )
         if spec.cost_per_contact is not None:
-            _record_costs(session, touchpoint, spec, plan, timeline)
+            _record_costs(session, touchpoint, spec, spec.cost_per_contact, plan, timeline)
     return staff_ids
 
 
@@ -121,7 +121,12 @@ def _open_store(session: Session, spec: StoreSpec) -> int:
 
 
 def _record_costs(
-    session: Session, touchpoint: Touchpoint, spec: TouchpointSpec, plan: Plan, timeline: Timeline
+    session: Session,
+    touchpoint: Touchpoint,
+    spec: TouchpointSpec,
+    cost_per_contact: Decimal,
+    plan: Plan,
+    timeline: Timeline,
 ) -> None:
     """A cost row per month of the period: the expected new contacts times the cost of one."""
     if session.scalar(
@@ -135,7 +140,7 @@ def _record_costs(
             Decimal(plan.customers) * share * Decimal(str(timeline.share_between(first, last)))
         )
         noise = Decimal(rng.randint(85, 115)) / 100
-        cost = contacts * spec.cost_per_contact * noise * 100
+        cost = contacts * cost_per_contact * noise * 100
         touchpoints.record_cost(
             session,
             touchpoint.code,

@@ -138,13 +138,12 @@ class Journey:
             properties = {"touchpoint": touchpoint.code, "code": touchpoint.code, "device": device}
             self.track("QR Code Scanned", properties, wait=(0, 0))
         if self.p.guide:
-            self._add_guide(touchpoint.code)
+            self._add_guide(touchpoint.code, self.p.guide)
 
     def _wecom(self) -> dict:
         return {"external_userid": self.p.external_userid}
 
-    def _add_guide(self, touchpoint: str) -> None:
-        guide = self.p.guide
+    def _add_guide(self, touchpoint: str, guide: str) -> None:
         properties = {"touchpoint": touchpoint, "guide": guide, "welcome_sent": True}
         if self.track("Contact Added", properties, device=False, traits=self._wecom()):
             self.step.owners.append((("wecom_external_userid", self.p.external_userid), guide))
@@ -160,7 +159,7 @@ class Journey:
         if self.k == p.follows_oa_step:
             self._follow_official_account()
         if p.group and self.k == p.group_step:
-            self._join_group()
+            self._join_group(p.group)
         channel = self._channel()
         buys = self._buys()
         if channel != "store" or not buys:
@@ -177,9 +176,9 @@ class Journey:
             "Official Account Followed", properties, device=False, traits={"openid": self.p.openid}
         )
 
-    def _join_group(self) -> None:
-        group_id, group_name = GROUPS[self.p.group]
-        properties = {"group_id": group_id, "group_name": group_name, "touchpoint": self.p.group}
+    def _join_group(self, group: str) -> None:
+        group_id, group_name = GROUPS[group]
+        properties = {"group_id": group_id, "group_name": group_name, "touchpoint": group}
         self.track("Group Joined", properties, device=False, traits=self._wecom())
 
     def _channel(self) -> str:
@@ -276,7 +275,8 @@ class Journey:
         if not channels or self.rng.random() >= 0.6:
             return None
         channel = self.rng.choice(channels)
-        name = CAMPAIGNS.get(self.festival) or self._weekly_campaign()
+        name = CAMPAIGNS.get(self.festival or "") or self._weekly_campaign()
+        touchpoint: str | None
         if channel == "sms":
             read, touchpoint = self._sms(name), "sms-member"
         else:
@@ -298,7 +298,7 @@ class Journey:
         channels = []
         if p.guide:
             channels += ["wecom", "wecom"]
-        if p.group and k > p.group_step:
+        if p.group and p.group_step is not None and k > p.group_step:
             channels.append("group")
         if p.follows_oa_step is not None and k > p.follows_oa_step:
             channels.append("official_account")
@@ -315,9 +315,9 @@ class Journey:
         traits, touchpoint, reads = self._wecom(), None, 0.3
         if channel == "wecom":
             properties["guide"] = self.p.guide
-            touchpoint, reads = GUIDE_CODES.get(self.p.guide), 0.65
+            touchpoint, reads = GUIDE_CODES.get(self.p.guide or ""), 0.65
         elif channel == "group":
-            properties["group_id"] = GROUPS[self.p.group][0]
+            properties["group_id"] = GROUPS[self.p.group or ""][0]
             touchpoint, reads = self.p.group, 0.45
         else:
             traits, touchpoint = {"openid": self.p.openid}, "oa-article"
@@ -383,7 +383,7 @@ class Journey:
         if self._follows_official_account() and rng.random() < 0.5:
             openid = {"openid": p.openid}
             self.track("Official Account Unfollowed", {}, device=False, traits=openid)
-        if p.group and p.group_step <= self.k and rng.random() < 0.5:
+        if p.group and p.group_step is not None and p.group_step <= self.k and rng.random() < 0.5:
             group_id, group_name = GROUPS[p.group]
             properties = {"group_id": group_id, "group_name": group_name}
             self.track("Group Left", properties, device=False, traits=self._wecom())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import TextIO
 
 import orjson
 
@@ -25,27 +25,28 @@ class RejectedFile:
         self.as_lines = as_lines
         self.header: list[str] = []
         self.count = 0
-        self._handle: IO[str] | None = None
-        self._csv = None
+        self._handle: TextIO | None = None
+        self._csv: csvsafe.SafeWriter | None = None
 
     def add(self, problem: Problem) -> None:
         if self._handle is None:
-            self._open()
+            self._handle = self._open()
         reason = f"{problem.column}: {problem.reason}" if problem.column else problem.reason
         if self.as_lines:
             self._handle.write(_line(problem, reason) + "\n")
-        else:
+        elif self._csv is not None:  # _open made it for a table
             cells = [_raw(problem.row.cells.get(name)) for name in self.header if name]
             self._csv.writerow([problem.row.number, *cells, reason])
         self.count += 1
 
-    def _open(self) -> None:
+    def _open(self) -> TextIO:
         # utf-8-sig, so that Excel shows Chinese headers instead of mojibake
         encoding = "utf-8" if self.as_lines else "utf-8-sig"
-        self._handle = self.path.open("w", newline="", encoding=encoding)
+        handle = self.path.open("w", newline="", encoding=encoding)
         if not self.as_lines:
-            self._csv = csvsafe.writer(self._handle)
+            self._csv = csvsafe.writer(handle)
             self._csv.writerow([ROW, *(name for name in self.header if name), REASON])
+        return handle
 
     def close(self) -> None:
         if self._handle is not None:

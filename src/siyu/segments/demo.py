@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,7 +39,7 @@ AUTO_TAGS = (
     ("VIP群成员", "enterprise", {"event": "Group Joined", "where": {"group_id": "g-vip-01"}}),
 )
 MANUAL_TAGS = (("奶茶控", "life"), ("上班族", "work"), ("宝妈", "life"), ("双11", "season"))
-SEGMENTS = (
+SEGMENTS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
     (
         "regulars",
         "活跃常客 Active regulars",
