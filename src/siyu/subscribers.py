@@ -1,15 +1,17 @@
 """Who acts on the events written to the outbox, listed in one place above the domains.
 
 `events` publishes every event it writes (events.outbox.write) and imports no feature domain;
-a domain that cares about what happened is named here, and so is a domain's check that refuses
-an event it could not apply. Each entry point (the app factory, the
-`siyu` command, the tests) calls wire() once: nothing subscribes by being imported.
+a domain that cares about what happened is named here, and so are a domain's check that refuses
+an event it could not apply and the work the shipper asks for after each round. Each entry point
+(the app factory, the `siyu` command, the tests) calls wire() once: nothing subscribes by being
+imported.
 """
 
 from __future__ import annotations
 
-from siyu.events import outbox
+from siyu.events import outbox, shipper
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
+from siyu.segments.clock import after_shipping
 from siyu.staff.task_events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown_of
 
@@ -21,7 +23,13 @@ SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
 # What ingest refuses before writing: an order event that could not keep the orders table.
 CHECKS: dict[str, outbox.Check] = {event: check_order_event for event in ORDER_EVENTS}
 
+# What the shipper thread asks for after each round.
+AFTER_SHIPPING: tuple[shipper.AfterShipping, ...] = (
+    after_shipping,  # an auto-tag pass for the events just shipped
+)
+
 
 def wire() -> None:
-    """Subscribe the domains to the events written in this process."""
+    """Subscribe the domains to the events written and shipped in this process."""
     outbox.subscribe(SUBSCRIBERS, CHECKS)
+    shipper.when_shipped(AFTER_SHIPPING)

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from siyu.core.db import unit_of_work
-from siyu.events import outbox
+from siyu.events import outbox, shipper
 from siyu.events.models import OutboxEvent, ReceivedMessage
 from siyu.events.service import event_row, ingest, record
 from siyu.events.sources import internal_source
-from siyu.subscribers import SUBSCRIBERS, wire
+from siyu.subscribers import AFTER_SHIPPING, SUBSCRIBERS, wire
 from tests.helpers import track
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "siyu"
@@ -26,12 +26,11 @@ WRITES = {"insert", "add", "add_all", "bulk_insert_mappings", "bulk_save_objects
 RAW_INSERT = re.compile(r"insert\s+(or\s+\w+\s+)?into\s+\W?(outbox|received_messages)\b", re.I)
 NOT_FEATURES = {"core", "events", "translations"}
 # What `events` still imports from feature domains, each to be paid off by the work named:
-# the snapshot tables move with the lake's one description; segments.clock goes with the one
-# scheduler; identity resolution is the customer state the ingest transaction applies itself.
+# the snapshot tables move with the lake's one description; identity resolution is the customer
+# state the ingest transaction applies itself.
 # Nothing may be added here: a domain that cares subscribes instead.
 STILL_IMPORTED = {
     ("service.py", "customers"),
-    ("shipper.py", "segments"),
     ("snapshots.py", "customers"),
     ("snapshots.py", "orders"),
     ("snapshots.py", "tags"),
@@ -191,9 +190,11 @@ def test_the_app_and_the_command_wire_the_subscribers():
     assert outbox.subscribers() == list(SUBSCRIBERS)
     assert outbox.check_for("Order Completed") is not None
     outbox.subscribe([])
+    shipper.when_shipped([])
     CliRunner().invoke(app, ["keys", "list"])
     assert outbox.subscribers() == list(SUBSCRIBERS)
     assert outbox.check_for("Order Refunded") is not None
+    assert shipper.after_shipping() == list(AFTER_SHIPPING)  # the auto-tag pass for new events
 
 
 def test_a_process_that_never_wired_its_subscribers_writes_nothing(monkeypatch):

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 import pyarrow as pa
@@ -28,11 +29,15 @@ from siyu.events import dead_letters, inbox
 from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
 from siyu.events.snapshots import write_snapshots_if_changed
-from siyu.segments.clock import after_shipping
 
 log = logging.getLogger("siyu.shipper")
 SNAPSHOT_SECONDS = 10.0
 SNAPSHOT_SHARE = 0.05
+
+# Called with the session factory and the events shipped after each of the Shipper's rounds
+# (an auto-tag pass for the new events); set in one place above the domains, siyu.subscribers.
+AfterShipping = Callable[[sessionmaker, int], object]
+_after_shipping: list[AfterShipping] = []
 
 _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
 
@@ -267,6 +272,15 @@ def status(session: Session, lake: Lake | None = None) -> dict:
     }
 
 
+def when_shipped(callbacks: Iterable[AfterShipping]) -> None:
+    """What the Shipper calls after each round (replacing any earlier list)."""
+    _after_shipping[:] = list(callbacks)
+
+
+def after_shipping() -> list[AfterShipping]:
+    return list(_after_shipping)
+
+
 class Shipper(threading.Thread):
     """Ships, compacts and snapshots in the background of `siyu serve`."""
 
@@ -286,7 +300,8 @@ class Shipper(threading.Thread):
         while not self.stopping.is_set():
             try:
                 shipped = ship_once(factory, lake, size)
-                after_shipping(factory, shipped)  # an auto-tag pass for the new events
+                for callback in _after_shipping:
+                    callback(factory, shipped)
                 rounds += 1
                 # Snapshots rewrite whole tables: while events stream in, at most every
                 # SNAPSHOT_SECONDS, and never more than SNAPSHOT_SHARE of the time (a large
