@@ -53,6 +53,12 @@ def test_an_unknown_code_fails_with_the_field():
     assert result.exit_code == 2 and "code" in result.output
 
 
+def test_a_guide_route_without_its_staff_id_is_refused_before_anything_is_written():
+    result = runner.invoke(app, ["codes", "create", "--name", "海报", "--guide", ":2"])
+    assert result.exit_code == 2 and "--guide" in result.output, result.output
+    assert json.loads(_run("codes", "list", "--json")) == []
+
+
 def test_a_batch_writes_png_svg_and_a_csv_of_unique_codes(tmp_path, session):
     out = tmp_path / "codes.zip"
     done = json.loads(

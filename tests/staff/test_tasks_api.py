@@ -122,6 +122,10 @@ def test_bad_input_names_the_field_and_writes_nothing(client):
         assert field in answer.text, (field, answer.text)
     unknown = client.post("/api/tasks", json={**base, "segment": "nope"}, headers=admin)
     assert unknown.status_code == 404
+    # An empty segment key with no customers was read as "no segment" and then "no customers
+    # either": a 500. It names a segment that does not exist.
+    empty = client.post("/api/tasks", json={**base, "segment": ""}, headers=admin)
+    assert empty.status_code == 404 and "segment" in empty.text, empty.text
     assert client.get("/api/tasks/999", headers=admin).status_code == 404
     with unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(GuideTask)) == 0
