@@ -133,3 +133,28 @@ def test_a_bad_batch_is_refused_beside_its_fields_in_both_languages(signed_in, s
     assert error_beside(refused.text, "name") == "this field is required"
     assert session.scalar(select(func.count(CodeBatch.id))) == 0
     assert session.scalar(select(func.count(ChannelCode.id))) == 0
+
+
+def test_bad_routing_is_refused_beside_its_inputs_in_both_languages(signed_in, users, session):
+    client = signed_in("operator")
+    page = client.get("/codes")
+    token = csrf_of(page.text)
+    client.post("/codes", data={"csrf_token": token, "name": "A", "code": "r-2"})
+    guide = users["guide_staff_id"]
+    form = {"csrf_token": token, "guide": [str(guide)], f"g{guide}-weekday": ["1", "9"]}
+
+    refused = client.post("/codes/r-2/routes", data=form | {f"g{guide}-weight": "三"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, f"g{guide}-weight") == "请输入整数"
+    assert f'name="g{guide}-weight" value="三"' in refused.text
+
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": token})
+    bad = form | {f"g{guide}-start": "25:00", f"g{guide}-limit": "-1"}
+    refused = client.post("/codes/r-2/routes", data=bad)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, f"g{guide}-start") == "enter a time as HH:MM"
+    assert error_beside(refused.text, f"g{guide}-limit") == "must be at least 0"
+    assert "choose one of the listed values" in refused.text  # weekday 9
+    refused = client.post("/codes/r-2/routes", data={"csrf_token": token, "guide": ["x"]})
+    assert refused.status_code == 400 and "enter a whole number" in refused.text
+    assert session.scalar(select(func.count(CodeGuide.id))) == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +18,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from wechatpy.exceptions import WeChatClientException
 
 from siyu.codes import batch as batches
 from siyu.codes import service
-from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode, CodeBatch
+from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeBatch
 from siyu.codes.numbers import Numbers, numbers
 from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
@@ -29,8 +31,8 @@ from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
-from siyu.core.forms import Submission, one_of, posted
-from siyu.core.limits import RowId, Text, Text40, Text64, Text200, is_whole_number
+from siyu.core.forms import Submission, one_of, posted, read_form
+from siyu.core.limits import RowId, Text, Text40, Text64, Text200
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
 from siyu.users.models import User
@@ -132,10 +134,6 @@ def codes_page(
 ):
     chosen = chosen_period(period, end)
     return _list_page(request, session, chosen, pinned_end(chosen, end))
-
-
-def _number(value: str) -> int | None:
-    return int(value) if is_whole_number(value.strip()) else None
 
 
 class NewCode(BaseModel):
@@ -252,11 +250,14 @@ def _chart(found: Numbers, period, request, user) -> dict:
 @router.post("/codes/{code}/routes", response_class=HTMLResponse)
 def save_routes(request: Request, session: SessionDep, _: Manager, code: str, form: FormDep):
     channel = _code_or_404(session, code)
+    routing = _routes_from(form)
+    chosen = chosen_period(None, None)
+    if routing.data is None:
+        return _code_page(request, session, channel, chosen, None, Numbers(), 400, routing=routing)
     try:
-        service.set_routes(session, channel, _routes_from(form))
+        service.set_routes(session, channel, routing.data)
     except SiyuError as error:
         session.rollback()
-        chosen = chosen_period(None, None)
         return _code_page(
             request, session, channel, chosen, None, Numbers(), error.status, error=error
         )
@@ -293,23 +294,44 @@ def _make_on_platform(request, session, code: str, make, platform: str, done: st
     return RedirectResponse(f"/codes/{channel.code}?done={done}", status_code=303)
 
 
-def _routes_from(form) -> list[service.Route]:
-    routes = []
-    for staff_id in form.getlist("guide"):
-        prefix = f"g{staff_id}-"
-        weekdays = "".join(sorted(form.getlist(prefix + "weekday"))) or "1234567"
-        routes.append(
-            service.Route(
-                int(staff_id),
-                weight=_number(form.get(prefix + "weight", "1")) or 1,
-                weekdays=weekdays,
-                start_time=form.get(prefix + "start") or None,
-                end_time=form.get(prefix + "end") or None,
-                daily_limit=_number(form.get(prefix + "limit", "")),
-                is_backup=form.get(prefix + "backup") == "1",
-            )
-        )
-    return routes
+class RoutedGuides(BaseModel):
+    """Which guides the routing form ticked."""
+
+    guide: list[RowId] = []
+
+
+class RouteRow(BaseModel):
+    """One guide's row in the routing form (its inputs are named g<staff id>-<field>)."""
+
+    weight: Annotated[int, Ge(1), Le(1000)] = 1
+    weekday: list[Annotated[str, one_of(tuple(WEEKDAYS))]] = []
+    start: time | None = None
+    end: time | None = None
+    limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
+    backup: bool = False
+
+
+def _routes_from(form: FormData) -> Submission[list[service.Route]]:
+    """The routing form as routes, or every row's errors under its inputs' names."""
+    ticked = read_form(RoutedGuides, form)
+    rows = {g: read_form(RouteRow, form, f"g{g}-") for g in (ticked.data or RoutedGuides()).guide}
+    errors = ticked.errors | {k: v for row in rows.values() for k, v in row.errors.items()}
+    if errors:
+        return Submission(ticked.values, errors=errors, lists=ticked.lists)
+    routes = [_route(g, row.data) for g, row in rows.items() if row.data]
+    return Submission(ticked.values, data=routes, lists=ticked.lists)
+
+
+def _route(staff_id: int, row: RouteRow) -> service.Route:
+    return service.Route(
+        staff_id,
+        weight=row.weight,
+        weekdays="".join(sorted(set(row.weekday))) or WEEKDAYS,
+        start_time=row.start.strftime("%H:%M") if row.start else None,
+        end_time=row.end.strftime("%H:%M") if row.end else None,
+        daily_limit=row.limit,
+        is_backup=row.backup,
+    )
 
 
 @router.get("/codes/{code}/qr.svg")

@@ -38,6 +38,7 @@ MESSAGES = {
     "enum": N_("choose one of the listed values"),
     "date_parsing": N_("enter a date as YYYY-MM-DD"),
     "date_from_datetime_parsing": N_("enter a date as YYYY-MM-DD"),
+    "time_parsing": N_("enter a time as HH:MM"),
     "url_parsing": N_("enter a web address (https://…)"),
     "url_scheme": N_("enter a web address (https://…)"),
 }
@@ -60,6 +61,11 @@ class Submission(Generic[M]):
     values: dict[str, Any]
     data: M | None = None
     errors: dict[str, FieldError] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+
+    def ticked(self, name: str) -> list[str]:
+        """Every value posted under `name` (a group of checkboxes)."""
+        return self.lists.get(name, [])
 
     @property
     def is_valid(self) -> bool:
@@ -99,27 +105,32 @@ def _is_list(annotation: Any) -> bool:
     return bool(kinds & {list, set, tuple})
 
 
-def read_form(model: type[M], form: FormData) -> Submission[M]:
-    """Validate `form` as `model`. A blank field counts as not sent, so an empty number box is
-    the field's default (or 'required'), not a parse error."""
+def read_form(model: type[M], form: FormData, prefix: str = "") -> Submission[M]:
+    """Validate `form` as `model`, its fields named `prefix` + the field's name (a table's row
+    of inputs). A blank field counts as not sent, so an empty number box is the field's default
+    (or 'required'), not a parse error."""
     raw: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        key = info.alias or name
+        key = prefix + (info.alias or name)
         if _is_list(info.annotation):
             items = [v for v in form.getlist(key) if isinstance(v, str) and v.strip()]
             if items:
-                raw[key] = items
+                raw[key.removeprefix(prefix)] = items
         elif isinstance(value := form.get(key), str) and value.strip():
-            raw[key] = value
+            raw[key.removeprefix(prefix)] = value
     values = {k: v for k, v in form.multi_items() if k != "csrf_token" and isinstance(v, str)}
+    lists: dict[str, list[str]] = {}
+    for k, v in form.multi_items():
+        if isinstance(v, str):
+            lists.setdefault(k, []).append(v)
     try:
-        return Submission(values, data=model.model_validate(raw))
+        return Submission(values, data=model.model_validate(raw), lists=lists)
     except ValidationError as invalid:
         errors: dict[str, FieldError] = {}
         for error in invalid.errors():
-            name = str(error["loc"][0]) if error["loc"] else ""
+            name = prefix + str(error["loc"][0]) if error["loc"] else ""
             errors.setdefault(name, field_error(dict(error)))
-        return Submission(values, errors=errors)
+        return Submission(values, errors=errors, lists=lists)
 
 
 def posted(model: type[M]) -> Any:
