@@ -17,6 +17,7 @@ from siyu.core.errors import SiyuError
 from siyu.core.i18n import N_
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")  # what a submission holds: a form model, or what a page built from several
 
 # pydantic's error types and what a person is told, with %(name)s taken from the error's context.
 MESSAGES = {
@@ -54,12 +55,12 @@ class FieldError:
 
 
 @dataclass
-class Submission(Generic[M]):
+class Submission(Generic[T]):
     """A posted form: `data` when every field is valid, else `errors` by field name; `values`
     holds what was posted so the page can show it again."""
 
     values: dict[str, Any]
-    data: M | None = None
+    data: T | None = None
     errors: dict[str, FieldError] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class Submission(Generic[M]):
     def is_valid(self) -> bool:
         return self.data is not None and not self.errors
 
-    def refuse(self, error: SiyuError) -> Submission[M]:
+    def refuse(self, error: SiyuError) -> Submission[T]:
         """Place a domain error raised after validation next to the field it names ('' when
         it names none)."""
         self.errors[error.field or ""] = FieldError(error.message)
