@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, String, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -42,8 +43,8 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(10))  # insert | update | delete
     entity: Mapped[str] = mapped_column(String(64), index=True)
     entity_id: Mapped[str | None] = mapped_column(String(64))
-    before: Mapped[dict | None] = mapped_column(JSON)
-    after: Mapped[dict | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 @contextmanager
@@ -59,7 +60,7 @@ def current_actor() -> str | None:
     return _actor.get()
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -67,8 +68,9 @@ def _plain(value):
     return value
 
 
-def _state(obj, history: bool) -> tuple[dict, dict]:
-    before, after = {}, {}
+def _state(obj: Any, history: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     for attr in inspect(obj).mapper.column_attrs:
         name = attr.key
         if name in SECRET_COLUMNS:
@@ -82,7 +84,7 @@ def _state(obj, history: bool) -> tuple[dict, dict]:
     return before, after
 
 
-def _entry(obj, action: str, actor: str) -> AuditEntry | None:
+def _entry(obj: Any, action: str, actor: str) -> AuditEntry | None:
     table = obj.__table__.name
     if table in UNAUDITED:
         return None
@@ -101,7 +103,7 @@ def _entry(obj, action: str, actor: str) -> AuditEntry | None:
 
 
 @event.listens_for(Session, "before_flush")
-def _record_changes(session: Session, _context, _instances) -> None:
+def _record_changes(session: Session, _context: Any, _instances: Any) -> None:
     actor = session.info.get("actor") or _actor.get()
     if actor is None:
         return
@@ -115,7 +117,7 @@ def _record_changes(session: Session, _context, _instances) -> None:
 
 
 @event.listens_for(Session, "after_flush_postexec")
-def _record_inserts(session: Session, _context) -> None:
+def _record_inserts(session: Session, _context: Any) -> None:
     # New rows have their ids only after the flush; entries added here flush in the next loop.
     actor = session.info.get("actor") or _actor.get()
     pending = session.info.pop("audit_new", [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -25,8 +26,8 @@ def areas() -> list[Path]:
     return sorted(p for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
 
 
-def extracted(area: Path) -> dict[str, list]:
-    found: dict[str, list] = {}
+def extracted(area: Path) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
         area, METHODS, OPTIONS, KEYWORDS, strip_comment_tags=True
     ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ console = Console()
 errors = Console(stderr=True)
 
 
-def emit_json(value) -> None:
+def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
 

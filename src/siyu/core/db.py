@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -19,11 +19,14 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import CursorResult, Engine, make_url
+from sqlalchemy.engine import CursorResult, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from siyu.core.settings import get_settings
+
+if TYPE_CHECKING:  # Alembic is imported only when migrating
+    from alembic.config import Config
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,13 +40,13 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite forgets zones)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -51,7 +54,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -87,7 +90,7 @@ def _prepare_sqlite(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -118,7 +121,7 @@ _sqlite_writer = threading.Lock()
 
 def write_lock(
     url: str | None = None, on_wait: Callable[[], None] | None = None
-) -> AbstractContextManager:
+) -> AbstractContextManager[object]:
     """Held around a write transaction: this process's one SQLite writer; nothing on PostgreSQL.
     `on_wait` is called when this writer has to queue behind another one."""
     if get_engine(url).dialect.name != "sqlite":
@@ -169,7 +172,7 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(url: str | None = None):
+def alembic_config(url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -104,7 +105,7 @@ class JsonAt:
 _MISSING = object()
 
 
-def _values_at(texts: pd.Series, paths: pd.Series) -> list:
+def _values_at(texts: pd.Series, paths: pd.Series) -> list[Any]:
     found = []
     for text, path in zip(texts, paths, strict=True):
         value = _MISSING if pd.isna(text) else json.loads(text)

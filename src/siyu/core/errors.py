@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SiyuError(Exception):
     status = 400
@@ -14,7 +16,7 @@ class SiyuError(Exception):
         if code:
             self.code = code
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         body = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
@@ -58,7 +60,7 @@ class PlatformRefused(SiyuError):
     code = "platform_refused"
 
     @classmethod
-    def of(cls, platform: str, failure) -> PlatformRefused:
+    def of(cls, platform: str, failure: Any) -> PlatformRefused:
         """From wechatpy's WeChatClientException (errcode, errmsg)."""
         return cls(
             f"{platform} answered {failure.errcode}: {failure.errmsg}", field=platform.lower()

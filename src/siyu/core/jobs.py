@@ -6,9 +6,10 @@ import logging
 import traceback
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import JSON, String, Text, delete, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow
 
@@ -16,7 +17,7 @@ log = logging.getLogger("siyu.jobs")
 
 # What runs a job of one kind. The kinds and their handlers are listed in one place, siyu.work,
 # and handed to the worker: a job's handler never depends on which modules happened to load.
-Handler = Callable[[Session, dict], None]
+Handler = Callable[[Session, dict[str, Any]], None]
 Handlers = Mapping[str, Handler]
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -29,7 +30,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(100), index=True)
     # The job's idempotency key: enqueuing the same key twice is one job.
     key: Mapped[str] = mapped_column(String(300), unique=True)
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -69,7 +70,7 @@ def enqueue(
     session: Session,
     kind: str,
     key: str,
-    payload: dict | None = None,
+    payload: dict[str, Any] | None = None,
     run_at: datetime | None = None,
 ) -> Job:
     """Add a job in the caller's transaction; an existing job with this key is returned as is."""
@@ -109,7 +110,7 @@ def claim(session: Session) -> Job | None:
     return job
 
 
-def run_one(handlers: Handlers, factory=None) -> bool:
+def run_one(handlers: Handlers, factory: sessionmaker[Session] | None = None) -> bool:
     """Run one due job; True when one ran (or failed), False when none was due. A kind with no
     handler fails like any job that raises, and its error says so."""
     factory = factory or session_factory()

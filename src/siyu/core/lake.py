@@ -7,6 +7,7 @@ import posixpath
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import fsspec
@@ -91,7 +92,7 @@ class Lake:
             return []
         return sorted(self.fs.glob(posixpath.join(base, pattern)))
 
-    def inventory(self) -> tuple:
+    def inventory(self) -> tuple[Any, ...]:
         """(path, size, mtime) of every table file, sorted: it changes whenever a file is added,
         replaced or removed. On a local disk with os.scandir, a tenth of fsspec's glob over a
         year of daily partitions (every report run asks)."""
@@ -139,7 +140,7 @@ def open_lake(location: str | None = None) -> Lake:
     return Lake(fs, root.rstrip("/"))
 
 
-def _local_inventory(root: str) -> tuple:
+def _local_inventory(root: str) -> tuple[Any, ...]:
     found = []
 
     def parquet_in(folder: str) -> None:

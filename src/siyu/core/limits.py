@@ -11,6 +11,7 @@ from urllib.parse import unquote_to_bytes
 from annotated_types import Ge, Le
 from pydantic import AfterValidator, StringConstraints
 from sqlalchemy.exc import DataError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from siyu.core.errors import InvalidInput
 from siyu.core.i18n import N_
@@ -71,10 +72,10 @@ class RefuseNul:
     """ASGI middleware: a path or query string holding NUL (raw or %00) is refused with a 400
     before any route sees it; the databases cannot store it and no name contains it."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             for field, raw in (
                 ("path", scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")),
@@ -85,7 +86,7 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
-async def _refuse(send, field: str) -> None:
+async def _refuse(send: Send, field: str) -> None:
     error = {"code": "invalid", "message": f"the {field} holds a NUL character", "field": field}
     body = json.dumps({"success": False, "error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]

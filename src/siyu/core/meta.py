@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -12,15 +14,15 @@ class MetaEntry(Base):
     __tablename__ = "meta"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-def read(session: Session, key: str) -> dict | None:
+def read(session: Session, key: str) -> dict[str, Any] | None:
     return session.scalar(select(MetaEntry.value).where(MetaEntry.key == key))
 
 
-def write(session: Session, key: str, value: dict) -> None:
+def write(session: Session, key: str, value: dict[str, Any]) -> None:
     entry = session.get(MetaEntry, key)
     if entry is None:
         session.add(MetaEntry(key=key, value=value))

@@ -22,7 +22,10 @@ from siyu.customers.models import Customer
 from siyu.customers.resolver import Resolver, lock_identities
 from siyu.events import outbox
 from siyu.events.catalogue import is_customer_act
-from siyu.events.outbox import SourceRef, event_row
+
+# Other domains reach SourceRef and event_row through this module, events' door.
+from siyu.events.outbox import SourceRef as SourceRef
+from siyu.events.outbox import event_row as event_row
 from siyu.events.schemas import IngestResult, Message, Rejected, validate_message
 from siyu.events.sources import internal_source
 

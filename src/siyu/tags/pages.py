@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from siyu.console.web import allowed, render
 from siyu.core import jobs
+from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput
 from siyu.core.forms import Submission, posted
@@ -159,4 +160,4 @@ def evaluate(session: SessionDep, user: Editor) -> Response:
 
 
 def _evaluate_soon(session) -> None:
-    jobs.enqueue(session, "tags.evaluate", f"tags.evaluate:console:{jobs.utcnow().isoformat()}")
+    jobs.enqueue(session, "tags.evaluate", f"tags.evaluate:console:{utcnow().isoformat()}")

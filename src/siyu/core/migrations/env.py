@@ -1,7 +1,7 @@
 """Alembic environment: migrations run against the configured database."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from siyu.core.models import metadata
 from siyu.core.settings import get_settings
@@ -21,7 +21,7 @@ def run_migrations() -> None:
     engine.dispose()
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
