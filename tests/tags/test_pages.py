@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from siyu.tags.models import LifecycleSettings
+from sqlalchemy import func, select
+
+from siyu.tags.models import LifecycleSettings, Tag, TagGroup
 from tests.console_support import csrf_of, error_beside
 
 
@@ -26,3 +28,24 @@ def test_bad_lifecycle_days_are_refused_beside_their_fields_in_both_languages(si
     assert refused.status_code == 400
     assert error_beside(refused.text, "churned_days") == "must be more than the active days"
     assert session.get(LifecycleSettings, 1) is None
+
+
+def test_a_bad_tag_or_group_is_refused_beside_its_field_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    token = csrf_of(client.get("/tags").text)
+
+    refused = client.post("/tags", data={"csrf_token": token, "name": " ", "group": "life"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "name") == "此项必填"
+    refused = client.post("/tags/groups", data={"csrf_token": token, "key": "冬季!", "name": "冬"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "key") == "分组标识为 1 到 16 个字母、数字或 _"
+    assert 'value="冬季!"' in refused.text
+
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": token})
+    refused = client.post("/tags", data={"csrf_token": token, "name": "Gold", "group": "nope"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "group") == "no such tag group"
+    assert 'value="Gold"' in refused.text
+    assert session.scalar(select(func.count(Tag.id))) == 0
+    assert session.scalar(select(func.count()).select_from(TagGroup)) == 0

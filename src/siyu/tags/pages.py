@@ -16,10 +16,10 @@ from siyu.console.web import allowed, render
 from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
-from siyu.core.errors import InvalidInput
+from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import Submission, posted
 from siyu.core.i18n import N_
-from siyu.core.limits import MAX_DAYS
+from siyu.core.limits import MAX_DAYS, Text40, Text64
 from siyu.segments import stored
 from siyu.tags import bulk, lifecycle, service
 from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
@@ -71,22 +71,51 @@ def _tag_page(
     )
 
 
+class NewTag(BaseModel):
+    """The new-tag form; the service says what a name and a group must be."""
+
+    name: Text64
+    group: Text40 = "other"
+
+
+class NewGroup(BaseModel):
+    """The new-group form: a short key and a name."""
+
+    key: Text40
+    name: Text64
+
+
 @router.post("/tags")
 def create_tag(
+    request: Request,
     session: SessionDep,
     user: Editor,
-    name: Annotated[str, Form()],
-    group: Annotated[str, Form()] = "other",
+    form: Annotated[Submission[NewTag], posted(NewTag)],
 ) -> Response:
-    service.ensure_tag(session, name, group)
+    if form.data is None:
+        return _tag_page(request, session, status_code=400, new_tag=form)
+    try:
+        service.ensure_tag(session, form.data.name, form.data.group)
+    except SiyuError as error:
+        session.rollback()
+        return _tag_page(request, session, status_code=error.status, new_tag=form.refuse(error))
     return RedirectResponse("/tags", status_code=303)
 
 
 @router.post("/tags/groups")
 def create_group(
-    session: SessionDep, user: Editor, key: Annotated[str, Form()], name: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    user: Editor,
+    form: Annotated[Submission[NewGroup], posted(NewGroup)],
 ) -> Response:
-    service.add_group(session, key, name)
+    if form.data is None:
+        return _tag_page(request, session, status_code=400, new_group=form)
+    try:
+        service.add_group(session, form.data.key, form.data.name)
+    except SiyuError as error:
+        session.rollback()
+        return _tag_page(request, session, status_code=error.status, new_group=form.refuse(error))
     return RedirectResponse("/tags", status_code=303)
 
 
