@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
@@ -17,8 +17,9 @@ from siyu.customers.service import find_customer, merge_customers
 from siyu.staff import service as staff
 from siyu.staff.models import Staff
 from siyu.tags import service as tags
+from siyu.tags.models import CustomerTag
 from siyu.touchpoints.service import register
-from tests.console_support import csrf_of
+from tests.console_support import csrf_of, error_beside
 from tests.helpers import identify, post_batch, track
 
 NOW = datetime.now(UTC)
@@ -288,3 +289,25 @@ def test_both_languages_render(signed_in, brand):
 def test_an_empty_brand_says_what_to_do_next(signed_in):
     page = signed_in("admin").get("/customers").text
     assert "siyu demo" in page and "siyu import customers" in page and "/v1/batch" in page
+
+
+def test_a_bad_tag_on_a_customer_is_refused_beside_its_field_in_both_languages(
+    signed_in, brand, session
+):
+    operator = signed_in("operator")
+    token = csrf_of(operator.get(f"/customers/{brand['u-3']}").text)
+    before = session.scalar(select(func.count()).select_from(CustomerTag))
+    refused = operator.post(
+        f"/customers/{brand['u-3']}/tags", data={"csrf_token": token, "name": "x" * 65}
+    )
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "name") == "最多 64 个字符"
+    operator.cookies.set("siyu_locale", "en")
+    refused = operator.post(
+        f"/customers/{brand['u-3']}/tags",
+        data={"csrf_token": token, "name": "高潜", "group": "nope"},
+    )
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "group") == "no such tag group"
+    assert 'value="高潜"' in refused.text
+    assert session.scalar(select(func.count()).select_from(CustomerTag)) == before

@@ -6,12 +6,16 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from siyu.console.web import allowed, render
 from siyu.core.deps import SessionDep
-from siyu.core.limits import RowId
+from siyu.core.errors import SiyuError
+from siyu.core.forms import Submission, posted
+from siyu.core.limits import RowId, Text40, Text64
 from siyu.customers import search, service
 from siyu.customers.search import CustomerFilter, CustomerPage, Viewer
 from siyu.tags import service as tags
@@ -134,18 +138,43 @@ def undo_merge(merge_id: RowId, session: SessionDep, user: Editor) -> Response:
     return RedirectResponse(f"/customers/{record.kept_id}?undone={record.id}", status_code=303)
 
 
+class CustomerTag(BaseModel):
+    """The 360's add-tag form; the tags service says what a name and a group must be."""
+
+    name: Text64
+    group: Text40 = "other"
+
+
 @router.post("/customers/{customer_id}/tags")
 def add_tag(
     customer_id: int,
+    request: Request,
     session: SessionDep,
     user: Editor,
-    name: Annotated[str, Form()],
-    group: Annotated[str, Form()] = "other",
+    form: Annotated[Submission[CustomerTag], posted(CustomerTag)],
 ) -> Response:
     customer = service.find_customer(session, customer_id)
-    tag = tags.ensure_tag(session, name, group)
-    tags.tag_customer(session, customer.id, tag.id, source="manual")
+    if form.data is None:
+        return _tag_refused(request, session, user, customer.id, form, 400)
+    try:
+        tag = tags.ensure_tag(session, form.data.name, form.data.group)
+        tags.tag_customer(session, customer.id, tag.id, source="manual")
+    except SiyuError as error:
+        session.rollback()
+        return _tag_refused(request, session, user, customer.id, form.refuse(error), error.status)
     return RedirectResponse(f"/customers/{customer.id}#tags", status_code=303)
+
+
+def _tag_refused(
+    request: Request,
+    session: Session,
+    user: User,
+    customer_id: int,
+    form: Submission[CustomerTag],
+    status_code: int,
+) -> Response:
+    view = search.customer_view(session, str(customer_id), _viewer(user))
+    return render(request, "customer_360.html", status_code=status_code, c=view, tag_form=form)
 
 
 @router.post("/customers/{customer_id}/tags/{tag_id}/remove")
