@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import gzip
 import zlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -25,7 +27,7 @@ MAX_REQUEST_BYTES = 500 * 1024
 SINGLE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
-def _documented_body(schema: dict) -> dict:
+def _documented_body(schema: dict[str, Any]) -> dict[str, Any]:
     """The body a route reads itself (it parses and checks the raw bytes), as OpenAPI shows it."""
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": True, "content": content}}
@@ -61,7 +63,7 @@ def _decompressed(body: bytes, encoding: str) -> bytes:
     return body
 
 
-def _parse(body: bytes) -> dict:
+def _parse(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -71,7 +73,7 @@ def _parse(body: bytes) -> dict:
     return payload
 
 
-def _write_key(request: Request, payload: dict) -> str:
+def _write_key(request: Request, payload: dict[str, Any]) -> str:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
         try:
@@ -90,7 +92,7 @@ def _write_key(request: Request, payload: dict) -> str:
     )
 
 
-def _sent_at(payload: dict) -> datetime | None:
+def _sent_at(payload: dict[str, Any]) -> datetime | None:
     value = payload.get("sentAt")
     if value is None:
         return None
@@ -149,7 +151,7 @@ async def batch(request: Request) -> Response:
     return await _receive(request, None)
 
 
-def _single(kind: str):
+def _single(kind: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         return await _receive(request, kind)
 

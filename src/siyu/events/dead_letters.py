@@ -84,7 +84,7 @@ def all_ids(session: Session) -> list[int]:
 
 def replay(
     ids: list[int],
-    factory: sessionmaker | None = None,
+    factory: sessionmaker[Session] | None = None,
     progress: Callable[[], None] | None = None,
 ) -> Replayed:
     """Apply these dead letters again, each as the processor applies a request message by
@@ -105,7 +105,7 @@ def replay(
     return outcome
 
 
-def _replay_one(factory: sessionmaker, letter_id: int) -> tuple[int, list[int]]:
+def _replay_one(factory: sessionmaker[Session], letter_id: int) -> tuple[int, list[int]]:
     with factory() as session, write_lock():
         found = session.execute(
             select(DeadLetter, Source.name)

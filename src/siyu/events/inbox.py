@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from anyio import to_thread
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,7 +85,7 @@ def check_all(
     forced_type: str | None = None,
     received_at: datetime | None = None,
     sent_at: datetime | None = None,
-) -> tuple[IngestResult, list]:
+) -> tuple[IngestResult, list[Any]]:
     """The answer for each message (no database): rejections by index, and the valid ones."""
     received_at = received_at or utcnow()
     return sort_out(raws, lambda i, raw: (i, check(raw, forced_type, received_at, sent_at)[1]))
@@ -109,7 +110,9 @@ _INSERT_SQL = {
 }
 
 
-def receive(source: SourceRef, result: IngestResult, received: Received, checked: list) -> None:
+def receive(
+    source: SourceRef, result: IngestResult, received: Received, checked: list[Any]
+) -> None:
     """The tracking API's write: drop what was seen before, store the rest, commit.
 
     It runs for every request, right on the event loop (through receive_on_loop): handing it to
@@ -145,7 +148,7 @@ def receive(source: SourceRef, result: IngestResult, received: Received, checked
 
 
 async def receive_on_loop(
-    source: SourceRef, result: IngestResult, received: Received, checked: list
+    source: SourceRef, result: IngestResult, received: Received, checked: list[Any]
 ) -> None:
     """`receive` for a request on the event loop: right there as a rule, but in a worker thread
     when another transaction holds SQLite's writer, so that waiting for it (a processor's or a
@@ -156,7 +159,7 @@ async def receive_on_loop(
         receive(source, result, received, checked)
 
 
-def _writer() -> AbstractContextManager:
+def _writer() -> AbstractContextManager[object]:
     """SQLite's one writer, for a request. If the processor's transaction holds it, the request
     says so, and the processor gives way from its next transaction on: counting the requests
     that got through is not enough, as a processor draining back to back lets through too few
@@ -173,7 +176,7 @@ class _Held(threading.local):
 _held = _Held()
 
 
-def _held_connection(engine) -> tuple[Any, Any]:
+def _held_connection(engine: Engine) -> tuple[Any, Any]:
     """This thread's own driver connection and cursor, kept between requests: a checkout from
     the pool and its reset on return cost a third of what the two statements do."""
     if _held.engine is not engine or _held.raw is None:
@@ -187,7 +190,9 @@ def _held_connection(engine) -> tuple[Any, Any]:
 _stamps: dict[str, Callable[[datetime], Any]] = {}
 
 
-def _row(dialect, source: SourceRef, received: Received, fresh: list) -> tuple:
+def _row(
+    dialect: Dialect, source: SourceRef, received: Received, fresh: list[Any]
+) -> tuple[Any, ...]:
     stamp = _stamps.get(dialect.name)
     if stamp is None:  # building it costs more than the insert: once per dialect
         processor = table_of(InboxBatch).c.received_at.type.bind_processor(dialect)
@@ -266,7 +271,7 @@ def _apply(session: Session, rows: list[Pending]) -> int:
     The rows' messages go through ingest's apply together, per source: one identity lookup and
     one set of inserts for all of them rather than one per request.
     """
-    by_source: dict[SourceRef, list] = {}
+    by_source: dict[SourceRef, list[Accepted]] = {}
     handled = 0
     for row in rows:
         if not _claim(session, row):
@@ -363,14 +368,14 @@ def _reason(error: Exception) -> str:
 
 
 def process_some(
-    factory: sessionmaker | None = None, limit_events: int = EVENTS_PER_TRANSACTION
+    factory: sessionmaker[Session] | None = None, limit_events: int = EVENTS_PER_TRANSACTION
 ) -> int:
     """Process the oldest waiting requests (about `limit_events` events); returns the messages
     dealt with (applied, duplicates, or kept as dead letters)."""
     return _process(factory or session_factory(), limit_events)[0]
 
 
-def _process(factory: sessionmaker, limit_events: int) -> tuple[int, datetime | None]:
+def _process(factory: sessionmaker[Session], limit_events: int) -> tuple[int, datetime | None]:
     """(messages dealt with, when the oldest of them was received)."""
     with factory() as session:
         rows = _waiting(session, limit_events)
@@ -380,7 +385,7 @@ def _process(factory: sessionmaker, limit_events: int) -> tuple[int, datetime | 
     return _process_rows(factory, rows), rows[0].received_at
 
 
-def _process_rows(factory: sessionmaker, rows: list[Pending]) -> int:
+def _process_rows(factory: sessionmaker[Session], rows: list[Pending]) -> int:
     """The rows in one transaction; if that fails, request by request, and a request that
     fails alone message by message: one bad row never holds back the others."""
     try:
@@ -414,7 +419,7 @@ def _ids(rows: list[Pending]) -> list[int]:
     return [row.id for row in rows]
 
 
-def _in_transaction(factory: sessionmaker, work: Callable[[Session], int]) -> int:
+def _in_transaction(factory: sessionmaker[Session], work: Callable[[Session], int]) -> int:
     with factory() as session, write_lock():
         try:
             done = work(session)
@@ -433,7 +438,9 @@ def _is_transient(error: Exception) -> bool:
     return False
 
 
-def process_all(factory: sessionmaker | None = None, progress=None) -> int:
+def process_all(
+    factory: sessionmaker[Session] | None = None, progress: Callable[[int], object] | None = None
+) -> int:
     """Process everything waiting; returns the messages dealt with."""
     total = 0
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -116,7 +117,7 @@ class LakeBatch(Base):
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     rows: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="writing")  # writing | shipped
-    files: Mapped[list] = mapped_column(JSON, default=list)
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -128,7 +129,7 @@ class LakeCompaction(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     partition: Mapped[str] = mapped_column(String(64))
-    inputs: Mapped[list] = mapped_column(JSON)
+    inputs: Mapped[list[Any]] = mapped_column(JSON)
     output: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="writing")  # writing | done | aborted
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

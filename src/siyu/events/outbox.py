@@ -24,10 +24,10 @@ from siyu.events.models import OutboxEvent, ReceivedMessage
 
 # A subscriber gets the rows just written (dicts in the outbox's columns, JSON as text) and
 # works in the writer's transaction: what it changes commits or rolls back with the events.
-Subscriber = Callable[[Session, list[dict]], Any]
+Subscriber = Callable[[Session, list[dict[str, Any]]], Any]
 # A check (by track event name) raises SiyuError naming the field when its domain could not
 # apply the event (event name, properties): ingest refuses it before anything is written.
-Check = Callable[[str, dict], Any]
+Check = Callable[[str, dict[str, Any]], Any]
 NOT_WIRED = "no subscribers set: call siyu.subscribers.wire() when the process starts"
 _subscribers: list[Subscriber] = []
 _checks: dict[str, Check] = {}
@@ -60,7 +60,7 @@ def check_for(event: str | None) -> Check | None:
     return _checks.get(event) if event else None
 
 
-def write(session: Session, source: SourceRef, rows: list[dict]) -> None:
+def write(session: Session, source: SourceRef, rows: list[dict[str, Any]]) -> None:
     """Store events (rows from event_row()) with their dedup keys, and publish them; the caller
     commits. An event older than `backfill_after_hours` when received is marked a backfill."""
     if not rows:
@@ -98,10 +98,10 @@ def event_row(
     touchpoint: str | None = None,
     original_timestamp: datetime | None = None,
     sent_at: datetime | None = None,
-    properties: dict | None = None,
-    traits: dict | None = None,
-    context: dict | None = None,
-) -> dict:
+    properties: dict[str, Any] | None = None,
+    traits: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One event in the outbox's columns, ready for write()."""
     return {
         "message_id": message_id,
@@ -125,5 +125,5 @@ def event_row(
     }
 
 
-def _json(value: dict | None) -> str:
+def _json(value: dict[str, Any] | None) -> str:
     return orjson.dumps(value, default=str).decode() if value else "{}"

@@ -78,7 +78,7 @@ def screen(
     return sort_out(raws, lambda i, raw: validate(i, raw, received_at, sent_at, forced_type))
 
 
-def sort_out(raws: list[Any], judge: Callable[[int, Any], Any]) -> tuple[IngestResult, list]:
+def sort_out(raws: list[Any], judge: Callable[[int, Any], Any]) -> tuple[IngestResult, list[Any]]:
     """`judge(index, raw)` for each message: the rejections by index, and what the rest became."""
     result, kept = IngestResult(), []
     for index, raw in enumerate(raws):
@@ -168,7 +168,7 @@ def check(
     return message, message.message_id or content_id(raw)
 
 
-def _check_nul(raw: dict) -> None:
+def _check_nul(raw: dict[str, Any]) -> None:
     field = _nul_at(raw)
     if field is not None:  # PostgreSQL's text cannot hold one
         raise Rejection(field, "text may not contain NUL characters (\\u0000)")
@@ -286,7 +286,7 @@ def check_time(value: datetime, field: str) -> None:
         raise Rejection(field, f"{field} must be in the years 1900-2199")
 
 
-def content_id(raw: dict) -> str:
+def content_id(raw: dict[str, Any]) -> str:
     """A message without a messageId gets one from its content, so a resend is still a duplicate."""
     stable = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
     digest = hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -322,8 +322,8 @@ def drop_duplicates(
 
 
 def first_unseen(
-    items: list, seen: set[str], message_id: Callable[[Any], str] = attrgetter("message_id")
-) -> list:
+    items: list[Any], seen: set[str], message_id: Callable[[Any], str] = attrgetter("message_id")
+) -> list[Any]:
     """The items whose messageId is not in `seen`, each messageId once (the first copy)."""
     seen, fresh = set(seen), []
     for item in items:
@@ -334,7 +334,7 @@ def first_unseen(
     return fresh
 
 
-def record(session: Session, source_name: str, rows: list[dict]) -> None:
+def record(session: Session, source_name: str, rows: list[dict[str, Any]]) -> None:
     """Store events Siyu writes itself (a guide's task assigned or completed), built with
     event_row(), under an internal source of this name; the caller commits."""
     outbox.write(session, internal_source(session, source_name), rows)
@@ -411,7 +411,7 @@ def _apply(customer: Customer, item: Accepted, touchpoint: str | None) -> None:
 
 def _outbox_row(
     source: SourceRef, item: Accepted, customer_id: int, touchpoint: str | None
-) -> dict:
+) -> dict[str, Any]:
     m = item.message
     return event_row(
         message_id=item.message_id,

@@ -16,6 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,7 +37,7 @@ SNAPSHOT_SHARE = 0.05
 
 # Called with the session factory and the events shipped after each of the Shipper's rounds
 # (an auto-tag pass for the new events); set in one place above the domains, siyu.subscribers.
-AfterShipping = Callable[[sessionmaker, int], object]
+AfterShipping = Callable[[sessionmaker[Session], int], object]
 _after_shipping: list[AfterShipping] = []
 
 _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
@@ -74,7 +75,7 @@ def claim_batch(session: Session, size: int) -> LakeBatch | None:
 
 def _partition_tables(session: Session, batch: LakeBatch) -> dict[str, pa.Table]:
     zone = get_settings().zone
-    columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    columns: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     rows = session.execute(
         select(*_ROW_COLUMNS).where(OutboxEvent.batch_id == batch.id).order_by(OutboxEvent.id)
     )
@@ -108,7 +109,7 @@ def mark_shipped(session: Session, batch: LakeBatch, files: list[str]) -> None:
 
 
 def ship_once(
-    factory: sessionmaker | None = None, lake: Lake | None = None, size: int | None = None
+    factory: sessionmaker[Session] | None = None, lake: Lake | None = None, size: int | None = None
 ) -> int:
     """Ship unfinished batches first, then one new batch; returns the rows shipped."""
     factory, lake = factory or session_factory(), lake or open_lake()
@@ -134,7 +135,11 @@ def ship_once(
     return shipped
 
 
-def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None, progress=None) -> int:
+def ship_all(
+    factory: sessionmaker[Session] | None = None,
+    lake: Lake | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> int:
     total = 0
     while True:
         shipped = ship_once(factory, lake)
@@ -146,7 +151,7 @@ def ship_all(factory: sessionmaker | None = None, lake: Lake | None = None, prog
 
 
 def compact(
-    factory: sessionmaker | None = None,
+    factory: sessionmaker[Session] | None = None,
     lake: Lake | None = None,
     min_files: int | None = None,
     settled_seconds: float = 300,
@@ -178,7 +183,9 @@ def _range_of(path: str) -> tuple[int, int]:
     return int(first), int(last)
 
 
-def _compact_partition(factory, lake: Lake, partition: str, inputs: list[str]) -> int:
+def _compact_partition(
+    factory: sessionmaker[Session], lake: Lake, partition: str, inputs: list[str]
+) -> int:
     ranges = [_range_of(p) for p in inputs]
     stem = f"compact-{min(r[0] for r in ranges):012d}-{max(r[1] for r in ranges):012d}"
     relative = [p[len(lake.root) + 1 :] for p in inputs]
@@ -208,7 +215,7 @@ def _drop_inputs(session: Session, lake: Lake, record: LakeCompaction) -> int:
     return removed
 
 
-def _finish_compactions(factory, lake: Lake) -> int:
+def _finish_compactions(factory: sessionmaker[Session], lake: Lake) -> int:
     """After a crash: a compaction whose output exists drops its inputs; otherwise it is void."""
     removed = 0
     with factory() as session:
@@ -232,7 +239,7 @@ def prune_outbox(session: Session) -> int:
     return rowcount(gone) or 0
 
 
-def counts(session: Session) -> dict:
+def counts(session: Session) -> dict[str, Any]:
     """Events received (not yet processed), kept as dead letters, waiting to ship and shipped,
     from the database alone (cheap enough for every page view)."""
     # Unclaimed rows (indexed) plus the rows of batches still being written.
@@ -256,7 +263,7 @@ def counts(session: Session) -> dict:
     }
 
 
-def status(session: Session, lake: Lake | None = None) -> dict:
+def status(session: Session, lake: Lake | None = None) -> dict[str, Any]:
     """`counts` plus what the lake's files hold (lists and sizes every file: for the CLI)."""
     lake = lake or open_lake()
     files = lake.files(EVENTS, "date=*/*.parquet")

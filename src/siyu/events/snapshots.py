@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Result, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import meta
 from siyu.core.db import session_factory
@@ -22,7 +23,11 @@ TS = pa.timestamp("us", tz="UTC")
 CHUNK = 100_000
 
 
-def _customers(session) -> pa.Table:
+# A snapshot table: its schema and its rows as Arrow record batches.
+Snapshot = tuple[pa.Schema, Iterator[pa.RecordBatch]]
+
+
+def _customers(session: Session) -> Snapshot:
     cols = [
         Customer.id,
         Customer.merged_into_id,
@@ -52,21 +57,21 @@ def _customers(session) -> pa.Table:
         ]
     )
 
-    def convert(row):
+    def convert(row: Any) -> tuple[Any, ...]:
         *rest, traits = row
         return (*rest, orjson.dumps(traits or {}).decode())
 
     return schema, _batches(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
 
 
-def _customer_map(session) -> pa.Table:
+def _customer_map(session: Session) -> Snapshot:
     """Every customer id ever issued → the customer it now belongs to (merges followed)."""
     parent = dict(session.execute(select(Customer.id, Customer.merged_into_id)).all())
 
     def canonical(cid: int) -> int:
         seen = 0
-        while parent.get(cid) is not None and seen < 100:
-            cid, seen = parent[cid], seen + 1
+        while (merged_into := parent.get(cid)) is not None and seen < 100:
+            cid, seen = merged_into, seen + 1
         return cid
 
     ids = sorted(parent)
@@ -81,13 +86,13 @@ def _customer_map(session) -> pa.Table:
     return schema, batches
 
 
-def _identities(session) -> pa.Table:
+def _identities(session: Session) -> Snapshot:
     schema = pa.schema([("type", pa.string()), ("value", pa.string()), ("customer_id", pa.int64())])
     rows = session.execute(select(Identity.type, Identity.value, Identity.customer_id))
     return schema, _batches(rows, schema)
 
 
-def _orders(session) -> pa.Table:
+def _orders(session: Session) -> Snapshot:
     schema = pa.schema(
         [
             ("order_id", pa.string()),
@@ -117,14 +122,14 @@ def _orders(session) -> pa.Table:
         Order.products,
     ]
 
-    def convert(row):
+    def convert(row: Any) -> tuple[Any, ...]:
         *rest, products = row
         return (*rest, orjson.dumps(products or []).decode())
 
     return schema, _batches(session.execute(select(*cols).order_by(Order.id)), schema, convert)
 
 
-def _touchpoints(session) -> pa.Table:
+def _touchpoints(session: Session) -> Snapshot:
     schema = pa.schema(
         [
             ("code", pa.string()),
@@ -150,7 +155,7 @@ def _touchpoints(session) -> pa.Table:
     return schema, _batches(rows, schema)
 
 
-def _touchpoint_costs(session) -> pa.Table:
+def _touchpoint_costs(session: Session) -> Snapshot:
     """What each paid touchpoint cost in each period: attribution's ROI reads it."""
     schema = pa.schema(
         [
@@ -173,7 +178,11 @@ def _touchpoint_costs(session) -> pa.Table:
     return schema, _batches(rows, schema)
 
 
-def _batches(rows, schema: pa.Schema, convert=None) -> Iterator[pa.RecordBatch]:
+def _batches(
+    rows: Result[*tuple[Any, ...]],
+    schema: pa.Schema,
+    convert: Callable[[Any], tuple[Any, ...]] | None = None,
+) -> Iterator[pa.RecordBatch]:
     """Rows as Arrow record batches of CHUNK rows: never the whole table in memory."""
     empty = True
     for chunk in rows.yield_per(CHUNK).partitions():
@@ -188,7 +197,7 @@ def _batches(rows, schema: pa.Schema, convert=None) -> Iterator[pa.RecordBatch]:
         yield pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
 
 
-def _customer_tags(session) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+def _customer_tags(session: Session) -> Snapshot:
     schema = pa.schema([("customer_id", pa.int64()), ("tag", pa.string())])
     rows = session.execute(
         select(CustomerTag.customer_id, Tag.name)
@@ -209,7 +218,7 @@ BUILDERS = {
 }
 
 
-def fingerprint(session) -> dict:
+def fingerprint(session: Session) -> dict[str, Any]:
     return {
         "customers": [
             session.scalar(select(func.count(Customer.id))),
@@ -232,7 +241,9 @@ def fingerprint(session) -> dict:
     }
 
 
-def write_snapshots(factory: sessionmaker | None = None, lake: Lake | None = None) -> dict:
+def write_snapshots(
+    factory: sessionmaker[Session] | None = None, lake: Lake | None = None
+) -> dict[str, Any]:
     factory, lake = factory or session_factory(), lake or open_lake()
     written = {}
     with factory() as session:
@@ -257,8 +268,8 @@ def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
 
 
 def write_snapshots_if_changed(
-    factory: sessionmaker | None = None, lake: Lake | None = None
-) -> dict | None:
+    factory: sessionmaker[Session] | None = None, lake: Lake | None = None
+) -> dict[str, Any] | None:
     factory = factory or session_factory()
     with factory() as session:
         unchanged = meta.read(session, "lake.snapshot") == fingerprint(session)
