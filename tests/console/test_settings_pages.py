@@ -296,3 +296,14 @@ def test_a_bad_staff_id_for_a_role_is_refused_beside_it_in_both_languages(
     assert error_beside(refused.text, "staff_id") == "must be at least 1"
     session.expire_all()
     assert session.get(User, guide.id).role == "guide"
+
+
+def test_an_overlong_source_name_is_refused_beside_it_in_both_languages(signed_in, session):
+    admin = signed_in("admin")
+    refused = post_form(admin, "/settings/keys", "/settings/keys", name="商" * 201)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "name") == "最多 200 个字符"
+    admin.cookies.set("siyu_locale", "en")
+    refused = post_form(admin, "/settings/keys", "/settings/keys", name="m" * 201)
+    assert error_beside(refused.text, "name") == "must be at most 200 characters"
+    assert count(session, Source) == 0

@@ -200,15 +200,26 @@ def keys(request: Request, session: SessionDep, _: KeyAdmin, done: str = ""):
     return _keys_page(request, session, done=done)
 
 
+class NewKey(BaseModel):
+    """The write key form: the source's name (the service says what a name must be)."""
+
+    name: Text200 = ""
+
+
 @router.post("/settings/keys", response_class=HTMLResponse)
 def create_key(
-    request: Request, session: SessionDep, _: KeyAdmin, name: Annotated[str, Form()] = ""
+    request: Request,
+    session: SessionDep,
+    _: KeyAdmin,
+    form: Annotated[Submission[NewKey], posted(NewKey)],
 ):
+    if (new := form.data) is None:
+        return _invalid(request, session, form, _keys_page)
     try:
-        source, key = sources.create_key(session, name)
+        source, key = sources.create_key(session, new.name)
     except SiyuError as error:
         labels = {"name": N_("Source name")}
-        return _failed(request, session, error, _keys_page, labels, name=name)
+        return _failed(request, session, error, _keys_page, labels, **form.values)
     return _keys_page(request, session, created=source, secret=key)
 
 
