@@ -149,9 +149,11 @@ class CustomerTag(BaseModel):
 def add_tag(
     customer_id: int,
     request: Request,
+    # Before the user: the body is read (and cut off at the edge's limit) before signing in,
+    # as FastAPI does for Form() parameters.
+    form: Annotated[Submission[CustomerTag], posted(CustomerTag)],
     session: SessionDep,
     user: Editor,
-    form: Annotated[Submission[CustomerTag], posted(CustomerTag)],
 ) -> Response:
     customer = service.find_customer(session, customer_id)
     if form.data is None:
