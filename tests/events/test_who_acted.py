@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from siyu.analytics import funnels, gmv, guides, rfm, runner
 from siyu.console.dashboard import DashboardQuery, Period, build_dashboard
@@ -87,10 +87,8 @@ def customer_numbers() -> dict:
     with unit_of_work() as session:
         seen = session.execute(select(Customer.id, Customer.first_seen_at, Customer.last_seen_at))
         last_visits = {row.id: (row.first_seen_at, row.last_seen_at) for row in seen}
-        stages = session.execute(
-            select(lifecycle_stage(NOW), func.count()).group_by(lifecycle_stage(NOW))
-        )
-        listed_stages = dict(stages.all())
+        # Counted here: PostgreSQL cannot group by the stage's correlated subquery.
+        listed_stages = Counter(session.scalars(select(lifecycle_stage(NOW)).select_from(Customer)))
     lake_stages = {
         stage: len(segments.member_ids({"lifecycle": {"in": [stage]}}, as_of=NOW))
         for stage in STAGES
