@@ -96,11 +96,13 @@ def _diligence(session: Session) -> dict[int, float]:
 def _customers_then(session: Session, at: datetime, share: float, rng: Random) -> list[int]:
     owned = list(
         session.scalars(
-            select(Customer.id).where(
+            select(Customer.id)
+            .where(
                 Customer.owner_id.is_not(None),
                 Customer.merged_into_id.is_(None),
                 Customer.first_seen_at < at,
             )
+            .order_by(Customer.id)  # the sample must not follow the database's row order
         )
     )
     return sorted(rng.sample(owned, round(len(owned) * share)))
@@ -108,7 +110,11 @@ def _customers_then(session: Session, at: datetime, share: float, rng: Random) -
 
 def _carry_out(session, task, handed: datetime, diligence, rng: Random, now: datetime) -> int:
     assignments = list(
-        session.scalars(select(TaskAssignment).where(TaskAssignment.task_id == task.id))
+        session.scalars(
+            select(TaskAssignment)
+            .where(TaskAssignment.task_id == task.id)
+            .order_by(TaskAssignment.id)
+        )
     )
     window = (task_events.due_end(task) - handed).total_seconds()
     done = []
