@@ -143,26 +143,29 @@ def _signed_in(request: Request, session: SessionDep) -> tuple[User, WebSession]
     return found
 
 
-async def _check_csrf(request: Request, found: tuple[User, WebSession]) -> None:
+async def _sent_csrf(request: Request) -> object:
+    """The CSRF token a change carries (header, or the posted form): reading the form is the
+    only thing awaited, so no database work runs on the event loop."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
+        return None
     sent: object = request.headers.get("x-csrf-token")
     if sent is None:
-        form = await request.form()
-        sent = form.get("csrf_token")
-    if sent != found[1].csrf_token:
-        raise CsrfFailed(
-            N_("the form has expired or did not come from this console; reload the page"),
-            field="csrf_token",
-        )
+        sent = (await request.form()).get("csrf_token")
+    return sent
 
 
 # A plain `def`, so its database read runs in the thread pool, not on the event loop.
 SignedIn = Annotated[tuple[User, WebSession], Depends(_signed_in)]
 
 
-async def _console_user(request: Request, found: SignedIn) -> User:
-    await _check_csrf(request, found)  # only awaits the form: no database work here
+def _console_user(
+    request: Request, found: SignedIn, sent: Annotated[object, Depends(_sent_csrf)]
+) -> User:
+    if request.method not in ("GET", "HEAD", "OPTIONS") and sent != found[1].csrf_token:
+        raise CsrfFailed(
+            N_("the form has expired or did not come from this console; reload the page"),
+            field="csrf_token",
+        )
     return found[0]
 
 

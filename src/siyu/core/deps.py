@@ -55,6 +55,18 @@ def token_allowed(permission: str) -> Any:
     return Depends(check)
 
 
+def read_ended(permission_check: Any) -> Any:
+    """A permission check (`allowed(...)`, `token_allowed(...)`) after which the request's read
+    ends (nothing was written): for an async route that waits on the lake next, so that it holds
+    no database connection meanwhile."""
+
+    def check(session: SessionDep, value: Any = permission_check) -> Any:
+        session.commit()
+        return value
+
+    return Depends(check)
+
+
 def raw_body(max_bytes: int) -> Any:
     """The request's bytes, read as they arrive and refused (413) past `max_bytes`, so a route
     that needs the raw body can still be a plain `def` run off the event loop."""

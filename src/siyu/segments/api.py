@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
 from siyu.core.auth import ApiToken
-from siyu.core.deps import SessionDep, token_allowed
+from siyu.core.deps import SessionDep, read_ended, token_allowed
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Cursor
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
 from siyu.segments import service, stored
-from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.schemas import (
     RefreshOut,
     RuleIn,
@@ -26,10 +24,11 @@ from siyu.segments.schemas import (
     refresh_out,
     segment_out,
 )
-from siyu.tags.lifecycle import thresholds
 
 router = APIRouter(prefix="/api/segments", tags=["segments"])
 Reader = Annotated[ApiToken, token_allowed("segments.view")]
+# For the preview, which waits on the lake: the check's read ends before it.
+Previewer = Annotated[ApiToken, read_ended(token_allowed("segments.view"))]
 Editor = Annotated[ApiToken, token_allowed("segments.edit")]
 
 
@@ -54,20 +53,13 @@ def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
 
 
 @router.post("/preview", summary="Count and a sample for a rule, without storing it")
-async def preview(body: RuleIn, session: SessionDep, token: Reader) -> dict:
+async def preview(body: RuleIn, token: Previewer) -> dict:
     # The lake query (up to the preview's time limit) runs in a lake-query thread, holding no
     # database connection and none of the threads plain `def` routes run in.
     as_of = service.parse_as_of(body.as_of)
-    rules, limits = await run_in_threadpool(_preview_inputs, session)
+    rules, limits = await run_in_threadpool(stored.preview_inputs)
     work = partial(service.preview, body.rule, as_of=as_of, resolve=rules.get, thresholds=limits)
     return (await run_lake_query(work)).model_dump()
-
-
-def _preview_inputs(session: Session) -> tuple[dict[str, Any], LifecycleThresholds]:
-    rules, limits = stored.segment_rules(session), thresholds(session)
-    # End the read (nothing was written): the lake query after it must not hold a connection.
-    session.commit()
-    return rules, limits
 
 
 @router.get("/{key}", summary="One segment")

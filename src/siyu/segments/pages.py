@@ -12,21 +12,21 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from siyu.console.web import allowed, render
-from siyu.core.deps import FormDep, SessionDep
+from siyu.core.deps import FormDep, SessionDep, read_ended
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
 from siyu.segments import builder, service, stored
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
-from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
-from siyu.tags.lifecycle import thresholds
 from siyu.tags.service import all_tags
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, allowed("segments.view")]
+# For the preview, which waits on the lake: the check's read ends before it.
+Previewer = Annotated[User, read_ended(allowed("segments.view"))]
 Editor = Annotated[User, allowed("segments.edit")]
 
 
@@ -101,7 +101,7 @@ def save_segment(
 
 
 @router.post("/segments/preview")
-async def preview(request: Request, session: SessionDep, user: Reader, form: Fields) -> Response:
+async def preview(request: Request, user: Previewer, form: Fields) -> Response:
     """The count and a sample for the rows as they stand (htmx, on every change). A costly rule
     may query the lake until the preview's time limit: it runs in a lake-query thread, holding
     no database connection and none of the threads plain `def` routes run in."""
@@ -109,7 +109,7 @@ async def preview(request: Request, session: SessionDep, user: Reader, form: Fie
     try:
         rule = builder.rule_of(form)
         if rule is not None:
-            rules, limits = await run_in_threadpool(_preview_inputs, session)
+            rules, limits = await run_in_threadpool(stored.preview_inputs)
             editing = form.get("editing") or None  # a reference back to it shows as a cycle
             work = partial(service.preview, rule, resolve=rules.get, key=editing, thresholds=limits)
             result = await run_lake_query(work)
@@ -123,13 +123,6 @@ async def preview(request: Request, session: SessionDep, user: Reader, form: Fie
         error=error,
         row=_row(form, error),
     )
-
-
-def _preview_inputs(session: Session) -> tuple[dict[str, Any], LifecycleThresholds]:
-    rules, limits = stored.segment_rules(session), thresholds(session)
-    # End the read (nothing was written): the lake query after it must not hold a connection.
-    session.commit()
-    return rules, limits
 
 
 @router.get("/segments/{key}")

@@ -12,11 +12,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import csvsafe, jobs
-from siyu.core.db import utcnow
+from siyu.core.db import unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.customers.models import Identity
 from siyu.segments import service
+from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.models import SCHEDULES, Segment, SegmentMember, SegmentRefresh
 from siyu.segments.rules import Resolve, parse_rule
 from siyu.tags.lifecycle import thresholds
@@ -42,6 +43,13 @@ def segment_rules(session: Session) -> dict[str, Any]:
     """Every stored segment's rule by key: a resolver read at once, for a preview that must not
     go back to the database while it runs."""
     return {key: rule for key, rule in session.execute(select(Segment.key, Segment.rule))}
+
+
+def preview_inputs() -> tuple[dict[str, Any], LifecycleThresholds]:
+    """What a preview reads from the database (the stored rules and the lifecycle days), in a
+    short transaction of its own: the lake query after it then holds no connection."""
+    with unit_of_work() as session:
+        return segment_rules(session), thresholds(session)
 
 
 def check_rule(session: Session, rule: Any, key: str | None = None) -> None:
