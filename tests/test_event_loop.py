@@ -22,7 +22,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from siyu.app import create_app
-from siyu.core.db import write_lock
+from siyu.core.db import get_engine, write_lock
 from siyu.core.lake import open_lake
 from siyu.core.settings import reset_settings
 from siyu.events import inbox
@@ -211,6 +211,25 @@ def test_a_request_waiting_for_sqlite_writer_holds_no_other(server, write_key):
         assert waiting.result().status_code == 200
     assert checked.status_code == 200
     assert took < PROMPT * HOLD, took
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="PostgreSQL has no one writer to wait for")
+def test_more_waiting_requests_than_pooled_connections_are_all_stored(server, write_key):
+    """While a long transaction holds SQLite's writer, more tracking requests wait than the pool
+    has connections (15): every one is answered and stored once the writer is free, and the
+    waiting leaves no connection taken (before, each worker thread kept one for good, the pool
+    ran dry, requests failed after 30 s and the processor could not get a connection)."""
+    sends = calls(server, write_key)
+    inbox.writer_wanted.clear()
+    with ThreadPoolExecutor(BURST + 8) as pool:
+        with write_lock():
+            waiting = [pool.submit(sends["batch"]) for _ in range(BURST + 8)]
+            assert _wait_for(inbox.writer_wanted), "no request asked for the writer"
+            time.sleep(0.5)  # let the rest of the burst queue up behind the writer too
+        answers = [future.result() for future in waiting]
+    assert [a.status_code for a in answers] == [200] * len(answers)
+    assert all(a.json()["accepted"] == 1 for a in answers)
+    assert get_engine().pool.checkedout() <= 2  # the loop thread's own, the processor's
 
 
 def _wait_for(event: threading.Event) -> bool:

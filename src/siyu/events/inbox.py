@@ -15,7 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -117,34 +117,65 @@ def receive(
 
     It runs for every request, right on the event loop (through receive_on_loop): handing it to
     another thread costs more than it does, in GIL hand-overs between that thread and the loop.
-    And it speaks to the driver's own connection: SQLAlchemy's execution layer costs more than
-    these two statements.
+    And it speaks to the loop thread's own driver connection, kept between requests: SQLAlchemy's
+    execution layer and a pool checkout cost more than these two statements.
     """
     engine = get_engine()
-    dialect = engine.dialect.name
-    ids = list({message_id for _, message_id in checked})
     raw, cursor = _held_connection(engine)
     try:
-        cursor.execute(
-            SEEN_SQL[dialect],
-            (source.id, orjson.dumps(ids).decode() if dialect == "sqlite" else ids),
-        )
-        seen = cursor.fetchall()
-        if not seen and len(ids) == len(checked):  # the usual case: every message is new
-            fresh = checked
-        else:
-            fresh = first_unseen(checked, {row[0] for row in seen}, MESSAGE_ID)
-        raw.rollback()  # end the read before taking SQLite's one writer
-        result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
-        if fresh:
-            with _writer():
-                cursor.execute(_INSERT_SQL[dialect], _row(engine.dialect, source, received, fresh))
-                raw.commit()
-            note_arrival()
+        _store(engine, raw, cursor, source, result, received, checked, _writer)
     except BaseException:
         _held.raw = _held.cursor = None
         raw.invalidate()  # whatever state it is in, the next request starts on a new one
         raise
+
+
+def receive_waiting(
+    source: SourceRef, result: IngestResult, received: Received, checked: list[Any]
+) -> None:
+    """`receive` in a worker thread, for a request that must wait for SQLite's writer. It waits
+    holding no connection and borrows one from the pool only once it has the writer: the worker
+    pool has 40 threads and the connection pool 15, so waiting requests that each held (or kept)
+    a connection would starve the processor and every other request."""
+    engine = get_engine()
+    with _writer():
+        raw = engine.raw_connection()
+        try:
+            _store(engine, raw, raw.cursor(), source, result, received, checked, nullcontext)
+        except BaseException:
+            raw.invalidate()
+            raise
+        finally:
+            raw.close()
+
+
+def _store(
+    engine: Engine,
+    raw: Any,
+    cursor: Any,
+    source: SourceRef,
+    result: IngestResult,
+    received: Received,
+    checked: list[Any],
+    writer: Callable[[], AbstractContextManager[object]],
+) -> None:
+    dialect = engine.dialect.name
+    ids = list({message_id for _, message_id in checked})
+    cursor.execute(
+        SEEN_SQL[dialect], (source.id, orjson.dumps(ids).decode() if dialect == "sqlite" else ids)
+    )
+    seen = cursor.fetchall()
+    if not seen and len(ids) == len(checked):  # the usual case: every message is new
+        fresh = checked
+    else:
+        fresh = first_unseen(checked, {row[0] for row in seen}, MESSAGE_ID)
+    raw.rollback()  # end the read before taking SQLite's one writer
+    result.accepted, result.duplicates = len(fresh), len(checked) - len(fresh)
+    if fresh:
+        with writer():
+            cursor.execute(_INSERT_SQL[dialect], _row(engine.dialect, source, received, fresh))
+            raw.commit()
+        note_arrival()
 
 
 async def receive_on_loop(
@@ -154,7 +185,7 @@ async def receive_on_loop(
     when another transaction holds SQLite's writer, so that waiting for it (a processor's or a
     job's transaction may take seconds) holds this request only, not every one the loop serves."""
     if writer_is_taken():
-        await to_thread.run_sync(receive, source, result, received, checked)
+        await to_thread.run_sync(receive_waiting, source, result, received, checked)
     else:
         receive(source, result, received, checked)
 
