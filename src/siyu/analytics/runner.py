@@ -195,6 +195,13 @@ def _plan(
     return plan
 
 
+def forget_plans() -> None:
+    """Drop every compiled report SQL: the next run of each report builds and compiles again
+    (`siyu bench reports` measures such a cold run beside the usual warm one)."""
+    with _lock:
+        _plans.clear()
+
+
 def _forget(lake: Lake, engine: str, version: tuple) -> None:
     with _lock:
         _opened_tables.pop((lake.root, engine, version), None)
