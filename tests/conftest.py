@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from siyu.core import db
-from siyu.core.models import metadata
 from siyu.core.settings import reset_settings
+from siyu.models import metadata
 from siyu.subscribers import wire
 
 PG_URL = os.environ.get("SIYU_TEST_DATABASE_URL")

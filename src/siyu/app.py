@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+import siyu.models  # noqa: F401 - every domain's tables, known before the first query
 from siyu import __version__
 from siyu.analytics import api as reports_api
 from siyu.analytics import pages as report_pages

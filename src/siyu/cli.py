@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+import siyu.models  # noqa: F401 - every domain's tables, known before the first query
 from siyu.analytics.cli import app as report_app
 from siyu.codes.cli import app as codes_app
 from siyu.core.console_out import console

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from siyu.events import outbox, shipper
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
-from siyu.segments.clock import after_shipping
 from siyu.staff.task_events import complete_by_messages
+from siyu.tags.jobs import after_shipping
 from siyu.touchpoints.service import keep_unknown_of
 
 SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (

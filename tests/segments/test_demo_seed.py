@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from siyu.core.db import unit_of_work
 from siyu.demo import service
+from siyu.demo.segments import seed_demo
 from siyu.demo.stream import Plan
 from siyu.segments import stored
-from siyu.segments.demo import seed_demo
 from siyu.tags.service import all_tags, tag_counts
 
 ZONE = ZoneInfo("Asia/Shanghai")

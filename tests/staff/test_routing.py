@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from siyu.codes.service import Route, create_code
+from siyu.codes.service import Route, create_code, routing_of
 from siyu.customers.models import Customer
 from siyu.staff.routing import capacity_warnings, record_add, route_contact
 from siyu.staff.service import create_staff, ensure_staff, update_staff
@@ -21,7 +21,7 @@ def _guides(session, *names):
 def _route_many(session, code, times: int, at=MONDAY_10) -> Counter:
     seen = Counter()
     for _ in range(times):
-        guide = route_contact(session, code, at)
+        guide = route_contact(session, routing_of(session, code), at)
         if guide is None:
             seen[None] += 1
             continue
@@ -46,7 +46,7 @@ def test_daily_limit_then_backup_then_nobody(session):
     assert _route_many(session, code, 4) == {"a": 2, "b": 1, None: 1}
     # The next brand day starts afresh.
     tuesday = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-    assert route_contact(session, code, tuesday).name == "a"
+    assert route_contact(session, routing_of(session, code), tuesday).name == "a"
 
 
 def test_schedules_follow_brand_time(session):
@@ -59,11 +59,11 @@ def test_schedules_follow_brand_time(session):
             Route(night.id, start_time="21:00", end_time="09:00"),
         ],
     )
-    assert route_contact(session, code, MONDAY_10).name == "day"
+    assert route_contact(session, routing_of(session, code), MONDAY_10).name == "day"
     monday_22 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
-    assert route_contact(session, code, monday_22).name == "night"
+    assert route_contact(session, routing_of(session, code), monday_22).name == "night"
     saturday_10 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
-    assert route_contact(session, code, saturday_10) is None
+    assert route_contact(session, routing_of(session, code), saturday_10) is None
 
 
 def test_a_full_persona_account_gets_no_more_and_warns_at_80_percent(session):
@@ -72,21 +72,21 @@ def test_a_full_persona_account_gets_no_more_and_warns_at_80_percent(session):
     code = create_code(session, "c", routes=[Route(persona.id), Route(backup.id, is_backup=True)])
     session.add_all([Customer(traits={}, owner_id=persona.id) for _ in range(4)])
     session.flush()
-    assert route_contact(session, code, MONDAY_10).name == "persona"
+    assert route_contact(session, routing_of(session, code), MONDAY_10).name == "persona"
     assert [(w.name, w.contacts, w.limit) for w in capacity_warnings(session)] == [
         ("persona", 4, 5)
     ]
     session.add(Customer(traits={}, owner_id=persona.id))
     session.flush()
-    assert route_contact(session, code, MONDAY_10).name == "backup"
+    assert route_contact(session, routing_of(session, code), MONDAY_10).name == "backup"
 
 
 def test_a_code_without_routing_goes_to_its_guide_unless_they_left(session):
     (guide,) = _guides(session, "g")
     code = create_code(session, "c", staff_id=guide.id)
-    assert route_contact(session, code, MONDAY_10).id == guide.id
+    assert route_contact(session, routing_of(session, code), MONDAY_10).id == guide.id
     update_staff(session, guide.id, status="left")
-    assert route_contact(session, code, MONDAY_10) is None
+    assert route_contact(session, routing_of(session, code), MONDAY_10) is None
 
 
 def test_an_unknown_guide_in_a_callback_becomes_staff_once(session):

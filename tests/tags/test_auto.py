@@ -11,8 +11,8 @@ from siyu import work
 from siyu.core import jobs
 from siyu.core.db import session_factory, unit_of_work
 from siyu.core.errors import InvalidInput
-from siyu.segments import clock
 from siyu.tags import auto, lifecycle
+from siyu.tags import jobs as tag_jobs
 from siyu.tags.models import Tag
 from siyu.tags.service import ensure_tag, history, tag_customer, tags_of
 from tests.segments.brand import Brand
@@ -48,7 +48,7 @@ def _arrive(brand: Brand, *messages: dict, minute: int) -> None:
     brand.ship()
     # the minute's pass, as the shipper queues it (run_at: the end of that minute, past by now)
     with unit_of_work() as s:
-        clock.enqueue_work(s, 1, NOW - timedelta(minutes=10 - minute))
+        tag_jobs.queue_pass_for_events(s, 1, NOW - timedelta(minutes=10 - minute))
     while work.run_one():
         pass
 
@@ -118,10 +118,10 @@ def test_an_auto_tag_is_not_set_by_hand_nor_defined_by_itself():
 
 def test_the_shipper_queues_a_pass_only_when_there_are_rules():
     with unit_of_work() as s:
-        clock.enqueue_work(s, 5, NOW)
+        tag_jobs.queue_pass_for_events(s, 5, NOW)
         assert s.scalar(select(jobs.Job.id).where(jobs.Job.kind == "tags.evaluate")) is None
         auto.install_builtin(s)
-    clock.after_shipping(session_factory(), 5, NOW)
+    tag_jobs.after_shipping(session_factory(), 5, NOW)
     with unit_of_work() as s:
         kinds = list(s.scalars(select(jobs.Job.key).where(jobs.Job.kind == "tags.evaluate")))
     assert any(":events:" in k for k in kinds)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
+from siyu.codes.service import routing_of
 from siyu.core.db import session_factory, utcnow, write_lock
 from siyu.core.settings import get_settings
 from siyu.events.inbox import Received, check_all, receive_on_loop
@@ -115,7 +116,7 @@ def _landing(session: Session, code: str) -> Landing | None:
 def _guide(session: Session, landing: Landing) -> tuple[str | None, str | None]:
     """The routed guide's WeCom id and contact-way URL, if any."""
     channel = session.get(ChannelCode, landing.id)
-    guide = route_contact(session, channel, utcnow()) if channel else None
+    guide = route_contact(session, routing_of(session, channel), utcnow()) if channel else None
     if guide is None:
         return None, None
     return guide.wecom_userid, guide.contact_way_url

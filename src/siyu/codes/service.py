@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import fields
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeGuide
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.staff.models import Staff, Store
+from siyu.staff.routing import Route
 from siyu.touchpoints import service as touchpoints
 from siyu.touchpoints.models import Touchpoint
 
@@ -32,19 +33,6 @@ KIND_GROUPS = {
     "group": "group",
     "other": "other",
 }
-
-
-@dataclass(frozen=True)
-class Route:
-    """One guide in a code's routing: weight, weekdays and hours (brand time), limit, backup."""
-
-    staff_id: int
-    weight: int = 1
-    weekdays: str = WEEKDAYS
-    start_time: str | None = None
-    end_time: str | None = None
-    daily_limit: int | None = None
-    is_backup: bool = False
 
 
 def find_code(session: Session, code: str) -> ChannelCode | None:
@@ -198,6 +186,17 @@ def routes_of(session: Session, code_id: int) -> list[CodeGuide]:
             select(CodeGuide).where(CodeGuide.code_id == code_id).order_by(CodeGuide.id)
         )
     )
+
+
+def routing_of(session: Session, channel: ChannelCode) -> list[Route]:
+    """The code's routing as values for `route_contact`; a code with none routes to its own
+    guide, if it has one."""
+    names = [field.name for field in fields(Route)]
+    rows = routes_of(session, channel.id)
+    routes = [Route(**{name: getattr(row, name) for name in names}) for row in rows]
+    if not routes and channel.staff_id:
+        routes = [Route(channel.staff_id)]
+    return routes
 
 
 def list_codes(

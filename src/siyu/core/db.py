@@ -152,9 +152,6 @@ def dispose_engines() -> None:
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    # Every domain's tables must be known before the first query resolves a foreign key.
-    import siyu.core.models  # noqa: F401
-
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 

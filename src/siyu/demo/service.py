@@ -18,6 +18,7 @@ from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
+from siyu.demo.segments import seed_demo as seed_segments
 from siyu.demo.stream import Plan, generate
 from siyu.demo.tasks import seed_tasks
 from siyu.demo.timeline import Timeline
@@ -26,7 +27,6 @@ from siyu.events import shipper, snapshots, sources
 from siyu.events.models import Source
 from siyu.events.service import SourceRef, ingest
 from siyu.orders.models import Order
-from siyu.segments.demo import seed_demo as seed_segments
 from siyu.staff import service as staff_service
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints import service as touchpoints

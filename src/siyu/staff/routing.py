@@ -13,13 +13,13 @@ contact limit gets no more; at 80 % it is listed in `capacity_warnings` for the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from siyu.codes.models import ChannelCode, CodeGuide
 from siyu.core.db import rowcount
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
@@ -27,6 +27,19 @@ from siyu.staff.models import GuideDailyAdds, Staff
 
 log = logging.getLogger("siyu.routing")
 WARN_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Route:
+    """One guide in a code's routing: weight, weekdays and hours (brand time), limit, backup."""
+
+    staff_id: int
+    weight: int = 1
+    weekdays: str = "1234567"  # ISO weekdays as digits, Monday = 1
+    start_time: str | None = None  # "09:00"
+    end_time: str | None = None  # "21:00", exclusive
+    daily_limit: int | None = None
+    is_backup: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,11 +62,9 @@ def brand_day(at: datetime) -> str:
     return at.astimezone(get_settings().zone).date().isoformat()
 
 
-def route_contact(session: Session, code: ChannelCode, at: datetime) -> Staff | None:
-    """The guide a new contact through `code` goes to at `at`; None when nobody can take it."""
-    routes = list(session.scalars(select(CodeGuide).where(CodeGuide.code_id == code.id)))
-    if not routes:
-        routes = [CodeGuide(staff_id=code.staff_id, weight=1)] if code.staff_id else []
+def route_contact(session: Session, routes: Sequence[Route], at: datetime) -> Staff | None:
+    """The guide a new contact through a code with these routes goes to at `at` (None when
+    nobody can take it); the code gives its routing as values (codes.service.routing_of)."""
     staff = {
         s.id: s
         for s in session.scalars(select(Staff).where(Staff.id.in_({r.staff_id for r in routes})))
@@ -74,7 +85,7 @@ def route_contact(session: Session, code: ChannelCode, at: datetime) -> Staff | 
     return None
 
 
-def _can_take(session: Session, staff: Staff | None, route: CodeGuide, at: datetime, adds: int):
+def _can_take(session: Session, staff: Staff | None, route: Route, at: datetime, adds: int):
     if staff is None or staff.status != "active":
         return False
     if not is_on_duty(route, at):
@@ -84,7 +95,7 @@ def _can_take(session: Session, staff: Staff | None, route: CodeGuide, at: datet
     return not _is_full(session, staff)
 
 
-def is_on_duty(route: CodeGuide, at: datetime) -> bool:
+def is_on_duty(route: Route, at: datetime) -> bool:
     local = at.astimezone(get_settings().zone)
     if str(local.isoweekday()) not in (route.weekdays or "1234567"):
         return False

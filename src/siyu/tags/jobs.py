@@ -1,13 +1,20 @@
-"""Tag jobs: re-evaluating auto-tags, and bulk tagging."""
+"""Tag jobs: re-evaluating auto-tags (and the pass the shipper asks for when events arrived), and
+bulk tagging."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from siyu.core import jobs
+from siyu.core.db import utcnow
 from siyu.events.snapshots import write_snapshots_if_changed
 from siyu.tags import auto, bulk
 from siyu.tags.models import Tag
 from siyu.tags.service import bulk_tag
+
+EVENTS_EVERY = 60  # seconds: events shipped within a minute share one auto-tag pass
 
 
 def run_evaluate(session: Session, payload: dict) -> None:
@@ -20,6 +27,25 @@ def run_hourly_evaluate(session: Session, payload: dict) -> None:
     """The schedule's pass, for conditions that age by time ("no visit in 30 days")."""
     if auto.has_rules(session):
         run_evaluate(session, payload)
+
+
+def after_shipping(factory: sessionmaker, shipped: int, now: datetime | None = None) -> None:
+    """Called by the shipper each round with the events it shipped (nothing to do when none).
+
+    This is work caused by events, not by the clock: the hourly pass is a schedule in siyu.work."""
+    if not shipped:
+        return
+    with factory() as session:
+        queue_pass_for_events(session, shipped, now or utcnow())
+        session.commit()
+
+
+def queue_pass_for_events(session: Session, shipped: int, now: datetime) -> None:
+    if shipped and auto.has_rules(session):
+        # Runs when the minute ends, so it sees every event shipped during the minute.
+        bucket = int(now.timestamp()) // EVENTS_EVERY + 1
+        run_at = datetime.fromtimestamp(bucket * EVENTS_EVERY, UTC)
+        jobs.enqueue(session, "tags.evaluate", f"tags.evaluate:events:{bucket}", run_at=run_at)
 
 
 def run_bulk(session: Session, payload: dict) -> None:

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from siyu.core.models import metadata
 from siyu.core.settings import get_settings
+from siyu.models import metadata
 
 config = context.config
 

@@ -1,4 +1,5 @@
-"""Every domain's tables, imported in one place so Alembic and tests see the whole schema."""
+"""Every domain's tables, imported in one place so Alembic, the app, the `siyu` command and the
+tests see the whole schema; it sits above the domains, so `core` never imports one."""
 
 from siyu.codes import models as codes  # noqa: F401
 from siyu.core import audit, auth, jobs, meta, replay  # noqa: F401
