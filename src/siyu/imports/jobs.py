@@ -3,7 +3,7 @@
 An upload is stored as `uploads/<id>/<file name>` beside the lake's folder (`$SIYU_LAKE/../uploads`
 when the lake is a local folder, else `./data/uploads`), so the job that imports it later, and any
 run after a crash, reads the same bytes; the rejected rows land beside it. Its record (kind, who,
-mapping, status, progress, the check's and the run's summaries) is the meta entry `import:<id>`.
+mapping, status, progress, the check's and the run's summaries) is its row in `imports`.
 While a job runs, its progress is committed there in short transactions of its own (at most twice
 a second), which the page polls.
 """
@@ -26,11 +26,10 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from siyu.core import jobs, meta
+from siyu.core import jobs
 from siyu.core.db import unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
-from siyu.core.meta import MetaEntry
 from siyu.core.settings import get_settings
 from siyu.imports.cells import text
 from siyu.imports.mapping import (
@@ -41,6 +40,7 @@ from siyu.imports.mapping import (
     Kind,
     Mapping,
 )
+from siyu.imports.models import ImportRow
 from siyu.imports.readers import LINES_SUFFIXES, TABLE_SUFFIXES, open_lines, open_table
 from siyu.imports.rejected import REASON, ROW
 from siyu.imports.service import ImportRequest, ImportSummary, Progress, run_import
@@ -53,7 +53,6 @@ FIELDS: dict[str, dict[str, bool]] = {
 }
 Status = Literal["uploaded", "checking", "checked", "importing", "done", "stopped", "failed"]
 RUNNING = ("checking", "importing")
-KEY = "import:"
 PREVIEW_ROWS = 10
 SHOWN_BAD_ROWS = 50
 PAST_IMPORTS = 50
@@ -102,7 +101,7 @@ UNPAID_STATES = ["待付款", "已关闭", "等待买家付款", "交易关闭"]
 
 
 class ImportRecord(BaseModel):
-    """One upload and what became of it, kept as the meta entry `import:<id>`."""
+    """One upload and what became of it, kept as its row in `imports` (ImportRow)."""
 
     id: str
     kind: Kind
@@ -381,15 +380,35 @@ def _skip_rule(header: list[str], choice: MappingChoice) -> dict[str, list[str]]
 # --- records --------------------------------------------------------------------------------
 
 
+# The record's fields that its row names otherwise; every other field is a column of its name.
+ROW_NAMES = {
+    "by": "uploaded_by",
+    "ignore": "ignored_columns",
+    "check": "check_summary",
+    "summary": "run_summary",
+}
+
+
 def save(session: Session, record: ImportRecord) -> None:
-    meta.write(session, KEY + record.id, record.model_dump(mode="json"))
+    values = record.model_dump(mode="json")
+    values |= {"created_at": record.created_at, "finished_at": record.finished_at}
+    row = session.get(ImportRow, record.id) or ImportRow(id=record.id)
+    for name, value in values.items():
+        setattr(row, ROW_NAMES.get(name, name), value)
+    session.add(row)
+    session.flush()
 
 
 def load(session: Session, import_id: str) -> ImportRecord:
-    value = meta.read(session, KEY + import_id) if _ID.fullmatch(import_id) else None
-    if value is None:
+    row = session.get(ImportRow, import_id) if _ID.fullmatch(import_id) else None
+    if row is None:
         raise NotFound(N_("no such import"), field="import_id")
-    return ImportRecord.model_validate(value)
+    return _record(row)
+
+
+def _record(row: ImportRow) -> ImportRecord:
+    fields = ImportRecord.model_fields
+    return ImportRecord.model_validate({f: getattr(row, ROW_NAMES.get(f, f)) for f in fields})
 
 
 def current(session: Session, import_id: str) -> ImportRecord:
@@ -406,13 +425,8 @@ def current(session: Session, import_id: str) -> ImportRecord:
 
 def past_imports(session: Session, limit: int = PAST_IMPORTS) -> list[ImportRecord]:
     """The newest imports first (an id starts with its upload time)."""
-    values = session.scalars(
-        select(MetaEntry.value)
-        .where(MetaEntry.key.startswith(KEY, autoescape=True))
-        .order_by(MetaEntry.key.desc())
-        .limit(limit)
-    )
-    return [ImportRecord.model_validate(v) for v in values]
+    rows = session.scalars(select(ImportRow).order_by(ImportRow.id.desc()).limit(limit))
+    return [_record(row) for row in rows]
 
 
 def bad_rows(record: ImportRecord, limit: int = SHOWN_BAD_ROWS) -> list[BadRow]:
