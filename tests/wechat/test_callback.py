@@ -13,9 +13,9 @@ from siyu.cli import app
 from siyu.codes.service import create_code, find_code
 from siyu.core.db import session_factory, unit_of_work
 from siyu.core.settings import reset_settings
+from siyu.customers.service import customer_of
 from siyu.events.models import OutboxEvent
 from siyu.wechat.models import OfficialAccountCallback
-from siyu.wecom.records import customer_of
 from tests.console_support import csrf_of
 from tests.wechat.conftest import event_xml, push, signed_query
 from tests.wecom.conftest import TOKEN, run_jobs

@@ -17,13 +17,13 @@ from siyu.codes.numbers import last_days, numbers
 from siyu.codes.service import find_code
 from siyu.console.dashboard import today
 from siyu.core.db import session_factory
+from siyu.customers.service import customer_of
 from siyu.demo.brand import STORES, staff_of
 from siyu.events.models import OutboxEvent
 from siyu.events.shipper import ship_all
 from siyu.staff.models import Staff
 from siyu.tags.service import tags_of
 from siyu.wecom.models import ContactWay
-from siyu.wecom.records import customer_of
 from tests.console_support import csrf_of
 from tests.wecom.conftest import added, run_jobs
 

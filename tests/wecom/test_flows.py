@@ -10,6 +10,7 @@ from sqlalchemy import select
 from siyu.codes.service import create_code
 from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
+from siyu.customers.service import customer_of
 from siyu.events.models import OutboxEvent
 from siyu.staff.handover import hand_over
 from siyu.staff.models import GuideDailyAdds, HandoverMove, Staff
@@ -17,7 +18,6 @@ from siyu.staff.service import create_staff, create_store
 from siyu.tags.models import Tag
 from siyu.tags.service import tags_of
 from siyu.wecom.models import LossAlert, TagLink, WecomCallback
-from siyu.wecom.records import customer_of
 from tests.wecom.conftest import added, run_jobs
 
 

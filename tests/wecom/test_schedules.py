@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from siyu.core.db import session_factory, utcnow
 from siyu.core.jobs import Job
-from siyu.wecom.records import customer_of
+from siyu.customers.service import customer_of
 from tests.wecom.conftest import book_tick, run_jobs
 
 

@@ -7,12 +7,12 @@ from sqlalchemy import func, select
 
 from siyu.core.db import session_factory
 from siyu.customers.models import Customer
+from siyu.customers.service import customer_of
 from siyu.staff.models import Staff
 from siyu.tags.service import tags_of
 from siyu.wecom import sync as wecom_sync
 from siyu.wecom.client import get_client
 from siyu.wecom.models import SyncRun
-from siyu.wecom.records import customer_of
 from siyu.wecom.sync import Pacer, sync_customers
 
 

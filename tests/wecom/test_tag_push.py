@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from siyu.cli import app
 from siyu.core.db import session_factory, unit_of_work, utcnow
 from siyu.core.jobs import Job
+from siyu.customers.service import customer_of
+from siyu.events.service import record_told
 from siyu.tags.models import CustomerTag, Tag
 from siyu.tags.service import bulk_tag, ensure_tag, find_tag, tag_customer, untag_customer
 from siyu.wecom import sync as wecom_sync
@@ -19,7 +21,6 @@ from siyu.wecom import tag_push
 from siyu.wecom.client import get_client
 from siyu.wecom.jobs import request_tag_push
 from siyu.wecom.models import TagLink
-from siyu.wecom.records import customer_of, record
 from siyu.wecom.sync import Pacer, sync_customers
 from tests.wecom.conftest import book_tick, run_jobs
 
@@ -41,7 +42,7 @@ def contacts(fake_wecom) -> dict[str, int]:
     with session_factory()() as s:
         sync_customers(s, get_client(), quick_pacer())
     with unit_of_work() as s:
-        record(
+        record_told(
             s, "pos", "pos-1", {"name": "Walk-in"}, [{"type": "identify", "userId": "w1"}], utcnow()
         )
         ids = {name: customer_of(s, EXTERNAL, f"wm-{name}").id for name in "abc"}

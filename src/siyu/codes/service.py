@@ -188,6 +188,13 @@ def routes_of(session: Session, code_id: int) -> list[CodeGuide]:
     )
 
 
+def touchpoint_code(session: Session, code: ChannelCode | None) -> str | None:
+    """The code of the touchpoint a channel code reports under (None without a code)."""
+    if code is None:
+        return None
+    return session.scalar(select(Touchpoint.code).where(Touchpoint.id == code.touchpoint_id))
+
+
 def routing_of(session: Session, channel: ChannelCode) -> list[Route]:
     """The code's routing as values for `route_contact`; a code with none routes to its own
     guide, if it has one."""

@@ -41,6 +41,25 @@ def find_customer(session: Session, ref: str | int) -> Customer:
     return customer
 
 
+def customer_of(session: Session, kind: str, value: str) -> Customer | None:
+    """The customer an identity of this type names today (after merges)."""
+    customer_id = session.scalar(
+        select(Identity.customer_id).where(Identity.type == kind, Identity.value == value)
+    )
+    customer = session.get(Customer, customer_id) if customer_id else None
+    while customer is not None and customer.merged_into_id is not None:
+        customer = session.get(Customer, customer.merged_into_id)
+    return customer
+
+
+def recorded_customer(session: Session, kind: str, value: str) -> Customer:
+    """The customer of an identity just recorded, which always names one."""
+    customer = customer_of(session, kind, value)
+    if customer is None:
+        raise LookupError(f"no customer has the {kind} just recorded")
+    return customer
+
+
 def check_visible(customer: Customer, role: str, staff_id: int | None) -> None:
     """A guide sees only the customers they own; to them any other customer does not exist."""
     if role == "guide" and (staff_id is None or customer.owner_id != staff_id):

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from siyu.core.db import utcnow
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers import identity as ids
@@ -332,6 +333,42 @@ def first_unseen(
             seen.add(key)
             fresh.append(item)
     return fresh
+
+
+def record_told(
+    session: Session,
+    source: str,
+    anonymous_id: str,
+    traits: dict[str, Any],
+    messages: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """Store what a platform told (a WeCom or official-account callback) as `messages`
+    (track/identify bodies) for the person these traits identify, through ingest."""
+    ref = internal_source(session, source)
+    stamped = [
+        {"anonymousId": anonymous_id, "timestamp": at.isoformat(), "context": {"traits": traits}}
+        | message
+        for message in messages
+    ]
+    result = ingest(session, ref, stamped, utcnow())
+    if result.rejected:
+        problem = result.rejected[0]
+        raise ValueError(f"{problem.field}: {problem.reason}")
+
+
+def told_message_id(*parts: object) -> str:
+    """A stable messageId from a callback's natural key: a reprocessed callback is a duplicate."""
+    digest = hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()
+    return f"{parts[0]}-{digest[:40]}"
+
+
+def told_at(create_time: object) -> datetime:
+    """A platform's CreateTime (Unix seconds) in UTC; now when it is missing."""
+    try:
+        return datetime.fromtimestamp(int(str(create_time)), UTC)
+    except (TypeError, ValueError):
+        return utcnow()
 
 
 def record(session: Session, source_name: str, rows: list[dict[str, Any]]) -> None:

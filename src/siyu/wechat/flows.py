@@ -6,12 +6,11 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from siyu.codes.service import find_code
+from siyu.codes.service import find_code, touchpoint_code
 from siyu.core.db import utcnow
+from siyu.events.service import record_told, told_at, told_message_id
 from siyu.wechat.client import OfficialAccountClient, get_client
 from siyu.wechat.models import OfficialAccountCallback
-from siyu.wecom.flows import touchpoint_code
-from siyu.wecom.records import at_time, message_id, record
 
 log = logging.getLogger("siyu.wechat")
 SOURCE = "official-account"
@@ -48,8 +47,8 @@ def _record(session: Session, event: dict, name: str, client) -> str:
     traits = {"wechat_openid": openid}
     if name == "Official Account Followed":
         traits |= _unionid(client, openid)
-    key = message_id("wechat", event["kind"], openid, scene, event.get("create_time"))
-    record(
+    key = told_message_id("wechat", event["kind"], openid, scene, event.get("create_time"))
+    record_told(
         session,
         SOURCE,
         f"wechat:{openid}",
@@ -58,7 +57,7 @@ def _record(session: Session, event: dict, name: str, client) -> str:
             {"type": "identify", "messageId": f"{key}-id", "traits": traits},
             {"type": "track", "event": name, "properties": properties, "messageId": key},
         ],
-        at_time(event.get("create_time")),
+        told_at(event.get("create_time")),
     )
     return f"{name} at {touchpoint or 'no touchpoint'}"
 

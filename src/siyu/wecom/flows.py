@@ -12,19 +12,19 @@ from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
 from siyu.codes.models import ChannelCode
-from siyu.codes.service import find_code
+from siyu.codes.service import find_code, touchpoint_code
 from siyu.core.db import utcnow
 from siyu.customers.models import Customer
+from siyu.customers.service import customer_of, recorded_customer
+from siyu.events.service import record_told, told_at, told_message_id
 from siyu.staff.handover import record_transfer_result
 from siyu.staff.models import Staff
 from siyu.staff.routing import record_add
 from siyu.staff.service import assign_owner, ensure_staff
 from siyu.tags.models import Tag
 from siyu.tags.service import ensure_tag, tag_customer
-from siyu.touchpoints.models import Touchpoint
 from siyu.wecom.client import WecomClient, get_client
 from siyu.wecom.models import GroupMember, LossAlert, TagLink, WecomCallback
-from siyu.wecom.records import at_time, customer_of, message_id, record, recorded_customer
 
 log = logging.getLogger("siyu.wecom")
 SOURCE = "wecom"
@@ -60,7 +60,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     """A customer added a guide: attribute to the code (State), own, welcome, tag, record."""
     client = _client(client)
     userid, external = str(fields["UserID"]), str(fields["ExternalUserID"])
-    at = at_time(fields.get("CreateTime"))
+    at = told_at(fields.get("CreateTime"))
     code = find_code(session, str(fields["State"])) if fields.get("State") else None
     # The WelcomeCode is valid for 20 seconds: the welcome goes out before anything else.
     welcomed = _welcome(client, code, fields.get("WelcomeCode"))
@@ -71,7 +71,7 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     if touchpoint and code:
         properties |= {"touchpoint": touchpoint, "code": code.code}
     key = (fields.get("WelcomeCode") or fields.get("CreateTime"), userid)
-    record(
+    record_told(
         session,
         SOURCE,
         f"wecom:{external}",
@@ -79,14 +79,14 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
         [
             {
                 "type": "identify",
-                "messageId": message_id("wecom-id", external, *key),
+                "messageId": told_message_id("wecom-id", external, *key),
                 "traits": {EXTERNAL: external, **traits},
             },
             {
                 "type": "track",
                 "event": "Contact Added",
                 "properties": properties,
-                "messageId": message_id("wecom-add", external, *key),
+                "messageId": told_message_id("wecom-add", external, *key),
             },
         ],
         at,
@@ -96,12 +96,6 @@ def contact_added(session: Session, fields: dict, client: WecomClient | None) ->
     record_add(session, staff.id, at)
     tagged = _apply_code_tags(session, customer, code)
     return f"customer {customer.id} owned by {userid}; welcome {welcomed}; tags {tagged}"
-
-
-def touchpoint_code(session: Session, code: ChannelCode | None) -> str | None:
-    if code is None:
-        return None
-    return session.scalar(select(Touchpoint.code).where(Touchpoint.id == code.touchpoint_id))
 
 
 def _welcome(client: WecomClient | None, code: ChannelCode | None, welcome_code) -> bool:
@@ -151,8 +145,8 @@ def contact_edited(session: Session, fields: dict, client: WecomClient | None) -
     except WeChatClientException as error:
         return f"contact not read: {error}"
     traits = _profile_of(contact.get("external_contact", {}))
-    at = at_time(fields.get("CreateTime"))
-    record(
+    created = fields.get("CreateTime")
+    record_told(
         session,
         SOURCE,
         f"wecom:{external}",
@@ -161,10 +155,10 @@ def contact_edited(session: Session, fields: dict, client: WecomClient | None) -
             {
                 "type": "identify",
                 "traits": {EXTERNAL: external, **traits},
-                "messageId": message_id("wecom-edit", external, userid, fields.get("CreateTime")),
+                "messageId": told_message_id("wecom-edit", external, userid, created),
             }
         ],
-        at,
+        told_at(created),
     )
     customer = recorded_customer(session, EXTERNAL, external)
     names: list[str] = []
@@ -201,9 +195,9 @@ def contact_lost(by: str) -> Flow:
 
     def lost(session: Session, fields: dict, client: WecomClient | None) -> str:
         userid, external = str(fields["UserID"]), str(fields["ExternalUserID"])
-        at = at_time(fields.get("CreateTime"))
+        at = told_at(fields.get("CreateTime"))
         staff = ensure_staff(session, userid)
-        record(
+        record_told(
             session,
             SOURCE,
             f"wecom:{external}",
@@ -213,7 +207,7 @@ def contact_lost(by: str) -> Flow:
                     "type": "track",
                     "event": "Contact Deleted",
                     "properties": {"guide": userid, "by": by},
-                    "messageId": message_id(
+                    "messageId": told_message_id(
                         "wecom-del", external, userid, by, fields.get("CreateTime")
                     ),
                 }
@@ -252,7 +246,7 @@ def chat_changed(session: Session, fields: dict, client: WecomClient | None) -> 
     """A customer group (客户群) changed: read its members and record who joined and who left."""
     chat_id, change = str(fields["ChatId"]), str(fields.get("ChangeType"))
     version = fields.get("CurMemVer") or fields.get("CreateTime")
-    at = at_time(fields.get("CreateTime"))
+    at = told_at(fields.get("CreateTime"))
     if change == "dismiss":
         members, name = {}, None
     else:
@@ -281,7 +275,7 @@ def chat_changed(session: Session, fields: dict, client: WecomClient | None) -> 
 
 def _group_event(session, event, chat_id, name, external, version, at: datetime) -> None:
     properties = {"group_id": chat_id, "group_name": name}
-    record(
+    record_told(
         session,
         SOURCE,
         f"wecom:{external}",
@@ -291,7 +285,7 @@ def _group_event(session, event, chat_id, name, external, version, at: datetime)
                 "type": "track",
                 "event": event,
                 "properties": properties,
-                "messageId": message_id("wecom-group", chat_id, external, event, version),
+                "messageId": told_message_id("wecom-group", chat_id, external, event, version),
             }
         ],
         at,

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 from wechatpy.exceptions import APILimitedException
 
 from siyu.core.db import utcnow
-from siyu.events.service import ingest
+from siyu.customers.service import recorded_customer
+from siyu.events.service import ingest, told_at
 from siyu.events.sources import internal_source
 from siyu.staff.service import assign_owners, ensure_staff
 from siyu.tags.service import tag_customer
 from siyu.wecom.client import WecomClient
 from siyu.wecom.flows import EXTERNAL, SOURCE, link_tag
 from siyu.wecom.models import SyncRun
-from siyu.wecom.records import at_time, recorded_customer
 
 PAGE_SIZE = 100  # batch/get_by_user's largest page
 RATE_LIMIT_WAIT = 60.0  # seconds: WeCom's frequency limits are counted per minute
@@ -154,7 +154,7 @@ def _identify(item: dict) -> dict:
     return {
         "type": "identify",
         "anonymousId": f"wecom:{external}",
-        "timestamp": at_time(follow.get("createtime")).isoformat(),
+        "timestamp": told_at(follow.get("createtime")).isoformat(),
         "traits": traits,
         "context": {"traits": traits},
     }
