@@ -10,10 +10,12 @@ LOCK   := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --g
 
 .PHONY: install demo test lint bench lock clean
 
+# --no-compile: Python compiles what Siyu imports on first use; the rest (tests, unused backends of
+# the libraries) would be 80 MB of bytecode nobody runs.
 $(VENV)/.runtime: pyproject.toml requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes -r requirements/runtime.lock
+	$(PY) -m pip install --quiet --no-compile --require-hashes -r requirements/runtime.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) requirements/check_installed.py
 	touch $@
