@@ -15,30 +15,31 @@ from starlette.exceptions import HTTPException
 import siyu.models  # noqa: F401 - every domain's tables, known before the first query
 from siyu import __version__
 from siyu.analytics import api as reports_api
-from siyu.analytics import pages as report_pages
 from siyu.codes import landing as code_landing
-from siyu.codes import pages as code_pages
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
 from siyu.console.edge import Edge
+from siyu.console.pages import analytics as report_pages
+from siyu.console.pages import codes as code_pages
+from siyu.console.pages import customers as customer_pages
+from siyu.console.pages import imports as import_pages
+from siyu.console.pages import segments as segment_pages
+from siyu.console.pages import settings as settings_pages
+from siyu.console.pages import staff as staff_pages
+from siyu.console.pages import tags as tag_pages
+from siyu.console.pages import tasks as task_pages
+from siyu.console.pages import touchpoints as touchpoint_pages
+from siyu.console.pages import wecom as wecom_pages
 from siyu.console.web import LoginRequired, render
 from siyu.core import limits
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
-from siyu.customers import pages as customer_pages
 from siyu.events import api as tracking_api
-from siyu.imports import pages as import_pages
 from siyu.segments import api as segments_api
-from siyu.segments import pages as segment_pages
-from siyu.settings import pages as settings_pages
-from siyu.staff import pages as staff_pages
-from siyu.staff import task_pages, tasks_api
+from siyu.staff import tasks_api
 from siyu.subscribers import wire as wire_subscribers
-from siyu.tags import pages as tag_pages
-from siyu.touchpoints import pages as touchpoint_pages
 from siyu.wechat import api as wechat_api
 from siyu.wecom import api as wecom_api
-from siyu.wecom import pages as wecom_pages
 
 # Console pages, one router per domain; management API routers under /api.
 PAGES = (

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from siyu.codes.demo import seed_demo
 from siyu.codes.models import ChannelCode, CodeGuide
-from siyu.codes.numbers import last_days, numbers
+from siyu.console.numbers import last_days, numbers
 from siyu.demo import service
 from siyu.staff.models import Staff
 from siyu.staff.routing import capacity_warnings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from siyu.codes.numbers import last_days, numbers
 from siyu.console.dashboard import today
+from siyu.console.numbers import last_days, numbers
 from tests.console.test_dashboard import to_lake
 from tests.helpers import post_batch, track
 

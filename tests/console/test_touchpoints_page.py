@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from siyu.codes.numbers import numbers
+from siyu.console.numbers import numbers
 from tests.console.test_dashboard import at, load_known_brand, to_lake
 from tests.console_support import csrf_of
 from tests.helpers import post_batch, track

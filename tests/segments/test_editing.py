@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from siyu import work
+from siyu.console.pages import segment_builder as builder
 from siyu.core.db import unit_of_work
-from siyu.segments import builder, stored
+from siyu.segments import stored
 from siyu.segments.models import Segment, SegmentRefresh
 from tests.console_support import csrf_of
 from tests.segments.brand import Brand, identify, order, track

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from siyu.cli import app
 from siyu.codes.landing import forget_cached
-from siyu.codes.numbers import last_days, numbers
 from siyu.codes.service import find_code
 from siyu.console.dashboard import today
+from siyu.console.numbers import last_days, numbers
 from siyu.core.db import session_factory
 from siyu.customers.service import customer_of
 from siyu.demo.brand import STORES, staff_of

@@ -23,6 +23,7 @@ from siyu.analytics.present import bars, rate, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.tables import Tables
 from siyu.core.i18n import N_
+from siyu.touchpoints.labels import GROUP_LABELS
 
 KIND = "gmv"
 Breakdown = Literal["touchpoint", "touchpoint_type", "store", "guide"]
@@ -200,8 +201,6 @@ def table(result: Result, _, names=None) -> tuple[tuple[str, ...], list[list]]:
 
 def _labeler(result: Result, _, names):
     """A breakdown key as people read it: a store's or guide's name, a touchpoint type's label."""
-    from siyu.touchpoints.pages import GROUP_LABELS
-
     known = (names or {}).get(result.breakdown or "", {})
 
     def label(key: str) -> str:

@@ -20,7 +20,7 @@ from siyu.console.dashboard import (
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
 from siyu.core.settings import get_settings
-from siyu.touchpoints.pages import ENTRY_LABELS, GROUP_LABELS
+from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)

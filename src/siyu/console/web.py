@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from siyu.core import i18n
 from siyu.core.deps import SessionDep
@@ -23,7 +23,7 @@ from siyu.users.service import session_user
 
 COOKIE = "siyu_session"
 LOCALE_COOKIE = "siyu_locale"
-PACKAGE = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # every page's, by flat name
 
 
 # (path, permission, message id): the console's navigation, one entry per domain.
@@ -80,9 +80,8 @@ def grouped(cell: Any) -> Any:
 
 @lru_cache
 def templates(locale: str) -> Jinja2Templates:
-    folders = sorted(str(p) for p in PACKAGE.glob("*/templates"))
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(folders)]),
+        loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(),
         extensions=["jinja2.ext.i18n"],
     )

@@ -18,39 +18,19 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from siyu.codes.numbers import Numbers
-from siyu.codes.numbers import numbers as code_numbers
 from siyu.console.dashboard import PERIODS, Period, chosen_period, pinned_end
+from siyu.console.numbers import Numbers
+from siyu.console.numbers import numbers as code_numbers
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
 from siyu.staff.models import Staff, Store
+from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 from siyu.touchpoints.models import GROUPS, Touchpoint
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[User, allowed("touchpoints.view")]
-
-GROUP_LABELS = {
-    "official_account": N_("Official account"),
-    "guide": N_("Shopping guide"),
-    "group": N_("Customer group"),
-    "mini_program": N_("Mini program"),
-    "store": N_("Store"),
-    "poster": N_("Poster"),
-    "product_item": N_("Product code"),
-    "paid_ad": N_("Paid ad"),
-    "sms": N_("SMS"),
-    "mall": N_("Mall"),
-    "other": N_("Other"),
-    "none": N_("No touchpoint"),
-}
-ENTRY_LABELS = {
-    "organic": N_("Platform organic"),
-    "owned": N_("Owned"),
-    "paid": N_("Paid"),
-    "none": N_("No touchpoint"),
-}
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from siyu.console.pages import segment_builder as builder
 from siyu.console.web import allowed, render
 from siyu.core.deps import FormDep, SessionDep, read_ended
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
-from siyu.segments import builder, service, stored
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
+from siyu.segments import service, stored
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
 from siyu.tags.service import all_tags

@@ -21,8 +21,8 @@ from siyu.core.limits import is_whole_number, parse_day
 from siyu.core.settings import get_settings
 from siyu.segments import stored
 from siyu.staff.models import Staff, Store
+from siyu.touchpoints.labels import GROUP_LABELS
 from siyu.touchpoints.models import GROUPS, Touchpoint
-from siyu.touchpoints.pages import GROUP_LABELS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)

@@ -1,6 +1,6 @@
 """Channel code pages: the codes with their numbers, a code's QR, routing and chart, batches.
 
-The registry comes from OLTP; every number comes from the lake (`codes/numbers.py`).
+The registry comes from OLTP; every number comes from the lake (`console/numbers.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from wechatpy.exceptions import WeChatClientException
 from siyu.codes import batch as batches
 from siyu.codes import service
 from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeBatch
-from siyu.codes.numbers import Numbers, numbers
 from siyu.codes.qr import qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
+from siyu.console.numbers import Numbers, numbers
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
