@@ -15,7 +15,7 @@ from siyu.console.pages import segment_builder as builder
 from siyu.core.db import unit_of_work
 from siyu.segments import stored
 from siyu.segments.models import Segment, SegmentRefresh
-from tests.console_support import csrf_of
+from tests.console_support import csrf_of, error_beside
 from tests.segments.brand import Brand, identify, order, track
 
 # Every kind of row the builder offers, alone and combined, with the ops its menus hold.
@@ -222,6 +222,45 @@ def test_a_rule_the_builder_cannot_show_is_edited_as_json_with_a_note(signed_in)
         assert stored.find_segment(s, "seq").rule == changed
 
 
+def test_a_bad_value_in_a_condition_is_shown_beside_it_in_both_languages(signed_in):
+    page = signed_in("operator")
+    csrf = csrf_of(page.get("/segments/new").text)
+    fields = {"csrf_token": csrf, "key": "twice", "name": "Twice", "kind_0": "tag", "tag_0": "VIP"}
+    fields |= {"kind_1": "performed", "event_1": "Order Completed", "op_1": "gte", "days_1": "30"}
+
+    refused = page.post("/segments/new", data=fields | {"n_1": "2.5"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "n_1") == "请输入整数"
+    assert 'value="2.5"' in refused.text and 'class="cond bad"' in refused.text
+    shown = page.post("/segments/preview", data=fields | {"n_1": "2.5"})
+    assert "条件 2：" in shown.text and "请输入整数" in shown.text
+
+    page.post("/lang", data={"locale": "en", "next": "/segments/new", "csrf_token": csrf})
+    refused = page.post("/segments/new", data=fields | {"n_1": "2", "days_1": "0"})
+    assert error_beside(refused.text, "days_1") == "must be at least 1"
+    spent = fields | {"kind_1": "spent", "n_1": "ten yuan"}
+    assert error_beside(page.post("/segments/new", data=spent).text, "n_1") == "enter a number"
+    with unit_of_work() as s:
+        assert s.scalar(select(Segment).where(Segment.key == "twice")) is None
+
+
+def test_an_edit_without_a_name_is_refused_beside_it_and_nothing_is_written(signed_in):
+    with unit_of_work() as s:
+        stored.create_segment(s, "vip", "VIP", {"tag": "VIP"})
+    page = signed_in("operator")
+    csrf = csrf_of(page.get("/segments/vip/edit").text)
+
+    fields = {"csrf_token": csrf, "name": " ", "kind_0": "tag", "tag_0": "Gold"}
+    refused = page.post("/segments/vip/edit", data=fields | {"schedule": "weekly"})
+
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "name") == "此项必填"
+    assert error_beside(refused.text, "schedule") == "请从列出的选项中选择"
+    with unit_of_work() as s:
+        segment = stored.find_segment(s, "vip")
+        assert (segment.name, segment.rule) == ("VIP", {"tag": "VIP"})
+
+
 def test_bad_json_is_refused_on_the_page(signed_in):
     with unit_of_work() as s:
         stored.create_segment(s, "seq", "Seq", {"tag": "VIP"})
@@ -234,6 +273,7 @@ def test_bad_json_is_refused_on_the_page(signed_in):
     )
 
     assert answer.status_code == 400 and "rule_json" in answer.text
+    assert error_beside(answer.text, "rule_json").startswith("规则不是有效的 JSON：")
 
 
 def test_saving_the_builder_changes_the_rule_and_the_members(signed_in):

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
+
+from annotated_types import Ge, Le
+from pydantic import BaseModel, StringConstraints
+from starlette.datastructures import FormData
 
 from siyu.core.errors import InvalidInput
+from siyu.core.forms import FieldError, one_of, read_form
 from siyu.core.i18n import N_
-from siyu.segments.rules import parse_rule
+from siyu.core.limits import MAX_ROW_ID, Text, Text64, Text200
+from siyu.segments.rules import LIFECYCLE_STAGES, MAX_DAYS, RFM_LAYERS, parse_rule
 
 ROWS = 6
 # (kind, label): what each row can say.
@@ -48,68 +56,172 @@ COMMON_EVENTS = (
 
 
 ROW_PATH = re.compile(r"\$\.(?:and|or)\[(\d+)\]")
+ROW_FIELD = re.compile(r"[a-z]+_(\d+)")  # a row's field: n_1 is row 2's number
+
+Event = Annotated[Text200, StringConstraints(min_length=1)]
+CountOp = Annotated[str, one_of(dict(COUNT_OPS))]
+Times = Annotated[int, Ge(0), Le(MAX_ROW_ID)]
+Yuan = Annotated[Decimal, Ge(0), Le(10**12)]
+Days = Annotated[int, Ge(1), Le(MAX_DAYS)]
 
 
-def rule_of(form: Mapping[str, str]) -> Any:
-    """The rule a builder form holds: its rows, or its JSON text when the rule was shown as JSON
-    (None when nothing is filled in)."""
-    if form.get("mode") != "json":
-        return rule_from_form(form)
-    text = (form.get("rule_json") or "").strip()
-    if not text:
+class Performed(BaseModel):
+    """Did the event (做过), at least / at most / exactly n times, within the last days."""
+
+    event: Event = "Order Completed"
+    op: CountOp = "gte"
+    n: Times = 1
+    days: Days | None = None
+
+    def condition(self, kind: str) -> dict:
+        if kind == "not_performed":
+            return _within({"event": self.event, "count": {"eq": 0}}, self.days)
+        return _within({"event": self.event, "count": {self.op: self.n}}, self.days)
+
+
+class Spent(BaseModel):
+    """Spent (order revenue, yuan) within the last days."""
+
+    op: CountOp = "gte"
+    n: Yuan = Decimal(0)
+    days: Days | None = None
+
+    def condition(self, kind: str) -> dict:
+        total = {"property": "revenue", self.op: _plain(self.n)}
+        return _within({"event": "Order Completed", "sum": total}, self.days)
+
+
+class Attribute(BaseModel):
+    """A profile attribute compared with a value (a row without a name says nothing)."""
+
+    attr: Text64 = ""
+    aop: Annotated[str, one_of(dict(ATTRIBUTE_OPS))] = "eq"
+    value: Text = ""
+
+    def condition(self, kind: str) -> dict | None:
+        return _attribute(self.attr.strip(), self.aop, self.value.strip()) if self.attr else None
+
+
+class Chosen(BaseModel):
+    """A row that names one thing: a tag, a stage, a layer, touchpoints or a segment."""
+
+    tag: Text64 = ""
+    lifecycle: Annotated[str, one_of(LIFECYCLE_STAGES)] | None = None
+    rfm: Annotated[str, one_of(RFM_LAYERS)] | None = None
+    value: Text = ""
+    segment: Text64 = ""
+
+    def condition(self, kind: str) -> dict | None:
+        if kind in ("tag", "no_tag") and self.tag.strip():
+            has = {"tag": self.tag.strip()}
+            return has if kind == "tag" else {"not": has}
+        if kind == "lifecycle" and self.lifecycle:
+            return {"lifecycle": {"in": [self.lifecycle]}}
+        if kind == "rfm" and self.rfm:
+            return {"rfm": {"in": [self.rfm]}}
+        if kind == "first_touchpoint" and _items(self.value):
+            return {kind: {"in": _items(self.value)}}
+        if kind == "segment" and self.segment.strip():
+            return {"segment": self.segment.strip()}
         return None
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise InvalidInput(
-            N_("the rule is not valid JSON: ") + str(error), field="rule_json"
-        ) from None
+
+
+# The fields each kind of row shows, validated as its model; the others are hidden and ignored.
+ROW_FORMS: dict[str, tuple[type[Performed | Spent | Attribute | Chosen], tuple[str, ...]]] = {
+    "performed": (Performed, ("event", "op", "n", "days")),
+    "not_performed": (Performed, ("event", "days")),
+    "spent": (Spent, ("op", "n", "days")),
+    "attribute": (Attribute, ("attr", "aop", "value")),
+    "tag": (Chosen, ("tag",)),
+    "no_tag": (Chosen, ("tag",)),
+    "lifecycle": (Chosen, ("lifecycle",)),
+    "rfm": (Chosen, ("rfm",)),
+    "first_touchpoint": (Chosen, ("value",)),
+    "segment": (Chosen, ("segment",)),
+}
+
+
+def read_rule(form: Mapping[str, str]) -> tuple[Any, dict[str, FieldError]]:
+    """The rule a builder form holds (None when nothing is filled in) and what is wrong with
+    its fields, by field name (`n_1`, `rule_json`): its rows, or its JSON text when the rule is
+    shown as JSON."""
+    if form.get("mode") == "json":
+        return _json_rule(form.get("rule_json") or "")
+    conditions, errors = _conditions(form)
+    combine = form.get("combine") or "and"
+    if combine not in ("and", "or"):
+        errors["combine"] = FieldError(N_("choose one of the listed values"))
+    if errors or not conditions:
+        return None, errors
+    return (conditions[0] if len(conditions) == 1 else {combine: conditions}), errors
 
 
 def rule_from_form(form: Mapping[str, str]) -> dict | None:
-    """The rule the rows describe (None when no row is filled in)."""
-    conditions = [c for i in range(ROWS) if (c := _condition(form, i)) is not None]
-    if not conditions:
+    """The rule the rows describe (None when no row is filled in or a field is not valid)."""
+    conditions, errors = _conditions(form)
+    if errors or not conditions:
         return None
-    if len(conditions) == 1:
-        return conditions[0]
-    return {"or" if form.get("combine") == "or" else "and": conditions}
+    return conditions[0] if len(conditions) == 1 else {_combine(form): conditions}
 
 
-def _condition(form: Mapping[str, str], i: int) -> dict | None:
-    kind = form.get(f"kind_{i}", "")
-
-    def field(name: str) -> str:
-        return (form.get(f"{name}_{i}") or "").strip()
-
-    if kind in ("performed", "not_performed", "spent"):
-        return _performed(kind, field("event") or "Order Completed", field("days"), field)
-    if kind == "attribute" and field("attr"):
-        return _attribute(field("attr"), field("aop") or "eq", field("value"))
-    if kind in ("tag", "no_tag") and field("tag"):
-        has = {"tag": field("tag")}
-        return has if kind == "tag" else {"not": has}
-    if kind in ("lifecycle", "rfm") and field(kind):
-        return {kind: {"in": [field(kind)]}}
-    if kind == "first_touchpoint" and field("value"):
-        return {kind: {"in": _items(field("value"))}}
-    if kind == "segment" and field("segment"):
-        return {"segment": field("segment")}
-    return None
+def row_of_field(name: str) -> int | None:
+    """The row (from 1) a field belongs to (`n_1` → 2), None for the form's own fields."""
+    found = ROW_FIELD.fullmatch(name)
+    return int(found[1]) + 1 if found else None
 
 
-def _performed(kind: str, event: str, days: str, field) -> dict:
-    rule: dict = {"event": "Order Completed" if kind == "spent" else event}
-    if days.isdecimal() and int(days) > 0:
-        rule["within_days"] = int(days)
-    if kind == "not_performed":
-        rule["count"] = {"eq": 0}
-    elif kind == "spent":
-        rule["sum"] = {"property": "revenue", field("op") or "gte": _number(field("n")) or 0}
-    else:
-        count = field("n")
-        rule["count"] = {field("op") or "gte": int(count) if count.isdecimal() else 1}
-    return rule
+def rows_in_error(errors: Mapping[str, FieldError]) -> set[int]:
+    """The rows (from 1) whose fields have an error."""
+    return {row for name in errors if (row := row_of_field(name)) is not None}
+
+
+def _combine(form: Mapping[str, str]) -> str:
+    return "or" if form.get("combine") == "or" else "and"
+
+
+def _json_rule(text: str) -> tuple[Any, dict[str, FieldError]]:
+    if not text.strip():
+        return None, {}
+    try:
+        return json.loads(text), {}
+    except ValueError as error:
+        problem = FieldError(N_("the rule is not valid JSON: %(reason)s"), {"reason": str(error)})
+        return None, {"rule_json": problem}
+
+
+def _conditions(form: Mapping[str, str]) -> tuple[list[dict], dict[str, FieldError]]:
+    conditions: list[dict] = []
+    errors: dict[str, FieldError] = {}
+    for i in range(ROWS):
+        condition, problems = _condition(form, i)
+        errors |= problems
+        if condition is not None:
+            conditions.append(condition)
+    return conditions, errors
+
+
+def _condition(form: Mapping[str, str], i: int) -> tuple[dict | None, dict[str, FieldError]]:
+    """Row i's condition (None when it says nothing), or the errors of its fields."""
+    kind = form.get(f"kind_{i}") or ""
+    if not kind:
+        return None, {}
+    if kind not in ROW_FORMS:
+        return None, {f"kind_{i}": FieldError(N_("choose one of the listed values"))}
+    model, names = ROW_FORMS[kind]
+    row = FormData([(name, form[f"{name}_{i}"]) for name in names if f"{name}_{i}" in form])
+    sent = read_form(model, row)
+    if sent.data is None:
+        return None, {f"{name}_{i}": problem for name, problem in sent.errors.items()}
+    return sent.data.condition(kind), {}
+
+
+def _within(rule: dict, days: int | None) -> dict:
+    return {**rule, "within_days": days} if days else rule
+
+
+def _plain(amount: Decimal) -> int | float:
+    """A number as the rule's JSON holds it."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 def _attribute(name: str, op: str, value: str) -> dict:
@@ -124,17 +236,15 @@ def _items(text: str) -> list[str]:
     return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
 
 
-def _number(text: str) -> int | float | None:
+def _scalar(text: str) -> str | int | float:
+    """An attribute's value as typed: a number when it reads as one, else the text."""
     try:
         number = float(text)
     except ValueError:
-        return None
+        return text
+    if not math.isfinite(number):
+        return text
     return int(number) if number.is_integer() else number
-
-
-def _scalar(text: str):
-    number = _number(text)
-    return text if number is None else number
 
 
 def form_from_rule(rule: Any) -> dict[str, str] | None:
@@ -159,7 +269,7 @@ def form_from_rule(rule: Any) -> dict[str, str] | None:
 
 def row_of(form: Mapping[str, str], path: str) -> int | None:
     """The row (from 1) that a bad node's path (`$.and[1].count.gte`) points into."""
-    used = [i for i in range(ROWS) if _condition(form, i) is not None]
+    used = [i for i in range(ROWS) if _condition(form, i)[0] is not None]
     if form.get("mode") == "json" or not used or not path.startswith("$"):
         return None
     if len(used) == 1:

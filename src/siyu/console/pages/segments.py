@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
 from siyu.console.pages import segment_builder as builder
 from siyu.console.web import allowed, render
 from siyu.core.deps import FormDep, SessionDep, read_ended
 from siyu.core.errors import InvalidInput, SiyuError
+from siyu.core.forms import Submission, one_of, posted
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
+from siyu.core.limits import Text, Text64, Text200
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
 from siyu.segments import service, stored
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
+from siyu.segments.stored import MAX_DESCRIPTION
 from siyu.tags.service import all_tags
 from siyu.users.models import User
 
@@ -36,6 +41,21 @@ async def _fields(form: FormDep) -> dict[str, str]:
 
 
 Fields = Annotated[dict[str, str], Depends(_fields)]
+Description = Annotated[Text, StringConstraints(max_length=MAX_DESCRIPTION)]
+
+
+class SegmentFields(BaseModel):
+    """The builder's fields beside its rule (read from its rows or JSON by the builder)."""
+
+    name: Annotated[Text200, StringConstraints(strip_whitespace=True, min_length=1)]
+    schedule: Annotated[str, one_of(SCHEDULES)] = "daily"
+    description: Description = ""
+
+
+class NewSegment(SegmentFields):
+    """The new-segment form: the fields and the key other rules will name it by."""
+
+    key: Text64
 
 
 @router.get("/segments/list")
@@ -51,15 +71,23 @@ def new_segment(request: Request, session: SessionDep, user: Editor) -> Response
 
 
 @router.post("/segments/new")
-def create_segment(request: Request, session: SessionDep, user: Editor, form: Fields) -> Response:
+def create_segment(
+    request: Request,
+    session: SessionDep,
+    user: Editor,
+    form: Annotated[Submission[NewSegment], posted(NewSegment)],
+) -> Response:
+    rule = _read_rule(form)
+    if form.data is None or form.errors:
+        return _builder_page(request, session, None, form)
     try:
         segment = stored.create_segment(
             session,
-            form.get("key", ""),
-            form.get("name", ""),
-            _rule(form),
-            form.get("schedule", "daily"),
-            description=form.get("description", ""),
+            form.data.key,
+            form.data.name,
+            _required(rule),
+            form.data.schedule,
+            description=form.data.description,
         )
         stored.request_refresh(session, segment)
     except SiyuError as error:
@@ -81,18 +109,25 @@ def edit_segment(key: str, request: Request, session: SessionDep, user: Editor) 
 
 @router.post("/segments/{key}/edit")
 def save_segment(
-    key: str, request: Request, session: SessionDep, user: Editor, form: Fields
+    key: str,
+    request: Request,
+    session: SessionDep,
+    user: Editor,
+    form: Annotated[Submission[SegmentFields], posted(SegmentFields)],
 ) -> Response:
     """Change the name, description, schedule and rule (the key stays), then refresh."""
     segment = stored.find_segment(session, key)
+    rule = _read_rule(form)
+    if form.data is None or form.errors:
+        return _builder_page(request, session, segment, form)
     try:
         stored.update_segment(
             session,
             key,
-            name=form.get("name", ""),
-            rule=_rule(form),
-            schedule=form.get("schedule"),
-            description=form.get("description", ""),
+            name=form.data.name,
+            rule=_required(rule),
+            schedule=form.data.schedule,
+            description=form.data.description,
         )
         stored.refresh_changed(session, segment)
     except SiyuError as error:
@@ -106,9 +141,9 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
     """The count and a sample for the rows as they stand (htmx, on every change). A costly rule
     may query the lake until the preview's time limit: it runs in a lake-query thread, holding
     no database connection and none of the threads plain `def` routes run in."""
-    rule, result, error = None, None, None
+    result, error = None, None
+    rule, problems = builder.read_rule(form)
     try:
-        rule = builder.rule_of(form)
         if rule is not None:
             rules, limits = await run_in_threadpool(stored.preview_inputs)
             editing = form.get("editing") or None  # a reference back to it shows as a cycle
@@ -123,6 +158,7 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
         result=result,
         error=error,
         row=_row(form, error),
+        problems=[(builder.row_of_field(name), problem) for name, problem in problems.items()],
     )
 
 
@@ -169,14 +205,20 @@ def export(key: str, session: SessionDep, user: Reader) -> Response:
     )
 
 
-def _rule(form: dict[str, str]) -> Any:
-    rule = builder.rule_of(form)
+def _read_rule(form: Submission) -> Any:
+    """The rule the posted builder holds; its fields' errors join the form's."""
+    rule, problems = builder.read_rule(form.values)
+    form.errors.update(problems)
+    return rule
+
+
+def _required(rule: Any) -> Any:
     if rule is None:
         raise InvalidInput(N_("choose at least one condition"), field="kind_0")
     return rule
 
 
-def _row(form: dict[str, str], error: SiyuError | None) -> int | None:
+def _row(form: Mapping[str, str], error: SiyuError | None) -> int | None:
     """The builder row a rule error points into, so the page can say which condition is wrong."""
     return builder.row_of(form, error.field) if error is not None and error.field else None
 
@@ -185,18 +227,22 @@ def _builder_page(
     request: Request,
     session: Session,
     segment: Segment | None,
-    form: dict[str, str],
+    form: Submission | dict[str, str],
     error: SiyuError | None = None,
 ) -> Response:
-    """The builder: a new segment, or `segment` being edited (its key is kept)."""
+    """The builder: a new segment, or `segment` being edited (its key is kept); a posted form
+    comes back with its values, its fields' errors beside them and a rule's error above."""
+    sent, values = (form, form.values) if isinstance(form, Submission) else (None, form)
     return render(
         request,
         "segment_new.html",
-        status_code=400 if error else 200,
+        status_code=400 if error or (sent and sent.errors) else 200,
         editing=segment,
-        form=form,
+        form=values,
+        sent=sent,
         error=error,
-        row=_row(form, error),
+        row=_row(values, error),
+        bad_rows=builder.rows_in_error(sent.errors) if sent else set(),
         **_builder_context(session, segment),
     )
 
