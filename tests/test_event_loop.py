@@ -24,10 +24,9 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from siyu.app import create_app
 from siyu.core.db import get_engine, write_lock
 from siyu.core.lake import open_lake
+from siyu.core.lake_schema import EVENTS_SCHEMA, SNAPSHOT_SCHEMAS
 from siyu.core.settings import reset_settings
 from siyu.events import inbox
-from siyu.events.lake_schema import EVENTS_SCHEMA
-from siyu.segments.tables import EMPTY_SCHEMAS
 from tests.conftest import PG_URL
 from tests.console_support import csrf_of
 from tests.helpers import track
@@ -76,7 +75,7 @@ def far_lake(monkeypatch) -> Iterator[None]:
     lake, today = open_lake(), datetime.now(UTC)
     people = [{"customer_id": day + 1} for day in range(DAYS)]
     lake.write_atomic(
-        pa.Table.from_pylist(people, EMPTY_SCHEMAS["customers"]), "customers/1.parquet"
+        pa.Table.from_pylist(people, SNAPSHOT_SCHEMAS["customers"]), "customers/1.parquet"
     )
     for day in range(DAYS):
         moment = today - timedelta(days=day + 1)

@@ -2,13 +2,16 @@
 
 `events` publishes every event it writes (events.outbox.write) and imports no feature domain;
 a domain that cares about what happened is named here, and so are a domain's check that refuses
-an event it could not apply and the work the shipper asks for after each round. Each entry point
+an event it could not apply, the work the shipper asks for after each round, and the writer of
+the lake's snapshot tables (which reads the domains' OLTP tables). Each entry point
 (the app factory, the `siyu` command, the tests) calls wire() once: nothing subscribes by being
 imported.
 """
 
 from __future__ import annotations
 
+from siyu import snapshots
+from siyu.core import lake
 from siyu.events import outbox, shipper
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.staff.task_events import complete_by_messages
@@ -30,6 +33,8 @@ AFTER_SHIPPING: tuple[shipper.AfterShipping, ...] = (
 
 
 def wire() -> None:
-    """Subscribe the domains to the events written and shipped in this process."""
+    """Subscribe the domains to the events written and shipped in this process, and hand the
+    lake its snapshot writer."""
     outbox.subscribe(SUBSCRIBERS, CHECKS)
     shipper.when_shipped(AFTER_SHIPPING)
+    lake.snapshot_with(snapshots.refresh)

@@ -12,8 +12,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from siyu.analytics.tables import SCHEMAS
-from siyu.events.lake_schema import EVENTS_SCHEMA
+from siyu.core.lake_schema import EVENTS_SCHEMA, SNAPSHOT_SCHEMAS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _serial = itertools.count(1)
@@ -29,7 +28,7 @@ class LakeRows:
     customer_tags: list[dict] = field(default_factory=list)
 
     def customer(self, customer_id: int, *, merged_into: int | None = None, **fields) -> dict:
-        row = {name: None for name in SCHEMAS["customers"].names}
+        row = {name: None for name in SNAPSHOT_SCHEMAS["customers"].names}
         row.update(customer_id=customer_id, merged_into_id=merged_into, traits="{}")
         row["created_at"] = fields.pop("created_at", datetime(2026, 1, 1, tzinfo=SHANGHAI))
         row["first_seen_at"] = fields.pop("first_seen_at", row["created_at"])
@@ -61,7 +60,7 @@ class LakeRows:
         return row
 
     def order(self, customer_id: int, paid_at: datetime, amount_fen: int, **fields) -> dict:
-        row = {name: None for name in SCHEMAS["orders"].names}
+        row = {name: None for name in SNAPSHOT_SCHEMAS["orders"].names}
         row.update(
             order_id=f"o{next(_serial)}",
             customer_id=customer_id,
@@ -90,7 +89,7 @@ def write_lake(root: Path, rows: LakeRows) -> None:
     names = ["customers", "customer_map", "orders", "touchpoints"]
     names += ["customer_tags"] if rows.customer_tags else []
     for name in names:
-        schema = SCHEMAS[name]
+        schema = SNAPSHOT_SCHEMAS[name]
         table = pa.Table.from_pylist(getattr(rows, name), schema=schema)
         (root / name).mkdir(parents=True, exist_ok=True)
         pq.write_table(table, root / name / "snapshot.parquet")

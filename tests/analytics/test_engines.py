@@ -21,8 +21,8 @@ import pytest
 
 from siyu.analytics import runner
 from siyu.analytics.registry import PAGE_QUERIES, REPORTS
-from siyu.analytics.tables import open_tables, spark_session
 from siyu.core.lake import open_lake
+from siyu.core.lake_tables import open_tables, spark_session
 from tests.analytics.factories import SHANGHAI, LakeRows, write_lake
 
 pytestmark = [

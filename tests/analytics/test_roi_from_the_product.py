@@ -11,8 +11,8 @@ from siyu.cli import app
 from siyu.core.db import unit_of_work
 from siyu.events.service import SourceRef, ingest
 from siyu.events.shipper import ship_all
-from siyu.events.snapshots import write_snapshots
 from siyu.events.sources import create_key
+from siyu.snapshots import write_snapshots
 from siyu.touchpoints.service import record_cost, register
 from tests.analytics.factories import SHANGHAI
 

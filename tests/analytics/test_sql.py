@@ -13,7 +13,7 @@ import pytest
 
 from siyu.analytics.registry import REPORTS
 from siyu.analytics.runner import compiled_sql
-from siyu.analytics.tables import open_tables
+from siyu.core.lake_tables import open_tables
 from tests.analytics.factories import write_lake
 from tests.analytics.test_engines import QUERIES, small_lake
 

@@ -14,7 +14,7 @@ from siyu.core.db import unit_of_work
 from siyu.core.settings import get_settings
 from siyu.customers.models import Identity
 from siyu.events.shipper import ship_all
-from siyu.events.snapshots import write_snapshots
+from siyu.snapshots import write_snapshots
 from siyu.staff.service import assign_owner
 from siyu.touchpoints.service import register
 from tests.console_support import csrf_of

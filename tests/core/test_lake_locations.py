@@ -15,7 +15,7 @@ from siyu.cli import app
 from siyu.core.lake import duckdb_connection, open_lake
 from siyu.core.settings import reset_settings
 from siyu.events.shipper import ship_all
-from siyu.events.snapshots import write_snapshots
+from siyu.snapshots import write_snapshots
 from tests.helpers import identify, post_batch, track
 
 

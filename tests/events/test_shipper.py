@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from siyu.core.lake import duckdb_connection, open_lake
 from siyu.events import shipper
 from siyu.events.models import LakeBatch, OutboxEvent
-from siyu.events.snapshots import write_snapshots
+from siyu.snapshots import write_snapshots
 from tests.helpers import identify, post_batch, track
 
 
@@ -186,6 +186,6 @@ def test_a_new_snapshot_never_replaces_the_file_a_reader_is_on(client, write_key
     assert second != first and set(lake.files("customers")) == {first, second}
     assert reader.execute("SELECT count(*) FROM customers").fetchone() == (1,)
     assert duckdb_connection(lake).execute("SELECT count(*) FROM customers").fetchone() == (2,)
-    monkeypatch.setattr("siyu.events.snapshots.SNAPSHOT_GRACE_SECONDS", -1)
+    monkeypatch.setattr("siyu.snapshots.SNAPSHOT_GRACE_SECONDS", -1)
     write_snapshots()  # past the grace period, the replaced files go
     assert len(lake.files("customers")) == 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+from siyu import snapshots
 from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
-from siyu.events import shipper, snapshots
+from siyu.events import shipper
 from siyu.events.service import SourceRef, ingest
 from siyu.events.sources import create_key
 

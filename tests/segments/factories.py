@@ -12,8 +12,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from siyu.events.lake_schema import EVENTS_SCHEMA
-from siyu.segments.tables import EMPTY_SCHEMAS
+from siyu.core.lake_schema import EVENTS_SCHEMA, SNAPSHOT_SCHEMAS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _messages = itertools.count(1)
@@ -83,17 +82,16 @@ class LakeRows:
 
 def write_lake(root: Path, rows: LakeRows, zone: ZoneInfo = SHANGHAI) -> Path:
     """Write every table as the shipper and the snapshots would; returns root."""
-    _write(root / "customers" / "snapshot.parquet", rows.customers, EMPTY_SCHEMAS["customers"])
-    _write(root / "customer_map" / "snapshot.parquet", customer_map(rows.customers), None)
-    _write(root / "identities" / "snapshot.parquet", rows.identities, EMPTY_SCHEMAS["identities"])
-    _write(root / "orders" / "snapshot.parquet", rows.orders, EMPTY_SCHEMAS["orders"])
+    _write(root / "customers" / "snapshot.parquet", rows.customers, "customers")
+    _write(root / "customer_map" / "snapshot.parquet", customer_map(rows.customers), "customer_map")
+    _write(root / "identities" / "snapshot.parquet", rows.identities, "identities")
+    _write(root / "orders" / "snapshot.parquet", rows.orders, "orders")
     if rows.customer_tags is not None:
-        tags = rows.customer_tags
-        _write(root / "customer_tags" / "snapshot.parquet", tags, EMPTY_SCHEMAS["customer_tags"])
+        _write(root / "customer_tags" / "snapshot.parquet", rows.customer_tags, "customer_tags")
     for day, events in _by_date(rows.events, zone).items():
         first, last = events[0]["outbox_id"], events[-1]["outbox_id"]
         path = root / "events" / f"date={day}" / f"part-{first:020d}-{last:020d}.parquet"
-        _write(path, events, EVENTS_SCHEMA)
+        _write(path, events, "events")
     return root
 
 
@@ -115,8 +113,8 @@ def _by_date(events: list[dict], zone: ZoneInfo) -> dict[str, list[dict]]:
     return days
 
 
-def _write(path: Path, rows: list[dict], schema: pa.Schema | None) -> None:
+def _write(path: Path, rows: list[dict], table: str) -> None:
+    """Rows as a file of the lake's `table`, in its declared schema (absent columns null)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if schema is None:
-        schema = EMPTY_SCHEMAS["customer_map"]
+    schema = EVENTS_SCHEMA if table == "events" else SNAPSHOT_SCHEMAS[table]
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)

@@ -10,7 +10,7 @@ from siyu.cli import app
 from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events.shipper import ship_all
-from siyu.events.snapshots import write_snapshots
+from siyu.snapshots import write_snapshots
 from siyu.tags.service import ensure_tag, tag_customer
 from tests.helpers import identify, post_batch, track
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import ibis
 
+from siyu.core.lake_tables import open_tables
 from siyu.segments.compile import members_expr, with_user_ids
 from siyu.segments.rules import parse_rule
-from siyu.segments.tables import open_tables
 from tests.segments.conftest import AS_OF
 from tests.segments.factories import SHANGHAI, write_lake
 

@@ -29,9 +29,9 @@ from pydantic import BaseModel, Field
 from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 
 KIND = "attribution"
 Model = Literal["first_touch", "last_touch", "linear", "time_decay", "position", "markov"]

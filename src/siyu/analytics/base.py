@@ -9,9 +9,10 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from siyu.analytics.tables import Tables, during
 from siyu.analytics.zones import day_start_utc
+from siyu.core.lake_tables import Tables, during
 from siyu.core.limits import MAX_DAYS, Day, RowId
+from siyu.events.catalogue import TRACK, customer_calls, not_customer_events
 
 # A fully refunded order is not a purchase; a partly refunded one counts at its net amount.
 COUNTED_STATUSES = ("completed", "partially_refunded")
@@ -158,20 +159,22 @@ def segment_members(
     from siyu.segments.compile import members_expr
     from siyu.segments.lifecycle import LifecycleThresholds
     from siyu.segments.rules import parse_rule
-    from siyu.segments.tables import LakeTables
 
     zone = get_settings().timezone
     moment = day_start_utc((as_of or date.today()) + timedelta(days=1), zone)
-    lake = LakeTables(
-        events=tables.events,
-        customers=tables.customers,
-        customer_map=tables.customer_map,
-        identities=tables.identities,
-        orders=tables.orders,
-        customer_tags=tables.customer_tags,
-    )
     thresholds = LifecycleThresholds(**stages.model_dump()) if stages else None
-    return members_expr(parse_rule(rule), lake, moment, thresholds).customer_id
+    return members_expr(parse_rule(rule), tables, moment, thresholds).customer_id
+
+
+def customer_events(tables: Tables) -> ir.Table:
+    """The events the customer did: what visitors, active customers, last visit and funnels'
+    entry steps count. A message sent, a task, a coupon issued is the brand's and moves none
+    of them (events/catalogue.py)."""
+    events = tables.events
+    is_track = events.type == TRACK
+    return events.filter(
+        (is_track & events.event.notin(not_customer_events())) | events.type.isin(customer_calls())
+    )
 
 
 def counted_orders(tables: Tables) -> ir.Table:
@@ -205,7 +208,7 @@ def visits(tables: Tables, period: Period, zone: str) -> ir.Table:
     their counted orders. A customer with any is a visitor (an active customer); what the brand
     did to them (a message, a task) is not a visit."""
     since, until = period.bounds(zone)
-    events = tables.customer_events
+    events = customer_events(tables)
     seen = events.filter(
         *during(events, period.start, period.end),
         events.customer_id.notnull(),

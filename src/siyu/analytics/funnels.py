@@ -27,9 +27,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from siyu.analytics.base import Period, ReportQuery, canonical, in_view, people
 from siyu.analytics.present import bars
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 from siyu.events.catalogue import is_customer_act
 
 KIND = "funnels"

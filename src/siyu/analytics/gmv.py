@@ -21,8 +21,8 @@ from siyu.analytics.base import Period, ReportQuery, paid_between, people, visit
 from siyu.analytics.decompose import shapley_split, whole_fen
 from siyu.analytics.present import bars, rate, ratio, yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 from siyu.touchpoints.labels import GROUP_LABELS
 
 KIND = "gmv"

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from siyu.analytics.base import Period, ReportQuery, counted_orders, in_period, people
 from siyu.analytics.present import yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 
 KIND = "goods"
 LINE = (

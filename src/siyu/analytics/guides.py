@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_period, people
 from siyu.analytics.present import bars, rate, yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
+from siyu.core.lake_tables import Tables
 
 KIND = "guides"
 LOST_EVENT, MESSAGE_EVENT = "Contact Deleted", "Message Sent"

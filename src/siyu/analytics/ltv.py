@@ -28,9 +28,9 @@ from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.clv import fit_bgnbd, fit_gamma_gamma
 from siyu.analytics.present import bars, lines, yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.analytics.zones import bucket, bucket_of, bucket_start, local_day
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 from siyu.core.limits import Day
 
 KIND = "ltv"

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from siyu.analytics.base import Period, ReportQuery, in_view, paid_between, people, visits
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.analytics.zones import bucket_of, bucket_start, local_day
+from siyu.core.lake_tables import Tables
 
 KIND = "overview"
 

@@ -25,9 +25,9 @@ from siyu.analytics.base import (
 )
 from siyu.analytics.present import lines, rate
 from siyu.analytics.runner import Context
-from siyu.analytics.tables import Tables
 from siyu.analytics.zones import bucket, bucket_of, bucket_start
 from siyu.core.i18n import N_
+from siyu.core.lake_tables import Tables
 
 KIND = "retention"
 Unit = Literal["day", "week", "month"]

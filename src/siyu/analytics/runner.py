@@ -17,9 +17,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
-from siyu.analytics.tables import Tables, open_tables
 from siyu.core.errors import SiyuError
 from siyu.core.lake import Lake, open_lake
+from siyu.core.lake_tables import Tables, open_tables
 from siyu.core.settings import get_settings
 
 MAX_ROWS = 200_000  # a report that would return more is refused, not truncated silently
@@ -175,10 +175,11 @@ def _plan(
     """The report's SQL for this query. DuckDB reads the lake through views named after its
     tables, so the SQL stays the same while the lake's files change: it is compiled once (Ibis
     takes longer to compile a report than DuckDB to run it) and kept while the settings and the
-    set of tables the lake has are the same."""
+    shape of the lake's tables (which it lacks, which declared columns its files lack) are the
+    same."""
     settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("SIYU_")))
     key: tuple[Any, ...] = (report.KIND, query.model_dump_json(), context.model_dump_json())
-    key += (tables.missing, limit, settings)
+    key += (tables.shape(), limit, settings)
     with _lock:
         if key in _plans:
             _plans.move_to_end(key)

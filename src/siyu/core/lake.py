@@ -1,4 +1,7 @@
-"""The event lake: Parquet files under SIYU_LAKE (any fsspec location), written atomically."""
+"""The event lake: Parquet files under SIYU_LAKE (any fsspec location), written atomically.
+
+Its tables and their schemas are declared in core/lake_schema.py; core/lake_tables.py opens them
+as Ibis tables."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import posixpath
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import fsspec
@@ -15,18 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from siyu.core.lake_schema import EVENTS, SNAPSHOTS
 from siyu.core.settings import get_settings
 
-EVENTS = "events"
-SNAPSHOTS = (
-    "customers",
-    "customer_map",
-    "identities",
-    "orders",
-    "touchpoints",
-    "touchpoint_costs",
-    "customer_tags",
-)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
 SNAPSHOT_GRACE_SECONDS = 120  # a replaced snapshot file stays this long for readers still on it
 TEMP_PREFIX = "_tmp-"  # never matched by *.parquet, so readers never see a half-written file
 
@@ -192,3 +189,38 @@ def duckdb_connection(
             if sources is not None:
                 sources[name] = newest
     return conn
+
+
+class SnapshotWriter(Protocol):
+    def __call__(
+        self,
+        factory: sessionmaker[Session] | None = None,
+        lake: Lake | None = None,
+        *,
+        always: bool = False,
+    ) -> dict[str, int] | None: ...
+
+
+NOT_WIRED = "no snapshot writer set: call siyu.subscribers.wire() when the process starts"
+_snapshot_writer: list[SnapshotWriter] = []  # set by snapshot_with()
+
+
+def snapshot_with(writer: SnapshotWriter) -> None:
+    """Hand over the writer of the snapshot tables (siyu/snapshots.py: it reads the OLTP tables
+    of the domains that own them, so it lives above them); `siyu.subscribers.wire()` does."""
+    _snapshot_writer[:] = [writer]
+
+
+def refresh_snapshots(
+    factory: sessionmaker[Session] | None = None,
+    lake: Lake | None = None,
+    *,
+    always: bool = False,
+) -> dict[str, int] | None:
+    """Bring the lake's snapshot tables up to date with the OLTP database now, for work that
+    must read what was just written (a segment refresh after tags set by hand): written when the
+    database changed since the last ones, or `always`. The rows written by table, or None when
+    nothing changed. Refused in a process that never wired: the lake would silently lag."""
+    if not _snapshot_writer:
+        raise RuntimeError(NOT_WIRED)
+    return _snapshot_writer[0](factory, lake, always=always)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work
-from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.core.lake import refresh_snapshots
 from siyu.segments import stored
 from siyu.segments.models import Segment
 from siyu.tags import auto
@@ -80,7 +80,7 @@ def seed_demo() -> None:
         define(session)
     with unit_of_work() as session:
         auto.evaluate(session)
-    write_snapshots_if_changed()  # the segments read the new tags from the lake
+    refresh_snapshots()  # the segments read the new tags from the lake
     with unit_of_work() as session:
         for segment in stored.list_segments(session):
             stored.refresh(session, segment)

@@ -16,6 +16,7 @@ from siyu.codes.demo import seed_demo as seed_codes
 from siyu.core import auth, meta
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
+from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
 from siyu.demo.segments import seed_demo as seed_segments
@@ -23,7 +24,7 @@ from siyu.demo.stream import Plan, generate
 from siyu.demo.tasks import seed_tasks
 from siyu.demo.timeline import Timeline
 from siyu.demo.users import DemoUser, ensure_demo_users
-from siyu.events import shipper, snapshots, sources
+from siyu.events import shipper, sources
 from siyu.events.models import Source
 from siyu.events.service import SourceRef, ingest
 from siyu.orders.models import Order
@@ -260,7 +261,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
         meta.write(session, MARKER, _marker(plan, loaded))
         waiting = shipper.counts(session)["waiting"]
     shipped = _ship(waiting, report)
-    snapshots.write_snapshots()
+    refresh_snapshots(always=True)
     seed_segments()  # tags, auto-tags and segments of the demo brand
     seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
     with unit_of_work() as session:

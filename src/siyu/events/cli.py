@@ -12,8 +12,8 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import InvalidInput, SiyuError
+from siyu.core.lake import refresh_snapshots
 from siyu.events import dead_letters, inbox, shipper, sources
-from siyu.events.snapshots import write_snapshots
 
 keys_app = typer.Typer(help="Write keys for the tracking API.", no_args_is_help=True)
 lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
@@ -106,7 +106,7 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
         total = shipper.ship_all(progress=lambda n: bar.advance(task, n))
         bar.update(task, completed=waiting or 1)
     removed = shipper.compact() if compact else 0
-    written = write_snapshots()
+    written = refresh_snapshots(always=True) or {}
     console.print(
         f"processed {processed:,} received events; shipped {total:,} events; "
         f"compaction removed {removed} files; snapshots: "

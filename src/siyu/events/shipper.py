@@ -24,12 +24,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core.db import rowcount, session_factory, utcnow, write_lock
-from siyu.core.lake import EVENTS, Lake, open_lake
+from siyu.core.lake import Lake, open_lake, refresh_snapshots
+from siyu.core.lake_schema import EVENTS, EVENTS_SCHEMA
 from siyu.core.settings import get_settings
 from siyu.events import dead_letters, inbox
-from siyu.events.lake_schema import EVENTS_SCHEMA
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
-from siyu.events.snapshots import write_snapshots_if_changed
 
 log = logging.getLogger("siyu.shipper")
 SNAPSHOT_SECONDS = 10.0
@@ -315,7 +314,7 @@ class Shipper(threading.Thread):
                 # brand's snapshot takes seconds, and shares the process with the API).
                 if time.monotonic() >= snapshot_due:
                     began = time.monotonic()
-                    write_snapshots_if_changed(factory, lake)
+                    refresh_snapshots(factory, lake)
                     spent = time.monotonic() - began
                     snapshot_due = began + max(SNAPSHOT_SECONDS, spent / SNAPSHOT_SHARE)
                 if rounds % 30 == 0:

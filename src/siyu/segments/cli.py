@@ -14,7 +14,7 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
-from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.core.lake import refresh_snapshots
 from siyu.segments import service, stored
 from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.rules import Resolve
@@ -91,7 +91,7 @@ def create(
     """Store a segment and fill its members."""
     try:
         rule = _read(rules)
-        write_snapshots_if_changed()
+        refresh_snapshots()
         with acting_as("cli"), unit_of_work() as session:
             segment = stored.create_segment(
                 session, key, name, rule, schedule, "cli", description=description
@@ -112,7 +112,7 @@ def refresh(
 ) -> None:
     """Bring a stored segment's members up to date now (who entered, who exited)."""
     try:
-        write_snapshots_if_changed()
+        refresh_snapshots()
         with acting_as("cli"), unit_of_work() as session, progress_bar() as bar:
             segment = stored.find_segment(session, key)
             task = bar.add_task(f"refresh {key}", total=100)

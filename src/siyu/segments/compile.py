@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from siyu.core.engines import JsonAt, json_text_at
+from siyu.core.lake_tables import Tables
 from siyu.segments.lifecycle import LifecycleThresholds, lifecycle_stage
 from siyu.segments.rfm import rfm_layers
 from siyu.segments.rules import (
@@ -33,7 +34,6 @@ from siyu.segments.rules import (
     Step,
     ValueCheck,
 )
-from siyu.segments.tables import LakeTables
 
 Predicate = Callable[[ir.Table], ir.BooleanValue]
 
@@ -57,7 +57,7 @@ COMPARE = {
 
 def members_expr(
     rule: Rule,
-    tables: LakeTables,
+    tables: Tables,
     as_of: datetime,
     thresholds: LifecycleThresholds | None = None,
     zone: ZoneInfo | None = None,
@@ -89,7 +89,7 @@ def _conjuncts(rule: Rule) -> list[Rule]:
     return [rule]
 
 
-def with_user_ids(members: ir.Table, tables: LakeTables) -> ir.Table:
+def with_user_ids(members: ir.Table, tables: Tables) -> ir.Table:
     """Members with their user_id (the smallest, if merges left them several), by customer_id."""
     identities = tables.identities
     ids = identities.filter(identities.type == "user_id").select("customer_id", user_id="value")
@@ -127,7 +127,7 @@ class _Builder:
 
     def __init__(
         self,
-        tables: LakeTables,
+        tables: Tables,
         as_of: datetime,
         thresholds: LifecycleThresholds,
         zone: ZoneInfo | None,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
-from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.core.lake import refresh_snapshots
 from siyu.segments import stored
 from siyu.segments.models import Segment, SegmentRefresh
 
@@ -22,7 +22,7 @@ def run_refresh(session: Session, payload: dict) -> None:
     run.status, run.started_at, run.progress = "running", utcnow(), 5
     session.commit()
     # Tags set by hand a moment ago must be in the lake's snapshot the rule reads.
-    write_snapshots_if_changed()
+    refresh_snapshots()
 
     def progress(percent: int) -> None:
         run.progress = percent

@@ -14,12 +14,12 @@ from pydantic import BaseModel
 
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import Lake
+from siyu.core.lake_tables import Tables, open_tables
 from siyu.core.limits import FIRST_DAY, LAST_DAY
 from siyu.core.settings import get_settings
 from siyu.segments.compile import members_expr, with_user_ids
 from siyu.segments.lifecycle import LifecycleThresholds
 from siyu.segments.rules import Resolve, parse_rule
-from siyu.segments.tables import LakeTables, open_tables
 
 SAMPLE_SIZE = 20
 INTERRUPT_EVERY = 0.05  # seconds: an interrupt sent between two statements is lost, so repeat it
@@ -173,10 +173,10 @@ def _ids(
     key: str | None,
     lake: Lake | None,
     thresholds: LifecycleThresholds | None,
-) -> tuple[ir.Table, LakeTables]:
+) -> tuple[ir.Table, Tables]:
     parsed = parse_rule(rule, resolve, key)
     moment = (as_of or parse_as_of(None)).astimezone(UTC).replace(microsecond=0)
-    tables: LakeTables = open_tables(lake)
+    tables = open_tables(lake, "duckdb")  # in-process: a preview can be interrupted
     limits = thresholds or LifecycleThresholds()
     return members_expr(parsed, tables, moment, limits, get_settings().zone), tables
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import jobs
 from siyu.core.db import utcnow
-from siyu.events.snapshots import write_snapshots_if_changed
+from siyu.core.lake import refresh_snapshots
 from siyu.tags import auto, bulk
 from siyu.tags.models import Tag
 from siyu.tags.service import bulk_tag
@@ -19,7 +19,7 @@ EVENTS_EVERY = 60  # seconds: events shipped within a minute share one auto-tag 
 
 def run_evaluate(session: Session, payload: dict) -> None:
     """Re-evaluate every auto-tag over a fresh lake snapshot (a re-run changes nothing more)."""
-    write_snapshots_if_changed()
+    refresh_snapshots()
     auto.evaluate(session)
 
 

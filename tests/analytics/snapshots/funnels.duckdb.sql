@@ -1,42 +1,42 @@
 -- cells
-WITH "t20" AS (
+WITH "t18" AS (
   SELECT
-    "t19"."customer_id",
-    "t19"."event",
-    "t19"."at",
-    "t15"."key"
+    "t17"."customer_id",
+    "t17"."event",
+    "t17"."at",
+    "t13"."key"
   FROM (
     SELECT
-      "t17"."customer_id",
-      "t17"."event",
-      "t17"."at"
+      "t15"."customer_id",
+      "t15"."event",
+      "t15"."at"
     FROM (
       SELECT
-        "t16".*
+        "t14".*
         EXCLUDE ("customer_id_right")
       FROM (
         SELECT
-          COALESCE("t13"."canonical_id", "t13"."customer_id") AS "customer_id",
-          "t13"."event",
-          "t13"."at",
-          "t13"."customer_id_right",
-          "t13"."canonical_id"
+          COALESCE("t11"."canonical_id", "t11"."customer_id") AS "customer_id",
+          "t11"."event",
+          "t11"."at",
+          "t11"."customer_id_right",
+          "t11"."canonical_id"
         FROM (
           SELECT
-            "t11"."customer_id",
-            "t11"."event",
-            "t11"."at",
-            "t9"."customer_id" AS "customer_id_right",
-            "t9"."canonical_id"
+            "t9"."customer_id",
+            "t9"."event",
+            "t9"."at",
+            "t5"."customer_id" AS "customer_id_right",
+            "t5"."canonical_id"
           FROM (
             SELECT
-              "t1"."customer_id",
-              "t1"."event",
-              "t1"."timestamp" AS "at"
-            FROM "events" AS "t1"
+              "t2"."customer_id",
+              "t2"."event",
+              "t2"."timestamp" AS "at"
+            FROM "events" AS "t2"
             WHERE
-              "t1"."customer_id" IS NOT NULL
-              AND "t1"."event" IN (
+              "t2"."customer_id" IS NOT NULL
+              AND "t2"."event" IN (
                 'Contact Added',
                 'Group Joined',
                 'Official Account Followed',
@@ -45,42 +45,38 @@ WITH "t20" AS (
                 'QR Code Scanned',
                 'Referral Completed'
               )
-              AND "t1"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-              AND "t1"."timestamp" < (
+              AND "t2"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+              AND "t2"."timestamp" < (
                 MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC') + INTERVAL '72' HOUR
               )
-          ) AS "t11"
-          LEFT OUTER JOIN (
-            SELECT
-              *
-            FROM "customer_map" AS "t3"
           ) AS "t9"
-            ON "t11"."customer_id" = "t9"."customer_id"
-        ) AS "t13"
-      ) AS "t16"
-    ) AS "t17"
-  ) AS "t19"
+          LEFT OUTER JOIN "customer_map" AS "t5"
+            ON "t9"."customer_id" = "t5"."customer_id"
+        ) AS "t11"
+      ) AS "t14"
+    ) AS "t15"
+  ) AS "t17"
   INNER JOIN (
     SELECT
-      "t12"."customer_id",
-      "t12"."touchpoint" AS "key"
+      "t10"."customer_id",
+      "t10"."touchpoint" AS "key"
     FROM (
       SELECT
-        "t10"."customer_id",
-        "t10"."first_seen_at",
-        "t10"."created_at",
-        "t10"."owner_id",
-        "t10"."store_id",
-        COALESCE("t10"."first_touchpoint", 'none') AS "touchpoint",
+        "t8"."customer_id",
+        "t8"."first_seen_at",
+        "t8"."created_at",
+        "t8"."owner_id",
+        "t8"."store_id",
+        COALESCE("t8"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t10"."first_touchpoint" IS NULL
+          WHEN "t8"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t8"."group", 'other')
+          ELSE COALESCE("t4"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t10"."first_touchpoint" IS NULL
+          WHEN "t8"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t8"."entry_type", 'owned')
+          ELSE COALESCE("t4"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -88,171 +84,167 @@ WITH "t20" AS (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t10"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t2"
       ) AS "t8"
-        ON "t10"."first_touchpoint" = "t8"."code"
-    ) AS "t12"
-  ) AS "t15"
-    ON "t19"."customer_id" = "t15"."customer_id"
-), "t22" AS (
+      LEFT OUTER JOIN "touchpoints" AS "t4"
+        ON "t8"."first_touchpoint" = "t4"."code"
+    ) AS "t10"
+  ) AS "t13"
+    ON "t17"."customer_id" = "t13"."customer_id"
+), "t20" AS (
   SELECT DISTINCT
-    "t21"."customer_id",
-    "t21"."key",
-    "t21"."at" AS "started"
-  FROM "t20" AS "t21"
+    "t19"."customer_id",
+    "t19"."key",
+    "t19"."at" AS "started"
+  FROM "t18" AS "t19"
   WHERE
-    "t21"."event" IN ('QR Code Scanned', 'Official Account Followed')
-    AND "t21"."at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-), "t36" AS (
+    "t19"."event" IN ('QR Code Scanned', 'Official Account Followed')
+    AND "t19"."at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+), "t34" AS (
   SELECT
-    "t35"."customer_id",
-    "t35"."key",
-    "t35"."started",
-    MIN("t35"."step_at") AS "reached"
+    "t33"."customer_id",
+    "t33"."key",
+    "t33"."started",
+    MIN("t33"."step_at") AS "reached"
   FROM (
     SELECT
-      "t34"."customer_id",
-      "t34"."key",
-      "t34"."started",
-      "t34"."reached",
-      "t31"."step_customer",
-      "t31"."step_at"
-    FROM (
-      SELECT
-        "t27"."customer_id",
-        "t27"."key",
-        "t27"."started",
-        "t27"."started" AS "reached"
-      FROM "t22" AS "t27"
-    ) AS "t34"
-    INNER JOIN (
-      SELECT DISTINCT
-        "t21"."customer_id" AS "step_customer",
-        "t21"."at" AS "step_at"
-      FROM "t20" AS "t21"
-      WHERE
-        "t21"."event" IN ('Contact Added', 'Group Joined')
-    ) AS "t31"
-      ON "t34"."customer_id" = "t31"."step_customer"
-      AND "t31"."step_at" > "t34"."reached"
-      AND "t31"."step_at" <= (
-        "t34"."started" + INTERVAL '72' HOUR
-      )
-  ) AS "t35"
-  GROUP BY
-    1,
-    2,
-    3
-), "t42" AS (
-  SELECT
-    "t41"."customer_id",
-    "t41"."key",
-    "t41"."started",
-    MIN("t41"."step_at") AS "reached"
-  FROM (
-    SELECT
-      "t38"."customer_id",
-      "t38"."key",
-      "t38"."started",
-      "t38"."reached",
+      "t32"."customer_id",
+      "t32"."key",
+      "t32"."started",
+      "t32"."reached",
       "t29"."step_customer",
       "t29"."step_at"
-    FROM "t36" AS "t38"
+    FROM (
+      SELECT
+        "t25"."customer_id",
+        "t25"."key",
+        "t25"."started",
+        "t25"."started" AS "reached"
+      FROM "t20" AS "t25"
+    ) AS "t32"
     INNER JOIN (
       SELECT DISTINCT
-        "t21"."customer_id" AS "step_customer",
-        "t21"."at" AS "step_at"
-      FROM "t20" AS "t21"
+        "t19"."customer_id" AS "step_customer",
+        "t19"."at" AS "step_at"
+      FROM "t18" AS "t19"
       WHERE
-        "t21"."event" IN ('Product Viewed')
+        "t19"."event" IN ('Contact Added', 'Group Joined')
     ) AS "t29"
-      ON "t38"."customer_id" = "t29"."step_customer"
-      AND "t29"."step_at" > "t38"."reached"
+      ON "t32"."customer_id" = "t29"."step_customer"
+      AND "t29"."step_at" > "t32"."reached"
       AND "t29"."step_at" <= (
-        "t38"."started" + INTERVAL '72' HOUR
+        "t32"."started" + INTERVAL '72' HOUR
       )
-  ) AS "t41"
+  ) AS "t33"
   GROUP BY
     1,
     2,
     3
-), "t47" AS (
+), "t40" AS (
   SELECT
-    "t46"."customer_id",
-    "t46"."key",
-    "t46"."started",
-    MIN("t46"."step_at") AS "reached"
+    "t39"."customer_id",
+    "t39"."key",
+    "t39"."started",
+    MIN("t39"."step_at") AS "reached"
   FROM (
     SELECT
-      "t44"."customer_id",
-      "t44"."key",
-      "t44"."started",
-      "t44"."reached",
-      "t30"."step_customer",
-      "t30"."step_at"
-    FROM "t42" AS "t44"
+      "t36"."customer_id",
+      "t36"."key",
+      "t36"."started",
+      "t36"."reached",
+      "t27"."step_customer",
+      "t27"."step_at"
+    FROM "t34" AS "t36"
     INNER JOIN (
       SELECT DISTINCT
-        "t21"."customer_id" AS "step_customer",
-        "t21"."at" AS "step_at"
-      FROM "t20" AS "t21"
+        "t19"."customer_id" AS "step_customer",
+        "t19"."at" AS "step_at"
+      FROM "t18" AS "t19"
       WHERE
-        "t21"."event" IN ('Order Completed')
-    ) AS "t30"
-      ON "t44"."customer_id" = "t30"."step_customer"
-      AND "t30"."step_at" > "t44"."reached"
-      AND "t30"."step_at" <= (
-        "t44"."started" + INTERVAL '72' HOUR
+        "t19"."event" IN ('Product Viewed')
+    ) AS "t27"
+      ON "t36"."customer_id" = "t27"."step_customer"
+      AND "t27"."step_at" > "t36"."reached"
+      AND "t27"."step_at" <= (
+        "t36"."started" + INTERVAL '72' HOUR
       )
-  ) AS "t46"
+  ) AS "t39"
+  GROUP BY
+    1,
+    2,
+    3
+), "t45" AS (
+  SELECT
+    "t44"."customer_id",
+    "t44"."key",
+    "t44"."started",
+    MIN("t44"."step_at") AS "reached"
+  FROM (
+    SELECT
+      "t42"."customer_id",
+      "t42"."key",
+      "t42"."started",
+      "t42"."reached",
+      "t28"."step_customer",
+      "t28"."step_at"
+    FROM "t40" AS "t42"
+    INNER JOIN (
+      SELECT DISTINCT
+        "t19"."customer_id" AS "step_customer",
+        "t19"."at" AS "step_at"
+      FROM "t18" AS "t19"
+      WHERE
+        "t19"."event" IN ('Order Completed')
+    ) AS "t28"
+      ON "t42"."customer_id" = "t28"."step_customer"
+      AND "t28"."step_at" > "t42"."reached"
+      AND "t28"."step_at" <= (
+        "t42"."started" + INTERVAL '72' HOUR
+      )
+  ) AS "t44"
   GROUP BY
     1,
     2,
     3
 )
 SELECT
-  "t58"."key",
-  "t58"."step",
-  "t58"."bucket",
+  "t56"."key",
+  "t56"."step",
+  "t56"."bucket",
   COUNT(*) AS "customers",
-  SUM("t58"."seconds") AS "seconds"
+  SUM("t56"."seconds") AS "seconds"
 FROM (
   SELECT
-    "t57"."customer_id",
-    "t57"."key",
-    "t57"."step",
-    "t57"."seconds",
+    "t55"."customer_id",
+    "t55"."key",
+    "t55"."step",
+    "t55"."seconds",
     CASE
-      WHEN "t57"."seconds" IS NULL
+      WHEN "t55"."seconds" IS NULL
       THEN -1
-      WHEN "t57"."seconds" < 60
+      WHEN "t55"."seconds" < 60
       THEN 0
-      WHEN "t57"."seconds" < 3600
+      WHEN "t55"."seconds" < 3600
       THEN 1
-      WHEN "t57"."seconds" < 86400
+      WHEN "t55"."seconds" < 86400
       THEN 2
-      WHEN "t57"."seconds" < 604800
+      WHEN "t55"."seconds" < 604800
       THEN 3
       ELSE 4
     END AS "bucket"
   FROM (
     SELECT
-      "t56"."customer_id",
-      "t56"."key",
-      "t56"."step",
+      "t54"."customer_id",
+      "t54"."key",
+      "t54"."step",
       MIN(
         CASE
-          WHEN "t56"."step" = 5
+          WHEN "t54"."step" = 5
           THEN CAST(FLOOR((
-            EPOCH_US("t56"."reached")
+            EPOCH_US("t54"."reached")
           ) / (
             1000000
           )) AS BIGINT) - CAST(FLOOR((
-            EPOCH_US("t56"."started")
+            EPOCH_US("t54"."started")
           ) / (
             1000000
           )) AS BIGINT)
@@ -267,26 +259,26 @@ FROM (
           *
         FROM (
           SELECT
-            "t43"."customer_id",
-            "t43"."key",
-            "t43"."started",
-            "t43"."reached",
+            "t41"."customer_id",
+            "t41"."key",
+            "t41"."started",
+            "t41"."reached",
             3 AS "step"
-          FROM "t42" AS "t43"
-        ) AS "t45"
+          FROM "t40" AS "t41"
+        ) AS "t43"
         UNION ALL
         SELECT
           *
         FROM (
           SELECT
-            "t48"."customer_id",
-            "t48"."key",
-            "t48"."started",
-            "t48"."reached",
+            "t46"."customer_id",
+            "t46"."key",
+            "t46"."started",
+            "t46"."reached",
             4 AS "step"
-          FROM "t47" AS "t48"
-        ) AS "t50"
-      ) AS "t51"
+          FROM "t45" AS "t46"
+        ) AS "t48"
+      ) AS "t49"
       UNION ALL
       SELECT
         *
@@ -295,46 +287,46 @@ FROM (
           *
         FROM (
           SELECT
-            "t53"."customer_id",
-            "t53"."key",
-            "t53"."started",
-            "t53"."reached",
+            "t51"."customer_id",
+            "t51"."key",
+            "t51"."started",
+            "t51"."reached",
             5 AS "step"
           FROM (
             SELECT
-              "t52"."customer_id",
-              "t52"."key",
-              "t52"."started",
-              MIN("t52"."step_at") AS "reached"
+              "t50"."customer_id",
+              "t50"."key",
+              "t50"."started",
+              MIN("t50"."step_at") AS "reached"
             FROM (
               SELECT
-                "t49"."customer_id",
-                "t49"."key",
-                "t49"."started",
-                "t49"."reached",
-                "t28"."step_customer",
-                "t28"."step_at"
-              FROM "t47" AS "t49"
+                "t47"."customer_id",
+                "t47"."key",
+                "t47"."started",
+                "t47"."reached",
+                "t26"."step_customer",
+                "t26"."step_at"
+              FROM "t45" AS "t47"
               INNER JOIN (
                 SELECT DISTINCT
-                  "t21"."customer_id" AS "step_customer",
-                  "t21"."at" AS "step_at"
-                FROM "t20" AS "t21"
+                  "t19"."customer_id" AS "step_customer",
+                  "t19"."at" AS "step_at"
+                FROM "t18" AS "t19"
                 WHERE
-                  "t21"."event" IN ('Referral Completed')
-              ) AS "t28"
-                ON "t49"."customer_id" = "t28"."step_customer"
-                AND "t28"."step_at" > "t49"."reached"
-                AND "t28"."step_at" <= (
-                  "t49"."started" + INTERVAL '72' HOUR
+                  "t19"."event" IN ('Referral Completed')
+              ) AS "t26"
+                ON "t47"."customer_id" = "t26"."step_customer"
+                AND "t26"."step_at" > "t47"."reached"
+                AND "t26"."step_at" <= (
+                  "t47"."started" + INTERVAL '72' HOUR
                 )
-            ) AS "t52"
+            ) AS "t50"
             GROUP BY
               1,
               2,
               3
-          ) AS "t53"
-        ) AS "t54"
+          ) AS "t51"
+        ) AS "t52"
         UNION ALL
         SELECT
           *
@@ -343,34 +335,34 @@ FROM (
             *
           FROM (
             SELECT
-              "t27"."customer_id",
-              "t27"."key",
-              "t27"."started",
-              "t27"."started" AS "reached",
+              "t25"."customer_id",
+              "t25"."key",
+              "t25"."started",
+              "t25"."started" AS "reached",
               1 AS "step"
-            FROM "t22" AS "t27"
-          ) AS "t32"
+            FROM "t20" AS "t25"
+          ) AS "t30"
           UNION ALL
           SELECT
             *
           FROM (
             SELECT
-              "t37"."customer_id",
-              "t37"."key",
-              "t37"."started",
-              "t37"."reached",
+              "t35"."customer_id",
+              "t35"."key",
+              "t35"."started",
+              "t35"."reached",
               2 AS "step"
-            FROM "t36" AS "t37"
-          ) AS "t39"
-        ) AS "t40"
-      ) AS "t55"
-    ) AS "t56"
+            FROM "t34" AS "t35"
+          ) AS "t37"
+        ) AS "t38"
+      ) AS "t53"
+    ) AS "t54"
     GROUP BY
       1,
       2,
       3
-  ) AS "t57"
-) AS "t58"
+  ) AS "t55"
+) AS "t56"
 GROUP BY
   1,
   2,

@@ -1,43 +1,43 @@
 -- visitors
 SELECT
-  "t28"."is_current",
-  "t28"."key",
+  "t26"."is_current",
+  "t26"."key",
   COUNT(*) AS "visitors"
 FROM (
   SELECT
-    "t27"."customer_id",
-    "t27"."is_current",
-    "t19"."key"
+    "t25"."customer_id",
+    "t25"."is_current",
+    "t17"."key"
   FROM (
     SELECT DISTINCT
-      "t25"."customer_id",
-      "t25"."at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
+      "t23"."customer_id",
+      "t23"."at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
     FROM (
       SELECT
         *
       FROM (
         SELECT
-          COALESCE("t18"."canonical_id", "t18"."customer_id") AS "customer_id",
-          "t18"."at"
+          COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
+          "t16"."at"
         FROM (
           SELECT
-            "t14"."customer_id",
-            "t14"."at",
-            "t9"."customer_id" AS "customer_id_right",
-            "t9"."canonical_id"
+            "t12"."customer_id",
+            "t12"."at",
+            "t6"."customer_id" AS "customer_id_right",
+            "t6"."canonical_id"
           FROM (
             SELECT
-              "t1"."customer_id",
-              "t1"."timestamp" AS "at"
-            FROM "events" AS "t1"
+              "t2"."customer_id",
+              "t2"."timestamp" AS "at"
+            FROM "events" AS "t2"
             WHERE
               (
                 (
                   (
-                    "t1"."type" = 'track'
+                    "t2"."type" = 'track'
                   )
                   AND NOT (
-                    "t1"."event" IN (
+                    "t2"."event" IN (
                       'Coupon Issued',
                       'Message Sent',
                       'Order Updated',
@@ -47,59 +47,55 @@ FROM (
                     )
                   )
                 )
-                OR "t1"."type" IN ('group', 'identify', 'page', 'screen')
+                OR "t2"."type" IN ('group', 'identify', 'page', 'screen')
               )
-              AND "t1"."date" >= MAKE_DATE(2026, 10, 1)
-              AND "t1"."date" <= MAKE_DATE(2026, 12, 1)
-              AND "t1"."customer_id" IS NOT NULL
-              AND "t1"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
-              AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-          ) AS "t14"
-          LEFT OUTER JOIN (
-            SELECT
-              *
-            FROM "customer_map" AS "t3"
-          ) AS "t9"
-            ON "t14"."customer_id" = "t9"."customer_id"
-        ) AS "t18"
-      ) AS "t22"
+              AND "t2"."date" >= MAKE_DATE(2026, 10, 1)
+              AND "t2"."date" <= MAKE_DATE(2026, 12, 1)
+              AND "t2"."customer_id" IS NOT NULL
+              AND "t2"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
+              AND "t2"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+          ) AS "t12"
+          LEFT OUTER JOIN "customer_map" AS "t6"
+            ON "t12"."customer_id" = "t6"."customer_id"
+        ) AS "t16"
+      ) AS "t20"
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
-          "t23"."customer_id",
-          "t23"."paid_at" AS "at"
+          "t21"."customer_id",
+          "t21"."paid_at" AS "at"
         FROM (
           SELECT
-            "t21".*
+            "t19".*
             EXCLUDE ("canonical_id")
           FROM (
             SELECT
-              "t20".*
+              "t18".*
               EXCLUDE ("customer_id_right")
             FROM (
               SELECT
-                "t16"."order_id",
-                COALESCE("t16"."canonical_id", "t16"."customer_id") AS "customer_id",
-                "t16"."paid_at",
-                "t16"."store",
-                "t16"."touchpoint",
-                "t16"."products",
-                "t16"."net_fen",
-                "t16"."customer_id_right",
-                "t16"."canonical_id"
+                "t14"."order_id",
+                COALESCE("t14"."canonical_id", "t14"."customer_id") AS "customer_id",
+                "t14"."paid_at",
+                "t14"."store",
+                "t14"."touchpoint",
+                "t14"."products",
+                "t14"."net_fen",
+                "t14"."customer_id_right",
+                "t14"."canonical_id"
               FROM (
                 SELECT
-                  "t12"."order_id",
-                  "t12"."customer_id",
-                  "t12"."paid_at",
-                  "t12"."store",
-                  "t12"."touchpoint",
-                  "t12"."products",
-                  "t12"."net_fen",
-                  "t9"."customer_id" AS "customer_id_right",
-                  "t9"."canonical_id"
+                  "t10"."order_id",
+                  "t10"."customer_id",
+                  "t10"."paid_at",
+                  "t10"."store",
+                  "t10"."touchpoint",
+                  "t10"."products",
+                  "t10"."net_fen",
+                  "t6"."customer_id" AS "customer_id_right",
+                  "t6"."canonical_id"
                 FROM (
                   SELECT
                     "t4"."order_id",
@@ -114,44 +110,40 @@ FROM (
                     "t4"."customer_id" IS NOT NULL
                     AND "t4"."paid_at" IS NOT NULL
                     AND "t4"."status" IN ('completed', 'partially_refunded')
-                ) AS "t12"
-                LEFT OUTER JOIN (
-                  SELECT
-                    *
-                  FROM "customer_map" AS "t3"
-                ) AS "t9"
-                  ON "t12"."customer_id" = "t9"."customer_id"
-              ) AS "t16"
-            ) AS "t20"
-          ) AS "t21"
-        ) AS "t23"
+                ) AS "t10"
+                LEFT OUTER JOIN "customer_map" AS "t6"
+                  ON "t10"."customer_id" = "t6"."customer_id"
+              ) AS "t14"
+            ) AS "t18"
+          ) AS "t19"
+        ) AS "t21"
         WHERE
-          "t23"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
-          AND "t23"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-      ) AS "t24"
-    ) AS "t25"
-  ) AS "t27"
+          "t21"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
+          AND "t21"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+      ) AS "t22"
+    ) AS "t23"
+  ) AS "t25"
   INNER JOIN (
     SELECT
-      "t15"."customer_id",
-      COALESCE("t15"."touchpoint", 'none') AS "key"
+      "t13"."customer_id",
+      COALESCE("t13"."touchpoint", 'none') AS "key"
     FROM (
       SELECT
-        "t10"."customer_id",
-        "t10"."first_seen_at",
-        "t10"."created_at",
-        "t10"."owner_id",
-        "t10"."store_id",
-        COALESCE("t10"."first_touchpoint", 'none') AS "touchpoint",
+        "t8"."customer_id",
+        "t8"."first_seen_at",
+        "t8"."created_at",
+        "t8"."owner_id",
+        "t8"."store_id",
+        COALESCE("t8"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t10"."first_touchpoint" IS NULL
+          WHEN "t8"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t8"."group", 'other')
+          ELSE COALESCE("t5"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t10"."first_touchpoint" IS NULL
+          WHEN "t8"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t8"."entry_type", 'owned')
+          ELSE COALESCE("t5"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -159,79 +151,75 @@ FROM (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t10"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t2"
       ) AS "t8"
-        ON "t10"."first_touchpoint" = "t8"."code"
-    ) AS "t15"
-  ) AS "t19"
-    ON "t27"."customer_id" = "t19"."customer_id"
-) AS "t28"
+      LEFT OUTER JOIN "touchpoints" AS "t5"
+        ON "t8"."first_touchpoint" = "t5"."code"
+    ) AS "t13"
+  ) AS "t17"
+    ON "t25"."customer_id" = "t17"."customer_id"
+) AS "t26"
 GROUP BY
   1,
   2
 
 -- sales
 SELECT
-  "t21"."is_current",
-  "t21"."key",
-  COUNT(DISTINCT "t21"."customer_id") AS "buyers",
+  "t19"."is_current",
+  "t19"."key",
+  COUNT(DISTINCT "t19"."customer_id") AS "buyers",
   COUNT(*) AS "orders",
-  SUM("t21"."net_fen") AS "gmv_fen"
+  SUM("t19"."net_fen") AS "gmv_fen"
 FROM (
   SELECT
-    "t20"."order_id",
-    "t20"."customer_id",
-    "t20"."paid_at",
-    "t20"."store",
-    "t20"."touchpoint",
-    "t20"."products",
-    "t20"."net_fen",
-    "t20"."is_current",
-    "t15"."key"
+    "t18"."order_id",
+    "t18"."customer_id",
+    "t18"."paid_at",
+    "t18"."store",
+    "t18"."touchpoint",
+    "t18"."products",
+    "t18"."net_fen",
+    "t18"."is_current",
+    "t13"."key"
   FROM (
     SELECT
-      "t18"."order_id",
-      "t18"."customer_id",
-      "t18"."paid_at",
-      "t18"."store",
-      "t18"."touchpoint",
-      "t18"."products",
-      "t18"."net_fen",
-      "t18"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
+      "t16"."order_id",
+      "t16"."customer_id",
+      "t16"."paid_at",
+      "t16"."store",
+      "t16"."touchpoint",
+      "t16"."products",
+      "t16"."net_fen",
+      "t16"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC') AS "is_current"
     FROM (
       SELECT
-        "t17".*
+        "t15".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t16".*
+          "t14".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
-            "t13"."order_id",
-            COALESCE("t13"."canonical_id", "t13"."customer_id") AS "customer_id",
-            "t13"."paid_at",
-            "t13"."store",
-            "t13"."touchpoint",
-            "t13"."products",
-            "t13"."net_fen",
-            "t13"."customer_id_right",
-            "t13"."canonical_id"
+            "t11"."order_id",
+            COALESCE("t11"."canonical_id", "t11"."customer_id") AS "customer_id",
+            "t11"."paid_at",
+            "t11"."store",
+            "t11"."touchpoint",
+            "t11"."products",
+            "t11"."net_fen",
+            "t11"."customer_id_right",
+            "t11"."canonical_id"
           FROM (
             SELECT
-              "t11"."order_id",
-              "t11"."customer_id",
-              "t11"."paid_at",
-              "t11"."store",
-              "t11"."touchpoint",
-              "t11"."products",
-              "t11"."net_fen",
-              "t8"."customer_id" AS "customer_id_right",
-              "t8"."canonical_id"
+              "t9"."order_id",
+              "t9"."customer_id",
+              "t9"."paid_at",
+              "t9"."store",
+              "t9"."touchpoint",
+              "t9"."products",
+              "t9"."net_fen",
+              "t5"."customer_id" AS "customer_id_right",
+              "t5"."canonical_id"
             FROM (
               SELECT
                 "t2"."order_id",
@@ -246,42 +234,38 @@ FROM (
                 "t2"."customer_id" IS NOT NULL
                 AND "t2"."paid_at" IS NOT NULL
                 AND "t2"."status" IN ('completed', 'partially_refunded')
-            ) AS "t11"
-            LEFT OUTER JOIN (
-              SELECT
-                *
-              FROM "customer_map" AS "t3"
-            ) AS "t8"
-              ON "t11"."customer_id" = "t8"."customer_id"
-          ) AS "t13"
-        ) AS "t16"
-      ) AS "t17"
-    ) AS "t18"
+            ) AS "t9"
+            LEFT OUTER JOIN "customer_map" AS "t5"
+              ON "t9"."customer_id" = "t5"."customer_id"
+          ) AS "t11"
+        ) AS "t14"
+      ) AS "t15"
+    ) AS "t16"
     WHERE
-      "t18"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
-      AND "t18"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-  ) AS "t20"
+      "t16"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 1, 16, 0, 0.0, 'UTC')
+      AND "t16"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+  ) AS "t18"
   INNER JOIN (
     SELECT
-      "t12"."customer_id",
-      COALESCE("t12"."touchpoint", 'none') AS "key"
+      "t10"."customer_id",
+      COALESCE("t10"."touchpoint", 'none') AS "key"
     FROM (
       SELECT
-        "t9"."customer_id",
-        "t9"."first_seen_at",
-        "t9"."created_at",
-        "t9"."owner_id",
-        "t9"."store_id",
-        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
+        "t7"."customer_id",
+        "t7"."first_seen_at",
+        "t7"."created_at",
+        "t7"."owner_id",
+        "t7"."store_id",
+        COALESCE("t7"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."group", 'other')
+          ELSE COALESCE("t4"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."entry_type", 'owned')
+          ELSE COALESCE("t4"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -289,17 +273,13 @@ FROM (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t9"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t1"
       ) AS "t7"
-        ON "t9"."first_touchpoint" = "t7"."code"
-    ) AS "t12"
-  ) AS "t15"
-    ON "t20"."customer_id" = "t15"."customer_id"
-) AS "t21"
+      LEFT OUTER JOIN "touchpoints" AS "t4"
+        ON "t7"."first_touchpoint" = "t4"."code"
+    ) AS "t10"
+  ) AS "t13"
+    ON "t18"."customer_id" = "t13"."customer_id"
+) AS "t19"
 GROUP BY
   1,
   2

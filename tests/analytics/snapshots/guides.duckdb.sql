@@ -1,37 +1,37 @@
 -- customers
 SELECT
-  "t7"."owner_id",
+  "t6"."owner_id",
   COUNT(*) AS "customers",
   SUM(
     CAST((
-      "t7"."first_seen_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+      "t6"."first_seen_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
     )
     AND (
-      "t7"."first_seen_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+      "t6"."first_seen_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
     ) AS INT)
   ) AS "new_customers"
 FROM (
   SELECT
-    "t6"."customer_id",
-    "t6"."owner_id",
-    "t6"."first_seen_at"
+    "t5"."customer_id",
+    "t5"."owner_id",
+    "t5"."first_seen_at"
   FROM (
     SELECT
-      "t5"."customer_id",
-      "t5"."first_seen_at",
-      "t5"."created_at",
-      "t5"."owner_id",
-      "t5"."store_id",
-      COALESCE("t5"."first_touchpoint", 'none') AS "touchpoint",
+      "t4"."customer_id",
+      "t4"."first_seen_at",
+      "t4"."created_at",
+      "t4"."owner_id",
+      "t4"."store_id",
+      COALESCE("t4"."first_touchpoint", 'none') AS "touchpoint",
       CASE
-        WHEN "t5"."first_touchpoint" IS NULL
+        WHEN "t4"."first_touchpoint" IS NULL
         THEN 'none'
-        ELSE COALESCE("t4"."group", 'other')
+        ELSE COALESCE("t2"."group", 'other')
       END AS "touchpoint_type",
       CASE
-        WHEN "t5"."first_touchpoint" IS NULL
+        WHEN "t4"."first_touchpoint" IS NULL
         THEN 'none'
-        ELSE COALESCE("t4"."entry_type", 'owned')
+        ELSE COALESCE("t2"."entry_type", 'owned')
       END AS "entry_type"
     FROM (
       SELECT
@@ -39,42 +39,38 @@ FROM (
       FROM "customers" AS "t0"
       WHERE
         "t0"."merged_into_id" IS NULL
-    ) AS "t5"
-    LEFT OUTER JOIN (
-      SELECT
-        *
-      FROM "touchpoints" AS "t1"
     ) AS "t4"
-      ON "t5"."first_touchpoint" = "t4"."code"
-  ) AS "t6"
+    LEFT OUTER JOIN "touchpoints" AS "t2"
+      ON "t4"."first_touchpoint" = "t2"."code"
+  ) AS "t5"
   WHERE
-    "t6"."owner_id" IS NOT NULL
-) AS "t7"
+    "t5"."owner_id" IS NOT NULL
+) AS "t6"
 GROUP BY
   1
 
 -- acts
 SELECT
-  "t18"."owner_id",
-  COUNT(DISTINCT "t18"."customer_id") FILTER(WHERE
-    "t18"."event" = 'Contact Deleted') AS "lost_customers",
-  SUM(CAST("t18"."event" = 'Message Sent' AS INT)) AS "messages"
+  "t16"."owner_id",
+  COUNT(DISTINCT "t16"."customer_id") FILTER(WHERE
+    "t16"."event" = 'Contact Deleted') AS "lost_customers",
+  SUM(CAST("t16"."event" = 'Message Sent' AS INT)) AS "messages"
 FROM (
   SELECT
-    "t16"."customer_id",
-    "t16"."event",
-    "t17"."owner_id",
-    "t17"."first_seen_at"
+    "t14"."customer_id",
+    "t14"."event",
+    "t15"."owner_id",
+    "t15"."first_seen_at"
   FROM (
     SELECT
-      COALESCE("t12"."canonical_id", "t12"."customer_id") AS "customer_id",
-      "t12"."event"
+      COALESCE("t10"."canonical_id", "t10"."customer_id") AS "customer_id",
+      "t10"."event"
     FROM (
       SELECT
-        "t10"."customer_id",
-        "t10"."event",
-        "t7"."customer_id" AS "customer_id_right",
-        "t7"."canonical_id"
+        "t8"."customer_id",
+        "t8"."event",
+        "t4"."customer_id" AS "customer_id_right",
+        "t4"."canonical_id"
       FROM (
         SELECT
           "t0"."customer_id",
@@ -85,37 +81,33 @@ FROM (
           AND "t0"."customer_id" IS NOT NULL
           AND "t0"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
           AND "t0"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-      ) AS "t10"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "customer_map" AS "t1"
-      ) AS "t7"
-        ON "t10"."customer_id" = "t7"."customer_id"
-    ) AS "t12"
-  ) AS "t16"
+      ) AS "t8"
+      LEFT OUTER JOIN "customer_map" AS "t4"
+        ON "t8"."customer_id" = "t4"."customer_id"
+    ) AS "t10"
+  ) AS "t14"
   INNER JOIN (
     SELECT
-      "t13"."customer_id",
-      "t13"."owner_id",
-      "t13"."first_seen_at"
+      "t11"."customer_id",
+      "t11"."owner_id",
+      "t11"."first_seen_at"
     FROM (
       SELECT
-        "t11"."customer_id",
-        "t11"."first_seen_at",
-        "t11"."created_at",
-        "t11"."owner_id",
-        "t11"."store_id",
-        COALESCE("t11"."first_touchpoint", 'none') AS "touchpoint",
+        "t9"."customer_id",
+        "t9"."first_seen_at",
+        "t9"."created_at",
+        "t9"."owner_id",
+        "t9"."store_id",
+        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t11"."first_touchpoint" IS NULL
+          WHEN "t9"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t9"."group", 'other')
+          ELSE COALESCE("t5"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t11"."first_touchpoint" IS NULL
+          WHEN "t9"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t9"."entry_type", 'owned')
+          ELSE COALESCE("t5"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -123,72 +115,68 @@ FROM (
         FROM "customers" AS "t2"
         WHERE
           "t2"."merged_into_id" IS NULL
-      ) AS "t11"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t3"
       ) AS "t9"
-        ON "t11"."first_touchpoint" = "t9"."code"
-    ) AS "t13"
+      LEFT OUTER JOIN "touchpoints" AS "t5"
+        ON "t9"."first_touchpoint" = "t5"."code"
+    ) AS "t11"
     WHERE
-      "t13"."owner_id" IS NOT NULL
-  ) AS "t17"
-    ON "t16"."customer_id" = "t17"."customer_id"
-) AS "t18"
+      "t11"."owner_id" IS NOT NULL
+  ) AS "t15"
+    ON "t14"."customer_id" = "t15"."customer_id"
+) AS "t16"
 GROUP BY
   1
 
 -- sales
 SELECT
-  "t21"."owner_id",
-  COUNT(DISTINCT "t21"."customer_id") AS "buyers",
+  "t19"."owner_id",
+  COUNT(DISTINCT "t19"."customer_id") AS "buyers",
   COUNT(*) AS "orders",
-  SUM("t21"."net_fen") AS "gmv_fen"
+  SUM("t19"."net_fen") AS "gmv_fen"
 FROM (
   SELECT
-    "t20"."order_id",
-    "t20"."customer_id",
-    "t20"."paid_at",
-    "t20"."store",
-    "t20"."touchpoint",
-    "t20"."products",
-    "t20"."net_fen",
-    "t15"."owner_id",
-    "t15"."first_seen_at"
+    "t18"."order_id",
+    "t18"."customer_id",
+    "t18"."paid_at",
+    "t18"."store",
+    "t18"."touchpoint",
+    "t18"."products",
+    "t18"."net_fen",
+    "t13"."owner_id",
+    "t13"."first_seen_at"
   FROM (
     SELECT
       *
     FROM (
       SELECT
-        "t17".*
+        "t15".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t16".*
+          "t14".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
-            "t13"."order_id",
-            COALESCE("t13"."canonical_id", "t13"."customer_id") AS "customer_id",
-            "t13"."paid_at",
-            "t13"."store",
-            "t13"."touchpoint",
-            "t13"."products",
-            "t13"."net_fen",
-            "t13"."customer_id_right",
-            "t13"."canonical_id"
+            "t11"."order_id",
+            COALESCE("t11"."canonical_id", "t11"."customer_id") AS "customer_id",
+            "t11"."paid_at",
+            "t11"."store",
+            "t11"."touchpoint",
+            "t11"."products",
+            "t11"."net_fen",
+            "t11"."customer_id_right",
+            "t11"."canonical_id"
           FROM (
             SELECT
-              "t11"."order_id",
-              "t11"."customer_id",
-              "t11"."paid_at",
-              "t11"."store",
-              "t11"."touchpoint",
-              "t11"."products",
-              "t11"."net_fen",
-              "t8"."customer_id" AS "customer_id_right",
-              "t8"."canonical_id"
+              "t9"."order_id",
+              "t9"."customer_id",
+              "t9"."paid_at",
+              "t9"."store",
+              "t9"."touchpoint",
+              "t9"."products",
+              "t9"."net_fen",
+              "t5"."customer_id" AS "customer_id_right",
+              "t5"."canonical_id"
             FROM (
               SELECT
                 "t2"."order_id",
@@ -203,43 +191,39 @@ FROM (
                 "t2"."customer_id" IS NOT NULL
                 AND "t2"."paid_at" IS NOT NULL
                 AND "t2"."status" IN ('completed', 'partially_refunded')
-            ) AS "t11"
-            LEFT OUTER JOIN (
-              SELECT
-                *
-              FROM "customer_map" AS "t3"
-            ) AS "t8"
-              ON "t11"."customer_id" = "t8"."customer_id"
-          ) AS "t13"
-        ) AS "t16"
-      ) AS "t17"
-    ) AS "t18"
+            ) AS "t9"
+            LEFT OUTER JOIN "customer_map" AS "t5"
+              ON "t9"."customer_id" = "t5"."customer_id"
+          ) AS "t11"
+        ) AS "t14"
+      ) AS "t15"
+    ) AS "t16"
     WHERE
-      "t18"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-      AND "t18"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-  ) AS "t20"
+      "t16"."paid_at" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+      AND "t16"."paid_at" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+  ) AS "t18"
   INNER JOIN (
     SELECT
-      "t12"."customer_id",
-      "t12"."owner_id",
-      "t12"."first_seen_at"
+      "t10"."customer_id",
+      "t10"."owner_id",
+      "t10"."first_seen_at"
     FROM (
       SELECT
-        "t9"."customer_id",
-        "t9"."first_seen_at",
-        "t9"."created_at",
-        "t9"."owner_id",
-        "t9"."store_id",
-        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
+        "t7"."customer_id",
+        "t7"."first_seen_at",
+        "t7"."created_at",
+        "t7"."owner_id",
+        "t7"."store_id",
+        COALESCE("t7"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."group", 'other')
+          ELSE COALESCE("t4"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."entry_type", 'owned')
+          ELSE COALESCE("t4"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -247,99 +231,91 @@ FROM (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t9"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t1"
       ) AS "t7"
-        ON "t9"."first_touchpoint" = "t7"."code"
-    ) AS "t12"
+      LEFT OUTER JOIN "touchpoints" AS "t4"
+        ON "t7"."first_touchpoint" = "t4"."code"
+    ) AS "t10"
     WHERE
-      "t12"."owner_id" IS NOT NULL
-  ) AS "t15"
-    ON "t20"."customer_id" = "t15"."customer_id"
-) AS "t21"
+      "t10"."owner_id" IS NOT NULL
+  ) AS "t13"
+    ON "t18"."customer_id" = "t13"."customer_id"
+) AS "t19"
 GROUP BY
   1
 
 -- tasks
-WITH "t20" AS (
+WITH "t18" AS (
   SELECT
-    "t19"."customer_id",
-    "t19"."event",
-    "t19"."timestamp",
-    "t19"."task_id",
-    "t19"."guide_id"
+    "t17"."customer_id",
+    "t17"."event",
+    "t17"."timestamp",
+    "t17"."task_id",
+    "t17"."guide_id"
   FROM (
     SELECT
-      "t17".*
+      "t15".*
       EXCLUDE ("canonical_id")
     FROM (
       SELECT
-        "t16".*
+        "t14".*
         EXCLUDE ("customer_id_right")
       FROM (
         SELECT
-          COALESCE("t14"."canonical_id", "t14"."customer_id") AS "customer_id",
-          "t14"."event",
-          "t14"."timestamp",
-          "t14"."task_id",
-          "t14"."guide_id",
-          "t14"."customer_id_right",
-          "t14"."canonical_id"
+          COALESCE("t12"."canonical_id", "t12"."customer_id") AS "customer_id",
+          "t12"."event",
+          "t12"."timestamp",
+          "t12"."task_id",
+          "t12"."guide_id",
+          "t12"."customer_id_right",
+          "t12"."canonical_id"
         FROM (
           SELECT
-            "t11"."customer_id",
-            "t11"."event",
-            "t11"."timestamp",
-            "t11"."task_id",
-            "t11"."guide_id",
-            "t8"."customer_id" AS "customer_id_right",
-            "t8"."canonical_id"
+            "t9"."customer_id",
+            "t9"."event",
+            "t9"."timestamp",
+            "t9"."task_id",
+            "t9"."guide_id",
+            "t5"."customer_id" AS "customer_id_right",
+            "t5"."canonical_id"
           FROM (
             SELECT
-              "t1"."customer_id",
-              "t1"."event",
-              "t1"."timestamp",
-              CAST(NULLIF(REGEXP_EXTRACT("t1"."properties", '"task_id":\s*(\d+)', 1), '') AS BIGINT) AS "task_id",
-              CAST(NULLIF(REGEXP_EXTRACT("t1"."properties", '"guide_id":\s*(\d+)', 1), '') AS BIGINT) AS "guide_id"
-            FROM "events" AS "t1"
+              "t2"."customer_id",
+              "t2"."event",
+              "t2"."timestamp",
+              CAST(NULLIF(REGEXP_EXTRACT("t2"."properties", '"task_id":\s*(\d+)', 1), '') AS BIGINT) AS "task_id",
+              CAST(NULLIF(REGEXP_EXTRACT("t2"."properties", '"guide_id":\s*(\d+)', 1), '') AS BIGINT) AS "guide_id"
+            FROM "events" AS "t2"
             WHERE
-              "t1"."event" IN ('Task Assigned', 'Task Completed')
-              AND "t1"."customer_id" IS NOT NULL
-              AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-          ) AS "t11"
-          LEFT OUTER JOIN (
-            SELECT
-              *
-            FROM "customer_map" AS "t3"
-          ) AS "t8"
-            ON "t11"."customer_id" = "t8"."customer_id"
-        ) AS "t14"
-      ) AS "t16"
-    ) AS "t17"
-  ) AS "t19"
+              "t2"."event" IN ('Task Assigned', 'Task Completed')
+              AND "t2"."customer_id" IS NOT NULL
+              AND "t2"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+          ) AS "t9"
+          LEFT OUTER JOIN "customer_map" AS "t5"
+            ON "t9"."customer_id" = "t5"."customer_id"
+        ) AS "t12"
+      ) AS "t14"
+    ) AS "t15"
+  ) AS "t17"
   INNER JOIN (
     SELECT
-      "t12"."customer_id"
+      "t10"."customer_id"
     FROM (
       SELECT
-        "t9"."customer_id",
-        "t9"."first_seen_at",
-        "t9"."created_at",
-        "t9"."owner_id",
-        "t9"."store_id",
-        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
+        "t7"."customer_id",
+        "t7"."first_seen_at",
+        "t7"."created_at",
+        "t7"."owner_id",
+        "t7"."store_id",
+        COALESCE("t7"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."group", 'other')
+          ELSE COALESCE("t4"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
-          ELSE COALESCE("t7"."entry_type", 'owned')
+          ELSE COALESCE("t4"."entry_type", 'owned')
         END AS "entry_type"
       FROM (
         SELECT
@@ -347,49 +323,45 @@ WITH "t20" AS (
         FROM "customers" AS "t0"
         WHERE
           "t0"."merged_into_id" IS NULL
-      ) AS "t9"
-      LEFT OUTER JOIN (
-        SELECT
-          *
-        FROM "touchpoints" AS "t2"
       ) AS "t7"
-        ON "t9"."first_touchpoint" = "t7"."code"
-    ) AS "t12"
-  ) AS "t15"
-    ON "t19"."customer_id" = "t15"."customer_id"
+      LEFT OUTER JOIN "touchpoints" AS "t4"
+        ON "t7"."first_touchpoint" = "t4"."code"
+    ) AS "t10"
+  ) AS "t13"
+    ON "t17"."customer_id" = "t13"."customer_id"
 )
 SELECT
-  "t26"."owner_id",
+  "t24"."owner_id",
   COUNT(*) AS "tasks_assigned",
-  SUM(CAST("t26"."executed" IS NOT NULL AS INT)) AS "tasks_executed"
+  SUM(CAST("t24"."executed" IS NOT NULL AS INT)) AS "tasks_executed"
 FROM (
   SELECT
-    "t25"."customer_id",
-    "t25"."task_id",
-    "t25"."owner_id",
-    "t24"."customer_id" AS "customer_id_right",
-    "t24"."task_id" AS "task_id_right",
-    "t24"."executed"
+    "t23"."customer_id",
+    "t23"."task_id",
+    "t23"."owner_id",
+    "t22"."customer_id" AS "customer_id_right",
+    "t22"."task_id" AS "task_id_right",
+    "t22"."executed"
   FROM (
     SELECT
-      "t21"."customer_id",
-      "t21"."task_id",
-      "t21"."guide_id" AS "owner_id"
-    FROM "t20" AS "t21"
+      "t19"."customer_id",
+      "t19"."task_id",
+      "t19"."guide_id" AS "owner_id"
+    FROM "t18" AS "t19"
     WHERE
-      "t21"."event" = 'Task Assigned'
-      AND "t21"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-  ) AS "t25"
+      "t19"."event" = 'Task Assigned'
+      AND "t19"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+  ) AS "t23"
   LEFT OUTER JOIN (
     SELECT DISTINCT
-      "t21"."customer_id",
-      "t21"."task_id",
+      "t19"."customer_id",
+      "t19"."task_id",
       1 AS "executed"
-    FROM "t20" AS "t21"
+    FROM "t18" AS "t19"
     WHERE
-      "t21"."event" = 'Task Completed'
-  ) AS "t24"
-    ON "t25"."customer_id" = "t24"."customer_id" AND "t25"."task_id" = "t24"."task_id"
-) AS "t26"
+      "t19"."event" = 'Task Completed'
+  ) AS "t22"
+    ON "t23"."customer_id" = "t22"."customer_id" AND "t23"."task_id" = "t22"."task_id"
+) AS "t24"
 GROUP BY
   1

@@ -1,5 +1,5 @@
 -- counts
-WITH "t6" AS (
+WITH "t5" AS (
   SELECT
     "t0"."order_id",
     "t0"."customer_id",
@@ -13,18 +13,18 @@ WITH "t6" AS (
     "t0"."customer_id" IS NOT NULL
     AND "t0"."paid_at" IS NOT NULL
     AND "t0"."status" IN ('completed', 'partially_refunded')
-), "t18" AS (
+), "t17" AS (
   SELECT DISTINCT
     *
   FROM (
     SELECT
-      "t16"."customer_id",
+      "t15"."customer_id",
       CAST(FLOOR(
         (
           CAST(FLOOR(
             (
               CAST(FLOOR((
-                EPOCH_US("t16"."paid_at")
+                EPOCH_US("t15"."paid_at")
               ) / (
                 1000000
               )) AS BIGINT) + 28800
@@ -38,99 +38,95 @@ WITH "t6" AS (
       ) AS BIGINT) AS "b"
     FROM (
       SELECT
-        "t13".*
+        "t12".*
         EXCLUDE ("canonical_id")
       FROM (
         SELECT
-          "t11".*
+          "t10".*
           EXCLUDE ("customer_id_right")
         FROM (
           SELECT
-            "t10"."order_id",
-            COALESCE("t10"."canonical_id", "t10"."customer_id") AS "customer_id",
-            "t10"."paid_at",
-            "t10"."store",
-            "t10"."touchpoint",
-            "t10"."products",
-            "t10"."net_fen",
-            "t10"."customer_id_right",
-            "t10"."canonical_id"
+            "t9"."order_id",
+            COALESCE("t9"."canonical_id", "t9"."customer_id") AS "customer_id",
+            "t9"."paid_at",
+            "t9"."store",
+            "t9"."touchpoint",
+            "t9"."products",
+            "t9"."net_fen",
+            "t9"."customer_id_right",
+            "t9"."canonical_id"
           FROM (
             SELECT
-              "t9"."order_id",
-              "t9"."customer_id",
-              "t9"."paid_at",
-              "t9"."store",
-              "t9"."touchpoint",
-              "t9"."products",
-              "t9"."net_fen",
-              "t5"."customer_id" AS "customer_id_right",
-              "t5"."canonical_id"
-            FROM "t6" AS "t9"
-            LEFT OUTER JOIN (
-              SELECT
-                *
-              FROM "customer_map" AS "t2"
-            ) AS "t5"
-              ON "t9"."customer_id" = "t5"."customer_id"
-          ) AS "t10"
-        ) AS "t11"
-      ) AS "t13"
-    ) AS "t16"
+              "t8"."order_id",
+              "t8"."customer_id",
+              "t8"."paid_at",
+              "t8"."store",
+              "t8"."touchpoint",
+              "t8"."products",
+              "t8"."net_fen",
+              "t3"."customer_id" AS "customer_id_right",
+              "t3"."canonical_id"
+            FROM "t5" AS "t8"
+            LEFT OUTER JOIN "customer_map" AS "t3"
+              ON "t8"."customer_id" = "t3"."customer_id"
+          ) AS "t9"
+        ) AS "t10"
+      ) AS "t12"
+    ) AS "t15"
     SEMI JOIN (
       SELECT
         "t1"."customer_id"
       FROM "customers" AS "t1"
       WHERE
         "t1"."merged_into_id" IS NULL
-    ) AS "t7"
-      ON "t16"."customer_id" = "t7"."customer_id"
-  ) AS "t17"
+    ) AS "t6"
+      ON "t15"."customer_id" = "t6"."customer_id"
+  ) AS "t16"
 )
 SELECT
-  "t28"."key",
-  "t28"."offset",
-  "t28"."customers",
-  "t14"."last"
+  "t27"."key",
+  "t27"."offset",
+  "t27"."customers",
+  "t13"."last"
 FROM (
   SELECT
-    "t26"."key",
-    "t26"."offset",
+    "t25"."key",
+    "t25"."offset",
     COUNT(*) AS "customers"
   FROM (
     SELECT
-      "t25"."start" AS "key",
-      "t23"."later" - "t25"."start" AS "offset"
+      "t24"."start" AS "key",
+      "t22"."later" - "t24"."start" AS "offset"
     FROM (
       SELECT
         *
       FROM (
         SELECT
-          "t19"."customer_id",
-          MIN("t19"."b") AS "start"
-        FROM "t18" AS "t19"
+          "t18"."customer_id",
+          MIN("t18"."b") AS "start"
+        FROM "t17" AS "t18"
         GROUP BY
           1
-      ) AS "t22"
+      ) AS "t21"
       WHERE
-        "t22"."start" >= 2965 AND "t22"."start" <= 2970
-    ) AS "t25"
+        "t21"."start" >= 2965 AND "t21"."start" <= 2970
+    ) AS "t24"
     INNER JOIN (
       SELECT
-        "t20"."customer_id" AS "later_customer",
-        "t20"."b" AS "later"
-      FROM "t18" AS "t20"
-    ) AS "t23"
-      ON "t25"."customer_id" = "t23"."later_customer"
-      AND "t23"."later" >= "t25"."start"
-      AND "t23"."later" <= (
-        "t25"."start" + 3
+        "t19"."customer_id" AS "later_customer",
+        "t19"."b" AS "later"
+      FROM "t17" AS "t19"
+    ) AS "t22"
+      ON "t24"."customer_id" = "t22"."later_customer"
+      AND "t22"."later" >= "t24"."start"
+      AND "t22"."later" <= (
+        "t24"."start" + 3
       )
-  ) AS "t26"
+  ) AS "t25"
   GROUP BY
     1,
     2
-) AS "t28"
+) AS "t27"
 CROSS JOIN (
   SELECT
     CAST(FLOOR(
@@ -138,7 +134,7 @@ CROSS JOIN (
         CAST(FLOOR(
           (
             CAST(FLOOR((
-              EPOCH_US(MAX("t8"."paid_at"))
+              EPOCH_US(MAX("t7"."paid_at"))
             ) / (
               1000000
             )) AS BIGINT) + 28800
@@ -150,5 +146,5 @@ CROSS JOIN (
         7
       )
     ) AS BIGINT) AS "last"
-  FROM "t6" AS "t8"
-) AS "t14"
+  FROM "t5" AS "t7"
+) AS "t13"

@@ -1,4 +1,9 @@
-"""Snapshot tables in the lake (customers, identity map, orders, touchpoints) for analytics."""
+"""The lake's snapshot tables written from the OLTP tables of the domains that own them
+(customers, identities, orders, touchpoints, tags), so analytics never reads OLTP.
+
+It reads four domains' tables, so it sits above the domains: the shipper thread and the work that
+needs fresh snapshots reach it through `core.lake.refresh_snapshots`, which `siyu.subscribers.wire`
+hands it to. The tables' schemas are declared in core/lake_schema.py."""
 
 from __future__ import annotations
 
@@ -14,17 +19,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from siyu.core import meta
 from siyu.core.db import session_factory
 from siyu.core.lake import SNAPSHOT_GRACE_SECONDS, Lake, open_lake
+from siyu.core.lake_schema import SNAPSHOT_SCHEMAS
 from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
 from siyu.tags.models import CustomerTag, Tag
 from siyu.touchpoints.models import Touchpoint, TouchpointCost
 
-TS = pa.timestamp("us", tz="UTC")
 CHUNK = 100_000
 
 
-# A snapshot table: its schema and its rows as Arrow record batches.
-Snapshot = tuple[pa.Schema, Iterator[pa.RecordBatch]]
+# A snapshot table's rows as Arrow record batches of its declared schema.
+Snapshot = Iterator[pa.RecordBatch]
 
 
 def _customers(session: Session) -> Snapshot:
@@ -41,27 +46,13 @@ def _customers(session: Session) -> Snapshot:
         Customer.is_identified,
         Customer.traits,
     ]
-    schema = pa.schema(
-        [
-            ("customer_id", pa.int64()),
-            ("merged_into_id", pa.int64()),
-            ("created_at", TS),
-            ("first_seen_at", TS),
-            ("last_seen_at", TS),
-            ("first_touchpoint", pa.string()),
-            ("last_touchpoint", pa.string()),
-            ("owner_id", pa.int64()),
-            ("store_id", pa.int64()),
-            ("is_identified", pa.bool_()),
-            ("traits", pa.string()),
-        ]
-    )
+    schema = SNAPSHOT_SCHEMAS["customers"]
 
     def convert(row: Any) -> tuple[Any, ...]:
         *rest, traits = row
         return (*rest, orjson.dumps(traits or {}).decode())
 
-    return schema, _batches(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
+    return _batches(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
 
 
 def _customer_map(session: Session) -> Snapshot:
@@ -75,7 +66,7 @@ def _customer_map(session: Session) -> Snapshot:
         return cid
 
     ids = sorted(parent)
-    schema = pa.schema([("customer_id", pa.int64()), ("canonical_id", pa.int64())])
+    schema = SNAPSHOT_SCHEMAS["customer_map"]
     batches = (
         pa.record_batch(
             [pa.array(chunk, pa.int64()), pa.array([canonical(c) for c in chunk], pa.int64())],
@@ -83,31 +74,17 @@ def _customer_map(session: Session) -> Snapshot:
         )
         for chunk in (ids[i : i + CHUNK] for i in range(0, max(len(ids), 1), CHUNK))
     )
-    return schema, batches
+    return batches
 
 
 def _identities(session: Session) -> Snapshot:
-    schema = pa.schema([("type", pa.string()), ("value", pa.string()), ("customer_id", pa.int64())])
+    schema = SNAPSHOT_SCHEMAS["identities"]
     rows = session.execute(select(Identity.type, Identity.value, Identity.customer_id))
-    return schema, _batches(rows, schema)
+    return _batches(rows, schema)
 
 
 def _orders(session: Session) -> Snapshot:
-    schema = pa.schema(
-        [
-            ("order_id", pa.string()),
-            ("customer_id", pa.int64()),
-            ("status", pa.string()),
-            ("amount_fen", pa.int64()),
-            ("refunded_fen", pa.int64()),
-            ("paid_at", TS),
-            ("refunded_at", TS),
-            ("store", pa.string()),
-            ("touchpoint", pa.string()),
-            ("source", pa.string()),
-            ("products", pa.string()),
-        ]
-    )
+    schema = SNAPSHOT_SCHEMAS["orders"]
     cols = [
         Order.order_id,
         Order.customer_id,
@@ -126,21 +103,11 @@ def _orders(session: Session) -> Snapshot:
         *rest, products = row
         return (*rest, orjson.dumps(products or []).decode())
 
-    return schema, _batches(session.execute(select(*cols).order_by(Order.id)), schema, convert)
+    return _batches(session.execute(select(*cols).order_by(Order.id)), schema, convert)
 
 
 def _touchpoints(session: Session) -> Snapshot:
-    schema = pa.schema(
-        [
-            ("code", pa.string()),
-            ("name", pa.string()),
-            ("group", pa.string()),
-            ("entry_type", pa.string()),
-            ("store_id", pa.int64()),
-            ("owner_id", pa.int64()),
-            ("is_registered", pa.bool_()),
-        ]
-    )
+    schema = SNAPSHOT_SCHEMAS["touchpoints"]
     rows = session.execute(
         select(
             Touchpoint.code,
@@ -152,19 +119,12 @@ def _touchpoints(session: Session) -> Snapshot:
             Touchpoint.is_registered,
         )
     )
-    return schema, _batches(rows, schema)
+    return _batches(rows, schema)
 
 
 def _touchpoint_costs(session: Session) -> Snapshot:
     """What each paid touchpoint cost in each period: attribution's ROI reads it."""
-    schema = pa.schema(
-        [
-            ("code", pa.string()),
-            ("period_start", TS),
-            ("period_end", TS),
-            ("cost_fen", pa.int64()),
-        ]
-    )
+    schema = SNAPSHOT_SCHEMAS["touchpoint_costs"]
     rows = session.execute(
         select(
             Touchpoint.code,
@@ -175,7 +135,7 @@ def _touchpoint_costs(session: Session) -> Snapshot:
         .join(Touchpoint, Touchpoint.id == TouchpointCost.touchpoint_id)
         .order_by(TouchpointCost.id)
     )
-    return schema, _batches(rows, schema)
+    return _batches(rows, schema)
 
 
 def _batches(
@@ -198,13 +158,13 @@ def _batches(
 
 
 def _customer_tags(session: Session) -> Snapshot:
-    schema = pa.schema([("customer_id", pa.int64()), ("tag", pa.string())])
+    schema = SNAPSHOT_SCHEMAS["customer_tags"]
     rows = session.execute(
         select(CustomerTag.customer_id, Tag.name)
         .join(Tag, Tag.id == CustomerTag.tag_id)
         .order_by(CustomerTag.customer_id)
     )
-    return schema, _batches(rows, schema)
+    return _batches(rows, schema)
 
 
 BUILDERS = {
@@ -243,16 +203,18 @@ def fingerprint(session: Session) -> dict[str, Any]:
 
 def write_snapshots(
     factory: sessionmaker[Session] | None = None, lake: Lake | None = None
-) -> dict[str, Any]:
+) -> dict[str, int]:
+    """Every snapshot table written now; the rows written by table."""
     factory, lake = factory or session_factory(), lake or open_lake()
-    written = {}
+    written: dict[str, int] = {}
     with factory() as session:
         print_ = fingerprint(session)
         stamp = f"{time.time_ns():020d}"
         for name, build in BUILDERS.items():
-            schema, batches = build(session)
             relative = f"{name}/snapshot-{stamp}.parquet"
-            written[name] = lake.write_batches_atomic(schema, batches, relative)
+            written[name] = lake.write_batches_atomic(
+                SNAPSHOT_SCHEMAS[name], build(session), relative
+            )
             _remove_replaced(lake, name, keep=lake.path(relative))
         meta.write(session, "lake.snapshot", print_)
         session.commit()
@@ -269,8 +231,21 @@ def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
 
 def write_snapshots_if_changed(
     factory: sessionmaker[Session] | None = None, lake: Lake | None = None
-) -> dict[str, Any] | None:
+) -> dict[str, int] | None:
+    """The snapshot tables written if the OLTP fingerprint changed since the last ones."""
     factory = factory or session_factory()
     with factory() as session:
         unchanged = meta.read(session, "lake.snapshot") == fingerprint(session)
     return None if unchanged else write_snapshots(factory, lake)
+
+
+def refresh(
+    factory: sessionmaker[Session] | None = None,
+    lake: Lake | None = None,
+    *,
+    always: bool = False,
+) -> dict[str, int] | None:
+    """What `core.lake.refresh_snapshots` runs once wired (core.lake.SnapshotWriter)."""
+    if always:
+        return write_snapshots(factory, lake)
+    return write_snapshots_if_changed(factory, lake)
