@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from siyu.codes.demo import seed_demo
 from siyu.codes.models import ChannelCode, CodeGuide
-from siyu.console.numbers import last_days, numbers
+from siyu.console.numbers import numbers
+from siyu.core.periods import Period
 from siyu.demo import service
 from siyu.staff.models import Staff
 from siyu.staff.routing import capacity_warnings
@@ -28,5 +29,5 @@ def test_the_demo_gets_routed_codes_whose_scans_are_counted(session):
     assert session.get(Staff, backups[0].staff_id).role == "manager"
     assert [w.name for w in capacity_warnings(session)] == ["山茶小茶"]
     assert seed_demo() == 0  # a second run makes nothing new
-    found = numbers(last_days(date(2025, 11, 30), 60))
+    found = numbers(Period.ending(date(2025, 11, 30), 60))
     assert found["store-cs-wuyi"].scans > 0 and found["store-cs-wuyi"].contacts > 0

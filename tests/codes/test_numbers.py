@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from siyu.console.dashboard import today
-from siyu.console.numbers import last_days, numbers
+from siyu.console.numbers import numbers
+from siyu.core.periods import Period
 from tests.console.test_dashboard import to_lake
 from tests.helpers import post_batch, track
 
@@ -41,7 +42,7 @@ def test_a_codes_numbers_follow_the_customers_it_brought(client, write_key):
         ],
     )
     to_lake()
-    period = last_days(today(), 30)
+    period = Period.ending(today(), 30)
     by_code = numbers(period)
     by_touchpoint = numbers(period, by="touchpoint")
     only = numbers(period, key="poster-1")
@@ -62,4 +63,4 @@ def test_a_codes_numbers_follow_the_customers_it_brought(client, write_key):
 
 
 def test_a_young_lake_has_no_numbers():
-    assert numbers(last_days(today(), 7)) == {}
+    assert numbers(Period.ending(today(), 7)) == {}

@@ -9,8 +9,9 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from siyu.console.dashboard import DashboardQuery, build_dashboard, period_ending, today
+from siyu.console.dashboard import DashboardQuery, build_dashboard, today
 from siyu.core.db import unit_of_work
+from siyu.core.periods import Period
 from siyu.core.settings import get_settings
 from siyu.customers.models import Identity
 from siyu.events.shipper import ship_all
@@ -130,7 +131,7 @@ def day_index(days_ago: int, period: int = 30) -> int:
 
 
 def test_kpis_match_the_brand_counted_by_hand(brand):
-    board = build_dashboard(DashboardQuery(period_ending(today(), 30)))
+    board = build_dashboard(DashboardQuery(Period.ending(today(), 30)))
     k = {name: (c.current, c.previous) for name, c in board.kpis.items()}
     assert k == {
         "new_customers": (5, 3),
@@ -146,7 +147,7 @@ def test_kpis_match_the_brand_counted_by_hand(brand):
 
 
 def test_new_customers_are_split_by_touchpoint_group_and_entry_type(brand):
-    board = build_dashboard(DashboardQuery(period_ending(today(), 30)))
+    board = build_dashboard(DashboardQuery(Period.ending(today(), 30)))
     groups = {s.key: (s.change.current, s.change.previous) for s in board.groups}
     # u8's anonymous store scan came first, so the merged customer counts once, for the store.
     assert groups == {
@@ -162,7 +163,7 @@ def test_new_customers_are_split_by_touchpoint_group_and_entry_type(brand):
 
 
 def test_days_are_the_brand_days(brand):
-    board = build_dashboard(DashboardQuery(period_ending(today(), 30)))
+    board = build_dashboard(DashboardQuery(Period.ending(today(), 30)))
     assert len(board.days) == 30 and board.days[-1] == today().isoformat()
     # 00:30 in Shanghai on T-29 is the period's first day, though it is the day before in UTC.
     assert board.new_by_group["official_account"][0] == 1
@@ -197,7 +198,7 @@ def test_page_shows_the_numbers_and_the_chart_data(brand, signed_in):
 
 
 def test_seven_day_period_compares_with_the_seven_days_before(brand):
-    board = build_dashboard(DashboardQuery(period_ending(today(), 7)))
+    board = build_dashboard(DashboardQuery(Period.ending(today(), 7)))
     k = {name: (c.current, c.previous) for name, c in board.kpis.items()}
     # T-6 … T: u1, u4, u8 (first seen T-8, so not new); T-13 … T-7: u2, u8.
     assert k["new_customers"] == (2, 2)
@@ -243,7 +244,7 @@ def test_a_guide_sees_only_the_customers_they_own(brand, signed_in):
 
 
 def test_a_guide_without_a_staff_record_sees_nothing(brand):
-    query = DashboardQuery(period_ending(today(), 30), owner_id=None, is_guide=True)
+    query = DashboardQuery(Period.ending(today(), 30), owner_id=None, is_guide=True)
     board = build_dashboard(query)
     assert all(c.current == 0 and c.previous == 0 for c in board.kpis.values())
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 
 from siyu.analytics import gmv, runner
-from siyu.console.dashboard import period_ending, today
+from siyu.console.dashboard import today
 from siyu.core.i18n import money
+from siyu.core.periods import Period
 from tests.console.test_dashboard import at, give, kpis_of, load_known_brand, to_lake
 from tests.helpers import post_batch, track
 
@@ -35,7 +36,7 @@ def brand(client, write_key, users):
 
 
 def gmv_report(days: int, breakdown: str | None = None, **filters) -> gmv.Result:
-    period = period_ending(today(), days)
+    period = Period.ending(today(), days)
     dates = {"start": period.start, "end": period.end}
     return runner.run(gmv, gmv.Query(period=dates, breakdown=breakdown, filters=filters)).result
 

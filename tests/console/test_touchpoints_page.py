@@ -30,9 +30,10 @@ def row_of(page: str, code: str) -> list[str]:
 
 
 def test_numbers_per_touchpoint_match_the_brand_counted_by_hand(brand):
-    from siyu.console.dashboard import period_ending, today
+    from siyu.console.dashboard import today
+    from siyu.core.periods import Period
 
-    found = numbers(period_ending(today(), 30), by="touchpoint")
+    found = numbers(Period.ending(today(), 30), by="touchpoint")
     numbers_of = {
         code: (n.new_customers, n.scans, n.orders, n.gmv_fen) for code, n in found.items()
     }

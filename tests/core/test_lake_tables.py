@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from siyu.analytics import gmv, runner
-from siyu.analytics.base import Period
 from siyu.core.db import unit_of_work
 from siyu.core.lake import open_lake
 from siyu.core.lake_schema import EVENTS, EVENTS_SCHEMA, SNAPSHOT_SCHEMAS, TABLES, TS
 from siyu.core.lake_tables import open_tables
+from siyu.core.periods import Period
 from siyu.events.service import ingest
 from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from siyu.analytics import funnels, gmv, guides, rfm, runner
-from siyu.console.dashboard import DashboardQuery, Period, build_dashboard
+from siyu.console.dashboard import DashboardQuery, build_dashboard
 from siyu.core.db import unit_of_work
+from siyu.core.periods import Period
 from siyu.customers.models import Customer
 from siyu.customers.search import lifecycle_stage
 from siyu.events import catalogue
@@ -83,7 +84,7 @@ def to_lake() -> None:
 
 def customer_numbers() -> dict:
     """Every number that says what the customers did, as the pages and reports show them."""
-    board = build_dashboard(DashboardQuery(Period(NOVEMBER["start"], NOVEMBER["end"])))
+    board = build_dashboard(DashboardQuery(Period(start=NOVEMBER["start"], end=NOVEMBER["end"])))
     with unit_of_work() as session:
         seen = session.execute(select(Customer.id, Customer.first_seen_at, Customer.last_seen_at))
         last_visits = {row.id: (row.first_seen_at, row.last_seen_at) for row in seen}

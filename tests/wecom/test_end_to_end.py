@@ -15,8 +15,9 @@ from siyu.cli import app
 from siyu.codes.landing import forget_cached
 from siyu.codes.service import find_code
 from siyu.console.dashboard import today
-from siyu.console.numbers import last_days, numbers
+from siyu.console.numbers import numbers
 from siyu.core.db import session_factory
+from siyu.core.periods import Period
 from siyu.customers.service import customer_of
 from siyu.demo.brand import STORES, staff_of
 from siyu.events.models import OutboxEvent
@@ -118,7 +119,7 @@ def test_a_poster_scan_becomes_a_welcomed_tagged_counted_customer(
 
     # 5. Shipped to the lake, the code's numbers count the scan and the new contact.
     ship_all()
-    counted = numbers(last_days(today(), 7), key="poster-jingan")["poster-jingan"]
+    counted = numbers(Period.ending(today(), 7), key="poster-jingan")["poster-jingan"]
     assert (counted.scans, counted.contacts) == (1, 1)
     page = operator.get("/codes/poster-jingan")
     assert page.status_code == 200

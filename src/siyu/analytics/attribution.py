@@ -26,12 +26,13 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_view
+from siyu.analytics.base import ReportQuery, bounds, canonical, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "attribution"
 Model = Literal["first_touch", "last_touch", "linear", "time_decay", "position", "markov"]
@@ -86,7 +87,7 @@ def touches(tables: Tables, since, until) -> ir.Table:
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
-    since, until = query.period.bounds(context.zone)
+    since, until = bounds(query.period, context.zone)
     lookback = ibis.interval(days=query.lookback_days)
     crowd = in_view(tables, query.filters, query.period.end)
     orders = counted_orders(tables)

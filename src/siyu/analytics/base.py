@@ -7,11 +7,11 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from siyu.analytics.zones import day_start_utc
 from siyu.core.lake_tables import Tables, during
-from siyu.core.limits import MAX_DAYS, Day, RowId
+from siyu.core.limits import RowId
+from siyu.core.periods import Period, day_start_utc
 from siyu.events.catalogue import TRACK, customer_calls, not_customer_events
 
 # A fully refunded order is not a purchase; a partly refunded one counts at its net amount.
@@ -49,36 +49,10 @@ class Filters(BaseModel):
     )
 
 
-class Period(BaseModel):
-    """The brand's days from `start` to `end`, both included."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start: Day
-    end: Day
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Period:
-        if self.end < self.start:
-            raise ValueError("the period ends before it starts")
-        if self.days > MAX_DAYS:
-            raise ValueError(f"the period is longer than {MAX_DAYS} days")
-        return self
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def previous(self) -> Period:
-        start, end = self.start - timedelta(days=self.days), self.start - timedelta(1)
-        return Period.model_construct(start=start, end=end)  # may begin before FIRST_DAY
-
-    def bounds(self, zone: str) -> tuple[ir.TimestampScalar, ir.TimestampScalar]:
-        """[first instant, first instant after) in UTC, as literals."""
-        since = day_start_utc(self.start, zone)
-        until = day_start_utc(self.end + timedelta(days=1), zone)
-        return ibis.literal(since), ibis.literal(until)
+def bounds(period: Period, zone: str) -> tuple[ir.TimestampScalar, ir.TimestampScalar]:
+    """[first instant, first instant after) of the period in UTC, as literals."""
+    since, until = period.utc_bounds(zone)
+    return ibis.literal(since), ibis.literal(until)
 
 
 class ReportQuery(BaseModel):
@@ -207,7 +181,7 @@ def visits(tables: Tables, period: Period, zone: str) -> ir.Table:
     """customer_id (canonical), at: what the customers did in the period, their own events and
     their counted orders. A customer with any is a visitor (an active customer); what the brand
     did to them (a message, a task) is not a visit."""
-    since, until = period.bounds(zone)
+    since, until = bounds(period, zone)
     events = customer_events(tables)
     seen = events.filter(
         *during(events, period.start, period.end),
@@ -221,5 +195,5 @@ def visits(tables: Tables, period: Period, zone: str) -> ir.Table:
 
 
 def in_period(rows: ir.Table, column: str, period: Period, zone: str) -> ir.Table:
-    since, until = period.bounds(zone)
+    since, until = bounds(period, zone)
     return rows.filter(rows[column] >= since, rows[column] < until)

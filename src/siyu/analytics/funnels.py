@@ -24,12 +24,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from siyu.analytics.base import Period, ReportQuery, canonical, in_view, people
+from siyu.analytics.base import ReportQuery, bounds, canonical, in_view, people
 from siyu.analytics.present import bars
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 from siyu.events.catalogue import is_customer_act
 
 KIND = "funnels"
@@ -118,7 +119,7 @@ class Result(BaseModel):
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
-    since, until = query.period.bounds(context.zone)
+    since, until = bounds(query.period, context.zone)
     window = ibis.interval(hours=query.window_hours)
     if query.breakdown:
         crowd = people(tables, query.filters, query.period.end)

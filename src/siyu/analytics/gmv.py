@@ -17,12 +17,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import Period, ReportQuery, paid_between, people, visits
+from siyu.analytics.base import ReportQuery, bounds, paid_between, people, visits
 from siyu.analytics.decompose import shapley_split, whole_fen
 from siyu.analytics.present import bars, rate, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 from siyu.touchpoints.labels import GROUP_LABELS
 
 KIND = "gmv"
@@ -79,8 +80,8 @@ class Result(BaseModel):
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     zone, period = context.zone, query.period
     whole = Period.model_construct(start=period.previous.start, end=period.end)
-    since, until = whole.bounds(zone)
-    current_since, _ = period.bounds(zone)
+    since, until = bounds(whole, zone)
+    current_since, _ = bounds(period, zone)
     crowd = people(tables, query.filters, period.end)
     dimension = DIMENSIONS[query.breakdown] if query.breakdown else None
     crowd = crowd.select(

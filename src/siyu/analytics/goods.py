@@ -18,11 +18,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
-from siyu.analytics.base import Period, ReportQuery, counted_orders, in_period, people
+from siyu.analytics.base import ReportQuery, counted_orders, in_period, people
 from siyu.analytics.present import yuan
 from siyu.analytics.runner import Context
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "goods"
 LINE = (

@@ -17,10 +17,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
-from siyu.analytics.base import Period, ReportQuery, canonical, counted_orders, in_period, people
+from siyu.analytics.base import ReportQuery, bounds, canonical, counted_orders, in_period, people
 from siyu.analytics.present import bars, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "guides"
 LOST_EVENT, MESSAGE_EVENT = "Contact Deleted", "Message Sent"
@@ -54,7 +55,7 @@ class Result(BaseModel):
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
-    since, until = query.period.bounds(context.zone)
+    since, until = bounds(query.period, context.zone)
     crowd = people(tables, query.filters, query.period.end)
     owned = crowd.filter(crowd.owner_id.notnull()).select(
         "customer_id", "owner_id", "first_seen_at"

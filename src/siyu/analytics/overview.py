@@ -15,10 +15,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel
 
-from siyu.analytics.base import Period, ReportQuery, in_view, paid_between, people, visits
+from siyu.analytics.base import ReportQuery, bounds, in_view, paid_between, people, visits
 from siyu.analytics.runner import Context
 from siyu.analytics.zones import bucket_of, bucket_start, local_day
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "overview"
 
@@ -69,7 +70,7 @@ class Result(BaseModel):
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     zone, period = context.zone, query.period
     whole = Period(start=period.previous.start, end=period.end)
-    since, until = whole.bounds(zone)
+    since, until = bounds(whole, zone)
     first_day = bucket_of(period.start, "day")
     crowd = people(tables, query.filters, period.end)
 

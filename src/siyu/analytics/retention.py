@@ -15,19 +15,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import (
-    Period,
-    ReportQuery,
-    counted_orders,
-    counted_rows,
-    in_view,
-    people,
-)
+from siyu.analytics.base import ReportQuery, counted_orders, counted_rows, in_view, people
 from siyu.analytics.present import lines, rate
 from siyu.analytics.runner import Context
 from siyu.analytics.zones import bucket, bucket_of, bucket_start
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "retention"
 Unit = Literal["day", "week", "month"]

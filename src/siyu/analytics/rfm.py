@@ -23,11 +23,11 @@ from pydantic import BaseModel, model_validator
 from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.present import bars, yuan
 from siyu.analytics.runner import Context
-from siyu.analytics.zones import day_start_utc
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
 from siyu.core.limits import Day
+from siyu.core.periods import day_start_utc
 from siyu.segments.rfm import LAYERS
 
 KIND = "rfm"

@@ -22,11 +22,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from siyu.analytics.base import Period, canonical, customer_events, paid_between
+from siyu.analytics.base import bounds, canonical, customer_events, paid_between
 from siyu.analytics.runner import Context
 from siyu.analytics.zones import bucket_start, local_day
 from siyu.core.engines import json_text_at
 from siyu.core.lake_tables import Tables
+from siyu.core.periods import Period
 
 KIND = "touchpoints"
 SCANNED, ADDED, DELETED = "QR Code Scanned", "Contact Added", "Contact Deleted"
@@ -59,7 +60,7 @@ class Result(BaseModel):
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
     zone = context.zone
-    since, until = query.period.bounds(zone)
+    since, until = bounds(query.period, zone)
     events = customer_events(tables)
     marked = events.filter(
         events.customer_id.notnull(),

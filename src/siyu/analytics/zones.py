@@ -95,8 +95,3 @@ def bucket_of(day: date, unit: str) -> int:
     if unit == "week":
         return (days + 3) // 7
     return (day.year - 1970) * 12 + day.month - 1
-
-
-def day_start_utc(day: date, zone: str) -> datetime:
-    """The first instant of the brand's day, in UTC."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)

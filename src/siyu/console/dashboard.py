@@ -11,7 +11,7 @@ reports' guide filter). What Siyu holds to date (holdings) comes from the OLTP d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics import overview, runner
 from siyu.analytics.base import Filters
-from siyu.analytics.base import Period as ReportPeriod
 from siyu.core import meta
 from siyu.core.lake import Lake, open_lake
-from siyu.core.limits import parse_day
+from siyu.core.limits import FIRST_DAY, parse_day
+from siyu.core.periods import Period
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.events import shipper
@@ -41,39 +41,6 @@ KPI_NAMES = (
 )
 
 
-@dataclass(frozen=True)
-class Period:
-    """The brand's days from `start` to `end`, both included."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def previous(self) -> Period:
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
-
-    def dates(self) -> list[date]:
-        return [self.start + timedelta(days=n) for n in range(self.days)]
-
-    def as_report(self) -> ReportPeriod:
-        return ReportPeriod(start=self.start, end=self.end)
-
-    def utc_bounds(self) -> tuple[datetime, datetime]:
-        """[first instant, first instant after) of the period, in UTC."""
-        zone = get_settings().zone
-        since = datetime.combine(self.start, time(), zone)
-        until = datetime.combine(self.end + timedelta(days=1), time(), zone)
-        return since.astimezone(UTC), until.astimezone(UTC)
-
-
-def period_ending(end: date, days: int) -> Period:
-    return Period(end - timedelta(days=days - 1), end)
-
-
 def today() -> date:
     return datetime.now(get_settings().zone).date()
 
@@ -86,7 +53,8 @@ def pinned_end(period: Period, end: str | None) -> date | None:
 def chosen_period(days: str | None, end: str | None) -> Period:
     """The period a page's query asks for; anything unreadable means the last 30 days."""
     length = int(days) if days and days.isdecimal() and int(days) in PERIODS else 30
-    return period_ending(parse_day(end) or today(), length)
+    earliest = FIRST_DAY + timedelta(days=length - 1)  # a period begins no earlier than FIRST_DAY
+    return Period.ending(max(parse_day(end) or today(), earliest), length)
 
 
 @dataclass(frozen=True)
@@ -103,7 +71,7 @@ class DashboardQuery:
     def report_query(self) -> overview.Query:
         """The overview report's query: a guide's is over the customers they own."""
         mine = (self.owner_id,) if self.is_guide and self.owner_id is not None else ()
-        return overview.Query(period=self.period.as_report(), filters=Filters(guide=mine))
+        return overview.Query(period=self.period, filters=Filters(guide=mine))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from siyu.console.dashboard import (
     PERIODS,
     Dashboard,
     DashboardQuery,
-    Period,
     build_dashboard,
     chosen_period,
     holdings,
@@ -19,6 +18,7 @@ from siyu.console.dashboard import (
 )
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import SessionDep
+from siyu.core.periods import Period
 from siyu.core.settings import get_settings
 from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 from siyu.users.models import User

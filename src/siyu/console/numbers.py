@@ -5,10 +5,10 @@ through the report runner, so the pages agree with the reports and run on Spark 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from siyu.analytics import runner, touchpoint_numbers
-from siyu.console.dashboard import Period
+from siyu.core.periods import Period
 
 COLUMNS = ("scans", "contacts", "deletions", "orders", "gmv_fen")
 
@@ -41,12 +41,8 @@ class Numbers:
 
 def numbers(period: Period, by: str = "code", key: str | None = None) -> dict[str, Numbers]:
     """key → its numbers in the period (one key's also day by day); one key or all."""
-    query = touchpoint_numbers.Query(period=period.as_report(), by=by, key=key)
+    query = touchpoint_numbers.Query(period=period, by=by, key=key)
     found: dict[str, Numbers] = {}
     for row in runner.run(touchpoint_numbers, query).result.rows:
         found.setdefault(row.key, Numbers()).add(row)
     return found
-
-
-def last_days(end: date, days: int) -> Period:
-    return Period(end - timedelta(days=days - 1), end)

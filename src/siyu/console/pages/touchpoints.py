@@ -18,12 +18,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from siyu.console.dashboard import PERIODS, Period, chosen_period, pinned_end
+from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
 from siyu.console.numbers import Numbers
 from siyu.console.numbers import numbers as code_numbers
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import SessionDep
+from siyu.core.periods import Period
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 from siyu.touchpoints.models import GROUPS, Touchpoint
@@ -73,7 +74,7 @@ def registry(session: Session) -> list[TouchpointRow]:
 def touchpoint_report(
     registered: list[TouchpointRow], numbers: dict[str, Numbers], group: str | None = None
 ) -> list[TouchpointRow]:
-    """The registry with its numbers (codes.numbers, by touchpoint), plus codes seen in the lake
+    """The registry with its numbers (console.numbers, by touchpoint), plus codes seen in the lake
     but not in the registry."""
     known = {row.code for row in registered}
     unknown = [
