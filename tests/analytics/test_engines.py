@@ -129,6 +129,7 @@ QUERIES = {
         {"period": PERIOD, "level": "product"},
     ],
     # The console pages' numbers (the home page, touchpoints, codes) are runner queries too.
+    "lake_customers": [{}],
     "overview": [{"period": PERIOD, "filters": {"guide": [1, 2]}}, {"period": PERIOD}],
     "touchpoints": [
         {"period": PERIOD},

@@ -113,7 +113,7 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:
     period = query.period
-    days = {d: Day(day=d) for d in _dates(period.previous) + _dates(period)}
+    days = {d: Day(day=d) for d in period.previous.dates() + period.dates()}
     arrivals = []
     for row in frames["arrivals"].to_pylist():
         row["day"] = bucket_start(row["day"], "day")
@@ -160,13 +160,9 @@ def nothing(query: Query) -> Result:
         previous=period.previous,
         current=Totals(),
         before=Totals(),
-        days=[Day(day=d) for d in _dates(period.previous) + _dates(period)],
+        days=[Day(day=d) for d in period.previous.dates() + period.dates()],
         arrivals=[],
     )
-
-
-def _dates(period: Period) -> list[date]:
-    return [date.fromordinal(period.start.toordinal() + n) for n in range(period.days)]
 
 
 def _totals(days, period: Period) -> Totals:

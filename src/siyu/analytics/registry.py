@@ -8,6 +8,7 @@ from siyu.analytics import (
     gmv,
     goods,
     guides,
+    lake_customers,
     ltv,
     overview,
     retention,
@@ -29,6 +30,7 @@ REPORTS = {
 # The numbers the console's pages show beside the reports (the home page, touchpoints, codes):
 # runner queries like the reports, so a page and a report agree and both run on Spark.
 PAGE_QUERIES = {
+    "lake_customers": lake_customers,
     "overview": overview,
     "touchpoints": touchpoint_numbers,
 }

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.analytics import overview, runner
+from siyu.analytics import lake_customers, overview, runner
 from siyu.analytics.base import Filters
 from siyu.core import meta
 from siyu.core.lake import Lake, open_lake
@@ -123,7 +122,7 @@ def build_dashboard(query: DashboardQuery, lake: Lake | None = None) -> Dashboar
     """The whole dashboard for one period and its previous one, from the overview report."""
     period = query.period
     lake = lake or open_lake()
-    if not has_customers(lake):
+    if not runner.run(lake_customers, lake_customers.Query(), lake=lake).result.customers:
         return Dashboard(period, has_data=False)
     if query.owns_nobody:
         found = overview.nothing(query.report_query())
@@ -140,15 +139,6 @@ def build_dashboard(query: DashboardQuery, lake: Lake | None = None) -> Dashboar
     now, before = found.current, found.before
     board.kpis = {name: Change(getattr(now, name), getattr(before, name)) for name in KPI_NAMES}
     return board
-
-
-def has_customers(lake: Lake) -> bool:
-    """Whether the lake holds any customer yet (read from the snapshot's footer)."""
-    newest = lake.snapshot("customers")
-    if newest is None:
-        return False
-    with lake.fs.open(newest, "rb") as handle:
-        return pq.read_metadata(handle).num_rows > 0
 
 
 def _fill_new_customers(board: Dashboard, arrivals: list[overview.Arrivals]) -> None:
