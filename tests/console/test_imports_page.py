@@ -17,7 +17,7 @@ from siyu.customers.models import Customer
 from siyu.events.models import OutboxEvent
 from siyu.imports.jobs import uploads_folder
 from siyu.orders.models import Order
-from tests.console_support import csrf_of
+from tests.console_support import csrf_of, error_beside
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ORDERS = (
@@ -246,10 +246,52 @@ def test_a_mapping_without_a_required_field_is_refused_naming_it(signed_in, sess
     import_id = _uploaded(client, "orders", "orders.csv", ORDERS)
     response = _check(client, import_id, {"column.amount": ""})
     assert response.status_code == 400
-    error = re.search(r'data-test="form-error">(.*?)</p>', response.text, re.S).group(1)
-    assert "<code>amount</code>" in error
+    assert error_beside(response.text, "column.amount") == "请为该字段选择文件中的列"
+    assert 'data-test="column-amount" aria-invalid="true"' in response.text
     assert work.run_one() is False
     assert 'data-test="status"' in response.text and _stored(session) == 0
+
+
+def test_bad_mapping_values_are_shown_beside_their_fields_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    import_id = _uploaded(client, "orders", "orders.csv", ORDERS)
+
+    bad = {"customer_id_type": "shoe size", "skip_column": "paid_at"}
+    response = _check(client, import_id, bad)
+    assert response.status_code == 400
+    assert error_beside(response.text, "customer_id_type") == "请从列出的选项中选择"
+    skip_column = response.text.split('name="skip_column"')[1].split("</select>")[0]
+    assert 'value="paid_at" selected' in skip_column  # the posted choice comes back
+
+    client.post("/lang", data={"locale": "en", "next": "/imports", "csrf_token": _token(client)})
+    response = _check(client, import_id, {"column.store": "branch"})
+    assert response.status_code == 400
+    assert error_beside(response.text, "column.store") == "the file has no such column"
+    assert work.run_one() is False and _stored(session) == 0
+
+
+def test_an_upload_of_an_unknown_kind_is_refused_beside_the_choice(signed_in):
+    client = signed_in("operator")
+    response = _upload(client, "refunds", "orders.csv", ORDERS)
+    assert response.status_code == 400
+    assert 'data-error-for="kind">请从列出的选项中选择<' in response.text
+    no_file = client.post("/imports", data={"kind": "events", "csrf_token": _token(client)})
+    assert error_beside(no_file.text, "file") == "请选择要上传的文件"
+    assert 'value="events" checked' in no_file.text
+    assert not uploads_folder().exists() or not any(uploads_folder().iterdir())
+
+
+def test_a_run_form_with_a_bad_choice_runs_nothing(signed_in, session):
+    client = signed_in("operator")
+    import_id = _uploaded(client, "orders", "orders.csv", ORDERS)
+    _check(client, import_id)
+    _work()
+    page = client.get(f"/imports/{import_id}").text
+    data = {"skip_bad": "maybe", "csrf_token": csrf_of(page)}
+    response = client.post(f"/imports/{import_id}/run", data=data, follow_redirects=False)
+    assert response.status_code == 400
+    assert 'data-error-for="skip_bad">此值无效<' in response.text
+    assert _work() == 0 and _stored(session) == 0
 
 
 def test_events_import_from_jsonl(signed_in, session):

@@ -49,3 +49,27 @@ def test_a_bad_tag_or_group_is_refused_beside_its_field_in_both_languages(signed
     assert 'value="Gold"' in refused.text
     assert session.scalar(select(func.count(Tag.id))) == 0
     assert session.scalar(select(func.count()).select_from(TagGroup)) == 0
+
+
+def test_bad_bulk_tagging_is_refused_beside_its_field_and_starts_nothing(signed_in, session):
+    from siyu.core.jobs import Job
+    from siyu.tags.service import ensure_tag
+
+    gold = ensure_tag(session, "Gold", "other")
+    session.commit()
+    client = signed_in("operator")
+    token = csrf_of(client.get("/tags").text)
+    form = {"csrf_token": token, "tag": str(gold.id)}
+
+    refused = client.post("/tags/bulk", data=form | {"action": "delete"})
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "action") == "请从列出的选项中选择"
+    refused = client.post("/tags/bulk", data=form)
+    assert refused.status_code == 400
+    assert error_beside(refused.text, "file") == "请选择人群包，或上传客户 ID / 手机号文件"
+
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": token})
+    refused = client.post("/tags/bulk", data=form | {"segment": "nobody", "action": "remove"})
+    assert error_beside(refused.text, "segment") == "no such segment"
+    assert 'value="remove" selected' in refused.text
+    assert session.scalar(select(func.count(Job.id))) == 0

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile
 
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, SiyuError
+from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
+from siyu.core.limits import Text, Text200
 from siyu.imports import jobs
 from siyu.imports.jobs import BadRow, ImportRecord, MappingChoice
 from siyu.imports.mapping import CUSTOMER_ID_TYPES, CUSTOMER_IDENTITIES
@@ -171,20 +175,31 @@ def imports_home(request: Request, session: SessionDep, _: Viewer):
     return _home(request, session)
 
 
+class Upload(BaseModel):
+    """The upload form's choice (the file itself comes beside it)."""
+
+    kind: Annotated[str, one_of(KINDS)]
+
+
 @router.post("/imports", response_class=HTMLResponse)
 def upload(
     request: Request,
+    # Before the user: the body is read (and cut off at the edge's limit) before signing in,
+    # as FastAPI does for File() parameters.
+    form: FormDep,
     session: SessionDep,
     user: Runner,
-    kind: Annotated[str, Form()] = "",
-    file: Annotated[UploadFile | None, File()] = None,
 ):
-    name, stream = (file.filename or "", file.file) if file else ("", None)
+    sent = read_form(Upload, form)
+    file = form.get("file")
+    if sent.data is None:
+        return _home(request, session, 400, upload=sent)
+    name, stream = (file.filename or "", file.file) if isinstance(file, UploadFile) else ("", None)
     try:
-        record = jobs.store_upload(session, kind, name, stream, user.email)
+        record = jobs.store_upload(session, sent.data.kind, name, stream, user.email)
     except SiyuError as error:
         session.rollback()
-        return _home(request, session, error.status, error=problem(error), chosen_kind=kind)
+        return _home(request, session, error.status, upload=sent.refuse(error))
     return RedirectResponse(f"/imports/{record.id}", status_code=303)
 
 
@@ -204,6 +219,7 @@ def _detail(
         preview=record.preview,
         samples=record.preview.samples(),
         fields=jobs.FIELDS[record.kind],
+        shown=[f"column.{name}" for name in jobs.FIELDS[record.kind]] + list(SHOWN_BESIDE),
         field_labels=FIELDS,
         identities=CUSTOMER_IDENTITIES,
         id_types=[(t, ID_TYPES.get(t, t)) for t in CUSTOMER_ID_TYPES],
@@ -242,44 +258,73 @@ def import_progress(request: Request, session: SessionDep, import_id: str, _: Vi
     return response
 
 
-def _choice(form: FormData) -> MappingChoice:
-    columns = {
-        key.removeprefix("column."): str(value)
-        for key, value in form.items()
-        if key.startswith("column.")
+class Mapping(BaseModel):
+    """The mapping form beside its columns: how the customer column is read (orders), the rows
+    to pass over (orders) and the columns left out of the traits (customers)."""
+
+    customer_id_type: Annotated[str, one_of(CUSTOMER_ID_TYPES)] = "auto"
+    skip_column: Text200 = ""
+    skip_values: Text = ""
+    ignore: list[Text200] = []
+
+    def choice(self, kind: str) -> MappingChoice:
+        columns = {name: getattr(self, name) for name in jobs.FIELDS[kind]}
+        return MappingChoice(
+            columns=columns,
+            customer_id_type=self.customer_id_type,
+            skip_column=self.skip_column,
+            skip_values=self.skip_values,
+            ignore=self.ignore,
+        )
+
+
+@cache
+def mapping_form(kind: str) -> type[Mapping]:
+    """The mapping form of an import kind: a `column.<field>` select for each of its fields."""
+    columns: dict[str, Any] = {
+        name: (Text200, Field("", alias=f"column.{name}")) for name in jobs.FIELDS[kind]
     }
-    return MappingChoice(
-        columns=columns,
-        customer_id_type=str(form.get("customer_id_type") or "auto"),
-        skip_column=str(form.get("skip_column") or ""),
-        skip_values=str(form.get("skip_values") or ""),
-        ignore=[str(v) for v in form.getlist("ignore")],
-    )
+    return create_model(f"{kind.title()}Mapping", __base__=Mapping, **columns)
+
+
+# Where the import service's fields are on the mapping form.
+FORM_FIELD = {"skip": "skip_column", "customer_id_type": "customer_id_type"}
+SHOWN_BESIDE = ("customer_id_type", "skip_column", "skip_values")  # errors beside these fields
 
 
 def _refused(request: Request, session: Session, import_id: str, error: SiyuError, **context):
     """Nothing of a refused form is kept; the page comes back with the error and the input."""
     session.rollback()
     record = jobs.current(session, import_id)
-    for name, value in context.pop("keep", {}).items():
-        setattr(record, name, value)
-    return _detail(request, session, record, error.status, error=problem(error), **context)
+    mapping: Submission | None = context.get("mapping")
+    name = error.field or ""
+    name = f"column.{name}" if name in jobs.FIELDS[record.kind] else FORM_FIELD.get(name, "")
+    if mapping is not None and name:
+        mapping.errors[name] = FieldError(error.message)  # beside its field
+    else:
+        context["error"] = problem(error)
+    return _detail(request, session, record, error.status, **context)
 
 
 @router.post("/imports/{import_id}/check", response_class=HTMLResponse)
 def check(request: Request, session: SessionDep, import_id: str, _: Runner, form: FormDep):
     record = jobs.current(session, import_id)
-    choice = _choice(form)
+    sent = read_form(mapping_form(record.kind), form)
+    if sent.data is None:
+        return _detail(request, session, record, 400, mapping=sent)
     try:
-        jobs.start_check(session, record, choice)
+        jobs.start_check(session, record, sent.data.choice(record.kind))
     except SiyuError as error:
         if isinstance(error, NotFound):
             raise
-        kept: dict[str, Any] = {"columns": {f: c for f, c in choice.columns.items() if c}}
-        if record.kind == "orders":
-            kept["customer_id_type"] = choice.customer_id_type
-        return _refused(request, session, import_id, error, keep=kept)
+        return _refused(request, session, import_id, error, mapping=sent)
     return RedirectResponse(f"/imports/{import_id}", status_code=303)
+
+
+class Run(BaseModel):
+    """The run form: all or nothing, or skip the bad rows."""
+
+    skip_bad: bool = False
 
 
 @router.post("/imports/{import_id}/run", response_class=HTMLResponse)
@@ -288,11 +333,13 @@ def run(
     session: SessionDep,
     import_id: str,
     _: Runner,
-    skip_bad: Annotated[str, Form()] = "",
+    form: Annotated[Submission[Run], posted(Run)],
 ):
     record = jobs.current(session, import_id)
+    if form.data is None:
+        return _detail(request, session, record, 400, run=form)
     try:
-        jobs.start_run(session, record, skip_bad == "1")
+        jobs.start_run(session, record, form.data.skip_bad)
     except SiyuError as error:
         return _refused(request, session, import_id, error)
     return RedirectResponse(f"/imports/{import_id}", status_code=303)

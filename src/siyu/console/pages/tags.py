@@ -6,24 +6,25 @@ import json
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from siyu.console.web import allowed, render
 from siyu.core import jobs
 from siyu.core.db import utcnow
-from siyu.core.deps import SessionDep
+from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
-from siyu.core.forms import Submission, posted
+from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
 from siyu.core.i18n import N_
 from siyu.core.limits import MAX_DAYS, Text40, Text64
 from siyu.segments import stored
 from siyu.tags import bulk, lifecycle, service
 from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
-from siyu.tags.models import TagGroup
+from siyu.tags.models import Tag, TagGroup
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -119,34 +120,58 @@ def create_group(
     return RedirectResponse("/tags", status_code=303)
 
 
+class BulkTagging(BaseModel):
+    """The bulk-tagging form: a tag kept by hand, add or remove, and whose: a segment's members
+    or the customers of an uploaded file of ids or phones (beside the form)."""
+
+    tag: Text64
+    action: Annotated[str, one_of(("add", "remove"))] = "add"
+    segment: Text64 = ""
+
+
 @router.post("/tags/bulk")
 def bulk_tagging(
+    request: Request,
+    # Before the user: the body is read (and cut off at the edge's limit) before signing in,
+    # as FastAPI does for File() parameters.
+    form: FormDep,
     session: SessionDep,
     user: Editor,
-    tag: Annotated[str, Form()],
-    action: Annotated[str, Form()] = "add",
-    segment: Annotated[str, Form()] = "",
-    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Tag a segment's members or an uploaded list of ids/phones; runs as a job."""
-    chosen = service.find_tag(session, tag)
-    data = file.file.read() if file is not None else b""
-    if not segment and not data:
+    sent = read_form(BulkTagging, form)
+    if sent.data is None:
+        return _tag_page(request, session, status_code=400, bulk=sent)
+    file = form.get("file")
+    data = file.file.read() if isinstance(file, UploadFile) else b""
+    try:
+        chosen = _start_bulk(session, user, sent.data, data)
+    except SiyuError as error:
+        session.rollback()
+        name = "segment" if error.field == "key" else error.field or ""
+        sent.errors[name] = FieldError(error.message)
+        return _tag_page(request, session, status_code=error.status, bulk=sent)
+    return RedirectResponse(f"/tags?tag={chosen.id}&done=bulk", status_code=303)
+
+
+def _start_bulk(session: Session, user: User, form: BulkTagging, data: bytes) -> Tag:
+    chosen = service.find_tag(session, form.tag)
+    if not form.segment and not data:
         raise InvalidInput(N_("choose a segment or upload a file of ids or phones"), field="file")
-    if segment:
-        stored.find_segment(session, segment)
+    if form.segment:
+        stored.find_segment(session, form.segment)
     found: set[int] = set()
     if data:
         found, _ = bulk.resolve_refs(session, bulk.read_refs(data))
     bulk.enqueue_bulk(
         session,
         chosen,
-        segment_key=segment or None,
+        segment_key=form.segment or None,
         customer_ids=found,
-        remove=action == "remove",
+        remove=form.action == "remove",
         actor=f"user:{user.email}",
     )
-    return RedirectResponse(f"/tags?tag={chosen.id}&done=bulk", status_code=303)
+    return chosen
 
 
 Days = Annotated[int, Ge(1), Le(MAX_DAYS)]
