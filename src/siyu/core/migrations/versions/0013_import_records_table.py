@@ -35,7 +35,7 @@ META = sa.table(
 )
 
 
-def _columns() -> list[sa.Column]:
+def _columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -84,7 +84,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
     defaults |= {"attempt": 0, "done": 0}
     row = {ROW_NAMES.get(name, name): value for name, value in (defaults | record).items()}
     for name in TIMES:
-        row[name] = datetime.fromisoformat(row[name]) if row.get(name) else None
+        row[name] = datetime.fromisoformat(str(row[name])) if row.get(name) else None
     wanted = {column.name for column in _columns()}
     return {name: row.get(name) for name in wanted}
 
