@@ -206,6 +206,19 @@ def test_deactivated_user_is_refused_at_sign_in(signed_in, users, session, clien
     assert sign_in(client, users["operator"]).status_code == 401
 
 
+def test_a_tampered_activation_is_refused_on_the_page_and_changes_nothing(
+    signed_in, users, session
+):
+    admin = signed_in("admin")
+    operator = session.scalar(select(User).where(User.email == users["operator"]))
+    page = f"/settings/users/{operator.id}"
+    refused = post_form(admin, page, f"{page}/active", active="perhaps")
+    assert refused.status_code == 400
+    assert 'data-error-for="active">此值无效<' in refused.text
+    session.expire_all()
+    assert session.get(User, operator.id).is_active
+
+
 def test_admin_cannot_deactivate_themselves(signed_in, users, session):
     admin = signed_in("admin")
     me = session.scalar(select(User).where(User.email == users["admin"]))
@@ -280,6 +293,12 @@ def test_audit_filters_by_actor_entity_and_brand_date(signed_in, users):
 def test_audit_bad_date_names_the_field(signed_in):
     page = signed_in("admin").get("/settings/audit", params={"since": "11/11/2026"})
     assert page.status_code == 400 and "开始日期" in page.text
+    assert error_beside(page.text, "since") == "请按 YYYY-MM-DD 格式输入日期"
+    assert 'value="11/11/2026"' in page.text and 'data-test="audit-row"' not in page.text
+    english = signed_in("admin")
+    english.cookies.set("siyu_locale", "en")
+    page = english.get("/settings/audit", params={"until": "2300-01-01"})
+    assert error_beside(page.text, "until") == "must be at most 2199-12-31"
 
 
 def test_a_bad_staff_id_for_a_role_is_refused_beside_it_in_both_languages(

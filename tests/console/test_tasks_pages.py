@@ -77,6 +77,14 @@ def test_an_operator_hands_a_task_out_and_a_guide_marks_customers_done(signed_in
         follow_redirects=False,
     )
     assert refused.status_code == 404  # Li's customer is not the guide's to mark
+    tampered = guide.post(
+        f"{task_url}/done",
+        data={"csrf_token": csrf_of(own.text), "customer_id": "1; drop"},
+        follow_redirects=False,
+    )
+    assert tampered.status_code == 400
+    assert 'data-error-for="customer_id">请输入整数<' in tampered.text
+    assert guide.get(task_url).text.count('data-test="mark-done"') == 1
 
 
 def test_a_task_without_a_segment_is_refused_with_the_field_named(signed_in, users):

@@ -8,9 +8,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from siyu.core.deps import FormDep
 from siyu.core.errors import SiyuError
@@ -140,5 +140,16 @@ def posted(model: type[M]) -> Any:
 
     def validate(form: FormDep) -> Submission[M]:
         return read_form(model, form)
+
+    return Depends(validate)
+
+
+def queried(model: type[M]) -> Any:
+    """The query string validated as `model`, for a form sent by GET (a page's filters), as
+    posted() does for a posted form: `Annotated[Submission[Model], queried(Model)]`."""
+
+    def validate(request: Request) -> Submission[M]:
+        sent: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
+        return read_form(model, FormData(sent))
 
     return Depends(validate)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -14,9 +13,9 @@ from sqlalchemy.orm import Session
 from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.auth import ROLES
 from siyu.core.deps import SessionDep
-from siyu.core.errors import InvalidInput, NotFound, SiyuError
-from siyu.core.forms import Submission, posted
-from siyu.core.limits import RowId, Text40, Text200, parse_day
+from siyu.core.errors import NotFound, SiyuError
+from siyu.core.forms import Submission, posted, queried
+from siyu.core.limits import Day, RowId, Text40, Text200
 from siyu.core.permissions import can
 from siyu.events import sources
 from siyu.events.models import Source
@@ -361,21 +360,30 @@ def change_role(
     return _done(f"/settings/users/{user_id}", "role")
 
 
+class Activation(BaseModel):
+    """The deactivate / reactivate button's choice."""
+
+    active: bool = False
+
+
 @router.post("/settings/users/{user_id}/active", response_class=HTMLResponse)
 def set_active(
     request: Request,
     session: SessionDep,
-    user_id: int,
+    user_id: RowId,
     acting: UserAdmin,
-    active: Annotated[str, Form()] = "",
+    form: Annotated[Submission[Activation], posted(Activation)],
 ):
+    if form.data is None:
+        service.find_user(session, user_id)  # an unknown user is a 404, as below
+        return _invalid(request, session, form, _user_page)
     try:
-        service.set_active(session, user_id, active == "1", acting)
+        service.set_active(session, user_id, form.data.active, acting)
     except SiyuError as error:
         if isinstance(error, NotFound):
             raise
         return _failed(request, session, error, _user_page)
-    return _done(f"/settings/users/{user_id}", "active" if active == "1" else "inactive")
+    return _done(f"/settings/users/{user_id}", "active" if form.data.active else "inactive")
 
 
 @router.post("/settings/users/{user_id}/unlock")
@@ -387,13 +395,13 @@ def unlock(user_id: RowId, session: SessionDep, _: UserAdmin):
 # --- the audit log -------------------------------------------------------------------------
 
 
-def _day(value: str, field: str) -> date | None:
-    if not value.strip():
-        return None
-    day = parse_day(value)
-    if day is None:
-        raise InvalidInput(N_("enter a date as YYYY-MM-DD"), field=field)
-    return day
+class AuditQuery(BaseModel):
+    """The audit log's filters (a form sent by GET): who, what, and the brand's days."""
+
+    actor: Text200 = ""
+    entity: Text40 = ""
+    since: Day | None = None
+    until: Day | None = None
 
 
 @router.get("/settings/audit", response_class=HTMLResponse)
@@ -401,15 +409,12 @@ def audit(
     request: Request,
     session: SessionDep,
     _: AuditReader,
-    actor: str = "",
-    entity: str = "",
-    since: str = "",
-    until: str = "",
+    filters: Annotated[Submission[AuditQuery], queried(AuditQuery)],
     before: Annotated[int | None, Query()] = None,
 ):
-    form = {"actor": actor, "entity": entity, "since": since, "until": until}
     context: dict[str, Any] = {
-        "form": form,
+        "form": dict.fromkeys(("actor", "entity", "since", "until"), "") | filters.values,
+        "filters": filters,
         "actors": service.audit_actors(session),
         "entities": service.audit_entities(session),
         "entity_names": ENTITIES,
@@ -417,11 +422,9 @@ def audit(
         "staff_names": {str(k): v for k, v in service.staff_names(session).items()},
         "action_names": ACTIONS,
     }
-    try:
-        wanted = service.AuditFilter(actor, entity, _day(since, "since"), _day(until, "until"))
-    except SiyuError as error:
-        context.update(error=problem(error), page=None)
-        return _page(request, "settings_audit.html", error.status, **context)
+    if filters.data is None:
+        return _page(request, "settings_audit.html", 400, page=None, **context)
+    wanted = service.AuditFilter(**filters.data.model_dump())
     page = service.audit_page(session, wanted, before)
     locale = request_locale(request, request.state.user)
     changes = {e.id: service.field_changes(e, locale) for e in page.entries}

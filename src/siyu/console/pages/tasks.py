@@ -4,10 +4,10 @@ its execution per guide; a guide sees their open tasks and marks customers done.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -114,6 +114,17 @@ def create_task(
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
 def task_page(request: Request, session: SessionDep, user: Viewer, task_id: RowId, done: str = ""):
+    return _task_page(request, session, user, task_id, done=done)
+
+
+def _task_page(
+    request: Request,
+    session: Session,
+    user: User,
+    task_id: int,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
     guide = user.staff_id if _is_guide(user) else None
     found = tasks.progress(session, task_id)
     if _is_guide(user) and not any(g.guide_id == guide for g in found.guides):
@@ -126,6 +137,7 @@ def task_page(request: Request, session: SessionDep, user: Viewer, task_id: RowI
     return render(
         request,
         "task_detail.html",
+        status_code=status_code,
         progress=found,
         task=found.task,
         assignments=tasks.assignments_of(session, task_id, guide, limit=500 if guide else 100),
@@ -134,20 +146,30 @@ def task_page(request: Request, session: SessionDep, user: Viewer, task_id: RowI
         kind_labels=KIND_LABELS,
         how_labels=HOW_LABELS,
         overdue=found.task.due_date < _today(),
-        done=done,
+        **context,
     )
+
+
+class Done(BaseModel):
+    """The mark-done button's customer."""
+
+    customer_id: RowId
 
 
 @router.post("/tasks/{task_id}/done")
 def mark_done(
+    request: Request,
     session: SessionDep,
     user: Doer,
-    task_id: int,
-    customer_id: Annotated[int, Form()] = 0,
+    task_id: RowId,
+    form: Annotated[Submission[Done], posted(Done)],
 ):
     guide = user.staff_id if _is_guide(user) else None
     if _is_guide(user) and guide is None:
         raise NotFound(N_("no such task among yours"), field="task_id")
+    if form.data is None:
+        return _task_page(request, session, user, task_id, 400, marked=form)
+    customer_id = form.data.customer_id
     tasks.mark_done(session, task_id, customer_id, "console", guide_id=guide)
     return RedirectResponse(f"/tasks/{task_id}?done=marked#c{customer_id}", status_code=303)
 
