@@ -1,30 +1,130 @@
-"""The `siyu` command: mounts each domain's commands."""
+"""The `siyu` command: lists each domain's commands, and imports a domain only to run them."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import typer
+from typer import _click  # Typer's own copy of Click: the classes its commands are built from
+from typer.core import TyperCommand, TyperGroup
 
-import siyu.models  # noqa: F401 - every domain's tables, known before the first query
-from siyu.analytics.cli import app as report_app
-from siyu.codes.cli import app as codes_app
 from siyu.core.console_out import console
-from siyu.customers.cli import app as customers_app
-from siyu.demo.cli import demo
-from siyu.events.cli import inbox_app, keys_app, lake_app
-from siyu.imports.cli import app as import_app
-from siyu.segments.cli import app as segment_app
-from siyu.settings.cli import app as tokens_app
-from siyu.staff.cli import app as staff_app
-from siyu.staff.tasks_cli import app as tasks_app
-from siyu.subscribers import wire as wire_subscribers
-from siyu.touchpoints.cli import app as touchpoints_app
-from siyu.users.cli import app as users_app
-from siyu.wechat.cli import app as wechat_app
-from siyu.wecom.cli import app as wecom_app
+
+# Each domain's commands: name -> (module, attribute, the line `siyu --help` shows). A domain's
+# module is imported only when its commands run or show their own help, so `siyu --help` and a
+# light command never load the analytics stack (ibis, duckdb, pandas, pyarrow) or the platform
+# clients. tests/test_cli.py checks each line against the domain's own help.
+DOMAINS: dict[str, tuple[str, str, str]] = {
+    "keys": ("siyu.events.cli", "keys_app", "Write keys for the tracking API."),
+    "tokens": ("siyu.settings.cli", "app", "Management API tokens (bearer tokens for /api)."),
+    "lake": ("siyu.events.cli", "lake_app", "The event lake."),
+    "inbox": (
+        "siyu.events.cli",
+        "inbox_app",
+        "The tracking inbox: events the processor could not apply.",
+    ),
+    "customers": ("siyu.customers.cli", "app", "Customers: the 360 view and merges."),
+    "import": (
+        "siyu.imports.cli",
+        "app",
+        "Import customers, orders or events from CSV, XLSX or JSONL.",
+    ),
+    "segment": (
+        "siyu.segments.cli",
+        "app",
+        "Segments (人群包): preview a rule, list its members, store and refresh segments.",
+    ),
+    "touchpoints": (
+        "siyu.touchpoints.cli",
+        "app",
+        "Touchpoints (触点): where customers meet the brand.",
+    ),
+    "codes": (
+        "siyu.codes.cli",
+        "app",
+        "Channel codes (渠道活码): QR codes that attribute every scan.",
+    ),
+    "staff": (
+        "siyu.staff.cli",
+        "app",
+        "Guides, stores and teams; handovers (离职继承 / 在职转接).",
+    ),
+    "tasks": ("siyu.staff.tasks_cli", "app", "Guide tasks (导购任务) and their execution rate."),
+    "users": ("siyu.users.cli", "app", "Console users."),
+    "wecom": (
+        "siyu.wecom.cli",
+        "app",
+        "WeCom (企业微信): customers, contact ways, transfers, tags.",
+    ),
+    "wechat": ("siyu.wechat.cli", "app", "The official account (公众号)."),
+    "report": ("siyu.analytics.cli", "app", "Reports (数据分析) from the event lake."),
+    "demo": (
+        "siyu.demo.cli",
+        "demo",
+        "Build the demo brand through the product's own services (tracking, orders, lake).",
+    ),
+}
+
+
+class RootGroup(TyperGroup):
+    """Lists the domains' commands by name and help line; loads a domain when one of its commands
+    is resolved, and has every command load the schema and wire the subscribers before it runs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        listed = {name: TyperCommand(name, help=line) for name, (_, _, line) in DOMAINS.items()}
+        self.commands = {**listed, **self.commands}
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in DOMAINS:
+            command = load_domain(name)
+        return name, command if command is None else _wired(command), rest
+
+
+def load_domain(name: str) -> _click.Command:
+    """Import a domain's commands and build them as Click commands."""
+    module, attribute, _ = DOMAINS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_group(holder).commands[name]
+
+
+def _wired(command: _click.Command) -> _click.Command:
+    """Make each command under `command` wire the process before it runs. Wiring waits for a
+    command's own callback, so `--help` at any depth (which exits while parsing) loads nothing."""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _wired(sub)
+    elif command.callback is not None:
+        command.callback = _wiring_first(command.callback)
+    return command
+
+
+def _wiring_first(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        import siyu.models  # noqa: F401 - every domain's tables, known before the first query
+        from siyu.subscribers import wire
+
+        wire()
+        return callback(*args, **kwargs)
+
+    return run
+
 
 app = typer.Typer(
+    cls=RootGroup,
     help="Siyu (私域): a brand's own customers, tracked, unified and reached.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -33,28 +133,6 @@ db_app = typer.Typer(help="The OLTP database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 jobs_app = typer.Typer(help="The jobs the workers run, and the schedules that book them.")
 app.add_typer(jobs_app, name="jobs")
-app.add_typer(keys_app, name="keys")
-app.add_typer(tokens_app, name="tokens")
-app.add_typer(lake_app, name="lake")
-app.add_typer(inbox_app, name="inbox")
-app.add_typer(customers_app, name="customers")
-app.add_typer(import_app, name="import")
-app.add_typer(segment_app, name="segment")
-app.add_typer(touchpoints_app, name="touchpoints")
-app.add_typer(codes_app, name="codes")
-app.add_typer(staff_app, name="staff")
-app.add_typer(tasks_app, name="tasks")
-app.add_typer(users_app, name="users")
-app.add_typer(wecom_app, name="wecom")
-app.add_typer(wechat_app, name="wechat")
-app.add_typer(report_app, name="report")
-app.command("demo")(demo)
-
-
-@app.callback()
-def main() -> None:
-    """Siyu (私域): a brand's own customers, tracked, unified and reached."""
-    wire_subscribers()
 
 
 @db_app.command("upgrade")

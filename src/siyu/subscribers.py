@@ -10,12 +10,15 @@ imported.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
 from siyu import snapshots
 from siyu.core import lake
 from siyu.events import outbox, shipper
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.staff.task_events import complete_by_messages
-from siyu.tags.jobs import after_shipping
 from siyu.touchpoints.service import keep_unknown_of
 
 SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
@@ -26,9 +29,20 @@ SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
 # What ingest refuses before writing: an order event that could not keep the orders table.
 CHECKS: dict[str, outbox.Check] = {event: check_order_event for event in ORDER_EVENTS}
 
+
+def queue_auto_tags(
+    factory: sessionmaker[Session], shipped: int, now: datetime | None = None
+) -> None:
+    """tags.jobs.after_shipping, imported at the first round: the auto-tag rules need the segment
+    compiler and Ibis, which every `siyu` command wires but few ever ship with."""
+    from siyu.tags.jobs import after_shipping
+
+    after_shipping(factory, shipped, now)
+
+
 # What the shipper thread asks for after each round.
 AFTER_SHIPPING: tuple[shipper.AfterShipping, ...] = (
-    after_shipping,  # an auto-tag pass for the events just shipped
+    queue_auto_tags,  # an auto-tag pass for the events just shipped
 )
 
 

@@ -1,0 +1,66 @@
+"""The `siyu` command starts light: its help lists every domain without importing one, a domain's
+help loads that domain only, and nothing wires the process until a command runs."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from siyu.cli import DOMAINS, app, load_domain
+
+HEAVY = ("ibis", "duckdb", "pandas", "pyarrow", "numpy", "wechatpy", "fastapi", "uvicorn")
+
+
+def _loaded_after(args: list[str]) -> dict:
+    """Run `siyu ARGS` in a fresh interpreter; which of HEAVY (and the wiring) it imported."""
+    script = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from siyu.cli import app\n"
+        f"result = CliRunner().invoke(app, {args!r})\n"
+        f"print(json.dumps({{'exit': result.exit_code, 'output': result.output,"
+        f" 'loaded': [m for m in {HEAVY!r} + ('siyu.subscribers',) if m in sys.modules]}}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def test_importing_the_root_command_loads_no_analytics_or_platform_library():
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, siyu.cli; print([m for m in {HEAVY!r} if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_root_help_lists_every_domain_without_importing_one():
+    after = _loaded_after(["--help"])
+    assert after["exit"] == 0
+    for name in DOMAINS:
+        assert name in after["output"]
+    assert after["loaded"] == []
+
+
+def test_a_domains_help_does_not_wire_the_process():
+    after = _loaded_after(["users", "--help"])
+    assert after["exit"] == 0
+    assert "siyu.subscribers" not in after["loaded"]
+
+
+@pytest.mark.parametrize("name", list(DOMAINS))
+def test_the_root_lists_each_domain_with_its_own_help(name):
+    command = load_domain(name)
+    own = inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " ")
+    assert DOMAINS[name][2] == own
+    assert CliRunner().invoke(app, [name, "--help"]).exit_code == 0
