@@ -12,8 +12,6 @@ import typer
 from typer import _click  # Typer's own copy of Click: the classes its commands are built from
 from typer.core import TyperCommand, TyperGroup
 
-from siyu.core.console_out import console
-
 # Each domain's commands: name -> (module, attribute, the line `siyu --help` shows). A domain's
 # module is imported only when its commands run or show their own help, so `siyu --help` and a
 # light command never load the analytics stack (ibis, duckdb, pandas, pyarrow) or the platform
@@ -138,6 +136,7 @@ app.add_typer(jobs_app, name="jobs")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
+    from siyu.core.console_out import console
     from siyu.core.db import upgrade
     from siyu.core.settings import get_settings
 
@@ -160,6 +159,7 @@ def serve(
     import uvicorn
 
     from siyu.app import create_app
+    from siyu.core.console_out import console
     from siyu.core.db import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -187,7 +187,7 @@ def jobs_schedule(json_out: bool = typer.Option(False, "--json", help="Print JSO
     """The recurring work: each schedule's cron expression (brand time) and its next run."""
     from rich.table import Table
 
-    from siyu.core.console_out import emit_json
+    from siyu.core.console_out import console, emit_json
     from siyu.core.db import session_factory
     from siyu.work import schedule_status
 

@@ -105,3 +105,15 @@ def test_management_api_needs_a_token_with_the_role(client, write_key, session):
         session.scalar(select(Customer.merged_into_id).where(Customer.merged_into_id.is_not(None)))
         is None
     )
+
+
+def test_merge_and_unmerge_print_json_a_script_can_undo_with(client, write_key):
+    _two_people(client, write_key)
+    merged = runner.invoke(app, ["customers", "merge", "u-2", "u-1", "--json"])
+    assert merged.exit_code == 0, merged.output
+    record = json.loads(merged.output)
+    assert record["undone"] is False and record["merged_id"] != record["kept_id"]
+
+    undone = runner.invoke(app, ["customers", "unmerge", str(record["merge_id"]), "--json"])
+    assert undone.exit_code == 0, undone.output
+    assert json.loads(undone.output) == record | {"undone": True}

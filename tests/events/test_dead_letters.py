@@ -198,6 +198,23 @@ def test_a_replay_that_fails_again_keeps_the_dead_letter_and_says_so(
     assert again["message_id"] == "poisoned" and "the poisoned row" in again["error"]
 
 
+def test_a_replay_and_a_flush_print_json_for_scripts(raw_client, write_key, poisoned_outbox):
+    post_batch(raw_client, write_key, [track("Poisoned", messageId="poisoned")])
+    inbox.process_all()
+    (letter,) = json.loads(_invoke("inbox", "dead-letters", "--json"))
+
+    result = CliRunner().invoke(cli, ["inbox", "replay", str(letter["id"]), "--json"])
+    assert result.exit_code == 1  # still a failure for a script, with what failed on stdout
+    again = json.loads(result.stdout)
+    assert again["applied"] == 0 and len(again["failed_again"]) == 1
+
+    poisoned_outbox()
+    replayed = json.loads(CliRunner().invoke(cli, ["inbox", "replay", "--all", "--json"]).stdout)
+    assert replayed == {"dead_letters": 1, "applied": 1, "missing": [], "failed_again": []}
+    flushed = json.loads(CliRunner().invoke(cli, ["lake", "flush", "--json"]).stdout)
+    assert flushed["shipped"] == 1 and "customers" in flushed["snapshots"]
+
+
 def _store_unchecked(write_key: str, body: bytes, encoding: str = "") -> None:
     """A request as an earlier version of the tracking check acknowledged it."""
     with unit_of_work() as s:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
 from siyu.cli import app
+from siyu.core.auth import ApiToken
 from siyu.core.db import unit_of_work
+from siyu.core.settings import reset_settings
 from siyu.staff.service import create_staff
 
 runner = CliRunner()
@@ -64,3 +67,15 @@ def test_an_unknown_role_or_token_is_an_error_naming_it():
     assert wrong_role.exit_code == 2 and "role" in wrong_role.output
     missing = tokens("revoke", "999")
     assert missing.exit_code == 2 and "token_id" in missing.output
+
+
+def test_tokens_are_listed_in_the_brands_time_and_created_as_json(monkeypatch):
+    made = json.loads(tokens("create", "--name", "bi", "--role", "analyst", "--json").output)
+    assert made["name"] == "bi" and made["token"].startswith(made["token_prefix"])
+    with unit_of_work() as session:
+        session.get(ApiToken, made["id"]).created_at = datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+
+    monkeypatch.setenv("SIYU_TIMEZONE", "Asia/Shanghai")
+    reset_settings()
+    listed = tokens("list")
+    assert "2026-03-01 09:30" in listed.output  # 01:30 UTC is 09:30 in Shanghai

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import typer
@@ -18,6 +19,7 @@ from rich.progress import (
 )
 
 from siyu.core.errors import SiyuError
+from siyu.core.settings import get_settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -25,6 +27,17 @@ errors = Console(stderr=True)
 
 def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def brand_time(value: datetime | str | None) -> str:
+    """A stored time (UTC, or ISO text) as the brand reads it: `2026-03-01 09:30` in
+    SIYU_TIMEZONE, or "" for none."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M")
 
 
 def fail(error: SiyuError) -> NoReturn:

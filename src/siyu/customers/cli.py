@@ -6,10 +6,11 @@ import typer
 from rich.table import Table
 
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail
+from siyu.core.console_out import brand_time, console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
 from siyu.customers import service
+from siyu.customers.models import CustomerMerge
 
 app = typer.Typer(help="Customers: the 360 view and merges.", no_args_is_help=True)
 
@@ -42,10 +43,10 @@ def _print_360(view: dict) -> None:
         f"orders: {summary['orders']}  net ¥{summary['net_fen'] / 100:,.2f}  "
         f"first touchpoint: {view['first_touchpoint'] or '-'}"
     )
-    table = Table("time", "type", "event", "touchpoint")
+    table = Table("time (brand)", "type", "event", "touchpoint")
     for event in view["latest_events"]:
         table.add_row(
-            event["timestamp"][:19],
+            brand_time(event["timestamp"]),
             event["type"],
             event["event"] or event["name"] or "",
             event["touchpoint"] or "",
@@ -58,6 +59,7 @@ def merge(
     merged: str = typer.Argument(..., metavar="A", help="Customer to fold in."),
     kept: str = typer.Argument(..., metavar="B", help="Customer that stays."),
     actor: str = typer.Option("cli", help="Who is merging (for the record)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Merge customer A into customer B; the record can undo it."""
     upgrade()
@@ -66,6 +68,8 @@ def merge(
             record = service.merge_customers(session, merged, kept, actor)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(_merge_row(record))
     console.print(
         f"merged customer {record.merged_id} into {record.kept_id} "
         f"(merge {record.id}; undo with `siyu customers unmerge {record.id}`)"
@@ -76,6 +80,7 @@ def merge(
 def unmerge(
     merge_id: int = typer.Argument(..., help="The merge record's id."),
     actor: str = typer.Option("cli", help="Who is undoing it."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Undo a merge: the merged customer gets its identities, orders and traits back."""
     upgrade()
@@ -84,4 +89,15 @@ def unmerge(
             record = service.undo_merge(session, merge_id, actor)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(_merge_row(record))
     console.print(f"customer {record.merged_id} is separate again")
+
+
+def _merge_row(record: CustomerMerge) -> dict:
+    return {
+        "merge_id": record.id,
+        "merged_id": record.merged_id,
+        "kept_id": record.kept_id,
+        "undone": record.undone_at is not None,
+    }

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail, progress_bar
+from siyu.core.console_out import brand_time, console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import refresh_snapshots
@@ -23,7 +23,10 @@ inbox_app = typer.Typer(
 
 
 @keys_app.command("create")
-def create(name: str = typer.Option(..., "--name", help="The source's name, e.g. mall.")) -> None:
+def create(
+    name: str = typer.Option(..., "--name", help="The source's name, e.g. mall."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Create a source and print its write key (on the last line)."""
     upgrade()
     try:
@@ -31,6 +34,8 @@ def create(name: str = typer.Option(..., "--name", help="The source's name, e.g.
             source, key = sources.create_key(session, name)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json({"name": source.name, "write_key": key})
     console.print(f"source [bold]{source.name}[/bold] created; its write key (shown once):")
     print(key)
 
@@ -51,13 +56,13 @@ def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
         ]
     if json_out:
         return emit_json(rows)
-    table = Table("name", "key", "created", "revoked")
+    table = Table("name", "key", "created (brand)", "revoked")
     for row in rows:
         table.add_row(
             row["name"],
             (row["key_prefix"] or "-") + "…",
-            str(row["created_at"])[:19],
-            str(row["revoked_at"] or "")[:19],
+            brand_time(row["created_at"]),
+            brand_time(row["revoked_at"]),
         )
     console.print(table)
 
@@ -90,7 +95,10 @@ def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @lake_app.command("flush")
-def flush(compact: bool = typer.Option(True, help="Compact small files afterwards.")) -> None:
+def flush(
+    compact: bool = typer.Option(True, help="Compact small files afterwards."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Process every received event and ship every waiting one now, then refresh the snapshots."""
     upgrade()
     with session_factory()() as session:
@@ -107,6 +115,15 @@ def flush(compact: bool = typer.Option(True, help="Compact small files afterward
         bar.update(task, completed=waiting or 1)
     removed = shipper.compact() if compact else 0
     written = refresh_snapshots(always=True) or {}
+    if json_out:
+        return emit_json(
+            {
+                "processed": processed,
+                "shipped": total,
+                "removed_files": removed,
+                "snapshots": written,
+            }
+        )
     console.print(
         f"processed {processed:,} received events; shipped {total:,} events; "
         f"compaction removed {removed} files; snapshots: "
@@ -126,9 +143,12 @@ def _say_dead_letters() -> None:
 
 
 @lake_app.command("compact")
-def compact_cmd() -> None:
+def compact_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Merge small files of each day into one."""
-    console.print(f"removed {shipper.compact(min_files=2)} small files")
+    removed = shipper.compact(min_files=2)
+    if json_out:
+        return emit_json({"removed_files": removed})
+    console.print(f"removed {removed} small files")
 
 
 @inbox_app.command("dead-letters")
@@ -142,15 +162,15 @@ def list_dead_letters(json_out: bool = typer.Option(False, "--json")) -> None:
     if not letters:
         console.print("no dead letters: every accepted event was applied")
         return
-    table = Table("id", "source", "messageId", "event", "received", "failed", "error")
+    table = Table("id", "source", "messageId", "event", "received (brand)", "failed", "error")
     for letter in letters:
         table.add_row(
             str(letter.id),
             letter.source,
             letter.message_id or "-",
             letter.kind or "(whole request)",
-            str(letter.received_at)[:19],
-            str(letter.failed_at)[:19],
+            brand_time(letter.received_at),
+            brand_time(letter.failed_at),
             letter.error,
         )
     console.print(table)
@@ -160,6 +180,7 @@ def list_dead_letters(json_out: bool = typer.Option(False, "--json")) -> None:
 def replay(
     ids: list[int] = typer.Argument(None, help="Dead letter ids (see `siyu inbox dead-letters`)."),
     every: bool = typer.Option(False, "--all", help="Replay every dead letter."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Apply dead letters again, after the cause is fixed; what still fails stays a dead letter."""
     upgrade()
@@ -172,7 +193,23 @@ def replay(
         task = bar.add_task("replaying", total=len(ids) or 1)
         outcome = dead_letters.replay(ids, progress=lambda: bar.advance(task))
         bar.update(task, completed=len(ids) or 1)
-    console.print(f"applied {outcome.applied:,} events from {len(ids):,} dead letters")
+    if json_out:
+        emit_json(
+            {
+                "dead_letters": len(ids),
+                "applied": outcome.applied,
+                "missing": outcome.missing,
+                "failed_again": outcome.failed_again,
+            }
+        )
+    else:
+        _say_replayed(len(ids), outcome)
+    if outcome.missing or outcome.failed_again:
+        raise typer.Exit(1)
+
+
+def _say_replayed(replayed: int, outcome: dead_letters.Replayed) -> None:
+    console.print(f"applied {outcome.applied:,} events from {replayed:,} dead letters")
     if outcome.missing:
         console.print(f"[yellow]no dead letters with ids {_id_list(outcome.missing)}[/yellow]")
     if outcome.failed_again:
@@ -180,8 +217,6 @@ def replay(
             f"[red]{len(outcome.failed_again):,} failed again[/red], kept as dead letters "
             f"{_id_list(outcome.failed_again)}: see `siyu inbox dead-letters`"
         )
-    if outcome.missing or outcome.failed_again:
-        raise typer.Exit(1)
 
 
 def _id_list(ids: list[int]) -> str:

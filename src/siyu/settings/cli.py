@@ -8,7 +8,7 @@ from rich.table import Table
 
 from siyu.core.audit import acting_as
 from siyu.core.auth import ApiToken
-from siyu.core.console_out import console, emit_json, fail
+from siyu.core.console_out import brand_time, console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
 from siyu.settings import service
@@ -21,6 +21,7 @@ def create(
     name: str = typer.Option(..., "--name", help="Who or what uses it, e.g. crm-sync."),
     role: str = typer.Option(..., "--role", help="admin, operator, analyst or guide."),
     staff_id: int | None = typer.Option(None, "--staff-id", help="A guide's token: their id."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a token and print it on the last line (it is shown only this once)."""
     upgrade()
@@ -29,6 +30,8 @@ def create(
             token, secret = service.issue_token(session, name, role, staff_id)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(_row(token) | {"token": secret})
     console.print(f"token {token.id} [bold]{escape(token.name)}[/bold] ({token.role}) created:")
     print(secret)
 
@@ -41,7 +44,7 @@ def list_tokens(json_out: bool = typer.Option(False, "--json", help="Print JSON.
         rows = [_row(token) for token in service.list_tokens(session)]
     if json_out:
         return emit_json(rows)
-    table = Table("id", "name", "role", "staff", "token", "created", "revoked")
+    table = Table("id", "name", "role", "staff", "token", "created (brand)", "revoked")
     for row in rows:
         table.add_row(
             str(row["id"]),
@@ -49,8 +52,8 @@ def list_tokens(json_out: bool = typer.Option(False, "--json", help="Print JSON.
             row["role"],
             str(row["staff_id"] or ""),
             row["token_prefix"] + "…",
-            str(row["created_at"])[:19],
-            str(row["revoked_at"] or "")[:19],
+            brand_time(row["created_at"]),
+            brand_time(row["revoked_at"]),
         )
     console.print(table)
 

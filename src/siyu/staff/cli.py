@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail
+from siyu.core.console_out import brand_time, console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
 from siyu.staff import handover as handovers
@@ -155,7 +155,7 @@ def list_handovers(json_out: bool = typer.Option(False, "--json")) -> None:
         ]
     if json_out:
         return emit_json(rows)
-    table = Table("id", "from", "reason", "strategy", "by", "moves")
+    table = Table("id", "from", "reason", "strategy", "by", "at (brand)", "moves")
     for r in rows:
         table.add_row(
             str(r["id"]),
@@ -163,6 +163,7 @@ def list_handovers(json_out: bool = typer.Option(False, "--json")) -> None:
             r["reason"],
             r["strategy"],
             r["actor"],
+            brand_time(r["at"]),
             ", ".join(f"{k} {v}" for k, v in sorted(r["moves"].items())),
         )
     console.print(table)
