@@ -179,6 +179,20 @@ def test_filters_swap_only_the_results_with_htmx(signed_in, brand):
     assert page.headers["server-timing"].startswith("app;dur=")
 
 
+def test_a_bad_filter_is_shown_beside_it_and_lists_nobody(signed_in, brand):
+    client = signed_in("admin")
+    page = client.get("/customers", params={"store": "HZ-01", "lifecycle": "dormant"})
+    assert page.status_code == 400 and shown(page.text) == set()
+    assert 'data-error-for="store">请输入整数<' in page.text
+    assert 'data-error-for="lifecycle">请从列出的选项中选择<' in page.text
+
+    client.cookies.set("siyu_locale", "en")
+    headers = {"HX-Request": "true", "HX-Target": "customer-results"}
+    swapped = client.get("/customers", params={"after": "-1"}, headers=headers)
+    assert swapped.status_code == 200 and "<html" not in swapped.text  # htmx swaps a 2xx only
+    assert 'data-error-for="after">must be at least 0<' in swapped.text
+
+
 def test_customer_360_shows_traits_identities_tags_orders_timeline_and_merges(
     signed_in, brand, session
 ):

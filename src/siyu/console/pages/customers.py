@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
 from siyu.console.web import allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
-from siyu.core.forms import Submission, posted
-from siyu.core.limits import RowId, Text40, Text64
+from siyu.core.forms import Submission, one_of, posted, queried
+from siyu.core.limits import Cursor, RowId, Text, Text40, Text64, Text200
 from siyu.customers import search, service
 from siyu.customers.search import CustomerFilter, CustomerPage, Viewer
 from siyu.tags import service as tags
@@ -41,9 +41,35 @@ def _timed(response: Response, started: float) -> Response:
     return response
 
 
-def _number(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdecimal() and len(value) < 19 else None
+class CustomerQuery(BaseModel):
+    """The customer list's filters (a form sent by GET) and the page it continues after."""
+
+    q: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    tag: RowId | None = None
+    owner: RowId | None = None
+    store: RowId | None = None
+    lifecycle: Annotated[str, one_of(search.LIFECYCLES)] | None = None
+    touchpoint: Text200 | None = None
+    after: Cursor | None = None
+
+    def filters(self) -> CustomerFilter:
+        return CustomerFilter(
+            q=self.q,
+            tag_id=self.tag,
+            owner_id=self.owner,
+            store_id=self.store,
+            lifecycle=self.lifecycle,
+            touchpoint=self.touchpoint,
+        )
+
+
+FILTERS = ("q", "tag", "owner", "store", "lifecycle", "touchpoint")  # the list's filter fields
+
+
+class Notice(BaseModel):
+    """What the 360 was sent back to say: the merge just undone."""
+
+    undone: RowId | None = None
 
 
 def _viewer(user: User) -> Viewer:
@@ -79,30 +105,23 @@ def customer_list(
     request: Request,
     session: SessionDep,
     user: Reader,
-    q: str = "",
-    tag: str = "",
-    owner: str = "",
-    store: str = "",
-    lifecycle: str = "",
-    touchpoint: str = "",
-    after: str = "",
+    query: Annotated[Submission[CustomerQuery], queried(CustomerQuery)],
 ) -> Response:
-    filters = CustomerFilter(
-        q=q.strip()[:200],
-        tag_id=_number(tag),
-        owner_id=_number(owner),
-        store_id=_number(store),
-        lifecycle=lifecycle if lifecycle in search.LIFECYCLES else None,
-        touchpoint=touchpoint.strip() or None,
-    )
-    cursor = _number(after)
-    page = search.list_customers(session, filters, _viewer(user), after=cursor)
-    context = _list_context(filters, cursor, page)
-    if _is_results_swap(request):
-        response = render(request, "customer_results.html", **context)
+    if query.data is None:  # nothing is listed; the errors show beside the filters
+        filters, cursor = CustomerFilter(), None
+        page, status = CustomerPage([], None, cut_short=False, estimated_total=None), 400
+    else:
+        filters, cursor, status = query.data.filters(), query.data.after, 200
+        page = search.list_customers(session, filters, _viewer(user), after=cursor)
+    context = _list_context(filters, cursor, page) | {"query": query, "status_code": status}
+    if _is_results_swap(request):  # the filters stay as they are: their errors go above
+        # htmx swaps a 2xx answer only, so the errors come with a 200.
+        context["status_code"] = 200
+        response = render(request, "customer_results.html", beside=(), **context)
     else:
         choices = search.filter_choices(session, _viewer(user))
-        response = render(request, "customer_list.html", choices=choices, **context)
+        shown = FILTERS if choices["owners"] else tuple(f for f in FILTERS if f != "owner")
+        response = render(request, "customer_list.html", choices=choices, beside=shown, **context)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return _timed(response, started)
 
@@ -121,13 +140,18 @@ def _list_context(filters: CustomerFilter, cursor: int | None, page: CustomerPag
 
 @router.get("/customers/{ref}")
 def customer_page(
-    started: Started, ref: str, request: Request, session: SessionDep, user: Reader
+    started: Started,
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    user: Reader,
+    notice: Annotated[Submission[Notice], queried(Notice)],
 ) -> Response:
     """The customer 360; any identity value leads to the customer's own address."""
     view = search.customer_view(session, ref, _viewer(user))
     if ref.strip() != str(view["id"]):
         return RedirectResponse(f"/customers/{view['id']}", status_code=303)
-    undone = _number(request.query_params.get("undone"))
+    undone = notice.data.undone if notice.data else None
     response = render(request, "customer_360.html", c=view, undone=undone)
     return _timed(response, started)
 
