@@ -32,6 +32,7 @@ from siyu.console.pages import touchpoints as touchpoint_pages
 from siyu.console.pages import wecom as wecom_pages
 from siyu.console.web import LoginRequired, render
 from siyu.core import limits
+from siyu.core.access_log import AccessLog
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
@@ -122,8 +123,10 @@ def create_app(background: bool = False) -> FastAPI:
         return RedirectResponse(f"/login?next={error.next_url}", status_code=303)
 
     app.add_middleware(limits.RefuseNul)
-    # Outermost: a body is limited before anything else runs, and every answer is secured.
+    # A body is limited before any route runs, and every answer is secured.
     app.add_middleware(Edge)
+    # Outermost: every answer, a 413 from the edge too, is logged with its request id.
+    app.add_middleware(AccessLog)
     static = Path(__file__).parent / "console" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)

@@ -154,6 +154,7 @@ def _safe_url(url: str) -> str:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    access_log: bool = typer.Option(True, help="Print a line per request, with its request id."),
 ) -> None:
     """Run the API, tracking API, home page, shipper and a job worker in one process."""
     import uvicorn
@@ -163,6 +164,7 @@ def serve(
     from siyu.core.db import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("siyu.access").setLevel(logging.INFO if access_log else logging.WARNING)
     upgrade()
     console.print(f"Siyu is serving on http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(create_app(background=True), host=host, port=port, log_level="warning")
