@@ -3,7 +3,7 @@
 Generates (once, cached under data/bench/) a synthetic lake of 1,000,000 customers and about
 20,000,000 events straight to Parquet with DuckDB, in the lake's own layout (events partitioned by
 brand date, snapshots of customers, the identity map, identities, orders and tags), then for each
-realistic segment times, in one run and alternating: the product path (`siyu.segments.service
+realistic segment times, in one run and alternating: the product path (`siyu.segments.evaluation
 .count`: parse the rule, build the Ibis expression, compile, run on DuckDB) and the same segment
 written by hand in DuckDB SQL over the same lake. Both must give the same count.
 SIYU_BENCH_CUSTOMERS makes a smaller lake (for a quick look); the events scale with it.
@@ -276,9 +276,9 @@ SEGMENTS: list[tuple[str, dict, str]] = [
 
 
 def _product_count(rule: dict) -> int:
-    from siyu.segments import service
+    from siyu.segments import evaluation
 
-    return service.count(rule, as_of=AS_OF)
+    return evaluation.count(rule, as_of=AS_OF)
 
 
 def _sql_count(sql: str) -> int:

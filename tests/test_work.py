@@ -22,7 +22,7 @@ from siyu.core.db import session_factory, unit_of_work, utcnow
 from siyu.core.schedule import Schedule, book_due
 from siyu.core.settings import get_settings
 from siyu.core.worker import book_ticks
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.segments.models import SegmentRefresh
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "siyu"
@@ -137,7 +137,9 @@ def test_schedule_names_are_unique_and_their_crons_valid():
 
 def test_a_due_scheduled_segment_is_refreshed_by_the_schedule():
     with unit_of_work() as s:
-        segment = stored.create_segment(s, "daily", "Daily", {"event": "Order Completed"}, "daily")
+        segment = segments.create_segment(
+            s, "daily", "Daily", {"event": "Order Completed"}, "daily"
+        )
         segment.next_refresh_at = utcnow() - timedelta(minutes=1)
     with unit_of_work() as s:
         segment_refresh = [x for x in work.SCHEDULES if x.name == "segment-refresh"]
@@ -147,7 +149,7 @@ def test_a_due_scheduled_segment_is_refreshed_by_the_schedule():
     with unit_of_work() as s:
         run = s.scalar(select(SegmentRefresh))
         assert run.status == "done" and run.reason == "schedule"
-        daily = stored.find_segment(s, "daily")
+        daily = segments.find_segment(s, "daily")
         assert daily.refreshed_at is not None and daily.next_refresh_at > utcnow()
 
 

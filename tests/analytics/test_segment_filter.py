@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from siyu.analytics.registry import REPORTS
 from siyu.cli import app
 from siyu.core.db import unit_of_work
-from siyu.segments import stored
+from siyu.segments import service as segments
 from tests.analytics.factories import SHANGHAI, write_lake
 
 PERIOD = "start=2026-11-08&end=2026-11-14"
@@ -30,9 +30,11 @@ def lake(rows, lake_root):
         rows.order(customer_id, datetime(2026, 11, 9, 12, tzinfo=SHANGHAI), amount)
     write_lake(lake_root, rows)
     with unit_of_work() as s:
-        stored.create_segment(s, "posters", "海报客户", {"first_touchpoint": {"in": ["poster-1"]}})
+        segments.create_segment(
+            s, "posters", "海报客户", {"first_touchpoint": {"in": ["poster-1"]}}
+        )
         # A segment that names another: the report reads it with the other's rule written in.
-        stored.create_segment(s, "not-posters", "Not posters", {"not": {"segment": "posters"}})
+        segments.create_segment(s, "not-posters", "Not posters", {"not": {"segment": "posters"}})
     return lake_root
 
 
@@ -107,12 +109,12 @@ def test_the_cli_takes_a_saved_segments_key_or_a_rule_file(lake, tmp_path):
 
 
 def test_a_segments_lifecycle_conditions_use_the_brands_lifecycle_days(lake, client, admin_token):
-    from siyu.tags.lifecycle import set_thresholds
+    from siyu.segments.lifecycle import set_thresholds
 
     auth = {"Authorization": f"Bearer {admin_token}"}
     query = {"period": {"start": "2026-11-08", "end": "2026-11-14"}}
     with unit_of_work() as s:
-        stored.create_segment(s, "active", "Active", {"lifecycle": {"in": ["active"]}})
+        segments.create_segment(s, "active", "Active", {"lifecycle": {"in": ["active"]}})
 
     def gmv() -> int:
         answer = client.post("/api/reports/gmv?segment=active", json=query, headers=auth)

@@ -116,7 +116,7 @@ def _rule_body(world: World) -> dict:
 
 
 def _new_segment() -> str:
-    from siyu.segments.stored import create_segment
+    from siyu.segments.service import create_segment
 
     with unit_of_work() as s:
         return create_segment(s, f"s-{next(_serial)}", "S", {"tag": "Gold"}).key
@@ -161,7 +161,7 @@ def _new_task(world: World) -> int:
 
 
 def _task_body(world: World) -> dict:
-    from siyu.segments.stored import create_segment
+    from siyu.segments.service import create_segment
 
     with unit_of_work() as s:
         segment = create_segment(s, f"t-{next(_serial)}", "T", {"tag": "Gold"})

@@ -17,7 +17,7 @@ from siyu.imports.cells import text
 from siyu.imports.plans import Problem
 from siyu.imports.readers import SourceRow
 from siyu.imports.rejected import RejectedFile
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.staff.service import assign_owner, create_staff
 from tests.console.test_dashboard import to_lake
 from tests.segments.brand import Brand, identify, order
@@ -71,7 +71,7 @@ def test_segment_members_export_quotes_ids_and_phones(signed_in, client, admin_t
     )
     brand.ship()
     with unit_of_work() as s:
-        stored.refresh(s, stored.create_segment(s, "all", "All", {"not": {"tag": "x"}}))
+        segments.refresh(s, segments.create_segment(s, "all", "All", {"not": {"tag": "x"}}))
     for response in (
         signed_in("analyst").get("/segments/all/export.csv"),
         client.get(

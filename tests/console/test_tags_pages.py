@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from siyu.tags.models import LifecycleSettings, Tag, TagGroup
+from siyu.segments.models import LifecycleSettings
+from siyu.tags.models import Tag, TagGroup
 from tests.console_support import csrf_of, error_beside
 
 

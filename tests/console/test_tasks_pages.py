@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
 from siyu.segments.models import SegmentMember
-from siyu.segments.stored import create_segment
+from siyu.segments.service import create_segment
 from siyu.staff.models import GuideTask
 from tests.console_support import csrf_of, error_beside
 

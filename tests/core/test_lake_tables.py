@@ -20,7 +20,7 @@ from siyu.core.periods import Period
 from siyu.events.service import ingest
 from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
-from siyu.segments import service as segments
+from siyu.segments import evaluation as segments
 from siyu.snapshots import BUILDERS, write_snapshots
 from tests.helpers import identify, track
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from siyu.core.db import unit_of_work
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.segments.models import Segment
 from tests.e2e.test_reports import _orders_in_the_lake
 
@@ -17,9 +17,9 @@ WANG = {"attribute": "name", "op": "contains", "value": "王"}
 def _segment(brand, key: str, name: str, rule: dict, refresh: bool) -> None:
     with unit_of_work(brand.database) as s:
         if s.scalar(select(Segment.id).where(Segment.key == key)) is None:
-            segment = stored.create_segment(s, key, name, rule, "manual")
+            segment = segments.create_segment(s, key, name, rule, "manual")
             if refresh:
-                stored.request_refresh(s, segment)
+                segments.request_refresh(s, segment)
 
 
 def _count(page) -> int:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from siyu.core.db import unit_of_work
 from siyu.segments.models import SegmentMember
-from siyu.segments.stored import create_segment
+from siyu.segments.service import create_segment
 
 
 def _segment(brand) -> str:

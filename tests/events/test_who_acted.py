@@ -20,7 +20,7 @@ from siyu.events import catalogue
 from siyu.events.service import ingest
 from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
-from siyu.segments import service as segments
+from siyu.segments import evaluation as segments
 from siyu.snapshots import write_snapshots
 from siyu.staff import tasks
 from siyu.staff.service import assign_owners, create_staff

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from siyu.core.settings import reset_settings
-from siyu.segments import service
+from siyu.segments import evaluation
 from tests.segments.factories import SHANGHAI, LakeRows, write_lake
 
 AS_OF = datetime(2026, 11, 22, tzinfo=SHANGHAI)
@@ -35,7 +35,7 @@ def members_of(rows: LakeRows, lake_root: Path) -> Callable[..., list[int]]:
 
     def members_of(rule: dict, as_of: datetime = AS_OF, segments: dict | None = None):
         write_lake(lake_root, rows)
-        found = service.members(rule, as_of=as_of, resolve=(segments or {}).get)
+        found = evaluation.members(rule, as_of=as_of, resolve=(segments or {}).get)
         return [member.customer_id for member in found]
 
     return members_of

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from siyu import work
 from siyu.console.pages import segment_builder as builder
 from siyu.core.db import unit_of_work
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.segments.models import Segment, SegmentRefresh
 from tests.console_support import csrf_of, error_beside
 from tests.segments.brand import Brand, identify, order, track
@@ -86,7 +86,7 @@ def _run_jobs() -> None:
 
 def _members(key: str) -> list[int]:
     with unit_of_work() as s:
-        return stored.member_ids(s, stored.find_segment(s, key))
+        return segments.member_ids(s, segments.find_segment(s, key))
 
 
 def test_the_api_changes_the_rule_keeps_the_key_and_refreshes(client, admin_token):
@@ -143,25 +143,25 @@ def test_the_api_does_not_take_a_new_key(client, admin_token):
 
 def test_an_edit_that_would_make_a_cycle_is_refused():
     with unit_of_work() as s:
-        stored.create_segment(s, "a", "A", {"tag": "VIP"})
-        stored.create_segment(s, "b", "B", {"segment": "a"})
+        segments.create_segment(s, "a", "A", {"tag": "VIP"})
+        segments.create_segment(s, "b", "B", {"segment": "a"})
     with pytest.raises(Exception, match="cycle"), unit_of_work() as s:
-        stored.update_segment(s, "a", name=None, rule={"segment": "b"}, schedule=None)
+        segments.update_segment(s, "a", name=None, rule={"segment": "b"}, schedule=None)
     with unit_of_work() as s:
-        assert stored.find_segment(s, "a").rule == {"tag": "VIP"}
+        assert segments.find_segment(s, "a").rule == {"tag": "VIP"}
 
 
 def test_an_edit_refreshes_the_segments_that_name_it_and_queues_behind_a_running_refresh():
     with unit_of_work() as s:
-        vip = stored.create_segment(s, "vip", "VIP", {"tag": "VIP"})
-        stored.create_segment(s, "uses-vip", "Uses VIP", {"not": {"segment": "vip"}})
-        stored.create_segment(s, "uses-that", "Uses that", {"segment": "uses-vip"})
-        stored.create_segment(s, "other", "Other", {"tag": "x"})
-        running = stored.request_refresh(s, vip)
+        vip = segments.create_segment(s, "vip", "VIP", {"tag": "VIP"})
+        segments.create_segment(s, "uses-vip", "Uses VIP", {"not": {"segment": "vip"}})
+        segments.create_segment(s, "uses-that", "Uses that", {"segment": "uses-vip"})
+        segments.create_segment(s, "other", "Other", {"tag": "x"})
+        running = segments.request_refresh(s, vip)
         running.status = "running"
     with unit_of_work() as s:
-        segment = stored.update_segment(s, "vip", name=None, rule={"tag": "Gold"}, schedule=None)
-        run = stored.refresh_changed(s, segment)
+        segment = segments.update_segment(s, "vip", name=None, rule={"tag": "Gold"}, schedule=None)
+        run = segments.refresh_changed(s, segment)
         queued = s.scalars(select(SegmentRefresh).where(SegmentRefresh.status == "queued"))
         keys = sorted(s.get(Segment, r.segment_id).key for r in queued)
 
@@ -171,11 +171,13 @@ def test_an_edit_refreshes_the_segments_that_name_it_and_queues_behind_a_running
 
 def test_a_reports_rule_has_the_segments_it_names_written_in():
     with unit_of_work() as s:
-        stored.create_segment(s, "vip", "VIP", {"tag": "VIP"})
-        stored.create_segment(s, "mid", "Mid", {"and": [{"segment": "vip"}, {"tag": "x"}]})
-        stored.create_segment(s, "top", "Top", {"not": {"segment": "mid"}})
+        segments.create_segment(s, "vip", "VIP", {"tag": "VIP"})
+        segments.create_segment(s, "mid", "Mid", {"and": [{"segment": "vip"}, {"tag": "x"}]})
+        segments.create_segment(s, "top", "Top", {"not": {"segment": "mid"}})
 
-        assert stored.standalone_rule(s, "top") == {"not": {"and": [{"tag": "VIP"}, {"tag": "x"}]}}
+        assert segments.standalone_rule(s, "top") == {
+            "not": {"and": [{"tag": "VIP"}, {"tag": "x"}]}
+        }
 
 
 # The console
@@ -186,7 +188,7 @@ def test_the_edit_page_shows_the_builder_filled_in_from_the_rule(signed_in):
         "or": [{"tag": "VIP"}, {"event": "Contact Added", "within_days": 7, "count": {"gte": 2}}]
     }
     with unit_of_work() as s:
-        stored.create_segment(s, "mixed", "Mixed", rule, "hourly")
+        segments.create_segment(s, "mixed", "Mixed", rule, "hourly")
     page = signed_in("operator")
 
     assert 'data-test="edit"' in page.get("/segments/mixed").text
@@ -202,7 +204,7 @@ def test_the_edit_page_shows_the_builder_filled_in_from_the_rule(signed_in):
 def test_a_rule_the_builder_cannot_show_is_edited_as_json_with_a_note(signed_in):
     rule = {"sequence": ["Product Viewed", "Order Completed"], "within_days": 7}
     with unit_of_work() as s:
-        stored.create_segment(s, "seq", "Seq", rule)
+        segments.create_segment(s, "seq", "Seq", rule)
     page = signed_in("operator")
 
     form = page.get("/segments/seq/edit").text
@@ -219,7 +221,7 @@ def test_a_rule_the_builder_cannot_show_is_edited_as_json_with_a_note(signed_in)
     )
     assert saved.status_code == 303
     with unit_of_work() as s:
-        assert stored.find_segment(s, "seq").rule == changed
+        assert segments.find_segment(s, "seq").rule == changed
 
 
 def test_a_bad_value_in_a_condition_is_shown_beside_it_in_both_languages(signed_in):
@@ -246,7 +248,7 @@ def test_a_bad_value_in_a_condition_is_shown_beside_it_in_both_languages(signed_
 
 def test_an_edit_without_a_name_is_refused_beside_it_and_nothing_is_written(signed_in):
     with unit_of_work() as s:
-        stored.create_segment(s, "vip", "VIP", {"tag": "VIP"})
+        segments.create_segment(s, "vip", "VIP", {"tag": "VIP"})
     page = signed_in("operator")
     csrf = csrf_of(page.get("/segments/vip/edit").text)
 
@@ -257,13 +259,13 @@ def test_an_edit_without_a_name_is_refused_beside_it_and_nothing_is_written(sign
     assert error_beside(refused.text, "name") == "此项必填"
     assert error_beside(refused.text, "schedule") == "请从列出的选项中选择"
     with unit_of_work() as s:
-        segment = stored.find_segment(s, "vip")
+        segment = segments.find_segment(s, "vip")
         assert (segment.name, segment.rule) == ("VIP", {"tag": "VIP"})
 
 
 def test_bad_json_is_refused_on_the_page(signed_in):
     with unit_of_work() as s:
-        stored.create_segment(s, "seq", "Seq", {"tag": "VIP"})
+        segments.create_segment(s, "seq", "Seq", {"tag": "VIP"})
     page = signed_in("operator")
     csrf = csrf_of(page.get("/segments/seq/edit").text)
 
@@ -279,7 +281,7 @@ def test_bad_json_is_refused_on_the_page(signed_in):
 def test_saving_the_builder_changes_the_rule_and_the_members(signed_in):
     brand = _brand()
     with unit_of_work() as s:
-        stored.refresh(s, stored.create_segment(s, "b", "Buyers", {"event": "Order Completed"}))
+        segments.refresh(s, segments.create_segment(s, "b", "Buyers", {"event": "Order Completed"}))
     page = signed_in("operator")
     csrf = csrf_of(page.get("/segments/b/edit").text)
     fields = {"kind_0": "performed", "event_0": "Product Viewed", "op_0": "gte", "n_0": "1"}
@@ -298,13 +300,13 @@ def test_saving_the_builder_changes_the_rule_and_the_members(signed_in):
     assert "Viewers" in detail and "Product Viewed" in detail
     assert _members("b") == [brand.customer_id("bob")]
     with unit_of_work() as s:
-        assert stored.find_segment(s, "b").schedule == "manual"
+        assert segments.find_segment(s, "b").schedule == "manual"
 
 
 def test_a_bad_condition_is_named_by_its_row_and_nothing_is_written(signed_in):
     with unit_of_work() as s:
-        stored.create_segment(s, "vip", "VIP", {"tag": "VIP"})
-        stored.create_segment(s, "fans", "Fans", {"segment": "vip"})
+        segments.create_segment(s, "vip", "VIP", {"tag": "VIP"})
+        segments.create_segment(s, "fans", "Fans", {"segment": "vip"})
     page = signed_in("operator")
     csrf = csrf_of(page.get("/segments/vip/edit").text)
     fields = {"kind_0": "tag", "tag_0": "VIP", "kind_2": "segment", "segment_2": "fans"}
@@ -317,13 +319,13 @@ def test_a_bad_condition_is_named_by_its_row_and_nothing_is_written(signed_in):
     assert "cycle" in error and "$.and[1].segment" in error
     assert 'class="cond bad"' in answer.text
     with unit_of_work() as s:
-        segment = stored.find_segment(s, "vip")
+        segment = segments.find_segment(s, "vip")
         assert (segment.name, segment.rule) == ("VIP", {"tag": "VIP"})
 
 
 def test_the_progress_poll_reloads_the_page_when_the_refresh_ends(signed_in):
     with unit_of_work() as s:
-        stored.request_refresh(s, stored.create_segment(s, "p", "P", {"tag": "VIP"}))
+        segments.request_refresh(s, segments.create_segment(s, "p", "P", {"tag": "VIP"}))
     page = signed_in("analyst")
     polling = page.get("/segments/p/progress", headers={"HX-Request": "true"})
     assert "HX-Refresh" not in polling.headers
@@ -336,7 +338,7 @@ def test_the_progress_poll_reloads_the_page_when_the_refresh_ends(signed_in):
 
 def test_only_editors_see_the_edit_button(signed_in):
     with unit_of_work() as s:
-        stored.create_segment(s, "v", "V", {"tag": "VIP"})
+        segments.create_segment(s, "v", "V", {"tag": "VIP"})
 
     assert 'data-test="edit"' not in signed_in("analyst").get("/segments/v").text
 
@@ -367,7 +369,7 @@ def test_a_description_says_what_a_segment_is_for_and_is_kept_across_edits(clien
 
 def test_the_pages_show_and_edit_the_description(signed_in):
     with unit_of_work() as s:
-        stored.create_segment(s, "gold", "Gold", {"tag": "VIP"}, description="For the 618 push")
+        segments.create_segment(s, "gold", "Gold", {"tag": "VIP"}, description="For the 618 push")
     page = signed_in("operator")
     assert "For the 618 push" in page.get("/segments/list").text
     assert "For the 618 push</p>" in page.get("/segments/gold").text

@@ -54,9 +54,9 @@ def test_bulk_tagging_a_segment_from_the_tags_page(signed_in):
     _brand()
     with unit_of_work() as s:
         ensure_tag(s, "618", "behaviour")
-        from siyu.segments import stored
+        from siyu.segments import service as segments
 
-        stored.refresh(s, stored.create_segment(s, "all", "All", {"not": {"tag": "x"}}))
+        segments.refresh(s, segments.create_segment(s, "all", "All", {"not": {"tag": "x"}}))
     page = signed_in("operator")
     csrf = csrf_of(page.get("/tags").text)
     done = page.post("/tags/bulk", data={"csrf_token": csrf, "tag": "618", "segment": "all"})

@@ -8,7 +8,7 @@ import duckdb
 import ibis
 import pytest
 
-from siyu.segments.service import PreviewTimeout, time_limit
+from siyu.segments.evaluation import PreviewTimeout, time_limit
 
 
 def total(rows: int) -> ibis.Expr:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from siyu.core.lake import open_lake
-from siyu.segments import service
+from siyu.segments import evaluation
 from siyu.segments.rules import RFM_LAYERS, parse_rule
 from tests.segments.factories import SHANGHAI, LakeRows, write_lake
 from tests.segments.reference import Reference
@@ -240,7 +240,7 @@ def test_compiled_segment_matches_the_reference(data: st.DataObject) -> None:
     parse_rule(rule, SEGMENTS.get)  # every generated rule is valid
     with tempfile.TemporaryDirectory() as folder:
         root = write_lake(Path(folder), rows)
-        found = service.members(rule, as_of=AS_OF, resolve=SEGMENTS.get, lake=open_lake(folder))
+        found = evaluation.members(rule, as_of=AS_OF, resolve=SEGMENTS.get, lake=open_lake(folder))
         compiled = {member.customer_id for member in found}
         expected = Reference(root, AS_OF, SEGMENTS).members(rule)
         event(f"members: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
@@ -281,6 +281,6 @@ def test_compiled_conjunction_matches_the_reference(data: st.DataObject) -> None
     parse_rule(rule, SEGMENTS.get)
     with tempfile.TemporaryDirectory() as folder:
         root = write_lake(Path(folder), rows)
-        found = service.members(rule, as_of=AS_OF, resolve=SEGMENTS.get, lake=open_lake(folder))
+        found = evaluation.members(rule, as_of=AS_OF, resolve=SEGMENTS.get, lake=open_lake(folder))
         expected = Reference(root, AS_OF, SEGMENTS).members(rule)
         assert {member.customer_id for member in found} == expected

@@ -7,23 +7,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from siyu.core.errors import InvalidInput
-from siyu.segments import service
+from siyu.segments import evaluation
 from tests.segments.factories import SHANGHAI
 
 TICK = timedelta(microseconds=1)
 
 
 def test_a_date_as_of_is_the_start_of_that_day_in_the_brand_zone():
-    assert service.parse_as_of("2026-11-22") == datetime(2026, 11, 21, 16, tzinfo=UTC)
-    assert service.parse_as_of("2026-11-22T10:30") == datetime(2026, 11, 22, 2, 30, tzinfo=UTC)
-    assert service.parse_as_of("2026-11-22T10:30+00:00") == datetime(
+    assert evaluation.parse_as_of("2026-11-22") == datetime(2026, 11, 21, 16, tzinfo=UTC)
+    assert evaluation.parse_as_of("2026-11-22T10:30") == datetime(2026, 11, 22, 2, 30, tzinfo=UTC)
+    assert evaluation.parse_as_of("2026-11-22T10:30+00:00") == datetime(
         2026, 11, 22, 10, 30, tzinfo=UTC
     )
 
 
 def test_an_unreadable_as_of_is_refused():
     with pytest.raises(InvalidInput, match="as_of must be a date"):
-        service.parse_as_of("yesterday")
+        evaluation.parse_as_of("yesterday")
 
 
 def test_within_days_starts_after_as_of_minus_n_days_and_ends_at_as_of(rows, members_of):
@@ -33,7 +33,7 @@ def test_within_days_starts_after_as_of_minus_n_days_and_ends_at_as_of(rows, mem
         rows.customer(cid)
         rows.event(cid, "Coupon Redeemed", at)
 
-    as_of = service.parse_as_of("2026-11-22")
+    as_of = evaluation.parse_as_of("2026-11-22")
     rule = {"event": "Coupon Redeemed", "within_days": 7}
 
     assert members_of(rule, as_of=as_of) == [2, 3]
@@ -45,9 +45,9 @@ def test_a_later_as_of_moves_the_window(rows, members_of):
     rows.event(1, "Group Joined", datetime(2026, 11, 1, 23, 59, tzinfo=SHANGHAI))
     rule = {"event": "Group Joined", "within_days": 1}
 
-    assert members_of(rule, as_of=service.parse_as_of("2026-11-02")) == [1]
-    assert members_of(rule, as_of=service.parse_as_of("2026-11-03")) == []
-    assert members_of(rule, as_of=service.parse_as_of("2026-11-01")) == []
+    assert members_of(rule, as_of=evaluation.parse_as_of("2026-11-02")) == [1]
+    assert members_of(rule, as_of=evaluation.parse_as_of("2026-11-03")) == []
+    assert members_of(rule, as_of=evaluation.parse_as_of("2026-11-01")) == []
 
 
 def test_events_late_in_the_day_are_found_across_the_utc_date_line(rows, members_of):
@@ -56,8 +56,8 @@ def test_events_late_in_the_day_are_found_across_the_utc_date_line(rows, members
     rows.event(1, "QR Code Scanned", datetime(2026, 11, 22, 7, 30, tzinfo=SHANGHAI))
     rule = {"event": "QR Code Scanned", "within_days": 1}
 
-    assert members_of(rule, as_of=service.parse_as_of("2026-11-22T08:00")) == [1]
-    assert members_of(rule, as_of=service.parse_as_of("2026-11-22T07:00")) == []
+    assert members_of(rule, as_of=evaluation.parse_as_of("2026-11-22T08:00")) == [1]
+    assert members_of(rule, as_of=evaluation.parse_as_of("2026-11-22T07:00")) == []
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_tags_and_orders_of_merged_ids_belong_to_the_kept_customer(merged, membe
 def test_members_are_listed_once_by_user_id(merged, lake_root, members_of):
     members_of({"event": "Product Viewed"})  # writes the lake
 
-    found = list(service.members({"event": "Product Viewed"}, as_of=_as_of()))
+    found = list(evaluation.members({"event": "Product Viewed"}, as_of=_as_of()))
 
     assert [member.label for member in found] == ["u-1", "4"]
 
@@ -103,14 +103,14 @@ def test_preview_counts_and_samples_twenty_by_customer_id(rows, lake_root, membe
         rows.user_id(cid, f"u{cid:02d}")
     members_of({"tag": "none"})  # writes the lake
 
-    result = service.preview({"attribute": "city", "op": "eq", "value": "上海"}, as_of=_as_of())
+    result = evaluation.preview({"attribute": "city", "op": "eq", "value": "上海"}, as_of=_as_of())
 
     assert result.count == 30
     assert [m.user_id for m in result.sample] == [f"u{cid:02d}" for cid in range(1, 21)]
 
 
 def test_preview_of_an_empty_lake_is_empty(lake_root):
-    assert service.preview({"tag": "VIP"}).model_dump() == {"count": 0, "sample": []}
+    assert evaluation.preview({"tag": "VIP"}).model_dump() == {"count": 0, "sample": []}
 
 
 def _as_of() -> datetime:

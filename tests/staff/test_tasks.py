@@ -23,7 +23,7 @@ from siyu.events.service import SourceRef, ingest
 from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
 from siyu.segments.models import SegmentMember
-from siyu.segments.stored import create_segment
+from siyu.segments.service import create_segment
 from siyu.staff import tasks
 from siyu.staff.service import assign_owner, create_staff
 from tests.helpers import identify, track

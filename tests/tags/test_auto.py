@@ -11,7 +11,8 @@ from siyu import work
 from siyu.core import jobs
 from siyu.core.db import session_factory, unit_of_work
 from siyu.core.errors import InvalidInput
-from siyu.tags import auto, lifecycle
+from siyu.segments import lifecycle
+from siyu.tags import auto
 from siyu.tags import jobs as tag_jobs
 from siyu.tags.models import Tag
 from siyu.tags.service import ensure_tag, history, tag_customer, tags_of

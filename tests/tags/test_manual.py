@@ -6,7 +6,7 @@ import pytest
 
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.tags import bulk, enterprise
 from siyu.tags.service import (
     add_group,
@@ -55,8 +55,8 @@ def test_bulk_from_a_list_of_ids_and_phones_and_from_a_segment():
         tag = ensure_tag(s, "618 buyers", "behaviour")
         assert bulk_tag(s, tag, found, actor="test") == 2
         assert bulk_tag(s, tag, found, actor="test") == 0
-        segment = stored.create_segment(s, "buyers", "Buyers", {"event": "Order Completed"})
-        stored.refresh(s, segment)
+        segment = segments.create_segment(s, "buyers", "Buyers", {"event": "Order Completed"})
+        segments.refresh(s, segment)
         assert bulk.tag_segment(s, tag, "buyers", remove=True, actor="test") == 1
         assert holders(s, tag.id) == {bob}
         assert len(history(s, tag_id=tag.id)) == 3

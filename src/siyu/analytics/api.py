@@ -9,7 +9,7 @@ from siyu.analytics.base import ReportQuery
 from siyu.analytics.registry import REPORTS
 from siyu.core.auth import ApiToken
 from siyu.core.deps import SessionDep, token_allowed
-from siyu.segments import stored
+from siyu.segments import service as segments
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Reader = Annotated[ApiToken, token_allowed("reports.view")]
@@ -23,7 +23,7 @@ def _route(kind: str, module) -> None:
         query: module.Query, token: Reader, session: SessionDep, segment: str | None = SEGMENT
     ) -> module.Result:
         if segment:
-            query = with_segment(query, stored.report_filter(session, segment))
+            query = with_segment(query, segments.report_filter(session, segment))
         return runner.run(module, query).result
 
     router.add_api_route(
@@ -37,7 +37,7 @@ def _route(kind: str, module) -> None:
 
 
 def with_segment(query: ReportQuery, found: dict) -> ReportQuery:
-    """The query with its segment filter set to a saved segment's (stored.report_filter)."""
+    """The query with its segment filter set to a saved segment's (segments.report_filter)."""
     filters = query.filters.model_validate({**query.filters.model_dump(), **found})
     return query.model_copy(update={"filters": filters})
 

@@ -16,7 +16,7 @@ from siyu.core.console_out import console, emit_json, fail
 from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.settings import get_settings
-from siyu.segments import stored
+from siyu.segments import service as segments
 
 app = typer.Typer(help="Reports (数据分析) from the event lake.", no_args_is_help=True)
 
@@ -62,10 +62,10 @@ def filters(touchpoint, touchpoint_type, store, guide, segment: str | None) -> d
 def segment_filter(segment: str) -> dict:
     """A saved segment's filter by its key (its rule, the brand's lifecycle days); a value a key
     cannot be (it has a . or a /) is a file holding a rule."""
-    if not stored.KEY.fullmatch(segment):
+    if not segments.KEY.fullmatch(segment):
         return {"segment": json.loads(Path(segment).read_text(encoding="utf-8"))}
     with unit_of_work() as session:
-        return stored.report_filter(session, segment)
+        return segments.report_filter(session, segment)
 
 
 def show(module, query: dict, json_out: bool) -> BaseModel:

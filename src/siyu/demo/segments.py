@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work
 from siyu.core.lake import refresh_snapshots
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.segments.models import Segment
 from siyu.tags import auto
 from siyu.tags.service import add_group, ensure_tag, group_keys
@@ -82,8 +82,8 @@ def seed_demo() -> None:
         auto.evaluate(session)
     refresh_snapshots()  # the segments read the new tags from the lake
     with unit_of_work() as session:
-        for segment in stored.list_segments(session):
-            stored.refresh(session, segment)
+        for segment in segments.list_segments(session):
+            segments.refresh(session, segment)
 
 
 def define(session: Session) -> None:
@@ -98,6 +98,6 @@ def define(session: Session) -> None:
             auto.set_rule(session, tag, rule)
     for key, name, description, rule in SEGMENTS:
         if session.scalar(select(Segment.id).where(Segment.key == key)) is None:
-            stored.create_segment(
+            segments.create_segment(
                 session, key, name, rule, "daily", "cli:demo", description=description
             )

@@ -13,8 +13,8 @@ from siyu.core.auth import ApiToken
 from siyu.core.deps import SessionDep, read_ended, token_allowed
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Cursor
+from siyu.segments import evaluation, service
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
-from siyu.segments import service, stored
 from siyu.segments.schemas import (
     RefreshOut,
     RuleIn,
@@ -34,12 +34,12 @@ Editor = Annotated[ApiToken, token_allowed("segments.edit")]
 
 @router.get("", summary="Every stored segment")
 def list_all(session: SessionDep, token: Reader) -> list[SegmentOut]:
-    return [segment_out(s) for s in stored.list_segments(session)]
+    return [segment_out(s) for s in service.list_segments(session)]
 
 
 @router.post("", summary="Store a segment (its members come with its first refresh)")
 def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
-    segment = stored.create_segment(
+    segment = service.create_segment(
         session,
         body.key,
         body.name,
@@ -48,7 +48,7 @@ def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
         f"token:{token.name}",
         description=body.description,
     )
-    stored.request_refresh(session, segment, requested_by=f"token:{token.name}")
+    service.request_refresh(session, segment, requested_by=f"token:{token.name}")
     return segment_out(segment)
 
 
@@ -56,15 +56,15 @@ def create(body: SegmentIn, session: SessionDep, token: Editor) -> SegmentOut:
 async def preview(body: RuleIn, token: Previewer) -> dict:
     # The lake query (up to the preview's time limit) runs in a lake-query thread, holding no
     # database connection and none of the threads plain `def` routes run in.
-    as_of = service.parse_as_of(body.as_of)
-    rules, limits = await run_in_threadpool(stored.preview_inputs)
-    work = partial(service.preview, body.rule, as_of=as_of, resolve=rules.get, thresholds=limits)
+    as_of = evaluation.parse_as_of(body.as_of)
+    rules, limits = await run_in_threadpool(service.preview_inputs)
+    work = partial(evaluation.preview, body.rule, as_of=as_of, resolve=rules.get, thresholds=limits)
     return (await run_lake_query(work)).model_dump()
 
 
 @router.get("/{key}", summary="One segment")
 def show(key: str, session: SessionDep, token: Reader) -> SegmentOut:
-    return segment_out(stored.find_segment(session, key))
+    return segment_out(service.find_segment(session, key))
 
 
 @router.put(
@@ -72,7 +72,7 @@ def show(key: str, session: SessionDep, token: Reader) -> SegmentOut:
     summary="Change a segment's name, rule or schedule (the key stays); a new rule is refreshed",
 )
 def change(key: str, body: SegmentChange, session: SessionDep, token: Editor) -> SegmentOut:
-    segment = stored.update_segment(
+    segment = service.update_segment(
         session,
         key,
         name=body.name,
@@ -81,25 +81,27 @@ def change(key: str, body: SegmentChange, session: SessionDep, token: Editor) ->
         description=body.description,
     )
     if body.rule is not None:
-        stored.refresh_changed(session, segment, requested_by=f"token:{token.name}")
+        service.refresh_changed(session, segment, requested_by=f"token:{token.name}")
     return segment_out(segment)
 
 
 @router.delete("/{key}", summary="Delete a segment and its membership history")
 def remove(key: str, session: SessionDep, token: Editor) -> dict:
-    stored.delete_segment(session, key)
+    service.delete_segment(session, key)
     return {"deleted": key}
 
 
 @router.post("/{key}/refresh", summary="Refresh the members (a job; poll the refresh)")
 def refresh(key: str, session: SessionDep, token: Editor) -> RefreshOut:
-    segment = stored.find_segment(session, key)
-    return refresh_out(stored.request_refresh(session, segment, requested_by=f"token:{token.name}"))
+    segment = service.find_segment(session, key)
+    return refresh_out(
+        service.request_refresh(session, segment, requested_by=f"token:{token.name}")
+    )
 
 
 @router.get("/{key}/refresh", summary="The latest refresh and its progress")
 def latest(key: str, session: SessionDep, token: Reader) -> RefreshOut | None:
-    run = stored.latest_refresh(session, stored.find_segment(session, key))
+    run = service.latest_refresh(session, service.find_segment(session, key))
     return refresh_out(run) if run else None
 
 
@@ -107,9 +109,9 @@ def latest(key: str, session: SessionDep, token: Reader) -> RefreshOut | None:
 def members(
     key: str, session: SessionDep, token: Reader, after: Cursor | None = None, limit: int = 100
 ) -> dict:
-    segment = stored.find_segment(session, key)
+    segment = service.find_segment(session, key)
     limit = min(max(limit, 1), 1000)
-    rows = stored.current_members(session, segment, after, limit)
+    rows = service.current_members(session, segment, after, limit)
     items = [{"customer_id": m.customer_id, "entered_at": m.entered_at} for m in rows]
     next_after = rows[-1].customer_id if len(rows) == limit else None
     return {"members": items, "next_after": next_after}
@@ -117,8 +119,8 @@ def members(
 
 @router.get("/{key}/export.csv", summary="Current members as CSV")
 def export(key: str, session: SessionDep, token: Reader) -> StreamingResponse:
-    segment = stored.find_segment(session, key)
-    body = list(stored.export_csv(session, segment))  # read before the session closes
+    segment = service.find_segment(session, key)
+    body = list(service.export_csv(session, segment))  # read before the session closes
     return StreamingResponse(
         iter(body),
         media_type="text/csv; charset=utf-8",

@@ -15,10 +15,9 @@ from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import refresh_snapshots
-from siyu.segments import service, stored
-from siyu.segments.lifecycle import LifecycleThresholds
+from siyu.segments import evaluation, service
+from siyu.segments.lifecycle import LifecycleThresholds, thresholds
 from siyu.segments.rules import Resolve
-from siyu.tags.lifecycle import thresholds
 
 app = typer.Typer(
     help="Segments (人群包): preview a rule, list its members, store and refresh segments.",
@@ -40,9 +39,9 @@ def preview(
 ) -> None:
     """How many customers the rule holds for, and a sample of them."""
     try:
-        result = service.preview(
+        result = evaluation.preview(
             _read(rules),
-            as_of=service.parse_as_of(as_of),
+            as_of=evaluation.parse_as_of(as_of),
             resolve=folder_resolver(segments or rules.parent),
             key=rules.stem,
             thresholds=_brand_thresholds(),
@@ -66,9 +65,9 @@ def members(
 ) -> None:
     """One member per line: the user_id, or the customer id when there is none."""
     try:
-        found = service.members(
+        found = evaluation.members(
             _read(rules),
-            as_of=service.parse_as_of(as_of),
+            as_of=evaluation.parse_as_of(as_of),
             resolve=folder_resolver(segments or rules.parent),
             key=rules.stem,
             thresholds=_brand_thresholds(),
@@ -93,10 +92,10 @@ def create(
         rule = _read(rules)
         refresh_snapshots()
         with acting_as("cli"), unit_of_work() as session:
-            segment = stored.create_segment(
+            segment = service.create_segment(
                 session, key, name, rule, schedule, "cli", description=description
             )
-            counts = stored.refresh(session, segment)
+            counts = service.refresh(session, segment)
             result = _summary(segment)
     except SiyuError as error:
         fail(error)
@@ -114,9 +113,9 @@ def refresh(
     try:
         refresh_snapshots()
         with acting_as("cli"), unit_of_work() as session, progress_bar() as bar:
-            segment = stored.find_segment(session, key)
+            segment = service.find_segment(session, key)
             task = bar.add_task(f"refresh {key}", total=100)
-            counts = stored.refresh(
+            counts = service.refresh(
                 session, segment, progress=lambda p: bar.update(task, completed=p)
             )
             bar.update(task, completed=100)
@@ -132,7 +131,7 @@ def refresh(
 def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every stored segment, its schedule and member count."""
     with unit_of_work() as session:
-        found = [_summary(s) for s in stored.list_segments(session)]
+        found = [_summary(s) for s in service.list_segments(session)]
     if json_out:
         return emit_json(found)
     table = Table("key", "name", "schedule", "members", "refreshed")
@@ -150,8 +149,8 @@ def export(
     """The current members as CSV (customer_id, user_id, phone, entered_at)."""
     try:
         with unit_of_work() as session:
-            segment = stored.find_segment(session, key)
-            chunks = stored.export_csv(session, segment)
+            segment = service.find_segment(session, key)
+            chunks = service.export_csv(session, segment)
             if output is None:
                 for chunk in chunks:
                     typer.echo(chunk, nl=False)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
 from siyu.core.lake import refresh_snapshots
-from siyu.segments import stored
+from siyu.segments import service
 from siyu.segments.models import Segment, SegmentRefresh
 
 
@@ -29,7 +29,7 @@ def run_refresh(session: Session, payload: dict) -> None:
         session.commit()
 
     try:
-        count, entered, exited = stored.refresh(session, segment, progress=progress)
+        count, entered, exited = service.refresh(session, segment, progress=progress)
     except Exception:
         session.rollback()
         run.status, run.error, run.finished_at = "failed", traceback.format_exc()[-2000:], utcnow()
@@ -42,10 +42,10 @@ def run_refresh(session: Session, payload: dict) -> None:
 
 def enqueue_due(session: Session, now: datetime | None = None) -> int:
     """Ask for a refresh of every scheduled segment that is due; returns how many."""
-    due = stored.due_segments(session, now)
+    due = service.due_segments(session, now)
     for segment in due:
-        stored.request_refresh(session, segment, reason="schedule", requested_by="schedule")
+        service.request_refresh(session, segment, reason="schedule", requested_by="schedule")
         # Pushed on now, so a refresh that keeps failing does not pile up requests.
-        period = stored.PERIODS.get(segment.schedule)
+        period = service.PERIODS.get(segment.schedule)
         segment.next_refresh_at = (now or utcnow()) + period if period else None
     return len(due)

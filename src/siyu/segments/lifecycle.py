@@ -1,4 +1,5 @@
-"""Lifecycle stages (生命周期): new, active, silent and churned, from first seen and orders."""
+"""Lifecycle stages (生命周期): new, active, silent and churned, from first seen and orders; the
+brand's thresholds (days) are kept in the database, and the environment gives the defaults."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from datetime import datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.orm import Session
+
+from siyu.core.errors import InvalidInput
+from siyu.core.i18n import N_
+from siyu.segments.models import LifecycleSettings
 
 
 class LifecycleThresholds(BaseSettings):
@@ -24,6 +30,40 @@ class LifecycleThresholds(BaseSettings):
         if self.active_days >= self.churned_days:
             raise ValueError("active_days must be less than churned_days")
         return self
+
+
+ROW = 1
+
+
+def thresholds(session: Session) -> LifecycleThresholds:
+    """The stored thresholds, or SIYU_LIFECYCLE_* / the defaults when none are stored."""
+    row = session.get(LifecycleSettings, ROW)
+    if row is None:
+        return LifecycleThresholds()
+    return LifecycleThresholds(
+        new_days=row.new_days, active_days=row.active_days, churned_days=row.churned_days
+    )
+
+
+def set_thresholds(
+    session: Session, new_days: int, active_days: int, churned_days: int
+) -> LifecycleThresholds:
+    """Store the brand's thresholds (active_days < churned_days, all at least 1)."""
+    try:
+        checked = LifecycleThresholds(
+            new_days=new_days, active_days=active_days, churned_days=churned_days
+        )
+    except ValidationError:
+        raise InvalidInput(
+            N_("days are whole numbers of at least 1, and active days fewer than churned days"),
+            field="active_days",
+        ) from None
+    row = session.get(LifecycleSettings, ROW) or LifecycleSettings(id=ROW)
+    row.new_days, row.active_days = checked.new_days, checked.active_days
+    row.churned_days = checked.churned_days
+    session.add(row)
+    session.flush()
+    return checked
 
 
 def lifecycle_stage(

@@ -1,4 +1,5 @@
-"""Stored segments (人群包), their materialised members with entry and exit times, refresh runs."""
+"""Stored segments (人群包), their materialised members with entry and exit times, refresh runs,
+and the brand's lifecycle days."""
 
 from __future__ import annotations
 
@@ -78,3 +79,15 @@ class SegmentRefresh(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LifecycleSettings(Base):
+    """The brand's lifecycle thresholds in days (one row; absent means the defaults)."""
+
+    __tablename__ = "lifecycle_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    new_days: Mapped[int] = mapped_column(Integer)
+    active_days: Mapped[int] = mapped_column(Integer)
+    churned_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

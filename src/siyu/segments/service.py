@@ -1,193 +1,387 @@
-"""Preview a segment (count and a sample) and list its members, read from the lake."""
+"""Stored segments: definitions, materialised members (entered / exited), refreshes, export."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+import io
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-from pydantic import BaseModel
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
-from siyu.core.errors import InvalidInput, SiyuError
-from siyu.core.lake import Lake
-from siyu.core.lake_tables import Tables, open_tables
-from siyu.core.limits import FIRST_DAY, LAST_DAY
-from siyu.core.settings import get_settings
-from siyu.segments.compile import members_expr, with_user_ids
-from siyu.segments.lifecycle import LifecycleThresholds
+from siyu.core import csvsafe, jobs
+from siyu.core.db import unit_of_work, utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
+from siyu.customers.models import Identity
+from siyu.segments import evaluation
+from siyu.segments.lifecycle import LifecycleThresholds, thresholds
+from siyu.segments.models import SCHEDULES, Segment, SegmentMember, SegmentRefresh
 from siyu.segments.rules import Resolve, parse_rule
 
-SAMPLE_SIZE = 20
-INTERRUPT_EVERY = 0.05  # seconds: an interrupt sent between two statements is lost, so repeat it
+KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+RESERVED_KEYS = {"new", "list", "preview"}
+MAX_DESCRIPTION = 1000
+PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+WRITE_CHUNK = 5_000
+Progress = Callable[[int], None]  # percent done
 
 
-class PreviewTimeout(SiyuError):
-    status = 422
-    code = "preview_timeout"
+def resolver(session: Session) -> Resolve:
+    """{"segment": KEY} → the stored segment's rule."""
+
+    def resolve(key: str) -> dict | None:
+        return session.scalar(select(Segment.rule).where(Segment.key == key))
+
+    return resolve
 
 
-class Member(BaseModel):
-    customer_id: int
-    user_id: str | None = None
-
-    @property
-    def label(self) -> str:
-        """How a member is listed: the user_id, else the canonical customer id."""
-        return self.user_id or str(self.customer_id)
+def segment_rules(session: Session) -> dict[str, Any]:
+    """Every stored segment's rule by key: a resolver read at once, for a preview that must not
+    go back to the database while it runs."""
+    return {key: rule for key, rule in session.execute(select(Segment.key, Segment.rule))}
 
 
-class Preview(BaseModel):
-    count: int
-    sample: list[Member]
+def preview_inputs() -> tuple[dict[str, Any], LifecycleThresholds]:
+    """What a preview reads from the database (the stored rules and the lifecycle days), in a
+    short transaction of its own: the lake query after it then holds no connection."""
+    with unit_of_work() as session:
+        return segment_rules(session), thresholds(session)
 
 
-def preview(
+def check_rule(session: Session, rule: Any, key: str | None = None) -> None:
+    """Raise RuleError (with the bad node's path) unless the rule can run."""
+    parse_rule(rule, resolver(session), key)
+
+
+def create_segment(
+    session: Session,
+    key: str,
+    name: str,
     rule: Any,
-    *,
-    as_of: datetime | None = None,
-    resolve: Resolve | None = None,
-    key: str | None = None,
-    lake: Lake | None = None,
-    thresholds: LifecycleThresholds | None = None,
-) -> Preview:
-    """How many customers the rule holds for, and the first SAMPLE_SIZE of them by id; stopped
-    with PreviewTimeout after SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS."""
-    expr = _members(rule, as_of, resolve, key, lake, thresholds)
-    with time_limit(expr, get_settings().segment_preview_timeout_seconds):
-        count = int(expr.count().to_pyarrow().as_py())
-        rows = expr.limit(SAMPLE_SIZE).to_pyarrow().to_pylist() if count else []
-    return Preview(count=count, sample=[Member(**row) for row in rows])
-
-
-@contextmanager
-def time_limit(expr: ir.Expr, seconds: float) -> Iterator[None]:
-    """Run the block's queries for at most `seconds`: past that, DuckDB is interrupted and the
-    block raises PreviewTimeout (a read-only user must not be able to hold the CPUs)."""
-    backend = ibis.get_backend(expr)
-    interrupt = backend.con.interrupt if backend.name == "duckdb" else lambda: None
-    finished, expired = threading.Event(), threading.Event()
-
-    def watch() -> None:
-        if finished.wait(seconds):
-            return
-        expired.set()
-        while True:
-            interrupt()
-            if finished.wait(INTERRUPT_EVERY):
-                return
-
-    watcher = threading.Thread(target=watch, name="siyu-preview-deadline", daemon=True)
-    watcher.start()
-    try:
-        yield
-    except Exception:
-        if not expired.is_set():
-            raise
-    finally:
-        finished.set()
-    if expired.is_set():
-        raise PreviewTimeout(
-            f"the preview took longer than {seconds:g} seconds "
-            "(SIYU_SEGMENT_PREVIEW_TIMEOUT_SECONDS); narrow the rule",
-            field="rule",
-        )
-
-
-def members(
-    rule: Any,
-    *,
-    as_of: datetime | None = None,
-    resolve: Resolve | None = None,
-    key: str | None = None,
-    lake: Lake | None = None,
-    thresholds: LifecycleThresholds | None = None,
-) -> Iterator[Member]:
-    """Every member, by canonical customer id."""
-    # to_pyarrow_batches() would stream, but it fails with ibis 12 on duckdb 2.
-    table = _members(rule, as_of, resolve, key, lake, thresholds).to_pyarrow()
-    for batch in table.to_batches():
-        for row in batch.to_pylist():
-            yield Member(**row)
-
-
-def parse_as_of(text: str | None) -> datetime:
-    """Now, or the given moment: a date is the start of that day in SIYU_TIMEZONE, and a time
-    without a zone is read in it. Kept to the whole second."""
-    if not text:
-        return datetime.now(UTC).replace(microsecond=0)
-    zone = get_settings().zone
-    try:
-        if len(text.strip()) == 10:
-            moment = datetime.combine(date.fromisoformat(text.strip()), time(), zone)
-        else:
-            moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+    schedule: str = "daily",
+    created_by: str | None = None,
+    description: str = "",
+) -> Segment:
+    key = key.strip()
+    if not KEY.fullmatch(key) or key in RESERVED_KEYS:
         raise InvalidInput(
-            "as_of must be a date (2026-11-22) or a time (2026-11-22T10:00)", field="as_of"
-        ) from None
-    if not FIRST_DAY <= moment.date() <= LAST_DAY:
-        raise InvalidInput(f"as_of must fall between {FIRST_DAY} and {LAST_DAY}", field="as_of")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC).replace(microsecond=0)
+            N_("a segment key is 1 to 64 lower-case letters, digits, - or _"), field="key"
+        )
+    if session.scalar(select(Segment.id).where(Segment.key == key)) is not None:
+        raise Conflict(N_("there is already a segment with this key"), field="key")
+    segment = Segment(key=key, created_by=created_by or session.info.get("actor"))
+    _fill(session, segment, name, rule, schedule, description)
+    session.add(segment)
+    session.flush()
+    return segment
 
 
-def member_ids(
-    rule: Any,
+def update_segment(
+    session: Session,
+    key: str,
     *,
+    name: str | None,
+    rule: Any,
+    schedule: str | None,
+    description: str | None = None,
+) -> Segment:
+    """Change what is given (None keeps it); the key stays."""
+    segment = find_segment(session, key)
+    _fill(
+        session,
+        segment,
+        segment.name if name is None else name,
+        segment.rule if rule is None else rule,
+        schedule or segment.schedule,
+        segment.description if description is None else description,
+    )
+    session.flush()
+    return segment
+
+
+def _fill(
+    session: Session, segment: Segment, name: str, rule: Any, schedule: str, description: str
+) -> None:
+    name, description = (name or "").strip(), (description or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(N_("a segment name is 1 to 200 characters"), field="name")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(N_("a description is at most 1,000 characters"), field="description")
+    if schedule not in SCHEDULES:
+        raise InvalidInput(N_("the schedule is manual, hourly or daily"), field="schedule")
+    check_rule(session, rule, segment.key)
+    segment.name, segment.rule, segment.schedule = name, rule, schedule
+    segment.description = description
+    period = PERIODS.get(schedule)
+    segment.next_refresh_at = utcnow() + period if period else None
+
+
+def find_segment(session: Session, key: str) -> Segment:
+    segment = session.scalar(select(Segment).where(Segment.key == key))
+    if segment is None:
+        raise NotFound(N_("no such segment"), field="key")
+    return segment
+
+
+def list_segments(session: Session) -> list[Segment]:
+    return list(session.scalars(select(Segment).order_by(Segment.name, Segment.key)))
+
+
+def delete_segment(session: Session, key: str) -> None:
+    segment = find_segment(session, key)
+    users = [s.key for s in list_segments(session) if _names(s.rule, key)]
+    if users:
+        raise Conflict(N_("other segments use this one: ") + ", ".join(users), field="key")
+    session.delete(segment)
+    session.flush()
+
+
+def _names(rule: Any, key: str) -> bool:
+    """Whether a rule document names segment `key` anywhere."""
+    if isinstance(rule, dict):
+        return rule.get("segment") == key or any(_names(v, key) for v in rule.values())
+    if isinstance(rule, list):
+        return any(_names(v, key) for v in rule)
+    return False
+
+
+def users_of(session: Session, key: str) -> list[Segment]:
+    """The segments whose rules name this one, directly or through others."""
+    everything, found, named = list_segments(session), [], [key]
+    while named:
+        used = named.pop()
+        for other in everything:
+            if other.key != key and other not in found and _names(other.rule, used):
+                found.append(other)
+                named.append(other.key)
+    return found
+
+
+def refresh_changed(
+    session: Session, segment: Segment, requested_by: str | None = None
+) -> SegmentRefresh:
+    """Refresh a segment whose rule was just changed, and every segment that names it, so the
+    entry and exit times follow the new rule. A refresh already running read the old rule, so a
+    new one is queued behind it (one still queued reads the rule when it starts)."""
+    run = request_refresh(session, segment, "edit", requested_by, is_rule_changed=True)
+    for user in users_of(session, segment.key):
+        request_refresh(session, user, "edit", requested_by, is_rule_changed=True)
+    return run
+
+
+def report_filter(session: Session, key: str) -> dict[str, Any]:
+    """A report's filters for a stored segment: its standalone rule, and the brand's lifecycle
+    days its lifecycle conditions are counted with (as the segment's own refresh counts them)."""
+    return {"segment": standalone_rule(session, key), "lifecycle": thresholds(session).model_dump()}
+
+
+def standalone_rule(session: Session, key: str) -> Any:
+    """A stored segment's rule with each `{"segment": KEY}` replaced by that segment's rule, so
+    it runs where stored segments cannot be looked up (a report's filter on the lake)."""
+    return _inlined(find_segment(session, key).rule, resolver(session), (key,))
+
+
+def _inlined(rule: Any, resolve: Resolve, reading: tuple[str, ...]) -> Any:
+    if isinstance(rule, list):
+        return [_inlined(item, resolve, reading) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    key = rule.get("segment")
+    if set(rule) == {"segment"} and isinstance(key, str) and key not in reading:
+        named = resolve(key)
+        if named is not None:
+            return _inlined(named, resolve, (*reading, key))
+    return {name: _inlined(value, resolve, reading) for name, value in rule.items()}
+
+
+def request_refresh(
+    session: Session,
+    segment: Segment,
+    reason: str = "manual",
+    requested_by: str | None = None,
+    is_rule_changed: bool = False,
+) -> SegmentRefresh:
+    """A refresh run as a job; one already waiting (or running, unless the rule has changed
+    since it started) is returned instead."""
+    statuses = ("queued",) if is_rule_changed else ("queued", "running")
+    waiting = session.scalar(
+        select(SegmentRefresh).where(
+            SegmentRefresh.segment_id == segment.id, SegmentRefresh.status.in_(statuses)
+        )
+    )
+    if waiting is not None:
+        return waiting
+    run = SegmentRefresh(
+        segment_id=segment.id,
+        reason=reason,
+        requested_by=requested_by or session.info.get("actor"),
+        status="queued",
+        progress=0,
+    )
+    session.add(run)
+    session.flush()
+    key = jobs.row_key("segments.refresh", run.id, run.created_at)
+    jobs.enqueue(session, "segments.refresh", key, {"refresh_id": run.id})
+    return run
+
+
+def refresh(
+    session: Session,
+    segment: Segment,
     as_of: datetime | None = None,
-    resolve: Resolve | None = None,
-    key: str | None = None,
-    lake: Lake | None = None,
-    thresholds: LifecycleThresholds | None = None,
-) -> set[int]:
-    """The canonical customer ids the rule holds for (no user_id lookup: for materialising)."""
-    expr = _ids(rule, as_of, resolve, key, lake, thresholds)[0]
-    return set(expr.to_pyarrow().column("customer_id").to_pylist())
+    progress: Progress | None = None,
+) -> tuple[int, int, int]:
+    """Bring the stored members in line with the rule now: (members, entered, exited).
+
+    Run again, it changes nothing more, so a retried job is harmless. A customer who left gets
+    exited_at; one who comes back later gets a new row.
+    """
+    progress = progress or (lambda _: None)
+    now = as_of or utcnow()
+    wanted = evaluation.member_ids(
+        segment.rule,
+        as_of=now,
+        resolve=resolver(session),
+        key=segment.key,
+        thresholds=thresholds(session),
+    )
+    progress(30)
+    current = set(
+        session.scalars(
+            select(SegmentMember.customer_id).where(
+                SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None)
+            )
+        )
+    )
+    entered, exited = sorted(wanted - current), sorted(current - wanted)
+    steps = max(1, (len(entered) + len(exited)) // WRITE_CHUNK + 1)
+    done = 0
+    for start in range(0, len(entered), WRITE_CHUNK):
+        rows = [
+            {"segment_id": segment.id, "customer_id": c, "entered_at": now}
+            for c in entered[start : start + WRITE_CHUNK]
+        ]
+        session.execute(insert(SegmentMember), rows)
+        done += 1
+        progress(30 + 65 * done // steps)
+    for start in range(0, len(exited), WRITE_CHUNK):
+        session.execute(
+            update(SegmentMember)
+            .where(
+                SegmentMember.segment_id == segment.id,
+                SegmentMember.exited_at.is_(None),
+                SegmentMember.customer_id.in_(exited[start : start + WRITE_CHUNK]),
+            )
+            .values(exited_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        done += 1
+        progress(30 + 65 * done // steps)
+    segment.member_count, segment.refreshed_at = len(wanted), now
+    period = PERIODS.get(segment.schedule)
+    segment.next_refresh_at = now + period if period else None
+    session.flush()
+    return len(wanted), len(entered), len(exited)
 
 
-def count(
-    rule: Any,
-    *,
-    as_of: datetime | None = None,
-    resolve: Resolve | None = None,
-    lake: Lake | None = None,
-    thresholds: LifecycleThresholds | None = None,
-) -> int:
-    """How many customers the rule holds for (what the benchmark times)."""
-    counted = _ids(rule, as_of, resolve, None, lake, thresholds)[0].count()
-    backend = ibis.get_backend(counted)
-    if backend.name == "duckdb":  # the SQL straight to the connection: no Arrow round trip
-        return int(backend.con.execute(backend.compile(counted)).fetchall()[0][0])
-    return int(counted.to_pyarrow().as_py())
+def latest_refresh(session: Session, segment: Segment) -> SegmentRefresh | None:
+    return session.scalar(
+        select(SegmentRefresh)
+        .where(SegmentRefresh.segment_id == segment.id)
+        .order_by(SegmentRefresh.id.desc())
+        .limit(1)
+    )
 
 
-def _ids(
-    rule: Any,
-    as_of: datetime | None,
-    resolve: Resolve | None,
-    key: str | None,
-    lake: Lake | None,
-    thresholds: LifecycleThresholds | None,
-) -> tuple[ir.Table, Tables]:
-    parsed = parse_rule(rule, resolve, key)
-    moment = (as_of or parse_as_of(None)).astimezone(UTC).replace(microsecond=0)
-    tables = open_tables(lake, "duckdb")  # in-process: a preview can be interrupted
-    limits = thresholds or LifecycleThresholds()
-    return members_expr(parsed, tables, moment, limits, get_settings().zone), tables
+def current_members(
+    session: Session, segment: Segment, after: int | None = None, limit: int = 50
+) -> list[SegmentMember]:
+    """Open stays, by customer id (keyset paging on `after`)."""
+    query = select(SegmentMember).where(
+        SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None)
+    )
+    if after is not None:
+        query = query.where(SegmentMember.customer_id > after)
+    return list(session.scalars(query.order_by(SegmentMember.customer_id).limit(limit)))
 
 
-def _members(
-    rule: Any,
-    as_of: datetime | None,
-    resolve: Resolve | None,
-    key: str | None,
-    lake: Lake | None,
-    thresholds: LifecycleThresholds | None = None,
-) -> ir.Table:
-    expr, tables = _ids(rule, as_of, resolve, key, lake, thresholds)
-    return with_user_ids(expr, tables)
+def member_ids(session: Session, segment: Segment) -> list[int]:
+    return list(
+        session.scalars(
+            select(SegmentMember.customer_id)
+            .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
+            .order_by(SegmentMember.customer_id)
+        )
+    )
+
+
+def changes(session: Session, segment: Segment, limit: int = 20) -> list[dict]:
+    """The latest entries and exits, newest first."""
+    rows = session.scalars(
+        select(SegmentMember)
+        .where(SegmentMember.segment_id == segment.id)
+        .order_by(func.coalesce(SegmentMember.exited_at, SegmentMember.entered_at).desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "customer_id": m.customer_id,
+            "action": "exited" if m.exited_at else "entered",
+            "at": m.exited_at or m.entered_at,
+        }
+        for m in rows
+    ]
+
+
+def export_csv(session: Session, segment: Segment) -> Iterator[str]:
+    """customer_id, user_id, phone, entered_at of every current member, as CSV text chunks."""
+    buffer = io.StringIO()
+    out = csvsafe.writer(buffer)
+    out.writerow(["customer_id", "user_id", "phone", "entered_at"])
+    query = (
+        select(SegmentMember.customer_id, SegmentMember.entered_at)
+        .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
+        .order_by(SegmentMember.customer_id)
+    )
+    for chunk in session.execute(query).yield_per(WRITE_CHUNK).partitions():
+        ids = _ids_of(session, [row[0] for row in chunk])
+        for customer_id, entered_at in chunk:
+            found = ids.get(customer_id, {})
+            out.writerow(
+                [customer_id, found.get("user_id", ""), found.get("phone", ""), entered_at]
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _ids_of(session: Session, customer_ids: list[int]) -> dict[int, dict[str, str]]:
+    found: dict[int, dict[str, str]] = {}
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(Identity.customer_id, Identity.type, Identity.value)
+            .where(
+                Identity.customer_id.in_(customer_ids[start : start + 500]),
+                Identity.type.in_(("user_id", "phone")),
+            )
+            .order_by(Identity.id)
+        )
+        for customer_id, kind, value in rows:
+            found.setdefault(customer_id, {}).setdefault(kind, value)
+    return found
+
+
+def due_segments(session: Session, now: datetime | None = None) -> list[Segment]:
+    """Scheduled segments whose next refresh time has come."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(Segment).where(
+                Segment.next_refresh_at.is_not(None), Segment.next_refresh_at <= now
+            )
+        )
+    )

@@ -100,7 +100,7 @@ def create_task(
 
 
 def _segment_members(session: Session, key: str) -> list[int]:
-    from siyu.segments.stored import find_segment, member_ids
+    from siyu.segments.service import find_segment, member_ids
 
     segment = find_segment(session, key)
     if segment.refreshed_at is None:

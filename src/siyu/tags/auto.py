@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput
 from siyu.core.i18n import N_
-from siyu.segments import service as segments
+from siyu.segments import evaluation as segments
+from siyu.segments.lifecycle import thresholds
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
-from siyu.segments.stored import check_rule, resolver
-from siyu.tags.lifecycle import thresholds
+from siyu.segments.service import check_rule, resolver
 from siyu.tags.models import Tag
 from siyu.tags.service import apply_changes, ensure_tag, holders
 

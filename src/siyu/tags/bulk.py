@@ -15,7 +15,7 @@ from siyu.core.errors import InvalidInput
 from siyu.core.i18n import N_
 from siyu.customers import identity as ids
 from siyu.customers.models import Customer, Identity
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.tags.models import Tag
 from siyu.tags.service import bulk_tag
 
@@ -86,8 +86,8 @@ def tag_segment(
     session: Session, tag: Tag, segment_key: str, remove: bool = False, actor: str | None = None
 ) -> int:
     """Tag (or untag) every current member of a stored segment; returns how many changed."""
-    segment = stored.find_segment(session, segment_key)
-    return bulk_tag(session, tag, stored.member_ids(session, segment), remove=remove, actor=actor)
+    segment = segments.find_segment(session, segment_key)
+    return bulk_tag(session, tag, segments.member_ids(session, segment), remove=remove, actor=actor)
 
 
 def enqueue_bulk(

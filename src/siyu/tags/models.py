@@ -1,10 +1,10 @@
-"""Tags, their groups, the customers that carry them, every change to that, and lifecycle days."""
+"""Tags, their groups, the customers that carry them, and every change to that."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
@@ -73,15 +73,3 @@ class TagChange(Base):
     source: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(200))  # user:…, token:…, rule:TAG, cli, wecom
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class LifecycleSettings(Base):
-    """The brand's lifecycle thresholds in days (one row; absent means the defaults)."""
-
-    __tablename__ = "lifecycle_settings"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    new_days: Mapped[int] = mapped_column(Integer)
-    active_days: Mapped[int] = mapped_column(Integer)
-    churned_days: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -19,7 +19,7 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.limits import is_whole_number, parse_day
 from siyu.core.settings import get_settings
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.labels import GROUP_LABELS
 from siyu.touchpoints.models import GROUPS, Touchpoint
@@ -77,7 +77,7 @@ def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
         "touchpoint_type": [(group, GROUP_LABELS[group]) for group in GROUPS],
         "store": [(str(i), name) for i, name in stores],
         "guide": [(str(i), name) for i, name in guides],
-        "segment": [(s.key, s.name) for s in stored.list_segments(session)],
+        "segment": [(s.key, s.name) for s in segments.list_segments(session)],
     }
 
 
@@ -91,7 +91,7 @@ def _run(kind: str, request: Request, session: Session):
     query = form_query(module, params)
     try:
         if params.get("segment"):
-            query["filters"].update(stored.report_filter(session, params["segment"]))
+            query["filters"].update(segments.report_filter(session, params["segment"]))
         return module, query, runner.run(module, module.Query.model_validate(query)), None
     except ValidationError as error:
         return module, query, None, error.errors()[0]["msg"]

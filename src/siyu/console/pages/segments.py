@@ -21,11 +21,12 @@ from siyu.core.forms import Submission, one_of, posted
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Text, Text64, Text200
+from siyu.segments import evaluation
 from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
-from siyu.segments import service, stored
+from siyu.segments import service as segments
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
-from siyu.segments.stored import MAX_DESCRIPTION
+from siyu.segments.service import MAX_DESCRIPTION
 from siyu.tags.service import all_tags
 from siyu.users.models import User
 
@@ -60,8 +61,8 @@ class NewSegment(SegmentFields):
 
 @router.get("/segments/list")
 def segment_list(request: Request, session: SessionDep, user: Reader) -> Response:
-    found = stored.list_segments(session)
-    latest = {s.id: stored.latest_refresh(session, s) for s in found}
+    found = segments.list_segments(session)
+    latest = {s.id: segments.latest_refresh(session, s) for s in found}
     return render(request, "segment_list.html", segments=found, latest=latest)
 
 
@@ -81,7 +82,7 @@ def create_segment(
     if form.data is None or form.errors:
         return _builder_page(request, session, None, form)
     try:
-        segment = stored.create_segment(
+        segment = segments.create_segment(
             session,
             form.data.key,
             form.data.name,
@@ -89,7 +90,7 @@ def create_segment(
             form.data.schedule,
             description=form.data.description,
         )
-        stored.request_refresh(session, segment)
+        segments.request_refresh(session, segment)
     except SiyuError as error:
         session.rollback()
         return _builder_page(request, session, None, form, error)
@@ -99,7 +100,7 @@ def create_segment(
 @router.get("/segments/{key}/edit")
 def edit_segment(key: str, request: Request, session: SessionDep, user: Editor) -> Response:
     """The builder, filled in with the segment as it is (as JSON when its rows cannot say it)."""
-    segment = stored.find_segment(session, key)
+    segment = segments.find_segment(session, key)
     form = builder.form_from_rule(segment.rule)
     if form is None:
         form = {"mode": "json", "rule_json": json.dumps(segment.rule, ensure_ascii=False, indent=2)}
@@ -116,12 +117,12 @@ def save_segment(
     form: Annotated[Submission[SegmentFields], posted(SegmentFields)],
 ) -> Response:
     """Change the name, description, schedule and rule (the key stays), then refresh."""
-    segment = stored.find_segment(session, key)
+    segment = segments.find_segment(session, key)
     rule = _read_rule(form)
     if form.data is None or form.errors:
         return _builder_page(request, session, segment, form)
     try:
-        stored.update_segment(
+        segments.update_segment(
             session,
             key,
             name=form.data.name,
@@ -129,10 +130,10 @@ def save_segment(
             schedule=form.data.schedule,
             description=form.data.description,
         )
-        stored.refresh_changed(session, segment)
+        segments.refresh_changed(session, segment)
     except SiyuError as error:
         session.rollback()
-        return _builder_page(request, session, stored.find_segment(session, key), form, error)
+        return _builder_page(request, session, segments.find_segment(session, key), form, error)
     return RedirectResponse(f"/segments/{key}", status_code=303)
 
 
@@ -145,9 +146,11 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
     rule, problems = builder.read_rule(form)
     try:
         if rule is not None:
-            rules, limits = await run_in_threadpool(stored.preview_inputs)
+            rules, limits = await run_in_threadpool(segments.preview_inputs)
             editing = form.get("editing") or None  # a reference back to it shows as a cycle
-            work = partial(service.preview, rule, resolve=rules.get, key=editing, thresholds=limits)
+            work = partial(
+                evaluation.preview, rule, resolve=rules.get, key=editing, thresholds=limits
+            )
             result = await run_lake_query(work)
     except SiyuError as failed:
         error = failed
@@ -164,29 +167,29 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
 
 @router.get("/segments/{key}")
 def segment_page(key: str, request: Request, session: SessionDep, user: Reader) -> Response:
-    segment = stored.find_segment(session, key)
+    segment = segments.find_segment(session, key)
     return render(
         request,
         "segment_detail.html",
         segment=segment,
         rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2),
-        run=stored.latest_refresh(session, segment),
-        members=stored.current_members(session, segment, limit=20),
-        changes=stored.changes(session, segment),
+        run=segments.latest_refresh(session, segment),
+        members=segments.current_members(session, segment, limit=20),
+        changes=segments.changes(session, segment),
     )
 
 
 @router.post("/segments/{key}/refresh")
 def refresh(key: str, session: SessionDep, user: Editor) -> Response:
-    segment = stored.find_segment(session, key)
-    stored.request_refresh(session, segment)
+    segment = segments.find_segment(session, key)
+    segments.request_refresh(session, segment)
     return RedirectResponse(f"/segments/{key}", status_code=303)
 
 
 @router.get("/segments/{key}/progress")
 def progress(key: str, request: Request, session: SessionDep, user: Reader) -> Response:
-    segment = stored.find_segment(session, key)
-    run = stored.latest_refresh(session, segment)
+    segment = segments.find_segment(session, key)
+    run = segments.latest_refresh(session, segment)
     answer = render(request, "segment_progress.html", segment=segment, run=run)
     if request.headers.get("HX-Request") and run and run.status not in ("queued", "running"):
         # The poll that sees the refresh end reloads the page: members and counts are new.
@@ -196,8 +199,8 @@ def progress(key: str, request: Request, session: SessionDep, user: Reader) -> R
 
 @router.get("/segments/{key}/export.csv")
 def export(key: str, session: SessionDep, user: Reader) -> Response:
-    segment = stored.find_segment(session, key)
-    body = list(stored.export_csv(session, segment))
+    segment = segments.find_segment(session, key)
+    body = list(segments.export_csv(session, segment))
     return StreamingResponse(
         iter(body),
         media_type="text/csv; charset=utf-8",
@@ -259,6 +262,6 @@ def _builder_context(session: Session, editing: Segment | None) -> dict:
         "stage_labels": builder.STAGE_LABELS,
         "layers": RFM_LAYERS,
         # A segment cannot contain itself, so the one being edited is not offered.
-        "segments": [(s.key, s.name) for s in stored.list_segments(session) if s is not editing],
+        "segments": [(s.key, s.name) for s in segments.list_segments(session) if s is not editing],
         "schedules": SCHEDULES,
     }

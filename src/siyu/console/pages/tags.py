@@ -21,8 +21,9 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
 from siyu.core.i18n import N_
 from siyu.core.limits import MAX_DAYS, Text40, Text64
-from siyu.segments import stored
-from siyu.tags import bulk, lifecycle, service
+from siyu.segments import lifecycle
+from siyu.segments import service as segments
+from siyu.tags import bulk, service
 from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
 from siyu.tags.models import Tag, TagGroup
 from siyu.users.models import User
@@ -66,7 +67,7 @@ def _tag_page(
         rules={t.id: json.dumps(t.rule, ensure_ascii=False) for t in tags if t.rule},
         chosen=chosen,
         changes=service.history(session, tag_id=chosen.id if chosen else None),
-        segments=stored.list_segments(session),
+        segments=segments.list_segments(session),
         limits=lifecycle.thresholds(session),
         **context,
     )
@@ -159,7 +160,7 @@ def _start_bulk(session: Session, user: User, form: BulkTagging, data: bytes) ->
     if not form.segment and not data:
         raise InvalidInput(N_("choose a segment or upload a file of ids or phones"), field="file")
     if form.segment:
-        stored.find_segment(session, form.segment)
+        segments.find_segment(session, form.segment)
     found: set[int] = set()
     if data:
         found, _ = bulk.resolve_refs(session, bulk.read_refs(data))

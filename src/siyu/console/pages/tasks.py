@@ -18,7 +18,7 @@ from siyu.core.errors import NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import Day, RowId, Text, Text64, Text200
 from siyu.core.settings import get_settings
-from siyu.segments.stored import list_segments
+from siyu.segments.service import list_segments
 from siyu.staff import tasks
 from siyu.staff.models import TASK_KINDS
 from siyu.users.models import User

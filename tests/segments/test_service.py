@@ -11,7 +11,7 @@ from siyu import work
 from siyu.cli import app as cli
 from siyu.core.db import unit_of_work
 from siyu.segments import jobs as segment_jobs
-from siyu.segments import stored
+from siyu.segments import service as segments
 from siyu.segments.models import SegmentMember, SegmentRefresh
 from tests.segments.brand import Brand, identify, order
 
@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 def _stays(key: str) -> list[tuple[int, bool]]:
     with unit_of_work() as s:
-        segment = stored.find_segment(s, key)
+        segment = segments.find_segment(s, key)
         rows = s.scalars(
             select(SegmentMember)
             .where(SegmentMember.segment_id == segment.id)
@@ -32,7 +32,7 @@ def _stays(key: str) -> list[tuple[int, bool]]:
 
 def _refresh(key: str, as_of=NOW) -> tuple[int, int, int]:
     with unit_of_work() as s:
-        return stored.refresh(s, stored.find_segment(s, key), as_of=as_of)
+        return segments.refresh(s, segments.find_segment(s, key), as_of=as_of)
 
 
 def test_refresh_records_entries_exits_and_a_return_as_a_new_stay():
@@ -42,7 +42,7 @@ def test_refresh_records_entries_exits_and_a_return_as_a_new_stay():
     brand.ship()
     rule = {"event": "Order Completed", "within_days": 30, "count": {"gte": 2}}
     with unit_of_work() as s:
-        stored.create_segment(s, "regulars", "Regulars", rule, "daily")
+        segments.create_segment(s, "regulars", "Regulars", rule, "daily")
     ann, bob = brand.customer_id("ann"), brand.customer_id("bob")
 
     assert _refresh("regulars", datetime(2026, 10, 10, tzinfo=UTC)) == (1, 1, 0)
@@ -62,22 +62,22 @@ def test_refresh_job_reports_progress_and_counts():
     brand.send(order("ann", "2026-10-03", 30))
     brand.ship()
     with unit_of_work() as s:
-        segment = stored.create_segment(s, "buyers", "Buyers", BUYERS, "manual")
-        run_id = stored.request_refresh(s, segment, requested_by="test").id
-        again = stored.request_refresh(s, segment, requested_by="test").id
+        segment = segments.create_segment(s, "buyers", "Buyers", BUYERS, "manual")
+        run_id = segments.request_refresh(s, segment, requested_by="test").id
+        again = segments.request_refresh(s, segment, requested_by="test").id
     assert again == run_id  # one waiting refresh at a time
     while work.run_one():
         pass
     with unit_of_work() as s:
         run = s.get(SegmentRefresh, run_id)
         assert (run.status, run.progress, run.member_count, run.entered) == ("done", 100, 1, 1)
-        assert stored.find_segment(s, "buyers").member_count == 1
+        assert segments.find_segment(s, "buyers").member_count == 1
 
 
 def test_a_due_scheduled_segment_is_refreshed_and_rescheduled():
     with unit_of_work() as s:
-        segment = stored.create_segment(s, "daily", "Daily", BUYERS, "daily")
-        manual = stored.create_segment(s, "by-hand", "By hand", BUYERS, "manual")
+        segment = segments.create_segment(s, "daily", "Daily", BUYERS, "daily")
+        manual = segments.create_segment(s, "by-hand", "By hand", BUYERS, "manual")
         assert manual.next_refresh_at is None
         later = segment.next_refresh_at + timedelta(minutes=1)
         assert segment_jobs.enqueue_due(s, later) == 1
@@ -85,23 +85,23 @@ def test_a_due_scheduled_segment_is_refreshed_and_rescheduled():
     while work.run_one():
         pass
     with unit_of_work() as s:
-        assert stored.find_segment(s, "daily").refreshed_at is not None
-        assert stored.find_segment(s, "by-hand").refreshed_at is None
+        assert segments.find_segment(s, "daily").refreshed_at is not None
+        assert segments.find_segment(s, "by-hand").refreshed_at is None
 
 
 def test_a_segment_that_another_uses_cannot_be_deleted():
     with unit_of_work() as s:
-        stored.create_segment(s, "buyers", "Buyers", BUYERS)
-        stored.create_segment(s, "vip", "VIP", {"and": [{"segment": "buyers"}, {"tag": "VIP"}]})
+        segments.create_segment(s, "buyers", "Buyers", BUYERS)
+        segments.create_segment(s, "vip", "VIP", {"and": [{"segment": "buyers"}, {"tag": "VIP"}]})
     with unit_of_work() as s:
         try:
-            stored.delete_segment(s, "buyers")
+            segments.delete_segment(s, "buyers")
         except Exception as error:
             assert "vip" in str(error)
         else:
             raise AssertionError("deleted a segment in use")
-        stored.delete_segment(s, "vip")
-        stored.delete_segment(s, "buyers")
+        segments.delete_segment(s, "vip")
+        segments.delete_segment(s, "buyers")
 
 
 def test_cli_create_list_refresh_export(tmp_path):
@@ -127,17 +127,17 @@ def test_cli_create_list_refresh_export(tmp_path):
 def test_a_refresh_runs_when_an_old_refresh_had_the_same_id():
     # SQLite gives the id of a deleted refresh to the next one: its job must still run.
     with unit_of_work() as s:
-        first = stored.request_refresh(s, stored.create_segment(s, "lapsed", "L", BUYERS)).id
+        first = segments.request_refresh(s, segments.create_segment(s, "lapsed", "L", BUYERS)).id
     while work.run_one():
         pass
     with unit_of_work() as s:
-        stored.delete_segment(s, "lapsed")
+        segments.delete_segment(s, "lapsed")
     with unit_of_work() as s:
-        second = stored.request_refresh(s, stored.create_segment(s, "regulars", "R", BUYERS)).id
+        second = segments.request_refresh(s, segments.create_segment(s, "regulars", "R", BUYERS)).id
     if s.get_bind().dialect.name == "sqlite":
         assert second == first  # the reuse this test is about
     while work.run_one():
         pass
     with unit_of_work() as s:
         assert s.get(SegmentRefresh, second).status == "done"
-        assert stored.find_segment(s, "regulars").refreshed_at is not None
+        assert segments.find_segment(s, "regulars").refreshed_at is not None
