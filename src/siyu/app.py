@@ -37,8 +37,8 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
 from siyu.segments import api as segments_api
-from siyu.staff import tasks_api
 from siyu.subscribers import wire as wire_subscribers
+from siyu.tasks import api as tasks_api
 from siyu.wechat import api as wechat_api
 from siyu.wecom import api as wecom_api
 

@@ -51,7 +51,7 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Guides, stores and teams; handovers (离职继承 / 在职转接).",
     ),
-    "tasks": ("siyu.staff.tasks_cli", "app", "Guide tasks (导购任务) and their execution rate."),
+    "tasks": ("siyu.tasks.cli", "app", "Guide tasks (导购任务) and their execution rate."),
     "users": ("siyu.users.cli", "app", "Console users."),
     "wecom": (
         "siyu.wecom.cli",

@@ -11,6 +11,7 @@ from siyu.orders import models as orders  # noqa: F401
 from siyu.segments import models as segments  # noqa: F401
 from siyu.staff import models as staff  # noqa: F401
 from siyu.tags import models as tags  # noqa: F401
+from siyu.tasks import models as tasks  # noqa: F401
 from siyu.touchpoints import models as touchpoints  # noqa: F401
 from siyu.users import models as users  # noqa: F401
 from siyu.wechat import models as wechat  # noqa: F401

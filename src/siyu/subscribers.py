@@ -18,7 +18,7 @@ from siyu import snapshots
 from siyu.core import lake
 from siyu.events import outbox, shipper
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
-from siyu.staff.task_events import complete_by_messages
+from siyu.tasks.events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown_of
 
 SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (

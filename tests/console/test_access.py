@@ -152,7 +152,7 @@ def _new_handover() -> int:
 
 
 def _new_task(world: World) -> int:
-    from siyu.staff.tasks import create_task
+    from siyu.tasks.service import create_task
 
     with unit_of_work() as s:
         return create_task(

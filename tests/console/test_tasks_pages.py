@@ -10,7 +10,7 @@ from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
-from siyu.staff.models import GuideTask
+from siyu.tasks.models import GuideTask
 from tests.console_support import csrf_of, error_beside
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)

@@ -156,7 +156,7 @@ def test_a_newcomer_can_sign_in_with_each_demo_role(built, client):
 
 
 def test_the_demo_hands_out_guide_tasks_and_guides_do_most_of_them(built, session):
-    from siyu.staff.models import GuideTask, TaskAssignment
+    from siyu.tasks.models import GuideTask, TaskAssignment
 
     assert session.scalar(select(func.count()).select_from(GuideTask)) >= 3
     # The latest one is still due, so the console shows a task in progress.

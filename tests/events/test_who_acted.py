@@ -22,8 +22,8 @@ from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
 from siyu.segments import evaluation as segments
 from siyu.snapshots import write_snapshots
-from siyu.staff import tasks
 from siyu.staff.service import assign_owners, create_staff
+from siyu.tasks import service as tasks
 from tests.helpers import identify, track
 
 CUSTOMERS = 2_000

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from siyu.customers.models import Customer
 from siyu.demo.stream import Plan
-from siyu.staff import task_events, tasks
-from siyu.staff.models import Staff, TaskAssignment
+from siyu.staff.models import Staff
+from siyu.tasks import events as task_events
+from siyu.tasks import service as tasks
+from siyu.tasks.models import TaskAssignment
 
 # Share of each guide's assignments they carry out, by their place among the guides.
 DILIGENCE = (0.92, 0.45, 0.78, 0.88, 0.4, 0.66, 0.95, 0.55)

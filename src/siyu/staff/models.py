@@ -1,12 +1,11 @@
 """Stores, teams and staff (导购 guides, persona accounts, assistants, managers), the guides' daily
-adds, handovers (离职继承 / 在职转接) of customers from one guide to others, and the tasks
-headquarters hands to guides (导购任务) with one assignment per customer."""
+adds, and handovers (离职继承 / 在职转接) of customers from one guide to others."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.core.db import Base, BigId, UTCDateTime, utcnow
@@ -101,43 +100,3 @@ class HandoverMove(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-TASK_KINDS = ("message", "follow_up", "invite")
-TASK_STATUSES = ("open", "closed")
-DONE_HOW = ("console", "cli", "api", "message_sent")
-
-
-class GuideTask(Base):
-    """A task headquarters hands to guides (导购任务): e.g. send this message to these customers
-    of yours by Friday. Each targeted customer with an owner becomes one assignment."""
-
-    __tablename__ = "guide_tasks"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # message | follow_up | invite
-    instructions: Mapped[str] = mapped_column(Text, default="")
-    message: Mapped[str | None] = mapped_column(Text)  # what to send, for a message task
-    segment_key: Mapped[str | None] = mapped_column(String(64))  # the target, when a segment
-    due_date: Mapped[date] = mapped_column(Date)  # the brand's day; done by its end
-    status: Mapped[str] = mapped_column(String(10), default="open")
-    targeted: Mapped[int] = mapped_column(default=0)  # customers the target named
-    unowned: Mapped[int] = mapped_column(default=0)  # of them, without a guide: not assigned
-    created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class TaskAssignment(Base):
-    """One customer of one guide in a task; done once the guide did it (done_at, done_how)."""
-
-    __tablename__ = "task_assignments"
-    __table_args__ = (UniqueConstraint("task_id", "customer_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("guide_tasks.id"))
-    guide_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    done_how: Mapped[str | None] = mapped_column(String(20))  # console | cli | api | message_sent

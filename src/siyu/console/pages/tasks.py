@@ -19,8 +19,8 @@ from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import Day, RowId, Text, Text64, Text200
 from siyu.core.settings import get_settings
 from siyu.segments.service import list_segments
-from siyu.staff import tasks
-from siyu.staff.models import TASK_KINDS
+from siyu.tasks import service as tasks
+from siyu.tasks.models import TASK_KINDS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)

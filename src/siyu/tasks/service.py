@@ -18,8 +18,10 @@ from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.customers.models import Customer
-from siyu.staff import task_events
-from siyu.staff.models import DONE_HOW, TASK_KINDS, GuideTask, Staff, TaskAssignment
+from siyu.segments import service as segments
+from siyu.staff.models import Staff
+from siyu.tasks import events as task_events
+from siyu.tasks.models import DONE_HOW, TASK_KINDS, GuideTask, TaskAssignment
 
 CHUNK = 500
 
@@ -100,12 +102,10 @@ def create_task(
 
 
 def _segment_members(session: Session, key: str) -> list[int]:
-    from siyu.segments.service import find_segment, member_ids
-
-    segment = find_segment(session, key)
+    segment = segments.find_segment(session, key)
     if segment.refreshed_at is None:
         raise InvalidInput(N_("refresh the segment first: it has no members yet"), field="segment")
-    return member_ids(session, segment)
+    return segments.member_ids(session, segment)
 
 
 def _survivors(session: Session, customer_ids: Sequence[int]) -> list[int]:

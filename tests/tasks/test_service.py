@@ -24,8 +24,8 @@ from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
-from siyu.staff import tasks
 from siyu.staff.service import assign_owner, create_staff
+from siyu.tasks import service as tasks
 from tests.helpers import identify, track
 
 runner = CliRunner()

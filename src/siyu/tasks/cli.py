@@ -12,7 +12,7 @@ from siyu.core.console_out import console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
 from siyu.customers.service import find_customer
-from siyu.staff import tasks
+from siyu.tasks import service as tasks
 
 app = typer.Typer(help="Guide tasks (导购任务) and their execution rate.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")

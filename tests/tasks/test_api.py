@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
-from siyu.staff.models import GuideTask, TaskAssignment
-from tests.staff.test_tasks import _events, brand
+from siyu.tasks.models import GuideTask, TaskAssignment
+from tests.tasks.test_service import _events, brand
 
 
 def _token(role: str, staff_id: int | None = None) -> dict:

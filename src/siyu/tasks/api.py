@@ -18,8 +18,8 @@ from siyu.core.errors import NotFound
 from siyu.core.i18n import N_
 from siyu.core.limits import Day, RowId, Text, Text40, Text64, Text200
 from siyu.customers.models import Customer
-from siyu.staff import tasks
-from siyu.staff.models import TaskAssignment
+from siyu.tasks import service as tasks
+from siyu.tasks.models import TaskAssignment
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 Reader = Annotated[ApiToken, token_allowed("tasks.view")]

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from siyu.core.db import utcnow
 from siyu.core.settings import get_settings
 from siyu.events import service as events
-from siyu.staff.models import GuideTask, Staff, TaskAssignment
+from siyu.staff.models import Staff
+from siyu.tasks.models import GuideTask, TaskAssignment
 
 SOURCE = "tasks"
 ASSIGNED, COMPLETED, MESSAGE_SENT = "Task Assigned", "Task Completed", "Message Sent"
