@@ -36,6 +36,7 @@ from siyu.core.access_log import AccessLog
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
+from siyu.profiles import api as profiles_api
 from siyu.segments import api as segments_api
 from siyu.subscribers import wire as wire_subscribers
 from siyu.tasks import api as tasks_api
@@ -61,6 +62,7 @@ PAGES = (
 )
 APIS = (
     customers_api,
+    profiles_api,
     code_landing,
     segments_api,
     tasks_api,

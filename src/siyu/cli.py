@@ -25,7 +25,7 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "inbox_app",
         "The tracking inbox: events the processor could not apply.",
     ),
-    "customers": ("siyu.customers.cli", "app", "Customers: the 360 view and merges."),
+    "customers": ("siyu.profiles.cli", "app", "Customers: the 360 view and merges."),
     "import": (
         "siyu.imports.cli",
         "app",

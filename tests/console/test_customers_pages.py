@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
-from siyu.customers import search
 from siyu.customers.models import Customer, CustomerMerge
-from siyu.customers.search import CustomerFilter, Viewer
 from siyu.customers.service import find_customer, merge_customers
+from siyu.profiles import search
+from siyu.profiles.search import CustomerFilter, Viewer
 from siyu.staff import service as staff
 from siyu.staff.models import Staff
 from siyu.tags import service as tags

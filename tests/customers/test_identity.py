@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from siyu.customers.identity import normalize
 from siyu.customers.models import Customer, CustomerMerge, Identity
-from siyu.customers.service import customer_360, find_customer
+from siyu.customers.service import find_customer
+from siyu.profiles.service import customer_360
 from tests.helpers import identify, post_batch, track
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from siyu.cli import app
 from siyu.customers.models import Customer
-from siyu.customers.service import customer_360
+from siyu.profiles.service import customer_360
 from tests.helpers import identify, post_batch, track
 
 runner = CliRunner()

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from siyu.app import create_app
 from siyu.core.db import session_factory, utcnow
-from siyu.customers.service import customer_360
 from siyu.events import dead_letters, inbox
 from siyu.events.models import InboxBatch, OutboxEvent, ReceivedMessage
 from siyu.events.shipper import counts
+from siyu.profiles.service import customer_360
 from tests.helpers import identify, post_batch, track
 
 

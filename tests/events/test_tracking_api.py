@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from siyu.customers.service import customer_360
 from siyu.events.models import OutboxEvent
+from siyu.profiles.service import customer_360
 from siyu.touchpoints.models import Touchpoint
 from tests.helpers import identify, post_batch, track
 

@@ -15,11 +15,11 @@ from siyu.console.dashboard import DashboardQuery, build_dashboard
 from siyu.core.db import unit_of_work
 from siyu.core.periods import Period
 from siyu.customers.models import Customer
-from siyu.customers.search import lifecycle_stage
 from siyu.events import catalogue
 from siyu.events.service import ingest
 from siyu.events.shipper import ship_all
 from siyu.events.sources import internal_source
+from siyu.profiles.search import lifecycle_stage
 from siyu.segments import evaluation as segments
 from siyu.snapshots import write_snapshots
 from siyu.staff.service import assign_owners, create_staff

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siyu.customers.service import customer_360
+from siyu.profiles.service import customer_360
 from tests.imports.helpers import EXAMPLES, run, write_csv
 
 

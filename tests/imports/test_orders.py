@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from siyu.customers.service import customer_360
+from siyu.profiles.service import customer_360
 from tests.imports.helpers import (
     EXAMPLES,
     ORDER_HEADER,

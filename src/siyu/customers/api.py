@@ -1,4 +1,4 @@
-"""Management API for customers: the 360, merge and undo."""
+"""Management API for customers: merge and undo (the 360 is siyu.profiles.api)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,12 @@ from siyu.core.limits import RowId, Text200
 from siyu.customers import service
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
-Reader = Annotated[ApiToken, token_allowed("customers.view")]
 Operator = Annotated[ApiToken, token_allowed("customers.edit")]
 
 
 class MergeRequest(BaseModel):
     merged: Text200
     kept: Text200
-
-
-@router.get("/{ref}", summary="The customer 360 by customer id or any identity value")
-def show(ref: str, session: SessionDep, token: Reader) -> dict:
-    return service.customer_360(session, ref, role=token.role, staff_id=token.staff_id)
 
 
 @router.post("/merge", summary="Merge customer `merged` into customer `kept`")

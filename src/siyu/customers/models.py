@@ -15,7 +15,7 @@ class Customer(Base):
     __table_args__ = (
         Index("ix_customers_first_touchpoint", "first_touchpoint"),
         # Name search: a prefix match on traits.name, one expression for SQLite and PostgreSQL
-        # (siyu.customers.search queries this index's own expression).
+        # (siyu.profiles.search queries this index's own expression).
         Index("ix_customers_name", column("traits", JSON)["name"].as_string()),
     )
 

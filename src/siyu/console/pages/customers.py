@@ -16,8 +16,9 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.forms import Submission, one_of, posted, queried
 from siyu.core.limits import Cursor, RowId, Text, Text40, Text64, Text200
-from siyu.customers import search, service
-from siyu.customers.search import CustomerFilter, CustomerPage, Viewer
+from siyu.customers import service
+from siyu.profiles import search
+from siyu.profiles.search import CustomerFilter, CustomerPage, Viewer
 from siyu.tags import service as tags
 from siyu.users.models import User
 

@@ -48,9 +48,9 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import table_of, utcnow
 from siyu.customers import identity as ids
-from siyu.customers import service
 from siyu.customers.models import Customer, Identity
 from siyu.orders.models import Order
+from siyu.profiles import service
 from siyu.staff.models import Staff, Store
 from siyu.tags.models import CustomerTag
 from siyu.tags.service import all_tags
