@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from siyu.console.dashboard import (
     PERIODS,
@@ -24,6 +25,7 @@ from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 
 KPI_LABELS = {
     "new_customers": N_("New customers"),
@@ -99,3 +101,9 @@ def home(
 @router.get("/healthz")
 def health() -> dict:
     return {"ok": True}
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Where browsers look for an icon on pages that link none (the API docs, a JSON answer)."""
+    return FileResponse(FAVICON, media_type="image/svg+xml")
