@@ -36,9 +36,10 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the layers and doors: docs/architecture.md, [tool.importlinter]
 
 bench: install
 	$(SIYU) bench ingest
