@@ -89,3 +89,27 @@ def test_a_batch_writes_png_svg_and_a_csv_of_unique_codes(tmp_path, session):
     assert rows[0]["url"] == f"https://s.brand.cn/q/{rows[0]['code']}"
     assert session.query(ChannelCode).filter(ChannelCode.batch_id.is_not(None)).count() == 12
     assert session.query(CodeBatch).one().status == "done"
+
+
+def _png_width(png: bytes) -> int:
+    assert png.startswith(b"\x89PNG")
+    return int.from_bytes(png[16:20], "big")  # the IHDR chunk's width
+
+
+def test_a_codes_png_is_large_enough_to_print_or_as_large_as_asked(tmp_path):
+    _run(
+        "codes",
+        "create",
+        "--name",
+        "门店台卡",
+        "--code",
+        "desk-1",
+        "--target",
+        "https://x.example/",
+    )
+    printed, large = tmp_path / "printed.png", tmp_path / "large.png"
+    _run("codes", "show", "desk-1", "--png", str(printed))
+    _run("codes", "show", "desk-1", "--png", str(large), "--size", "3000")
+
+    assert _png_width(printed.read_bytes()) >= 1000
+    assert _png_width(large.read_bytes()) >= 3000

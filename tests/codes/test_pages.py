@@ -40,6 +40,7 @@ def test_an_operator_creates_a_store_poster_code_and_sees_its_scans(signed_in, u
     assert client.get("/codes/wuyi-poster/qr.svg").text.lstrip().startswith("<svg")
     png = client.get("/codes/wuyi-poster/qr.png?download=1")
     assert png.content.startswith(b"\x89PNG") and "attachment" in png.headers["content-disposition"]
+    assert int.from_bytes(png.content[16:20], "big") >= 1000  # wide enough to print
     # Its guide was put in its routing; the scan goes through the landing and is counted.
     assert session.scalars(select(CodeGuide.staff_id)).all() == [users["guide_staff_id"]]
     assert client.get("/q/wuyi-poster", follow_redirects=False).status_code == 302

@@ -10,7 +10,7 @@ from rich.table import Table
 from siyu.codes import batch as batches
 from siyu.codes import service
 from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode
-from siyu.codes.qr import qr_png, qr_svg
+from siyu.codes.qr import PRINT_PX, qr_png, qr_svg
 from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
@@ -186,6 +186,9 @@ def list_cmd(
 def show(
     code: str,
     png: Path | None = typer.Option(None, "--png", help="Write the QR image here."),
+    size: int = typer.Option(
+        PRINT_PX, "--size", min=100, max=10_000, help="The PNG's least width in pixels."
+    ),
     svg: Path | None = typer.Option(None, "--svg", help="Write the QR as SVG here."),
     base_url: str = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
@@ -198,7 +201,7 @@ def show(
             fail(NotFound(f"no code {code!r}", field="code"))
         shown = code_dict(session, channel, base_url)
     if png:
-        png.write_bytes(qr_png(shown["url"]))
+        png.write_bytes(qr_png(shown["url"], size))
     if svg:
         svg.write_bytes(qr_svg(shown["url"]))
     if json_out:

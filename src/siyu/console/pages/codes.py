@@ -344,7 +344,7 @@ def code_svg(request: Request, session: SessionDep, _: Viewer, code: str, downlo
 @router.get("/codes/{code}/qr.png")
 def code_png(request: Request, session: SessionDep, _: Viewer, code: str, download: int = 0):
     channel = _code_or_404(session, code)
-    body = qr_png(service.landing_url(base_url(request), channel.code), scale=12)
+    body = qr_png(service.landing_url(base_url(request), channel.code))
     return _image(body, "image/png", f"{channel.code}.png", download)
 
 
