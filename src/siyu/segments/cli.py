@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail, progress_bar
+from siyu.core.console_out import brand_time, console, emit_json, fail, progress_bar
 from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import refresh_snapshots
@@ -134,10 +134,11 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         found = [_summary(s) for s in service.list_segments(session)]
     if json_out:
         return emit_json(found)
-    table = Table("key", "name", "schedule", "members", "refreshed")
+    table = Table("key", "name", "schedule", "members", "refreshed (brand)")
     for row in found:
         members_ = "" if row["member_count"] is None else str(row["member_count"])
-        table.add_row(row["key"], row["name"], row["schedule"], members_, row["refreshed_at"])
+        refreshed = brand_time(row["refreshed_at"])
+        table.add_row(row["key"], row["name"], row["schedule"], members_, refreshed)
     console.print(table)
 
 
