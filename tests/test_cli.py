@@ -64,3 +64,10 @@ def test_the_root_lists_each_domain_with_its_own_help(name):
     own = inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " ")
     assert DOMAINS[name][2] == own
     assert CliRunner().invoke(app, [name, "--help"]).exit_code == 0
+
+
+def test_a_command_that_reads_no_lake_loads_no_lake_engine():
+    after = _loaded_after(["tokens", "list", "--json"])
+    assert after["exit"] == 0, after["output"]
+    assert "siyu.subscribers" in after["loaded"]  # it ran wired
+    assert not {"ibis", "duckdb", "pandas"} & set(after["loaded"])

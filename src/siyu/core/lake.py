@@ -12,16 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import duckdb
-import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec.implementations.local import LocalFileSystem
 
 from siyu.core.lake_schema import EVENTS, SNAPSHOTS
 from siyu.core.settings import get_settings
 
+# fsspec and DuckDB are imported where a lake is opened or queried: every `siyu` command wires
+# the snapshot writer through this module, and most never touch the lake.
 if TYPE_CHECKING:
+    import duckdb
+    import fsspec
     from sqlalchemy.orm import Session, sessionmaker
 
 SNAPSHOT_GRACE_SECONDS = 120  # a replaced snapshot file stays this long for readers still on it
@@ -39,6 +40,8 @@ class Lake:
 
     @property
     def is_local(self) -> bool:
+        from fsspec.implementations.local import LocalFileSystem
+
         return isinstance(self.fs, LocalFileSystem)
 
     def url(self, path: str) -> str:
@@ -131,6 +134,8 @@ class Lake:
 
 
 def open_lake(location: str | None = None) -> Lake:
+    import fsspec
+
     location = location or get_settings().lake
     fs, root = fsspec.core.url_to_fs(location)
     fs.makedirs(root, exist_ok=True)
@@ -170,6 +175,8 @@ def duckdb_connection(
     `sources`, given, is filled with what each view reads, a name that changes whenever the
     view's schema could: a snapshot's file (each is a new file), or for events the glob and its
     first file (DuckDB takes the schema of a glob from its first file)."""
+    import duckdb
+
     lake = lake or open_lake()
     conn = duckdb.connect()
     if not lake.is_local:
