@@ -55,7 +55,8 @@ class AccessLog:
 
 
 def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id" and _GIVEN_ID.fullmatch(value):
-            return value.decode()
+    given: bytes
+    for name, given in scope["headers"]:
+        if name == b"x-request-id" and _GIVEN_ID.fullmatch(given):
+            return given.decode()
     return uuid.uuid4().hex[:16]
