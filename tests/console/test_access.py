@@ -30,6 +30,7 @@ from tests.helpers import identify, post_batch
 ROLES = (None, "admin", "operator", "analyst", "guide")
 SKIPPED_PREFIXES = ("/v1/", "/static", "/docs", "/redoc", "/q/")  # /q/: the public QR landing
 SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
+SKIPPED |= {"/favicon.ico"}  # the icon, public like /static
 # Platform callbacks: authenticated by the platform's signature, not by a role.
 SKIPPED |= {"/wecom/callback", "/wechat/callback"}
 _serial = itertools.count(1)
