@@ -17,7 +17,7 @@ from sqlalchemy import Result, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import meta
-from siyu.core.db import session_factory
+from siyu.core.db import session_factory, unit_of_work
 from siyu.core.lake import SNAPSHOT_GRACE_SECONDS, Lake, open_lake
 from siyu.core.lake_schema import SNAPSHOT_SCHEMAS
 from siyu.customers.models import Customer, Identity
@@ -207,7 +207,7 @@ def write_snapshots(
     """Every snapshot table written now; the rows written by table."""
     factory, lake = factory or session_factory(), lake or open_lake()
     written: dict[str, int] = {}
-    with factory() as session:
+    with unit_of_work(factory=factory) as session:
         print_ = fingerprint(session)
         stamp = f"{time.time_ns():020d}"
         for name, build in BUILDERS.items():
@@ -217,7 +217,6 @@ def write_snapshots(
             )
             _remove_replaced(lake, name, keep=lake.path(relative))
         meta.write(session, "lake.snapshot", print_)
-        session.commit()
     return written
 
 

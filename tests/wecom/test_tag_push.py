@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from siyu.cli import app
-from siyu.core.db import session_factory, unit_of_work, utcnow
+from siyu.core.db import unit_of_work, utcnow
 from siyu.core.jobs import Job
 from siyu.customers.service import customer_of
 from siyu.events.service import record_told
@@ -39,7 +39,7 @@ def contacts(fake_wecom) -> dict[str, int]:
     fake_wecom.state.add_contact("wm-a", "Ann", "zhang", tag_ids=["et-vip"])
     fake_wecom.state.add_contact("wm-b", "Bob", "zhang")
     fake_wecom.state.add_contact("wm-c", "Cai", "li")
-    with session_factory()() as s:
+    with unit_of_work() as s:
         sync_customers(s, get_client(), quick_pacer())
     with unit_of_work() as s:
         record_told(
@@ -52,7 +52,7 @@ def contacts(fake_wecom) -> dict[str, int]:
 
 
 def push(**kwargs) -> tag_push.Pushed:
-    with session_factory()() as s:
+    with unit_of_work() as s:
         return tag_push.push_tags(s, get_client(), pacer=quick_pacer(), **kwargs)
 
 
@@ -122,7 +122,7 @@ def test_a_new_enterprise_tag_is_created_in_wecom_first(contacts, fake_wecom):
     }
     assert fake_wecom.state.tags_on("wm-a", "zhang") == {"et-vip", gold}
     assert fake_wecom.state.tags_on("wm-c", "li") == {gold}
-    with session_factory()() as s:  # linked as the sync links WeCom's tags
+    with unit_of_work() as s:  # linked as the sync links WeCom's tags
         link = s.scalar(select(TagLink).where(TagLink.wecom_tag_id == gold))
         assert s.get(Tag, link.tag_id).name == "Gold"
     tag(contacts["b"], "Gold")
@@ -134,7 +134,7 @@ def test_a_new_enterprise_tag_is_created_in_wecom_first(contacts, fake_wecom):
 def test_a_tag_wecom_has_by_name_is_linked_not_created_again(contacts, fake_wecom):
     fake_wecom.state.add_tag("Campaigns", "et-gold", "Gold")
     tag(contacts["b"], "Gold")
-    with session_factory()() as s:
+    with unit_of_work() as s:
         tag_push.set_group(s, "Brand tags")
     push()
     assert not fake_wecom.state.calls_to("add_corp_tag")
@@ -158,7 +158,7 @@ def test_changes_that_came_from_wecom_are_not_sent_back(contacts, fake_wecom, po
     }
     assert post_callback(edited).status_code == 200
     assert run_jobs() == 2  # the callback, and the tag push it asks for
-    with session_factory()() as s:
+    with unit_of_work() as s:
         assert find_tag(s, "VIP").id in {t.tag_id for t in _tags(s, contacts["b"])}
     assert not fake_wecom.state.calls_to("mark_tag")
     assert not fake_wecom.state.calls_to("add_corp_tag")
@@ -220,7 +220,7 @@ def test_rate_limited_marks_wait_and_retry(contacts, fake_wecom):
     tag(contacts["b"], "VIP")
     fake_wecom.state.fail_next["externalcontact/mark_tag"] = [45009]
     waits: list[float] = []
-    with session_factory()() as s:
+    with unit_of_work() as s:
         pushed = tag_push.push_tags(s, get_client(), pacer=quick_pacer(waits))
     assert pushed.changes == 1 and wecom_sync.RATE_LIMIT_WAIT in waits
     assert fake_wecom.state.tags_on("wm-b", "zhang") == {"et-vip"}
@@ -252,7 +252,7 @@ def test_the_schedule_pushes_tag_changes_every_minute(contacts, fake_wecom):
     assert book_tick("wecom-tag-push", now) == 1  # the next minute's tick
     assert run_jobs() == 1
     assert fake_wecom.state.tags_on("wm-c", "li") == {"et-vip"}
-    with session_factory()() as s:
+    with unit_of_work() as s:
         rounds = s.scalars(select(Job.status).where(Job.kind == "wecom.tags")).all()
         assert rounds == ["done", "done"]
 

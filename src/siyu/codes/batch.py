@@ -23,7 +23,7 @@ from siyu.codes.models import ChannelCode, CodeBatch
 from siyu.codes.qr import qr_both
 from siyu.codes.service import _touchpoint_for, check_target, landing_url
 from siyu.core import csvsafe, jobs
-from siyu.core.db import session_factory, utcnow
+from siyu.core.db import commit_progress, session_factory, unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput
 from siyu.core.settings import get_settings
 
@@ -101,7 +101,7 @@ def write_archive(
             )
         )
         batch.status, batch.done = "running", 0
-        session.commit()
+        commit_progress(session, "the archive started")
     folder = archive_folder()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{batch.prefix}-{batch_id}.zip"
@@ -122,17 +122,16 @@ def write_archive(
                     progress(done, len(codes))
         archive.writestr("codes.csv", "\ufeff" + listing.getvalue())
     partial.replace(path)
-    with factory() as session:
-        batch = session.get(CodeBatch, batch_id)
+    with unit_of_work(factory=factory) as session:
+        batch = session.get_one(CodeBatch, batch_id)
         batch.status, batch.archive, batch.finished_at = "done", str(path), utcnow()
-        session.commit()
     return path
 
 
 def _record_progress(factory, batch_id: int, done: int) -> None:
     with factory() as session:
         session.get(CodeBatch, batch_id).done = done
-        session.commit()
+        commit_progress(session, f"{done} codes archived")
 
 
 def enqueue_archive(session: Session, batch: CodeBatch, base_url: str) -> None:
@@ -148,10 +147,9 @@ def archive_job(session: Session, payload: dict) -> None:
     try:
         write_archive(payload["batch_id"], payload["base_url"])
     except Exception as error:
-        with session_factory()() as s:
+        with unit_of_work() as s:  # its own: kept through the job's rollback
             batch = s.get_one(CodeBatch, payload["batch_id"])
             batch.status, batch.error = "failed", f"{type(error).__name__}: {error}"[:2000]
-            s.commit()
         raise
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from siyu.codes.models import ChannelCode
 from siyu.codes.service import routing_of
-from siyu.core.db import session_factory, utcnow, write_lock
+from siyu.core.db import session_factory, unit_of_work, utcnow, write_lock
 from siyu.core.settings import get_settings
 from siyu.events.inbox import Received, check_all, receive_on_loop
 from siyu.events.service import SourceRef
@@ -199,10 +199,8 @@ def _source_key() -> str:
 
 
 def _load_source() -> SourceRef:
-    with write_lock(), session_factory()() as session:
-        source = _sources.get(_source_key(), SOURCE_TTL, lambda: internal_source(session, SOURCE))
-        session.commit()
-        return source
+    with write_lock(), unit_of_work() as session:
+        return _sources.get(_source_key(), SOURCE_TTL, lambda: internal_source(session, SOURCE))
 
 
 async def _store_scan(source: SourceRef, message: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -27,6 +28,8 @@ from siyu.core.settings import get_settings
 
 if TYPE_CHECKING:  # Alembic is imported only when migrating
     from alembic.config import Config
+
+log = logging.getLogger("siyu.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -156,9 +159,12 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(url: str | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    session = session_factory(url)()
+def unit_of_work(
+    url: str | None = None, factory: sessionmaker[Session] | None = None
+) -> Iterator[Session]:
+    """A unit of work in a session of its own (a command, a step that must not share its caller's
+    transaction): one commit at its end, a rollback on any error (docs/architecture.md, Commits)."""
+    session = (factory or session_factory(url))()
     try:
         yield session
         session.commit()
@@ -167,6 +173,15 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def commit_progress(session: Session, what: str) -> None:
+    """A long job's progress, committed before the job ends so that `what` holds whatever comes
+    next: a crash, a failure later in the job, a slow call to a platform that no transaction
+    should wait on. The only commit in the middle of a unit of work (docs/architecture.md,
+    Commits); the job's end is committed by its worker or command."""
+    log.debug("progress committed: %s", what)
+    session.commit()
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -16,6 +16,8 @@ from siyu.core.permissions import can
 
 
 def _session() -> Iterator[Session]:
+    """The request's one transaction: committed after the endpoint returns, before the answer is
+    sent; rolled back on any error (docs/architecture.md, Commits)."""
     session = session_factory()()
     try:
         yield session

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import jobs
-from siyu.core.db import session_factory, write_lock
+from siyu.core.db import session_factory, unit_of_work, write_lock
 from siyu.core.schedule import Schedule, book_due
 from siyu.core.settings import get_settings
 
@@ -60,7 +60,5 @@ def book_ticks(
     """Book every schedule's latest tick as a job (one transaction); returns how many were new."""
     if not schedules:
         return 0
-    with write_lock(), factory() as session:
-        booked = book_due(session, schedules, get_settings().zone, now)
-        session.commit()
-    return booked
+    with write_lock(), unit_of_work(factory=factory) as session:
+        return book_due(session, schedules, get_settings().zone, now)

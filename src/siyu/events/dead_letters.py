@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import session_factory, write_lock
+from siyu.core.db import session_factory, unit_of_work, write_lock
 from siyu.core.errors import NotFound
 from siyu.events import inbox
 from siyu.events.models import DeadLetter, Source
@@ -106,7 +106,7 @@ def replay(
 
 
 def _replay_one(factory: sessionmaker[Session], letter_id: int) -> tuple[int, list[int]]:
-    with factory() as session, write_lock():
+    with write_lock(), unit_of_work(factory=factory) as session:
         found = session.execute(
             select(DeadLetter, Source.name)
             .join(Source, Source.id == DeadLetter.source_id)
@@ -128,5 +128,4 @@ def _replay_one(factory: sessionmaker[Session], letter_id: int) -> tuple[int, li
         )
         session.delete(letter)
         handled, kept = inbox.apply_each(session, row)
-        session.commit()
         return handled - len(kept), [letter.id for letter in kept]

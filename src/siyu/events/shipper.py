@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu.core.db import rowcount, session_factory, utcnow, write_lock
+from siyu.core.db import commit_progress, rowcount, session_factory, utcnow, write_lock
 from siyu.core.lake import Lake, open_lake, refresh_snapshots
 from siyu.core.lake_schema import EVENTS, EVENTS_SCHEMA
 from siyu.core.settings import get_settings
@@ -123,13 +123,13 @@ def ship_once(
         if not pending:
             with write_lock():
                 batch = claim_batch(session, size)
-                session.commit()
+                commit_progress(session, "a batch claimed")
             pending = [batch] if batch else []
         for batch in pending:
             files = write_batch(session, lake, batch)
             with write_lock():
                 mark_shipped(session, batch, files)
-                session.commit()
+                commit_progress(session, "a batch shipped")
             shipped += batch.rows
     return shipped
 
@@ -196,7 +196,7 @@ def _compact_partition(
     with factory() as session:
         record = LakeCompaction(partition=partition, inputs=relative, output=output)
         session.add(record)
-        session.commit()
+        commit_progress(session, "a compaction begun")  # its recovery needs the record first
         tables = [pq.read_table(lake.fs.open(p, "rb")) for p in inputs]
         table = pa.concat_tables(tables, promote_options="default").sort_by("outbox_id")
         lake.write_atomic(table, output)
@@ -210,7 +210,7 @@ def _drop_inputs(session: Session, lake: Lake, record: LakeCompaction) -> int:
             lake.fs.rm(lake.path(relative))
             removed += 1
     record.status, record.done_at = "done", utcnow()
-    session.commit()
+    commit_progress(session, "a compaction done")
     return removed
 
 
@@ -225,7 +225,7 @@ def _finish_compactions(factory: sessionmaker[Session], lake: Lake) -> int:
                 removed += _drop_inputs(session, lake, record)
             else:
                 record.status = "aborted"
-                session.commit()
+                commit_progress(session, "a void compaction aborted")
     lake.remove_temps()
     return removed
 

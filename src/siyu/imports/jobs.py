@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
-from siyu.core.db import unit_of_work, utcnow
+from siyu.core.db import commit_progress, session_factory, unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.core.settings import get_settings
@@ -544,11 +544,12 @@ def _reporter(import_id: str, expected: int | None) -> Progress:
         if now - last[0] < PROGRESS_EVERY:
             return
         last[0] = now
-        with unit_of_work() as session:
+        with session_factory()() as session:
             record = load(session, import_id)
             record.stage, record.done, record.total = stage, done, total or expected
             save(session, record)
             _keep_lease(session, record.job_key)
+            commit_progress(session, f"the import's {stage} at {done} rows")
 
     return report
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from siyu.core.db import utcnow
+from siyu.core.db import commit_progress, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.segments import service
 from siyu.segments.models import Segment, SegmentRefresh
@@ -20,20 +20,20 @@ def run_refresh(session: Session, payload: dict) -> None:
         return
     segment = session.get_one(Segment, run.segment_id)
     run.status, run.started_at, run.progress = "running", utcnow(), 5
-    session.commit()
+    commit_progress(session, "the refresh is running")
     # Tags set by hand a moment ago must be in the lake's snapshot the rule reads.
     refresh_snapshots()
 
     def progress(percent: int) -> None:
         run.progress = percent
-        session.commit()
+        commit_progress(session, f"the refresh is at {percent} %")
 
     try:
         count, entered, exited = service.refresh(session, segment, progress=progress)
     except Exception:
         session.rollback()
         run.status, run.error, run.finished_at = "failed", traceback.format_exc()[-2000:], utcnow()
-        session.commit()
+        commit_progress(session, "the refresh failed")  # kept through the job's rollback
         raise
     run.status, run.progress, run.finished_at = "done", 100, utcnow()
     run.member_count, run.entered, run.exited = count, entered, exited

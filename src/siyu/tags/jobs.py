@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import jobs
-from siyu.core.db import utcnow
+from siyu.core.db import unit_of_work, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.tags import auto, bulk
 from siyu.tags.models import Tag
@@ -35,9 +35,8 @@ def after_shipping(factory: sessionmaker, shipped: int, now: datetime | None = N
     This is work caused by events, not by the clock: the hourly pass is a schedule in siyu.work."""
     if not shipped:
         return
-    with factory() as session:
+    with unit_of_work(factory=factory) as session:
         queue_pass_for_events(session, shipped, now or utcnow())
-        session.commit()
 
 
 def queue_pass_for_events(session: Session, shipped: int, now: datetime) -> None:

@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _run_sync(as_json: bool) -> dict:
     client = get_client()
-    with acting_as("cli:wecom"), session_factory()() as session:
+    with acting_as("cli:wecom"), unit_of_work() as session:
         if as_json:
             run = sync_customers(session, client)
         else:
@@ -122,7 +122,7 @@ def push_tags(
     upgrade()
     try:
         client = get_client()
-        with acting_as("cli:wecom"), session_factory()() as session:
+        with acting_as("cli:wecom"), unit_of_work() as session:
             if group:
                 tag_push.set_group(session, group)
             pushed = tag_push.push_tags(session, client)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import APILimitedException
 
-from siyu.core.db import utcnow
+from siyu.core.db import commit_progress, utcnow
 from siyu.customers.service import recorded_customer
 from siyu.events.service import ingest, told_at
 from siyu.events.sources import internal_source
@@ -64,7 +64,8 @@ def sync_customers(
     pacer: Pacer | None = None,
     on_page: Callable[[SyncRun], None] | None = None,
 ) -> SyncRun:
-    """Sync (or resume syncing) every guide's customers; commits after every page."""
+    """Sync (or resume syncing) every guide's customers; commits progress after every page, and
+    the caller commits the end (the job's worker, the command's unit of work)."""
     pacer = pacer or Pacer()
     run = current_run(session)
     run.status, run.error = "running", None
@@ -72,21 +73,21 @@ def sync_customers(
         pacer.wait()
         run.userids = list(client.external_contact.get_follow_user_list().get("follow_user", []))
         run.calls += 1
-    session.commit()
+    commit_progress(session, "the sync's guides")
     corp_tags = _corp_tags(client, pacer, run)
     try:
         while run.user_index < len(run.userids):
             _sync_page(session, client, pacer, run, corp_tags)
-            session.commit()
+            commit_progress(session, "a page of a guide's customers")
             if on_page:
                 on_page(run)
     except Exception as error:
         session.rollback()
         run.status, run.error = "failed", str(error)[:2000]
-        session.commit()
+        commit_progress(session, "the sync failed")  # kept through the caller's rollback
         raise
     run.status, run.finished_at = "done", utcnow()
-    session.commit()
+    session.flush()
     return run
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 
 from siyu.core import meta
-from siyu.core.db import utcnow
+from siyu.core.db import commit_progress, utcnow
 from siyu.core.errors import InvalidInput
 from siyu.customers.models import Customer, Identity
 from siyu.staff.models import Staff
@@ -92,7 +92,6 @@ def read_state(session: Session) -> PushState:
 def save_state(session: Session, state: PushState) -> None:
     state.failures = state.failures[-KEPT_FAILURES:]
     meta.write(session, STATE_KEY, asdict(state))
-    session.commit()
 
 
 def set_group(session: Session, name: str) -> None:
@@ -114,7 +113,8 @@ def push_tags(
     batch: int = BATCH,
 ) -> Pushed:
     """Push every enterprise tag change since the saved position (for `budget` seconds at most;
-    `has_more` then says there is more); commits after each batch."""
+    `has_more` then says there is more); commits progress after each batch, and the caller
+    commits the end."""
     run = _Run(session, client, pacer or Pacer(), read_state(session))
     started = time.monotonic()
     while budget is None or time.monotonic() - started < budget:
@@ -122,13 +122,13 @@ def push_tags(
         if not changes:
             break
         contacts = _plan(session, changes)
-        session.commit()  # the reads end here: no transaction waits on WeCom
+        commit_progress(session, "the batch read: no transaction waits on WeCom")
         run.send(contacts, changes)
         run.state.position = changes[-1]["id"]
         save_state(session, run.state)
+        commit_progress(session, "the push's position")
     run.pushed.position = run.state.position
     run.pushed.has_more = bool(enterprise_changes(session, run.state.position, 1))
-    session.commit()
     return run.pushed
 
 
@@ -212,10 +212,11 @@ class _Run:
         missing = {t for c in contacts for t in c.add} - ids.keys() - self.refused_tags
         for tag in list(self.session.scalars(select(Tag).where(Tag.id.in_(sorted(missing))))):
             wecom_id = self._create(tag)
-            self.session.commit()  # linked at once: a crash later does not create it again
+            # Linked at once: a crash later does not create it again.
+            commit_progress(self.session, "a tag created in WeCom")
             if wecom_id:
                 ids[tag.id] = wecom_id
-        self.session.commit()
+        commit_progress(self.session, "the tags read: no transaction waits on WeCom")
         return ids
 
     def _create(self, tag: Tag) -> str | None:

@@ -280,8 +280,7 @@ def make_scene_qr(request: Request, session: SessionDep, _: Manager, code: str):
 def _make_on_platform(request, session, code: str, make, platform: str, done: str):
     channel = _code_or_404(session, code)
     try:
-        make(session, channel.code)
-        session.commit()
+        make(session, channel.code)  # what the platform gave back, committed with the request
     except (SiyuError, WeChatClientException) as failure:
         session.rollback()
         error = failure
