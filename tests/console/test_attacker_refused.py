@@ -64,8 +64,9 @@ def _same_answer(first, second, first_ref: str, second_ref: str) -> None:
 
 
 def _headers(response) -> dict[str, str]:
-    """The headers but those that differ from one request to the next (the time, a nonce)."""
-    ignore = {"date", "content-length", "server-timing"}
+    """The headers but those that differ from one request to the next (the time, a nonce, the
+    request id the access log gives every request)."""
+    ignore = {"date", "content-length", "server-timing", "x-request-id"}
     return {
         name: re.sub(r"'nonce-[^']+'", "'nonce'", value)
         for name, value in response.headers.items()
