@@ -91,6 +91,17 @@ def test_a_tick_is_read_in_the_brand_time_zone():
     assert nightly.next_tick(now, zone) == datetime(2026, 12, 6, 19, 30, tzinfo=UTC)
 
 
+def test_the_latest_tick_is_never_in_the_future():
+    """In the last second of a minute the latest tick is that minute's, not the next one's: a
+    tick booked as due must be due (a booking in that second once waited for the next minute,
+    and the tests that book and run a tick at once failed when they ran in it)."""
+    zone = get_settings().zone
+    tick = datetime(2026, 12, 6, 12, 4, tzinfo=UTC)
+    for now in (tick, tick + timedelta(microseconds=1), tick + timedelta(seconds=59.5)):
+        assert EVERY_MINUTE.latest_tick(now, zone) == tick, now
+    assert EVERY_MINUTE.latest_tick(tick - timedelta(microseconds=1), zone) < tick
+
+
 def _enqueued_kinds() -> dict[str, str]:
     """Every job kind a call to enqueue names anywhere in src/siyu (literal or constant), with
     the file it is in."""

@@ -34,9 +34,10 @@ class Schedule:
 
     def latest_tick(self, now: datetime, zone: ZoneInfo) -> datetime:
         """The last tick at or before `now` (UTC)."""
-        # croniter's get_prev is strictly before its start: start a second on, so a tick that
-        # falls exactly on `now` is the latest one.
-        start = now.astimezone(zone) + timedelta(seconds=1)
+        # croniter's get_prev is strictly before its start, at whole seconds: start at the next
+        # whole second, so a tick that falls exactly on `now` is the latest one, and one that
+        # falls in the fraction of a second after `now` is not (it is still in the future).
+        start = now.astimezone(zone).replace(microsecond=0) + timedelta(seconds=1)
         return croniter(self.cron, start).get_prev(datetime).astimezone(UTC)
 
     def next_tick(self, now: datetime, zone: ZoneInfo) -> datetime:
