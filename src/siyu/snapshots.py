@@ -17,7 +17,7 @@ from sqlalchemy import Result, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core import meta
-from siyu.core.db import session_factory, unit_of_work
+from siyu.core.db import unit_of_work
 from siyu.core.lake import SNAPSHOT_GRACE_SECONDS, Lake, open_lake
 from siyu.core.lake_schema import SNAPSHOT_SCHEMAS
 from siyu.customers.models import Customer, Identity
@@ -205,19 +205,7 @@ def write_snapshots(
     factory: sessionmaker[Session] | None = None, lake: Lake | None = None
 ) -> dict[str, int]:
     """Every snapshot table written now; the rows written by table."""
-    factory, lake = factory or session_factory(), lake or open_lake()
-    written: dict[str, int] = {}
-    with unit_of_work(factory=factory) as session:
-        print_ = fingerprint(session)
-        stamp = f"{time.time_ns():020d}"
-        for name, build in BUILDERS.items():
-            relative = f"{name}/snapshot-{stamp}.parquet"
-            written[name] = lake.write_batches_atomic(
-                SNAPSHOT_SCHEMAS[name], build(session), relative
-            )
-            _remove_replaced(lake, name, keep=lake.path(relative))
-        meta.write(session, "lake.snapshot", print_)
-    return written
+    return refresh(factory, lake, always=True) or {}
 
 
 def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
@@ -228,23 +216,28 @@ def _remove_replaced(lake: Lake, name: str, keep: str) -> None:
             lake.fs.rm(path)
 
 
-def write_snapshots_if_changed(
-    factory: sessionmaker[Session] | None = None, lake: Lake | None = None
-) -> dict[str, int] | None:
-    """The snapshot tables written if the OLTP fingerprint changed since the last ones."""
-    factory = factory or session_factory()
-    with factory() as session:
-        unchanged = meta.read(session, "lake.snapshot") == fingerprint(session)
-    return None if unchanged else write_snapshots(factory, lake)
-
-
 def refresh(
     factory: sessionmaker[Session] | None = None,
     lake: Lake | None = None,
     *,
     always: bool = False,
 ) -> dict[str, int] | None:
-    """What `core.lake.refresh_snapshots` runs once wired (core.lake.SnapshotWriter)."""
-    if always:
-        return write_snapshots(factory, lake)
-    return write_snapshots_if_changed(factory, lake)
+    """The snapshot tables written if the OLTP fingerprint changed since the last ones, or
+    `always`: the rows written by table, or None when nothing changed. The fingerprint is read
+    once, in the transaction that reads the rows, so the one stored is the one they match.
+    What `core.lake.refresh_snapshots` runs once wired (core.lake.SnapshotWriter)."""
+    with unit_of_work(factory=factory) as session:
+        print_ = fingerprint(session)
+        if not always and meta.read(session, "lake.snapshot") == print_:
+            return None
+        lake = lake or open_lake()
+        stamp = f"{time.time_ns():020d}"
+        written: dict[str, int] = {}
+        for name, build in BUILDERS.items():
+            relative = f"{name}/snapshot-{stamp}.parquet"
+            written[name] = lake.write_batches_atomic(
+                SNAPSHOT_SCHEMAS[name], build(session), relative
+            )
+            _remove_replaced(lake, name, keep=lake.path(relative))
+        meta.write(session, "lake.snapshot", print_)
+    return written

@@ -28,7 +28,7 @@ class Brand:
 
     def ship(self) -> None:
         shipper.ship_all()
-        snapshots.write_snapshots_if_changed()
+        snapshots.refresh()
 
     def customer_id(self, user_id: str) -> int:
         with unit_of_work() as s:
