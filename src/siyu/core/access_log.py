@@ -4,9 +4,9 @@ response carries as X-Request-ID, so what a user quotes from a page can be found
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,15 +27,16 @@ class AccessLog:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
         started, status = time.perf_counter(), 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -59,4 +60,4 @@ def _request_id(scope: Scope) -> str:
     for name, given in scope["headers"]:
         if name == b"x-request-id" and _GIVEN_ID.fullmatch(given):
             return given.decode()
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # a uuid4's first 16 hex digits cost five times as much
