@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from siyu.codes import service
-from siyu.codes.service import Route
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.staff.routing import Route
 from siyu.staff.service import create_staff, create_store
 from siyu.touchpoints.models import Touchpoint
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import select
 
-from siyu.codes.service import Route, create_code
+from siyu.codes.service import create_code
 from siyu.core.db import unit_of_work
 from siyu.events.models import OutboxEvent
+from siyu.staff.routing import Route
 from siyu.staff.service import create_staff, update_staff
 
 IPHONE_WECHAT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0.44"

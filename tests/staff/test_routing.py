@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from siyu.codes.service import Route, create_code, routing_of
+from siyu.codes.service import create_code, routing_of
 from siyu.customers.models import Customer
-from siyu.staff.routing import capacity_warnings, record_add, route_contact
+from siyu.staff.routing import Route, capacity_warnings, record_add, route_contact
 from siyu.staff.service import create_staff, ensure_staff, update_staff
 
 # Monday 2026-11-23 10:00 in Shanghai.

@@ -15,6 +15,7 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import NotFound, SiyuError
+from siyu.staff.routing import Route
 from siyu.touchpoints.models import Touchpoint
 
 app = typer.Typer(
@@ -100,7 +101,7 @@ def create(
     console.print(f"code {shown['code']} created: {shown['url']}")
 
 
-def _route(spec: str) -> service.Route:
+def _route(spec: str) -> Route:
     is_backup = spec.startswith("!")
     parts = spec.lstrip("!").split(":")
     try:
@@ -110,7 +111,7 @@ def _route(spec: str) -> service.Route:
     staff_id, weight, limit = (numbers + [None, None])[:3]
     if staff_id is None:
         raise typer.BadParameter(f"--guide {spec}: STAFF_ID[:WEIGHT[:LIMIT]]")
-    return service.Route(staff_id, weight or 1, daily_limit=limit, is_backup=is_backup)
+    return Route(staff_id, weight or 1, daily_limit=limit, is_backup=is_backup)
 
 
 @app.command("batch")

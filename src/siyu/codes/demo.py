@@ -13,11 +13,11 @@ import math
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.codes.service import Route, create_code, find_code
+from siyu.codes.service import create_code, find_code
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work
 from siyu.staff.models import Staff, Store
-from siyu.staff.routing import contacts_of
+from siyu.staff.routing import Route, contacts_of
 from siyu.touchpoints.models import Touchpoint
 
 SCANNABLE = {"store", "guide", "group", "poster", "product_item", "paid_ad"}
