@@ -1,14 +1,16 @@
-"""`siyu customers`: `show`, the customer 360, and the customers domain's `merge` and `unmerge`."""
+"""`siyu customers`: `show`, the customer 360, and `merge` and `unmerge` (customers.service)."""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
+from siyu.core.audit import acting_as
 from siyu.core.console_out import brand_time, console, emit_json, fail
-from siyu.core.db import session_factory, upgrade
+from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
-from siyu.customers.cli import merge, unmerge
+from siyu.customers import service as customers
+from siyu.customers.models import CustomerMerge
 from siyu.profiles import service
 
 app = typer.Typer(help="Customers: the 360 view and merges.", no_args_is_help=True)
@@ -53,5 +55,50 @@ def _print_360(view: dict) -> None:
     console.print(table)
 
 
-app.command()(merge)
-app.command()(unmerge)
+@app.command()
+def merge(
+    merged: str = typer.Argument(..., metavar="A", help="Customer to fold in."),
+    kept: str = typer.Argument(..., metavar="B", help="Customer that stays."),
+    actor: str = typer.Option("cli", help="Who is merging (for the record)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Merge customer A into customer B; the record can undo it."""
+    upgrade()
+    try:
+        with acting_as(f"cli:{actor}"), unit_of_work() as session:
+            record = customers.merge_customers(session, merged, kept, actor)
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        return emit_json(_merge_row(record))
+    console.print(
+        f"merged customer {record.merged_id} into {record.kept_id} "
+        f"(merge {record.id}; undo with `siyu customers unmerge {record.id}`)"
+    )
+
+
+@app.command()
+def unmerge(
+    merge_id: int = typer.Argument(..., help="The merge record's id."),
+    actor: str = typer.Option("cli", help="Who is undoing it."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Undo a merge: the merged customer gets its identities, orders and traits back."""
+    upgrade()
+    try:
+        with acting_as(f"cli:{actor}"), unit_of_work() as session:
+            record = customers.undo_merge(session, merge_id, actor)
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        return emit_json(_merge_row(record))
+    console.print(f"customer {record.merged_id} is separate again")
+
+
+def _merge_row(record: CustomerMerge) -> dict:
+    return {
+        "merge_id": record.id,
+        "merged_id": record.merged_id,
+        "kept_id": record.kept_id,
+        "undone": record.undone_at is not None,
+    }
