@@ -147,21 +147,12 @@ def read_rule(form: Mapping[str, str]) -> tuple[Any, dict[str, FieldError]]:
     shown as JSON."""
     if form.get("mode") == "json":
         return _json_rule(form.get("rule_json") or "")
-    conditions, errors = _conditions(form)
-    combine = form.get("combine") or "and"
-    if combine not in ("and", "or"):
-        errors["combine"] = FieldError(N_("choose one of the listed values"))
-    if errors or not conditions:
-        return None, errors
-    return (conditions[0] if len(conditions) == 1 else {combine: conditions}), errors
+    return _rows_rule(form)
 
 
 def rule_from_form(form: Mapping[str, str]) -> dict | None:
     """The rule the rows describe (None when no row is filled in or a field is not valid)."""
-    conditions, errors = _conditions(form)
-    if errors or not conditions:
-        return None
-    return conditions[0] if len(conditions) == 1 else {_combine(form): conditions}
+    return _rows_rule(form)[0]
 
 
 def row_of_field(name: str) -> int | None:
@@ -175,8 +166,14 @@ def rows_in_error(errors: Mapping[str, FieldError]) -> set[int]:
     return {row for name in errors if (row := row_of_field(name)) is not None}
 
 
-def _combine(form: Mapping[str, str]) -> str:
-    return "or" if form.get("combine") == "or" else "and"
+def _rows_rule(form: Mapping[str, str]) -> tuple[dict | None, dict[str, FieldError]]:
+    conditions, errors = _conditions(form)
+    combine = form.get("combine") or "and"
+    if combine not in ("and", "or"):
+        errors["combine"] = FieldError(N_("choose one of the listed values"))
+    if errors or not conditions:
+        return None, errors
+    return (conditions[0] if len(conditions) == 1 else {combine: conditions}), errors
 
 
 def _json_rule(text: str) -> tuple[Any, dict[str, FieldError]]:
