@@ -219,6 +219,14 @@ def test_a_tampered_activation_is_refused_on_the_page_and_changes_nothing(
     assert session.get(User, operator.id).is_active
 
 
+def test_a_tampered_activation_of_an_unknown_user_is_not_found(signed_in, users, session):
+    admin = signed_in("admin")
+    operator = session.scalar(select(User).where(User.email == users["operator"]))
+    page = f"/settings/users/{operator.id}"
+    refused = post_form(admin, page, "/settings/users/999999/active", active="perhaps")
+    assert refused.status_code == 404
+
+
 def test_admin_cannot_deactivate_themselves(signed_in, users, session):
     admin = signed_in("admin")
     me = session.scalar(select(User).where(User.email == users["admin"]))

@@ -374,8 +374,7 @@ def set_active(
     acting: UserAdmin,
     form: Annotated[Submission[Activation], posted(Activation)],
 ):
-    if form.data is None:
-        service.find_user(session, user_id)  # an unknown user is a 404, as below
+    if form.data is None:  # the user's page, which is a 404 for an unknown user
         return _invalid(request, session, form, _user_page)
     try:
         service.set_active(session, user_id, form.data.active, acting)
