@@ -72,10 +72,10 @@ class Submission(Generic[T]):
     def is_valid(self) -> bool:
         return self.data is not None and not self.errors
 
-    def refuse(self, error: SiyuError) -> Submission[T]:
+    def refuse(self, error: SiyuError, field: str | None = None) -> Submission[T]:
         """Place a domain error raised after validation next to the field it names ('' when
-        it names none)."""
-        self.errors[error.field or ""] = FieldError(error.message)
+        it names none), or next to `field` when the form calls the domain's field otherwise."""
+        self.errors[error.field or "" if field is None else field] = FieldError(error.message)
         return self
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, SiyuError
-from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
+from siyu.core.forms import Submission, one_of, posted, read_form
 from siyu.core.limits import Text, Text200
 from siyu.imports import jobs
 from siyu.imports.jobs import BadRow, ImportRecord, MappingChoice
@@ -300,7 +300,7 @@ def _refused(request: Request, session: Session, import_id: str, error: SiyuErro
     name = error.field or ""
     name = f"column.{name}" if name in jobs.FIELDS[record.kind] else FORM_FIELD.get(name, "")
     if mapping is not None and name:
-        mapping.errors[name] = FieldError(error.message)  # beside its field
+        mapping.refuse(error, name)  # beside its field
     else:
         context["error"] = problem(error)
     return _detail(request, session, record, error.status, **context)

@@ -18,7 +18,7 @@ from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
-from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
+from siyu.core.forms import Submission, one_of, posted, read_form
 from siyu.core.i18n import N_
 from siyu.core.limits import MAX_DAYS, Text40, Text64
 from siyu.segments import lifecycle
@@ -149,9 +149,8 @@ def bulk_tagging(
         chosen = _start_bulk(session, user, sent.data, data)
     except SiyuError as error:
         session.rollback()
-        name = "segment" if error.field == "key" else error.field or ""
-        sent.errors[name] = FieldError(error.message)
-        return _tag_page(request, session, status_code=error.status, bulk=sent)
+        refused = sent.refuse(error, "segment" if error.field == "key" else None)
+        return _tag_page(request, session, status_code=error.status, bulk=refused)
     return RedirectResponse(f"/tags?tag={chosen.id}&done=bulk", status_code=303)
 
 
