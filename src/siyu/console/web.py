@@ -23,6 +23,7 @@ from siyu.users.service import session_user
 
 COOKIE = "siyu_session"
 LOCALE_COOKIE = "siyu_locale"
+READS = ("GET", "HEAD", "OPTIONS")  # methods that change nothing, so carry no CSRF token
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # every page's, by flat name
 
 
@@ -145,7 +146,7 @@ def _signed_in(request: Request, session: SessionDep) -> tuple[User, WebSession]
 async def _sent_csrf(request: Request) -> object:
     """The CSRF token a change carries (header, or the posted form): reading the form is the
     only thing awaited, so no database work runs on the event loop."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in READS:
         return None
     sent: object = request.headers.get("x-csrf-token")
     if sent is None:
@@ -160,7 +161,7 @@ SignedIn = Annotated[tuple[User, WebSession], Depends(_signed_in)]
 def _console_user(
     request: Request, found: SignedIn, sent: Annotated[object, Depends(_sent_csrf)]
 ) -> User:
-    if request.method not in ("GET", "HEAD", "OPTIONS") and sent != found[1].csrf_token:
+    if request.method not in READS and sent != found[1].csrf_token:
         raise CsrfFailed(
             N_("the form has expired or did not come from this console; reload the page"),
             field="csrf_token",
