@@ -41,15 +41,20 @@ class Query(BaseModel):
     key: str | None = Field(None, description="One touchpoint or code: its numbers day by day.")
 
 
-class Numbers(BaseModel):
-    key: str
-    day: date | None = None  # set on the rows of one key's days
+class Counts(BaseModel):
+    """What a key brought (the module's docstring says what each counts)."""
+
     new_customers: int = 0
     scans: int = 0
     contacts: int = 0
     deletions: int = 0
     orders: int = 0
     gmv_fen: int = 0
+
+
+class Numbers(Counts):
+    key: str
+    day: date | None = None  # set on the rows of one key's days
 
 
 class Result(BaseModel):

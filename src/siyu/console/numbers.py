@@ -4,8 +4,9 @@ through the report runner, so the pages agree with the reports and run on Spark 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
+
+from pydantic import Field
 
 from siyu.analytics import runner, touchpoint_numbers
 from siyu.core.periods import Period
@@ -13,15 +14,10 @@ from siyu.core.periods import Period
 COLUMNS = ("scans", "contacts", "deletions", "orders", "gmv_fen")
 
 
-@dataclass
-class Numbers:
-    new_customers: int = 0
-    scans: int = 0
-    contacts: int = 0
-    deletions: int = 0
-    orders: int = 0
-    gmv_fen: int = 0
-    daily: dict[date, list[int]] = field(default_factory=dict)
+class Numbers(touchpoint_numbers.Counts):
+    """A key's numbers in the period; with one key asked for, also day by day."""
+
+    daily: dict[date, list[int]] = Field(default_factory=dict)
 
     @property
     def contact_rate(self) -> float | None:
@@ -31,7 +27,7 @@ class Numbers:
     def add(self, found: touchpoint_numbers.Numbers) -> None:
         if found.day is not None:
             self.daily[found.day] = [getattr(found, name) for name in COLUMNS]
-        for name in ("new_customers", *COLUMNS):
+        for name in touchpoint_numbers.Counts.model_fields:
             setattr(self, name, getattr(self, name) + getattr(found, name))
 
     def series(self, period: Period) -> dict[str, list[int]]:
