@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 import typer
@@ -19,7 +19,6 @@ from rich.progress import (
 )
 
 from siyu.core.errors import SiyuError
-from siyu.core.settings import get_settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -30,14 +29,13 @@ def emit_json(value: Any) -> None:
 
 
 def brand_time(value: datetime | str | None) -> str:
-    """A stored time (UTC, or ISO text) as the brand reads it: `2026-03-01 09:30` in
-    SIYU_TIMEZONE, or "" for none."""
+    """A stored time (UTC, or ISO text) as the console shows it (i18n.local_datetime):
+    `2026-03-01 09:30` in SIYU_TIMEZONE, or "" for none."""
     if not value:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(get_settings().zone).strftime("%Y-%m-%d %H:%M")
+    from siyu.core.i18n import local_datetime  # babel, for the few commands that print times
+
+    return local_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value, "en")
 
 
 def fail(error: SiyuError) -> NoReturn:
