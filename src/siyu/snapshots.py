@@ -32,7 +32,7 @@ CHUNK = 100_000
 Snapshot = Iterator[pa.RecordBatch]
 
 
-def _customers(session: Session) -> Snapshot:
+def _customers(session: Session, schema: pa.Schema) -> Snapshot:
     cols = [
         Customer.id,
         Customer.merged_into_id,
@@ -46,7 +46,6 @@ def _customers(session: Session) -> Snapshot:
         Customer.is_identified,
         Customer.traits,
     ]
-    schema = SNAPSHOT_SCHEMAS["customers"]
 
     def convert(row: Any) -> tuple[Any, ...]:
         *rest, traits = row
@@ -55,7 +54,7 @@ def _customers(session: Session) -> Snapshot:
     return _batches(session.execute(select(*cols).order_by(Customer.id)), schema, convert)
 
 
-def _customer_map(session: Session) -> Snapshot:
+def _customer_map(session: Session, schema: pa.Schema) -> Snapshot:
     """Every customer id ever issued → the customer it now belongs to (merges followed)."""
     parent = dict(session.execute(select(Customer.id, Customer.merged_into_id)).all())
 
@@ -66,7 +65,6 @@ def _customer_map(session: Session) -> Snapshot:
         return cid
 
     ids = sorted(parent)
-    schema = SNAPSHOT_SCHEMAS["customer_map"]
     batches = (
         pa.record_batch(
             [pa.array(chunk, pa.int64()), pa.array([canonical(c) for c in chunk], pa.int64())],
@@ -77,14 +75,12 @@ def _customer_map(session: Session) -> Snapshot:
     return batches
 
 
-def _identities(session: Session) -> Snapshot:
-    schema = SNAPSHOT_SCHEMAS["identities"]
+def _identities(session: Session, schema: pa.Schema) -> Snapshot:
     rows = session.execute(select(Identity.type, Identity.value, Identity.customer_id))
     return _batches(rows, schema)
 
 
-def _orders(session: Session) -> Snapshot:
-    schema = SNAPSHOT_SCHEMAS["orders"]
+def _orders(session: Session, schema: pa.Schema) -> Snapshot:
     cols = [
         Order.order_id,
         Order.customer_id,
@@ -106,8 +102,7 @@ def _orders(session: Session) -> Snapshot:
     return _batches(session.execute(select(*cols).order_by(Order.id)), schema, convert)
 
 
-def _touchpoints(session: Session) -> Snapshot:
-    schema = SNAPSHOT_SCHEMAS["touchpoints"]
+def _touchpoints(session: Session, schema: pa.Schema) -> Snapshot:
     rows = session.execute(
         select(
             Touchpoint.code,
@@ -122,9 +117,8 @@ def _touchpoints(session: Session) -> Snapshot:
     return _batches(rows, schema)
 
 
-def _touchpoint_costs(session: Session) -> Snapshot:
+def _touchpoint_costs(session: Session, schema: pa.Schema) -> Snapshot:
     """What each paid touchpoint cost in each period: attribution's ROI reads it."""
-    schema = SNAPSHOT_SCHEMAS["touchpoint_costs"]
     rows = session.execute(
         select(
             Touchpoint.code,
@@ -157,8 +151,7 @@ def _batches(
         yield pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
 
 
-def _customer_tags(session: Session) -> Snapshot:
-    schema = SNAPSHOT_SCHEMAS["customer_tags"]
+def _customer_tags(session: Session, schema: pa.Schema) -> Snapshot:
     rows = session.execute(
         select(CustomerTag.customer_id, Tag.name)
         .join(Tag, Tag.id == CustomerTag.tag_id)
@@ -235,9 +228,8 @@ def refresh(
         written: dict[str, int] = {}
         for name, build in BUILDERS.items():
             relative = f"{name}/snapshot-{stamp}.parquet"
-            written[name] = lake.write_batches_atomic(
-                SNAPSHOT_SCHEMAS[name], build(session), relative
-            )
+            schema = SNAPSHOT_SCHEMAS[name]
+            written[name] = lake.write_batches_atomic(schema, build(session, schema), relative)
             _remove_replaced(lake, name, keep=lake.path(relative))
         meta.write(session, "lake.snapshot", print_)
     return written
