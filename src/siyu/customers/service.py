@@ -33,6 +33,11 @@ def find_customer(session: Session, ref: str | int) -> Customer:
         if not owners:
             raise NotFound(f"no customer has the id or identity {text!r}", field="id")
         customer = session.get_one(Customer, owners[0])
+    return survivor(session, customer)
+
+
+def survivor(session: Session, customer: Customer) -> Customer:
+    """The customer this one was merged into, however deep (itself when it was not merged)."""
     while customer.merged_into_id is not None:
         customer = session.get_one(Customer, customer.merged_into_id)
     return customer
@@ -44,9 +49,7 @@ def customer_of(session: Session, kind: str, value: str) -> Customer | None:
         select(Identity.customer_id).where(Identity.type == kind, Identity.value == value)
     )
     customer = session.get(Customer, customer_id) if customer_id else None
-    while customer is not None and customer.merged_into_id is not None:
-        customer = session.get(Customer, customer.merged_into_id)
-    return customer
+    return survivor(session, customer) if customer else None
 
 
 def recorded_customer(session: Session, kind: str, value: str) -> Customer:

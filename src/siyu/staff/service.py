@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.customers.models import Customer, Identity
+from siyu.customers.service import survivor
 from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Staff, Store, Team
 
 Key = tuple[str, str]
@@ -150,8 +151,7 @@ def assign_owner(session: Session, customer_id: int, staff_id: int) -> Customer:
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"no staff member {staff_id}", field="staff_id")
-    while customer.merged_into_id is not None:
-        customer = session.get_one(Customer, customer.merged_into_id)
+    customer = survivor(session, customer)
     _own(customer, staff)
     session.flush()
     return customer
