@@ -14,7 +14,6 @@ from siyu.core.deps import SessionDep, read_ended, token_allowed
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Cursor
 from siyu.segments import evaluation, service
-from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
 from siyu.segments.schemas import (
     RefreshOut,
     RuleIn,

@@ -17,7 +17,6 @@ from siyu.core.deps import SessionDep, raw_body
 from siyu.core.replay import refuse_replayed
 from siyu.core.settings import get_settings
 from siyu.wechat import callbacks, inbox
-from siyu.wechat import jobs as _jobs  # noqa: F401  (registers the callback job)
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
 PushBody = Annotated[bytes, raw_body(64 * 1024)]  # WeChat's pushes are a few KB of XML
