@@ -219,7 +219,6 @@ def bench(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run a benchmark from benchmarks/ (needs a source checkout)."""
-    import importlib
     import sys
     from pathlib import Path
 

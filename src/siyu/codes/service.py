@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeGuide
@@ -214,10 +214,6 @@ def list_codes(
     if kind:
         query = query.where(ChannelCode.kind == kind)
     return list(session.scalars(query.order_by(ChannelCode.id.desc()).limit(limit).offset(offset)))
-
-
-def count_codes(session: Session) -> int:
-    return session.scalar(select(func.count(ChannelCode.id))) or 0
 
 
 def landing_url(base_url: str, code: str) -> str:

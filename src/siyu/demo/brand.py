@@ -183,7 +183,6 @@ TOUCHPOINTS = (
     TouchpointSpec("sms-member", "会员短信", "sms", "owned", 0.0),
     TouchpointSpec("mall-tmall", "天猫旗舰店", "mall", "organic", 2.0, adds_guide=0.15),
 )
-TOUCHPOINT_BY_CODE = {t.code: t for t in TOUCHPOINTS}
 
 # Customer groups (社群) a contact can join: general city groups, a flash-sale group, a VIP group.
 GROUPS = {
