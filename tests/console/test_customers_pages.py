@@ -185,6 +185,7 @@ def test_a_bad_filter_is_shown_beside_it_and_lists_nobody(signed_in, brand):
     assert page.status_code == 400 and shown(page.text) == set()
     assert 'data-error-for="store">请输入整数<' in page.text
     assert 'data-error-for="lifecycle">请从列出的选项中选择<' in page.text
+    assert 'data-test="empty"' not in page.text  # not "no customers yet": the filters are wrong
 
     client.cookies.set("siyu_locale", "en")
     headers = {"HX-Request": "true", "HX-Target": "customer-results"}
