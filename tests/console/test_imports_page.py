@@ -364,3 +364,15 @@ def test_a_long_import_keeps_its_job_lease_while_it_reports_progress(signed_in, 
     renewed = session.get(jobs.Job, job.id)
     assert renewed.lease_until > first_lease and renewed.lease_until > utcnow()
     assert 'data-test="progress-rows"' in client.get(f"/imports/{import_id}/progress").text
+
+
+def test_a_customer_mapping_without_an_identity_says_so_inside_the_mapping(signed_in, session):
+    client = signed_in("operator")
+    import_id = _uploaded(
+        client, "customers", "members.csv", "user_id,phone,city\nU-1,13800000001,杭州\n"
+    )
+    response = _check(client, import_id, {"column.user_id": "", "column.phone": ""})
+    assert response.status_code == 400
+    mapping = response.text.split('id="mapping-form"', 1)[1].split("</form>", 1)[0]
+    assert 'data-test="form-error" data-error-for="">请至少为一种身份标识选择一列<' in mapping
+    assert work.run_one() is False and _stored(session) == 0

@@ -299,8 +299,8 @@ def _refused(request: Request, session: Session, import_id: str, error: SiyuErro
     mapping: Submission | None = context.get("mapping")
     name = error.field or ""
     name = f"column.{name}" if name in jobs.FIELDS[record.kind] else FORM_FIELD.get(name, "")
-    if mapping is not None and name:
-        mapping.refuse(error, name)  # beside its field
+    if mapping is not None:  # beside its field, or atop the mapping when it names none shown
+        mapping.refuse(error, name)
     else:
         context["error"] = problem(error)
     return _detail(request, session, record, error.status, **context)
