@@ -22,7 +22,6 @@ from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Text, Text64, Text200
 from siyu.segments import evaluation
-from siyu.segments import jobs as _jobs  # noqa: F401 - registers segments.refresh
 from siyu.segments import service as segments
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS

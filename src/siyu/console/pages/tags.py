@@ -24,7 +24,6 @@ from siyu.core.limits import MAX_DAYS, Text40, Text64
 from siyu.segments import lifecycle
 from siyu.segments import service as segments
 from siyu.tags import bulk, service
-from siyu.tags import jobs as _jobs  # noqa: F401 - registers tags.evaluate and tags.bulk
 from siyu.tags.models import Tag, TagGroup
 from siyu.users.models import User
 
