@@ -51,6 +51,11 @@ class Counts(BaseModel):
     orders: int = 0
     gmv_fen: int = 0
 
+    @property
+    def contact_rate(self) -> float | None:
+        """New contacts per scan (None without scans)."""
+        return self.contacts / self.scans if self.scans else None
+
 
 class Numbers(Counts):
     key: str

@@ -19,11 +19,6 @@ class Numbers(touchpoint_numbers.Counts):
 
     daily: dict[date, list[int]] = Field(default_factory=dict)
 
-    @property
-    def contact_rate(self) -> float | None:
-        """New contacts per scan (None without scans)."""
-        return self.contacts / self.scans if self.scans else None
-
     def add(self, found: touchpoint_numbers.Numbers) -> None:
         if found.day is not None:
             self.daily[found.day] = [getattr(found, name) for name in COLUMNS]

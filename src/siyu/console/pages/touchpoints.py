@@ -9,7 +9,8 @@ customers the touchpoint acquired, whenever they came.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -18,8 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from siyu.analytics.touchpoint_numbers import Counts
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
-from siyu.console.numbers import Numbers
 from siyu.console.numbers import numbers as code_numbers
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
@@ -43,17 +44,7 @@ class TouchpointRow:
     store: str | None
     owner: str | None
     is_registered: bool
-    new_customers: int = 0
-    scans: int = 0
-    orders: int = 0
-    gmv_fen: int = 0
-    contacts: int = 0  # WeCom adds through it in the period
-    deletions: int = 0  # customers it brought who deleted their guide in the period
-
-    @property
-    def contact_rate(self) -> float | None:
-        """New contacts per scan (None without scans)."""
-        return self.contacts / self.scans if self.scans else None
+    numbers: Counts = field(default_factory=Counts)  # in the period (touchpoint_numbers)
 
 
 def registry(session: Session) -> list[TouchpointRow]:
@@ -72,7 +63,7 @@ def registry(session: Session) -> list[TouchpointRow]:
 
 
 def touchpoint_report(
-    registered: list[TouchpointRow], numbers: dict[str, Numbers], group: str | None = None
+    registered: list[TouchpointRow], numbers: Mapping[str, Counts], group: str | None = None
 ) -> list[TouchpointRow]:
     """The registry with its numbers (console.numbers, by touchpoint), plus codes seen in the lake
     but not in the registry."""
@@ -81,24 +72,18 @@ def touchpoint_report(
         TouchpointRow(code, code, "other", "owned", None, None, False)
         for code in sorted(set(numbers) - known)
     ]
-    rows = [_with_numbers(row, numbers.get(row.code)) for row in registered + unknown]
+    rows = [
+        replace(row, numbers=numbers[row.code]) if row.code in numbers else row
+        for row in registered + unknown
+    ]
     if group:
         rows = [row for row in rows if row.group == group]
-    return sorted(rows, key=lambda r: (-r.new_customers, -r.gmv_fen, -r.scans, r.code))
+    return sorted(rows, key=_busiest_first)
 
 
-def _with_numbers(row: TouchpointRow, found: Numbers | None) -> TouchpointRow:
-    if found is None:
-        return row
-    return replace(
-        row,
-        new_customers=found.new_customers,
-        scans=found.scans,
-        contacts=found.contacts,
-        deletions=found.deletions,
-        orders=found.orders,
-        gmv_fen=found.gmv_fen,
-    )
+def _busiest_first(row: TouchpointRow) -> tuple:
+    found = row.numbers
+    return (-found.new_customers, -found.gmv_fen, -found.scans, row.code)
 
 
 def report_for(session: Session, period: Period, group: str | None) -> list[TouchpointRow]:
@@ -136,11 +121,10 @@ def touchpoints_page(
     )
 
 
-def _totals(rows: list[TouchpointRow]) -> dict[str, int]:
-    names = ("new_customers", "scans", "contacts", "deletions", "orders", "gmv_fen")
-    totals: dict = {name: sum(getattr(row, name) for row in rows) for name in names}
-    totals["contact_rate"] = totals["contacts"] / totals["scans"] if totals["scans"] else None
-    return totals
+def _totals(rows: list[TouchpointRow]) -> Counts:
+    return Counts(
+        **{name: sum(getattr(r.numbers, name) for r in rows) for name in Counts.model_fields}
+    )
 
 
 CSV_COLUMNS = (
@@ -177,13 +161,13 @@ def touchpoints_csv(rows: list[TouchpointRow], locale: str) -> str:
                 r.store or "",
                 r.owner or "",
                 _("yes") if r.is_registered else _("no"),
-                r.new_customers,
-                r.scans,
-                r.contacts,
-                "" if r.contact_rate is None else f"{r.contact_rate:.1%}",
-                r.deletions,
-                r.orders,
-                f"{Decimal(r.gmv_fen) / 100:.2f}",
+                r.numbers.new_customers,
+                r.numbers.scans,
+                r.numbers.contacts,
+                "" if r.numbers.contact_rate is None else f"{r.numbers.contact_rate:.1%}",
+                r.numbers.deletions,
+                r.numbers.orders,
+                f"{Decimal(r.numbers.gmv_fen) / 100:.2f}",
             ]
         )
     return "\ufeff" + buffer.getvalue()
