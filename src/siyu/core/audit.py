@@ -57,10 +57,6 @@ def acting_as(actor: str) -> Iterator[None]:
         _actor.reset(token)
 
 
-def current_actor() -> str | None:
-    return _actor.get()
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()

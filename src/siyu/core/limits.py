@@ -45,13 +45,6 @@ Text64 = Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_nul
 Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
 
 
-def check_no_nul(text: str, field: str) -> str:
-    """`text` itself, or InvalidInput naming `field` when it holds a NUL."""
-    if "\x00" in text:
-        raise InvalidInput("must not contain a NUL character (\\u0000)", field=field)
-    return text
-
-
 def parse_day(text: str | None) -> date | None:
     """The day an ISO text (2026-11-22) names, or None when it names none from FIRST_DAY to
     LAST_DAY."""
