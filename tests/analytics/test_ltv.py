@@ -19,7 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from siyu.analytics import ltv
-from siyu.analytics.clv import fit_bgnbd, fit_gamma_gamma
+from siyu.analytics.clv import (
+    bgnbd_log_likelihood,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+)
 from siyu.cli import app
 from tests.analytics.factories import SHANGHAI, write_lake
 
@@ -50,6 +55,32 @@ def test_the_models_reproduce_the_published_cdnow_fit():
     # with the same x is worth more.
     assert float(bg.p_alive(0, 0, 0)) == 1.0
     assert bg.expected_purchases(39, 2, 30, 38) > bg.expected_purchases(39, 2, 10, 38)
+
+
+def test_a_fit_reports_the_likelihood_of_its_own_parameters_and_no_nearby_one_beats_it():
+    # The fits work on rescaled time and money and scale back: what they report must be the
+    # log-likelihood of the returned parameters on the data as given, and a maximum of it.
+    with cdnow("cdnow_customers_summary_with_transactions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    x, t_x, T, zbar = (np.array([float(r[k]) for r in rows]) for k in ("x", "t_x", "T", "zbar"))
+    bg, gg = fit_bgnbd(x, t_x, T), fit_gamma_gamma(x, zbar)
+    repeat = (x > 0) & (zbar > 0)
+    fits = (
+        (bg, ("r", "alpha", "a", "b"), lambda params: bgnbd_log_likelihood(params, x, t_x, T)),
+        (
+            gg,
+            ("p", "q", "gamma"),
+            lambda params: gamma_gamma_log_likelihood(params, x[repeat], zbar[repeat]),
+        ),
+    )
+    for fit, names, likelihood in fits:
+        params = np.array([getattr(fit, name) for name in names])
+        assert likelihood(params) == pytest.approx(fit.log_likelihood, abs=1e-6)
+        for i in range(len(params)):
+            for factor in (0.99, 1.01):
+                nudged = params.copy()
+                nudged[i] *= factor
+                assert likelihood(nudged) < fit.log_likelihood, (names[i], factor)
 
 
 def test_the_report_fits_cdnow_from_raw_orders_in_weeks(rows, report, monkeypatch):
