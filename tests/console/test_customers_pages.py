@@ -233,24 +233,49 @@ def test_a_guide_token_gets_404_for_another_guides_customer(client, brand, users
     assert client.get(f"/api/customers/{brand['u-2']}", headers=headers).status_code == 404
 
 
-def test_a_guide_sees_full_phones_only_of_the_customers_they_own(signed_in, brand, users):
+def test_a_guide_never_sees_a_full_phone_not_even_of_their_own_customers(signed_in, brand, users):
     guide = Viewer("guide", users["guide_staff_id"])
-    assert guide.may_see_phone(users["guide_staff_id"])
-    assert not guide.may_see_phone(users["other_staff_id"]) and not guide.may_see_phone(None)
+    assert not guide.may_see_phone(users["guide_staff_id"]) and not guide.may_see_phone(None)
     assert Viewer("analyst").may_see_phone(users["other_staff_id"])
-    page = signed_in("guide").get("/customers/13800000001").text
-    assert "13800000001" in page and "138****0001" not in page
+    client = signed_in("guide")
+    page = client.get("/customers/13800000001").text
+    assert "13800000001" not in page and "138****0001" in page
+    listed = client.get("/customers").text
+    assert "13800000001" not in listed and "138****0001" in listed
+    # Searching by the full number finds the customer; the page does not write it back.
+    for typed in ("13800000001", "+86 138-0000-0001"):
+        found = client.get("/customers", params={"q": typed})
+        assert shown(found.text) == {brand["u-1"]}
+        assert "13800000001" not in found.text and "0000-0001" not in found.text
+        swapped = client.get(
+            "/customers",
+            params={"q": typed},
+            headers={"HX-Request": "true", "HX-Target": "customer-results"},
+        )
+        assert shown(swapped.text) == {brand["u-1"]} and "13800000001" not in swapped.text
+    operator = signed_in("operator").get("/customers", params={"q": "13800000001"}).text
+    assert 'value="13800000001"' in operator
 
 
-def test_phones_of_customers_a_guide_does_not_own_are_masked(session, brand, users):
-    viewer = Viewer("guide", users["guide_staff_id"])
+def test_a_guide_token_gets_the_360_with_phones_masked(client, brand, users):
+    with unit_of_work() as s:
+        _, secret = create_token(s, "guide-phone", "guide", users["guide_staff_id"])
+    answer = client.get(
+        f"/api/customers/{brand['u-1']}", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert answer.status_code == 200
+    assert "13800000001" not in answer.text and "138****0001" in answer.text
+
+
+def test_phones_in_the_list_are_masked_for_guides_only(session, brand, users):
     found = session.execute(
         select(*search._ROW_COLUMNS, search.lifecycle_stage(NOW).label("lifecycle")).where(
             Customer.id.in_([brand["u-1"], brand["u-2"]])
         )
     ).all()
-    rows = {row.id: row for row in search._rows(session, found, viewer)}
-    assert not rows[brand["u-1"]].phone_hidden and rows[brand["u-2"]].phone_hidden
+    guide = search._rows(session, found, Viewer("guide", users["guide_staff_id"]))
+    assert all(row.phone_hidden for row in guide)
+    assert not any(row.phone_hidden for row in search._rows(session, found, Viewer("admin")))
 
 
 def test_an_analyst_cannot_undo_a_merge_and_an_operator_can(signed_in, brand, session):

@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -18,6 +18,7 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import Forbidden
 from siyu.core.i18n import N_
 from siyu.core.permissions import can
+from siyu.profiles.service import mask_phone, mask_phones
 from siyu.users.models import User, WebSession
 from siyu.users.service import session_user
 
@@ -56,14 +57,11 @@ class CsrfFailed(Forbidden):
     code = "csrf"
 
 
-def mask_phone(value: str | None) -> str:
-    """138****5678: what a guide sees of a customer who is not theirs."""
-    if not value or len(value) < 7:
-        return value or ""
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
 _DECIMAL = re.compile(r"-?[1-9]\d{3,}(\.\d+)?")  # four digits or more before any point
+
+
+def _names_a_phone(text: str) -> bool:
+    return mask_phones(text) != text
 
 
 def grouped(cell: Any) -> Any:
@@ -122,6 +120,8 @@ def render(request: Request, template: str, status_code: int = 200, **context):
     web = getattr(request.state, "web", None)
     locale = request_locale(request, user)
     query = f"?{request.url.query}" if request.url.query else ""
+    if user is not None and user.role == "guide" and _names_a_phone(unquote_plus(query)):
+        query = ""  # a guide's phone search is not written back into the page
     context.update(
         user=user,
         locale=locale,

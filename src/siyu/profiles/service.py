@@ -4,7 +4,9 @@ part of it: identities and merges (customers), orders, tags, and the latest even
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +16,33 @@ from siyu.customers.service import find_visible_customer, merged_ids
 from siyu.events.models import OutboxEvent
 from siyu.orders.models import Order
 from siyu.tags.service import family_tags
+
+# A Chinese mobile number as people write it (13800138000, +86 138-0013-8000), not inside a longer
+# run of digits: what a guide may not see in full anywhere.
+_MOBILE = re.compile(r"(?<!\d)((?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
+
+
+def mask_phone(value: str | None) -> str:
+    """138****5678: a phone number as a guide sees it (the first three and last four digits)."""
+    if not value:
+        return value or ""
+    masked = _MOBILE.sub(r"\2****\3", value)
+    if masked != value or len(value) < 7:
+        return masked
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_phones(value: Any) -> Any:
+    """The value with every mobile number in it masked, however deep (traits, event properties)."""
+    if isinstance(value, str):
+        return _MOBILE.sub(r"\2****\3", value)
+    if isinstance(value, int) and not isinstance(value, bool) and _MOBILE.fullmatch(str(value)):
+        return mask_phones(str(value))
+    if isinstance(value, dict):
+        return {key: mask_phones(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_phones(item) for item in value]
+    return value
 
 
 def order_summary(session: Session, customer_ids: list[int]) -> dict:
@@ -68,7 +97,7 @@ def customer_360(
         .where((CustomerMerge.kept_id == customer.id) | (CustomerMerge.merged_id.in_(family)))
         .order_by(CustomerMerge.id)
     ).all()
-    return {
+    view = {
         "id": customer.id,
         "traits": customer.traits or {},
         "identities": [{"type": t, "value": v, "since": _iso(at)} for t, v, at in identities],
@@ -84,6 +113,16 @@ def customer_360(
         "latest_events": [_event(e) for e in latest],
         "merges": [_merge(m) for m in merges],
     }
+    return _as_guide_sees(view) if role == "guide" else view
+
+
+def _as_guide_sees(view: dict) -> dict:
+    """Guides never see a full phone number (their own customers' neither): masked everywhere."""
+    masked = mask_phones(view)
+    for identity in masked["identities"]:
+        if identity["type"] == "phone":
+            identity["value"] = mask_phone(identity["value"])
+    return masked
 
 
 def _order(order: Order) -> dict:

@@ -19,6 +19,7 @@ from siyu.core.limits import Cursor, RowId, Text, Text40, Text64, Text200
 from siyu.customers import service
 from siyu.profiles import search
 from siyu.profiles.search import CustomerFilter, CustomerPage, Viewer
+from siyu.profiles.service import mask_phones
 from siyu.tags import service as tags
 from siyu.users.models import User
 
@@ -115,6 +116,7 @@ def customer_list(
         filters, cursor, status = query.data.filters(), query.data.after, 200
         page = search.list_customers(session, filters, _viewer(user), after=cursor)
     context = _list_context(filters, cursor, page) | {"query": query, "status_code": status}
+    context["search_text"] = _search_text(query, filters, user)
     if _is_results_swap(request):  # the filters stay as they are: their errors go above
         # htmx swaps a 2xx answer only, so the errors come with a 200.
         context["status_code"] = 200
@@ -125,6 +127,15 @@ def customer_list(
         response = render(request, "customer_list.html", choices=choices, beside=shown, **context)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return _timed(response, started)
+
+
+def _search_text(query: Submission[CustomerQuery], filters: CustomerFilter, user: User) -> str:
+    """The search box as the page comes back: what was typed, but a guide's phone number only
+    masked (a guide never sees a full number on a page, not even one they typed)."""
+    typed = str(query.values.get("q", "")) if query.errors else filters.q
+    if user.role == "guide" and mask_phones(typed) != typed:
+        return ""
+    return typed
 
 
 def _list_context(filters: CustomerFilter, cursor: int | None, page: CustomerPage) -> dict:
