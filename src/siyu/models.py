@@ -9,6 +9,7 @@ from siyu.events import models as events  # noqa: F401
 from siyu.imports import models as imports  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
 from siyu.segments import models as segments  # noqa: F401
+from siyu.settings import models as settings  # noqa: F401
 from siyu.staff import models as staff  # noqa: F401
 from siyu.tags import models as tags  # noqa: F401
 from siyu.tasks import models as tasks  # noqa: F401

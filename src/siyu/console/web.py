@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from functools import lru_cache
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote_plus
@@ -12,13 +14,16 @@ from urllib.parse import quote, unquote_plus
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 
 from siyu.core import i18n
 from siyu.core.deps import SessionDep
 from siyu.core.errors import Forbidden
 from siyu.core.i18n import N_
 from siyu.core.permissions import can
+from siyu.events.catalogue import TRACK, display_name
 from siyu.profiles.service import mask_phone, mask_phones
+from siyu.settings import labels
 from siyu.users.models import User, WebSession
 from siyu.users.service import session_user
 
@@ -77,6 +82,37 @@ def grouped(cell: Any) -> Any:
     return f"{int(whole):,}{dot}{fraction}"
 
 
+# The page being rendered's trait dictionary, read from its session the first time a filter asks.
+_dictionary: ContextVar[Callable[[], labels.TraitDictionary]] = ContextVar(
+    "siyu_trait_dictionary", default=lambda: labels.BUILT_IN
+)
+
+
+def _page_dictionary(request: Request) -> Callable[[], labels.TraitDictionary]:
+    session = getattr(request.state, "session", None)
+
+    @cache
+    def load() -> labels.TraitDictionary:
+        try:
+            return labels.dictionary(session)
+        except SQLAlchemyError:  # an error page after a failed transaction: the built-in names
+            return labels.BUILT_IN
+
+    return load
+
+
+def _display_filters(locale: str) -> dict[str, Callable[..., str]]:
+    """Names as people read them in `locale`: traits and their values (the brand's trait
+    dictionary), and events (the event catalogue)."""
+    return {
+        "trait_name": lambda trait: _dictionary.get()().trait_name(str(trait), locale),
+        "trait_value": lambda value, trait="": _dictionary.get()().trait_value(
+            value, str(trait), locale
+        ),
+        "event_name": lambda event, call=TRACK: display_name(event, locale, call or TRACK),
+    }
+
+
 @lru_cache
 def templates(locale: str) -> Jinja2Templates:
     env = Environment(
@@ -96,6 +132,7 @@ def templates(locale: str) -> Jinja2Templates:
         date=lambda v: i18n.local_date(v, locale),
         mask_phone=mask_phone,
         grouped=grouped,
+        **_display_filters(locale),
     )
     env.globals.update(can=can, NAV=NAV)
     return Jinja2Templates(env=env)
@@ -130,7 +167,14 @@ def render(request: Request, template: str, status_code: int = 200, **context):
         path=request.url.path,
         here=request.url.path + query,  # the language switch comes back with the filters
     )
-    return templates(locale).TemplateResponse(request, template, context, status_code=status_code)
+    # The response renders its template here and now, so the dictionary is this request's.
+    token = _dictionary.set(_page_dictionary(request))
+    try:
+        return templates(locale).TemplateResponse(
+            request, template, context, status_code=status_code
+        )
+    finally:
+        _dictionary.reset(token)
 
 
 def _signed_in(request: Request, session: SessionDep) -> tuple[User, WebSession]:
@@ -140,6 +184,7 @@ def _signed_in(request: Request, session: SessionDep) -> tuple[User, WebSession]
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(quote(target))
     request.state.user, request.state.web = found
+    request.state.session = session  # the page reads its trait dictionary through it
     return found
 
 

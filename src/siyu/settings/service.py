@@ -17,7 +17,9 @@ from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.core.settings import get_settings
-from siyu.staff.models import Staff
+from siyu.settings import labels
+from siyu.staff.models import Staff, Store
+from siyu.touchpoints.models import Touchpoint
 from siyu.users import service as users
 from siyu.users.models import User
 
@@ -160,6 +162,7 @@ class FieldChange:
     name: str
     before: str
     after: str
+    trait: str | None = None  # one of a customer's traits, which change one by one
 
 
 def audit_page(
@@ -191,13 +194,19 @@ def audit_actors(session: Session) -> list[str]:
     return list(session.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor)))
 
 
-def field_changes(entry: AuditEntry, locale: str) -> list[FieldChange]:
-    """The fields a change touched, old and new, as a person reads them (brand-zone times)."""
+def field_changes(
+    entry: AuditEntry, locale: str, names: labels.TraitDictionary = labels.BUILT_IN
+) -> list[FieldChange]:
+    """The fields a change touched, old and new, as a person reads them (brand-zone times;
+    a customer's traits one by one, by the names of the trait dictionary)."""
     before, after = entry.before or {}, entry.after or {}
-    names = [n for n in dict.fromkeys([*before, *after]) if n != "id"]
+    fields = [n for n in dict.fromkeys([*before, *after]) if n != "id"]
     changes = []
-    for name in names:
+    for name in fields:
         old, new = before.get(name), after.get(name)
+        if name == "traits" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+            changes += _trait_changes(old or {}, new or {}, locale, names)
+            continue
         change = FieldChange(name, shown(old, locale), shown(new, locale))
         if entry.action == "insert" and new is None:
             continue
@@ -207,11 +216,21 @@ def field_changes(entry: AuditEntry, locale: str) -> list[FieldChange]:
     return changes
 
 
+def _trait_changes(
+    old: dict, new: dict, locale: str, names: labels.TraitDictionary
+) -> list[FieldChange]:
+    def value(traits: dict, key: str) -> str:
+        return names.trait_value(traits[key], key, locale) if key in traits else ""
+
+    keys = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+    return [FieldChange("traits", value(old, k), value(new, k), trait=k) for k in keys]
+
+
 def shown(value: object, locale: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return i18n.translations(locale).gettext(N_("yes") if value else N_("no"))
     if isinstance(value, str) and _ISO_MOMENT.match(value):
         try:
             return i18n.local_datetime(datetime.fromisoformat(value), locale)
@@ -220,6 +239,17 @@ def shown(value: object, locale: str) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def store_names(session: Session) -> dict[int, str]:
+    return {row.id: row.name for row in session.execute(select(Store.id, Store.name))}
+
+
+def touchpoint_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of those of `codes` that are touchpoints' codes."""
+    wanted = [code for code in codes if code][:500]
+    query = select(Touchpoint.code, Touchpoint.name).where(Touchpoint.code.in_(wanted))
+    return {row.code: row.name for row in session.execute(query)} if wanted else {}
 
 
 def _local_midnight(day: date) -> datetime:

@@ -1,4 +1,5 @@
-"""Settings pages: write keys, API tokens, console users and the audit log."""
+"""Settings pages: write keys, API tokens, console users, the trait dictionary and the audit
+log."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from siyu.console.pages.audit_names import ACTIONS, COLUMNS, ENTITIES, VALUES
 from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.auth import ROLES
 from siyu.core.deps import SessionDep
 from siyu.core.errors import NotFound, SiyuError
 from siyu.core.forms import Submission, posted, queried
-from siyu.core.limits import Day, RowId, Text40, Text200
+from siyu.core.limits import Day, RowId, Text40, Text64, Text200
 from siyu.core.permissions import can
 from siyu.events import sources
 from siyu.events.models import Source
-from siyu.settings import service
+from siyu.settings import labels, service
 from siyu.users.models import User
 from siyu.users.service import create_user
 
@@ -28,6 +30,7 @@ KeyAdmin = Annotated[User, allowed("keys.manage")]
 TokenAdmin = Annotated[User, allowed("tokens.manage")]
 UserAdmin = Annotated[User, allowed("users.manage")]
 AuditReader = Annotated[User, allowed("audit.view")]
+TraitEditor = Annotated[User, allowed("customers.edit")]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,12 @@ SECTIONS = (
         "users.manage",
         N_("Users"),
         N_("Who can sign in to the console, and with which role."),
+    ),
+    Section(
+        "/settings/traits",
+        "customers.edit",
+        N_("Trait dictionary"),
+        N_("What customer traits and their values are called on every page, in both languages."),
     ),
     Section(
         "/settings/audit",
@@ -90,37 +99,6 @@ MESSAGES: dict[tuple[str | None, str], str] = {
     ("role", "invalid"): N_("choose one of the roles"),
     ("staff_id", "invalid"): N_("a guide must be linked to an existing staff member"),
 }
-ENTITIES = {
-    "users": N_("User"),
-    "api_tokens": N_("API token"),
-    "sources": N_("Source"),
-    "customers": N_("Customer"),
-    "identities": N_("Identity"),
-    "customer_merges": N_("Customer merge"),
-    "staff": N_("Staff member"),
-    "stores": N_("Store"),
-    "touchpoints": N_("Touchpoint"),
-    "touchpoint_costs": N_("Touchpoint cost"),
-    "orders": N_("Order"),
-}
-# The columns an audit entry names most often, in words; others show their column name.
-COLUMNS = {
-    "name": N_("name"),
-    "email": N_("email"),
-    "role": N_("role"),
-    "staff_id": N_("staff member"),
-    "locale": N_("language"),
-    "is_active": N_("enabled"),
-    "last_login_at": N_("last sign-in"),
-    "created_at": N_("created at"),
-    "revoked_at": N_("revoked"),
-    "token_prefix": N_("token prefix"),
-    "key_prefix": N_("key prefix"),
-    "owner_id": N_("owner"),
-    "store_id": N_("store"),
-    "traits": N_("traits"),
-}
-ACTIONS = {"insert": N_("created"), "update": N_("changed"), "delete": N_("deleted")}
 
 
 def problem(error: SiyuError, labels: dict[str, str] | None = None) -> dict:
@@ -391,6 +369,69 @@ def unlock(user_id: RowId, session: SessionDep, _: UserAdmin):
     return _done(f"/settings/users/{user_id}", "unlocked")
 
 
+# --- the trait dictionary -----------------------------------------------------------------
+
+
+class TraitNaming(BaseModel):
+    """A name for a trait (no value) or for one of its values, in Chinese and English."""
+
+    trait: Text64 = ""
+    value: Text200 = ""
+    zh: Text200 = ""
+    en: Text200 = ""
+
+
+def _traits_page(request: Request, session: Session, status_code: int = 200, **context):
+    return _page(
+        request,
+        "settings_traits.html",
+        status_code,
+        entries=labels.entries(session),
+        unnamed=labels.unnamed_traits(session),
+        **context,
+    )
+
+
+@router.get("/settings/traits", response_class=HTMLResponse)
+def traits(
+    request: Request,
+    session: SessionDep,
+    _: TraitEditor,
+    done: str = "",
+    trait: Annotated[str, Query(max_length=64)] = "",
+    value: Annotated[str, Query(max_length=200)] = "",
+):
+    """The dictionary; `trait` (and `value`) fill the form in to rename that entry."""
+    found = labels.dictionary(session).label(trait, value) if trait else None
+    names = {"zh": found.zh, "en": found.en} if found else {"zh": "", "en": ""}
+    form = {"trait": trait, "value": value, **names}
+    return _traits_page(request, session, done=done, form=form)
+
+
+@router.post("/settings/traits", response_class=HTMLResponse)
+def name_trait(
+    request: Request,
+    session: SessionDep,
+    _: TraitEditor,
+    form: Annotated[Submission[TraitNaming], posted(TraitNaming)],
+):
+    if (new := form.data) is None:
+        return _invalid(request, session, form, _traits_page)
+    try:
+        labels.save_label(session, new.trait, new.value, new.zh, new.en)
+    except SiyuError as error:
+        session.rollback()
+        form.refuse(error)
+        return _traits_page(request, session, 400, form=form.values, posted=form)
+    return _done("/settings/traits", "named")
+
+
+@router.post("/settings/traits/{label_id}/remove")
+def remove_trait_name(label_id: RowId, session: SessionDep, _: TraitEditor):
+    labels.remove_label(session, label_id)
+    return _done("/settings/traits", "reset")
+
+
 # --- the audit log -------------------------------------------------------------------------
 
 
@@ -418,7 +459,9 @@ def audit(
         "entities": service.audit_entities(session),
         "entity_names": ENTITIES,
         "column_names": COLUMNS,
+        "value_names": VALUES,
         "staff_names": {str(k): v for k, v in service.staff_names(session).items()},
+        "store_names": {str(k): v for k, v in service.store_names(session).items()},
         "action_names": ACTIONS,
     }
     if filters.data is None:
@@ -426,5 +469,17 @@ def audit(
     wanted = service.AuditFilter(**filters.data.model_dump())
     page = service.audit_page(session, wanted, before)
     locale = request_locale(request, request.state.user)
-    changes = {e.id: service.field_changes(e, locale) for e in page.entries}
-    return _page(request, "settings_audit.html", page=page, changes=changes, **context)
+    names = labels.dictionary(session)
+    changes = {e.id: service.field_changes(e, locale, names) for e in page.entries}
+    shown = {c.after for cs in changes.values() for c in cs} | {
+        c.before for cs in changes.values() for c in cs
+    }
+    touchpoints = service.touchpoint_names(session, shown)
+    return _page(
+        request,
+        "settings_audit.html",
+        page=page,
+        changes=changes,
+        touchpoint_names=touchpoints,
+        **context,
+    )
