@@ -10,14 +10,16 @@ LOCK   := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --g
 
 .PHONY: install demo test lint bench lock clean
 
-# --no-compile: Python compiles what Siyu imports on first use; the rest (tests, unused backends of
-# the libraries) would be 80 MB of bytecode nobody runs.
+# --no-compile: the libraries' tests and unused parts would be 80 MB of bytecode nobody runs;
+# precompile.py then writes the bytecode of Siyu and of the libraries it imports (Python would on
+# first use, but not where PYTHONDONTWRITEBYTECODE is set: then every command compiled them again).
 $(VENV)/.runtime: pyproject.toml requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --no-compile --require-hashes -r requirements/runtime.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) requirements/check_installed.py
+	$(PY) requirements/precompile.py
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.runtime requirements/dev.lock
