@@ -38,6 +38,7 @@ from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
 from siyu.profiles import api as profiles_api
 from siyu.segments import api as segments_api
+from siyu.staff import api as staff_api
 from siyu.subscribers import wire as wire_subscribers
 from siyu.tasks import api as tasks_api
 from siyu.wechat import api as wechat_api
@@ -65,6 +66,7 @@ APIS = (
     profiles_api,
     code_landing,
     segments_api,
+    staff_api,
     tasks_api,
     wecom_api,
     wechat_api,

@@ -51,6 +51,7 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Guides, stores and teams; handovers (离职继承 / 在职转接).",
     ),
+    "stores": ("siyu.staff.cli", "stores_app", "Stores (门店): open, list and change stores."),
     "tasks": ("siyu.tasks.cli", "app", "Guide tasks (导购任务) and their execution rate."),
     "users": ("siyu.users.cli", "app", "Console users."),
     "wecom": (

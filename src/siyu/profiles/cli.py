@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from siyu.core.audit import acting_as
 from siyu.core.console_out import brand_time, console, emit_json, fail
 from siyu.core.db import session_factory, unit_of_work, upgrade
-from siyu.core.errors import SiyuError
+from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import service as customers
 from siyu.customers.models import CustomerMerge
+from siyu.profiles import assign as assignment
 from siyu.profiles import service
 
 app = typer.Typer(help="Customers: the 360 view and merges.", no_args_is_help=True)
@@ -102,3 +105,35 @@ def _merge_row(record: CustomerMerge) -> dict:
         "kept_id": record.kept_id,
         "undone": record.undone_at is not None,
     }
+
+
+@app.command()
+def assign(
+    guide: int = typer.Option(..., "--guide", help="The guide's staff id."),
+    segment: str | None = typer.Option(None, "--segment", help="A segment's key."),
+    file: Path | None = typer.Option(
+        None, "--file", help="A CSV of phones or customer ids, one a line (header optional)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Give customers a guide: a segment's members or a list, one recorded move each."""
+    upgrade()
+    if (segment is None) == (file is None):
+        fail(InvalidInput("give one of --segment or --file", field="segment"))
+    try:
+        text = file.read_text(encoding="utf-8-sig") if file is not None else ""
+    except (OSError, UnicodeDecodeError) as error:
+        fail(InvalidInput(f"cannot read the file: {error}", field="file"))
+    try:
+        with acting_as("cli"), unit_of_work() as session:
+            if segment is not None:
+                done = assignment.assign_segment(session, segment, guide, "cli")
+            else:
+                done = assignment.assign_list(session, text, guide, "cli")
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        return emit_json(done.as_dict())
+    console.print(f"{done.moved} customers moved to guide {guide}")
+    for why, count in sorted(done.skipped.items()):
+        console.print(f"  skipped ({why}): {count}  e.g. {', '.join(done.examples[why])}")

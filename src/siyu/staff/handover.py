@@ -6,11 +6,17 @@ until the move succeeds, so no customer is ever without an owner. Without WeCom 
 move succeeds inside Siyu at once; with WeCom, it stays pending until WeCom's transfer result
 comes back (`record_transfer_result`). A failed or refused move waits in the pool and is
 retried to another guide.
+
+An assignment by hand (`assign_customers`: one customer, a segment's members, a list) is
+recorded the same way, as a handover with reason `assign`: one move per customer, from the guide
+they had (or none) to the one chosen. It changes the owner inside Siyu at once; it does not move
+a WeCom contact (that is what a handover with WeCom is for).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -20,14 +26,19 @@ from siyu.core import jobs
 from siyu.core.audit import acting_as
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.i18n import N_
 from siyu.core.limits import is_whole_number
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer, Identity
+from siyu.customers.service import survivor
 from siyu.staff.models import Handover, HandoverMove, Staff
 from siyu.staff.service import _own
 
 STRATEGIES = ("least_loaded", "round_robin", "by_store")
 REASONS = ("leaving", "moving")
+ASSIGN = "assign"
+# Why a customer named in an assignment was not moved.
+SKIPS = ("already_theirs", "not_found", "repeated")
 TAKERS = ("guide", "persona")
 RETRY_AFTER = timedelta(minutes=10)
 # WeCom's transfer_result status codes: 1 taken over, 2 waiting, 3 refused, 4 taker full, 5 none.
@@ -339,3 +350,116 @@ def move_counts(session: Session, handover_ids: list[int]) -> dict[int, dict[str
     for handover_id, status, count in rows:
         counts.setdefault(handover_id, {})[status] = count
     return counts
+
+
+@dataclass
+class Assignment:
+    """What an assignment did: customers moved, and those skipped by why (with a few examples)."""
+
+    staff_id: int
+    handover_id: int | None = None
+    moved: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip(self, why: str, ref: object) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + 1
+        shown = self.examples.setdefault(why, [])
+        if len(shown) < 5:
+            shown.append(str(ref))
+
+    def as_dict(self) -> dict:
+        return {
+            "handover_id": self.handover_id,
+            "staff_id": self.staff_id,
+            "moved": self.moved,
+            "skipped": dict(self.skipped),
+            "examples": {k: list(v) for k, v in self.examples.items()},
+        }
+
+
+def check_taker(session: Session, staff_id: int, field_name: str = "staff_id") -> Staff:
+    """The active guide or persona account customers can be given to."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(N_("no such staff member"), field=field_name)
+    if staff.status != "active":
+        raise InvalidInput(N_("this guide has left: choose an active one"), field=field_name)
+    if staff.role not in TAKERS:
+        raise InvalidInput(
+            N_("only a guide or a persona account can look after customers"), field=field_name
+        )
+    return staff
+
+
+def assign_customers(
+    session: Session,
+    customer_ids: Sequence[int],
+    staff_id: int,
+    actor: str,
+    *,
+    unknown: Sequence[str] = (),
+) -> Assignment:
+    """Give the customers named to one guide: a recorded move each (reason `assign`).
+
+    Merged customers are followed to the customer they became; a customer the guide already
+    has, a repeated one and an id that names nobody are skipped and counted by why, as are the
+    `unknown` references (list rows that named no customer) the caller passes along.
+    """
+    target = check_taker(session, staff_id)
+    result = Assignment(staff_id=target.id)
+    for ref in unknown:
+        result.skip("not_found", ref)
+    customers = _survivors(session, customer_ids, result)
+    moving = [c for c in customers if c.owner_id != target.id]
+    for customer in customers:
+        if customer.owner_id == target.id:
+            result.skip("already_theirs", customer.id)
+    if not moving:
+        return result
+    with acting_as(actor):
+        handover = Handover(from_staff_id=None, reason=ASSIGN, strategy=str(target.id), actor=actor)
+        session.add(handover)
+        session.flush()
+        now = utcnow()
+        for customer in moving:
+            session.add(
+                HandoverMove(
+                    handover_id=handover.id,
+                    customer_id=customer.id,
+                    from_staff_id=customer.owner_id,
+                    to_staff_id=target.id,
+                    status="succeeded",
+                    finished_at=now,
+                )
+            )
+            _own(customer, target)
+        session.flush()
+    result.handover_id, result.moved = handover.id, len(moving)
+    return result
+
+
+def _survivors(session: Session, customer_ids: Sequence[int], result: Assignment) -> list[Customer]:
+    """The customers named, in order, each once; merged ones followed to their survivor."""
+    wanted = list(customer_ids)
+    found: dict[int, Customer] = {}
+    distinct = list(dict.fromkeys(wanted))
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start : start + 500]
+        found.update(
+            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
+    seen: set[int] = set()
+    customers = []
+    for customer_id in wanted:
+        customer = found.get(customer_id)
+        if customer is None:
+            result.skip("not_found", customer_id)
+            continue
+        customer = survivor(session, customer)
+        if customer.id in seen:
+            result.skip("repeated", customer_id)
+            continue
+        seen.add(customer.id)
+        customers.append(customer)
+    return customers

@@ -69,13 +69,15 @@ class GuideDailyAdds(Base):
 
 
 class Handover(Base):
-    """Handing a guide's customers and groups on: 离职继承 (leaving) or 在职转接 (moving)."""
+    """Handing a guide's customers and groups on: 离职继承 (leaving) or 在职转接 (moving), or
+    customers given a guide by hand (assign: one by one, from a segment or from a list)."""
 
     __tablename__ = "handovers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    from_staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(10))  # leaving | moving
+    # None for an assignment by hand: its customers may come from many guides, or from none.
+    from_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(10))  # leaving | moving | assign
     strategy: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -91,7 +93,8 @@ class HandoverMove(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     external_userid: Mapped[str | None] = mapped_column(String(200), index=True)
     group_chat_id: Mapped[str | None] = mapped_column(String(200))
-    from_staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    # None when the customer had no guide before (an assignment by hand).
+    from_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     to_staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     attempt: Mapped[int] = mapped_column(default=1)

@@ -6,32 +6,74 @@ added); the owner's store becomes the customer's store.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
+from siyu.customers.identity import normalize_phone
 from siyu.customers.models import Customer, Identity
 from siyu.customers.service import survivor
 from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Staff, Store, Team
 
 Key = tuple[str, str]
 CHUNK = 500
+STORE_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def create_store(session: Session, code: str, name: str, city: str | None = None) -> Store:
     """Open a store; a store with this code already is updated instead."""
-    code = code.strip()
-    if not code:
-        raise InvalidInput("a store needs a code", field="code")
+    code, name = code.strip(), name.strip()
+    _check_store(code, name)
     store = session.scalar(select(Store).where(Store.code == code))
     if store is None:
         store = Store(code=code)
         session.add(store)
-    store.name, store.city = name, city
+    store.name, store.city = name, (city or "").strip() or None
     session.flush()
     return store
+
+
+def add_store(session: Session, code: str, name: str, city: str | None = None) -> Store:
+    """Open a new store; a code already in use is refused (`create_store` updates it instead)."""
+    if session.scalar(select(Store.id).where(Store.code == code.strip())) is not None:
+        raise Conflict(N_("a store with this code exists already"), field="code")
+    return create_store(session, code, name, city)
+
+
+def update_store(session: Session, store_id: int, **fields: str | None) -> Store:
+    """Rename a store, move it to a city, or give it another code."""
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(N_("no such store"), field="store_id")
+    unknown = set(fields) - {"code", "name", "city"}
+    if unknown:
+        raise InvalidInput(N_("this cannot be changed here"), field=sorted(unknown)[0])
+    code = (fields.get("code") or store.code).strip()
+    taken = session.scalar(select(Store.id).where(Store.code == code, Store.id != store.id))
+    if taken is not None:
+        raise Conflict(N_("a store with this code exists already"), field="code")
+    _check_store(code, fields.get("name", store.name) or "")
+    store.code, store.name = code, (fields.get("name", store.name) or "").strip()
+    store.city = (fields.get("city", store.city) or "").strip() or None
+    session.flush()
+    return store
+
+
+def _check_store(code: str, name: str) -> None:
+    if not code:
+        raise InvalidInput(N_("a store needs a code"), field="code")
+    if len(code) > 64 or not STORE_CODE.match(code):
+        raise InvalidInput(N_("a store code is letters, digits, - and _ (up to 64)"), field="code")
+    if not name.strip():
+        raise InvalidInput(N_("a store needs a name"), field="name")
 
 
 def create_staff(
@@ -40,20 +82,30 @@ def create_staff(
     role: str = "guide",
     store_id: int | None = None,
     wecom_userid: str | None = None,
+    **fields: Any,
 ) -> Staff:
-    """Take on a staff member; one with this WeCom UserID already is updated instead."""
+    """Take on a staff member; one with this WeCom UserID already is updated instead.
+
+    A brand without WeCom takes staff on with no UserID: each such call is a new person.
+    `fields` are the others `update_staff` accepts (team, contact limit, contact way…)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(N_("a staff member needs a name"), field="name")
     if role not in STAFF_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+        raise InvalidInput(N_("choose one of the listed values"), field="role")
     if store_id is not None and session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}", field="store_id")
+        raise NotFound(N_("no such store"), field="store_id")
+    wecom_userid = (wecom_userid or "").strip() or None
     staff = None
     if wecom_userid:
         staff = session.scalar(select(Staff).where(Staff.wecom_userid == wecom_userid))
     if staff is None:
-        staff = Staff(wecom_userid=wecom_userid or None)
+        staff = Staff(wecom_userid=wecom_userid)
         session.add(staff)
     staff.name, staff.role, staff.store_id = name, role, store_id
     session.flush()
+    if fields:
+        update_staff(session, staff.id, **fields)
     return staff
 
 
@@ -75,16 +127,20 @@ def update_staff(session: Session, staff_id: int, **fields) -> Staff:
     """Change a staff member's role, store, team, manager, status, contact limit or contact way."""
     staff = session.get(Staff, staff_id)
     if staff is None:
-        raise NotFound(f"no staff member {staff_id}", field="staff_id")
+        raise NotFound(N_("no such staff member"), field="staff_id")
+    if "name" in fields and not (fields["name"] or "").strip():
+        raise InvalidInput(N_("a staff member needs a name"), field="name")
     if "role" in fields and fields["role"] not in STAFF_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+        raise InvalidInput(N_("choose one of the listed values"), field="role")
     if "status" in fields and fields["status"] not in STAFF_STATUSES:
-        raise InvalidInput("status must be active or left", field="status")
+        raise InvalidInput(N_("choose one of the listed values"), field="status")
     for field, model in (("store_id", Store), ("team_id", Team), ("manager_id", Staff)):
         if fields.get(field) is not None and session.get(model, fields[field]) is None:
-            raise NotFound(f"no {field.removesuffix('_id')} {fields[field]}", field=field)
+            raise NotFound(MISSING[field], field=field)
+    if fields.get("manager_id") is not None and fields["manager_id"] == staff_id:
+        raise InvalidInput(N_("a staff member cannot be their own manager"), field="manager_id")
     if (fields.get("contact_limit") or 0) < 0:
-        raise InvalidInput("a contact limit cannot be negative", field="contact_limit")
+        raise InvalidInput(N_("a contact limit cannot be negative"), field="contact_limit")
     allowed = {
         "name",
         "role",
@@ -104,13 +160,20 @@ def update_staff(session: Session, staff_id: int, **fields) -> Staff:
     return staff
 
 
+MISSING = {
+    "store_id": N_("no such store"),
+    "team_id": N_("no such team"),
+    "manager_id": N_("no such staff member"),
+}
+
+
 def create_team(session: Session, name: str, store_id: int | None = None) -> Team:
     """Make a team (a persona account and its assistants, a store's guides); one by name."""
     name = name.strip()
     if not name:
-        raise InvalidInput("a team needs a name", field="name")
+        raise InvalidInput(N_("a team needs a name"), field="name")
     if store_id is not None and session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}", field="store_id")
+        raise NotFound(N_("no such store"), field="store_id")
     team = session.scalar(select(Team).where(Team.name == name))
     if team is None:
         team = Team(name=name)
@@ -129,6 +192,44 @@ def list_staff(session: Session, status: str | None = None) -> list[Staff]:
 
 def list_stores(session: Session) -> list[Store]:
     return list(session.scalars(select(Store).order_by(Store.code)))
+
+
+def find_store(session: Session, ref: str | int) -> Store:
+    """A store by its code, or by its id."""
+    ref = str(ref).strip()
+    store = session.scalar(select(Store).where(Store.code == ref))
+    if store is None and ref.isdigit() and len(ref) < 19:
+        store = session.get(Store, int(ref))
+    if store is None:
+        raise NotFound(N_("no such store"), field="store")
+    return store
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    guides: int = 0
+    customers: int = 0
+
+
+def stores_with_counts(session: Session) -> list[tuple[Store, StoreCounts]]:
+    """Every store with its active guides (and persona accounts) and its customers."""
+    guides = dict(
+        session.execute(
+            select(Staff.store_id, func.count(Staff.id))
+            .where(Staff.status == "active", Staff.role.in_(("guide", "persona")))
+            .group_by(Staff.store_id)
+        ).all()
+    )
+    customers = dict(
+        session.execute(
+            select(Customer.store_id, func.count(Customer.id))
+            .where(Customer.merged_into_id.is_(None))
+            .group_by(Customer.store_id)
+        ).all()
+    )
+    return [
+        (s, StoreCounts(guides.get(s.id, 0), customers.get(s.id, 0))) for s in list_stores(session)
+    ]
 
 
 def list_teams(session: Session) -> list[Team]:
@@ -181,6 +282,46 @@ def assign_owners(session: Session, owners: Mapping[Key, int]) -> int:
             changed.add(customer.id)
     session.flush()
     return len(changed)
+
+
+PHONE_HEADERS = {"phone", "mobile", "手机", "手机号", "电话"}
+ID_HEADERS = {"customer_id", "id", "customer", "客户id", "客户编号"}
+LIST_LIMIT = 100_000
+
+
+def customers_in_list(session: Session, text: str) -> tuple[list[int], list[str]]:
+    """The customers a list names, one a line (phones or customer ids, first column; a header
+    row `phone` / `customer_id` says which), and the lines that named nobody.
+
+    Without a header, a value that reads as a phone number is one; a whole number is an id.
+    """
+    rows = [
+        row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(c.strip() for c in row)
+    ]
+    if len(rows) > LIST_LIMIT:
+        raise InvalidInput(N_("a list holds up to 100,000 lines"), field="file")
+    kind = None
+    if rows and rows[0][0].strip().lower() in PHONE_HEADERS | ID_HEADERS:
+        kind = "phone" if rows[0][0].strip().lower() in PHONE_HEADERS else "id"
+        rows = rows[1:]
+    refs = [row[0].strip() for row in rows]
+    phones: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    for ref in refs:
+        phone = normalize_phone(ref) if kind != "id" else None
+        if phone and (kind == "phone" or len(re.sub(r"\D", "", ref)) >= 11):
+            phones[ref] = phone
+        elif kind != "phone" and ref.isdigit() and len(ref) < 19:
+            ids[ref] = int(ref)
+    found = _customers_by_identity(session, [("phone", p) for p in set(phones.values())])
+    customer_ids, unknown = [], []
+    for ref in refs:
+        customer_id = found.get(("phone", phones[ref])) if ref in phones else ids.get(ref)
+        if customer_id is None:
+            unknown.append(ref)
+        else:
+            customer_ids.append(customer_id)
+    return customer_ids, unknown
 
 
 def _customers_by_identity(session: Session, keys: list[Key]) -> dict[Key, int]:

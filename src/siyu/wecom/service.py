@@ -140,7 +140,9 @@ def _pending_pairs(session: Session) -> list[tuple[HandoverMove, Staff, Staff]]:
     return [
         (m, staff[m.from_staff_id], staff[m.to_staff_id])
         for m in moves
-        if staff[m.from_staff_id].wecom_userid and staff[m.to_staff_id].wecom_userid
+        if m.from_staff_id is not None  # an assignment by hand moves no WeCom contact
+        and staff[m.from_staff_id].wecom_userid
+        and staff[m.to_staff_id].wecom_userid
     ]
 
 

@@ -1,0 +1,110 @@
+"""What crosses the management API for stores, teams and staff."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Le
+from pydantic import BaseModel, ConfigDict, Field
+
+from siyu.core.limits import RowId, Text64, Text200
+from siyu.staff.models import Staff, Store, Team
+
+Role = Literal["guide", "persona", "assistant", "manager"]
+Limit = Annotated[int, Ge(0), Le(1_000_000)]
+Url = Annotated[str, Field(max_length=1000)]
+
+
+class StoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Text64 = Field(description="Letters, digits, - and _; unique.")
+    name: Text200
+    city: Text200 | None = None
+
+
+class StoreChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Text64 | None = None
+    name: Text200 | None = None
+    city: Text200 | None = None
+
+
+class StoreOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    city: str | None
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Text200
+    store_id: RowId | None = None
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    store_id: int | None
+
+
+class StaffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Text200
+    role: Role = "guide"
+    store_id: RowId | None = None
+    team_id: RowId | None = None
+    manager_id: RowId | None = None
+    wecom_userid: Text64 | None = Field(None, description="Only when the brand uses WeCom.")
+    contact_limit: Limit | None = None
+    contact_way_url: Url | None = None
+
+
+class StaffChange(BaseModel):
+    """Only the fields sent change; `store_id: null` takes a guide out of their store."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Text200 | None = None
+    role: Role | None = None
+    status: Literal["active", "left"] | None = None
+    store_id: RowId | None = None
+    team_id: RowId | None = None
+    manager_id: RowId | None = None
+    contact_limit: Limit | None = None
+    contact_way_url: Url | None = None
+
+
+class StaffOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    status: str
+    store_id: int | None
+    team_id: int | None
+    manager_id: int | None
+    wecom_userid: str | None
+    contact_limit: int | None
+    contact_way_url: str | None
+
+
+def store_out(store: Store) -> StoreOut:
+    return StoreOut(id=store.id, code=store.code, name=store.name, city=store.city)
+
+
+def team_out(team: Team) -> TeamOut:
+    return TeamOut(id=team.id, name=team.name, store_id=team.store_id)
+
+
+def staff_out(staff: Staff) -> StaffOut:
+    return StaffOut(
+        id=staff.id,
+        name=staff.name,
+        role=staff.role,
+        status=staff.status,
+        store_id=staff.store_id,
+        team_id=staff.team_id,
+        manager_id=staff.manager_id,
+        wecom_userid=staff.wecom_userid,
+        contact_limit=staff.contact_limit,
+        contact_way_url=staff.contact_way_url,
+    )
