@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
 from siyu.core.db import unit_of_work
-from siyu.customers.models import Customer
+from siyu.customers.models import Customer, Identity
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
 from siyu.tasks.models import GuideTask
+from siyu.tasks.service import close_task, create_task
 from tests.console_support import csrf_of, error_beside
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -117,3 +119,87 @@ def test_a_bad_task_is_refused_beside_its_fields_in_both_languages(signed_in, us
     assert error_beside(refused.text, "due_date") == "must be at least 1970-01-01"
     assert error_beside(refused.text, "kind") == "choose one of the listed values"
     assert session.scalar(select(func.count(GuideTask.id))) == 0
+
+
+def _guide_task(users) -> tuple[int, list[int]]:
+    """A message task over _segment's customers; the first one has a phone number."""
+    ids = _segment(users)
+    with unit_of_work() as s:
+        s.add(Identity(type="phone", value="13800008000", customer_id=ids[0]))
+        task = create_task(
+            s, "会员回访", date(2026, 12, 10), "test", segment_key="vip", message="您好，会员日到了"
+        )
+        return task.id, ids
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_a_guide_works_a_task_as_cards_that_swap_in_place(signed_in, users):
+    task_id, ids = _guide_task(users)
+    guide = signed_in("guide")
+    page = guide.get(f"/tasks/{task_id}").text
+    assert page.count('data-test="assignment"') == 2 and 'data-test="copy-message-top"' in page
+    assert "138****8000" in page and "13800008000" not in page
+    token = csrf_of(page)
+    done = guide.post(
+        f"/tasks/{task_id}/done",
+        data={"csrf_token": token, "customer_id": str(ids[0])},
+        headers=HTMX,
+    )
+    assert done.status_code == 200 and f'id="c{ids[0]}"' in done.text
+    assert (
+        "✓" in done.text
+        and 'hx-swap-oob="true"' in done.text
+        and 'data-test="rate">50' in done.text
+    )
+    assert json.loads(done.headers["HX-Trigger"])["siyu-toast"]["text"] == "已标记完成。"
+    tagged = guide.post(
+        f"/tasks/{task_id}/customers/{ids[0]}/tags",
+        data={"csrf_token": token, "name": "高潜"},
+        headers=HTMX,
+    )
+    assert tagged.status_code == 200 and '<span class="tag">高潜</span>' in tagged.text
+    noted = guide.post(
+        f"/tasks/{task_id}/customers/{ids[0]}/notes",
+        data={"csrf_token": token, "body": "周末到店"},
+        headers=HTMX,
+    )
+    assert noted.status_code == 200 and "周末到店" in noted.text
+    assert "13800008000" not in tagged.text + noted.text
+    empty = guide.post(
+        f"/tasks/{task_id}/customers/{ids[0]}/notes",
+        data={"csrf_token": token, "body": ""},
+        headers=HTMX,
+    )
+    assert empty.status_code == 200 and 'data-test="card-error"' in empty.text
+    assert json.loads(empty.headers["HX-Trigger"])["siyu-toast"]["error"] is True
+    plain = guide.post(
+        f"/tasks/{task_id}/customers/{ids[1]}/notes",
+        data={"csrf_token": token, "body": "记一下"},
+        follow_redirects=False,
+    )
+    assert plain.status_code == 303 and plain.headers["location"].endswith(f"#c{ids[1]}")
+    for other in ("tags", "notes"):  # Li's customer is not Zhang's to write on
+        refused = guide.post(
+            f"/tasks/{task_id}/customers/{ids[2]}/{other}",
+            data={"csrf_token": token, "name": "x", "body": "x"},
+            headers=HTMX,
+        )
+        assert refused.status_code == 404
+
+
+def test_a_closed_task_shows_no_done_button_and_refuses_marking(signed_in, users):
+    task_id, ids = _guide_task(users)
+    with unit_of_work() as s:
+        close_task(s, task_id)
+    guide = signed_in("guide")
+    page = guide.get(f"/tasks/{task_id}").text
+    assert 'data-test="mark-done"' not in page and 'data-test="closed-note"' in page
+    form = {"csrf_token": csrf_of(page), "customer_id": str(ids[0])}
+    assert guide.post(f"/tasks/{task_id}/done", data=form).status_code == 409
+    swapped = guide.post(f"/tasks/{task_id}/done", data=form, headers=HTMX)
+    assert swapped.status_code == 200 and 'data-test="card-error"' in swapped.text
+    guide.cookies.set("siyu_locale", "en")
+    english = guide.post(f"/tasks/{task_id}/done", data=form, headers=HTMX)
+    assert "the task is closed" in english.headers["HX-Trigger"]

@@ -47,3 +47,17 @@ class TaskAssignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_how: Mapped[str | None] = mapped_column(String(20))  # console | cli | api | message_sent
+
+
+class CustomerNote(Base):
+    """A guide's note on a customer (导购备注): what they learned in a chat or in the store. Written
+    by the brand, so it is never the customer's activity: no event, no last-seen time."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # the guide who wrote it
+    author: Mapped[str] = mapped_column(String(200))  # the actor, e.g. user:guide@brand.cn
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
-from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.customers.models import Customer
 from siyu.segments import service as segments
@@ -210,10 +210,13 @@ def mark_done(
     at: datetime | None = None,
 ) -> TaskAssignment:
     """The guide did the task for this customer. Done twice, it stays done once (one `Task
-    Completed`). `guide_id` limits it to that guide's own assignment."""
+    Completed`). `guide_id` limits it to that guide's own assignment. A closed task is over:
+    nothing in it is marked done any more (its rate stays what it was when it closed)."""
     if how not in DONE_HOW:
         raise InvalidInput(N_("unknown way of completing a task"), field="how")
     task = find_task(session, task_id)
+    if task.status == "closed":
+        raise Conflict(N_("the task is closed: nothing in it can be marked done"), field="task_id")
     query = select(TaskAssignment).where(
         TaskAssignment.task_id == task.id, TaskAssignment.customer_id == customer_id
     )
@@ -295,3 +298,20 @@ def assignments_of(
     if guide_id is not None:
         query = query.where(TaskAssignment.guide_id == guide_id)
     return [(a, c) for a, c in session.execute(query).all()]
+
+
+def assignment_of(
+    session: Session, task_id: int, customer_id: int, guide_id: int | None = None
+) -> tuple[TaskAssignment, Customer]:
+    """One customer's assignment in a task (only a guide's own, when `guide_id` is given)."""
+    query = (
+        select(TaskAssignment, Customer)
+        .join(Customer, Customer.id == TaskAssignment.customer_id)
+        .where(TaskAssignment.task_id == task_id, TaskAssignment.customer_id == customer_id)
+    )
+    if guide_id is not None:
+        query = query.where(TaskAssignment.guide_id == guide_id)
+    found = session.execute(query).first()
+    if found is None:
+        raise NotFound(N_("this customer is not assigned in this task"), field="customer")
+    return found[0], found[1]

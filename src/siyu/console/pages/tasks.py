@@ -3,6 +3,7 @@ its execution per guide; a guide sees their open tasks and marks customers done.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -11,15 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from siyu.console.web import N_, allowed, render
+from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
-from siyu.core.errors import NotFound, SiyuError
+from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import Day, RowId, Text, Text64, Text200
 from siyu.core.settings import get_settings
 from siyu.segments.service import list_segments
 from siyu.tasks import service as tasks
+from siyu.tasks import workbench
 from siyu.tasks.models import TASK_KINDS
 from siyu.users.models import User
 
@@ -134,13 +136,15 @@ def _task_page(
         "done": [g.done for g in found.guides],
         "open": [g.open for g in found.guides],
     }
+    assignments = tasks.assignments_of(session, task_id, guide, limit=500 if guide else 100)
     return render(
         request,
         "task_detail.html",
         status_code=status_code,
         progress=found,
         task=found.task,
-        assignments=tasks.assignments_of(session, task_id, guide, limit=500 if guide else 100),
+        assignments=assignments,
+        cards=workbench.cards(session, [c for _, c in assignments]) if guide else {},
         is_guide=_is_guide(user),
         chart=chart,
         kind_labels=KIND_LABELS,
@@ -170,11 +174,161 @@ def mark_done(
     if form.data is None:
         return _task_page(request, session, user, task_id, 400, marked=form)
     customer_id = form.data.customer_id
-    tasks.mark_done(session, task_id, customer_id, "console", guide_id=guide)
+    try:
+        tasks.mark_done(session, task_id, customer_id, "console", guide_id=guide)
+    except Conflict as error:  # the task closed meanwhile: say so, on the card or the page
+        session.rollback()
+        if _is_card_swap(request):
+            return _card(request, session, user, task_id, customer_id, problem=error.message)
+        return _task_page(request, session, user, task_id, error.status, marked=form.refuse(error))
+    if _is_card_swap(request):
+        return _card(request, session, user, task_id, customer_id, toast=N_("Marked done."))
     return RedirectResponse(f"/tasks/{task_id}?done=marked#c{customer_id}", status_code=303)
 
 
-@router.post("/tasks/{task_id}/close")
-def close_task(session: SessionDep, _: Manager, task_id: RowId):
-    tasks.close_task(session, task_id)
-    return RedirectResponse(f"/tasks/{task_id}?done=closed", status_code=303)
+def _is_card_swap(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _card(
+    request: Request,
+    session: Session,
+    user: User,
+    task_id: int,
+    customer_id: int,
+    *,
+    toast: str | None = None,
+    problem: str | None = None,
+    params: dict | None = None,
+) -> Response:
+    """One customer's card, swapped in place (the page does not move), with the task's numbers
+    out of band and a toast named in HX-Trigger. htmx swaps 2xx answers only: errors come with
+    a 200 and show on the card."""
+    guide = user.staff_id if _is_guide(user) else None
+    found = tasks.progress(session, task_id)
+    assignment, customer = tasks.assignment_of(session, task_id, customer_id, guide)
+    say = gettext(request_locale(request, user))
+    if problem is not None:
+        problem = say(problem) % params if params else say(problem)
+    response = render(
+        request,
+        "task_card_swap.html",
+        progress=found,
+        task=found.task,
+        a=assignment,
+        c=customer,
+        cards=workbench.cards(session, [customer]),
+        card_error=problem,
+        is_guide=_is_guide(user),
+        how_labels=HOW_LABELS,
+        oob=True,
+    )
+    shown = problem or (say(toast) if toast else None)
+    if shown:
+        response.headers["HX-Trigger"] = json.dumps(
+            {"siyu-toast": {"text": shown, "error": problem is not None}}
+        )
+    return response
+
+
+class CustomerTagForm(BaseModel):
+    """A card's add-tag form: the tag's name (made when new)."""
+
+    name: Text64
+
+
+class NoteForm(BaseModel):
+    """A card's note form."""
+
+    body: Text
+
+
+@router.post("/tasks/{task_id}/customers/{customer_id}/tags")
+def tag_customer(
+    request: Request,
+    form: Annotated[Submission[CustomerTagForm], posted(CustomerTagForm)],
+    session: SessionDep,
+    user: Doer,
+    task_id: RowId,
+    customer_id: RowId,
+):
+    """A guide tags a customer of theirs from the task: a brand action, not the customer's."""
+    guide = user.staff_id if _is_guide(user) else None
+    tasks.assignment_of(session, task_id, customer_id, guide)  # 404 unless it is theirs
+    if form.data is None:
+        return _jotted(request, session, user, task_id, customer_id, form.errors)
+    try:
+        workbench.tag_customer(
+            session,
+            customer_id,
+            form.data.name,
+            f"user:{user.email}",
+            role=user.role,
+            staff_id=user.staff_id,
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _jotted(request, session, user, task_id, customer_id, error=error)
+    return _jotted(request, session, user, task_id, customer_id, toast=N_("Tag added."))
+
+
+@router.post("/tasks/{task_id}/customers/{customer_id}/notes")
+def add_note(
+    request: Request,
+    form: Annotated[Submission[NoteForm], posted(NoteForm)],
+    session: SessionDep,
+    user: Doer,
+    task_id: RowId,
+    customer_id: RowId,
+):
+    """A guide writes down what they learned about a customer of theirs."""
+    guide = user.staff_id if _is_guide(user) else None
+    tasks.assignment_of(session, task_id, customer_id, guide)
+    if form.data is None:
+        return _jotted(request, session, user, task_id, customer_id, form.errors)
+    try:
+        workbench.add_note(
+            session,
+            customer_id,
+            form.data.body,
+            f"user:{user.email}",
+            role=user.role,
+            staff_id=user.staff_id,
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _jotted(request, session, user, task_id, customer_id, error=error)
+    return _jotted(request, session, user, task_id, customer_id, toast=N_("Note saved."))
+
+
+def _jotted(
+    request: Request,
+    session: Session,
+    user: User,
+    task_id: int,
+    customer_id: int,
+    errors: dict | None = None,
+    *,
+    toast: str | None = None,
+    error: SiyuError | None = None,
+) -> Response:
+    """The card again (htmx), or back to the task at the card (a plain form post)."""
+    problem, params = (error.message, None) if error else (None, None)
+    if errors:
+        field, found = next(iter(errors.items()))
+        problem, params = found.message, found.params
+        error = error or InvalidInput(found.message, field=field)
+    if _is_card_swap(request):
+        return _card(
+            request,
+            session,
+            user,
+            task_id,
+            customer_id,
+            toast=toast,
+            problem=problem,
+            params=params,
+        )
+    if error is not None:
+        raise error
+    return RedirectResponse(f"/tasks/{task_id}#c{customer_id}", status_code=303)
