@@ -16,15 +16,17 @@ from siyu.cli import DOMAINS, app, load_domain
 HEAVY = ("ibis", "duckdb", "pandas", "pyarrow", "numpy", "wechatpy", "fastapi", "uvicorn")
 
 
-def _loaded_after(args: list[str]) -> dict:
-    """Run `siyu ARGS` in a fresh interpreter; which of HEAVY (and the wiring) it imported."""
+def _loaded_after(args: list[str], extra: tuple[str, ...] = ()) -> dict:
+    """Run `siyu ARGS` in a fresh interpreter; which of HEAVY, EXTRA (and the wiring) it
+    imported."""
+    watched = (*HEAVY, *extra, "siyu.subscribers")
     script = (
         "import json, sys\n"
         "from typer.testing import CliRunner\n"
         "from siyu.cli import app\n"
         f"result = CliRunner().invoke(app, {args!r})\n"
         f"print(json.dumps({{'exit': result.exit_code, 'output': result.output,"
-        f" 'loaded': [m for m in {HEAVY!r} + ('siyu.subscribers',) if m in sys.modules]}}))\n"
+        f" 'loaded': [m for m in {watched!r} if m in sys.modules]}}))\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return json.loads(run.stdout.splitlines()[-1])
@@ -71,3 +73,35 @@ def test_a_command_that_reads_no_lake_loads_no_lake_engine():
     assert after["exit"] == 0, after["output"]
     assert "siyu.subscribers" in after["loaded"]  # it ran wired
     assert not {"ibis", "duckdb", "pandas"} & set(after["loaded"])
+
+
+def test_the_heads_read_from_the_scripts_are_alembics_own():
+    from alembic.script import ScriptDirectory
+
+    from siyu.core.db import alembic_config, script_heads
+
+    assert script_heads() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_a_command_on_a_current_database_loads_neither_alembic_nor_pyarrow(database_url):
+    after = _loaded_after(["db", "upgrade"], extra=("alembic", "siyu.events.shipper"))
+    assert after["exit"] == 0, after["output"]
+    assert "database is up to date" in after["output"]
+    assert not {"alembic", "pyarrow", "numpy", "siyu.events.shipper"} & set(after["loaded"])
+
+
+def test_a_database_behind_the_scripts_is_still_upgraded(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from siyu.core.db import alembic_config, script_heads, upgrade
+
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stamped = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        assert set(stamped.scalars()) == script_heads()
+        assert "customer_tags" in inspect(connection).get_table_names()
+    engine.dispose()

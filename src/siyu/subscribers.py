@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from siyu import snapshots
 from siyu.core import lake
-from siyu.events import outbox, shipper
+from siyu.core.lake import Lake
+from siyu.events import outbox
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.tasks.events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown_of
@@ -41,7 +41,7 @@ def queue_auto_tags(
 
 
 # What the shipper thread asks for after each round.
-AFTER_SHIPPING: tuple[shipper.AfterShipping, ...] = (
+AFTER_SHIPPING: tuple[outbox.AfterShipping, ...] = (
     queue_auto_tags,  # an auto-tag pass for the events just shipped
 )
 
@@ -50,5 +50,18 @@ def wire() -> None:
     """Subscribe the domains to the events written and shipped in this process, and hand the
     lake its snapshot writer."""
     outbox.subscribe(SUBSCRIBERS, CHECKS)
-    shipper.when_shipped(AFTER_SHIPPING)
-    lake.snapshot_with(snapshots.refresh)
+    outbox.when_shipped(AFTER_SHIPPING)
+    lake.snapshot_with(refresh_snapshots)
+
+
+def refresh_snapshots(
+    factory: sessionmaker[Session] | None = None,
+    lake: Lake | None = None,
+    *,
+    always: bool = False,
+) -> dict[str, int] | None:
+    """snapshots.refresh, imported at the first refresh: it writes Arrow tables (PyArrow), which
+    every `siyu` command wires but few ever write."""
+    from siyu.snapshots import refresh
+
+    return refresh(factory, lake, always=always)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -21,6 +23,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import CursorResult, Dialect, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # Alembic is imported only when migrating
     from alembic.config import Config
 
 log = logging.getLogger("siyu.db")
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -188,7 +192,7 @@ def alembic_config(url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option(
         "sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%")
     )
@@ -196,11 +200,58 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None) -> None:
-    """Bring the schema to the newest migration."""
-    from alembic import command
-
+    """Bring the schema to the newest migration. Every `siyu` command calls this: when the
+    database already stands at the newest migrations, Alembic (a quarter of a second to import
+    and read its scripts) is never loaded."""
     url = url or get_settings().database_url
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
+    if _is_current(url):
+        return
+    from alembic import command
+
     # "heads": domains add their tables on branches of their own until they are merged.
     command.upgrade(alembic_config(url), "heads")
+
+
+_REVISION = re.compile(r"^(down_)?revision\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+def script_heads() -> set[str] | None:
+    """The newest migrations (those no other one follows), read from the scripts' `revision` and
+    `down_revision` lines as Alembic does; None when a script says it some other way (then
+    Alembic itself decides)."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = {bool(m[1]): m[2].strip() for m in _REVISION.finditer(script.read_text("utf-8"))}
+        try:
+            revision = ast.literal_eval(found[False])
+            down = ast.literal_eval(found[True])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            followed.add(down)
+        elif isinstance(down, tuple | list):
+            followed.update(down)
+        elif down is not None:
+            return None
+    return revisions - followed or None
+
+
+def _is_current(url: str) -> bool:
+    """Whether the database stands at exactly the newest migrations (read without Alembic)."""
+    heads = script_heads()
+    if heads is None:
+        return False
+    try:
+        with get_engine(url).connect() as connection:
+            stamped = set(
+                connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
+            )
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return False
+    return stamped == heads

@@ -12,17 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from siyu.core.lake_schema import EVENTS, SNAPSHOTS
 from siyu.core.settings import get_settings
 
-# fsspec and DuckDB are imported where a lake is opened or queried: every `siyu` command wires
-# the snapshot writer through this module, and most never touch the lake.
+# fsspec, DuckDB and PyArrow (with the tables' schemas, core/lake_schema.py) are imported where
+# a lake is opened, written or queried: every `siyu` command wires the snapshot writer through
+# this module, and most never touch the lake.
 if TYPE_CHECKING:
     import duckdb
     import fsspec
+    import pyarrow as pa
     from sqlalchemy.orm import Session, sessionmaker
 
 SNAPSHOT_GRACE_SECONDS = 120  # a replaced snapshot file stays this long for readers still on it
@@ -58,6 +56,8 @@ class Lake:
 
     def write_atomic(self, table: pa.Table, relative: str) -> str:
         """Write to a temporary name, then rename: a file is either whole or absent."""
+        import pyarrow.parquet as pq
+
         final = self.path(relative)
         folder = posixpath.dirname(final)
         self.fs.makedirs(folder, exist_ok=True)
@@ -71,6 +71,8 @@ class Lake:
         self, schema: pa.Schema, batches: Iterable[pa.RecordBatch], relative: str
     ) -> int:
         """Stream record batches into one file (bounded memory), atomically; returns the rows."""
+        import pyarrow.parquet as pq
+
         final = self.path(relative)
         folder = posixpath.dirname(final)
         self.fs.makedirs(folder, exist_ok=True)
@@ -98,6 +100,8 @@ class Lake:
         year of daily partitions (every report run asks)."""
         if self.is_local:
             return _local_inventory(self.root)
+        from siyu.core.lake_schema import EVENTS
+
         found = []
         for pattern in (f"{EVENTS}/date=*/*.parquet", "*/*.parquet"):
             for info in self.fs.glob(self.path(pattern), detail=True).values():
@@ -117,6 +121,8 @@ class Lake:
         return self.url(max(found, key=lambda path: (self.modified(path), path)))
 
     def event_partitions(self) -> list[str]:
+        from siyu.core.lake_schema import EVENTS
+
         base = self.path(EVENTS)
         if not self.fs.exists(base):
             return []
@@ -143,6 +149,8 @@ def open_lake(location: str | None = None) -> Lake:
 
 
 def _local_inventory(root: str) -> tuple[Any, ...]:
+    from siyu.core.lake_schema import EVENTS
+
     found = []
 
     def parquet_in(folder: str) -> None:
@@ -176,6 +184,8 @@ def duckdb_connection(
     view's schema could: a snapshot's file (each is a new file), or for events the glob and its
     first file (DuckDB takes the schema of a glob from its first file)."""
     import duckdb
+
+    from siyu.core.lake_schema import EVENTS, SNAPSHOTS
 
     lake = lake or open_lake()
     conn = duckdb.connect()

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.core.db import table_of
 from siyu.core.settings import get_settings
@@ -32,6 +32,11 @@ NOT_WIRED = "no subscribers set: call siyu.subscribers.wire() when the process s
 _subscribers: list[Subscriber] = []
 _checks: dict[str, Check] = {}
 _wired: list[bool] = []  # set by subscribe(): publishing to nobody by mistake loses work
+# Called with the session factory and the events shipped after each of the shipper's rounds (an
+# auto-tag pass for the new events); set with the subscribers, and kept beside them so that
+# wiring a process does not load the shipper and PyArrow (events/shipper.py reads it).
+AfterShipping = Callable[[sessionmaker[Session], int], object]
+_after_shipping: list[AfterShipping] = []
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ def subscribe(subscribers: Iterable[Subscriber], checks: Mapping[str, Check] | N
 
 def subscribers() -> list[Subscriber]:
     return list(_subscribers)
+
+
+def when_shipped(callbacks: Iterable[AfterShipping]) -> None:
+    """What the shipper calls after each round (replacing any earlier list)."""
+    _after_shipping[:] = list(callbacks)
+
+
+def after_shipping() -> list[AfterShipping]:
+    return list(_after_shipping)
 
 
 def check_for(event: str | None) -> Check | None:

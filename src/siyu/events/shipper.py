@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,15 +29,12 @@ from siyu.core.lake_schema import EVENTS, EVENTS_SCHEMA
 from siyu.core.settings import get_settings
 from siyu.events import dead_letters, inbox
 from siyu.events.models import LakeBatch, LakeCompaction, OutboxEvent
+from siyu.events.outbox import after_shipping
+from siyu.events.outbox import when_shipped as when_shipped
 
 log = logging.getLogger("siyu.shipper")
 SNAPSHOT_SECONDS = 10.0
 SNAPSHOT_SHARE = 0.05
-
-# Called with the session factory and the events shipped after each of the Shipper's rounds
-# (an auto-tag pass for the new events); set in one place above the domains, siyu.subscribers.
-AfterShipping = Callable[[sessionmaker[Session], int], object]
-_after_shipping: list[AfterShipping] = []
 
 _ROW_COLUMNS = [getattr(OutboxEvent, "id" if n == "outbox_id" else n) for n in EVENTS_SCHEMA.names]
 
@@ -278,15 +275,6 @@ def status(session: Session, lake: Lake | None = None) -> dict[str, Any]:
     }
 
 
-def when_shipped(callbacks: Iterable[AfterShipping]) -> None:
-    """What the Shipper calls after each round (replacing any earlier list)."""
-    _after_shipping[:] = list(callbacks)
-
-
-def after_shipping() -> list[AfterShipping]:
-    return list(_after_shipping)
-
-
 class Shipper(threading.Thread):
     """Ships, compacts and snapshots in the background of `siyu serve`."""
 
@@ -306,7 +294,7 @@ class Shipper(threading.Thread):
         while not self.stopping.is_set():
             try:
                 shipped = ship_once(factory, lake, size)
-                for callback in _after_shipping:
+                for callback in after_shipping():
                     callback(factory, shipped)
                 rounds += 1
                 # Snapshots rewrite whole tables: while events stream in, at most every
