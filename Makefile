@@ -5,6 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SIYU   := $(VENV)/bin/siyu
 PYTHON ?= python3
+PORT   ?= 8000
 LOCK   := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
           --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
@@ -31,8 +32,8 @@ install: $(VENV)/.installed
 
 demo: $(VENV)/.runtime
 	$(SIYU) db upgrade
-	$(SIYU) demo --if-empty
-	$(SIYU) serve --host 127.0.0.1 --port 8000
+	$(SIYU) demo --if-empty --port $(PORT)
+	$(SIYU) serve --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(PY) -m pytest

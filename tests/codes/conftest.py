@@ -8,3 +8,6 @@ def _fresh_landing_cache():
     forget_cached()
     yield
     forget_cached()
+
+
+from tests.wecom.conftest import fake_wecom  # noqa: E402, F401 - the fake WeCom server, for the code pages

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from siyu.cli import app
 from siyu.codes.models import ChannelCode, CodeBatch
+from siyu.core.settings import reset_settings
 
 runner = CliRunner()
 
@@ -113,3 +114,37 @@ def test_a_codes_png_is_large_enough_to_print_or_as_large_as_asked(tmp_path):
 
     assert _png_width(printed.read_bytes()) >= 1000
     assert _png_width(large.read_bytes()) >= 3000
+
+
+def test_a_wecom_code_without_wecom_warns_what_to_set():
+    result = runner.invoke(
+        app,
+        [
+            "codes",
+            "create",
+            "--name",
+            "收银台",
+            "--kind",
+            "store",
+            "--target-kind",
+            "wecom_contact_way",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "WeCom is not connected" in result.output and "SIYU_WECOM_SECRET" in result.output
+    made = json.loads(
+        _run("codes", "create", "--name", "菜单", "--target-kind", "official_account_qr", "--json")
+    )
+    assert made["missing_settings"] == [
+        "SIYU_WECHAT_APP_ID",
+        "SIYU_WECHAT_SECRET",
+        "SIYU_WECHAT_TOKEN",
+    ]
+    assert made["code"].startswith("code-20")  # made for it, readable
+
+
+def test_links_use_the_public_address(monkeypatch):
+    monkeypatch.setenv("SIYU_PUBLIC_URL", "https://scan.brand.cn")
+    reset_settings()
+    made = json.loads(_run("codes", "create", "--name", "海报", "--code", "p-1", "--json"))
+    assert made["url"] == "https://scan.brand.cn/q/p-1" and made["missing_settings"] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -73,3 +75,27 @@ def test_routing_is_replaced_and_checked(session):
     with pytest.raises(InvalidInput) as bad_time:
         service.set_routes(session, code, [Route(a.id, start_time="9am")])
     assert bad_time.value.field == "start_time"
+
+
+def test_a_code_made_for_you_reads_as_what_it_is_whose_and_the_week(session):
+    store = create_store(session, "SH01", "静安店")
+    guide = create_staff(session, "张导购", wecom_userid="Zhang.Wei")
+    made = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # Wednesday of ISO week 49
+    assert service.new_code(session, "store", store.id, now=made) == "store-sh01-2026w49"
+    assert service.new_code(session, "guide", None, guide.id, made) == "guide-zhang-wei-2026w49"
+    assert service.new_code(session, "product_item", now=made) == "item-2026w49"
+    nameless = create_staff(session, "李导购")
+    assert service.new_code(session, "guide", None, nameless.id, made) == (
+        f"guide-g{nameless.id}-2026w49"
+    )
+
+
+def test_a_made_code_never_takes_a_code_or_touchpoint_that_exists(session):
+    store = create_store(session, "sh01", "静安店")
+    first = service.create_code(session, "收银台", kind="store", store_id=store.id)
+    second = service.create_code(session, "门口", kind="store", store_id=store.id)
+    assert second.code == f"{first.code}-2"
+    assert first.code.startswith("store-sh01-20")
+    week = first.code.removeprefix("store-sh01-")
+    service.create_code(session, "海报", code="elsewhere", touchpoint=f"poster-{week}")
+    assert service.create_code(session, "新海报", kind="poster").code == f"poster-{week}-2"

@@ -31,3 +31,10 @@ def test_the_demo_gets_routed_codes_whose_scans_are_counted(session):
     assert seed_demo() == 0  # a second run makes nothing new
     found = numbers(Period.ending(date(2025, 11, 30), 60))
     assert found["store-cs-wuyi"].scans > 0 and found["store-cs-wuyi"].contacts > 0
+
+
+def test_a_demo_store_code_scanned_shows_its_guide_and_store(session, client):
+    service.build(PLAN, NOW)
+    page = client.get("/q/store-cs-wuyi", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and 'data-test="store"' in page.text
+    assert "你的导购是" in page.text

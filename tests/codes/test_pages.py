@@ -5,7 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from siyu.codes.models import ChannelCode, CodeBatch, CodeGuide
+from siyu.codes.qr import qr_svg
+from siyu.codes.service import create_code
 from siyu.core.db import unit_of_work
+from siyu.core.settings import reset_settings
+from siyu.staff.models import Staff
 from siyu.staff.service import create_store
 from tests.console.test_dashboard import to_lake
 from tests.console_support import csrf_of, error_beside
@@ -159,3 +163,76 @@ def test_bad_routing_is_refused_beside_its_inputs_in_both_languages(signed_in, u
     refused = client.post("/codes/r-2/routes", data={"csrf_token": token, "guide": ["x"]})
     assert refused.status_code == 400 and "enter a whole number" in refused.text
     assert session.scalar(select(func.count(CodeGuide.id))) == 0
+
+
+def test_qr_codes_point_to_the_public_address_customers_reach(signed_in, monkeypatch):
+    monkeypatch.setenv("SIYU_PUBLIC_URL", "https://scan.brand.cn/")
+    reset_settings()
+    with unit_of_work() as s:
+        create_code(s, "海报", code="pub-1", target="https://mall.example/")
+    client = signed_in("operator")
+    page = client.get("/codes/pub-1").text
+    assert "https://scan.brand.cn/q/pub-1" in page and 'data-test="local-url"' not in page
+    assert client.get("/codes/pub-1/qr.svg").content == qr_svg("https://scan.brand.cn/q/pub-1")
+    large = client.get("/codes/pub-1/qr.png?size=3000").content
+    assert int.from_bytes(large[16:20], "big") >= 3000
+    assert client.get("/codes/pub-1/qr.png?size=99999").status_code in (400, 422)
+
+
+def test_a_code_page_on_a_local_address_says_to_set_the_public_one(signed_in):
+    with unit_of_work() as s:
+        create_code(s, "海报", code="loc-1")
+    client = signed_in("operator")
+    page = client.get("/codes/loc-1", headers={"Host": "127.0.0.1:8000"}).text
+    assert 'data-test="local-url"' in page and "SIYU_PUBLIC_URL" in page
+
+
+def test_a_wecom_code_without_wecom_warns_what_to_set_in_both_languages(signed_in, session):
+    client = signed_in("operator")
+    page = client.get("/codes")
+    assert "SIYU_WECOM_CORP_ID" in page.text and 'data-test="platform-hint"' in page.text
+    token = csrf_of(page.text)
+    made = client.post(
+        "/codes",
+        data={
+            "csrf_token": token,
+            "name": "收银台",
+            "kind": "store",
+            "target_kind": "wecom_contact_way",
+        },
+        follow_redirects=False,
+    )
+    code = session.scalar(select(ChannelCode.code))
+    assert made.headers["location"].startswith(f"/codes/{code}")
+    shown = client.get(f"/codes/{code}").text
+    warning = shown.split('data-test="platform-warning"', 1)[1].split("</div>", 1)[0]
+    assert "企业微信尚未连接" in warning
+    for name in (
+        "SIYU_WECOM_CORP_ID",
+        "SIYU_WECOM_SECRET",
+        "SIYU_WECOM_TOKEN",
+        "SIYU_WECOM_AES_KEY",
+    ):
+        assert name in warning
+    refused = client.post(f"/codes/{code}/contact-way", data={"csrf_token": token})
+    assert refused.status_code in (400, 503) and 'data-test="form-error"' in refused.text
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": token})
+    assert "WeCom is not connected" in client.get(f"/codes/{code}").text
+
+
+def test_a_platform_refusal_is_shown_in_the_consoles_language(signed_in, fake_wecom, users):
+    with unit_of_work() as s:
+        guide = s.get(Staff, users["guide_staff_id"])
+        guide.wecom_userid = "zhangsan"
+        create_code(s, "海报", code="cw-9", target_kind="wecom_contact_way", staff_id=guide.id)
+    fake_wecom.state.fail_next["externalcontact/add_contact_way"] = [60020]
+    client = signed_in("operator")
+    token = csrf_of(client.get("/codes/cw-9").text)
+    refused = client.post("/codes/cw-9/contact-way", data={"csrf_token": token})
+    assert refused.status_code == 502
+    assert "企业微信拒绝了本服务器的 IP 地址（错误码 60020）" in refused.text
+    assert 'data-test="platform-warning"' not in refused.text  # WeCom is connected here
+    fake_wecom.state.fail_next["externalcontact/add_contact_way"] = [12345]
+    client.post("/lang", data={"locale": "en", "next": "/", "csrf_token": token})
+    refused = client.post("/codes/cw-9/contact-way", data={"csrf_token": token})
+    assert "WeCom refused the request (error 12345: x)." in refused.text

@@ -48,7 +48,7 @@ def test_the_console_says_why_a_contact_way_cannot_be_made(fake_wecom, signed_in
     page = operator.get("/codes/poster-3").text
     answer = operator.post("/codes/poster-3/contact-way", data={"csrf_token": csrf_of(page)})
     assert answer.status_code == 400
-    assert 'data-test="form-error"' in answer.text and "WeCom UserID" in answer.text
+    assert 'data-test="form-error"' in answer.text and "没有企业微信 UserID" in answer.text
     assert not fake_wecom.state.calls_to("add_contact_way")
 
 

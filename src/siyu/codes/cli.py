@@ -12,18 +12,27 @@ from siyu.codes import service
 from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode
 from siyu.codes.qr import PRINT_PX, qr_png, qr_svg
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail, progress_bar
+from siyu.core.console_out import console, emit_json, errors, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import NotFound, SiyuError
+from siyu.core.settings import get_settings
 from siyu.staff.routing import Route
 from siyu.touchpoints.models import Touchpoint
 
 app = typer.Typer(
     help="Channel codes (渠道活码): QR codes that attribute every scan.", no_args_is_help=True
 )
+LOCAL = "http://127.0.0.1:8000"
+PLATFORMS = {"wecom_contact_way": "WeCom", "official_account_qr": "The official account"}
 BASE_URL = typer.Option(
-    "http://127.0.0.1:8000", "--base-url", help="Where Siyu is reached from phones (the landing)."
+    None,
+    "--base-url",
+    help="Where phones reach Siyu (the landing). Default: SIYU_PUBLIC_URL, else " + LOCAL + ".",
 )
+
+
+def _base(base_url: str | None) -> str:
+    return base_url.rstrip("/") if base_url else get_settings().public_base(LOCAL)
 
 
 def code_dict(session, channel: ChannelCode, base_url: str) -> dict:
@@ -71,7 +80,7 @@ def create(
     guides: list[str] = typer.Option(
         [], "--guide", help="Route to STAFF_ID[:WEIGHT[:LIMIT]] (repeat); '!' before = backup."
     ),
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a channel code (one per touchpoint, store, guide, poster or product)."""
@@ -93,12 +102,21 @@ def create(
                 welcome_message=welcome,
                 routes=routes,
             )
-            shown = code_dict(session, channel, base_url)
+            shown = code_dict(session, channel, _base(base_url))
     except SiyuError as error:
         fail(error)
+    missing = service.missing_settings(target_kind)
     if json_out:
-        return emit_json(shown)
+        return emit_json(shown | {"missing_settings": missing})
     console.print(f"code {shown['code']} created: {shown['url']}")
+    if missing:
+        errors.print(
+            f"[yellow]warning:[/yellow] {PLATFORMS[target_kind]} is not connected: set "
+            f"{', '.join(missing)} and restart Siyu. Until then a scan goes to --target, or to a "
+            "page with the guide's QR code, the store and the brand's page, and new contacts "
+            "are not counted under this code.",
+            soft_wrap=True,
+        )
 
 
 def _route(spec: str) -> Route:
@@ -123,7 +141,7 @@ def batch(
     target_kind: str = typer.Option("url", "--target-kind", help=", ".join(TARGET_KINDS)),
     target: str = typer.Option("", "--target"),
     out: Path | None = typer.Option(None, "--out", help="Copy the ZIP here."),
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """One-item-one-code (一物一码): COUNT codes into a ZIP of PNG and SVG images plus a CSV."""
@@ -143,12 +161,12 @@ def batch(
     except SiyuError as error:
         fail(error)
     if json_out:  # machines read stdout: no bar there
-        path = batches.write_archive(batch_id, base_url)
+        path = batches.write_archive(batch_id, _base(base_url))
     else:
         with progress_bar() as bar:
             task = bar.add_task("QR images", total=count)
             path = batches.write_archive(
-                batch_id, base_url, lambda done, _: bar.update(task, completed=done)
+                batch_id, _base(base_url), lambda done, _: bar.update(task, completed=done)
             )
     if out is not None:
         out.write_bytes(path.read_bytes())
@@ -161,13 +179,13 @@ def batch(
 @app.command("list")
 def list_cmd(
     kind: str | None = typer.Option(None, "--kind"),
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Channel codes made one by one, newest first (batches: see the console)."""
     upgrade()
     with session_factory()() as session:
-        rows = [code_dict(session, c, base_url) for c in service.list_codes(session, kind)]
+        rows = [code_dict(session, c, _base(base_url)) for c in service.list_codes(session, kind)]
     if json_out:
         return emit_json(rows)
     table = Table("code", "name", "kind", "touchpoint", "target", "guides")
@@ -191,7 +209,7 @@ def show(
         PRINT_PX, "--size", min=100, max=10_000, help="The PNG's least width in pixels."
     ),
     svg: Path | None = typer.Option(None, "--svg", help="Write the QR as SVG here."),
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """One code: its target, tags, routing and landing URL; optionally its QR image."""
@@ -200,7 +218,7 @@ def show(
         channel = service.find_code(session, code)
         if channel is None:
             fail(NotFound(f"no code {code!r}", field="code"))
-        shown = code_dict(session, channel, base_url)
+        shown = code_dict(session, channel, _base(base_url))
     if png:
         png.write_bytes(qr_png(shown["url"], size))
     if svg:

@@ -4,6 +4,8 @@ Each code takes its touchpoint's code, so the demo's scans and adds (which carry
 the code's page. Store codes route to the store's guides (30 adds a day each, the manager as a
 backup); posters and the cup code to the persona account first, whose contact limit is set just
 above what it holds, so the console shows the capacity warning (the seeds' capacity paradox).
+The demo has no WeCom, so no code has a target: a scan shows the page with the routed guide and
+the store (and the console says which settings would connect WeCom).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _code_for(session: Session, touchpoint: Touchpoint, staff: dict, stores: dic
         store_id=touchpoint.store_id,
         staff_id=touchpoint.owner_id,
         target_kind="url" if touchpoint.group == "paid_ad" else "wecom_contact_way",
-        target=f"https://work.weixin.qq.com/ca/demo-{touchpoint.code}",
+        target="",  # no WeCom in the demo: a scan shows its guide and store, not a dead link
         tag_names=[t for t in (store.name if store else None, touchpoint.name) if t],
         welcome_message=WELCOME,
         routes=_routes(touchpoint, staff, store),

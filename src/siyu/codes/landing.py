@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from html import escape
 
 import orjson
 from fastapi import APIRouter, Request
@@ -24,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.codes.landing_page import Help, customer_locale, gone_page, help_page, is_web_address
 from siyu.codes.models import ChannelCode
 from siyu.codes.service import routing_of
 from siyu.core.db import session_factory, unit_of_work, utcnow, write_lock
@@ -31,6 +31,7 @@ from siyu.core.settings import get_settings
 from siyu.events.inbox import Received, check_all, receive_on_loop
 from siyu.events.service import SourceRef
 from siyu.events.sources import internal_source
+from siyu.staff.models import Staff, Store
 from siyu.staff.routing import route_contact
 from siyu.touchpoints.models import Touchpoint
 
@@ -40,6 +41,7 @@ VISITOR_COOKIE = "siyu_aid"
 CODE_TTL = 10.0  # seconds a code's target is cached (a changed target shows within 10 s)
 ROUTE_TTL = 5.0  # seconds a code's routed guide is reused
 SOURCE_TTL = 3600.0  # seconds the landing's source row is remembered
+MAX_CODE = 64  # the column's length: a longer path is no code, and costs no lookup
 log = logging.getLogger("siyu.landing")
 
 
@@ -52,6 +54,18 @@ class Landing:
     target_kind: str
     target: str
     store_id: int | None
+    staff_id: int | None
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The guide a contact-way code routes to now (all None when nobody can take a contact)."""
+
+    userid: str | None = None
+    url: str | None = None
+    name: str | None = None
+    store_id: int | None = None
+    staff_id: int | None = None
 
 
 class _Cache:
@@ -82,14 +96,14 @@ class _Cache:
             self.values.clear()
 
 
-_codes, _routes, _sources = _Cache(), _Cache(), _Cache()
+_codes, _routes, _sources, _helps = _Cache(), _Cache(), _Cache(), _Cache()
 # Message ids: random per process, counted within it (one random draw per process, not per scan).
 _RUN, _serial = uuid.uuid4().hex, itertools.count(1)
 
 
 def forget_cached() -> None:
     """Drop cached codes, routes and the source (tests, and after a code changes)."""
-    for cache in (_codes, _routes, _sources):
+    for cache in (_codes, _routes, _sources, _helps):
         cache.clear()
 
 
@@ -110,16 +124,39 @@ def _landing(session: Session, code: str) -> Landing | None:
         channel.target_kind,
         channel.target,
         channel.store_id,
+        channel.staff_id,
     )
 
 
-def _guide(session: Session, landing: Landing) -> tuple[str | None, str | None]:
-    """The routed guide's WeCom id and contact-way URL, if any."""
+def _guide(session: Session, landing: Landing) -> Routed:
+    """The routed guide: WeCom id, contact-way URL and name, if anyone can take a contact."""
     channel = session.get(ChannelCode, landing.id)
     guide = route_contact(session, routing_of(session, channel), utcnow()) if channel else None
     if guide is None:
-        return None, None
-    return guide.wecom_userid, guide.contact_way_url
+        return Routed()
+    return Routed(guide.wecom_userid, guide.contact_way_url, guide.name, guide.store_id, guide.id)
+
+
+def _help(session: Session, landing: Landing, routed: Routed | None) -> Help:
+    """What the help page can offer: the routed guide (else the code's own), their store (else
+    the code's) and a mini-program path."""
+    guide = None
+    if routed is None or routed.staff_id is None:
+        guide = session.get(Staff, landing.staff_id) if landing.staff_id else None
+    name = routed.name if guide is None and routed else guide.name if guide else None
+    url = routed.url if guide is None and routed else guide.contact_way_url if guide else None
+    store_id = landing.store_id or (routed.store_id if routed else None)
+    if store_id is None and guide is not None:
+        store_id = guide.store_id
+    store = session.get(Store, store_id) if store_id else None
+    path = landing.target if landing.target_kind == "mini_program" and landing.target else None
+    return Help(
+        guide_name=name,
+        guide_url=url,
+        store_name=store.name if store else None,
+        store_city=store.city if store else None,
+        mini_program_path=path,
+    )
 
 
 def device_of(user_agent: str) -> str:
@@ -162,23 +199,35 @@ async def land(request: Request) -> Response:
     """A plain Starlette route: no dependency solving or response model on the hot path. Async
     by design, as /v1 is: cache misses go to the thread pool, the scan's insert runs here."""
     code = request.path_params["code"]
-    visitor = request.cookies.get(VISITOR_COOKIE) or uuid.uuid4().hex
-    landing = _codes.peek(code, CODE_TTL) or await run_in_threadpool(_load_landing, code)
+    landing = None
+    if len(code) <= MAX_CODE:
+        landing = _codes.peek(code, CODE_TTL) or await run_in_threadpool(_load_landing, code)
     if landing is None:
-        return HTMLResponse(_page("这个二维码已失效 · This code is no longer in use"), 404)
-    guide, guide_url = None, None
+        return HTMLResponse(gone_page(_locale(request)), 404)
+    visitor = request.cookies.get(VISITOR_COOKIE, "")[:64] or uuid.uuid4().hex
+    routed = None
     if landing.target_kind == "wecom_contact_way":
         routed = _routes.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_route, landing)
-        guide, guide_url = routed
     source = _sources.peek(_source_key(), SOURCE_TTL) or await run_in_threadpool(_load_source)
     # Answer only once the scan is committed: a redirected scan is never lost.
+    guide = routed.userid if routed else None
     await _store_scan(source, scan_message(landing, request, visitor, guide))
-    response = _onwards(guide_url or landing.target, landing.target_kind)
+    onwards = routed.url if routed and is_web_address(routed.url) else landing.target
+    if is_web_address(onwards):  # never another scheme, whatever is stored
+        response: Response = RedirectResponse(onwards, status_code=302)
+    else:  # no target yet, a platform not set up, or a mini-program path
+        found = _helps.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_help, landing, routed)
+        response = HTMLResponse(help_page(found, _locale(request)))
     secure = get_settings().secure_cookies
     response.set_cookie(
         VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True, secure=secure
     )
     return response
+
+
+def _locale(request: Request) -> str:
+    headers = request.headers
+    return customer_locale(headers.get("accept-language", ""), headers.get("user-agent", ""))
 
 
 router.add_route("/q/{code}", land, methods=["GET"], include_in_schema=False)
@@ -189,9 +238,14 @@ def _load_landing(code: str) -> Landing | None:
         return _codes.get(code, CODE_TTL, lambda: _landing(session, code))
 
 
-def _load_route(landing: Landing) -> tuple[str | None, str | None]:
+def _load_route(landing: Landing) -> Routed:
     with session_factory()() as session:
         return _routes.get(landing.code, ROUTE_TTL, lambda: _guide(session, landing))
+
+
+def _load_help(landing: Landing, routed: Routed | None) -> Help:
+    with session_factory()() as session:
+        return _helps.get(landing.code, ROUTE_TTL, lambda: _help(session, landing, routed))
 
 
 def _source_key() -> str:
@@ -215,22 +269,3 @@ async def _store_scan(source: SourceRef, message: dict) -> None:
     except Exception:
         _sources.clear()  # the source row may be what failed: look it up again next time
         raise
-
-
-def _onwards(target: str, target_kind: str) -> Response:
-    if target.startswith(("https://", "http://")):  # never another scheme, whatever is stored
-        return RedirectResponse(target, status_code=302)
-    # A mini-program path (or no target yet) cannot be redirected to from a browser.
-    text = (
-        "请在微信中打开小程序 · Open in the WeChat mini program" if target else "谢谢 · Thank you"
-    )
-    return HTMLResponse(_page(text, target if target_kind == "mini_program" else ""))
-
-
-def _page(text: str, detail: str = "") -> str:
-    return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1"><title>Siyu</title>'
-        '</head><body style="font-family:sans-serif;text-align:center;padding:3em 1em">'
-        f"<p>{escape(text)}</p><p><code>{escape(detail)}</code></p></body></html>"
-    )

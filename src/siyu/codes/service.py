@@ -6,13 +6,16 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeGuide
+from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.settings import get_settings
 from siyu.staff.models import Staff, Store
 from siyu.staff.routing import Route
 from siyu.touchpoints import service as touchpoints
@@ -24,6 +27,15 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MINI_PROGRAM_PATH = re.compile(r"^/?[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*(\?[^\s#]*)?$")
 WEB_SCHEMES = ("https", "http")
 MAX_TARGET = 1000  # the column's length
+# A code's kind → the first word of a code made for it.
+CODE_WORDS = {
+    "store": "store",
+    "guide": "guide",
+    "poster": "poster",
+    "product_item": "item",
+    "group": "group",
+    "other": "code",
+}
 # A code's kind → the touchpoint group a touchpoint made for it falls in.
 KIND_GROUPS = {
     "store": "store",
@@ -35,13 +47,61 @@ KIND_GROUPS = {
 }
 
 
+# What a code's target needs from the platform, to make its QR code (the API) and to be told
+# of the add or follow it brings (the callback): setting names, as Settings spells them.
+PLATFORM_SETTINGS = {
+    "wecom_contact_way": ("wecom_corp_id", "wecom_secret", "wecom_token", "wecom_aes_key"),
+    "official_account_qr": ("wechat_app_id", "wechat_secret", "wechat_token"),
+}
+
+
+def missing_settings(target_kind: str) -> list[str]:
+    """The SIYU_* settings a code opening `target_kind` needs and this site lacks."""
+    settings = get_settings()
+    needed = PLATFORM_SETTINGS.get(target_kind, ())
+    return [f"SIYU_{name.upper()}" for name in needed if not getattr(settings, name)]
+
+
 def find_code(session: Session, code: str) -> ChannelCode | None:
     """The channel code with this code (a landing path, a contact way's state, a scene key)."""
     return session.scalar(select(ChannelCode).where(ChannelCode.code == code))
 
 
-def new_code(prefix: str = "c") -> str:
-    return f"{prefix}{secrets.token_hex(5)}"
+def new_code(
+    session: Session,
+    kind: str = "other",
+    store_id: int | None = None,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A code a person can read aloud and find again: what it is, whose, and the week it was
+    made in (`store-sh01-2026w49`, `guide-zhang-2026w49`, `poster-2026w49-2`); never one that a
+    code or a touchpoint already has."""
+    week = (now or utcnow()).astimezone(get_settings().zone).isocalendar()
+    parts = [CODE_WORDS.get(kind, "code")]
+    store = session.get(Store, store_id) if store_id is not None else None
+    staff = session.get(Staff, staff_id) if staff_id is not None else None
+    if store is not None:
+        parts.append(_slug(store.code) or f"s{store.id}")
+    if staff is not None:
+        parts.append(_slug(staff.wecom_userid or "") or f"g{staff.id}")
+    stem = "-".join([*parts, f"{week.year}w{week.week:02d}"])
+    for n in range(1, 10_000):
+        candidate = stem if n == 1 else f"{stem}-{n}"
+        if not _is_taken(session, candidate):
+            return candidate
+    return f"{stem}-{secrets.token_hex(4)}"  # ten thousand codes of one kind in a week
+
+
+def _slug(text: str) -> str:
+    """Lower-case letters, digits and single hyphens, at most 20 characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:20].strip("-")
+
+
+def _is_taken(session: Session, code: str) -> bool:
+    if find_code(session, code) is not None:
+        return True
+    return session.scalar(select(Touchpoint.id).where(Touchpoint.code == code)) is not None
 
 
 def create_code(
@@ -62,7 +122,7 @@ def create_code(
 ) -> ChannelCode:
     """Create a channel code. `touchpoint` is a touchpoint code; without one, a touchpoint with
     the channel code's own code is registered, so every scan and add is attributed somewhere."""
-    code = (code or new_code()).strip()
+    code = (code or "").strip() or new_code(session, kind, store_id, staff_id)
     _check(session, code, name, kind, target_kind, target, store_id, staff_id)
     channel = ChannelCode(
         code=code,

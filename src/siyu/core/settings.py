@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -54,6 +55,17 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(
         50 * 1024 * 1024, gt=0, description="Largest file uploaded to the imports and tags pages."
     )
+    # Where customers' phones reach Siyu: QR codes, scan links and the callback addresses the
+    # platforms are given. Empty: the address the console was opened at (fine on one machine).
+    public_url: str = Field(
+        "", description="The address customers reach, such as https://crm.brand.cn (QR codes)."
+    )
+    # What a scan shows when its code cannot send the phone on (no target yet, WeCom not set up).
+    brand_name: str = Field("", description="The brand's name, shown to customers who scan.")
+    brand_url: str = Field("", description="The brand's page (https://…), offered to a scan.")
+    wechat_follow_url: str = Field(
+        "", description="The official account's QR link (http://weixin.qq.com/r/…) to follow it."
+    )
     secure_cookies: bool = Field(
         False, description="Mark the console's cookies Secure: set it when served over HTTPS."
     )
@@ -86,9 +98,38 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises on an unknown zone, naming the setting
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _base_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.query or parts.fragment or not _is_web(value)):
+            raise ValueError("SIYU_PUBLIC_URL is an http(s) address such as https://crm.brand.cn")
+        return value
+
+    @field_validator("brand_url", "wechat_follow_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _is_web(value):
+            raise ValueError("an http(s) address such as https://brand.cn")
+        return value
+
+    def public_base(self, fallback: str) -> str:
+        """The address QR codes and links point to: SIYU_PUBLIC_URL, else `fallback`."""
+        return self.public_url or fallback.rstrip("/")
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _is_web(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and value.isprintable()
 
 
 @lru_cache

@@ -16,7 +16,6 @@ from siyu.demo import service
 from siyu.demo.brand import BRAND
 from siyu.demo.stream import MAX_CUSTOMERS, Plan
 
-BASE = "http://127.0.0.1:8000"
 STAGES = {"events": "events (days)", "lake": "to the lake (events)"}
 
 
@@ -31,15 +30,19 @@ def demo(
         False, "--if-empty", help="Do nothing if the database already has customers or a demo."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    port: int = typer.Option(
+        8000, min=1, max=65535, help="The port `siyu serve` listens on, for the printed URLs."
+    ),
 ) -> None:
     """Build the demo brand through the product's own services (tracking, orders, lake)."""
     upgrade()
     zone = get_settings().zone
+    base = get_settings().public_base(f"http://127.0.0.1:{port}")
     with session_factory()() as session:
         has_data = service.has_data(session)
     if has_data and if_empty:
         errors.print("the database already has customers or a demo; leaving it as it is")
-        _print_sign_in(service.demo_users_present())
+        _print_sign_in(service.demo_users_present(), base)
         return
     if has_data:
         errors.print("[yellow]the database already has data; adding the demo to it[/yellow]")
@@ -50,8 +53,8 @@ def demo(
     if json_out:
         return emit_json({"summary": asdict(result.summary), "access": asdict(result.access)})
     _print_summary(plan, result.summary)
-    _print_access(result.access)
-    _print_sign_in(result.access.users)
+    _print_access(result.access, base)
+    _print_sign_in(result.access.users, base)
 
 
 def _tracker(bar: Progress):
@@ -87,7 +90,7 @@ def _print_summary(plan: Plan, s: service.Summary) -> None:
     console.print(table)
 
 
-def _print_access(access: service.Access) -> None:
+def _print_access(access: service.Access, base: str) -> None:
     if access.write_key:
         console.print(f"\nWrite key for the source [bold]{access.source}[/bold] (shown once):")
         console.print(access.write_key, soft_wrap=True)
@@ -97,7 +100,7 @@ def _print_access(access: service.Access) -> None:
             '"properties": {"product_id": "T01", "name": "山茶拿铁", "touchpoint": "mp-home"}}'
         )
         console.print(
-            f"  curl -u '{access.write_key}:' {BASE}/v1/track "
+            f"  curl -u '{access.write_key}:' {base}/v1/track "
             f"-H 'Content-Type: application/json' -d '{event}'",
             soft_wrap=True,
             markup=False,
@@ -111,17 +114,17 @@ def _print_access(access: service.Access) -> None:
     console.print(access.admin_token, soft_wrap=True)
     console.print("Look a customer up by any id (here the showcase customer's phone):")
     console.print(
-        f"  curl -H 'Authorization: Bearer {access.admin_token}' {BASE}/api/customers/13800138000",
+        f"  curl -H 'Authorization: Bearer {access.admin_token}' {base}/api/customers/13800138000",
         soft_wrap=True,
         markup=False,
     )
 
 
-def _print_sign_in(users: list) -> None:
+def _print_sign_in(users: list, base: str) -> None:
     if not users:
         return
     console.print(
-        f"\n[bold]Sign in to the console at {BASE}/[/bold] (password for each: "
+        f"\n[bold]Sign in to the console at {base}/[/bold] (password for each: "
         f"[bold]{users[0].password}[/bold]):"
     )
     for user in users:

@@ -13,6 +13,7 @@ from siyu.codes.models import ChannelCode, CodeGuide
 from siyu.codes.service import find_code
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.i18n import N_
 from siyu.core.jobs import Job
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
@@ -39,7 +40,7 @@ def create_contact_way(
         return existing
     userids = _guide_userids(session, channel)
     if not userids:
-        raise InvalidInput("the code routes to no guide with a WeCom UserID", field="code")
+        raise InvalidInput(N_("the code routes to no guide with a WeCom UserID"), field="code")
     client = client or get_client()
     answer = client.external_contact.add_contact_way(
         type=1 if len(userids) == 1 else 2,

@@ -11,6 +11,7 @@ from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Request
@@ -24,20 +25,22 @@ from wechatpy.exceptions import WeChatClientException
 from siyu.codes import batch as batches
 from siyu.codes import service
 from siyu.codes.models import KINDS, TARGET_KINDS, WEEKDAYS, ChannelCode, CodeBatch
-from siyu.codes.qr import qr_png, qr_svg
+from siyu.codes.qr import PRINT_PX, qr_png, qr_svg
 from siyu.console.dashboard import PERIODS, chosen_period, pinned_end
 from siyu.console.numbers import Numbers, numbers
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core import csvsafe
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import NotFound, PlatformRefused, SiyuError
-from siyu.core.forms import Submission, one_of, posted, read_form
+from siyu.core.forms import FieldError, Submission, one_of, posted, read_form
 from siyu.core.limits import RowId, Text, Text40, Text64, Text200
+from siyu.core.settings import get_settings
 from siyu.staff.models import Staff, Store
 from siyu.touchpoints.models import Touchpoint
 from siyu.users.models import User
 from siyu.wechat.models import SceneQrCode
 from siyu.wechat.service import create_scene_qr
+from siyu.wecom.errors import OFFICIAL_ACCOUNT, WECOM, explain
 from siyu.wecom.models import ContactWay
 from siyu.wecom.service import create_contact_way
 
@@ -72,7 +75,8 @@ class CodeRow:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where QR codes point: SIYU_PUBLIC_URL, else the address this page was opened at."""
+    return get_settings().public_base(str(request.base_url))
 
 
 def _registry(session: Session) -> list[tuple[ChannelCode, str, str | None, str | None]]:
@@ -118,6 +122,7 @@ def _list_page(request, session, period, end, status_code=200, **context):
         kind_labels=KIND_LABELS,
         target_kinds=TARGET_KINDS,
         target_labels=TARGET_LABELS,
+        unconnected={k: m for k in TARGET_KINDS if (m := service.missing_settings(k))},
         batches=batches.list_batches(session, 10),
         **_choices(session),
         **context,
@@ -207,6 +212,7 @@ def code_page(
 def _code_page(request, session, channel, period, end, found, status_code=200, **context):
     routes = service.routes_of(session, channel.id)
     staff = {s.id: s for s in _choices(session)["guides"]}
+    url = service.landing_url(base_url(request), channel.code)
     return render(
         request,
         "code_detail.html",
@@ -215,7 +221,7 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         touchpoint=session.get(Touchpoint, channel.touchpoint_id),
         store=session.get(Store, channel.store_id) if channel.store_id else None,
         owner=session.get(Staff, channel.staff_id) if channel.staff_id else None,
-        url=service.landing_url(base_url(request), channel.code),
+        url=url,
         routes={r.staff_id: r for r in routes},
         guides=staff,
         period=period,
@@ -226,10 +232,18 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         kind_labels=KIND_LABELS,
         target_labels=TARGET_LABELS,
         weekday_labels=WEEKDAY_LABELS,
+        missing=service.missing_settings(channel.target_kind),
+        is_local=_is_local(url),
         contact_way=session.scalar(select(ContactWay).where(ContactWay.code == channel.code)),
         scene_qr=session.scalar(select(SceneQrCode).where(SceneQrCode.code == channel.code)),
         **context,
     )
+
+
+def _is_local(url: str) -> bool:
+    """A QR code pointing here cannot be opened by a customer's phone."""
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".local")
 
 
 def _chart(found: Numbers, period, request, user) -> dict:
@@ -258,8 +272,9 @@ def save_routes(request: Request, session: SessionDep, _: Manager, code: str, fo
         service.set_routes(session, channel, routing.data)
     except SiyuError as error:
         session.rollback()
+        shown = FieldError(error.message)
         return _code_page(
-            request, session, channel, chosen, None, Numbers(), error.status, error=error
+            request, session, channel, chosen, None, Numbers(), error.status, error=shown
         )
     return RedirectResponse(f"/codes/{channel.code}?done=routes", status_code=303)
 
@@ -268,13 +283,27 @@ def save_routes(request: Request, session: SessionDep, _: Manager, code: str, fo
 def make_contact_way(request: Request, session: SessionDep, _: Manager, code: str):
     """WeCom's 联系我 QR code for this code's guides (state = the code), as `siyu wecom
     contact-way` makes it; a code that opens a contact way then redirects a scan to it."""
-    return _make_on_platform(request, session, code, create_contact_way, "WeCom", "contact-way")
+    return _make_on_platform(request, session, code, create_contact_way, WECOM, "contact-way")
 
 
 @router.post("/codes/{code}/scene-qr", response_class=HTMLResponse)
 def make_scene_qr(request: Request, session: SessionDep, _: Manager, code: str):
     """The official account's permanent scene QR code (scene = the code), as `siyu wechat qr`."""
-    return _make_on_platform(request, session, code, create_scene_qr, "WeChat", "scene-qr")
+    return _make_on_platform(request, session, code, create_scene_qr, OFFICIAL_ACCOUNT, "scene-qr")
+
+
+# The settings a platform's API needs before anything can be made there.
+API_SETTINGS = {
+    WECOM: ("SIYU_WECOM_CORP_ID", "SIYU_WECOM_SECRET"),
+    OFFICIAL_ACCOUNT: ("SIYU_WECHAT_APP_ID", "SIYU_WECHAT_SECRET"),
+}
+NOT_CONNECTED = {
+    WECOM: N_("WeCom is not connected: set %(settings)s in Siyu's environment, then restart it."),
+    OFFICIAL_ACCOUNT: N_(
+        "The official account is not connected: set %(settings)s in Siyu's environment, "
+        "then restart it."
+    ),
+}
 
 
 def _make_on_platform(request, session, code: str, make, platform: str, done: str):
@@ -283,14 +312,23 @@ def _make_on_platform(request, session, code: str, make, platform: str, done: st
         make(session, channel.code)  # what the platform gave back, committed with the request
     except (SiyuError, WeChatClientException) as failure:
         session.rollback()
-        error = failure
-        if isinstance(failure, WeChatClientException):
-            error = PlatformRefused.of(platform, failure)
+        shown, status = _explained(platform, failure)
         chosen = chosen_period(None, None)
-        return _code_page(
-            request, session, channel, chosen, None, Numbers(), error.status, error=error
-        )
+        return _code_page(request, session, channel, chosen, None, Numbers(), status, error=shown)
     return RedirectResponse(f"/codes/{channel.code}?done={done}", status_code=303)
+
+
+def _explained(platform: str, failure: Exception) -> tuple[FieldError, int]:
+    """Why the platform could not make it, in the console's language, and the page's status."""
+    if isinstance(failure, WeChatClientException):
+        meaning = explain(platform, failure.errcode, failure.errmsg)
+        return FieldError(meaning.message, meaning.params), PlatformRefused.status
+    assert isinstance(failure, SiyuError)
+    if failure.code == "not_configured":
+        settings = get_settings()
+        unset = [n for n in API_SETTINGS[platform] if not getattr(settings, n[5:].lower())]
+        return FieldError(NOT_CONNECTED[platform], {"settings": ", ".join(unset)}), failure.status
+    return FieldError(failure.message), failure.status
 
 
 class RoutedGuides(BaseModel):
@@ -341,9 +379,17 @@ def code_svg(request: Request, session: SessionDep, _: Viewer, code: str, downlo
 
 
 @router.get("/codes/{code}/qr.png")
-def code_png(request: Request, session: SessionDep, _: Viewer, code: str, download: int = 0):
+def code_png(
+    request: Request,
+    session: SessionDep,
+    _: Viewer,
+    code: str,
+    download: int = 0,
+    size: Annotated[int, Ge(300), Le(6000)] = PRINT_PX,
+):
+    """The QR as a PNG at least `size` pixels wide (1,200 by default: 10 cm at 300 dpi)."""
     channel = _code_or_404(session, code)
-    body = qr_png(service.landing_url(base_url(request), channel.code))
+    body = qr_png(service.landing_url(base_url(request), channel.code), size)
     return _image(body, "image/png", f"{channel.code}.png", download)
 
 

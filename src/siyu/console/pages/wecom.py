@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.permissions import can
+from siyu.core.settings import get_settings
 from siyu.users.models import User
 from siyu.wecom import inbox, service
 from siyu.wecom.jobs import request_sync, request_transfers
@@ -56,7 +57,7 @@ def wecom_page(request: Request, session: SessionDep, user: Viewer, done: str | 
         "done": done,
     }
     if not is_guide:
-        base = str(request.base_url).rstrip("/")
+        base = get_settings().public_base(str(request.base_url))  # where WeCom calls back
         context |= {
             "config": service.configuration(),
             "callback_url": f"{base}/wecom/callback",
