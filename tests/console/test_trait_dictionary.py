@@ -13,6 +13,7 @@ from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
 from siyu.settings.models import TraitLabel
 from siyu.staff import service as staff
+from siyu.touchpoints.service import register
 from tests.console_support import csrf_of, error_beside
 from tests.helpers import identify, post_batch, track
 
@@ -127,11 +128,13 @@ def test_the_audit_log_names_fields_traits_and_stores(signed_in, wang, session):
         customer = find_customer(s, "u-1")
         customer.traits = {**customer.traits, "gender": "male"}
         customer.store_id = store.id
+        register(s, "qr-a", "柜台码", group="store", store_id=store.id)
     page = client.get("/settings/audit").text
     rows = page.split("<tbody>", 1)[1]
     assert "属性名称" in rows and "中文名" in rows and "女士" in rows  # the name just given
     assert "性别" in rows and ">女士<" in rows and ">男<" in rows  # the trait changed, by name
     assert "长沙五一店" in rows and ">store_id<" not in rows
     assert "trait_labels" not in rows
+    assert "分组" in rows and ">门店<" in rows and ">store<" not in rows  # a coded value, named
     with unit_of_work() as s:
         assert s.scalar(select(AuditEntry).where(AuditEntry.entity == "trait_labels"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from siyu.core.i18n import N_
+from siyu.touchpoints.labels import ENTRY_LABELS, GROUP_LABELS
 
 ACTIONS = {"insert": N_("created"), "update": N_("changed"), "delete": N_("deleted")}
 ENTITIES = {
@@ -92,7 +93,7 @@ COLUMNS = {
     "type": N_("type"),
     "kind": N_("kind"),
     "status": N_("status"),
-    "group": N_("group"),
+    "group": N_("grouping"),
     "entry_type": N_("entry type"),
     "code": N_("code"),
     "city": N_("city"),
@@ -140,6 +141,17 @@ COLUMNS = {
     "actor": N_("by"),
     "kept_id": N_("kept customer"),
     "merged_id": N_("merged customer"),
+    "action": N_("action"),
+    "source": N_("origin"),
+    "at": N_("time"),
+    "added_at": N_("added at"),
+    "assigned_at": N_("assigned at"),
+    "joined_at": N_("joined at"),
+    "is_registered": N_("registered"),
+    "is_backup": N_("backup"),
+    "needs_sync": N_("waiting to sync"),
+    "forced_type": N_("treated as"),
+    "member_id": N_("member ID"),
 }
 # Coded values of those columns, in words; others show as they are.
 VALUES = {
@@ -158,6 +170,25 @@ VALUES = {
         "refunded": N_("Refunded"),
         "partially_refunded": N_("Partly refunded"),
     },
+    "action": {"added": N_("added"), "removed": N_("removed")},
+    "source": {
+        "manual": N_("manually"),
+        "rule": N_("by rule"),
+        "bulk": N_("in bulk"),
+        "wecom": N_("WeCom"),
+        "import": N_("import"),
+    },
+    "actor": {"system": N_("system"), "cli": N_("command line")},
+    "schedule": {"manual": N_("manually"), "hourly": N_("hourly"), "daily": N_("daily")},
+    # tags' groups and touchpoints' groups
+    "group": {
+        "enterprise": N_("Enterprise tags"),
+        "work": N_("Work tags"),
+        "life": N_("Life tags"),
+        "behaviour": N_("Behaviour tags"),
+        **GROUP_LABELS,
+    },
+    "entry_type": ENTRY_LABELS,
     "reason": {
         "manual": N_("by hand"),
         "identify": N_("same person identified"),
