@@ -30,6 +30,7 @@ from siyu.console.pages import tags as tag_pages
 from siyu.console.pages import tasks as task_pages
 from siyu.console.pages import touchpoints as touchpoint_pages
 from siyu.console.pages import wecom as wecom_pages
+from siyu.console.pages import workbench as workbench_pages
 from siyu.console.web import LoginRequired, render
 from siyu.core import limits
 from siyu.core.access_log import AccessLog
@@ -57,6 +58,7 @@ PAGES = (
     settings_pages,
     report_pages,
     wecom_pages,
+    workbench_pages,
     tag_pages,
     segment_pages,
     sections,

@@ -217,6 +217,13 @@ RULES: dict[tuple[str, str], Rule] = {
         "tasks.do", body=lambda w: {"data": {"customer_id": str(w.customer_id)}}
     ),
     ("POST", "/tasks/{task_id}/close"): Rule("tasks.manage"),
+    ("POST", "/tasks/{task_id}/customers/{customer_id}/tags"): Rule(
+        "tasks.do", body=_form(name="高潜")
+    ),
+    ("POST", "/tasks/{task_id}/customers/{customer_id}/notes"): Rule(
+        "tasks.do", body=_form(body="周末到店")
+    ),
+    ("GET", "/workbench"): Rule("workbench.view"),
     ("GET", "/segments"): Rule("customers.view", frozenset({200, 303})),
     ("GET", "/reach"): Rule("customers.view"),
     ("GET", "/promotions"): Rule("customers.view"),

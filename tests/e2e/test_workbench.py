@@ -120,6 +120,16 @@ def test_a_guide_at_390px_masks_phones_copies_tags_and_marks_done_in_place(conso
     console.open(f"/customers/{brand.customers['c-wang']}")
     expect(page.locator("[data-test=customer-name]")).to_have_text("王小明")
     _no_full_phone(page.content(), "the customer 360")
+    # The guide's own customers, filtered by when they last ordered.
+    console.open("/workbench")
+    expect(page.locator("[data-test=my-customer]")).to_have_count(2)
+    _no_full_phone(page.content(), "the workbench")
+    _no_sideways_scroll(page)
+    page.select_option("#wb-last-order", "30d")
+    console.submit("[data-test=wb-apply]", "workbench-last-order")
+    expect(page.locator("[data-test=my-customer]")).to_have_count(1)
+    expect(page.locator("[data-test=my-customers]")).to_contain_text("王小明")
+    _no_sideways_scroll(page)
     for path in ("/", "/tasks", "/wecom"):
         console.open(path)
         _no_full_phone(page.content(), path)

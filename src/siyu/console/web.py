@@ -36,6 +36,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"  # every page's, by fl
 # (path, permission, message id): the console's navigation, one entry per domain.
 NAV = (
     ("/", "dashboard.view", N_("Home")),
+    ("/workbench", "workbench.view", N_("My workbench")),
     ("/customers", "customers.view", N_("Customers")),
     ("/imports", "imports.view", N_("Imports")),
     ("/touchpoints", "touchpoints.view", N_("Touchpoints")),

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.view": ALL,  # a guide sees only their own assignments
     "tasks.manage": STAFF,
     "tasks.do": frozenset({"admin", "operator", "guide"}),
+    "workbench.view": frozenset({"guide"}),  # a guide's own customers and alerts, phone first
     "reports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.view": frozenset({"admin", "operator", "analyst"}),
     "imports.run": STAFF,

@@ -57,6 +57,8 @@ from siyu.tags.service import all_tags
 from siyu.touchpoints.models import Touchpoint
 
 LIFECYCLES = ("new", "active", "silent", "churned")
+# The last paid order: within 30, 90 or 180 days, longer ago than 180 days, or none at all.
+LAST_ORDERS = ("30d", "90d", "180d", "over_180d", "never")
 NEW_DAYS, ACTIVE_DAYS, SILENT_DAYS = 30, 90, 180
 PAGE_SIZE = 50
 SCAN_BUDGET = 50_000
@@ -91,6 +93,7 @@ class CustomerFilter:
     store_id: int | None = None
     lifecycle: str | None = None
     touchpoint: str | None = None
+    last_order: str | None = None  # one of LAST_ORDERS
 
     @property
     def is_empty(self) -> bool:
@@ -101,6 +104,7 @@ class CustomerFilter:
             self.store_id,
             self.lifecycle,
             self.touchpoint,
+            self.last_order,
         )
         return not any(chosen)
 
@@ -233,7 +237,19 @@ def _per_row_conditions(filters: CustomerFilter, now: datetime) -> list[ColumnEl
         )
     if filters.lifecycle in LIFECYCLES:
         conditions.extend(_stage_conditions(filters.lifecycle, now))
+    if filters.last_order in LAST_ORDERS:
+        conditions.append(_last_order_condition(filters.last_order, now))
     return conditions
+
+
+def _last_order_condition(choice: str, now: datetime) -> ColumnElement[bool]:
+    paid = and_(Order.customer_id == Customer.id, Order.paid_at.is_not(None))
+    if choice == "never":
+        return ~exists().where(paid)
+    last = select(func.max(Order.paid_at)).where(paid).correlate(Customer).scalar_subquery()
+    if choice == "over_180d":
+        return last < now - timedelta(days=180)
+    return last >= now - timedelta(days=int(choice.removesuffix("d")))
 
 
 def _scan_floor(session: Session, indexed: list[ColumnElement[bool]]) -> int | None:

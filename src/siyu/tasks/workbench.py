@@ -43,7 +43,14 @@ class CustomerCard:
 
 def cards(session: Session, customers: Sequence[Customer]) -> dict[int, CustomerCard]:
     """A card per customer, read in a few queries for the whole list."""
-    found = {c.id: CustomerCard(c.id, name=(c.traits or {}).get("name")) for c in customers}
+    return named_cards(session, {c.id: (c.traits or {}).get("name") for c in customers})
+
+
+def named_cards(session: Session, names: dict[int, str | None]) -> dict[int, CustomerCard]:
+    """A card per customer id (with the name already known)."""
+    found = {
+        customer_id: CustomerCard(customer_id, name=name) for customer_id, name in names.items()
+    }
     ids = list(found)
     for customer_id, tag_list in tags.tags_of(session, ids).items():
         found[customer_id].tags = tag_list
