@@ -288,3 +288,19 @@ def test_every_role_can_view_and_strangers_are_sent_to_login(brand, client, sign
     response = client.get("/?period=7", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=/")
+
+
+def test_the_analytics_section_lists_the_reports_that_are_built(signed_in):
+    page = signed_in("analyst").get("/analytics")
+    assert page.status_code == 200
+    assert 'data-test="section-empty"' not in page.text
+    assert page.text.count("data-report=") == 8 and 'href="/reports/funnels"' in page.text
+    assert "siyu lake status" in page.text
+
+    guide = signed_in("guide").get("/analytics").text  # no reports for a guide: the pages
+    assert "data-report=" not in guide and 'href="/"' in guide
+
+
+def test_an_analyst_is_told_pages_are_read_only(signed_in):
+    assert 'data-test="read-only"' in signed_in("analyst").get("/tags").text
+    assert 'data-test="read-only"' not in signed_in("operator").get("/tags").text

@@ -150,7 +150,6 @@ def test_guides_may_not_open_it_and_strangers_are_sent_to_login(brand, client, s
         ("/segments", "guide", "客户列表"),
         ("/reach", "operator", "SOP"),
         ("/promotions", "analyst", "拼团"),
-        ("/analytics", "analyst", "siyu lake status"),
     ],
 )
 def test_section_pages_say_what_they_will_hold(signed_in, path, role, words):

@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from siyu.analytics.base import ReportQuery, bounds, canonical, counted_orders, in_view
-from siyu.analytics.present import bars, yuan
+from siyu.analytics.present import bars, count, named, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
@@ -325,19 +325,23 @@ HEADERS = (
 )
 
 
-def table(result: Result, _) -> tuple[list[str], list[list]]:
+def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
     rows = [
         [
-            _("Direct") if row.touchpoint == DIRECT else row.touchpoint,
+            _label(row.touchpoint, _, names),
             _(ENTRY_LABELS.get(row.entry_type, row.entry_type)),
-            f"{row.conversions:.2f}",
+            count(row.conversions),
             yuan(row.revenue_fen),
             yuan(row.cost_fen) if row.cost_fen is not None else "",
-            f"{row.roi:.2f}" if row.roi is not None else "",
+            rate(row.roi),
         ]
         for row in result.touchpoints
     ]
     return list(HEADERS), rows
+
+
+def _label(touchpoint: str, _, names) -> str:
+    return _("Direct") if touchpoint == DIRECT else named("touchpoint", touchpoint, names)
 
 
 ENTRY_LABELS = {
@@ -348,13 +352,13 @@ ENTRY_LABELS = {
 }
 
 
-def charts(result: Result, _) -> list[dict]:
+def charts(result: Result, _, names=None) -> list[dict]:
     top = result.touchpoints[:20]
-    names = [_("Direct") if row.touchpoint == DIRECT else row.touchpoint for row in top]
+    labels = [str(getattr(n, "name", n)) for n in (_label(r.touchpoint, _, names) for r in top)]
     return [
         {
             "title": _("Revenue by touchpoint (yuan)"),
-            "option": bars(names, [(_("Revenue (yuan)"), [row.revenue for row in top])]),
+            "option": bars(labels, [(_("Revenue (yuan)"), [row.revenue for row in top])]),
         },
         {
             "title": _("Conversions by entry type"),

@@ -34,7 +34,7 @@ SEGMENT = typer.Option(
 JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-def period(start: str | None, end: str | None) -> dict:
+def period_of(start: str | None, end: str | None) -> dict:
     last = _day(end, "end") if end else datetime.now(get_settings().zone).date()
     first = _day(start, "start") if start else last - timedelta(days=29)
     return {"start": first, "end": last}
@@ -91,7 +91,7 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
         width = max(8, console.width // 11)
         shown = Table(*headers[:width])
         for row in rows[:50]:
-            shown.add_row(*(str(cell) for cell in row[:width]))
+            shown.add_row(*(_readable(cell) for cell in row[:width]))
         console.print(shown)
         hidden = headers[width:]
         if hidden:
@@ -100,6 +100,11 @@ def show(module, query: dict, json_out: bool) -> BaseModel:
             console.print(f"[yellow]{escape(note)}[/yellow]")
         console.print(f"[dim]{done.engine}, {done.seconds:.2f} s[/dim]")
     return done.result
+
+
+def _readable(cell: Any) -> str:
+    """A cell as the console's table shows it (a rate as a percent, a credited count whole)."""
+    return str(cell.shown()) if hasattr(cell, "shown") else str(cell)
 
 
 @app.command()
@@ -118,7 +123,7 @@ def gmv(
     from siyu.analytics import gmv as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "breakdown": breakdown,
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
     }
@@ -151,7 +156,7 @@ def retention(
     from siyu.analytics import retention as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "unit": unit,
         "mode": mode,
         "cohort_by": cohort_by,
@@ -176,7 +181,7 @@ def rfm(
     from siyu.analytics import rfm as report
 
     query = {
-        "as_of": _or_fail(period, None, as_of)["end"],
+        "as_of": _or_fail(period_of, None, as_of)["end"],
         "compare_to": compare_to,
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
     }
@@ -203,7 +208,7 @@ def attribution(
     from siyu.analytics import attribution as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "model": model,
         "lookback_days": lookback_days,
         "half_life_days": half_life_days,
@@ -219,7 +224,9 @@ def funnels(
     step: list[str] | None = typer.Option(
         None, "--step", help="An event, or events with | between (repeat, in order)."
     ),
-    template: str | None = typer.Option(None, help="aarrr or rarra instead of --step"),
+    template: str | None = typer.Option(
+        None, help="aarrr or rarra instead of --step (default: aarrr, as the console)"
+    ),
     order: str = typer.Option("ordered", help="ordered or any"),
     window_hours: int = typer.Option(168, "--window-hours", help="Conversion window."),
     exclude: list[str] | None = typer.Option(None, "--exclude", help="Exclusion event."),
@@ -235,9 +242,9 @@ def funnels(
     from siyu.analytics import funnels as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "steps": [{"events": [e.strip() for e in s.split("|")]} for s in step or ()],
-        "template": template,
+        "template": template or (None if step else "aarrr"),
         "order": order,
         "window_hours": window_hours,
         "exclusions": exclude or (),
@@ -249,7 +256,12 @@ def funnels(
 
 @app.command()
 def ltv(
-    calibration_end: str = typer.Option(..., "--calibration-end", help="Fit on orders to here."),
+    calibration_end: str | None = typer.Option(
+        None,
+        "--calibration-end",
+        help="Fit on orders to here (default, as the console: 30 days ago, so the last 30 days "
+        "test the prediction).",
+    ),
     holdout_end: str | None = typer.Option(
         None, "--holdout-end", help="Compare predicted with actual purchases up to here."
     ),
@@ -265,9 +277,10 @@ def ltv(
     """BG/NBD and Gamma-Gamma parameters, predicted value, and predicted vs actual."""
     from siyu.analytics import ltv as report
 
+    last_days = _or_fail(period_of, None, None)
+    shown = {"calibration_end": calibration_end or "", "holdout_end": holdout_end or ""}
     query = {
-        "calibration_end": calibration_end,
-        "holdout_end": holdout_end,
+        **report.form_query(shown, last_days["start"], last_days["end"]),
         "period": period,
         "horizon": horizon,
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
@@ -291,7 +304,7 @@ def guides(
     from siyu.analytics import guides as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
     }
     show(report, query, json_out)
@@ -313,7 +326,7 @@ def goods(
     from siyu.analytics import goods as report
 
     query = {
-        "period": _or_fail(period, start, end),
+        "period": _or_fail(period_of, start, end),
         "level": level,
         "filters": filters(touchpoint, touchpoint_type, store, guide, segment),
     }

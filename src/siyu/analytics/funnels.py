@@ -24,14 +24,15 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from siyu.analytics.base import ReportQuery, bounds, canonical, in_view, people
-from siyu.analytics.present import bars
+from siyu.analytics.base import NO_TOUCHPOINT, ReportQuery, bounds, canonical, in_view, people
+from siyu.analytics.present import bars, named
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
 from siyu.core.periods import Period
 from siyu.events.catalogue import is_customer_act
+from siyu.touchpoints.labels import GROUP_LABELS
 
 KIND = "funnels"
 TOTAL = "all"
@@ -116,6 +117,7 @@ class Result(BaseModel):
     converted: int
     mean_seconds_to_convert: float | None
     time_to_convert: list[int]  # converting customers by TIME_BUCKETS, then beyond
+    breakdown: str | None = None
 
 
 def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]:
@@ -257,6 +259,7 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
         converted=converted if query.order == "ordered" else totals.get(len(query.steps), 0),
         mean_seconds_to_convert=seconds / converted if converted else None,
         time_to_convert=histogram,
+        breakdown=query.breakdown,
     )
 
 
@@ -277,17 +280,43 @@ def _row(key: str, found: dict[int, int], query: Query) -> Row:
     return Row(key=key, steps=steps)
 
 
-def table(result: Result, _) -> tuple[list[str], list[list]]:
+def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
     headers = [_("Breakdown"), *(_(s.label) for s in result.total.steps)]
     rows = []
     for row in [result.total, *result.rows]:
         rows.append(
             [
-                _("All") if row.key == TOTAL else row.key,
+                _label(row.key, result, _, names),
                 *(f"{s.customers} ({s.rate:.1%})" for s in row.steps),
             ]
         )
     return headers, rows
+
+
+def _label(key: str, result: Result, _, names) -> str:
+    if key == TOTAL:
+        return _("All")
+    if key == NO_TOUCHPOINT:
+        return _("No touchpoint")
+    if result.breakdown == "touchpoint":
+        return named("touchpoint", key, names)
+    if result.breakdown == "touchpoint_type" and key in GROUP_LABELS:
+        return _(GROUP_LABELS[key])
+    return key
+
+
+def notes(result: Result, _) -> list[str]:
+    """Why an ordered funnel shows no time to convert: nobody reached its last step."""
+    if result.order != "ordered" or result.converted:
+        return []
+    last = _(result.total.steps[-1].label)
+    return [
+        _(
+            "No customer reached the last step (%(step)s) within the window, so there is no time "
+            "to convert to show."
+        )
+        % {"step": last}
+    ]
 
 
 def charts(result: Result, _) -> list[dict]:
@@ -314,7 +343,7 @@ def charts(result: Result, _) -> list[dict]:
             },
         }
     ]
-    if result.order == "ordered":
+    if result.order == "ordered" and result.converted:
         names = [_("< 1 minute"), _("< 1 hour"), _("< 1 day"), _("< 1 week"), _("Longer")]
         found.append(
             {

@@ -17,9 +17,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import ReportQuery, bounds, paid_between, people, visits
+from siyu.analytics.base import NO_TOUCHPOINT, ReportQuery, bounds, paid_between, people, visits
 from siyu.analytics.decompose import shapley_split, whole_fen
-from siyu.analytics.present import bars, rate, ratio, yuan
+from siyu.analytics.present import bars, named, rate, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
@@ -200,45 +200,83 @@ def table(result: Result, _, names=None) -> tuple[tuple[str, ...], list[list]]:
     return HEADERS, rows
 
 
+# Customers with no store, guide or first touchpoint share the key "none".
+NONE_LABELS = {
+    "store": N_("No store"),
+    "guide": N_("No guide"),
+    "touchpoint": N_("No touchpoint"),
+    "touchpoint_type": N_("No touchpoint"),
+}
+
+
 def _labeler(result: Result, _, names):
-    """A breakdown key as people read it: a store's or guide's name, a touchpoint type's label."""
+    """A breakdown key as people read it: a store's, touchpoint's or guide's name (a store's or
+    touchpoint's code on hover), a touchpoint type's label."""
     known = (names or {}).get(result.breakdown or "", {})
 
     def label(key: str) -> str:
         if key == TOTAL:
             return _("All")
+        if key == NO_TOUCHPOINT and result.breakdown in NONE_LABELS:
+            return _(NONE_LABELS[result.breakdown])
         if result.breakdown == "touchpoint_type" and key in GROUP_LABELS:
             return _(GROUP_LABELS[key])
+        if result.breakdown in ("store", "touchpoint"):
+            return named(result.breakdown, key, names)
         return known.get(key, key)
 
     return label
 
 
+# The waterfall's colours: the two periods' totals, a factor that added GMV, one that took it away.
+TOTAL_COLOUR, UP_COLOUR, DOWN_COLOUR = "#5470c6", "#2e9e5b", "#d9534f"
+
+
 def charts(result: Result, _, names=None) -> list[dict]:
-    """The change as a waterfall from the previous GMV to this one; GMV by breakdown."""
-    total = result.total
-    steps = [_(FACTOR_LABELS[f]) for f in FACTORS]
-    bars_named = [_("Previous period"), *steps, _("This period")]
-    values = [total.explained_fen[f] / 100 for f in FACTORS]
-    base, running = [0.0], total.previous.gmv_fen / 100
-    for value in values:
-        base.append(min(running, running + value))
-        running += value
-    base.append(0.0)
-    visible = [total.previous.gmv_fen / 100, *(abs(v) for v in values), total.current.gmv_fen / 100]
-    waterfall = bars(bars_named, [("", base), (_("GMV (yuan)"), visible)], stack=True)
-    waterfall["series"][0].update(itemStyle={"color": "transparent"}, tooltip={"show": False})
-    waterfall["legend"] = {"show": False}
-    found = [{"title": _("What explains the change in GMV"), "option": waterfall}]
+    """The change as a waterfall from the previous GMV to this one, each factor's bar green when
+    it added GMV and red when it took some away; GMV by breakdown."""
+    found = [{"title": _("What explains the change in GMV"), "option": _waterfall(result, _)}]
     if result.rows:
         label = _labeler(result, _, names)
-        keys = [label(row.key) for row in result.rows[:20]]
+        keys = [str(getattr(k, "name", k)) for k in (label(row.key) for row in result.rows[:20])]
         series = [
             (_("This period"), [row.current.gmv_fen / 100 for row in result.rows[:20]]),
             (_("Previous period"), [row.previous.gmv_fen / 100 for row in result.rows[:20]]),
         ]
         found.append({"title": _("GMV by breakdown (yuan)"), "option": bars(keys, series)})
     return found
+
+
+def _waterfall(result: Result, _) -> dict:
+    total = result.total
+    steps = [_(FACTOR_LABELS[f]) for f in FACTORS]
+    values = [total.explained_fen[f] / 100 for f in FACTORS]
+    base, running = [0.0], total.previous.gmv_fen / 100
+    for value in values:
+        base.append(min(running, running + value))
+        running += value
+    base.append(0.0)
+    ends = (total.previous.gmv_fen / 100, total.current.gmv_fen / 100)
+    visible = [
+        _bar(ends[0], TOTAL_COLOUR, f"{ends[0]:,.0f}"),
+        *(_bar(abs(v), UP_COLOUR if v >= 0 else DOWN_COLOUR, f"{v:+,.0f}") for v in values),
+        _bar(ends[1], TOTAL_COLOUR, f"{ends[1]:,.0f}"),
+    ]
+    names = [_("Previous period"), *steps, _("This period")]
+    option = bars(names, [("", base), (_("GMV (yuan)"), visible)], stack=True, horizontal=False)
+    option["series"][0].update(itemStyle={"color": "transparent"}, tooltip={"show": False})
+    option["tooltip"] = {"show": False}  # each bar's label says its signed amount
+    option["legend"] = {"show": False}
+    option["grid"]["top"] = 28
+    return option
+
+
+def _bar(value: float, colour: str, label: str) -> dict:
+    return {
+        "value": value,
+        "itemStyle": {"color": colour},
+        "label": {"show": True, "position": "top", "formatter": label},
+    }
 
 
 FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")

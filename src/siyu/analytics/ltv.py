@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, model_validator
 from siyu.analytics import clv
 from siyu.analytics.base import ReportQuery, counted_orders, in_view
 from siyu.analytics.clv import fit_bgnbd, fit_gamma_gamma
-from siyu.analytics.present import bars, lines, yuan
+from siyu.analytics.present import bars, lines, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.analytics.zones import bucket, bucket_of, bucket_start, local_day
 from siyu.core.i18n import N_
@@ -427,7 +427,7 @@ def table(result: Result, _) -> tuple[list[str], list[list]]:
         [
             c.customer_id,
             c.x,
-            "" if c.p_alive is None else f"{c.p_alive:.3f}",
+            rate(c.p_alive, 3),
             "" if c.expected_purchases is None else f"{c.expected_purchases:.2f}",
             yuan(c.historical_fen),
             "" if c.expected_value_fen is None else yuan(c.expected_value_fen),

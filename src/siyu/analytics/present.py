@@ -30,11 +30,54 @@ class Rate(str):
 
 
 def rate(value: float | None, digits: int = 4) -> Rate:
-    """A conversion, retention or execution rate: a ratio() that the console shows as a percent."""
+    """A conversion, retention or execution rate, a share or an ROI: a ratio() that the console
+    shows as a percent."""
     return Rate(ratio(value, digits))
 
 
-Names = dict[str, dict[str, str]]  # "guide" / "store" → id → name, for labels
+class Count(str):
+    """A count as the CSV writes it; the console shows it whole. Attribution's conversions are
+    credit shared between touchpoints (0.33 of an order), so the CSV keeps their decimals."""
+
+    def shown(self) -> str:
+        return f"{round(float(self)):,}" if self else ""
+
+
+def count(value: float | int | None, digits: int = 2) -> Count:
+    if value is None:
+        return Count("")
+    return Count(str(value) if isinstance(value, int) else f"{value:.{digits}f}")
+
+
+class Named(str):
+    """A store or touchpoint: the CSV writes its text (a touchpoint's code, a store's name, as
+    they always did); the console shows its name, with its code on hover."""
+
+    name: str
+    hover: str
+
+    def __new__(cls, text: str, name: str | None = None, hover: str | None = None) -> Named:
+        cell = super().__new__(cls, text)
+        cell.name = name or text
+        cell.hover = hover or ""
+        return cell
+
+    def shown(self) -> str:
+        return self.name
+
+
+Names = dict[str, dict[str, str]]  # "guide" / "store" / "touchpoint" → key → name, for labels
+
+
+def named(kind: str, key: str, names: Names | None) -> Named:
+    """A touchpoint (by code) or a store (by id) as a report's row shows it: its name, with its
+    code on hover (names["store_code"] holds the stores' codes)."""
+    known = names or {}
+    name = known.get(kind, {}).get(key)
+    if kind == "touchpoint":
+        return Named(key, name, key if name else "")
+    code = known.get(f"{kind}_code", {}).get(key)
+    return Named(name or key, name, code)
 
 
 def table_of(
@@ -46,9 +89,13 @@ def table_of(
 
 
 def charts_of(module, result, locale: str, names: Names | None = None) -> list[dict]:
-    """[{"title", "option"}]: ECharts options with labels in the reader's language."""
+    """[{"title", "option", "height"}]: ECharts options with labels in the reader's language,
+    and the height in px each needs (bars along the side need a line each)."""
     _ = i18n.translations(locale).gettext
-    return _call(module.charts, result, _, names)
+    found = _call(module.charts, result, _, names)
+    for chart in found:
+        chart["height"] = chart["option"].pop("height", 300)
+    return found
 
 
 def summary_of(module, result, locale: str) -> list[tuple[str, str]]:
@@ -82,22 +129,47 @@ def csv_of(module, result, locale: str, names: Names | None = None) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
-def bars(categories: list[str], series: list[tuple[str, list]], *, stack: bool = False) -> dict:
-    return {
+def bars(
+    categories: list[str],
+    series: list[tuple[str, list]],
+    *,
+    stack: bool = False,
+    horizontal: bool | None = None,
+) -> dict:
+    """Bars; many or long category names lie along the side, each on its own line, since under
+    the bars ECharts would hide every other one to keep them from colliding."""
+    if horizontal is None:
+        horizontal = len(categories) > 8 or (
+            len(categories) > 3 and max(len(c) for c in categories) * len(categories) > 40
+        )
+    # Under the bars, each name wraps within its slot (a chart is about 480 px wide).
+    slot = max(40, 480 // max(1, len(categories)) - 8)
+    under = {"interval": 0, "width": slot, "overflow": "break"}
+    category = {
+        "type": "category",
+        "data": categories,
+        "axisLabel": {"interval": 0} if horizontal else under,
+    }
+    value = {"type": "value"}
+    option = {
         "tooltip": {"trigger": "axis", "confine": True},
         "legend": {"type": "scroll", "bottom": 0},
-        "grid": {"left": 8, "right": 8, "top": 16, "bottom": 40, "containLabel": True},
-        "xAxis": {"type": "category", "data": categories},
-        "yAxis": {"type": "value"},
+        "grid": {"left": 8, "right": 28, "top": 16, "bottom": 40, "containLabel": True},
+        "xAxis": value if horizontal else category,
+        "yAxis": {**category, "inverse": True} if horizontal else value,
         "series": [
             {"name": name, "type": "bar", "data": data, **({"stack": "all"} if stack else {})}
             for name, data in series
         ],
     }
+    if horizontal:
+        option["height"] = max(300, 60 + 22 * len(categories) * max(1, len(series)))
+    return option
 
 
 def lines(categories: list[str], series: list[tuple[str, list]]) -> dict:
-    option = bars(categories, series)
+    option = bars(categories, series, horizontal=False)
+    option["xAxis"]["axisLabel"] = {"hideOverlap": True}  # a time axis may skip some labels
     for line in option["series"]:
         line.update(type="line", showSymbol=False)
     return option

@@ -126,14 +126,15 @@ def table(result: Result, _) -> tuple[list[str], list[list]]:
 
 def charts(result: Result, _) -> list[dict]:
     offsets = [f"+{k}" for k in range(len(result.average))]
+    percents = [round(r * 100, 1) for r in result.average]
     found = [
         {
             "title": _("Average retention by offset"),
-            "option": lines(offsets, [(_("Retention"), [round(r, 4) for r in result.average])]),
+            "option": _percent(lines(offsets, [(_("Retention") + " (%)", percents)])),
         }
     ]
     heat = [
-        [k, i, round(share, 4)]
+        [k, i, round(share * 100, 1)]
         for i, c in enumerate(result.cohorts[:40])
         for k, share in enumerate(c.rates)
     ]
@@ -142,22 +143,36 @@ def charts(result: Result, _) -> list[dict]:
             "title": _("Retention by cohort"),
             "option": {
                 "tooltip": {"position": "top"},
-                "grid": {"left": 8, "right": 8, "top": 8, "bottom": 60, "containLabel": True},
+                "grid": {"left": 8, "right": 8, "top": 8, "bottom": 84, "containLabel": True},
                 "xAxis": {"type": "category", "data": offsets},
                 "yAxis": {"type": "category", "data": [c.cohort for c in result.cohorts[:40]]},
                 "visualMap": {
                     "min": 0,
-                    "max": 1,
+                    "max": 100,
                     "orient": "horizontal",
                     "left": "center",
                     "bottom": 0,
                     "calculable": True,
+                    "formatter": "{value}%",
                 },
-                "series": [{"type": "heatmap", "data": heat, "label": {"show": False}}],
+                "series": [
+                    {
+                        "type": "heatmap",
+                        "data": heat,
+                        "label": {"show": len(offsets) <= 12, "formatter": "{@[2]}%"},
+                        "itemStyle": {"borderColor": "#fff", "borderWidth": 1},
+                    }
+                ],
             },
         }
     )
     return found
+
+
+def _percent(option: dict) -> dict:
+    """Rates drawn as percents (0–100) say so on their axis and in their tooltip."""
+    option["yAxis"].update(max=100, axisLabel={"formatter": "{value}%"})
+    return option
 
 
 FILTERS = ("touchpoint", "touchpoint_type", "store", "guide")

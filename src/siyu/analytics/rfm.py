@@ -21,7 +21,7 @@ import pyarrow as pa
 from pydantic import BaseModel, model_validator
 
 from siyu.analytics.base import ReportQuery, counted_orders, in_view
-from siyu.analytics.present import bars, yuan
+from siyu.analytics.present import bars, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
@@ -204,7 +204,7 @@ def table(result: Result, _) -> tuple[list[str], list[list]]:
         [
             _(LAYER_LABELS[layer.layer]),
             layer.customers,
-            f"{layer.share:.3f}",
+            rate(layer.share, 3),
             f"{layer.recency_days:.1f}",
             f"{layer.orders:.2f}",
             yuan(layer.monetary_fen),

@@ -1,4 +1,5 @@
-"""Sections of the console not built yet: each says what it will hold and what works today."""
+"""Sections of the console not built yet (each says what it will hold and what works today), and
+the analytics section: an index of the reports that are built."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from siyu.analytics.registry import REPORTS, SUMMARIES, TITLES
 from siyu.console.web import N_, allowed, render
 from siyu.core.permissions import can
 from siyu.users.models import User
@@ -60,6 +62,11 @@ REACH = Section(
         ),
         Step(N_("See which guide owns each customer in the customer list."), "/customers"),
         Step(
+            N_("See each guide's messages sent and tasks executed in the guides report."),
+            "/reports/guides",
+            permission="reports.view",
+        ),
+        Step(
             N_("Look a customer up by any id through the management API, for an outside tool."),
             href="/docs",
             permission="tokens.manage",
@@ -80,32 +87,29 @@ PROMOTIONS = Section(
             href="/touchpoints",
             permission="touchpoints.view",
         ),
-    ),
-)
-ANALYTICS = Section(
-    N_("Analytics"),
-    (
-        N_("Funnels, retention, RFM layers and customer lifetime value."),
-        N_("Each touchpoint's share of conversions and long-horizon effect."),
-    ),
-    (
         Step(
-            N_("New customers, GMV, orders and active customers against the previous period."), "/"
-        ),
-        Step(
-            N_("Each touchpoint's new customers, scans, orders and GMV, as CSV too."),
-            href="/touchpoints",
-            permission="touchpoints.view",
-        ),
-        Step(
-            N_("What each guide did: customers, messages, tasks and their execution rate."),
-            href="/reports/guides",
+            N_("See coupons applied and referrals as steps of the RARRA funnel."),
+            "/reports/funnels?template=rarra",
             permission="reports.view",
         ),
         Step(
-            N_("See what the event lake holds, then query its Parquet files with DuckDB."),
-            command="siyu lake status",
+            N_("See which touchpoints earned orders, and a paid one's ROI, in attribution."),
+            "/reports/attribution",
+            permission="reports.view",
         ),
+    ),
+)
+# 数据分析: the reports are built, so the section is their index and the pages beside them.
+ANALYTICS_PAGES = (
+    Step(N_("New customers, GMV, orders and active customers against the previous period."), "/"),
+    Step(
+        N_("Each touchpoint's new customers, scans, orders and GMV, as CSV too."),
+        href="/touchpoints",
+        permission="touchpoints.view",
+    ),
+    Step(
+        N_("See what the event lake holds, then query its Parquet files with DuckDB."),
+        command="siyu lake status",
     ),
 )
 
@@ -133,4 +137,13 @@ def promotions(request: Request, user: Annotated[User, allowed("customers.view")
 
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics(request: Request, user: Annotated[User, allowed("dashboard.view")]):
-    return _show(request, user, ANALYTICS)
+    """The reports a user may open, and the pages with numbers beside them."""
+    return render(
+        request,
+        "reports_index.html",
+        heading=N_("Analytics"),
+        reports=REPORTS if can(user.role, "reports.view") else {},
+        titles=TITLES,
+        summaries=SUMMARIES,
+        pages=ANALYTICS_PAGES,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.analytics import runner
-from siyu.analytics.present import charts_of, csv_of, notes_of, summary_of, table_of
+from siyu.analytics.present import Names, charts_of, csv_of, notes_of, summary_of, table_of
 from siyu.analytics.registry import REPORTS, SUMMARIES, TITLES
 from siyu.console.web import N_, allowed, render, request_locale
 from siyu.core.deps import SessionDep
@@ -81,8 +81,18 @@ def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _names(choices: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, str]]:
-    return {kind: dict(choices[kind]) for kind in ("store", "guide")}
+def _names(session: Session) -> Names:
+    """The names a report's rows show for the keys its lake query returns (and stores' codes,
+    shown on hover)."""
+    stores = session.execute(select(Store.id, Store.name, Store.code)).all()
+    return {
+        "touchpoint": {
+            code: name for code, name in session.execute(select(Touchpoint.code, Touchpoint.name))
+        },
+        "store": {str(i): name for i, name, _code in stores},
+        "store_code": {str(i): code for i, _name, code in stores},
+        "guide": {str(i): name for i, name in session.execute(select(Staff.id, Staff.name))},
+    }
 
 
 def _run(kind: str, request: Request, session: Session):
@@ -104,7 +114,7 @@ def _page(kind: str):
         module, query, done, problem = _run(kind, request, session)
         locale = request_locale(request, user)
         choices = _choices(session)
-        names = _names(choices)
+        names = _names(session)
         headers, rows = table_of(module, done.result, locale, names) if done else ([], [])
         return render(
             request,
@@ -138,7 +148,7 @@ def _download(kind: str):
         module, query, done, problem = _run(kind, request, session)
         if done is None:
             return Response(problem or "", status_code=400)
-        names = _names(_choices(session))
+        names = _names(session)
         return Response(
             csv_of(module, done.result, request_locale(request, user), names),
             media_type="text/csv; charset=utf-8",
