@@ -105,3 +105,23 @@ def test_a_database_behind_the_scripts_is_still_upgraded(tmp_path):
         assert set(stamped.scalars()) == script_heads()
         assert "customer_tags" in inspect(connection).get_table_names()
     engine.dispose()
+
+
+LIGHT = [
+    ["staff", "list", "--json"],
+    ["staff", "handover", "list", "--json"],
+    ["segment", "list", "--json"],
+    ["tasks", "list", "--json"],
+    ["codes", "list", "--json"],
+    ["touchpoints", "list", "--json"],
+    ["keys", "list", "--json"],
+    ["inbox", "dead-letters", "--json"],
+]
+
+
+@pytest.mark.parametrize("args", LIGHT, ids=" ".join)
+def test_a_command_that_lists_rows_loads_no_analytics_or_lake_library(args):
+    after = _loaded_after(args, extra=("alembic",))
+    assert after["exit"] == 0, after["output"]
+    assert isinstance(json.loads(after["output"]), list)
+    assert not {"ibis", "duckdb", "pandas", "pyarrow", "numpy", "alembic"} & set(after["loaded"])

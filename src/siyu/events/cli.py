@@ -13,7 +13,7 @@ from siyu.core.console_out import brand_time, console, emit_json, fail, progress
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import refresh_snapshots
-from siyu.events import dead_letters, inbox, shipper, sources
+from siyu.events import dead_letters, inbox, sources
 
 keys_app = typer.Typer(help="Write keys for the tracking API.", no_args_is_help=True)
 lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
@@ -81,6 +81,8 @@ def revoke(name: str = typer.Option(..., "--name")) -> None:
 @lake_app.command("status")
 def lake_status(json_out: bool = typer.Option(False, "--json")) -> None:
     """What is waiting in the outbox and what is shipped to the lake."""
+    from siyu.events import shipper  # PyArrow: only the lake's commands load the shipper
+
     upgrade()
     with session_factory()() as session:
         info = shipper.status(session)
@@ -100,6 +102,8 @@ def flush(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Process every received event and ship every waiting one now, then refresh the snapshots."""
+    from siyu.events import shipper
+
     upgrade()
     with session_factory()() as session:
         received = inbox.waiting(session)["events"]
@@ -145,6 +149,8 @@ def _say_dead_letters() -> None:
 @lake_app.command("compact")
 def compact_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Merge small files of each day into one."""
+    from siyu.events import shipper
+
     removed = shipper.compact(min_files=2)
     if json_out:
         return emit_json({"removed_files": removed})

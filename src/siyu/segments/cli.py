@@ -15,7 +15,7 @@ from siyu.core.console_out import brand_time, console, emit_json, fail, progress
 from siyu.core.db import unit_of_work
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.lake import refresh_snapshots
-from siyu.segments import evaluation, service
+from siyu.segments import service
 from siyu.segments.lifecycle import LifecycleThresholds, thresholds
 from siyu.segments.rules import Resolve
 
@@ -38,6 +38,8 @@ def preview(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """How many customers the rule holds for, and a sample of them."""
+    from siyu.segments import evaluation  # Ibis: only a rule evaluated here needs it
+
     try:
         result = evaluation.preview(
             _read(rules),
@@ -64,6 +66,8 @@ def members(
     segments: Path | None = typer.Option(None, "--segments", help=SEGMENTS_HELP),
 ) -> None:
     """One member per line: the user_id, or the customer id when there is none."""
+    from siyu.segments import evaluation
+
     try:
         found = evaluation.members(
             _read(rules),

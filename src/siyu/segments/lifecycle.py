@@ -4,9 +4,8 @@ brand's thresholds (days) are kept in the database, and the environment gives th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
@@ -14,6 +13,9 @@ from sqlalchemy.orm import Session
 from siyu.core.errors import InvalidInput
 from siyu.core.i18n import N_
 from siyu.segments.models import LifecycleSettings
+
+if TYPE_CHECKING:  # Ibis is imported where a stage is computed: the brand's days need none
+    import ibis.expr.types as ir
 
 
 class LifecycleThresholds(BaseSettings):
@@ -80,6 +82,7 @@ def lifecycle_stage(
     as_of − active_days]), churned (last order before as_of − churned_days), silent (never
     ordered and first seen at or before as_of − new_days).
     """
+    import ibis
 
     def days_before(days: int) -> ir.TimestampScalar:
         return ibis.literal(as_of - timedelta(days=days))

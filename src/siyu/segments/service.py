@@ -16,7 +16,6 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.customers.models import Identity
-from siyu.segments import evaluation
 from siyu.segments.lifecycle import LifecycleThresholds, thresholds
 from siyu.segments.models import SCHEDULES, Segment, SegmentMember, SegmentRefresh
 from siyu.segments.rules import Resolve, parse_rule
@@ -239,6 +238,8 @@ def refresh(
     Run again, it changes nothing more, so a retried job is harmless. A customer who left gets
     exited_at; one who comes back later gets a new row.
     """
+    from siyu.segments import evaluation  # Ibis: only refreshing a segment evaluates its rule
+
     progress = progress or (lambda _: None)
     now = as_of or utcnow()
     wanted = evaluation.member_ids(
