@@ -48,7 +48,7 @@ def test_admin_makes_a_key_a_token_and_a_user_and_sees_them_audited(console, bra
     page = console.page
     console.sign_in(brand.admin)
     console.open("/settings")
-    assert page.locator("[data-test=settings-section]").count() == 5
+    assert page.locator("[data-test=settings-section]").count() == 6  # trait dictionary too
 
     console.open("/settings/keys")
     page.fill("#key-name", "小程序")
