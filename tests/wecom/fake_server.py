@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 CORP_ID, CORP_SECRET = "ww-fake-corp", "fake-contact-secret"
 APP_ID, APP_SECRET = "wx-fake-app", "fake-app-secret"
+AGENT_ID, AGENT_SECRET = "1000002", "fake-agent-secret"  # the self-built app (the workbench's)
 OK = {"errcode": 0, "errmsg": "ok"}
 
 
@@ -177,7 +178,8 @@ class FakeTencent:
         platform, _, endpoint = path.strip("/").partition("/cgi-bin/")
         if platform == "wecom" and endpoint == "gettoken":
             return self._token(
-                query.get("corpid") == CORP_ID and query.get("corpsecret") == CORP_SECRET
+                query.get("corpid") == CORP_ID
+                and query.get("corpsecret") in (CORP_SECRET, AGENT_SECRET)
             )
         if platform == "wechat" and endpoint == "token":
             return self._token(query.get("appid") == APP_ID and query.get("secret") == APP_SECRET)
@@ -198,6 +200,16 @@ class FakeTencent:
         token = f"fake-token-{len(self.state.tokens) + 1}"
         self.state.tokens.add(token)
         return {**OK, "access_token": token, "expires_in": 7200}
+
+    # -- WeCom JS-SDK tickets (2 hours each) ------------------------------------------------
+
+    def _wecom_get_jsapi_ticket(self, query, body):
+        return {**OK, "ticket": f"corp-ticket-{next(self._tickets)}", "expires_in": 7200}
+
+    def _wecom_ticket_get(self, query, body):
+        if query.get("type") != "agent_config":
+            return {"errcode": 40097, "errmsg": "invalid args"}
+        return {**OK, "ticket": f"agent-ticket-{next(self._tickets)}", "expires_in": 7200}
 
     # -- WeCom externalcontact --------------------------------------------------------------
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     wecom_api_base: str = Field(
         "https://qyapi.weixin.qq.com/cgi-bin/", description="WeCom API base URL."
     )
+    # The self-built app (自建应用) the guides' workbench runs in: its JS-SDK opens chats.
+    wecom_agent_id: str = Field("", description="WeCom app AgentId (the guide's workbench).")
+    wecom_agent_secret: str = Field("", description="WeCom app Secret (the guide's workbench).")
     # The official account (公众号).
     wechat_app_id: str = Field("", description="Official account AppID.")
     wechat_secret: str = Field("", description="Official account AppSecret.")

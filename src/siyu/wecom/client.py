@@ -100,3 +100,13 @@ def get_client(settings: Settings | None = None) -> WecomClient:
 def _client(corp_id: str, secret: str, api_base: str) -> WecomClient:
     # One client per configuration keeps its access token (valid 2 h) between calls.
     return WecomClient(corp_id, secret, api_base)
+
+
+def app_client(settings: Settings | None = None) -> WecomClient:
+    """The self-built app's client (its own secret and token): the JS-SDK's tickets are its."""
+    settings = settings or get_settings()
+    if not (settings.wecom_corp_id and settings.wecom_agent_secret):
+        raise NotConfigured(
+            "set SIYU_WECOM_CORP_ID, SIYU_WECOM_AGENT_ID and SIYU_WECOM_AGENT_SECRET", field="wecom"
+        )
+    return _client(settings.wecom_corp_id, settings.wecom_agent_secret, settings.wecom_api_base)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from siyu.console.pages.workbench import chat_context
 from siyu.console.web import N_, allowed, gettext, render, request_locale
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
@@ -146,6 +147,7 @@ def _task_page(
         assignments=assignments,
         cards=workbench.cards(session, [c for _, c in assignments]) if guide else {},
         is_guide=_is_guide(user),
+        **(chat_context(request) if guide else {}),
         chart=chart,
         kind_labels=KIND_LABELS,
         how_labels=HOW_LABELS,

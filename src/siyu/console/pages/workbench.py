@@ -3,6 +3,7 @@ and tag, each a card to act on; their loss alerts; and how many tasks wait. Phon
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,12 +16,14 @@ from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.forms import Submission, one_of, queried
 from siyu.core.limits import Cursor, RowId
+from siyu.core.settings import get_settings
 from siyu.profiles import search
 from siyu.profiles.search import CustomerFilter, Viewer
 from siyu.tags import service as tags
 from siyu.tasks import service as tasks
 from siyu.tasks import workbench
 from siyu.users.models import User
+from siyu.wecom import jssdk
 from siyu.wecom import service as wecom
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +50,19 @@ class MineQuery(BaseModel):
 
     def filters(self) -> CustomerFilter:
         return CustomerFilter(tag_id=self.tag, lifecycle=self.lifecycle, last_order=self.last_order)
+
+
+def chat_context(request: Request) -> dict:
+    """Inside WeCom's browser, with WeCom's app configured: the JS-SDK and this page's signature,
+    so the cards can open the chat with a customer. Elsewhere nothing: the copy button is it."""
+    if "wxwork" not in request.headers.get("user-agent", "").lower():
+        return {"wecom_chat": False}
+    query = f"?{request.url.query}" if request.url.query else ""
+    page = get_settings().public_base(str(request.base_url)) + request.url.path + query
+    signature = jssdk.sign_page(page)
+    if signature is None:
+        return {"wecom_chat": False}
+    return {"wecom_chat": True, "wecom_sdks": jssdk.SDKS, "wecom_signature": asdict(signature)}
 
 
 def _address(filters: CustomerFilter, after: int | None = None) -> str:
@@ -97,4 +113,5 @@ def workbench_page(
         next_url=_address(filters, page.next_after) if page.next_after else None,
         first_url=_address(filters),
         silent_url=_address(CustomerFilter(lifecycle="silent")),
+        **chat_context(request),
     )

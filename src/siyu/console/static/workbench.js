@@ -55,19 +55,29 @@
     toast(event.detail.text, event.detail.error);
   });
 
-  // Inside WeCom: sign the page for the JS-SDK, then show the open-chat buttons.
+  // Inside WeCom: wx.config (the corp's signature), then wx.agentConfig (the app's), then show
+  // the open-chat buttons. The page carries the signatures only inside WeCom's browser.
   function setUpWecom() {
     var config = document.getElementById("wecom-config");
-    if (!config || !window.wx || !/wxwork/i.test(navigator.userAgent)) return;
+    if (!config || !window.wx) return;
     var signed = JSON.parse(config.textContent);
-    window.wx.agentConfig({
-      corpid: signed.corpid, agentid: signed.agentid, timestamp: signed.timestamp,
-      nonceStr: signed.nonceStr, signature: signed.signature, jsApiList: ["openEnterpriseChat"],
-      success: function () {
-        document.querySelectorAll("[data-open-chat]").forEach(function (b) { b.hidden = false; });
-        document.body.classList.add("in-wecom");
-      },
-      fail: function (answer) { toast(answer && answer.errMsg, true); }
+    var failed = function (answer) { toast(answer && answer.errMsg, true); };
+    window.wx.config({
+      beta: true, debug: false, appId: signed.corpid, timestamp: signed.timestamp,
+      nonceStr: signed.nonceStr, signature: signed.signature, jsApiList: ["openEnterpriseChat"]
+    });
+    window.wx.error(failed);
+    window.wx.ready(function () {
+      window.wx.agentConfig({
+        corpid: signed.corpid, agentid: signed.agentid, timestamp: signed.timestamp,
+        nonceStr: signed.nonceStr, signature: signed.agentSignature,
+        jsApiList: ["openEnterpriseChat"],
+        success: function () {
+          document.body.classList.add("in-wecom");
+          document.querySelectorAll("[data-open-chat]").forEach(function (b) { b.hidden = false; });
+        },
+        fail: failed
+      });
     });
   }
   document.addEventListener("DOMContentLoaded", setUpWecom);
