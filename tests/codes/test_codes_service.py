@@ -99,3 +99,12 @@ def test_a_made_code_never_takes_a_code_or_touchpoint_that_exists(session):
     week = first.code.removeprefix("store-sh01-")
     service.create_code(session, "海报", code="elsewhere", touchpoint=f"poster-{week}")
     assert service.create_code(session, "新海报", kind="poster").code == f"poster-{week}-2"
+
+
+def test_a_made_code_names_one_owner_its_store_or_for_a_guides_code_the_guide(session):
+    store = create_store(session, "sh01", "静安店")
+    guide = create_staff(session, "张导购", store_id=store.id, wecom_userid="zhang")
+    made = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    assert service.new_code(session, "store", store.id, guide.id, made) == "store-sh01-2026w49"
+    assert service.new_code(session, "guide", store.id, guide.id, made) == "guide-zhang-2026w49"
+    assert service.new_code(session, "poster", None, guide.id, made) == "poster-zhang-2026w49"

@@ -189,8 +189,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/codes.csv"): Rule("codes.view"),
     ("GET", "/codes/{code}"): Rule("codes.view"),
     ("POST", "/codes/{code}/routes"): Rule("codes.manage"),
-    # The world's code routes to no guide with a WeCom UserID: the page says so (400).
-    ("POST", "/codes/{code}/contact-way"): Rule("codes.manage", frozenset({400})),
+    # WeCom is not configured here: the page says which settings to set (503).
+    ("POST", "/codes/{code}/contact-way"): Rule("codes.manage", frozenset({503})),
     # The official account is not configured here: the page says which settings to set.
     ("POST", "/codes/{code}/scene-qr"): Rule("codes.manage", frozenset({503})),
     ("GET", "/codes/{code}/qr.svg"): Rule("codes.view"),

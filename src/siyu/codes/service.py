@@ -74,18 +74,21 @@ def new_code(
     staff_id: int | None = None,
     now: datetime | None = None,
 ) -> str:
-    """A code a person can read aloud and find again: what it is, whose, and the week it was
-    made in (`store-sh01-2026w49`, `guide-zhang-2026w49`, `poster-2026w49-2`); never one that a
-    code or a touchpoint already has."""
+    """A code a person can read aloud and find again: what it is, whose (its store, or for a
+    guide's code its guide) and the week it was made in (`store-sh01-2026w49`,
+    `guide-zhang-2026w49`, `poster-2026w49-2`); never one that a code or a touchpoint has."""
     week = (now or utcnow()).astimezone(get_settings().zone).isocalendar()
-    parts = [CODE_WORDS.get(kind, "code")]
     store = session.get(Store, store_id) if store_id is not None else None
     staff = session.get(Staff, staff_id) if staff_id is not None else None
-    if store is not None:
-        parts.append(_slug(store.code) or f"s{store.id}")
-    if staff is not None:
-        parts.append(_slug(staff.wecom_userid or "") or f"g{staff.id}")
-    stem = "-".join([*parts, f"{week.year}w{week.week:02d}"])
+    whose = [
+        _slug(store.code) or f"s{store.id}" if store else None,
+        _slug(staff.wecom_userid or "") or f"g{staff.id}" if staff else None,
+    ]
+    if kind == "guide":  # a guide's code names the guide; any other names its store first
+        whose.reverse()
+    owner = next((part for part in whose if part), None)
+    parts = [CODE_WORDS.get(kind, "code"), owner, f"{week.year}w{week.week:02d}"]
+    stem = "-".join(part for part in parts if part)
     for n in range(1, 10_000):
         candidate = stem if n == 1 else f"{stem}-{n}"
         if not _is_taken(session, candidate):

@@ -308,11 +308,15 @@ NOT_CONNECTED = {
 
 def _make_on_platform(request, session, code: str, make, platform: str, done: str):
     channel = _code_or_404(session, code)
-    try:
-        make(session, channel.code)  # what the platform gave back, committed with the request
-    except (SiyuError, WeChatClientException) as failure:
-        session.rollback()
-        shown, status = _explained(platform, failure)
+    refused = _not_connected(platform)  # first: the guides' UserIDs matter only once it is
+    if refused is None:
+        try:
+            make(session, channel.code)  # what the platform gave back, committed with the request
+        except (SiyuError, WeChatClientException) as failure:
+            session.rollback()
+            refused = _explained(platform, failure)
+    if refused is not None:
+        shown, status = refused
         chosen = chosen_period(None, None)
         return _code_page(request, session, channel, chosen, None, Numbers(), status, error=shown)
     return RedirectResponse(f"/codes/{channel.code}?done={done}", status_code=303)
@@ -324,11 +328,16 @@ def _explained(platform: str, failure: Exception) -> tuple[FieldError, int]:
         meaning = explain(platform, failure.errcode, failure.errmsg)
         return FieldError(meaning.message, meaning.params), PlatformRefused.status
     assert isinstance(failure, SiyuError)
-    if failure.code == "not_configured":
-        settings = get_settings()
-        unset = [n for n in API_SETTINGS[platform] if not getattr(settings, n[5:].lower())]
-        return FieldError(NOT_CONNECTED[platform], {"settings": ", ".join(unset)}), failure.status
     return FieldError(failure.message), failure.status
+
+
+def _not_connected(platform: str) -> tuple[FieldError, int] | None:
+    """The platform's API settings this site lacks, as the page's error (503), if any."""
+    settings = get_settings()
+    unset = [name for name in API_SETTINGS[platform] if not getattr(settings, name[5:].lower())]
+    if not unset:
+        return None
+    return FieldError(NOT_CONNECTED[platform], {"settings": ", ".join(unset)}), 503
 
 
 class RoutedGuides(BaseModel):
