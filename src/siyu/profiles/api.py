@@ -28,6 +28,7 @@ class AssignRequest(BaseModel):
     segment: Text64 | None = None
     customer_ids: Annotated[list[RowId], Field(max_length=100_000)] | None = None
     phones: Annotated[list[Text64], Field(max_length=100_000)] | None = None
+    only_unowned: bool = Field(False, description="Leave customers with an active guide be.")
 
 
 @router.post(
@@ -39,14 +40,17 @@ def assign(body: AssignRequest, session: SessionDep, token: Assigner) -> dict:
     given = [k for k in ("segment", "customer_ids", "phones") if getattr(body, k) is not None]
     if len(given) != 1:
         raise InvalidInput("give one of segment, customer_ids or phones", field="segment")
+    only = body.only_unowned
     if body.segment is not None:
-        done = assignment.assign_segment(session, body.segment, body.guide_id, actor)
-    elif body.phones is not None:
-        done = assignment.assign_list(
-            session, "phone\n" + "\n".join(body.phones), body.guide_id, actor
+        done = assignment.assign_segment(
+            session, body.segment, body.guide_id, actor, only_unowned=only
         )
+    elif body.phones is not None:
+        listing = "phone\n" + "\n".join(body.phones)
+        done = assignment.assign_list(session, listing, body.guide_id, actor, only_unowned=only)
     else:
-        done = handover.assign_customers(session, body.customer_ids or [], body.guide_id, actor)
+        ids = body.customer_ids or []
+        done = handover.assign_customers(session, ids, body.guide_id, actor, only_unowned=only)
     return done.as_dict()
 
 

@@ -12,8 +12,10 @@ from siyu.staff import handover
 from siyu.staff import service as staff
 
 
-def assign_segment(session: Session, key: str, staff_id: int, actor: str) -> handover.Assignment:
-    """Give every current member of a segment to one guide."""
+def assign_segment(
+    session: Session, key: str, staff_id: int, actor: str, *, only_unowned: bool = False
+) -> handover.Assignment:
+    """Give every current member of a segment (or those without an active guide) to one guide."""
     handover.check_taker(session, staff_id, "guide")
     segment = segments.find_segment(session, key)
     if segment.refreshed_at is None:
@@ -23,10 +25,14 @@ def assign_segment(session: Session, key: str, staff_id: int, actor: str) -> han
     )
 
 
-def assign_list(session: Session, text: str, staff_id: int, actor: str) -> handover.Assignment:
+def assign_list(
+    session: Session, text: str, staff_id: int, actor: str, *, only_unowned: bool = False
+) -> handover.Assignment:
     """Give the customers a list names (phones or customer ids, one a line) to one guide."""
     handover.check_taker(session, staff_id, "guide")
     customer_ids, unknown = staff.customers_in_list(session, text)
     if not customer_ids and not unknown:
         raise InvalidInput(N_("the list names no customer"), field="file")
-    return handover.assign_customers(session, customer_ids, staff_id, actor, unknown=unknown)
+    return handover.assign_customers(
+        session, customer_ids, staff_id, actor, unknown=unknown, only_unowned=only_unowned
+    )

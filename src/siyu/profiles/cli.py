@@ -114,6 +114,9 @@ def assign(
     file: Path | None = typer.Option(
         None, "--file", help="A CSV of phones or customer ids, one a line (header optional)."
     ),
+    only_unowned: bool = typer.Option(
+        False, "--only-unowned", help="Leave customers who have an active guide with them."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Give customers a guide: a segment's members or a list, one recorded move each."""
@@ -127,9 +130,13 @@ def assign(
     try:
         with acting_as("cli"), unit_of_work() as session:
             if segment is not None:
-                done = assignment.assign_segment(session, segment, guide, "cli")
+                done = assignment.assign_segment(
+                    session, segment, guide, "cli", only_unowned=only_unowned
+                )
             else:
-                done = assignment.assign_list(session, text, guide, "cli")
+                done = assignment.assign_list(
+                    session, text, guide, "cli", only_unowned=only_unowned
+                )
     except SiyuError as error:
         fail(error)
     if json_out:

@@ -38,7 +38,7 @@ STRATEGIES = ("least_loaded", "round_robin", "by_store")
 REASONS = ("leaving", "moving")
 ASSIGN = "assign"
 # Why a customer named in an assignment was not moved.
-SKIPS = ("already_theirs", "not_found", "repeated")
+SKIPS = ("already_theirs", "has_a_guide", "not_found", "repeated")
 TAKERS = ("guide", "persona")
 RETRY_AFTER = timedelta(minutes=10)
 # WeCom's transfer_result status codes: 1 taken over, 2 waiting, 3 refused, 4 taker full, 5 none.
@@ -399,22 +399,29 @@ def assign_customers(
     actor: str,
     *,
     unknown: Sequence[str] = (),
+    only_unowned: bool = False,
 ) -> Assignment:
     """Give the customers named to one guide: a recorded move each (reason `assign`).
 
     Merged customers are followed to the customer they became; a customer the guide already
     has, a repeated one and an id that names nobody are skipped and counted by why, as are the
-    `unknown` references (list rows that named no customer) the caller passes along.
+    `unknown` references (list rows that named no customer) the caller passes along. With
+    `only_unowned`, customers who have an active guide keep them (skipped as has_a_guide).
     """
     target = check_taker(session, staff_id)
     result = Assignment(staff_id=target.id)
     for ref in unknown:
         result.skip("not_found", ref)
     customers = _survivors(session, customer_ids, result)
-    moving = [c for c in customers if c.owner_id != target.id]
+    guided = _active_staff(session, {c.owner_id for c in customers}) if only_unowned else set()
+    moving = []
     for customer in customers:
         if customer.owner_id == target.id:
             result.skip("already_theirs", customer.id)
+        elif customer.owner_id in guided:
+            result.skip("has_a_guide", customer.id)
+        else:
+            moving.append(customer)
     if not moving:
         return result
     with acting_as(actor):
@@ -463,3 +470,10 @@ def _survivors(session: Session, customer_ids: Sequence[int], result: Assignment
         seen.add(customer.id)
         customers.append(customer)
     return customers
+
+
+def _active_staff(session: Session, staff_ids: set[int | None]) -> set[int]:
+    wanted = [s for s in staff_ids if s is not None]
+    return set(
+        session.scalars(select(Staff.id).where(Staff.id.in_(wanted), Staff.status == "active"))
+    )

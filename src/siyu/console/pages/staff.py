@@ -1,4 +1,5 @@
-"""Guides, stores and teams pages, and handovers (离职继承 / 在职转接) from the console."""
+"""Guides, stores and teams pages, handovers (离职继承 / 在职转接), and giving customers a guide
+by hand (one on the customer's page, a segment or a list on the assign page), without WeCom."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from siyu.console.web import N_, allowed, render
-from siyu.core.deps import SessionDep
-from siyu.core.errors import NotFound, SiyuError
-from siyu.core.forms import Submission, one_of, posted
-from siyu.core.limits import RowId, Text, Text200
+from siyu.core.deps import FormDep, SessionDep
+from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.forms import Submission, one_of, posted, read_form
+from siyu.core.limits import RowId, Text, Text64, Text200
 from siyu.customers.models import Customer
+from siyu.customers.service import find_customer
+from siyu.profiles import assign as assignment
+from siyu.segments import service as segments
 from siyu.staff import handover as handovers
 from siyu.staff import service
-from siyu.staff.models import STAFF_ROLES, Handover, Staff
+from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Handover, Staff
 from siyu.staff.routing import WARN_SHARE, capacity_warnings
 from siyu.users.models import User
 
@@ -44,12 +49,24 @@ STATUS_LABELS = {
     "failed": N_("failed"),
     "refused": N_("refused by the customer"),
 }
-REASON_LABELS = {"leaving": N_("Leaving (离职继承)"), "moving": N_("Moving on (在职转接)")}
+REASON_LABELS = {
+    "leaving": N_("Leaving (离职继承)"),
+    "moving": N_("Moving on (在职转接)"),
+    "assign": N_("Assigned by hand"),
+}
+SKIP_LABELS = {
+    "already_theirs": N_("already this guide's"),
+    "not_found": N_("no such customer"),
+    "repeated": N_("named twice"),
+    "has_a_guide": N_("has an active guide"),
+}
 
 
 class StaffChange(BaseModel):
-    """A guide's row on the staff page: role, store, team, contact limit and contact way."""
+    """A guide's row on the staff page: name, role, store, team, state, limit and contact way."""
 
+    name: Text200 = ""  # blank: unchanged
+    status: Annotated[str, one_of(STAFF_STATUSES)] | None = None  # not sent: unchanged
     role: Annotated[str, one_of(STAFF_ROLES)] = "guide"
     store_id: RowId | None = None
     team: Text200 = ""
@@ -79,6 +96,7 @@ def _staff_page(request: Request, session: Session, status_code: int = 200, **co
         warn_share=WARN_SHARE,
         roles=STAFF_ROLES,
         role_labels=ROLE_LABELS,
+        statuses=STAFF_STATUSES,
         **context,
     )
 
@@ -161,7 +179,7 @@ def handover_page(request: Request, session: SessionDep, _: Viewer, handover_id:
     if made is None:
         raise NotFound(N_("no such handover"), field="handover_id")
     moves = handovers.moves_of(session, handover_id)
-    ids = {m.to_staff_id for m in moves} | {made.from_staff_id}
+    ids = {m.to_staff_id for m in moves} | {m.from_staff_id for m in moves} | {made.from_staff_id}
     staff = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids)))}
     return render(
         request,
@@ -174,6 +192,207 @@ def handover_page(request: Request, session: SessionDep, _: Viewer, handover_id:
         strategy_labels=STRATEGY_LABELS,
         reason_labels=REASON_LABELS,
     )
+
+
+class NewStaff(BaseModel):
+    """The add-a-staff-member form: no WeCom needed (the UserID is for brands that use it)."""
+
+    name: Text200
+    role: Annotated[str, one_of(STAFF_ROLES)] = "guide"
+    store_id: RowId | None = None
+    team: Text200 = ""
+    wecom_userid: Text64 = ""
+    contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
+
+
+@router.post("/staff/new", response_class=HTMLResponse)
+def add_staff(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    form: Annotated[Submission[NewStaff], posted(NewStaff)],
+):
+    if form.data is None:
+        return _staff_page(request, session, 400, new=form)
+    new = form.data
+    try:
+        fields: dict = {"contact_limit": new.contact_limit} if new.contact_limit else {}
+        if new.team.strip():
+            fields["team_id"] = service.create_team(session, new.team).id
+        made = service.create_staff(
+            session, new.name, new.role, new.store_id, new.wecom_userid, **fields
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _staff_page(request, session, error.status, new=form.refuse(error))
+    return RedirectResponse(f"/staff?done=added#s{made.id}", status_code=303)
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+
+class StoreForm(BaseModel):
+    """A store: its code (on its QR codes and in imports), name and city."""
+
+    code: Text64
+    name: Text200
+    city: Text200 = ""
+
+
+def _stores_page(request: Request, session: Session, status_code: int = 200, **context):
+    return render(
+        request,
+        "staff_stores.html",
+        status_code=status_code,
+        stores=service.stores_with_counts(session),
+        **context,
+    )
+
+
+@router.get("/staff/stores", response_class=HTMLResponse)
+def stores_page(request: Request, session: SessionDep, _: Viewer, done: str = ""):
+    return _stores_page(request, session, done=done)
+
+
+@router.post("/staff/stores", response_class=HTMLResponse)
+def add_store(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    form: Annotated[Submission[StoreForm], posted(StoreForm)],
+):
+    if form.data is None:
+        return _stores_page(request, session, 400, new=form)
+    try:
+        service.add_store(session, form.data.code, form.data.name, form.data.city)
+    except SiyuError as error:
+        session.rollback()
+        return _stores_page(request, session, error.status, new=form.refuse(error))
+    return RedirectResponse("/staff/stores?done=added", status_code=303)
+
+
+@router.post("/staff/stores/{store_id}", response_class=HTMLResponse)
+def change_store(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    store_id: RowId,
+    form: Annotated[Submission[StoreForm], posted(StoreForm)],
+):
+    if form.data is None:
+        return _stores_page(request, session, 400, form=form, edited=store_id)
+    change = form.data
+    try:
+        service.update_store(
+            session, store_id, code=change.code, name=change.name, city=change.city
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _stores_page(
+            request, session, error.status, form=form.refuse(error), edited=store_id
+        )
+    return RedirectResponse("/staff/stores?done=saved", status_code=303)
+
+
+# --- giving customers a guide by hand ---------------------------------------------------------
+
+
+class BulkAssign(BaseModel):
+    """The assign form: one guide, and whose customers: a segment's members or a file's."""
+
+    guide_id: RowId
+    segment: Text64 = ""
+    only_unowned: bool = False
+
+
+def _takers(session: Session) -> list[Staff]:
+    return [s for s in service.list_staff(session, "active") if s.role in handovers.TAKERS]
+
+
+def _assign_page(request: Request, session: Session, status_code: int = 200, **context):
+    return render(
+        request,
+        "staff_assign.html",
+        status_code=status_code,
+        guides=_takers(session),
+        stores={s.id: s for s in service.list_stores(session)},
+        customers=_customers_by_staff(session),
+        segments=segments.list_segments(session),
+        skip_labels=SKIP_LABELS,
+        **context,
+    )
+
+
+@router.get("/staff/assign", response_class=HTMLResponse)
+def assign_page(
+    request: Request, session: SessionDep, _: Manager, segment: str = "", unowned: bool = False
+):
+    return _assign_page(request, session, chosen_segment=segment, unowned=unowned)
+
+
+@router.post("/staff/assign", response_class=HTMLResponse)
+def assign(
+    request: Request,
+    # Before the user: the body is read (and cut off at the edge's limit) before signing in,
+    # as FastAPI does for File() parameters.
+    form: FormDep,
+    session: SessionDep,
+    user: Manager,
+):
+    sent = read_form(BulkAssign, form)
+    if sent.data is None:
+        return _assign_page(request, session, 400, form=sent)
+    upload = form.get("file")
+    data = upload.file.read() if isinstance(upload, UploadFile) else b""
+    try:
+        done = _assign(session, sent.data, data, f"user:{user.email}")
+    except SiyuError as error:
+        session.rollback()
+        return _assign_page(request, session, error.status, form=sent.refuse(error))
+    guide = session.get_one(Staff, done.staff_id)
+    return _assign_page(request, session, result=done, guide=guide)
+
+
+def _assign(session: Session, form: BulkAssign, data: bytes, actor: str) -> handovers.Assignment:
+    if bool(form.segment) == bool(data):
+        raise InvalidInput(N_("choose a segment or upload a file, not both"), field="segment")
+    only = form.only_unowned
+    if form.segment:
+        return assignment.assign_segment(
+            session, form.segment, form.guide_id, actor, only_unowned=only
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            N_("the file is not UTF-8 text (save it as CSV UTF-8)"), field="file"
+        ) from error
+    return assignment.assign_list(session, text, form.guide_id, actor, only_unowned=only)
+
+
+class OwnerChange(BaseModel):
+    guide_id: RowId
+
+
+@router.get("/staff/owner/{customer_id}", response_class=HTMLResponse)
+def owner_form(request: Request, session: SessionDep, _: Manager, customer_id: RowId):
+    """The customer page's guide picker (loaded into it, so that page needs no staff list)."""
+    customer = find_customer(session, customer_id)
+    return render(request, "staff_owner_form.html", customer=customer, guides=_takers(session))
+
+
+@router.post("/staff/owner/{customer_id}")
+def change_owner(
+    session: SessionDep,
+    user: Manager,
+    customer_id: RowId,
+    form: Annotated[Submission[OwnerChange], posted(OwnerChange)],
+):
+    if form.data is None:
+        raise InvalidInput(N_("choose a guide"), field="guide_id")
+    customer = find_customer(session, customer_id)
+    handovers.assign_customers(session, [customer.id], form.data.guide_id, f"user:{user.email}")
+    return RedirectResponse(f"/customers/{customer.id}?owner=changed", status_code=303)
 
 
 # Declared last: /staff/{staff_id} would otherwise catch /staff/handovers.
@@ -198,6 +417,10 @@ def update_staff(
             if change.team.strip()
             else None,
         }
+        if change.name.strip():
+            fields["name"] = change.name.strip()
+        if change.status is not None:
+            fields["status"] = change.status
         service.update_staff(session, staff_id, **fields)
     except SiyuError as error:
         session.rollback()
