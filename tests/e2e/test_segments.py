@@ -11,7 +11,7 @@ def _count_when_ready(console, seconds: float = 40) -> str:
     """The builder's live count once the lake's snapshot holds the brand (the shipper writes it)."""
     page, deadline = console.page, time.monotonic() + seconds
     while time.monotonic() < deadline:
-        page.dispatch_event("#builder", "change")
+        page.dispatch_event("#builder", "input")
         page.wait_for_timeout(1500)
         counted = page.locator("[data-test=preview-count]")
         if counted.count() and counted.inner_text() != "0":
@@ -40,7 +40,7 @@ def test_operator_builds_fills_exports_and_tags_a_segment(console, brand):
     expect(page.locator("[data-test=preview-sample] li")).to_have_count(1)
     page.click("[data-test=add-condition]")
     page.select_option("select[name=kind_1]", "no_tag")
-    page.dispatch_event("#builder", "change")
+    page.dispatch_event("#builder", "input")
     expect(page.locator("[data-test=preview-count]")).to_have_text("1")
     console.shot("builder-two-conditions")
     console.submit("[data-test=save-segment]", "segment-saved")
@@ -50,8 +50,9 @@ def test_operator_builds_fills_exports_and_tags_a_segment(console, brand):
     expect(page.locator("[data-test=member-count]")).to_have_text("1")
     with page.expect_download() as download:
         page.click("[data-test=export]")
-    csv = download.value.path().read_text(encoding="utf-8").splitlines()
-    assert csv[0] == "customer_id,user_id,phone,entered_at" and csv[1].split(",")[1] == "c-wang"
+    csv = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert csv[0] == "客户 ID,用户 ID,姓名,手机号,导购,进入时间（Asia/Shanghai）"
+    assert csv[1].split(",")[1:4] == ["c-wang", "王小明", "13800001111"]
 
     console.open("/tags")
     page.select_option("#bulk-tag", label="王姓客户")

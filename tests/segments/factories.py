@@ -25,6 +25,7 @@ class LakeRows:
     orders: list[dict] = field(default_factory=list)
     customer_tags: list[dict] | None = None  # None: the lake has no customer_tags table
     events: list[dict] = field(default_factory=list)
+    touchpoints: list[dict] = field(default_factory=list)
 
     def customer(self, customer_id: int, *, merged_into: int | None = None, **fields) -> dict:
         row = {
@@ -73,6 +74,10 @@ class LakeRows:
         self.orders.append(row)
         return row
 
+    def touchpoint(self, code: str, group: str = "other", **fields) -> None:
+        row = {"code": code, "name": code, "group": group, "is_registered": True}
+        self.touchpoints.append(row | fields)
+
     def user_id(self, customer_id: int, value: str) -> None:
         self.identities.append({"type": "user_id", "value": value, "customer_id": customer_id})
 
@@ -86,6 +91,7 @@ def write_lake(root: Path, rows: LakeRows, zone: ZoneInfo = SHANGHAI) -> Path:
     _write(root / "customer_map" / "snapshot.parquet", customer_map(rows.customers), "customer_map")
     _write(root / "identities" / "snapshot.parquet", rows.identities, "identities")
     _write(root / "orders" / "snapshot.parquet", rows.orders, "orders")
+    _write(root / "touchpoints" / "snapshot.parquet", rows.touchpoints, "touchpoints")
     if rows.customer_tags is not None:
         _write(root / "customer_tags" / "snapshot.parquet", rows.customer_tags, "customer_tags")
     for day, events in _by_date(rows.events, zone).items():

@@ -123,6 +123,20 @@ def test_profile_conditions_read_the_customers_columns(rows, members_of):
     assert members_of({"not": {"store": {"in": [3]}}}) == [2, 3]
 
 
+def test_a_touchpoint_type_holds_for_every_code_of_that_type(rows, members_of):
+    rows.touchpoint("store-qr", "store")
+    rows.touchpoint("store-new", "store")  # registered after the rule was written: it counts
+    rows.touchpoint("poster", "poster")
+    rows.customer(1, first_touchpoint="store-qr", last_touchpoint="poster")
+    rows.customer(2, first_touchpoint="store-new", last_touchpoint="store-qr")
+    rows.customer(3, first_touchpoint="poster")
+    rows.customer(4)
+
+    assert members_of({"first_touchpoint": {"in_group": ["store"]}}) == [1, 2]
+    assert members_of({"last_touchpoint": {"in_group": ["store", "poster"]}}) == [1, 2]
+    assert members_of({"not": {"first_touchpoint": {"in_group": ["store"]}}}) == [3, 4]
+
+
 def test_lifecycle_stages_follow_first_seen_and_orders(rows, members_of):
     rows.customer(1, first_seen_at=AS_OF - 29 * DAY)  # new
     rows.customer(2, first_seen_at=AS_OF - 100 * DAY)  # ordered 89 days ago: active

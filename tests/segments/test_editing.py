@@ -35,6 +35,13 @@ ROUND_TRIPS = [
     {"lifecycle": {"in": ["silent"]}},
     {"rfm": {"in": ["important_value"]}},
     {"first_touchpoint": {"in": ["poster-1", "store-qr-01"]}},
+    {"last_touchpoint": {"in": ["poster-1"]}},
+    {"first_touchpoint": {"in_group": ["store"]}},
+    {"last_touchpoint": {"in_group": ["store", "mall"]}},
+    {"store": {"in": [3]}},
+    {"owner": {"in": [7, 8]}},
+    {"sequence": ["Product Viewed", "Order Completed"], "within_days": 7},
+    {"sequence": ["Product Viewed", "Product Added", "Order Completed"]},
     {"segment": "vip"},
     {"or": [{"tag": "VIP"}, {"event": "Order Completed", "within_days": 90, "count": {"gte": 1}}]},
     {"and": [{"lifecycle": {"in": ["active"]}}, {"not": {"tag": "x"}}, {"segment": "vip"}]},
@@ -43,7 +50,8 @@ ROUND_TRIPS = [
 AS_JSON = [
     {"event": "Order Completed", "where": {"store": ["S01"]}},
     {"event": "Order Completed", "count": {"gt": 1}},
-    {"sequence": ["Product Viewed", "Order Completed"], "within_days": 7},
+    {"sequence": ["Product Viewed", "Product Added", "Cart Viewed", "Order Completed"]},
+    {"sequence": [{"event": "Product Viewed", "where": {"sku": "A1"}}, "Order Completed"]},
     {"lifecycle": {"in": ["silent", "churned"]}},
     {"attribute": "age", "op": "eq", "value": "30"},  # a string the row would read as a number
     {"and": [{"or": [{"tag": "a"}, {"tag": "b"}]}, {"tag": "c"}]},
@@ -202,7 +210,7 @@ def test_the_edit_page_shows_the_builder_filled_in_from_the_rule(signed_in):
 
 
 def test_a_rule_the_builder_cannot_show_is_edited_as_json_with_a_note(signed_in):
-    rule = {"sequence": ["Product Viewed", "Order Completed"], "within_days": 7}
+    rule = {"sequence": [{"event": "Product Viewed", "where": {"sku": "A1"}}, "Order Completed"]}
     with unit_of_work() as s:
         segments.create_segment(s, "seq", "Seq", rule)
     page = signed_in("operator")
@@ -316,7 +324,7 @@ def test_a_bad_condition_is_named_by_its_row_and_nothing_is_written(signed_in):
     assert answer.status_code == 400
     error = re.search(r'data-test="error">(.*?)</p>', answer.text, re.S).group(1)
     assert re.match(r"(Condition 3:|条件 3：) ", error)  # the third row; the page's language
-    assert "cycle" in error and "$.and[1].segment" in error
+    assert "循环引用" in error and "$.and[1].segment" in error  # said in the page's language
     assert 'class="cond bad"' in answer.text
     with unit_of_work() as s:
         segment = segments.find_segment(s, "vip")

@@ -32,6 +32,7 @@ from siyu.segments.rules import (
     Rule,
     Sequence,
     Step,
+    TouchpointGroupIn,
     ValueCheck,
 )
 
@@ -210,6 +211,12 @@ class _Builder:
                 column = PROFILE_COLUMNS[field]
                 self.columns.add(column)
                 return lambda t: t[column].isin(values).fill_null(False)
+            case TouchpointGroupIn(field, groups):
+                column = PROFILE_COLUMNS[field]
+                self.columns.add(column)
+                touchpoints = self.tables.touchpoints
+                codes = touchpoints.filter(touchpoints.group.isin(groups)).code
+                return lambda t: t[column].isin(codes).fill_null(False)
             case InSegment(rule=inner):
                 return self.predicate(inner)
             case _:

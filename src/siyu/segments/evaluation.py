@@ -97,6 +97,17 @@ def time_limit(expr: ir.Expr, seconds: float) -> Iterator[None]:
         )
 
 
+def recorded_events(names: list[str], lake: Lake | None = None) -> set[str]:
+    """Which of these event names the lake holds at least one event of (so a name that is
+    neither known nor recorded can be told apart from one nobody has done lately)."""
+    if not names:
+        return set()
+    events = open_tables(lake, "duckdb").events
+    found = events.filter(events.event.isin(names)).select("event").distinct()
+    with time_limit(found, get_settings().segment_preview_timeout_seconds):
+        return set(found.to_pyarrow().column("event").to_pylist())
+
+
 def members(
     rule: Any,
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from siyu.core import csvsafe, jobs
 from siyu.core.db import unit_of_work, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
-from siyu.customers.models import Identity
+from siyu.customers.models import Customer, Identity
 from siyu.segments.lifecycle import LifecycleThresholds, thresholds
 from siyu.segments.models import SCHEDULES, Segment, SegmentMember, SegmentRefresh
 from siyu.segments.rules import Resolve, parse_rule
@@ -327,14 +328,51 @@ def changes(session: Session, segment: Segment, limit: int = 20) -> list[dict]:
         .order_by(func.coalesce(SegmentMember.exited_at, SegmentMember.entered_at).desc())
         .limit(limit)
     )
+    found = list(rows)
+    people = _people(session, [m.customer_id for m in found])
     return [
         {
             "customer_id": m.customer_id,
+            "name": people.get(m.customer_id, ("", None))[0],
             "action": "exited" if m.exited_at else "entered",
             "at": m.exited_at or m.entered_at,
         }
-        for m in rows
+        for m in found
     ]
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A current member as people read it: who (name, ids, phone, guide) and since when."""
+
+    customer_id: int
+    user_id: str
+    name: str
+    phone: str
+    owner_id: int | None
+    entered_at: datetime
+
+
+def member_rows(
+    session: Session, segment: Segment, limit: int | None = None
+) -> Iterator[list[MemberRow]]:
+    """Every current member (the first `limit`), by customer id, in chunks of MemberRow."""
+    query = (
+        select(SegmentMember.customer_id, SegmentMember.entered_at)
+        .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
+        .order_by(SegmentMember.customer_id)
+        .limit(limit)
+    )
+    for chunk in session.execute(query).yield_per(WRITE_CHUNK).partitions():
+        ids = [row[0] for row in chunk]
+        found, people = _ids_of(session, ids), _people(session, ids)
+        rows = []
+        for customer_id, entered_at in chunk:
+            known = found.get(customer_id, {})
+            name, owner_id = people.get(customer_id, ("", None))
+            user_id, phone = known.get("user_id", ""), known.get("phone", "")
+            rows.append(MemberRow(customer_id, user_id, name, phone, owner_id, entered_at))
+        yield rows
 
 
 def export_csv(session: Session, segment: Segment) -> Iterator[str]:
@@ -342,22 +380,28 @@ def export_csv(session: Session, segment: Segment) -> Iterator[str]:
     buffer = io.StringIO()
     out = csvsafe.writer(buffer)
     out.writerow(["customer_id", "user_id", "phone", "entered_at"])
-    query = (
-        select(SegmentMember.customer_id, SegmentMember.entered_at)
-        .where(SegmentMember.segment_id == segment.id, SegmentMember.exited_at.is_(None))
-        .order_by(SegmentMember.customer_id)
-    )
-    for chunk in session.execute(query).yield_per(WRITE_CHUNK).partitions():
-        ids = _ids_of(session, [row[0] for row in chunk])
-        for customer_id, entered_at in chunk:
-            found = ids.get(customer_id, {})
-            out.writerow(
-                [customer_id, found.get("user_id", ""), found.get("phone", ""), entered_at]
-            )
+    for chunk in member_rows(session, segment):
+        for m in chunk:
+            out.writerow([m.customer_id, m.user_id, m.phone, m.entered_at])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def _people(session: Session, customer_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+    """Each customer's name (the `name` trait) and guide."""
+    found: dict[int, tuple[str, int | None]] = {}
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(Customer.id, Customer.traits, Customer.owner_id).where(
+                Customer.id.in_(customer_ids[start : start + 500])
+            )
+        )
+        for customer_id, traits, owner_id in rows:
+            name = (traits or {}).get("name") if isinstance(traits, dict) else None
+            found[customer_id] = (name if isinstance(name, str) else "", owner_id)
+    return found
 
 
 def _ids_of(session: Session, customer_ids: list[int]) -> dict[int, dict[str, str]]:

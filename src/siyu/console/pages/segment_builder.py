@@ -24,6 +24,7 @@ ROWS = 6
 KINDS = (
     ("performed", N_("did the event")),
     ("not_performed", N_("did not do the event")),
+    ("sequence", N_("did the events in order")),
     ("spent", N_("spent (order revenue)")),
     ("attribute", N_("profile attribute")),
     ("tag", N_("has the tag")),
@@ -31,8 +32,13 @@ KINDS = (
     ("lifecycle", N_("lifecycle stage is")),
     ("rfm", N_("RFM layer is")),
     ("first_touchpoint", N_("first touchpoint is")),
+    ("last_touchpoint", N_("last touchpoint is")),
+    ("store", N_("store is")),
+    ("owner", N_("guide (owner) is")),
     ("segment", N_("is in the segment")),
 )
+TOUCHPOINT_KINDS = ("first_touchpoint", "last_touchpoint")
+GROUP = "group:"  # a touchpoint picker's value for a type of touchpoint ("any store code")
 COUNT_OPS = (("gte", "≥"), ("lte", "≤"), ("eq", "="))
 ATTRIBUTE_OPS = (
     ("eq", "="),
@@ -42,16 +48,6 @@ ATTRIBUTE_OPS = (
     ("contains", N_("contains")),
     ("in", N_("one of (a, b)")),
     ("exists", N_("is set")),
-)
-COMMON_EVENTS = (
-    "Order Completed",
-    "Product Viewed",
-    "Added to Cart",
-    "Code Scanned",
-    "QR Code Scanned",
-    "Coupon Applied",
-    "Page Viewed",
-    "Group Joined",
 )
 
 
@@ -102,41 +98,73 @@ class Attribute(BaseModel):
         return _attribute(self.attr.strip(), self.aop, self.value.strip()) if self.attr else None
 
 
+class InOrder(BaseModel):
+    """Did two or three events in this order, the last within the days of the first."""
+
+    event: Event = "Product Viewed"
+    then: Event = "Order Completed"
+    then2: Text200 = ""
+    days: Days | None = None
+
+    def condition(self, kind: str) -> dict:
+        steps = [self.event, self.then] + ([self.then2] if self.then2.strip() else [])
+        return _within({"sequence": steps}, self.days)
+
+
+Ids = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[\d,， ]*$")]
+
+
 class Chosen(BaseModel):
-    """A row that names one thing: a tag, a stage, a layer, touchpoints or a segment."""
+    """A row that names one thing: a tag, a stage, a layer, a touchpoint (or a type of them),
+    a store, a guide or a segment."""
 
     tag: Text64 = ""
     lifecycle: Annotated[str, one_of(LIFECYCLE_STAGES)] | None = None
     rfm: Annotated[str, one_of(RFM_LAYERS)] | None = None
-    value: Text = ""
+    tp: Text = ""
+    store: Ids = ""
+    owner: Ids = ""
     segment: Text64 = ""
 
     def condition(self, kind: str) -> dict | None:
         if kind in ("tag", "no_tag") and self.tag.strip():
             has = {"tag": self.tag.strip()}
             return has if kind == "tag" else {"not": has}
-        if kind == "lifecycle" and self.lifecycle:
-            return {"lifecycle": {"in": [self.lifecycle]}}
-        if kind == "rfm" and self.rfm:
-            return {"rfm": {"in": [self.rfm]}}
-        if kind == "first_touchpoint" and _items(self.value):
-            return {kind: {"in": _items(self.value)}}
+        if kind in ("lifecycle", "rfm") and getattr(self, kind):
+            return {kind: {"in": [getattr(self, kind)]}}
+        if kind in TOUCHPOINT_KINDS and _items(self.tp):
+            return _touchpoints(kind, _items(self.tp))
+        if kind in ("store", "owner") and _items(getattr(self, kind)):
+            return {kind: {"in": [int(v) for v in _items(getattr(self, kind))]}}
         if kind == "segment" and self.segment.strip():
             return {"segment": self.segment.strip()}
         return None
 
 
+def _touchpoints(kind: str, chosen: list[str]) -> dict:
+    groups = [value.removeprefix(GROUP) for value in chosen if value.startswith(GROUP)]
+    if groups and len(groups) == len(chosen):
+        return {kind: {"in_group": groups}}
+    return {kind: {"in": chosen}}
+
+
 # The fields each kind of row shows, validated as its model; the others are hidden and ignored.
-ROW_FORMS: dict[str, tuple[type[Performed | Spent | Attribute | Chosen], tuple[str, ...]]] = {
+ROW_FORMS: dict[
+    str, tuple[type[Performed | InOrder | Spent | Attribute | Chosen], tuple[str, ...]]
+] = {
     "performed": (Performed, ("event", "op", "n", "days")),
     "not_performed": (Performed, ("event", "days")),
+    "sequence": (InOrder, ("event", "then", "then2", "days")),
     "spent": (Spent, ("op", "n", "days")),
     "attribute": (Attribute, ("attr", "aop", "value")),
     "tag": (Chosen, ("tag",)),
     "no_tag": (Chosen, ("tag",)),
     "lifecycle": (Chosen, ("lifecycle",)),
     "rfm": (Chosen, ("rfm",)),
-    "first_touchpoint": (Chosen, ("value",)),
+    "first_touchpoint": (Chosen, ("tp",)),
+    "last_touchpoint": (Chosen, ("tp",)),
+    "store": (Chosen, ("store",)),
+    "owner": (Chosen, ("owner",)),
     "segment": (Chosen, ("segment",)),
 }
 
@@ -293,12 +321,39 @@ def _row(node: Any) -> dict[str, str] | None:
         return {"kind": "no_tag", "tag": str(inner["tag"])}
     if keys == {"segment"}:
         return {"kind": "segment", "segment": str(node["segment"])}
-    for kind in ("lifecycle", "rfm", "first_touchpoint"):
-        values = node.get(kind, {}).get("in") if isinstance(node.get(kind), dict) else None
-        if keys == {kind} and isinstance(values, list) and values:
-            text = ", ".join(str(v) for v in values)
-            return {"kind": kind, "value" if kind == "first_touchpoint" else kind: text}
-    return None
+    if "sequence" in keys:
+        return _sequence_row(node)
+    return _chosen_row(node)
+
+
+def _chosen_row(node: dict) -> dict[str, str] | None:
+    """A lifecycle, RFM, touchpoint, store or guide condition as its row."""
+    if len(node) != 1:
+        return None
+    ((kind, body),) = node.items()
+    if kind not in ("lifecycle", "rfm", "store", "owner", *TOUCHPOINT_KINDS):
+        return None
+    if kind in TOUCHPOINT_KINDS and isinstance(body, dict) and "in_group" in body:
+        groups = body.get("in_group")
+        values = [f"{GROUP}{g}" for g in groups] if isinstance(groups, list) else None
+    else:
+        values = body.get("in") if isinstance(body, dict) else None
+    if not isinstance(values, list) or not values:
+        return None
+    field = "tp" if kind in TOUCHPOINT_KINDS else kind
+    return {"kind": kind, field: ", ".join(str(v) for v in values)}
+
+
+def _sequence_row(node: dict) -> dict[str, str] | None:
+    steps, days = node.get("sequence"), node.get("within_days")
+    if not isinstance(steps, list) or not 2 <= len(steps) <= 3:
+        return None
+    if not all(isinstance(step, str) for step in steps):
+        return None  # a step with property filters: JSON
+    row = {"kind": "sequence", "event": steps[0], "then": steps[1], "then2": ""}
+    if len(steps) == 3:
+        row["then2"] = steps[2]
+    return row | {"days": "" if days is None else str(days)}
 
 
 def _event_row(node: dict) -> dict[str, str] | None:

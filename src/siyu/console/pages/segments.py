@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from functools import partial
@@ -14,22 +15,40 @@ from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
 from siyu.console.pages import segment_builder as builder
-from siyu.console.web import allowed, render
+from siyu.console.web import allowed, gettext, mask_phone, render, request_locale
+from siyu.core import csvsafe
+from siyu.core.db import unit_of_work
 from siyu.core.deps import FormDep, SessionDep, read_ended
-from siyu.core.errors import InvalidInput, SiyuError
+from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
 from siyu.core.limits import Text, Text64, Text200
+from siyu.core.settings import get_settings
+from siyu.events import catalogue
+from siyu.profiles.search import Viewer
 from siyu.segments import evaluation
 from siyu.segments import service as segments
 from siyu.segments.models import SCHEDULES, Segment
-from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS
+from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS, Named, named_in, parse_rule
 from siyu.segments.service import MAX_DESCRIPTION
-from siyu.tags.service import all_tags
+from siyu.staff import service as staff
+from siyu.tags import service as tags
+from siyu.touchpoints import service as touchpoints
+from siyu.touchpoints.labels import GROUP_LABELS
+from siyu.touchpoints.models import GROUPS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
+MEMBERS_SHOWN = 20
+EXPORT_HEADERS = (
+    N_("Customer ID"),
+    N_("User ID"),
+    N_("Customer name"),
+    N_("Phone"),
+    N_("Guide"),
+    N_("Entered (%(zone)s)"),
+)
 Reader = Annotated[User, allowed("segments.view")]
 # For the preview, which waits on the lake: the check's read ends before it.
 Previewer = Annotated[User, read_ended(allowed("segments.view"))]
@@ -138,19 +157,23 @@ def save_segment(
 
 @router.post("/segments/preview")
 async def preview(request: Request, user: Previewer, form: Fields) -> Response:
-    """The count and a sample for the rows as they stand (htmx, on every change). A costly rule
-    may query the lake until the preview's time limit: it runs in a lake-query thread, holding
-    no database connection and none of the threads plain `def` routes run in."""
-    result, error = None, None
+    """The count and a sample for the rows as they stand (htmx, on every change), with a
+    warning for each event, tag, touchpoint, store or guide the rule names that does not exist.
+    A costly rule may query the lake until the preview's time limit: it runs in a lake-query
+    thread, holding no database connection and none of the threads plain `def` routes run in."""
+    result, error, warnings = None, None, []
     rule, problems = builder.read_rule(form)
     try:
         if rule is not None:
-            rules, limits = await run_in_threadpool(segments.preview_inputs)
             editing = form.get("editing") or None  # a reference back to it shows as a cycle
-            work = partial(
-                evaluation.preview, rule, resolve=rules.get, key=editing, thresholds=limits
+            inputs = await run_in_threadpool(_preview_inputs, rule, editing)
+            rules, limits, named, missing = inputs
+            unknown = [e for e in named.events if e not in catalogue.KNOWN]
+            result, recorded = await run_lake_query(
+                partial(_count, rule, rules, editing, limits, unknown)
             )
-            result = await run_lake_query(work)
+            missing += [("event", e) for e in unknown if e not in recorded]
+            warnings = missing
     except SiyuError as failed:
         error = failed
     return render(
@@ -159,21 +182,61 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
         rule=rule,
         result=result,
         error=error,
+        warnings=warnings,
         row=_row(form, error),
         problems=[(builder.row_of_field(name), problem) for name, problem in problems.items()],
     )
 
 
+def _preview_inputs(rule: Any, editing: str | None) -> tuple[dict, Any, Named, list]:
+    """What a preview reads from the database, in short transactions of its own: the stored
+    rules, the lifecycle days, and what the rule names that does not exist (kind, name)."""
+    rules, limits = segments.preview_inputs()
+    named = named_in(parse_rule(rule, rules.get, editing))
+    with unit_of_work() as session:
+        return rules, limits, named, _missing(session, named)
+
+
+def _missing(session: Session, named: Named) -> list[tuple[str, Any]]:
+    codes = {t.code for t in touchpoints.list_touchpoints(session)} if named.touchpoints else set()
+    stores = {s.id for s in staff.list_stores(session)} if named.stores else set()
+    guides = {g.id for g in staff.list_staff(session)} if named.owners else set()
+    return (
+        [("tag", t) for t in named.tags if not _is_tag(session, t)]
+        + [("touchpoint", c) for c in named.touchpoints if c not in codes]
+        + [("store", i) for i in named.stores if i not in stores]
+        + [("owner", i) for i in named.owners if i not in guides]
+    )
+
+
+def _is_tag(session: Session, name: str) -> bool:
+    try:
+        return tags.find_tag(session, name).name == name
+    except NotFound:
+        return False
+
+
+def _count(
+    rule: Any, rules: dict, editing: str | None, limits: Any, unknown: list[str]
+) -> tuple[evaluation.Preview, set[str]]:
+    counted = evaluation.preview(rule, resolve=rules.get, key=editing, thresholds=limits)
+    return counted, evaluation.recorded_events(unknown)
+
+
 @router.get("/segments/{key}")
 def segment_page(key: str, request: Request, session: SessionDep, user: Reader) -> Response:
     segment = segments.find_segment(session, key)
+    members = next(segments.member_rows(session, segment, limit=MEMBERS_SHOWN), [])
+    viewer = Viewer(role=user.role, staff_id=user.staff_id)
     return render(
         request,
         "segment_detail.html",
         segment=segment,
         rule_text=json.dumps(segment.rule, ensure_ascii=False, indent=2),
         run=segments.latest_refresh(session, segment),
-        members=segments.current_members(session, segment, limit=20),
+        members=members,
+        hidden={m.customer_id for m in members if not viewer.may_see_phone(m.owner_id)},
+        guides={g.id: g.name for g in staff.list_staff(session)},
         changes=segments.changes(session, segment),
     )
 
@@ -197,14 +260,41 @@ def progress(key: str, request: Request, session: SessionDep, user: Reader) -> R
 
 
 @router.get("/segments/{key}/export.csv")
-def export(key: str, session: SessionDep, user: Reader) -> Response:
+def export(key: str, request: Request, session: SessionDep, user: Reader) -> Response:
+    """The members as people read them: headers in the console's language, times in the
+    brand's zone, phones as this user may see them (a guide: only their own customers')."""
     segment = segments.find_segment(session, key)
-    body = list(segments.export_csv(session, segment))
+    say = gettext(request_locale(request, user))
+    zone = get_settings().zone
+    viewer = Viewer(role=user.role, staff_id=user.staff_id)
+    guides = {g.id: g.name for g in staff.list_staff(session)}
+    header = [say(label) for label in EXPORT_HEADERS[:-1]]
+    header.append(say(EXPORT_HEADERS[-1]) % {"zone": zone.key})
+    body = ["\ufeff" + _csv_text([header])]  # the byte-order mark: Excel then reads UTF-8
+    for chunk in segments.member_rows(session, segment):
+        rows = [
+            [
+                m.customer_id,
+                m.user_id,
+                m.name,
+                m.phone if viewer.may_see_phone(m.owner_id) else mask_phone(m.phone),
+                guides.get(m.owner_id, "") if m.owner_id else "",
+                m.entered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+            for m in chunk
+        ]
+        body.append(_csv_text(rows))
     return StreamingResponse(
         iter(body),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="segment-{segment.key}.csv"'},
     )
+
+
+def _csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csvsafe.writer(buffer).writerows(rows)
+    return buffer.getvalue()
 
 
 def _read_rule(form: Submission) -> Any:
@@ -245,18 +335,24 @@ def _builder_page(
         error=error,
         row=_row(values, error),
         bad_rows=builder.rows_in_error(sent.errors) if sent else set(),
-        **_builder_context(session, segment),
+        **_builder_context(session, segment, request_locale(request, request.state.user)),
     )
 
 
-def _builder_context(session: Session, editing: Segment | None) -> dict:
+def _builder_context(session: Session, editing: Segment | None, locale: str) -> dict:
+    """What the rows offer: every choice by the name people know it by (its code, id or
+    event name is the option's value)."""
     return {
         "rows": builder.ROWS,
         "kinds": builder.KINDS,
         "count_ops": builder.COUNT_OPS,
         "attribute_ops": builder.ATTRIBUTE_OPS,
-        "events": [(e, e) for e in builder.COMMON_EVENTS],
-        "tags": [(t.name, t.name) for t in all_tags(session)],
+        "events": [(e, catalogue.display_name(e, locale)) for e in catalogue.KNOWN],
+        "tags": [(t.name, t.name) for t in tags.all_tags(session)],
+        "touchpoint_groups": [(builder.GROUP + g, GROUP_LABELS[g]) for g in GROUPS],
+        "touchpoints": [(t.code, t.name or t.code) for t in touchpoints.list_touchpoints(session)],
+        "stores": [(str(s.id), s.name) for s in staff.list_stores(session)],
+        "owners": [(str(g.id), g.name) for g in staff.list_staff(session)],
         "stages": LIFECYCLE_STAGES,
         "stage_labels": builder.STAGE_LABELS,
         "layers": RFM_LAYERS,

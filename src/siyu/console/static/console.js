@@ -35,7 +35,7 @@
       next.hidden = false;
       next.querySelector("select").value = "performed";
       next.dataset.kind = "performed";
-      htmx.trigger(add.dataset.addCondition, "change");
+      htmx.trigger(add.dataset.addCondition, "input");
     }
   });
 
