@@ -125,3 +125,54 @@ def test_a_command_that_lists_rows_loads_no_analytics_or_lake_library(args):
     assert after["exit"] == 0, after["output"]
     assert isinstance(json.loads(after["output"]), list)
     assert not {"ibis", "duckdb", "pandas", "pyarrow", "numpy", "alembic"} & set(after["loaded"])
+
+
+# Commands whose output is not a record: a server, a worker, a file or a stream of lines.
+NOT_DATA = {"serve", "worker", "segment export", "segment members"}
+
+
+def _commands(command, path: str):
+    children = getattr(command, "commands", None)
+    if children is None:
+        yield path, command
+        return
+    for name, child in children.items():
+        yield from _commands(child, f"{path} {name}".strip())
+
+
+def test_every_command_that_prints_data_has_json():
+    from typer.main import get_group
+
+    root = get_group(app)
+    found = {}
+    for name in root.commands:
+        command = load_domain(name) if name in DOMAINS else root.commands[name]
+        found.update(dict(_commands(command, name)))
+    lacking = sorted(
+        path
+        for path, command in found.items()
+        if path not in NOT_DATA and "--json" not in {o for p in command.params for o in p.opts}
+    )
+    assert lacking == []
+
+
+def test_db_upgrade_says_in_json_where_the_database_stands():
+    from siyu.core.db import script_heads
+
+    result = CliRunner().invoke(app, ["db", "upgrade", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["revisions"] == sorted(script_heads() or [])
+    assert answer["database"].startswith(("sqlite", "postgresql"))
+
+
+def test_a_revoked_token_is_printed_as_json():
+    created = CliRunner().invoke(
+        app, ["tokens", "create", "--name", "ci", "--role", "analyst", "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    token_id = json.loads(created.output)["id"]
+    revoked = CliRunner().invoke(app, ["tokens", "revoke", str(token_id), "--json"])
+    assert revoked.exit_code == 0, revoked.output
+    row = json.loads(revoked.output)
+    assert row["id"] == token_id and row["revoked_at"]

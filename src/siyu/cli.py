@@ -135,14 +135,17 @@ app.add_typer(jobs_app, name="jobs")
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Apply every pending migration."""
-    from siyu.core.console_out import console
-    from siyu.core.db import upgrade
+    from siyu.core.console_out import console, emit_json
+    from siyu.core.db import script_heads, upgrade
     from siyu.core.settings import get_settings
 
     upgrade()
-    console.print(f"database is up to date: {_safe_url(get_settings().database_url)}")
+    database = _safe_url(get_settings().database_url)
+    if json_out:
+        return emit_json({"database": database, "revisions": sorted(script_heads() or [])})
+    console.print(f"database is up to date: {database}")
 
 
 def _safe_url(url: str) -> str:

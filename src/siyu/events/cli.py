@@ -68,13 +68,19 @@ def list_keys(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @keys_app.command("revoke")
-def revoke(name: str = typer.Option(..., "--name")) -> None:
+def revoke(
+    name: str = typer.Option(..., "--name"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Revoke a source's write key (requests with it are refused within seconds)."""
     try:
         with acting_as("cli"), unit_of_work() as session:
-            sources.revoke_key(session, name)
+            source = sources.revoke_key(session, name)
+            row = {"name": source.name, "revoked_at": source.revoked_at}
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(row)
     console.print(f"the write key of {name} is revoked")
 
 

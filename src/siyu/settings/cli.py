@@ -59,7 +59,10 @@ def list_tokens(json_out: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 @app.command("revoke")
-def revoke(token_id: int = typer.Argument(..., metavar="ID", help="The id `list` shows.")) -> None:
+def revoke(
+    token_id: int = typer.Argument(..., metavar="ID", help="The id `list` shows."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Revoke a token: requests with it are refused from now on."""
     upgrade()
     try:
@@ -67,6 +70,8 @@ def revoke(token_id: int = typer.Argument(..., metavar="ID", help="The id `list`
             token = service.revoke_token(session, token_id)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(_row(token))
     console.print(f"token {token.id} ({escape(token.name)}) is revoked")
 
 

@@ -108,6 +108,7 @@ def set_cmd(
     contact_limit: int | None = typer.Option(None, "--contact-limit"),
     contact_way_url: str | None = typer.Option(None, "--contact-way-url"),
     team: str | None = typer.Option(None, "--team", help="A team name (created if new)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Change a staff member's name, role, store, status, contact limit, contact way or team."""
     upgrade()
@@ -131,6 +132,8 @@ def set_cmd(
             service.update_staff(session, staff_id, **fields)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json({"id": staff_id, "changed": fields})
     console.print(f"staff {staff_id} updated")
 
 
@@ -192,15 +195,18 @@ def store_set(
     code: str | None = typer.Option(None, "--code"),
     name: str | None = typer.Option(None, "--name"),
     city: str | None = typer.Option(None, "--city"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Rename a store, change its city or give it another code."""
     upgrade()
     fields = {k: v for k, v in (("code", code), ("name", name), ("city", city)) if v is not None}
     try:
         with acting_as("cli"), unit_of_work() as session:
-            service.update_store(session, service.find_store(session, store).id, **fields)
+            changed = service.update_store(session, service.find_store(session, store).id, **fields)
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json({"id": changed.id, "changed": fields})
     console.print(f"store {store} updated")
 
 

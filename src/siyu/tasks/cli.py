@@ -133,12 +133,15 @@ def done(
 
 
 @app.command("close")
-def close(task_id: int) -> None:
+def close(task_id: int, json_out: bool = JSON) -> None:
     """Close a task; what is still open counts as not executed."""
     upgrade()
     try:
         with acting_as("cli"), unit_of_work() as session:
-            tasks.close_task(session, task_id)
+            closed = tasks.close_task(session, task_id)
+            row = {"id": closed.id, "status": closed.status}
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(row)
     console.print(f"task {task_id} closed")

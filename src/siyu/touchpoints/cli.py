@@ -28,15 +28,26 @@ def register(
     entry_type: str = typer.Option("owned", "--entry-type", help=", ".join(ENTRY_TYPES)),
     store: str | None = typer.Option(None, "--store", help="The store's code."),
     owner: str | None = typer.Option(None, "--owner", help="The owner's WeCom UserID."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Register a touchpoint (an unregistered code seen in events becomes registered)."""
     upgrade()
     try:
         with acting_as("cli"), unit_of_work() as session:
             store_id, owner_id = service.store_and_owner(session, store, owner)
-            service.register(session, code, name, group, entry_type, store_id, owner_id)
+            made = service.register(session, code, name, group, entry_type, store_id, owner_id)
+            row = {
+                "code": made.code,
+                "name": made.name,
+                "group": made.group,
+                "entry_type": made.entry_type,
+                "store_id": made.store_id,
+                "owner_id": made.owner_id,
+            }
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json(row)
     console.print(f"touchpoint {code} registered")
 
 
@@ -50,6 +61,7 @@ def cost(
     start: datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day."),
     end: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day (included)."),
     amount: str = typer.Option(..., "--amount", help="Yuan, e.g. 12000 or 12,000.50."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Record what a paid touchpoint cost over some days (for ROI)."""
     upgrade()
@@ -65,6 +77,8 @@ def cost(
             )
     except SiyuError as error:
         fail(error)
+    if json_out:
+        return emit_json({"code": code, "from": start.date(), "to": end.date(), "amount_fen": fen})
     console.print(f"cost of {code} recorded")
 
 
