@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from siyu.cli import app
 from siyu.codes.demo import seed_demo
 from siyu.codes.models import ChannelCode, CodeGuide
 from siyu.console.numbers import numbers
@@ -38,3 +40,7 @@ def test_a_demo_store_code_scanned_shows_its_guide_and_store(session, client):
     page = client.get("/q/store-cs-wuyi", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200 and 'data-test="store"' in page.text
     assert "你的导购是" in page.text
+    # `make demo PORT=8100`: what the demo prints follows the port it is served on.
+    printed = CliRunner().invoke(app, ["demo", "--if-empty", "--port", "8100"])
+    assert printed.exit_code == 0 and "http://127.0.0.1:8100/" in printed.output
+    assert ":8000" not in printed.output

@@ -7,6 +7,7 @@ platform's own words. wechatpy reports a connection that failed as an error with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,3 +106,16 @@ def explain(platform: str, errcode: Any, errmsg: Any) -> Explained:
     if known:
         return Explained(known, {"code": code})
     return Explained(_UNKNOWN[platform], {"code": errcode, "reason": str(errmsg or "")[:200]})
+
+
+# How wechatpy writes an answer's error into a stored text (a job's traceback, a sync's error).
+_STORED = re.compile(r"Error code: (-?\d+|None), message: ([^\n]*)")
+
+
+def explain_stored(platform: str, text: str | None) -> Explained | None:
+    """The meaning of the last platform error written in `text`, if it holds one."""
+    found = _STORED.findall(text or "")
+    if not found:
+        return None
+    errcode, errmsg = found[-1]
+    return explain(platform, None if errcode == "None" else errcode, errmsg)

@@ -16,6 +16,7 @@ from siyu.core.permissions import can
 from siyu.core.settings import get_settings
 from siyu.users.models import User
 from siyu.wecom import inbox, service
+from siyu.wecom.errors import WECOM, explain_stored
 from siyu.wecom.jobs import request_sync, request_transfers
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +45,13 @@ def _sync_context(session) -> dict:
         "run": service.latest_sync(session),
         "is_waiting": service.sync_is_waiting(session),
         "sync_statuses": SYNC_STATUSES,
+        "explained": _explained,
     }
+
+
+def _explained(text: str | None):
+    """A stored WeCom error in words the console translates (None: show the text as it is)."""
+    return explain_stored(WECOM, text)
 
 
 @router.get("/wecom", response_class=HTMLResponse)
