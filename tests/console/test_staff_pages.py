@@ -209,3 +209,19 @@ def test_an_analyst_reads_stores_but_cannot_change_or_assign(signed_in):
     assert client.get("/staff/assign").status_code == 403
     guide = signed_in("guide")
     assert guide.get("/staff/stores").status_code == 403
+
+
+def test_a_codes_routing_table_lists_guides_under_their_store(signed_in, users):
+    from siyu.codes.service import create_code
+
+    with unit_of_work() as s:
+        north = Store(code="n-01", name="北门店")
+        s.add(north)
+        s.flush()
+        s.get_one(Staff, users["other_staff_id"]).store_id = north.id
+        create_code(s, "Counter", code="counter", kind="store", store_id=north.id)
+    page = signed_in("operator").get("/codes/counter").text
+    store_row = page.index('data-test="route-store"><th colspan="7">北门店')
+    without = page.index('data-test="route-store"><th colspan="7">无门店')
+    assert store_row < page.index(f'data-test="route-{users["other_staff_id"]}"') < without
+    assert without < page.index(f'data-test="route-{users["guide_staff_id"]}"')

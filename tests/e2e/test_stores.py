@@ -124,6 +124,10 @@ def test_a_brand_without_wecom_sets_up_stores_guides_and_assigns_a_segment(
     page.fill("#c-target", f"{brand.url}/healthz")
     console.submit("[data-test=create-code]", "store-code")
     code = page.inner_text("[data-test=code]")
+    # Its routing table lists the guides by store: the store's two guides under its name.
+    group = page.locator("[data-test=route-store]", has_text=f"五一广场店 {suffix}")
+    expect(group).to_have_count(1)
+    expect(page.locator(f"[data-test=route-{first_id}]")).to_be_visible()
     scan = httpx.get(f"{brand.url}/q/{code}", headers={"User-Agent": IPHONE})
     assert scan.status_code in (200, 302), scan.text
     assert scan.status_code == 200 or scan.headers["location"]

@@ -109,6 +109,16 @@ def _choices(session: Session) -> dict:
     }
 
 
+def _by_store(guides: list[Staff], stores: list[Store]) -> list[tuple[Store | None, list[Staff]]]:
+    """The routing table's guides under their stores (by code), those without a store last."""
+    groups: list[tuple[Store | None, list[Staff]]] = [
+        (store, [g for g in guides if g.store_id == store.id]) for store in stores
+    ]
+    known = {store.id for store in stores}
+    groups.append((None, [g for g in guides if g.store_id not in known]))
+    return [(store, members) for store, members in groups if members]
+
+
 def _list_page(request, session, period, end, status_code=200, **context):
     return render(
         request,
@@ -211,7 +221,8 @@ def code_page(
 
 def _code_page(request, session, channel, period, end, found, status_code=200, **context):
     routes = service.routes_of(session, channel.id)
-    staff = {s.id: s for s in _choices(session)["guides"]}
+    choices = _choices(session)
+    staff = {s.id: s for s in choices["guides"]}
     url = service.landing_url(base_url(request), channel.code)
     return render(
         request,
@@ -224,6 +235,7 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         url=url,
         routes={r.staff_id: r for r in routes},
         guides=staff,
+        route_groups=_by_store(choices["guides"], choices["stores"]),
         period=period,
         end=end,
         periods=PERIODS,
