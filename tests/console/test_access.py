@@ -224,6 +224,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "tasks.do", body=_form(body="周末到店")
     ),
     ("GET", "/workbench"): Rule("workbench.view"),
+    ("POST", "/customers/{customer_id}/notes"): Rule("customers.note", body=_form(body="到店")),
     ("GET", "/segments"): Rule("customers.view", frozenset({200, 303})),
     ("GET", "/reach"): Rule("customers.view"),
     ("GET", "/promotions"): Rule("customers.view"),

@@ -351,3 +351,27 @@ def test_a_bad_tag_on_a_customer_is_refused_beside_its_field_in_both_languages(
     assert error_beside(refused.text, "group") == "no such tag group"
     assert 'value="高潜"' in refused.text
     assert session.scalar(select(func.count()).select_from(CustomerTag)) == before
+
+
+def test_a_guide_notes_their_own_customer_on_the_360_and_nobody_elses(signed_in, brand):
+    guide = signed_in("guide")
+    page = guide.get(f"/customers/{brand['u-1']}").text
+    added = guide.post(
+        f"/customers/{brand['u-1']}/notes",
+        data={"csrf_token": csrf_of(page), "body": "喜欢小包装"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303 and added.headers["location"].endswith("#notes")
+    assert (
+        '<span data-test="note">喜欢小包装</span>' in guide.get(f"/customers/{brand['u-1']}").text
+    )
+    empty = guide.post(
+        f"/customers/{brand['u-1']}/notes", data={"csrf_token": csrf_of(page), "body": "  "}
+    )
+    assert empty.status_code == 400 and 'data-error-for="body"' in empty.text
+    others = guide.post(
+        f"/customers/{brand['u-2']}/notes", data={"csrf_token": csrf_of(page), "body": "x"}
+    )
+    assert others.status_code == 404
+    analyst = signed_in("analyst").get(f"/customers/{brand['u-1']}").text
+    assert "喜欢小包装" in analyst and 'data-test="add-note"' not in analyst

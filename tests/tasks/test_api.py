@@ -65,6 +65,14 @@ def test_headquarters_hands_a_task_out_and_follows_each_guide(client):
     }
     closed = client.post(f"/api/tasks/{task['id']}/close", headers=admin).json()
     assert closed["status"] == "closed" and closed["execution_rate"] == 1 / 3
+    late = client.post(
+        f"/api/tasks/{task['id']}/done",
+        json={"customer_id": people["customers"][0]},
+        headers=admin,
+    )
+    assert late.status_code == 409 and late.json()["error"]["field"] == "task_id"
+    after = client.get(f"/api/tasks/{task['id']}", headers=admin).json()
+    assert after["done"] == 1  # a closed task's rate stays what it was when it closed
 
 
 def test_a_guides_token_sees_and_marks_only_their_own_customers(client):

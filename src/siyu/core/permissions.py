@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": ALL,
     "customers.view": ALL,
     "customers.edit": STAFF,
+    "customers.note": frozenset({"admin", "operator", "guide"}),  # a guide: their own customers
     "touchpoints.view": frozenset({"admin", "operator", "analyst"}),
     "codes.view": frozenset({"admin", "operator", "analyst"}),
     "codes.manage": STAFF,

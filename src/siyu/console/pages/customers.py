@@ -17,10 +17,12 @@ from siyu.core.errors import SiyuError
 from siyu.core.forms import Submission, one_of, posted, queried
 from siyu.core.limits import Cursor, RowId, Text, Text40, Text64, Text200
 from siyu.customers import service
+from siyu.customers.service import find_visible_customer
 from siyu.profiles import search
 from siyu.profiles.search import CustomerFilter, CustomerPage, Viewer
 from siyu.profiles.service import mask_phones
 from siyu.tags import service as tags
+from siyu.tasks import workbench
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -164,7 +166,8 @@ def customer_page(
     if ref.strip() != str(view["id"]):
         return RedirectResponse(f"/customers/{view['id']}", status_code=303)
     undone = notice.data.undone if notice.data else None
-    response = render(request, "customer_360.html", c=view, undone=undone)
+    notes = workbench.notes_of(session, view["id"])
+    response = render(request, "customer_360.html", c=view, undone=undone, notes=notes)
     return _timed(response, started)
 
 
@@ -212,7 +215,43 @@ def _tag_refused(
     status_code: int,
 ) -> Response:
     view = search.customer_view(session, str(customer_id), _viewer(user))
-    return render(request, "customer_360.html", status_code=status_code, c=view, tag_form=form)
+    notes = workbench.notes_of(session, view["id"])
+    return render(
+        request, "customer_360.html", status_code=status_code, c=view, tag_form=form, notes=notes
+    )
+
+
+class CustomerNoteForm(BaseModel):
+    """The 360's note form."""
+
+    body: Text
+
+
+@router.post("/customers/{customer_id}/notes")
+def add_note(
+    customer_id: RowId,
+    request: Request,
+    form: Annotated[Submission[CustomerNoteForm], posted(CustomerNoteForm)],
+    session: SessionDep,
+    user: Annotated[User, allowed("customers.note")],
+) -> Response:
+    """A note on a customer (a guide: one of theirs): the brand's doing, not the customer's."""
+    customer = find_visible_customer(session, customer_id, user.role, user.staff_id)
+    if form.data is None:
+        return _note_refused(request, session, user, customer.id, form, 400)
+    try:
+        workbench.add_note(
+            session,
+            customer.id,
+            form.data.body,
+            f"user:{user.email}",
+            role=user.role,
+            staff_id=user.staff_id,
+        )
+    except SiyuError as error:
+        session.rollback()
+        return _note_refused(request, session, user, customer.id, form.refuse(error), error.status)
+    return RedirectResponse(f"/customers/{customer.id}#notes", status_code=303)
 
 
 @router.post("/customers/{customer_id}/tags/{tag_id}/remove")
@@ -221,3 +260,18 @@ def remove_tag(customer_id: RowId, tag_id: RowId, session: SessionDep, user: Edi
     for member in service.merged_ids(session, customer.id):
         tags.untag_customer(session, member, tag_id)
     return RedirectResponse(f"/customers/{customer.id}#tags", status_code=303)
+
+
+def _note_refused(
+    request: Request,
+    session: Session,
+    user: User,
+    customer_id: int,
+    form: Submission[CustomerNoteForm],
+    status_code: int,
+) -> Response:
+    view = search.customer_view(session, str(customer_id), _viewer(user))
+    notes = workbench.notes_of(session, customer_id)
+    return render(
+        request, "customer_360.html", status_code=status_code, c=view, notes=notes, note_form=form
+    )
