@@ -152,6 +152,13 @@ def _new_handover() -> int:
         return hand_over(s, staff_id, "least_loaded", "moving", "test").id
 
 
+def _new_trait_label() -> int:
+    from siyu.settings.labels import save_label
+
+    with unit_of_work() as s:
+        return save_label(s, f"trait-{next(_serial)}", "", "属性", "").id
+
+
 def _new_task(world: World) -> int:
     from siyu.tasks.service import create_task
 
@@ -283,6 +290,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/users/{user_id}/active"): Rule("users.manage", body=_form(active="1")),
     ("POST", "/settings/users/{user_id}/unlock"): Rule("users.manage"),
     ("GET", "/settings/audit"): Rule("audit.view"),
+    ("GET", "/settings/traits"): Rule("customers.edit"),
+    ("POST", "/settings/traits"): Rule("customers.edit", body=_form(trait=_unique("t"), zh="名")),
+    ("POST", "/settings/traits/{label_id}/remove"): Rule("customers.edit"),
     # WeCom
     ("GET", "/wecom"): Rule("wecom.view"),
     ("GET", "/wecom/sync"): Rule("wecom.manage"),
@@ -352,6 +362,7 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "handover_id": lambda w: _new_handover(),
     "key": lambda w: _new_segment(),
     "task_id": _new_task,
+    "label_id": lambda w: _new_trait_label(),
 }
 
 
