@@ -154,3 +154,22 @@ def test_unknown_and_overlong_codes_are_a_404_in_the_phones_language(client, ses
     assert gone.status_code == 404 and "已失效" in gone.text
     assert client.get("/q/" + "x" * 5000, headers=EN_PHONE).status_code == 404
     assert _scans(session) == []
+
+
+def test_a_visitor_cookie_the_landing_did_not_make_is_replaced_not_a_server_error(client, session):
+    with unit_of_work() as s:
+        create_code(s, "A", code="ck-1", target="https://x.example/")
+
+    def scan(value: str):
+        client.cookies.clear()
+        return client.get(
+            "/q/ck-1", headers={"Cookie": f"siyu_aid={value}"}, follow_redirects=False
+        )
+
+    for value in ("null", "anonymous", "-1", "0000000000", "x" * 5000, "ABCDEF" * 6, "undefined"):
+        answer = scan(value)
+        assert answer.status_code == 302, value
+        assert len(answer.cookies["siyu_aid"]) == 32
+    kept = "0123456789abcdef0123456789abcdef"
+    assert scan(kept).cookies["siyu_aid"] == kept
+    assert _scans(session)[-1].anonymous_id == kept

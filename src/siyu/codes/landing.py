@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import time
 import uuid
@@ -41,6 +42,7 @@ VISITOR_COOKIE = "siyu_aid"
 CODE_TTL = 10.0  # seconds a code's target is cached (a changed target shows within 10 s)
 ROUTE_TTL = 5.0  # seconds a code's routed guide is reused
 SOURCE_TTL = 3600.0  # seconds the landing's source row is remembered
+VISITOR_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as the landing makes them
 MAX_CODE = 64  # the column's length: a longer path is no code, and costs no lookup
 log = logging.getLogger("siyu.landing")
 
@@ -204,7 +206,7 @@ async def land(request: Request) -> Response:
         landing = _codes.peek(code, CODE_TTL) or await run_in_threadpool(_load_landing, code)
     if landing is None:
         return HTMLResponse(gone_page(_locale(request)), 404)
-    visitor = request.cookies.get(VISITOR_COOKIE, "")[:64] or uuid.uuid4().hex
+    visitor = _visitor(request.cookies.get(VISITOR_COOKIE, ""))
     routed = None
     if landing.target_kind == "wecom_contact_way":
         routed = _routes.peek(code, ROUTE_TTL) or await run_in_threadpool(_load_route, landing)
@@ -223,6 +225,12 @@ async def land(request: Request) -> Response:
         VISITOR_COOKIE, visitor, max_age=3600 * 24 * 365, httponly=True, secure=secure
     )
     return response
+
+
+def _visitor(cookie: str) -> str:
+    """The phone's anonymous id: the one this landing gave it, else a new one. A cookie is the
+    stranger's to write ('null', a blocked value, megabytes): only our own form is taken."""
+    return cookie if VISITOR_ID.fullmatch(cookie) else uuid.uuid4().hex
 
 
 def _locale(request: Request) -> str:
