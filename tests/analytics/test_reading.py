@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from typer.testing import CliRunner
 
-from siyu.analytics import attribution, funnels, gmv
+from siyu.analytics import attribution, funnels, gmv, retention
 from siyu.analytics.present import bars, charts_of, csv_of, table_of
 from siyu.cli import app
 from tests.analytics.factories import SHANGHAI, write_lake
@@ -117,3 +117,17 @@ def test_funnels_and_ltv_run_from_the_cli_with_no_options(rows, lake_root):
         out = CliRunner().invoke(app, ["report", name, "--json"])
         assert out.exit_code == 0, out.output
         assert json.loads(out.output)
+
+
+def test_retention_by_touchpoint_names_each_cohort(rows, report):
+    rows.touchpoint("ad-moments", "paid_ad", "paid")
+    rows.customer(1, first_touchpoint="ad-moments")
+    rows.order(1, datetime(2026, 11, 9, 12, tzinfo=SHANGHAI), 8_800)
+    period = {"start": "2026-11-01", "end": "2026-11-30"}
+    result = report(retention, period=period, cohort_by="touchpoint")
+
+    _headers, [row] = table_of(retention, result, "zh-CN", NAMES)
+    assert row[0].shown() == "朋友圈广告" and row[0].hover == "ad-moments"
+    assert row[2].shown() == "100.0%"
+    heat = charts_of(retention, result, "zh-CN", NAMES)[1]["option"]
+    assert heat["yAxis"]["data"] == ["朋友圈广告"]

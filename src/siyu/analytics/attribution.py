@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from siyu.analytics.base import ReportQuery, bounds, canonical, counted_orders, in_view
-from siyu.analytics.present import bars, count, named, rate, yuan
+from siyu.analytics.present import bars, count, named, plain, rate, yuan
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
@@ -354,7 +354,7 @@ ENTRY_LABELS = {
 
 def charts(result: Result, _, names=None) -> list[dict]:
     top = result.touchpoints[:20]
-    labels = [str(getattr(n, "name", n)) for n in (_label(r.touchpoint, _, names) for r in top)]
+    labels = [plain(_label(row.touchpoint, _, names)) for row in top]
     return [
         {
             "title": _("Revenue by touchpoint (yuan)"),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from siyu.analytics.base import NO_TOUCHPOINT, ReportQuery, bounds, paid_between, people, visits
 from siyu.analytics.decompose import shapley_split, whole_fen
-from siyu.analytics.present import bars, named, rate, ratio, yuan
+from siyu.analytics.present import bars, named, plain, rate, ratio, yuan
 from siyu.analytics.runner import Context
 from siyu.core.i18n import N_
 from siyu.core.lake_tables import Tables
@@ -238,7 +238,7 @@ def charts(result: Result, _, names=None) -> list[dict]:
     found = [{"title": _("What explains the change in GMV"), "option": _waterfall(result, _)}]
     if result.rows:
         label = _labeler(result, _, names)
-        keys = [str(getattr(k, "name", k)) for k in (label(row.key) for row in result.rows[:20])]
+        keys = [plain(label(row.key)) for row in result.rows[:20]]
         series = [
             (_("This period"), [row.current.gmv_fen / 100 for row in result.rows[:20]]),
             (_("Previous period"), [row.previous.gmv_fen / 100 for row in result.rows[:20]]),

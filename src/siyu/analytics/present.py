@@ -66,6 +66,11 @@ class Named(str):
         return self.name
 
 
+def plain(label: str) -> str:
+    """A row's label as a chart's axis writes it: a store's or touchpoint's name."""
+    return label.shown() if isinstance(label, Named) else label
+
+
 Names = dict[str, dict[str, str]]  # "guide" / "store" / "touchpoint" → key → name, for labels
 
 

@@ -15,8 +15,15 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from siyu.analytics.base import ReportQuery, counted_orders, counted_rows, in_view, people
-from siyu.analytics.present import lines, rate
+from siyu.analytics.base import (
+    NO_TOUCHPOINT,
+    ReportQuery,
+    counted_orders,
+    counted_rows,
+    in_view,
+    people,
+)
+from siyu.analytics.present import lines, named, plain, rate
 from siyu.analytics.runner import Context
 from siyu.analytics.zones import bucket, bucket_of, bucket_start
 from siyu.core.i18n import N_
@@ -114,19 +121,32 @@ def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result
     )
 
 
-def table(result: Result, _) -> tuple[list[str], list[list]]:
+def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
     width = max((len(c.retained) for c in result.cohorts), default=1)
     headers = [_("Cohort"), _("Customers"), *(f"+{k}" for k in range(width))]
     rows = [
-        [c.cohort, c.size, *(rate(share, 3) for share in c.rates), *([""] * (width - len(c.rates)))]
+        [
+            _cohort(c.cohort, result, _, names),
+            c.size,
+            *(rate(share, 3) for share in c.rates),
+            *([""] * (width - len(c.rates))),
+        ]
         for c in result.cohorts
     ]
     return headers, rows
 
 
-def charts(result: Result, _) -> list[dict]:
+def _cohort(key: str, result: Result, _, names) -> str:
+    """A cohort by first order is its date; by touchpoint, the touchpoint's name."""
+    if result.cohort_by != "touchpoint":
+        return key
+    return _("No touchpoint") if key == NO_TOUCHPOINT else named("touchpoint", key, names)
+
+
+def charts(result: Result, _, names=None) -> list[dict]:
     offsets = [f"+{k}" for k in range(len(result.average))]
     percents = [round(r * 100, 1) for r in result.average]
+    cohorts = result.cohorts[:40]
     found = [
         {
             "title": _("Average retention by offset"),
@@ -135,7 +155,7 @@ def charts(result: Result, _) -> list[dict]:
     ]
     heat = [
         [k, i, round(share * 100, 1)]
-        for i, c in enumerate(result.cohorts[:40])
+        for i, c in enumerate(cohorts)
         for k, share in enumerate(c.rates)
     ]
     found.append(
@@ -145,7 +165,10 @@ def charts(result: Result, _) -> list[dict]:
                 "tooltip": {"position": "top"},
                 "grid": {"left": 8, "right": 8, "top": 8, "bottom": 84, "containLabel": True},
                 "xAxis": {"type": "category", "data": offsets},
-                "yAxis": {"type": "category", "data": [c.cohort for c in result.cohorts[:40]]},
+                "yAxis": {
+                    "type": "category",
+                    "data": [plain(_cohort(c.cohort, result, _, names)) for c in cohorts],
+                },
                 "visualMap": {
                     "min": 0,
                     "max": 100,
