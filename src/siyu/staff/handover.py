@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
@@ -428,42 +429,75 @@ def assign_customers(
         handover = Handover(from_staff_id=None, reason=ASSIGN, strategy=str(target.id), actor=actor)
         session.add(handover)
         session.flush()
-        now = utcnow()
-        for customer in moving:
-            session.add(
-                HandoverMove(
-                    handover_id=handover.id,
-                    customer_id=customer.id,
-                    from_staff_id=customer.owner_id,
-                    to_staff_id=target.id,
-                    status="succeeded",
-                    finished_at=now,
-                )
-            )
-            _own(customer, target)
-        session.flush()
+    _record_assignment(session, handover, target, moving)
     result.handover_id, result.moved = handover.id, len(moving)
     return result
 
 
-def _survivors(session: Session, customer_ids: Sequence[int], result: Assignment) -> list[Customer]:
+def _record_assignment(
+    session: Session, handover: Handover, target: Staff, moving: list[Named]
+) -> None:
+    # In bulk statements (a segment can hold 100,000 customers): the handover and its moves are
+    # the record of who gave which customer to whom, from whom, and when.
+    now = utcnow()
+    owner = {"owner_id": target.id} | ({"store_id": target.store_id} if target.store_id else {})
+    for start in range(0, len(moving), 500):
+        chunk = moving[start : start + 500]
+        session.execute(
+            insert(HandoverMove),
+            [
+                {
+                    "handover_id": handover.id,
+                    "customer_id": c.id,
+                    "from_staff_id": c.owner_id,
+                    "to_staff_id": target.id,
+                    "status": "succeeded",
+                    "attempt": 1,
+                    "is_retried": False,
+                    "created_at": now,
+                    "finished_at": now,
+                }
+                for c in chunk
+            ],
+        )
+        session.execute(
+            update(Customer)
+            .where(Customer.id.in_([c.id for c in chunk]))
+            .values(**owner)
+            .execution_options(synchronize_session=False)
+        )
+    session.expire_all()  # customers loaded before see their new guide
+
+
+class Named(NamedTuple):
+    """A customer an assignment names, as far as it needs them."""
+
+    id: int
+    owner_id: int | None
+
+
+def _survivors(session: Session, customer_ids: Sequence[int], result: Assignment) -> list[Named]:
     """The customers named, in order, each once; merged ones followed to their survivor."""
     wanted = list(customer_ids)
-    found: dict[int, Customer] = {}
+    found: dict[int, tuple[Named, int | None]] = {}
     distinct = list(dict.fromkeys(wanted))
     for start in range(0, len(distinct), 500):
-        chunk = distinct[start : start + 500]
-        found.update(
-            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        rows = session.execute(
+            select(Customer.id, Customer.owner_id, Customer.merged_into_id).where(
+                Customer.id.in_(distinct[start : start + 500])
+            )
         )
+        found.update((i, (Named(i, owner), merged)) for i, owner, merged in rows)
     seen: set[int] = set()
     customers = []
     for customer_id in wanted:
-        customer = found.get(customer_id)
-        if customer is None:
+        if customer_id not in found:
             result.skip("not_found", customer_id)
             continue
-        customer = survivor(session, customer)
+        customer, merged_into = found[customer_id]
+        if merged_into is not None:
+            kept = survivor(session, session.get_one(Customer, customer_id))
+            customer = Named(kept.id, kept.owner_id)
         if customer.id in seen:
             result.skip("repeated", customer_id)
             continue
