@@ -11,13 +11,16 @@ from siyu.segments.rules import (
     Attribute,
     Comparison,
     InSegment,
+    Named,
     Performed,
     RuleError,
     RuleLimits,
     RuleTooCostly,
     Sequence,
     Step,
+    TouchpointGroupIn,
     ValueCheck,
+    named_in,
     parse_rule,
 )
 
@@ -188,3 +191,46 @@ def test_an_error_inside_a_referenced_segment_names_where_it_was_referenced():
 def test_segments_cannot_be_referenced_without_a_resolver():
     with pytest.raises(RuleError, match="cannot be referenced here"):
         parse_rule({"segment": "vip"})
+
+
+def test_a_touchpoint_type_is_one_of_the_touchpoint_groups():
+    parsed = parse_rule({"last_touchpoint": {"in_group": ["store", "mall"]}})
+    assert parsed == TouchpointGroupIn("last_touchpoint", ("store", "mall"))
+
+    with pytest.raises(RuleError) as raised:
+        parse_rule({"first_touchpoint": {"in_group": ["stores"]}})
+    assert raised.value.path == "$.first_touchpoint.in_group[0]"
+    with pytest.raises(RuleError, match=r"must be \{\"in\": \[\.\.\.\]\}"):
+        parse_rule({"store": {"in_group": ["store"]}})  # a store is chosen by id
+
+
+def test_a_rule_error_carries_its_message_id_and_values_for_the_page_to_translate():
+    with pytest.raises(RuleError) as raised:
+        parse_rule({"event": "Order Completed", "within_days": 0})
+    error = raised.value
+    assert error.template == "must be a whole number of days, 1 to %(max)s"
+    assert error.params == {"max": 36_500}
+    assert str(error) == "$.within_days: must be a whole number of days, 1 to 36500"
+
+
+def test_named_in_lists_what_a_rule_needs_to_exist_through_the_segments_it_names():
+    vip = {"or": [{"tag": "VIP"}, {"owner": {"in": [7]}}]}
+    rule = {
+        "and": [
+            {"not": {"tag": "blocked"}},
+            {"sequence": ["Product Viewed", "Order Completed"]},
+            {"event": "Order Completed"},
+            {"first_touchpoint": {"in": ["poster"]}},
+            {"first_touchpoint": {"in_group": ["store"]}},  # a type: nothing to look up
+            {"store": {"in": [3]}},
+            {"segment": "vip"},
+        ]
+    }
+    named = named_in(parse_rule(rule, {"vip": vip}.get))
+    assert named == Named(
+        events=["Product Viewed", "Order Completed"],
+        tags=["blocked", "VIP"],
+        touchpoints=["poster"],
+        stores=[3],
+        owners=[7],
+    )

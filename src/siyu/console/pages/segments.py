@@ -32,6 +32,7 @@ from siyu.segments import service as segments
 from siyu.segments.models import SCHEDULES, Segment
 from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS, Named, named_in, parse_rule
 from siyu.segments.service import MAX_DESCRIPTION
+from siyu.settings import labels
 from siyu.staff import service as staff
 from siyu.tags import service as tags
 from siyu.touchpoints import service as touchpoints
@@ -339,6 +340,14 @@ def _builder_page(
     )
 
 
+def _traits(session: Session, locale: str) -> list[tuple[str, str]]:
+    """The profile attributes offered (typed names still work): the trait dictionary's, then
+    those the latest customers carry that nobody has named, each by its display name."""
+    named = [e for e in labels.entries(session) if not e.value]
+    offered = [(e.trait, e.label.shown(locale)) for e in named]
+    return offered + [(t, t) for t in labels.unnamed_traits(session, sample=200)]
+
+
 def _builder_context(session: Session, editing: Segment | None, locale: str) -> dict:
     """What the rows offer: every choice by the name people know it by (its code, id or
     event name is the option's value)."""
@@ -351,6 +360,7 @@ def _builder_context(session: Session, editing: Segment | None, locale: str) -> 
         "tags": [(t.name, t.name) for t in tags.all_tags(session)],
         "touchpoint_groups": [(builder.GROUP + g, GROUP_LABELS[g]) for g in GROUPS],
         "touchpoints": [(t.code, t.name or t.code) for t in touchpoints.list_touchpoints(session)],
+        "traits": _traits(session, locale),
         "stores": [(str(s.id), s.name) for s in staff.list_stores(session)],
         "owners": [(str(g.id), g.name) for g in staff.list_staff(session)],
         "stages": LIFECYCLE_STAGES,
