@@ -85,7 +85,7 @@ def variant_env(folder: Path, **extra: str) -> dict[str, str]:
 def prepare(data: Path, env: dict[str, str], python: str) -> dict[str, str]:
     """The demo brand in DATA (built if empty), and the values the commands' placeholders take."""
     siyu = [python, "-c", RUN_SIYU]
-    subprocess.run([*siyu, "demo", "--if-empty"], env=env, cwd=data, check=True)
+    subprocess.run([*siyu, "demo", "--if-empty"], env=env, cwd=data, check=True, stdout=sys.stderr)
     codes = json.loads(
         subprocess.run(
             [*siyu, "codes", "list", "--json"],
