@@ -225,3 +225,29 @@ def test_a_codes_routing_table_lists_guides_under_their_store(signed_in, users):
     without = page.index('data-test="route-store"><th colspan="7">无门店')
     assert store_row < page.index(f'data-test="route-{users["other_staff_id"]}"') < without
     assert without < page.index(f'data-test="route-{users["guide_staff_id"]}"')
+
+
+def test_a_team_is_made_and_moved_to_a_store(signed_in, session):
+    with unit_of_work() as s:
+        store = Store(code="t-01", name="坡子街店")
+        s.add(store)
+        s.flush()
+        store_id = store.id
+    client = signed_in("operator")
+    token = csrf_of(client.get("/staff/stores").text)
+    made = client.post(
+        "/staff/teams", data={"csrf_token": token, "name": "小茶团队"}, follow_redirects=False
+    )
+    assert made.status_code == 303
+    moved = client.post(
+        "/staff/teams",
+        data={"csrf_token": token, "name": "小茶团队", "store_id": str(store_id)},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    team = session.scalar(select(Team).where(Team.name == "小茶团队"))
+    assert team.store_id == store_id
+    blank = client.post("/staff/teams", data={"csrf_token": token, "name": ""})
+    assert blank.status_code == 400 and error_beside(blank.text, "name")
+    assert 'data-team="小茶团队"' in client.get("/staff/stores").text
+    assert 'data-test="add-team"' not in signed_in("analyst").get("/staff/stores").text

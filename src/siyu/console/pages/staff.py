@@ -240,13 +240,51 @@ class StoreForm(BaseModel):
 
 
 def _stores_page(request: Request, session: Session, status_code: int = 200, **context):
+    stores = service.stores_with_counts(session)
     return render(
         request,
         "staff_stores.html",
         status_code=status_code,
-        stores=service.stores_with_counts(session),
+        stores=stores,
+        store_names={store.id: store.name for store, _ in stores},
+        teams=service.list_teams(session),
+        team_sizes=_team_sizes(session),
         **context,
     )
+
+
+def _team_sizes(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(Staff.team_id, func.count(Staff.id))
+        .where(Staff.team_id.is_not(None), Staff.status == "active")
+        .group_by(Staff.team_id)
+    )
+    return {team: count for team, count in rows if team is not None}
+
+
+class TeamForm(BaseModel):
+    """A team (a persona account and its assistants, a store's guides): name and store."""
+
+    name: Text200
+    store_id: RowId | None = None
+
+
+@router.post("/staff/teams", response_class=HTMLResponse)
+def save_team(
+    request: Request,
+    session: SessionDep,
+    _: Manager,
+    form: Annotated[Submission[TeamForm], posted(TeamForm)],
+):
+    """Make a team, or move one (named as it is) to another store."""
+    if form.data is None:
+        return _stores_page(request, session, 400, team_form=form)
+    try:
+        service.create_team(session, form.data.name, form.data.store_id)
+    except SiyuError as error:
+        session.rollback()
+        return _stores_page(request, session, error.status, team_form=form.refuse(error))
+    return RedirectResponse("/staff/stores?done=team#teams", status_code=303)
 
 
 @router.get("/staff/stores", response_class=HTMLResponse)
