@@ -25,7 +25,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from siyu.analytics.base import NO_TOUCHPOINT, ReportQuery, bounds, canonical, in_view, people
-from siyu.analytics.present import bars, named
+from siyu.analytics.present import Grouped, bars, named
 from siyu.analytics.runner import Context
 from siyu.core.engines import epoch_seconds
 from siyu.core.i18n import N_
@@ -287,7 +287,10 @@ def table(result: Result, _, names=None) -> tuple[list[str], list[list]]:
         rows.append(
             [
                 _label(row.key, result, _, names),
-                *(f"{s.customers} ({s.rate:.1%})" for s in row.steps),
+                *(
+                    Grouped(f"{s.customers} ({s.rate:.1%})", f"{s.customers:,} ({s.rate:.1%})")
+                    for s in row.steps
+                ),
             ]
         )
     return headers, rows
@@ -335,7 +338,11 @@ def charts(result: Result, _) -> list[dict]:
                         "width": "80%",
                         "label": {"formatter": "{b}: {c}"},
                         "data": [
-                            {"name": label, "value": s.customers}
+                            {
+                                "name": label,
+                                "value": s.customers,
+                                "label": {"formatter": f"{label}: {s.customers:,}"},
+                            }
                             for label, s in zip(labels, steps, strict=True)
                         ],
                     }

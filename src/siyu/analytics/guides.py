@@ -203,7 +203,8 @@ def _rates_chart(result: Result, _, names: dict) -> list[dict]:
     labels = [names.get(str(guide), str(guide)) for _rate, guide in given]
     rates = [round(rate * 100, 1) for rate, _guide in given]
     option = bars(labels, [(_("Execution rate") + " (%)", rates)])
-    option["yAxis"] = {"type": "value", "max": 100}
+    value_axis = option["xAxis"] if option["xAxis"]["type"] == "value" else option["yAxis"]
+    value_axis.update(max=100, axisLabel={"formatter": "{value}%"})
     return [{"title": _("Task execution rate of each guide"), "option": option}]
 
 

@@ -49,6 +49,21 @@ def count(value: float | int | None, digits: int = 2) -> Count:
     return Count(str(value) if isinstance(value, int) else f"{value:.{digits}f}")
 
 
+class Grouped(str):
+    """A cell the CSV writes plainly (1019 (22.4%)) and the console with its thousands grouped
+    (1,019 (22.4%))."""
+
+    grouped: str
+
+    def __new__(cls, text: str, grouped: str) -> Grouped:
+        cell = super().__new__(cls, text)
+        cell.grouped = grouped
+        return cell
+
+    def shown(self) -> str:
+        return self.grouped
+
+
 class Named(str):
     """A store or touchpoint: the CSV writes its text (a touchpoint's code, a store's name, as
     they always did); the console shows its name, with its code on hover."""
