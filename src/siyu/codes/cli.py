@@ -12,7 +12,7 @@ from siyu.codes import service
 from siyu.codes.models import KINDS, TARGET_KINDS, ChannelCode
 from siyu.codes.qr import PRINT_PX, qr_png, qr_svg
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, errors, fail, progress_bar
+from siyu.core.console_out import brand_time, console, emit_json, errors, fail, progress_bar
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import NotFound, SiyuError
 from siyu.core.settings import get_settings
@@ -226,4 +226,6 @@ def show(
     if json_out:
         return emit_json(shown)
     for key, value in shown.items():
+        if key.endswith("_at") and value:  # a time, as people read it: in the brand's zone
+            key, value = f"{key} (brand)", brand_time(value)
         console.print(f"[bold]{key}[/bold]: {value}")
