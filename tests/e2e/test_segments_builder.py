@@ -71,6 +71,7 @@ def test_the_count_follows_every_change_before_a_name_or_key(console, brand, loc
     page.select_option("select[name=aop_0]", "contains")
     page.fill("input[name=value_0]", "王")  # typed: counted after a pause, not per key
     expect(page.locator("[data-test=preview-count]")).to_have_text("1", timeout=15_000)
+    expect(page.locator("[data-test=preview-sample] li")).to_have_text("王小明 c-wang")  # by name
 
     page.select_option("select[name=kind_0]", "owner")  # a guide, picked by name
     page.select_option("select[name=owner_0]", label="张导购")

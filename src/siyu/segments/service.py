@@ -389,6 +389,11 @@ def export_csv(session: Session, segment: Segment) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+def names_of(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    """The customers' names (the `name` trait), for those who have one."""
+    return {c: name for c, (name, _) in _people(session, customer_ids).items() if name}
+
+
 def _people(session: Session, customer_ids: list[int]) -> dict[int, tuple[str, int | None]]:
     """Each customer's name (the `name` trait) and guide."""
     found: dict[int, tuple[str, int | None]] = {}

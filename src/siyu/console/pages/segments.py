@@ -42,6 +42,7 @@ from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
 MEMBERS_SHOWN = 20
+SAMPLE_SHOWN = 10  # of the preview's sample
 EXPORT_HEADERS = (
     N_("Customer ID"),
     N_("User ID"),
@@ -162,7 +163,7 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
     warning for each event, tag, touchpoint, store or guide the rule names that does not exist.
     A costly rule may query the lake until the preview's time limit: it runs in a lake-query
     thread, holding no database connection and none of the threads plain `def` routes run in."""
-    result, error, warnings = None, None, []
+    result, error, warnings, names = None, None, [], {}
     rule, problems = builder.read_rule(form)
     try:
         if rule is not None:
@@ -175,6 +176,8 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
             )
             missing += [("event", e) for e in unknown if e not in recorded]
             warnings = missing
+            shown = [m.customer_id for m in result.sample[:SAMPLE_SHOWN]]
+            names = await run_in_threadpool(_names, shown) if shown else {}
     except SiyuError as failed:
         error = failed
     return render(
@@ -184,6 +187,8 @@ async def preview(request: Request, user: Previewer, form: Fields) -> Response:
         result=result,
         error=error,
         warnings=warnings,
+        names=names,
+        shown=SAMPLE_SHOWN,
         row=_row(form, error),
         problems=[(builder.row_of_field(name), problem) for name, problem in problems.items()],
     )
@@ -196,6 +201,11 @@ def _preview_inputs(rule: Any, editing: str | None) -> tuple[dict, Any, Named, l
     named = named_in(parse_rule(rule, rules.get, editing))
     with unit_of_work() as session:
         return rules, limits, named, _missing(session, named)
+
+
+def _names(customer_ids: list[int]) -> dict[int, str]:
+    with unit_of_work() as session:
+        return segments.names_of(session, customer_ids)
 
 
 def _missing(session: Session, named: Named) -> list[tuple[str, Any]]:
