@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from siyu.core.db import unit_of_work
 from siyu.segments import service as segments
 from siyu.segments.models import Segment, SegmentMember
+from siyu.staff import service as staff
 from siyu.touchpoints import service as touchpoints
 from siyu.users.models import User
 
@@ -210,3 +211,37 @@ def test_members_show_names_and_phones_and_export_in_the_language_and_zone(conso
     shanghai = entered.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
     assert first[1:5] == ["c-wang", "王小明", "13800001111", "张导购"]
     assert first[5] == shanghai
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_every_kind_of_condition_has_a_row(console, brand, locale):
+    with unit_of_work(brand.database) as s:
+        if not any(store.code == "e2e-jingan" for store in staff.list_stores(s)):
+            staff.create_store(s, "e2e-jingan", "静安店")
+    _speak(brand, locale)
+    page = console.page
+    console.sign_in(brand.admin)
+    console.open("/segments/new")
+    rule = page.locator("#preview details pre")
+    choices = {
+        "sequence": ("event_0", "Product Viewed", '"sequence"'),
+        "store": ("store_0", "静安店", '"store"'),
+        "owner": ("owner_0", "李导购", '"owner"'),
+        "lifecycle": ("lifecycle_0", "silent", '"lifecycle"'),
+        "rfm": ("rfm_0", "important_value", '"rfm"'),
+        "first_touchpoint": ("tp_0", "group:store", '"in_group"'),
+        "last_touchpoint": ("tp_0", "group:poster", '"last_touchpoint"'),
+    }
+    by_value = ("group:store", "group:poster", "silent", "important_value", "Product Viewed")
+    for kind, (field, choice, said) in choices.items():
+        page.select_option("select[name=kind_0]", kind)
+        picker = page.locator(f"select[name={field}]")
+        expect(picker).to_be_visible()
+        if choice in by_value:
+            picker.select_option(choice)
+        else:
+            picker.select_option(label=choice)
+        expect(page.locator("[data-test=preview-count]")).to_be_visible(timeout=15_000)
+        page.click("#preview details summary")
+        expect(rule).to_contain_text(said, timeout=15_000)
+    console.shot(f"builder-every-kind-{locale}")
