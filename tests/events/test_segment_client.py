@@ -88,6 +88,12 @@ def test_segment_python_library_delivers_to_siyu(server):
         anonymous_id="device-abc", event="Product Viewed", properties={"product_id": "tea-7"}
     )
     client.flush()
+    # Acknowledged events are applied by the server's inbox processor, a moment later: read the
+    # customer once it has applied them (a `siyu` command now starts faster than that).
+    deadline = time.monotonic() + 30
+    while json.loads(_siyu("lake", "status", "--json", env=env))["received"]:
+        assert time.monotonic() < deadline, "the inbox processor did not apply the events"
+        time.sleep(0.2)
 
     view = json.loads(_siyu("customers", "show", "13812345678", "--json", env=env))
     assert view["traits"]["name"] == "陈静"
