@@ -79,7 +79,7 @@ def test_inside_wecom_the_task_page_carries_the_sdk_and_its_signature(
     guide = signed_in("guide")
     inside = guide.get(f"/tasks/{task_id}", headers={"User-Agent": WECOM_UA}).text
     assert "jwxwork-1.0.0.js" in inside and "jweixin-1.2.0.js" in inside
-    config = json.loads(re.search(r'id="wecom-config">([^<]*)<', inside).group(1))
+    config = json.loads(re.search(r'id="wecom-config"[^>]*>([^<]*)<', inside).group(1))
     assert config["corpid"] == CORP_ID and config["agentid"] == AGENT_ID
     page = get_settings().public_base("http://testserver") + f"/tasks/{task_id}"
     assert config["signature"] == _sha1(
