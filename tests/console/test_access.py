@@ -144,6 +144,26 @@ def _new_staff() -> int:
         return create_staff(s, "Access guide", wecom_userid=f"acc-{next(_serial)}").id
 
 
+def _new_store() -> int:
+    from siyu.staff.service import create_store
+
+    with acting_as("test"), unit_of_work() as s:
+        return create_store(s, f"acc-{next(_serial)}", "Access store").id
+
+
+def _assign_upload(world: World) -> dict:
+    # An id that names nobody: the page answers with its summary, and no owner changes.
+    listing = b"customer_id\n999999\n"
+    return {
+        "data": {"guide_id": str(_new_staff())},
+        "files": {"file": ("list.csv", listing, "text/csv")},
+    }
+
+
+def _assign_api_body(world: World) -> dict:
+    return {"json": {"guide_id": _new_staff(), "customer_ids": [999999]}}
+
+
 def _new_handover() -> int:
     from siyu.staff.handover import hand_over
 
@@ -216,6 +236,20 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/staff/handovers/retry"): Rule("staff.manage"),
     ("GET", "/staff/handovers/{handover_id}"): Rule("staff.view"),
+    # stores, staff and owners without WeCom
+    ("POST", "/staff/new"): Rule("staff.manage", body=_form(name="New guide")),
+    ("GET", "/staff/stores"): Rule("staff.view"),
+    ("POST", "/staff/stores"): Rule("staff.manage", body=_form(code=_unique("st"), name="S")),
+    ("POST", "/staff/stores/{store_id}"): Rule(
+        "staff.manage", body=_form(code=_unique("st"), name="S")
+    ),
+    ("POST", "/staff/teams"): Rule("staff.manage", body=_form(name=_unique("team"))),
+    ("GET", "/staff/assign"): Rule("staff.manage"),
+    ("POST", "/staff/assign"): Rule("staff.manage", frozenset({200}), body=_assign_upload),
+    ("GET", "/staff/owner/{customer_id}"): Rule("staff.manage"),
+    ("POST", "/staff/owner/{customer_id}"): Rule(
+        "staff.manage", body=_form(guide_id=lambda: str(_new_staff()))
+    ),
     # guide tasks (导购任务): a guide sees and does their own
     ("GET", "/tasks"): Rule("tasks.view"),
     ("POST", "/tasks"): Rule("tasks.manage", body=_task_body),
@@ -336,6 +370,25 @@ RULES: dict[tuple[str, str], Rule] = {
         "tasks.do", body=lambda w: {"json": {"customer_id": w.customer_id}}
     ),
     ("POST", "/api/tasks/{task_id}/close"): Rule("tasks.manage"),
+    ("GET", "/api/stores"): Rule("staff.view"),
+    ("POST", "/api/stores"): Rule(
+        "staff.manage",
+        frozenset({201}),
+        body=lambda w: {"json": {"code": _unique("st")(), "name": "S"}},
+    ),
+    ("PATCH", "/api/stores/{store_id}"): Rule(
+        "staff.manage", body=lambda w: {"json": {"name": "X"}}
+    ),
+    ("GET", "/api/teams"): Rule("staff.view"),
+    ("POST", "/api/teams"): Rule("staff.manage", body=lambda w: {"json": {"name": _unique("t")()}}),
+    ("GET", "/api/staff"): Rule("staff.view"),
+    ("POST", "/api/staff"): Rule(
+        "staff.manage", frozenset({201}), body=lambda w: {"json": {"name": "G"}}
+    ),
+    ("PATCH", "/api/staff/{staff_id}"): Rule(
+        "staff.manage", body=lambda w: {"json": {"name": "G"}}
+    ),
+    ("POST", "/api/customers/assign"): Rule("staff.manage", body=_assign_api_body),
     ("GET", "/api/segments"): Rule("segments.view"),
     ("POST", "/api/segments"): Rule("segments.edit", body=_segment_body),
     ("POST", "/api/segments/preview"): Rule("segments.view", body=_rule_body),
@@ -348,6 +401,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/segments/{key}/export.csv"): Rule("segments.view"),
 }
 PARAMS: dict[str, Callable[[World], object]] = {
+    "store_id": lambda w: _new_store(),
     "ref": lambda w: w.customer_id,
     "customer_id": lambda w: w.customer_id,
     "tag_id": lambda w: w.tag_id,
