@@ -203,3 +203,18 @@ def test_a_closed_task_shows_no_done_button_and_refuses_marking(signed_in, users
     guide.cookies.set("siyu_locale", "en")
     english = guide.post(f"/tasks/{task_id}/done", data=form, headers=HTMX)
     assert "the task is closed" in english.headers["HX-Trigger"]
+
+
+def test_an_operator_closes_a_task_from_its_page(signed_in, users):
+    task_id, _ = _guide_task(users)
+    operator = signed_in("operator")
+    page = operator.get(f"/tasks/{task_id}").text
+    assert f'action="/tasks/{task_id}/close"' in page  # the button posts to a route that exists
+    closed = operator.post(
+        f"/tasks/{task_id}/close", data={"csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert closed.status_code == 303 and closed.headers["location"].endswith("done=closed")
+    after = operator.get(closed.headers["location"]).text
+    assert 'data-test="close-task"' not in after
+    with unit_of_work() as s:
+        assert s.get(GuideTask, task_id).status == "closed"

@@ -188,6 +188,12 @@ def mark_done(
     return RedirectResponse(f"/tasks/{task_id}?done=marked#c{customer_id}", status_code=303)
 
 
+@router.post("/tasks/{task_id}/close")
+def close_task(session: SessionDep, _: Manager, task_id: RowId):
+    tasks.close_task(session, task_id)
+    return RedirectResponse(f"/tasks/{task_id}?done=closed", status_code=303)
+
+
 def _is_card_swap(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
