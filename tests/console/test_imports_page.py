@@ -146,7 +146,9 @@ def test_all_or_nothing_with_a_bad_row_writes_nothing_and_names_it(signed_in, se
     _work()
     checked = client.get(f"/imports/{import_id}").text
     assert 'data-test="check-bad"' in checked
-    row = re.search(r'data-test="bad-row"><td class="rownum">(\d+)</td><td>([^<]*)</td>', checked)
+    row = re.search(
+        r'data-test="bad-row"><td class="rownum">(\d+)</td><td><code>([^<]*)</code></td>', checked
+    )
     assert row.groups() == ("5", "amount")
     assert "“12.3x”不是有效金额" in checked  # the service's reason, in the page's language
 
