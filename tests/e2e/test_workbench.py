@@ -50,6 +50,10 @@ def _task(brand, locale: str) -> int:
         return task.id
 
 
+# A card is swapped when the server answers: on a loaded CI machine that can take seconds.
+SWAP_MS = 20_000
+
+
 def _no_full_phone(html: str, where: str) -> None:
     shown = [phone for phone in PHONES if phone in html]
     assert not shown, f"{where} shows a full phone number: {shown}"
@@ -92,14 +96,15 @@ def test_a_guide_at_390px_masks_phones_copies_tags_and_marks_done_in_place(conso
     tag = f"爱红色-{locale}"
     second.locator("[data-test=tag-name]").fill(tag)
     second.locator("[data-test=add-tag]").click()
-    expect(cards.nth(1).locator("[data-test=tags]")).to_contain_text(tag)
+    expect(cards.nth(1).locator("[data-test=tags]")).to_contain_text(tag, timeout=SWAP_MS)
     cards.nth(1).locator("[data-test=note-body]").fill("周六下午到店")
     cards.nth(1).locator("[data-test=add-note]").click()
-    expect(cards.nth(1).locator("[data-test=notes]")).to_contain_text("周六下午到店")
+    notes = cards.nth(1).locator("[data-test=notes]")
+    expect(notes).to_contain_text("周六下午到店", timeout=SWAP_MS)
     before = page.evaluate("window.scrollY")
     assert before > 0
     cards.nth(1).locator("[data-test=mark-done]").click()
-    expect(cards.nth(1).locator("[data-test=mark-done]")).to_have_count(0)
+    expect(cards.nth(1).locator("[data-test=mark-done]")).to_have_count(0, timeout=SWAP_MS)
     expect(cards.nth(1).locator("[data-test=state]")).to_contain_text("✓")
     expect(page.locator("[data-test=done-count]")).to_have_text("1")
     assert page.evaluate("window.scrollY") == before, "the page jumped after marking done"
