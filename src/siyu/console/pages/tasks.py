@@ -4,6 +4,7 @@ its execution per guide; a guide sees their open tasks and marks customers done.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -261,23 +262,11 @@ def tag_customer(
     customer_id: RowId,
 ):
     """A guide tags a customer of theirs from the task: a brand action, not the customer's."""
-    guide = user.staff_id if _is_guide(user) else None
-    tasks.assignment_of(session, task_id, customer_id, guide)  # 404 unless it is theirs
-    if form.data is None:
-        return _jotted(request, session, user, task_id, customer_id, form.errors)
-    try:
-        workbench.tag_customer(
-            session,
-            customer_id,
-            form.data.name,
-            f"user:{user.email}",
-            role=user.role,
-            staff_id=user.staff_id,
-        )
-    except SiyuError as error:
-        session.rollback()
-        return _jotted(request, session, user, task_id, customer_id, error=error)
-    return _jotted(request, session, user, task_id, customer_id, toast=N_("Tag added."))
+    name = form.data.name if form.data else None
+    done = N_("Tag added.")
+    return _jot(
+        request, session, user, task_id, customer_id, form, workbench.tag_customer, name, done
+    )
 
 
 @router.post("/tasks/{task_id}/customers/{customer_id}/notes")
@@ -290,43 +279,46 @@ def add_note(
     customer_id: RowId,
 ):
     """A guide writes down what they learned about a customer of theirs."""
-    guide = user.staff_id if _is_guide(user) else None
-    tasks.assignment_of(session, task_id, customer_id, guide)
-    if form.data is None:
-        return _jotted(request, session, user, task_id, customer_id, form.errors)
-    try:
-        workbench.add_note(
-            session,
-            customer_id,
-            form.data.body,
-            f"user:{user.email}",
-            role=user.role,
-            staff_id=user.staff_id,
-        )
-    except SiyuError as error:
-        session.rollback()
-        return _jotted(request, session, user, task_id, customer_id, error=error)
-    return _jotted(request, session, user, task_id, customer_id, toast=N_("Note saved."))
+    body = form.data.body if form.data else None
+    done = N_("Note saved.")
+    return _jot(request, session, user, task_id, customer_id, form, workbench.add_note, body, done)
 
 
-def _jotted(
+def _jot(
     request: Request,
     session: Session,
     user: User,
     task_id: int,
     customer_id: int,
-    errors: dict | None = None,
-    *,
-    toast: str | None = None,
-    error: SiyuError | None = None,
+    form: Submission[Any],
+    write: Callable[..., object],
+    text: str | None,
+    toast: str,
 ) -> Response:
-    """The card again (htmx), or back to the task at the card (a plain form post)."""
-    problem, params = (error.message, None) if error else (None, None)
-    if errors:
-        field, found = next(iter(errors.items()))
-        problem, params = found.message, found.params
-        error = error or InvalidInput(found.message, field=field)
+    """A card's tag or note: `write` the form's text on a customer of the task (a guide's: only
+    one of theirs), then the card again (htmx), or back to the task at the card (a plain post)."""
+    guide = user.staff_id if _is_guide(user) else None
+    tasks.assignment_of(session, task_id, customer_id, guide)  # 404 unless it is theirs
+    error: SiyuError | None = None
+    params = None
+    if text is None:
+        name, found = next(iter(form.errors.items()))
+        error, params = InvalidInput(found.message, field=name), found.params
+    else:
+        try:
+            write(
+                session,
+                customer_id,
+                text,
+                f"user:{user.email}",
+                role=user.role,
+                staff_id=user.staff_id,
+            )
+        except SiyuError as refused:
+            session.rollback()
+            error = refused
     if _is_card_swap(request):
+        problem = error.message if error else None
         return _card(
             request,
             session,
