@@ -14,6 +14,7 @@ from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput
 from siyu.customers.models import Customer, Identity
+from siyu.profiles import assign as assignment
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
 from siyu.staff import handover, service
@@ -52,6 +53,29 @@ def test_an_assignment_is_recorded_move_by_move_and_skips_what_it_cannot_move():
         )
         moved = s.scalars(select(Customer).where(Customer.id.in_([*owned, *free, kept]))).all()
         assert {(c.owner_id, c.store_id) for c in moved} == {(new.id, store.id)}
+
+
+def test_only_unowned_leaves_customers_with_an_active_guide_be_for_a_segment_and_a_list():
+    with unit_of_work() as s:
+        kept, gone = service.create_staff(s, "在职"), service.create_staff(s, "离职", status="left")
+        new = service.create_staff(s, "导购新")
+        guided, orphaned, free = (
+            _customers(s, 1, kept.id),
+            _customers(s, 1, gone.id),
+            _customers(s, 1),
+        )
+        segment = create_segment(s, "all", "All", {"tag": "VIP"})
+        members = [*guided, *orphaned, *free]
+        s.add_all(
+            SegmentMember(segment_id=segment.id, customer_id=c, entered_at=NOW) for c in members
+        )
+        segment.refreshed_at = NOW
+        s.flush()
+        done = assignment.assign_segment(s, "all", new.id, "test", only_unowned=True)
+        assert (done.moved, done.skipped) == (2, {"has_a_guide": 1})
+        assert s.get_one(Customer, guided[0]).owner_id == kept.id
+        listed = assignment.assign_list(s, f"{guided[0]}\n", new.id, "test", only_unowned=True)
+        assert (listed.moved, listed.skipped) == (0, {"has_a_guide": 1})
 
 
 def test_customers_go_only_to_an_active_guide_or_persona():

@@ -20,9 +20,8 @@ def assign_segment(
     segment = segments.find_segment(session, key)
     if segment.refreshed_at is None:
         raise InvalidInput(N_("refresh the segment first: it has no members yet"), field="segment")
-    return handover.assign_customers(
-        session, segments.member_ids(session, segment), staff_id, actor
-    )
+    members = segments.member_ids(session, segment)
+    return handover.assign_customers(session, members, staff_id, actor, only_unowned=only_unowned)
 
 
 def assign_list(
