@@ -67,6 +67,17 @@ def test_a_card_carries_phone_contact_tags_latest_orders_and_notes(session):
     assert [n.body for n in card.notes] == ["喜欢红色"]
 
 
+def test_a_card_shows_each_customers_latest_notes_newest_first(session):
+    ids = _brand()
+    for n in range(1, 6):
+        workbench.add_note(session, ids["fang"], f"fang {n}", "user:g", role="admin", staff_id=None)
+    workbench.add_note(session, ids["na"], "na 1", "user:g", role="admin", staff_id=None)
+    customers = [session.get(Customer, ids["fang"]), session.get(Customer, ids["na"])]
+    found = workbench.cards(session, customers)
+    assert [n.body for n in found[ids["fang"]].notes] == ["fang 5", "fang 4", "fang 3"]
+    assert [n.body for n in found[ids["na"]].notes] == ["na 1"]
+
+
 def test_notes_and_tags_by_a_guide_are_not_the_customers_activity(session):
     ids = _brand()
     events_before = session.scalar(select(func.count()).select_from(OutboxEvent))

@@ -110,18 +110,25 @@ def _latest_orders(session: Session, ids: list[int]) -> list[dict]:
 
 
 def _latest_notes(session: Session, ids: list[int]) -> list[CustomerNote]:
+    """Each customer's LATEST_NOTES latest notes, newest first (the older ones stay unread)."""
     notes: list[CustomerNote] = []
     for start in range(0, len(ids), CHUNK):
-        found = session.scalars(
-            select(CustomerNote)
+        rank = (
+            func.row_number()
+            .over(partition_by=CustomerNote.customer_id, order_by=CustomerNote.id.desc())
+            .label("rank")
+        )
+        ranked = (
+            select(CustomerNote.id, rank)
             .where(CustomerNote.customer_id.in_(ids[start : start + CHUNK]))
+            .subquery()
+        )
+        notes += session.scalars(
+            select(CustomerNote)
+            .join(ranked, ranked.c.id == CustomerNote.id)
+            .where(ranked.c.rank <= LATEST_NOTES)
             .order_by(CustomerNote.customer_id, CustomerNote.id.desc())
         )
-        seen: dict[int, int] = {}
-        for note in found:
-            seen[note.customer_id] = seen.get(note.customer_id, 0) + 1
-            if seen[note.customer_id] <= LATEST_NOTES:
-                notes.append(note)
     return notes
 
 
