@@ -88,23 +88,12 @@ class StaffOut(BaseModel):
 
 
 def store_out(store: Store) -> StoreOut:
-    return StoreOut(id=store.id, code=store.code, name=store.name, city=store.city)
+    return StoreOut.model_validate(store, from_attributes=True)
 
 
 def team_out(team: Team) -> TeamOut:
-    return TeamOut(id=team.id, name=team.name, store_id=team.store_id)
+    return TeamOut.model_validate(team, from_attributes=True)
 
 
 def staff_out(staff: Staff) -> StaffOut:
-    return StaffOut(
-        id=staff.id,
-        name=staff.name,
-        role=staff.role,
-        status=staff.status,
-        store_id=staff.store_id,
-        team_id=staff.team_id,
-        manager_id=staff.manager_id,
-        wecom_userid=staff.wecom_userid,
-        contact_limit=staff.contact_limit,
-        contact_way_url=staff.contact_way_url,
-    )
+    return StaffOut.model_validate(staff, from_attributes=True)
