@@ -78,6 +78,18 @@ def test_only_unowned_leaves_customers_with_an_active_guide_be_for_a_segment_and
         assert (listed.moved, listed.skipped) == (0, {"has_a_guide": 1})
 
 
+def test_a_customer_merged_twice_is_followed_to_the_one_that_stayed():
+    with unit_of_work() as s:
+        guide = service.create_staff(s, "导购")
+        first, middle, last = _customers(s, 3)
+        s.get_one(Customer, first).merged_into_id = middle
+        s.get_one(Customer, middle).merged_into_id = last
+        s.flush()
+        done = handover.assign_customers(s, [first, middle], guide.id, "test")
+        assert (done.moved, done.skipped) == (1, {"repeated": 1})
+        assert s.get_one(Customer, last).owner_id == guide.id
+
+
 def test_customers_go_only_to_an_active_guide_or_persona():
     with unit_of_work() as s:
         left = service.create_staff(s, "走了", status="left")

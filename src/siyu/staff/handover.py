@@ -31,7 +31,6 @@ from siyu.core.i18n import N_
 from siyu.core.limits import is_whole_number
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer, Identity
-from siyu.customers.service import survivor
 from siyu.staff.models import Handover, HandoverMove, Staff
 from siyu.staff.service import _own
 
@@ -479,31 +478,39 @@ class Named(NamedTuple):
 def _survivors(session: Session, customer_ids: Sequence[int], result: Assignment) -> list[Named]:
     """The customers named, in order, each once; merged ones followed to their survivor."""
     wanted = list(customer_ids)
-    found: dict[int, tuple[Named, int | None]] = {}
-    distinct = list(dict.fromkeys(wanted))
-    for start in range(0, len(distinct), 500):
-        rows = session.execute(
-            select(Customer.id, Customer.owner_id, Customer.merged_into_id).where(
-                Customer.id.in_(distinct[start : start + 500])
-            )
-        )
-        found.update((i, (Named(i, owner), merged)) for i, owner, merged in rows)
+    rows = _owners(session, set(wanted))
+    # Merges are followed a level at a time for all the customers at once, not one by one.
+    while further := {m for _, m in rows.values() if m is not None and m not in rows}:
+        rows |= _owners(session, further)
     seen: set[int] = set()
     customers = []
     for customer_id in wanted:
-        if customer_id not in found:
+        if customer_id not in rows:
             result.skip("not_found", customer_id)
             continue
-        customer, merged_into = found[customer_id]
-        if merged_into is not None:
-            kept = survivor(session, session.get_one(Customer, customer_id))
-            customer = Named(kept.id, kept.owner_id)
-        if customer.id in seen:
+        kept = customer_id
+        while (merged_into := rows[kept][1]) is not None:
+            kept = merged_into
+        if kept in seen:
             result.skip("repeated", customer_id)
             continue
-        seen.add(customer.id)
-        customers.append(customer)
+        seen.add(kept)
+        customers.append(Named(kept, rows[kept][0]))
     return customers
+
+
+def _owners(session: Session, customer_ids: set[int]) -> dict[int, tuple[int | None, int | None]]:
+    """Each customer's guide and the customer it was merged into, by customer id."""
+    found: dict[int, tuple[int | None, int | None]] = {}
+    ordered = sorted(customer_ids)
+    for start in range(0, len(ordered), 500):
+        rows = session.execute(
+            select(Customer.id, Customer.owner_id, Customer.merged_into_id).where(
+                Customer.id.in_(ordered[start : start + 500])
+            )
+        )
+        found.update((i, (owner, merged)) for i, owner, merged in rows)
+    return found
 
 
 def _active_staff(session: Session, staff_ids: set[int | None]) -> set[int]:
