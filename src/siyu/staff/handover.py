@@ -32,7 +32,7 @@ from siyu.core.limits import is_whole_number
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer, Identity
 from siyu.staff.models import Handover, HandoverMove, Staff
-from siyu.staff.service import _own
+from siyu.staff.service import _own, owned_by
 
 STRATEGIES = ("least_loaded", "round_robin", "by_store")
 REASONS = ("leaving", "moving")
@@ -439,7 +439,6 @@ def _record_assignment(
     # In bulk statements (a segment can hold 100,000 customers): the handover and its moves are
     # the record of who gave which customer to whom, from whom, and when.
     now = utcnow()
-    owner = {"owner_id": target.id} | ({"store_id": target.store_id} if target.store_id else {})
     for start in range(0, len(moving), 500):
         chunk = moving[start : start + 500]
         session.execute(
@@ -462,7 +461,7 @@ def _record_assignment(
         session.execute(
             update(Customer)
             .where(Customer.id.in_([c.id for c in chunk]))
-            .values(**owner)
+            .values(**owned_by(target))
             .execution_options(synchronize_session=False)
         )
     session.expire_all()  # customers loaded before see their new guide

@@ -343,6 +343,10 @@ def _customers_by_identity(session: Session, keys: list[Key]) -> dict[Key, int]:
 
 
 def _own(customer: Customer, staff: Staff) -> None:
-    customer.owner_id = staff.id
-    if staff.store_id is not None:
-        customer.store_id = staff.store_id
+    for name, value in owned_by(staff).items():
+        setattr(customer, name, value)
+
+
+def owned_by(staff: Staff) -> dict[str, int]:
+    """A customer's columns once this staff member owns them: the owner's store becomes theirs."""
+    return {"owner_id": staff.id} | ({"store_id": staff.store_id} if staff.store_id else {})
