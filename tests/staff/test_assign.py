@@ -14,6 +14,7 @@ from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput
 from siyu.customers.models import Customer, Identity
+from siyu.customers.service import read_list
 from siyu.profiles import assign as assignment
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
@@ -74,7 +75,7 @@ def test_only_unowned_leaves_customers_with_an_active_guide_be_for_a_segment_and
         done = assignment.assign_segment(s, "all", new.id, "test", only_unowned=True)
         assert (done.moved, done.skipped) == (2, {"has_a_guide": 1})
         assert s.get_one(Customer, guided[0]).owner_id == kept.id
-        listed = assignment.assign_list(s, f"{guided[0]}\n", new.id, "test", only_unowned=True)
+        listed = assignment.assign_list(s, [str(guided[0])], new.id, "test", only_unowned=True)
         assert (listed.moved, listed.skipped) == (0, {"has_a_guide": 1})
 
 
@@ -106,14 +107,18 @@ def test_a_list_names_customers_by_phone_or_id_with_or_without_a_header():
         ids = _customers(s, 3)
         s.add(Identity(type="phone", value="13800138000", customer_id=ids[0]))
         s.flush()
-        found, unknown = service.customers_in_list(
+        found, unknown = _listed(
             s, f"13800138000\n+86 138-0013-8000\n{ids[1]}\n13900000000\nnobody\n\n"
         )
         assert found == [ids[0], ids[0], ids[1]] and unknown == ["13900000000", "nobody"]
-        found, unknown = service.customers_in_list(s, f"customer_id\n{ids[2]}\n")
+        found, unknown = _listed(s, f"customer_id\n{ids[2]}\n")
         assert found == [ids[2]] and unknown == []
-        found, unknown = service.customers_in_list(s, "\ufeff手机号,姓名\n13800138000,张三\n")
+        found, unknown = _listed(s, "\ufeff手机号,姓名\n13800138000,张三\n")
         assert found == [ids[0]] and unknown == []
+
+
+def _listed(s, text: str) -> tuple[list[int], list[str]]:
+    return assignment.customers_in_list(s, read_list(text.encode()))
 
 
 def test_stores_are_validated_by_field_and_codes_stay_unique():

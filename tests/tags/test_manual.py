@@ -6,6 +6,7 @@ import pytest
 
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput
+from siyu.customers import service as customers
 from siyu.segments import service as segments
 from siyu.tags import bulk, enterprise
 from siyu.tags.service import (
@@ -48,7 +49,7 @@ def test_history_says_who_added_and_removed_a_tag():
 def test_bulk_from_a_list_of_ids_and_phones_and_from_a_segment():
     brand = _brand()
     ann, bob = brand.customer_id("ann"), brand.customer_id("bob")
-    refs = bulk.read_refs(f"phone\n13800138002\n{ann}\nnobody\n".encode())
+    refs = customers.read_list(f"phone\n13800138002\n{ann}\nnobody\n".encode())
     with unit_of_work() as s:
         found, missing = bulk.resolve_refs(s, refs)
         assert (found, missing) == ({ann, bob}, ["nobody"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -50,6 +53,74 @@ def customer_of(session: Session, kind: str, value: str) -> Customer | None:
     )
     customer = session.get(Customer, customer_id) if customer_id else None
     return survivor(session, customer) if customer else None
+
+
+LIST_LIMIT = 200_000
+LIST_HEADERS = frozenset(
+    {"id", "customer_id", "customer", "user_id", "phone", "mobile", "手机", "手机号", "电话"}
+    | {"客户id", "客户编号"}
+)
+CHUNK = 500
+
+
+def read_list(data: bytes) -> list[str]:
+    """The customers an uploaded list names: its first column (a CSV, or one value a line),
+    without a header row such as `phone` or `customer_id`."""
+    text = data.decode("utf-8-sig", errors="replace")
+    refs = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+    if refs and refs[0].lower() in LIST_HEADERS:
+        refs = refs[1:]
+    if len(refs) > LIST_LIMIT:
+        raise InvalidInput(N_("at most 200,000 customers at a time"), field="file")
+    return refs
+
+
+def customers_by_ref(session: Session, refs: Iterable[str]) -> dict[str, int]:
+    """Each reference of a list that names a customer, to that customer's id, in a few queries.
+
+    A number under 11 digits is a customer id (a merged customer leads to the one it went into);
+    anything else is a phone, in any usual form, or another identity value.
+    """
+    keys: dict[str, int | str] = {}  # a customer id, or an identity's value
+    for ref in refs:
+        text = ref.strip()
+        if text.isdecimal() and len(text) < 11:
+            keys[ref] = int(text)
+        elif text:
+            keys[ref] = ids.normalize_phone(text) or text
+    by_id = _by_id(session, {key for key in keys.values() if isinstance(key, int)})
+    by_value = _by_value(session, list({key for key in keys.values() if isinstance(key, str)}))
+    found = {}
+    for ref, key in keys.items():
+        customer = by_id.get(key) if isinstance(key, int) else by_value.get(key)
+        if customer:
+            found[ref] = customer
+    return found
+
+
+def _by_id(session: Session, numbers: set[int]) -> dict[int, int]:
+    found, wanted = {}, sorted(numbers)
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(Customer.id, Customer.merged_into_id).where(
+                Customer.id.in_(wanted[start : start + CHUNK])
+            )
+        )
+        for customer_id, merged_into in rows:
+            found[customer_id] = merged_into or customer_id
+    return found
+
+
+def _by_value(session: Session, values: list[str]) -> dict[str, int]:
+    found = {}
+    for start in range(0, len(values), CHUNK):
+        rows = session.execute(
+            select(Identity.value, Identity.customer_id).where(
+                Identity.value.in_(values[start : start + CHUNK])
+            )
+        )
+        found.update({value: customer_id for value, customer_id in rows})
+    return found
 
 
 def recorded_customer(session: Session, kind: str, value: str) -> Customer:

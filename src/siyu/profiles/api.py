@@ -46,8 +46,7 @@ def assign(body: AssignRequest, session: SessionDep, token: Assigner) -> dict:
             session, body.segment, body.guide_id, actor, only_unowned=only
         )
     elif body.phones is not None:
-        listing = "phone\n" + "\n".join(body.phones)
-        done = assignment.assign_list(session, listing, body.guide_id, actor, only_unowned=only)
+        done = assignment.assign_list(session, body.phones, body.guide_id, actor, only_unowned=only)
     else:
         ids = body.customer_ids or []
         done = handover.assign_customers(session, ids, body.guide_id, actor, only_unowned=only)

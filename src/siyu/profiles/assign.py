@@ -3,13 +3,15 @@ each customer a recorded move (staff.handover.assign_customers), with or without
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import InvalidInput
 from siyu.core.i18n import N_
+from siyu.customers import service as customers
 from siyu.segments import service as segments
 from siyu.staff import handover
-from siyu.staff import service as staff
 
 
 def assign_segment(
@@ -25,13 +27,21 @@ def assign_segment(
 
 
 def assign_list(
-    session: Session, text: str, staff_id: int, actor: str, *, only_unowned: bool = False
+    session: Session, refs: Sequence[str], staff_id: int, actor: str, *, only_unowned: bool = False
 ) -> handover.Assignment:
-    """Give the customers a list names (phones or customer ids, one a line) to one guide."""
+    """Give the customers a list names (customer ids or phones, `customers.read_list`) to one
+    guide; the references that name nobody are counted as not found."""
     handover.check_taker(session, staff_id, "guide")
-    customer_ids, unknown = staff.customers_in_list(session, text)
-    if not customer_ids and not unknown:
+    if not refs:
         raise InvalidInput(N_("the list names no customer"), field="file")
+    customer_ids, unknown = customers_in_list(session, refs)
     return handover.assign_customers(
         session, customer_ids, staff_id, actor, unknown=unknown, only_unowned=only_unowned
     )
+
+
+def customers_in_list(session: Session, refs: Sequence[str]) -> tuple[list[int], list[str]]:
+    """The customers a list names, in its order (repeats kept), and the references that named
+    nobody."""
+    found = customers.customers_by_ref(session, refs)
+    return [found[r] for r in refs if r in found], [r for r in refs if r not in found]

@@ -124,9 +124,11 @@ def assign(
     if (segment is None) == (file is None):
         fail(InvalidInput("give one of --segment or --file", field="segment"))
     try:
-        text = file.read_text(encoding="utf-8-sig") if file is not None else ""
-    except (OSError, UnicodeDecodeError) as error:
+        refs = customers.read_list(file.read_bytes()) if file is not None else []
+    except OSError as error:
         fail(InvalidInput(f"cannot read the file: {error}", field="file"))
+    except SiyuError as error:
+        fail(error)
     try:
         with acting_as("cli"), unit_of_work() as session:
             if segment is not None:
@@ -135,7 +137,7 @@ def assign(
                 )
             else:
                 done = assignment.assign_list(
-                    session, text, guide, "cli", only_unowned=only_unowned
+                    session, refs, guide, "cli", only_unowned=only_unowned
                 )
     except SiyuError as error:
         fail(error)

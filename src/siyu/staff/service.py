@@ -6,8 +6,6 @@ added); the owner's store becomes the customer's store.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
-from siyu.customers.identity import normalize_phone
 from siyu.customers.models import Customer, Identity
 from siyu.customers.service import survivor
 from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Staff, Store, Team
@@ -282,46 +279,6 @@ def assign_owners(session: Session, owners: Mapping[Key, int]) -> int:
             changed.add(customer.id)
     session.flush()
     return len(changed)
-
-
-PHONE_HEADERS = {"phone", "mobile", "手机", "手机号", "电话"}
-ID_HEADERS = {"customer_id", "id", "customer", "客户id", "客户编号"}
-LIST_LIMIT = 100_000
-
-
-def customers_in_list(session: Session, text: str) -> tuple[list[int], list[str]]:
-    """The customers a list names, one a line (phones or customer ids, first column; a header
-    row `phone` / `customer_id` says which), and the lines that named nobody.
-
-    Without a header, a value that reads as a phone number is one; a whole number is an id.
-    """
-    rows = [
-        row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(c.strip() for c in row)
-    ]
-    if len(rows) > LIST_LIMIT:
-        raise InvalidInput(N_("a list holds up to 100,000 lines"), field="file")
-    kind = None
-    if rows and rows[0][0].strip().lower() in PHONE_HEADERS | ID_HEADERS:
-        kind = "phone" if rows[0][0].strip().lower() in PHONE_HEADERS else "id"
-        rows = rows[1:]
-    refs = [row[0].strip() for row in rows]
-    phones: dict[str, str] = {}
-    ids: dict[str, int] = {}
-    for ref in refs:
-        phone = normalize_phone(ref) if kind != "id" else None
-        if phone and (kind == "phone" or len(re.sub(r"\D", "", ref)) >= 11):
-            phones[ref] = phone
-        elif kind != "phone" and ref.isdigit() and len(ref) < 19:
-            ids[ref] = int(ref)
-    found = _customers_by_identity(session, [("phone", p) for p in set(phones.values())])
-    customer_ids, unknown = [], []
-    for ref in refs:
-        customer_id = found.get(("phone", phones[ref])) if ref in phones else ids.get(ref)
-        if customer_id is None:
-            unknown.append(ref)
-        else:
-            customer_ids.append(customer_id)
-    return customer_ids, unknown
 
 
 def _customers_by_identity(session: Session, keys: list[Key]) -> dict[Key, int]:

@@ -18,8 +18,8 @@ from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted, read_form
 from siyu.core.limits import RowId, Text, Text64, Text200
+from siyu.customers import service as customers
 from siyu.customers.models import Customer
-from siyu.customers.service import find_customer
 from siyu.profiles import assign as assignment
 from siyu.segments import service as segments
 from siyu.staff import handover as handovers
@@ -399,13 +399,8 @@ def _assign(session: Session, form: BulkAssign, data: bytes, actor: str) -> hand
         return assignment.assign_segment(
             session, form.segment, form.guide_id, actor, only_unowned=only
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            N_("the file is not UTF-8 text (save it as CSV UTF-8)"), field="file"
-        ) from error
-    return assignment.assign_list(session, text, form.guide_id, actor, only_unowned=only)
+    refs = customers.read_list(data)
+    return assignment.assign_list(session, refs, form.guide_id, actor, only_unowned=only)
 
 
 class OwnerChange(BaseModel):
@@ -415,7 +410,7 @@ class OwnerChange(BaseModel):
 @router.get("/staff/owner/{customer_id}", response_class=HTMLResponse)
 def owner_form(request: Request, session: SessionDep, _: Manager, customer_id: RowId):
     """The customer page's guide picker (loaded into it, so that page needs no staff list)."""
-    customer = find_customer(session, customer_id)
+    customer = customers.find_customer(session, customer_id)
     return render(request, "staff_owner_form.html", customer=customer, guides=_takers(session))
 
 
@@ -428,7 +423,7 @@ def change_owner(
 ):
     if form.data is None:
         raise InvalidInput(N_("choose a guide"), field="guide_id")
-    customer = find_customer(session, customer_id)
+    customer = customers.find_customer(session, customer_id)
     handovers.assign_customers(session, [customer.id], form.data.guide_id, f"user:{user.email}")
     return RedirectResponse(f"/customers/{customer.id}?owner=changed", status_code=303)
 

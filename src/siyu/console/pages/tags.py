@@ -21,6 +21,7 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import Submission, one_of, posted, read_form
 from siyu.core.i18n import N_
 from siyu.core.limits import MAX_DAYS, Text40, Text64
+from siyu.customers import service as customers
 from siyu.segments import lifecycle
 from siyu.segments import service as segments
 from siyu.tags import bulk, service
@@ -161,7 +162,7 @@ def _start_bulk(session: Session, user: User, form: BulkTagging, data: bytes) ->
         segments.find_segment(session, form.segment)
     found: set[int] = set()
     if data:
-        found, _ = bulk.resolve_refs(session, bulk.read_refs(data))
+        found, _ = bulk.resolve_refs(session, customers.read_list(data))
     bulk.enqueue_bulk(
         session,
         chosen,
