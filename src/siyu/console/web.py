@@ -22,7 +22,7 @@ from siyu.core.errors import Forbidden
 from siyu.core.i18n import N_
 from siyu.core.permissions import can
 from siyu.events.catalogue import TRACK, display_name
-from siyu.profiles.service import mask_phone, mask_phones
+from siyu.profiles.service import mask_phone, mask_phones, sees_full_phones
 from siyu.settings import labels
 from siyu.users.models import User, WebSession
 from siyu.users.service import session_user
@@ -66,8 +66,10 @@ class CsrfFailed(Forbidden):
 _DECIMAL = re.compile(r"-?[1-9]\d{3,}(\.\d+)?")  # four digits or more before any point
 
 
-def _names_a_phone(text: str) -> bool:
-    return mask_phones(text) != text
+def keeps_phone_from(user: User | None, text: str) -> bool:
+    """Whether `text` names a phone number this user may not see in full (a guide's phone
+    search): a page does not write it back."""
+    return user is not None and not sees_full_phones(user.role) and mask_phones(text) != text
 
 
 def grouped(cell: Any) -> Any:
@@ -158,12 +160,13 @@ def render(request: Request, template: str, status_code: int = 200, **context):
     web = getattr(request.state, "web", None)
     locale = request_locale(request, user)
     query = f"?{request.url.query}" if request.url.query else ""
-    if user is not None and user.role == "guide" and _names_a_phone(unquote_plus(query)):
-        query = ""  # a guide's phone search is not written back into the page
+    if keeps_phone_from(user, unquote_plus(query)):
+        query = ""
     context.update(
         user=user,
         locale=locale,
         csrf_token=web.csrf_token if web else "",
+        full_phones=user is not None and sees_full_phones(user.role),
         csp_nonce=request.state.csp_nonce,
         path=request.url.path,
         here=request.url.path + query,  # the language switch comes back with the filters

@@ -80,9 +80,8 @@ class Viewer:
         return self.role == "guide"
 
     def may_see_phone(self, owner_id: int | None = None) -> bool:
-        """Guides see phones masked (138****8000), of their own customers too: a guide's phone
-        is easily lost or shared, and a customer's number leaves with a guide who leaves."""
-        return not self.is_guide
+        """Guides see phones masked (138****8000), of their own customers too."""
+        return service.sees_full_phones(self.role)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,13 @@ from siyu.tags.service import family_tags
 _MOBILE = re.compile(r"(?<!\d)((?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
 
 
+def sees_full_phones(role: str) -> bool:
+    """Whether this role sees phone numbers in full, wherever it looks (console, API): guides
+    never do, their own customers' neither (a guide's phone is easily lost or shared, and a
+    customer's number would leave with a guide who leaves)."""
+    return role != "guide"
+
+
 def mask_phone(value: str | None) -> str:
     """138****5678: a phone number as a guide sees it (the first three and last four digits)."""
     if not value:
@@ -113,7 +120,7 @@ def customer_360(
         "latest_events": [_event(e) for e in latest],
         "merges": [_merge(m) for m in merges],
     }
-    return _as_guide_sees(view) if role == "guide" else view
+    return view if sees_full_phones(role) else _as_guide_sees(view)
 
 
 def _as_guide_sees(view: dict) -> dict:

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy.orm import Session
 
-from siyu.console.web import allowed, render
+from siyu.console.web import allowed, keeps_phone_from, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.forms import Submission, one_of, posted, queried
@@ -20,7 +20,6 @@ from siyu.customers import service
 from siyu.customers.service import find_visible_customer
 from siyu.profiles import search
 from siyu.profiles.search import CustomerFilter, CustomerPage, Viewer
-from siyu.profiles.service import mask_phones
 from siyu.tags import service as tags
 from siyu.tasks import workbench
 from siyu.users.models import User
@@ -135,9 +134,7 @@ def _search_text(query: Submission[CustomerQuery], filters: CustomerFilter, user
     """The search box as the page comes back: what was typed, but a guide's phone number only
     masked (a guide never sees a full number on a page, not even one they typed)."""
     typed = str(query.values.get("q", "")) if query.errors else filters.q
-    if user.role == "guide" and mask_phones(typed) != typed:
-        return ""
-    return typed
+    return "" if keeps_phone_from(user, typed) else typed
 
 
 def _list_context(filters: CustomerFilter, cursor: int | None, page: CustomerPage) -> dict:
