@@ -140,16 +140,16 @@ def _guide(session: Session, landing: Landing) -> Routed:
 
 
 def _help(session: Session, landing: Landing, routed: Routed | None) -> Help:
-    """What the help page can offer: the routed guide (else the code's own), their store (else
-    the code's) and a mini-program path."""
-    guide = None
-    if routed is None or routed.staff_id is None:
+    """What the help page can offer: the routed guide (else the code's own), the code's store
+    (else that guide's) and a mini-program path."""
+    if routed is not None and routed.staff_id is not None:
+        name, url, guide_store = routed.name, routed.url, routed.store_id
+    else:
         guide = session.get(Staff, landing.staff_id) if landing.staff_id else None
-    name = routed.name if guide is None and routed else guide.name if guide else None
-    url = routed.url if guide is None and routed else guide.contact_way_url if guide else None
-    store_id = landing.store_id or (routed.store_id if routed else None)
-    if store_id is None and guide is not None:
-        store_id = guide.store_id
+        name, url, guide_store = (
+            (guide.name, guide.contact_way_url, guide.store_id) if guide else (None, None, None)
+        )
+    store_id = landing.store_id or guide_store
     store = session.get(Store, store_id) if store_id else None
     path = landing.target if landing.target_kind == "mini_program" and landing.target else None
     return Help(
