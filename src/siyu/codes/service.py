@@ -47,18 +47,20 @@ KIND_GROUPS = {
 }
 
 
-# What a code's target needs from the platform, to make its QR code (the API) and to be told
-# of the add or follow it brings (the callback): setting names, as Settings spells them.
+# What a code's target needs from the platform: its API, to make the QR code, and its callback,
+# to be told of the add or follow the QR code brings. Setting names, as Settings spells them.
 PLATFORM_SETTINGS = {
-    "wecom_contact_way": ("wecom_corp_id", "wecom_secret", "wecom_token", "wecom_aes_key"),
-    "official_account_qr": ("wechat_app_id", "wechat_secret", "wechat_token"),
+    "wecom_contact_way": (("wecom_corp_id", "wecom_secret"), ("wecom_token", "wecom_aes_key")),
+    "official_account_qr": (("wechat_app_id", "wechat_secret"), ("wechat_token",)),
 }
 
 
-def missing_settings(target_kind: str) -> list[str]:
-    """The SIYU_* settings a code opening `target_kind` needs and this site lacks."""
+def missing_settings(target_kind: str, *, api_only: bool = False) -> list[str]:
+    """The SIYU_* settings a code opening `target_kind` needs (with `api_only`: to make its QR
+    code) and this site lacks."""
     settings = get_settings()
-    needed = PLATFORM_SETTINGS.get(target_kind, ())
+    api, callback = PLATFORM_SETTINGS.get(target_kind, ((), ()))
+    needed = api if api_only else api + callback
     return [f"SIYU_{name.upper()}" for name in needed if not getattr(settings, name)]
 
 

@@ -245,6 +245,7 @@ def _code_page(request, session, channel, period, end, found, status_code=200, *
         target_labels=TARGET_LABELS,
         weekday_labels=WEEKDAY_LABELS,
         missing=service.missing_settings(channel.target_kind),
+        not_connected=NOT_CONNECTED.get(channel.target_kind),
         is_local=_is_local(url),
         contact_way=session.scalar(select(ContactWay).where(ContactWay.code == channel.code)),
         scene_qr=session.scalar(select(SceneQrCode).where(SceneQrCode.code == channel.code)),
@@ -295,38 +296,42 @@ def save_routes(request: Request, session: SessionDep, _: Manager, code: str, fo
 def make_contact_way(request: Request, session: SessionDep, _: Manager, code: str):
     """WeCom's 联系我 QR code for this code's guides (state = the code), as `siyu wecom
     contact-way` makes it; a code that opens a contact way then redirects a scan to it."""
-    return _make_on_platform(request, session, code, create_contact_way, WECOM, "contact-way")
+    return _make_on_platform(
+        request, session, code, create_contact_way, "wecom_contact_way", "contact-way"
+    )
 
 
 @router.post("/codes/{code}/scene-qr", response_class=HTMLResponse)
 def make_scene_qr(request: Request, session: SessionDep, _: Manager, code: str):
     """The official account's permanent scene QR code (scene = the code), as `siyu wechat qr`."""
-    return _make_on_platform(request, session, code, create_scene_qr, OFFICIAL_ACCOUNT, "scene-qr")
+    return _make_on_platform(
+        request, session, code, create_scene_qr, "official_account_qr", "scene-qr"
+    )
 
 
-# The settings a platform's API needs before anything can be made there.
-API_SETTINGS = {
-    WECOM: ("SIYU_WECOM_CORP_ID", "SIYU_WECOM_SECRET"),
-    OFFICIAL_ACCOUNT: ("SIYU_WECHAT_APP_ID", "SIYU_WECHAT_SECRET"),
-}
+# A code's target kind → the platform that makes its QR code, and what to say while it is not
+# connected (the code's page says it too).
+PLATFORMS = {"wecom_contact_way": WECOM, "official_account_qr": OFFICIAL_ACCOUNT}
 NOT_CONNECTED = {
-    WECOM: N_("WeCom is not connected: set %(settings)s in Siyu's environment, then restart it."),
-    OFFICIAL_ACCOUNT: N_(
+    "wecom_contact_way": N_(
+        "WeCom is not connected: set %(settings)s in Siyu's environment, then restart it."
+    ),
+    "official_account_qr": N_(
         "The official account is not connected: set %(settings)s in Siyu's environment, "
         "then restart it."
     ),
 }
 
 
-def _make_on_platform(request, session, code: str, make, platform: str, done: str):
+def _make_on_platform(request, session, code: str, make, target_kind: str, done: str):
     channel = _code_or_404(session, code)
-    refused = _not_connected(platform)  # first: the guides' UserIDs matter only once it is
+    refused = _not_connected(target_kind)  # first: the guides' UserIDs matter only once it is
     if refused is None:
         try:
             make(session, channel.code)  # what the platform gave back, committed with the request
         except (SiyuError, WeChatClientException) as failure:
             session.rollback()
-            refused = _explained(platform, failure)
+            refused = _explained(PLATFORMS[target_kind], failure)
     if refused is not None:
         shown, status = refused
         chosen = chosen_period(None, None)
@@ -343,13 +348,12 @@ def _explained(platform: str, failure: Exception) -> tuple[FieldError, int]:
     return FieldError(failure.message), failure.status
 
 
-def _not_connected(platform: str) -> tuple[FieldError, int] | None:
+def _not_connected(target_kind: str) -> tuple[FieldError, int] | None:
     """The platform's API settings this site lacks, as the page's error (503), if any."""
-    settings = get_settings()
-    unset = [name for name in API_SETTINGS[platform] if not getattr(settings, name[5:].lower())]
+    unset = service.missing_settings(target_kind, api_only=True)
     if not unset:
         return None
-    return FieldError(NOT_CONNECTED[platform], {"settings": ", ".join(unset)}), 503
+    return FieldError(NOT_CONNECTED[target_kind], {"settings": ", ".join(unset)}), 503
 
 
 class RoutedGuides(BaseModel):
