@@ -24,15 +24,18 @@ app = typer.Typer(
 )
 LOCAL = "http://127.0.0.1:8000"
 PLATFORMS = {"wecom_contact_way": "WeCom", "official_account_qr": "The official account"}
-BASE_URL = typer.Option(
-    None,
-    "--base-url",
-    help="Where phones reach Siyu (the landing). Default: SIYU_PUBLIC_URL, else " + LOCAL + ".",
-)
 
 
 def _base(base_url: str | None) -> str:
     return base_url.rstrip("/") if base_url else get_settings().public_base(LOCAL)
+
+
+BASE_URL = typer.Option(
+    None,
+    "--base-url",
+    callback=_base,  # each command gets the address, given or not
+    help="Where phones reach Siyu (the landing). Default: SIYU_PUBLIC_URL, else " + LOCAL + ".",
+)
 
 
 def code_dict(session, channel: ChannelCode, base_url: str) -> dict:
@@ -80,7 +83,7 @@ def create(
     guides: list[str] = typer.Option(
         [], "--guide", help="Route to STAFF_ID[:WEIGHT[:LIMIT]] (repeat); '!' before = backup."
     ),
-    base_url: str | None = BASE_URL,
+    base_url: str = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a channel code (one per touchpoint, store, guide, poster or product)."""
@@ -102,7 +105,7 @@ def create(
                 welcome_message=welcome,
                 routes=routes,
             )
-            shown = code_dict(session, channel, _base(base_url))
+            shown = code_dict(session, channel, base_url)
     except SiyuError as error:
         fail(error)
     missing = service.missing_settings(target_kind)
@@ -141,7 +144,7 @@ def batch(
     target_kind: str = typer.Option("url", "--target-kind", help=", ".join(TARGET_KINDS)),
     target: str = typer.Option("", "--target"),
     out: Path | None = typer.Option(None, "--out", help="Copy the ZIP here."),
-    base_url: str | None = BASE_URL,
+    base_url: str = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """One-item-one-code (一物一码): COUNT codes into a ZIP of PNG and SVG images plus a CSV."""
@@ -161,12 +164,12 @@ def batch(
     except SiyuError as error:
         fail(error)
     if json_out:  # machines read stdout: no bar there
-        path = batches.write_archive(batch_id, _base(base_url))
+        path = batches.write_archive(batch_id, base_url)
     else:
         with progress_bar() as bar:
             task = bar.add_task("QR images", total=count)
             path = batches.write_archive(
-                batch_id, _base(base_url), lambda done, _: bar.update(task, completed=done)
+                batch_id, base_url, lambda done, _: bar.update(task, completed=done)
             )
     if out is not None:
         out.write_bytes(path.read_bytes())
@@ -179,13 +182,13 @@ def batch(
 @app.command("list")
 def list_cmd(
     kind: str | None = typer.Option(None, "--kind"),
-    base_url: str | None = BASE_URL,
+    base_url: str = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Channel codes made one by one, newest first (batches: see the console)."""
     upgrade()
     with session_factory()() as session:
-        rows = [code_dict(session, c, _base(base_url)) for c in service.list_codes(session, kind)]
+        rows = [code_dict(session, c, base_url) for c in service.list_codes(session, kind)]
     if json_out:
         return emit_json(rows)
     table = Table("code", "name", "kind", "touchpoint", "target", "guides")
@@ -209,7 +212,7 @@ def show(
         PRINT_PX, "--size", min=100, max=10_000, help="The PNG's least width in pixels."
     ),
     svg: Path | None = typer.Option(None, "--svg", help="Write the QR as SVG here."),
-    base_url: str | None = BASE_URL,
+    base_url: str = BASE_URL,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """One code: its target, tags, routing and landing URL; optionally its QR image."""
@@ -218,7 +221,7 @@ def show(
         channel = service.find_code(session, code)
         if channel is None:
             fail(NotFound(f"no code {code!r}", field="code"))
-        shown = code_dict(session, channel, _base(base_url))
+        shown = code_dict(session, channel, base_url)
     if png:
         png.write_bytes(qr_png(shown["url"], size))
     if svg:
