@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,39 +79,32 @@ def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
     pytest.fail(f"`siyu serve` did not answer within {START_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def e2e_database(database_url, tmp_path_factory) -> Iterator[str]:
-    """A database of the same kind as the suite's (SQLite, or PostgreSQL when asked for) that only
-    the live server and these flows use: the suite empties its own database after every test with
-    a TRUNCATE, which on PostgreSQL deadlocks with the live server's shipper."""
+@contextmanager
+def own_database(database_url: str, home: Path, name: str) -> Iterator[str]:
+    """A database of the suite's kind that only one server and its flows use: a SQLite file in
+    `home`, or on PostgreSQL the schema `<suite's>_<name>`, dropped when the block ends."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'siyu.db'}"
+        yield f"sqlite:///{home / 'siyu.db'}"
         return
     suite_schema = re.search(r"search_path%3D(\w+)", database_url).group(1)
-    schema = f"{suite_schema}_e2e"
+    schema = f"{suite_schema}_{name}"
     with db.get_engine(database_url).begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield database_url.replace(f"search_path%3D{suite_schema}", f"search_path%3D{schema}")
-    with db.get_engine(database_url).begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    try:
+        yield database_url.replace(f"search_path%3D{suite_schema}", f"search_path%3D{schema}")
+    finally:
+        with db.get_engine(database_url).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
-@pytest.fixture(scope="session")
-def live_server(e2e_database, tmp_path_factory) -> Iterator[str]:
-    """The whole app as users get it (`siyu serve`, with its shipper and job worker)."""
-    home = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serving(env: dict[str, str], home: Path) -> Iterator[str]:
+    """`siyu serve` in `home` with this environment on a free loopback port (its log:
+    home/serve.log), answering until the block ends; yields its address."""
     port, log = _free_port(), home / "serve.log"
-    env = {
-        **os.environ,
-        "SIYU_DATABASE_URL": e2e_database,
-        "SIYU_LAKE": str(home / "lake"),
-        "SIYU_TIMEZONE": "Asia/Shanghai",
-        "SIYU_LOCALE": "zh-CN",
-    }
     command = [_siyu_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=home, stdout=out, stderr=out)
-    _server_logs.append(log)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, url, log)
@@ -123,6 +117,31 @@ def live_server(e2e_database, tmp_path_factory) -> Iterator[str]:
             process.kill()
             process.wait()
         db.dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def e2e_database(database_url, tmp_path_factory) -> Iterator[str]:
+    """A database of the same kind as the suite's (SQLite, or PostgreSQL when asked for) that only
+    the live server and these flows use: the suite empties its own database after every test with
+    a TRUNCATE, which on PostgreSQL deadlocks with the live server's shipper."""
+    with own_database(database_url, tmp_path_factory.mktemp("e2e-db"), "e2e") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_server(e2e_database, tmp_path_factory) -> Iterator[str]:
+    """The whole app as users get it (`siyu serve`, with its shipper and job worker)."""
+    home = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "SIYU_DATABASE_URL": e2e_database,
+        "SIYU_LAKE": str(home / "lake"),
+        "SIYU_TIMEZONE": "Asia/Shanghai",
+        "SIYU_LOCALE": "zh-CN",
+    }
+    _server_logs.append(home / "serve.log")
+    with serving(env, home) as url:
+        yield url
 
 
 @pytest.hookimpl(wrapper=True)

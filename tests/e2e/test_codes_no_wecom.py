@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,14 +14,12 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import expect
-from sqlalchemy import text
 
 from siyu.codes.qr import qr_svg
-from siyu.core import db
 from siyu.core.db import unit_of_work
 from siyu.staff.service import create_staff, create_store
 from siyu.users import service as user_service
-from tests.e2e.conftest import PASSWORD, Console, _free_port, _siyu_command, _wait_until_up
+from tests.e2e.conftest import PASSWORD, Console, own_database, serving
 
 PUBLIC = "https://scan.shancha.example"
 PHONE = (
@@ -42,50 +39,28 @@ class Site:
 def site(database_url, tmp_path_factory) -> Iterator[Site]:
     """Its own `siyu serve`: no WeCom or official-account settings, SIYU_PUBLIC_URL set."""
     home = tmp_path_factory.mktemp("e2e-codes")
-    if database_url.startswith("sqlite"):
-        url, schema = f"sqlite:///{home / 'siyu.db'}", None
-    else:
-        suite = re.search(r"search_path%3D(\w+)", database_url).group(1)
-        schema = f"{suite}_codes"
-        with db.get_engine(database_url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = database_url.replace(f"search_path%3D{suite}", f"search_path%3D{schema}")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SIYU_WECOM_", "SIYU_WECHAT_"))
-    }
-    env |= {
-        "SIYU_DATABASE_URL": url,
-        "SIYU_LAKE": str(home / "lake"),
-        "SIYU_LOCALE": "zh-CN",
-        "SIYU_PUBLIC_URL": PUBLIC,
-    }
-    port, log = _free_port(), home / "serve.log"
-    command = [_siyu_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, cwd=home, stdout=out, stderr=out)
-    address = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(process, address, log)
-        with unit_of_work(url) as s, pytest.MonkeyPatch.context() as patch:
-            patch.setattr(user_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-            store = create_store(s, "sh01", "静安店", "上海")
-            guide = create_staff(s, "王芳", "guide", store.id)  # on personal WeChat: no UserID
-            user_service.create_user(s, "ops@brand.cn", PASSWORD, "operator", "运营小李")
-            made = Site(address, store.id, guide.id)
-        yield made
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        db.dispose_engines()
-        if schema:
-            with db.get_engine(database_url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with own_database(database_url, home, "codes") as url:
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("SIYU_WECOM_", "SIYU_WECHAT_"))
+        }
+        env |= {
+            "SIYU_DATABASE_URL": url,
+            "SIYU_LAKE": str(home / "lake"),
+            "SIYU_LOCALE": "zh-CN",
+            "SIYU_PUBLIC_URL": PUBLIC,
+        }
+        with serving(env, home) as address:
+            with unit_of_work(url) as s, pytest.MonkeyPatch.context() as patch:
+                patch.setattr(
+                    user_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024)
+                )
+                store = create_store(s, "sh01", "静安店", "上海")
+                guide = create_staff(s, "王芳", "guide", store.id)  # personal WeChat: no UserID
+                user_service.create_user(s, "ops@brand.cn", PASSWORD, "operator", "运营小李")
+                made = Site(address, store.id, guide.id)
+            yield made
 
 
 def _create_store_code(console: Console, site: Site, name: str) -> str:

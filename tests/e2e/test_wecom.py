@@ -4,8 +4,6 @@ callbacks; the WeCom page shows them, a loss alert, and a full re-sync run by th
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -13,19 +11,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import expect
-from sqlalchemy import text
 
-from siyu.core import db
 from siyu.core.db import unit_of_work
 from siyu.staff.service import create_staff
 from siyu.users import service as user_service
-from tests.e2e.conftest import (
-    PASSWORD,
-    Console,
-    _free_port,
-    _siyu_command,
-    _wait_until_up,
-)
+from tests.e2e.conftest import PASSWORD, Console, own_database, serving
 from tests.wecom.conftest import AES_KEY, TOKEN, added, encrypted_post
 from tests.wecom.fake_server import CORP_ID, CORP_SECRET, FakeTencent
 
@@ -34,15 +24,7 @@ from tests.wecom.fake_server import CORP_ID, CORP_SECRET, FakeTencent
 def wecom_site(database_url, tmp_path_factory) -> Iterator[tuple[str, str, FakeTencent]]:
     """Its own `siyu serve` and database, pointed at a fake WeCom on 127.0.0.1."""
     home = tmp_path_factory.mktemp("e2e-wecom")
-    if database_url.startswith("sqlite"):
-        url, schema = f"sqlite:///{home / 'siyu.db'}", None
-    else:
-        suite = re.search(r"search_path%3D(\w+)", database_url).group(1)
-        schema = f"{suite}_wecom"
-        with db.get_engine(database_url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = database_url.replace(f"search_path%3D{suite}", f"search_path%3D{schema}")
-    with FakeTencent() as fake:
+    with own_database(database_url, home, "wecom") as url, FakeTencent() as fake:
         env = {
             **os.environ,
             "SIYU_DATABASE_URL": url,
@@ -54,13 +36,7 @@ def wecom_site(database_url, tmp_path_factory) -> Iterator[tuple[str, str, FakeT
             "SIYU_WECOM_SECRET": CORP_SECRET,
             "SIYU_WECOM_API_BASE": fake.wecom_base,
         }
-        port, log = _free_port(), home / "serve.log"
-        command = [_siyu_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, env=env, cwd=home, stdout=out, stderr=out)
-        site = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(process, site, log)
+        with serving(env, home) as site:
             with unit_of_work(url) as s, pytest.MonkeyPatch.context() as patch:
                 patch.setattr(
                     user_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024)
@@ -70,17 +46,6 @@ def wecom_site(database_url, tmp_path_factory) -> Iterator[tuple[str, str, FakeT
                 guide.manager_id = manager.id
                 user_service.create_user(s, "ops@brand.cn", PASSWORD, "operator", "运营小李")
             yield site, url, fake
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            db.dispose_engines()
-            if schema:
-                with db.get_engine(database_url).begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def post(site: str, fields: dict) -> httpx.Response:
