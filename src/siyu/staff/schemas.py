@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from siyu.core.limits import RowId, Text64, Text200
+from siyu.core.limits import RowId, Text, Text64, Text200
 from siyu.staff.models import Staff, Store, Team
 
 Role = Literal["guide", "persona", "assistant", "manager"]
-Limit = Annotated[int, Ge(0), Le(1_000_000)]
-Url = Annotated[str, Field(max_length=1000)]
+# A guide's daily contact limit and contact-way URL, as the API and the console's forms take them.
+ContactLimit = Annotated[int, Ge(0), Le(1_000_000)]
+ContactWayUrl = Annotated[Text, StringConstraints(max_length=1000)]
 
 
 class StoreIn(BaseModel):
@@ -56,8 +57,8 @@ class StaffIn(BaseModel):
     team_id: RowId | None = None
     manager_id: RowId | None = None
     wecom_userid: Text64 | None = Field(None, description="Only when the brand uses WeCom.")
-    contact_limit: Limit | None = None
-    contact_way_url: Url | None = None
+    contact_limit: ContactLimit | None = None
+    contact_way_url: ContactWayUrl | None = None
 
 
 class StaffChange(BaseModel):
@@ -70,8 +71,8 @@ class StaffChange(BaseModel):
     store_id: RowId | None = None
     team_id: RowId | None = None
     manager_id: RowId | None = None
-    contact_limit: Limit | None = None
-    contact_way_url: Url | None = None
+    contact_limit: ContactLimit | None = None
+    contact_way_url: ContactWayUrl | None = None
 
 
 class StaffOut(BaseModel):

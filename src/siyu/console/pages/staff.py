@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from annotated_types import Ge, Le
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -17,7 +16,7 @@ from siyu.console.web import N_, allowed, render
 from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.core.forms import Submission, one_of, posted, read_form
-from siyu.core.limits import RowId, Text, Text64, Text200
+from siyu.core.limits import RowId, Text64, Text200
 from siyu.customers import service as customers
 from siyu.customers.models import Customer
 from siyu.profiles import assign as assignment
@@ -26,6 +25,7 @@ from siyu.staff import handover as handovers
 from siyu.staff import service
 from siyu.staff.models import STAFF_ROLES, STAFF_STATUSES, Handover, Staff
 from siyu.staff.routing import WARN_SHARE, capacity_warnings
+from siyu.staff.schemas import ContactLimit, ContactWayUrl
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -70,8 +70,8 @@ class StaffChange(BaseModel):
     role: Annotated[str, one_of(STAFF_ROLES)] = "guide"
     store_id: RowId | None = None
     team: Text200 = ""
-    contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
-    contact_way_url: Annotated[Text, StringConstraints(max_length=1000)] = ""
+    contact_limit: ContactLimit | None = None
+    contact_way_url: ContactWayUrl = ""
 
 
 def _customers_by_staff(session: Session) -> dict[int, int]:
@@ -202,7 +202,7 @@ class NewStaff(BaseModel):
     store_id: RowId | None = None
     team: Text200 = ""
     wecom_userid: Text64 = ""
-    contact_limit: Annotated[int, Ge(0), Le(1_000_000)] | None = None
+    contact_limit: ContactLimit | None = None
 
 
 @router.post("/staff/new", response_class=HTMLResponse)
