@@ -4,12 +4,14 @@ log; events by their catalogue names."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from siyu.core.audit import AuditEntry
-from siyu.core.db import unit_of_work
+from siyu.core.db import get_engine, unit_of_work
 from siyu.customers.service import find_customer
 from siyu.settings.models import TraitLabel
 from siyu.staff import service as staff
@@ -138,3 +140,31 @@ def test_the_audit_log_names_fields_traits_and_stores(signed_in, wang, session):
     assert "分组" in rows and ">门店<" in rows and ">store<" not in rows  # a coded value, named
     with unit_of_work() as s:
         assert s.scalar(select(AuditEntry).where(AuditEntry.entity == "trait_labels"))
+
+
+@contextmanager
+def label_reads() -> Iterator[list[str]]:
+    """The statements that read the brand's trait names, while the block runs."""
+    seen: list[str] = []
+
+    def heard(conn, cursor, statement, *_) -> None:
+        if "FROM trait_labels" in statement and statement.lstrip().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+
+
+@pytest.mark.parametrize(
+    "path", ["/settings/traits?trait=gender", "/settings/audit", "/segments/new"]
+)
+def test_a_page_reads_the_brands_names_once(signed_in, wang, path):
+    client = signed_in("admin")
+    name_it(client, trait="gender", value="female", zh="女士", en="Ms")
+    with label_reads() as reads:
+        assert client.get(path).status_code == 200
+    assert len(reads) == 1, reads

@@ -144,21 +144,44 @@ BUILT_IN = _built_in()
 
 
 def dictionary(session: Session | None) -> TraitDictionary:
-    """The brand's dictionary: one small query; the built-in one when there is no session."""
+    """The brand's dictionary (its names read once per session); the built-in one when there is
+    no session."""
     if session is None:
         return BUILT_IN
     traits, values = dict(BUILT_IN.traits), dict(BUILT_IN.values)
     for row in brand_labels(session):
-        label = Label(row.zh, row.en)
         if row.value:
-            values[(trait_key(row.trait), value_key(row.value))] = label
+            values[(trait_key(row.trait), value_key(row.value))] = row.label
         else:
-            traits[trait_key(row.trait)] = label
+            traits[trait_key(row.trait)] = row.label
     return TraitDictionary(traits, values)
 
 
-def brand_labels(session: Session) -> list[TraitLabel]:
-    return list(session.scalars(select(TraitLabel).order_by(TraitLabel.trait, TraitLabel.value)))
+@dataclass(frozen=True)
+class BrandLabel:
+    """One of the brand's names (a row of trait_labels), as read."""
+
+    id: int
+    trait: str
+    value: str
+    label: Label
+
+
+_READ = "siyu_trait_labels"  # the session.info key of the brand's names as read
+
+
+def brand_labels(session: Session) -> list[BrandLabel]:
+    """The brand's names, read from the database once per session: a page that lists them,
+    names traits and shows values asks one query (saving or forgetting one reads them again)."""
+    if _READ not in session.info:
+        query = select(
+            TraitLabel.id, TraitLabel.trait, TraitLabel.value, TraitLabel.zh, TraitLabel.en
+        ).order_by(TraitLabel.trait, TraitLabel.value)
+        session.info[_READ] = [
+            BrandLabel(row.id, row.trait, row.value, Label(row.zh, row.en))
+            for row in session.execute(query)
+        ]
+    return session.info[_READ]
 
 
 def _required(text: str, name: str, limit: int, message: str) -> str:
@@ -188,6 +211,7 @@ def save_label(session: Session, trait: str, value: str, zh: str, en: str) -> Tr
     else:
         row.zh, row.en = zh, en
     session.flush()
+    session.info.pop(_READ, None)
     return row
 
 
@@ -198,6 +222,7 @@ def remove_label(session: Session, label_id: int) -> TraitLabel:
         raise NotFound(N_("no such name in the trait dictionary"), field="label_id")
     session.delete(row)
     session.flush()
+    session.info.pop(_READ, None)
     return row
 
 
@@ -220,7 +245,7 @@ def entries(session: Session) -> list[Entry]:
         rows[(trait_key(trait), value_key(value))] = Entry(trait, value, label, None)
     for row in brand_labels(session):
         key = (trait_key(row.trait), value_key(row.value) if row.value else "")
-        rows[key] = Entry(row.trait, row.value, Label(row.zh, row.en), row.id)
+        rows[key] = Entry(row.trait, row.value, row.label, row.id)
     return sorted(rows.values(), key=lambda e: (bool(e.value), trait_key(e.trait), e.value))
 
 
