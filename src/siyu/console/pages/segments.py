@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, StringConstraints
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.console.pages import segment_builder as builder
@@ -19,7 +20,7 @@ from siyu.console.web import allowed, gettext, mask_phone, render, request_local
 from siyu.core import csvsafe
 from siyu.core.db import unit_of_work
 from siyu.core.deps import FormDep, SessionDep, read_ended
-from siyu.core.errors import InvalidInput, NotFound, SiyuError
+from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.i18n import N_
 from siyu.core.lake_queries import run_lake_query
@@ -34,10 +35,12 @@ from siyu.segments.rules import LIFECYCLE_STAGES, RFM_LAYERS, Named, named_in, p
 from siyu.segments.service import MAX_DESCRIPTION
 from siyu.settings import labels
 from siyu.staff import service as staff
+from siyu.staff.models import Staff, Store
 from siyu.tags import service as tags
+from siyu.tags.models import Tag
 from siyu.touchpoints import service as touchpoints
 from siyu.touchpoints.labels import GROUP_LABELS
-from siyu.touchpoints.models import GROUPS
+from siyu.touchpoints.models import GROUPS, Touchpoint
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -209,22 +212,18 @@ def _names(customer_ids: list[int]) -> dict[int, str]:
 
 
 def _missing(session: Session, named: Named) -> list[tuple[str, Any]]:
-    codes = {t.code for t in touchpoints.list_touchpoints(session)} if named.touchpoints else set()
-    stores = {s.id for s in staff.list_stores(session)} if named.stores else set()
-    guides = {g.id for g in staff.list_staff(session)} if named.owners else set()
+    """(kind, name) of each thing the rule names that does not exist: one query per kind."""
+
+    def absent(kind: str, column: Any, wanted: list) -> list[tuple[str, Any]]:
+        found = set(session.scalars(select(column).where(column.in_(wanted)))) if wanted else set()
+        return [(kind, name) for name in wanted if name not in found]
+
     return (
-        [("tag", t) for t in named.tags if not _is_tag(session, t)]
-        + [("touchpoint", c) for c in named.touchpoints if c not in codes]
-        + [("store", i) for i in named.stores if i not in stores]
-        + [("owner", i) for i in named.owners if i not in guides]
+        absent("tag", Tag.name, named.tags)
+        + absent("touchpoint", Touchpoint.code, named.touchpoints)
+        + absent("store", Store.id, named.stores)
+        + absent("owner", Staff.id, named.owners)
     )
-
-
-def _is_tag(session: Session, name: str) -> bool:
-    try:
-        return tags.find_tag(session, name).name == name
-    except NotFound:
-        return False
 
 
 def _count(
