@@ -160,6 +160,25 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class MessageContent(Base):
+    """What a broadcast's variant or a journey's step says on one channel, as templates (Jinja2,
+    sandboxed; messaging.templates) rendered for each customer when the message is sent. A
+    delivery names its content rather than holding a copy: a broadcast to a million customers
+    stores its text once."""
+
+    __tablename__ = "message_contents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(300))  # email
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)  # email
+    # Per channel: sms template code, sign name and params (templates); WeCom attachments
+    # (image, link, miniprogram); an official-account template id, url and data (templates).
+    extras: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Delivery(Base):
     """One message to one customer (the delivery log). Written before the provider is called."""
 
@@ -182,7 +201,9 @@ class Delivery(Base):
     purpose: Mapped[str] = mapped_column(String(14), default="marketing")
     address: Mapped[str | None] = mapped_column(String(255))  # email, phone, openid, external id
     guide_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    # What is sent, rendered for this customer: subject, text, html, links, a template's params.
+    # What is sent: the content's templates, rendered for this customer when it is sent; or,
+    # for a one-off message (a test send, a guide's reply), the rendered content itself.
+    content_id: Mapped[int | None] = mapped_column(ForeignKey("message_contents.id"))
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="planned")
     reason: Mapped[str | None] = mapped_column(String(24))  # left_out's / failed's reason
