@@ -42,7 +42,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_constraint(
