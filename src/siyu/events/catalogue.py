@@ -96,6 +96,15 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Coupon Issued", "brand", "发放优惠券", "Coupon issued"),
         ("Task Assigned", "brand", "分配导购任务", "Task assigned"),
         ("Task Completed", "brand", "完成导购任务", "Task completed"),
+        # reach (触达): what the brand sends and what becomes of it
+        ("Message Planned", "brand", "计划发送消息", "Message planned"),
+        ("Message Delivered", "brand", "消息送达", "Message delivered"),
+        ("Message Failed", "brand", "消息发送失败", "Message failed"),
+        ("Message Clicked", "customer", "点击消息链接", "Message clicked"),
+        ("Unsubscribed", "system", "退订", "Unsubscribed"),
+        ("Journey Entered", "brand", "进入旅程", "Journey entered"),
+        ("Journey Step Completed", "brand", "完成旅程步骤", "Journey step completed"),
+        ("Journey Exited", "brand", "退出旅程", "Journey exited"),
     ),
 )
 KNOWN = {kind.name: kind for kind in CATALOGUE if not kind.is_call}

@@ -39,11 +39,18 @@ FROM (
                   AND NOT (
                     "t2"."event" IN (
                       'Coupon Issued',
+                      'Journey Entered',
+                      'Journey Exited',
+                      'Journey Step Completed',
+                      'Message Delivered',
+                      'Message Failed',
+                      'Message Planned',
                       'Message Sent',
                       'Order Updated',
                       'SMS Sent',
                       'Task Assigned',
-                      'Task Completed'
+                      'Task Completed',
+                      'Unsubscribed'
                     )
                   )
                 )
