@@ -21,6 +21,7 @@ from siyu.core.settings import get_settings
 from siyu.core.worker import Worker
 from siyu.events import shipper
 from siyu.imports import jobs as imports
+from siyu.messaging import dispatch
 from siyu.segments import jobs as segments
 from siyu.staff import handover
 from siyu.tags import jobs as tags
@@ -62,6 +63,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     wecom.TAGS_KIND: wecom.run_tag_push,
     "events.prune_outbox": prune_outbox,
     "jobs.prune": prune_jobs,
+    dispatch.KIND: dispatch.dispatch_due,
 }
 
 # Each tick is read in the brand's time zone; what each kind does is its handler's docstring.
@@ -73,6 +75,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("wecom-sync", "30 3 * * *", wecom.SYNC_KIND, "re-sync WeCom contacts"),
     Schedule("outbox-prune", "40 4 * * *", "events.prune_outbox", "forget old shipped outbox"),
     Schedule("jobs-prune", "17 * * * *", "jobs.prune", "forget old clock jobs and nonces"),
+    Schedule("messaging-dispatch", "* * * * *", dispatch.KIND, "send the messages that are due"),
 )
 
 # Kinds booked by a clock (a schedule, or a key naming a minute): never booked again once done,

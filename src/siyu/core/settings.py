@@ -94,6 +94,29 @@ class Settings(BaseSettings):
     wechat_api_base: str = Field(
         "https://api.weixin.qq.com/cgi-bin/", description="Official account API base URL."
     )
+    # Reach (docs/messaging.md): email over SMTP, and the secret tracked links are signed with.
+    smtp_url: str = Field(
+        "",
+        description="SMTP server for email: smtp://user:pass@host:587 (STARTTLS when offered) "
+        "or smtps://user:pass@host:465 (implicit TLS).",
+    )
+    mail_from: str = Field(
+        "", description="The From address of email, such as 'Brand <news@brand.cn>'."
+    )
+    link_secret: str = Field(
+        "",
+        description="Signs tracked links and unsubscribe links (empty: one is made and kept in "
+        "the database).",
+    )
+    sending_lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="A delivery still 'sending' this long after it was handed over is "
+        "reconciled (its outcome asked for, or sent again).",
+    )
+    dispatch_batch: int = Field(
+        200, gt=0, le=5000, description="Deliveries per channel handed to a sender at a time."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.i18n import N_
@@ -36,6 +37,7 @@ from siyu.messaging.models import (
 )
 
 SOURCE = "messaging"
+DISPATCH_KIND = "messaging.dispatch"
 # The identity (customers.identity) that is a customer's address on each channel.
 ADDRESS_TYPES = {
     "sms": "phone",
@@ -430,3 +432,17 @@ def record_message_events(
     rows = [message_event(delivery, event, at) for delivery in deliveries]
     for start in range(0, len(rows), 500):
         events.record(session, SOURCE, rows[start : start + 500])
+
+
+def record_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write reach's events (rows from message_event) under the `messaging` source."""
+    if rows:
+        events.record(session, SOURCE, rows)
+
+
+def request_dispatch(session: Session, at: datetime | None = None) -> None:
+    """Ask for a dispatch run at `at` (now by default), in the caller's transaction: planners
+    call it after planning so that what is due goes out without waiting for the minute's tick.
+    One job per second asked for, however many ask."""
+    at = at or utcnow()
+    jobs.enqueue(session, DISPATCH_KIND, f"{DISPATCH_KIND}:{at:%Y%m%dT%H%M%S}", run_at=at)
