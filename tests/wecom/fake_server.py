@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -37,6 +38,18 @@ class FakeState:
     fail_next: dict[str, list[int]] = field(default_factory=dict)  # path → errcodes to answer
     calls: list[Call] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
+    group_msgs: dict[str, dict] = field(default_factory=dict)  # 群发 msgid → what was asked
+    media: dict[str, bytes] = field(default_factory=dict)  # media_id → uploaded bytes
+    oa_messages: list[dict] = field(default_factory=list)  # template and custom messages sent
+    oa_window: set[str] = field(default_factory=set)  # openids inside the 48 h window
+
+    def confirm(self, msgid: str, userid: str, statuses: dict[str, int] | None = None) -> None:
+        """The guide confirms a 群发: each customer's (or chat's) send status, 1 (sent) unless
+        given (2 not a friend, 3 received too many 群发 today)."""
+        msg = self.group_msgs[msgid]
+        msg["task"][userid] = 2
+        for target in msg["targets"][userid]:
+            msg["results"][(userid, target)] = (statuses or {}).get(target, 1)
 
     def add_contact(
         self,
@@ -156,6 +169,9 @@ class FakeTencent:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if self.headers.get("Content-Type", "").startswith("multipart/"):
+                    self._answer({"multipart": raw})  # a media upload: kept as sent
+                    return
                 self._answer(json.loads(raw.decode("utf-8")) if raw else {})
 
             def _answer(self, body: dict) -> None:
@@ -336,7 +352,145 @@ class FakeTencent:
             return {"errcode": 40050, "errmsg": "chatid not found"}
         return {**OK, "group_chat": chat}
 
+    # -- WeCom 群发 and media --------------------------------------------------------------
+
+    def _wecom_media_upload(self, query, body):
+        if query.get("type") not in ("image", "voice", "video", "file") or not body.get(
+            "multipart"
+        ):
+            return {"errcode": 40004, "errmsg": "invalid media type"}
+        media_id = f"media-{next(self._tickets)}"
+        self.state.media[media_id] = body["multipart"]
+        return {**OK, "type": query["type"], "media_id": media_id, "created_at": "1700000000"}
+
+    def _wecom_externalcontact_add_msg_template(self, query, body):
+        chat_type, sender = body.get("chat_type", "single"), body.get("sender") or ""
+        targets = body.get("chat_id_list" if chat_type == "group" else "external_userid") or []
+        if len(targets) > 10000:
+            return {"errcode": 41048, "errmsg": "too many external_userid"}
+        if not body.get("text") and not body.get("attachments"):
+            return {"errcode": 41044, "errmsg": "empty message"}
+        for attachment in body.get("attachments") or []:
+            media = (attachment.get("image") or {}).get("media_id") or (
+                attachment.get("miniprogram") or {}
+            ).get("pic_media_id")
+            if media is not None and media not in self.state.media:
+                return {"errcode": 40007, "errmsg": "invalid media_id"}
+        if chat_type == "group":
+            mine = [c for c, g in self.state.groups.items() if g.get("owner") == sender]
+        else:
+            mine = [e for e in targets if self.state.follow(e, sender)]
+        fail = [t for t in targets if t not in mine]
+        msgid = f"msg-{next(self._tickets)}"
+        self.state.group_msgs[msgid] = {
+            "msgid": msgid,
+            "chat_type": chat_type,
+            "sender": sender,
+            "create_time": int(time.time()),
+            "text": body.get("text") or {},
+            "attachments": body.get("attachments") or [],
+            "targets": {sender: [t for t in targets if t in mine]},
+            "task": {sender: 0},
+            "results": {},
+            "reminded": 0,
+            "cancelled": False,
+        }
+        return {**OK, "fail_list": fail, "msgid": msgid}
+
+    def _wecom_externalcontact_get_groupmsg_list_v2(self, query, body):
+        start, end = int(body["start_time"]), int(body["end_time"])
+        if end - start > 31 * 86400:
+            return {"errcode": 40058, "errmsg": "time range over a month"}
+        rows = [
+            {k: m[k] for k in ("msgid", "create_time", "text", "attachments")} | {"create_type": 0}
+            for m in self.state.group_msgs.values()
+            if m["chat_type"] == body.get("chat_type", "single")
+            and start <= m["create_time"] <= end
+        ]
+        first = int(body.get("cursor") or 0)
+        limit = min(int(body.get("limit") or 50), 100)
+        after = first + limit
+        return {
+            **OK,
+            "group_msg_list": rows[first:after],
+            "next_cursor": str(after) if after < len(rows) else "",
+        }
+
+    def _wecom_externalcontact_get_groupmsg_task(self, query, body):
+        msg = self.state.group_msgs.get(body.get("msgid"))
+        if msg is None:
+            return {"errcode": 41063, "errmsg": "invalid msgid"}
+        tasks = [
+            {"userid": u, "status": s} | ({"send_time": msg["create_time"] + 60} if s else {})
+            for u, s in msg["task"].items()
+        ]
+        return {**OK, "task_list": tasks, "next_cursor": ""}
+
+    def _wecom_externalcontact_get_groupmsg_send_result(self, query, body):
+        msg = self.state.group_msgs.get(body.get("msgid"))
+        if msg is None:
+            return {"errcode": 41063, "errmsg": "invalid msgid"}
+        userid, key = body.get("userid"), "chat_id" if msg["chat_type"] == "group" else None
+        rows = []
+        for target in msg["targets"].get(userid, []):
+            status = msg["results"].get((userid, target), 0)
+            row = {key or "external_userid": target, "userid": userid, "status": status}
+            rows.append(row | ({"send_time": msg["create_time"] + 60} if status == 1 else {}))
+        first = int(body.get("cursor") or 0)
+        limit = min(int(body.get("limit") or 500), 1000)
+        after = first + limit
+        return {
+            **OK,
+            "send_list": rows[first:after],
+            "next_cursor": str(after) if after < len(rows) else "",
+        }
+
+    def _wecom_externalcontact_remind_groupmsg_send(self, query, body):
+        msg = self.state.group_msgs.get(body.get("msgid"))
+        if msg is None:
+            return {"errcode": 41063, "errmsg": "invalid msgid"}
+        msg["reminded"] += 1
+        return dict(OK)
+
+    def _wecom_externalcontact_cancel_groupmsg_send(self, query, body):
+        msg = self.state.group_msgs.get(body.get("msgid"))
+        if msg is None:
+            return {"errcode": 41063, "errmsg": "invalid msgid"}
+        msg["cancelled"] = True
+        return dict(OK)
+
     # -- official account -----------------------------------------------------------------
+
+    def _wechat_message_template_send(self, query, body):
+        if not body.get("touser") or not body.get("template_id"):
+            return {"errcode": 40003, "errmsg": "invalid openid"}
+        if body["touser"] not in self.state.followers:
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        previous = next(
+            (
+                m
+                for m in self.state.oa_messages
+                if body.get("client_msg_id") and m.get("client_msg_id") == body["client_msg_id"]
+            ),
+            None,
+        )
+        if previous is not None:  # WeChat's 防重入 id: the same message is not sent again
+            return {**OK, "msgid": previous["msgid"]}
+        msgid = 200000000 + next(self._tickets)
+        self.state.oa_messages.append({**body, "kind": "template", "msgid": msgid})
+        return {**OK, "msgid": msgid}
+
+    def _wechat_message_custom_send(self, query, body):
+        openid = body.get("touser")
+        if openid not in self.state.followers:
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        if openid not in self.state.oa_window:
+            return {
+                "errcode": 45015,
+                "errmsg": "response out of time limit or subscription is canceled",
+            }
+        self.state.oa_messages.append({**body, "kind": "custom"})
+        return dict(OK)
 
     def _wechat_qrcode_create(self, query, body):
         n = next(self._tickets)

@@ -73,6 +73,45 @@ class ExternalContactExtras:
         }
         return self._post("externalcontact/resigned/transfer_customer", body)
 
+    # -- 群发 (a WeCom group send a guide confirms) -----------------------------------------
+
+    def groupmsg_list(
+        self, chat_type: str, start_time: int, end_time: int, cursor: str = "", limit: int = 100
+    ) -> dict:
+        """The group sends the company made (filter_type 0: the API's) in a window of at most a
+        month; WeCom leaves `creator` out of the ones the API made."""
+        body = {
+            "chat_type": chat_type,
+            "start_time": start_time,
+            "end_time": end_time,
+            "filter_type": 0,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return self._post("externalcontact/get_groupmsg_list_v2", body)
+
+    def groupmsg_task(self, msgid: str, cursor: str = "", limit: int = 1000) -> dict:
+        """Per guide: whether they confirmed the send (status 0 not sent, 2 sent)."""
+        return self._post(
+            "externalcontact/get_groupmsg_task", {"msgid": msgid, "limit": limit, "cursor": cursor}
+        )
+
+    def groupmsg_send_result(
+        self, msgid: str, userid: str, cursor: str = "", limit: int = 1000
+    ) -> dict:
+        """Per customer (or group chat) of one guide: 0 not sent, 1 sent, 2 not a friend,
+        3 had already received a 群发 that day."""
+        body = {"msgid": msgid, "userid": userid, "limit": limit, "cursor": cursor}
+        return self._post("externalcontact/get_groupmsg_send_result", body)
+
+    def remind_groupmsg_send(self, msgid: str) -> dict:
+        """Notify the guides again (WeCom allows three reminders a send in 24 hours)."""
+        return self._post("externalcontact/remind_groupmsg_send", {"msgid": msgid})
+
+    def cancel_groupmsg_send(self, msgid: str) -> dict:
+        """Stop a send the guides have not confirmed yet."""
+        return self._post("externalcontact/cancel_groupmsg_send", {"msgid": msgid})
+
     def _post(self, endpoint: str, body: dict, retried: bool = False) -> dict:
         url = f"{self.client.API_BASE_URL}{endpoint}"
         response = self.http.post(url, params={"access_token": self.client.access_token}, json=body)
