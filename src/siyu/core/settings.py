@@ -75,6 +75,26 @@ class Settings(BaseSettings):
         "", description="Custom events done by the brand (a message, a task), comma-separated."
     )
     system_events: str = Field("", description="Custom events done by the system, comma-separated.")
+    # SMS (docs/messaging.md): the provider and its keys. A channel row's provider wins.
+    sms_provider: Literal["", "aliyun", "tencent"] = Field(
+        "", description="SMS provider: aliyun (Alibaba Cloud) or tencent (Tencent Cloud)."
+    )
+    aliyun_access_key_id: str = Field("", description="Alibaba Cloud AccessKey ID (SMS).")
+    aliyun_access_key_secret: str = Field("", description="Alibaba Cloud AccessKey secret (SMS).")
+    tencent_secret_id: str = Field("", description="Tencent Cloud SecretId (SMS).")
+    tencent_secret_key: str = Field("", description="Tencent Cloud SecretKey (SMS).")
+    tencent_sms_sdk_app_id: str = Field("", description="Tencent Cloud SMS SdkAppId (1400…).")
+    tencent_sms_region: str = Field("ap-guangzhou", description="Tencent Cloud SMS region.")
+    sms_endpoint: str = Field(
+        "",
+        description="The SMS provider's API address (empty: the provider's own; tests point "
+        "it at a fake, such as http://127.0.0.1:8900).",
+    )
+    sms_callback_token: str = Field(
+        "",
+        description="The secret in the SMS receipt and reply addresses given to the provider "
+        "(/sms/aliyun/report/TOKEN …); empty: those addresses answer 404.",
+    )
     # WeCom (企业微信): the callback's token and EncodingAESKey, and the app that calls its API.
     wecom_token: str = Field("", description="WeCom callback Token.")
     wecom_aes_key: str = Field("", description="WeCom callback EncodingAESKey (43 characters).")
@@ -133,7 +153,7 @@ class Settings(BaseSettings):
             raise ValueError("SIYU_PUBLIC_URL is an http(s) address such as https://crm.brand.cn")
         return value
 
-    @field_validator("brand_url", "wechat_follow_url")
+    @field_validator("brand_url", "wechat_follow_url", "sms_endpoint")
     @classmethod
     def _web_address(cls, value: str) -> str:
         value = value.strip()
