@@ -21,7 +21,7 @@ from siyu.core.settings import get_settings
 from siyu.core.worker import Worker
 from siyu.events import shipper
 from siyu.imports import jobs as imports
-from siyu.messaging import dispatch
+from siyu.messaging import dispatch, group_sends
 from siyu.segments import jobs as segments
 from siyu.staff import handover
 from siyu.tags import jobs as tags
@@ -64,6 +64,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     "events.prune_outbox": prune_outbox,
     "jobs.prune": prune_jobs,
     dispatch.KIND: dispatch.dispatch_due,
+    group_sends.JOB_KIND: group_sends.run_check,
 }
 
 # Each tick is read in the brand's time zone; what each kind does is its handler's docstring.
@@ -76,6 +77,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("outbox-prune", "40 4 * * *", "events.prune_outbox", "forget old shipped outbox"),
     Schedule("jobs-prune", "17 * * * *", "jobs.prune", "forget old clock jobs and nonces"),
     Schedule("messaging-dispatch", "* * * * *", dispatch.KIND, "send the messages that are due"),
+    Schedule(
+        "wecom-group-sends",
+        "*/10 * * * *",
+        group_sends.JOB_KIND,
+        "follow up WeCom 群发 with guides",
+    ),
 )
 
 # Kinds booked by a clock (a schedule, or a key naming a minute): never booked again once done,

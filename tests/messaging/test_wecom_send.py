@@ -42,7 +42,7 @@ def three_guides(fake: FakeTencent) -> list[Outgoing]:
 
 
 def sender(fake: FakeTencent) -> WecomSender:
-    return WecomSender(WecomClient(CORP_ID, CORP_SECRET, fake.wecom_base))
+    return WecomSender(client=WecomClient(CORP_ID, CORP_SECRET, fake.wecom_base))
 
 
 def test_a_group_send_makes_one_template_per_guide(fake_wecom):

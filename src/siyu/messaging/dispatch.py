@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
 from siyu.core.settings import Settings, get_settings
-from siyu.messaging import service
+from siyu.messaging import group_sends, service
 from siyu.messaging.channels.console import ConsoleSender, NotConnected
 from siyu.messaging.models import CHANNELS, Channel, Consent, Delivery, Suppression
 from siyu.messaging.sending import Outcome, Outgoing, Sender
@@ -285,6 +285,8 @@ def _send(session: Session, sender: Sender, batch: list[Outgoing], now: datetime
         log.exception("the %s sender failed on %d deliveries", sender.channel, len(batch))
         return
     record_outcomes(session, outcomes, now)
+    if sender.channel == group_sends.CHANNEL:  # each guide's share of a 群发, to follow up
+        group_sends.record_group_sends(session, outcomes, batch)
     session.commit()
 
 
@@ -343,6 +345,8 @@ def _reconcile(session: Session, sender: Sender, batch: list[Outgoing], now: dat
     unknown = [item for item, answer in zip(batch, answers, strict=True) if answer is None]
     if known:
         record_outcomes(session, known, now)
+        if sender.channel == group_sends.CHANNEL:
+            group_sends.record_group_sends(session, known, batch)
     if unknown:
         log.warning(
             "%s: %d deliveries of unknown outcome sent again with their own keys",

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 from wechatpy.exceptions import WeChatClientException
 
+from siyu.core.settings import Settings
+from siyu.messaging.models import Channel
 from siyu.messaging.sending import Outcome, Outgoing
 from siyu.wecom.client import RATE_LIMITED, WecomClient, get_client
 
@@ -50,15 +52,16 @@ class WecomSender:
 
     channel = "wecom"
 
-    def __init__(self, client: WecomClient | None = None):
-        self._client = client
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        row: Channel | None = None,
+        *,
+        client: WecomClient | None = None,
+    ):
+        # Built by the dispatcher from the settings (raises NotConfigured when WeCom is not set).
+        self.client = client or get_client(settings)
         self.media_ids: dict[str, tuple[str, float]] = {}  # image source → (media_id, uploaded)
-
-    @property
-    def client(self) -> WecomClient:
-        if self._client is None:
-            self._client = get_client()
-        return self._client
 
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
         outcomes = [_failed(o, "no_guide") for o in batch if not o.guide_userid]
