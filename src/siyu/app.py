@@ -37,6 +37,7 @@ from siyu.core.access_log import AccessLog
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
+from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
@@ -73,6 +74,7 @@ APIS = (
     wecom_api,
     wechat_api,
     reports_api,
+    sms_inbound,
 )
 
 
@@ -144,7 +146,7 @@ def create_app(background: bool = False) -> FastAPI:
 def _is_machine(request: Request) -> bool:
     path = request.url.path
     return path.startswith(
-        ("/v1/", "/api/", "/wecom/", "/wechat/")
+        ("/v1/", "/api/", "/wecom/", "/wechat/", "/sms/")
     ) or "application/json" in request.headers.get("accept", "")
 
 
