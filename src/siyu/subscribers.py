@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from siyu.core import lake
 from siyu.core.lake import Lake
 from siyu.events import outbox
+from siyu.messaging.channels.official_account import follow_changes
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.tasks.events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown_of
@@ -25,6 +26,7 @@ SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
     keep_unknown_of,  # a touchpoint code seen for the first time is kept, unregistered
     apply_order_events,  # Order Completed / Order Refunded keep the orders table
     complete_by_messages,  # a guide's `Message Sent` carries out their message task
+    follow_changes,  # an unfollow suppresses the official account's messages to the openid
 )
 # What ingest refuses before writing: an order event that could not keep the orders table.
 CHECKS: dict[str, outbox.Check] = {event: check_order_event for event in ORDER_EVENTS}

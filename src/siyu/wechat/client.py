@@ -21,6 +21,17 @@ class OfficialAccountClient(WeChatClient):
             params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
         )
 
+    def send_template_message(self, message: dict) -> dict:
+        """message/template/send: touser, template_id, data, and url or miniprogram; its
+        client_msg_id (防重入 id) makes a message sent again with the same id go once."""
+        return self.post("message/template/send", data=message)
+
+    def send_service_text(self, openid: str, text: str) -> dict:
+        """message/custom/send (客服消息): only within 48 hours of the follower's last
+        interaction; WeChat answers 45015 outside it."""
+        body = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        return self.post("message/custom/send", data=body)
+
 
 def get_client(settings: Settings | None = None) -> OfficialAccountClient:
     settings = settings or get_settings()

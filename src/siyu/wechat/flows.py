@@ -11,6 +11,7 @@ from siyu.core.db import utcnow
 from siyu.events.service import record_told, told_at, told_message_id
 from siyu.wechat.client import OfficialAccountClient, get_client
 from siyu.wechat.models import OfficialAccountCallback
+from siyu.wechat.service import note_callback
 
 log = logging.getLogger("siyu.wechat")
 SOURCE = "official-account"
@@ -29,6 +30,7 @@ def process(session: Session, callback_id: int, client: OfficialAccountClient | 
     if callback is None or callback.status == "done":
         return
     event = dict(callback.fields)
+    note_callback(session, event, callback.received_at)
     name = EVENTS.get(event["kind"])
     callback.result = _record(session, event, name, client) if name else "not handled"
     callback.status, callback.processed_at = "done", utcnow()

@@ -36,3 +36,16 @@ class SceneQrCode(Base):
     ticket: Mapped[str] = mapped_column(String(500))
     url: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Follower(Base):
+    """What Siyu knows of a follower from the account's callbacks: whether they follow, and
+    their last interaction (a message, a follow, a scan, a menu click), which opens WeChat's
+    48-hour window for customer-service messages (客服消息)."""
+
+    __tablename__ = "wechat_followers"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    following: Mapped[bool] = mapped_column(default=True)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
