@@ -60,6 +60,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "WeCom (企业微信): customers, contact ways, transfers, tags.",
     ),
     "wechat": ("siyu.wechat.cli", "app", "The official account (公众号)."),
+    "calls": (
+        "siyu.messaging.calls_cli",
+        "app",
+        "Outbound-call lists (外呼): export one for a call centre, import its outcomes.",
+    ),
     "report": ("siyu.analytics.cli", "app", "Reports (数据分析) from the event lake."),
     "demo": (
         "siyu.demo.cli",
