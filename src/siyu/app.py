@@ -38,6 +38,7 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
 from siyu.messaging import inbound as sms_inbound
+from siyu.messaging import api as messaging_api
 from siyu.profiles import api as profiles_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
@@ -75,6 +76,7 @@ APIS = (
     wechat_api,
     reports_api,
     sms_inbound,
+    messaging_api,
 )
 
 
@@ -138,6 +140,7 @@ def create_app(background: bool = False) -> FastAPI:
     static = Path(__file__).parent / "console" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(tracking_api.router)
+    app.include_router(messaging_api.public)  # the links in messages: /l/{code}, /u/{token}
     for module in APIS + PAGES:
         app.include_router(module.router)
     return app

@@ -33,6 +33,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tokens.manage": frozenset({"admin"}),
     "wecom.view": ALL,  # a guide sees only the loss alerts of their own customers
     "wecom.manage": STAFF,
+    # reach (触达): consent is personal data a guide does not manage; channels are settings
+    "consent.view": frozenset({"admin", "operator", "analyst"}),
+    "consent.edit": STAFF,
+    "channels.manage": STAFF,
 }
 
 

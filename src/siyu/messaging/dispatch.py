@@ -28,9 +28,9 @@ from siyu.core.db import utcnow
 from siyu.core.settings import Settings, get_settings
 from siyu.messaging import group_sends, service
 from siyu.messaging.channels.console import ConsoleSender, NotConnected
+from siyu.messaging.compose import compose
 from siyu.messaging.models import CHANNELS, Channel, Consent, Delivery, Suppression
 from siyu.messaging.sending import Outcome, Outgoing, Sender
-from siyu.staff.models import Staff
 
 log = logging.getLogger("siyu.messaging")
 
@@ -136,9 +136,11 @@ def dispatch_channel(
         session.commit()
         return 0
     stopped = _stop_unreachable(session, channel, due)
-    taken = _take(session, [d.id for d in due if d.id not in stopped], now)
+    ready, broken = compose(session, [d for d in due if d.id not in stopped])
+    record_outcomes(session, broken, now)
+    taken = _take(session, [outgoing.delivery_id for outgoing in ready], now)
     session.commit()
-    batch = [outgoing for outgoing in _outgoing(session, due) if outgoing.delivery_id in taken]
+    batch = [outgoing for outgoing in ready if outgoing.delivery_id in taken]
     if batch:
         _send(session, sender, batch, now)
     return len(due)
@@ -252,30 +254,6 @@ def _take(session: Session, ids: list[int], now: datetime) -> set[int]:
     return set(taken.scalars())
 
 
-def _outgoing(session: Session, deliveries: Sequence[Delivery]) -> list[Outgoing]:
-    guides = {d.guide_id for d in deliveries if d.guide_id}
-    userids = (
-        dict(
-            session.execute(select(Staff.id, Staff.wecom_userid).where(Staff.id.in_(guides))).all()
-        )
-        if guides
-        else {}
-    )
-    return [
-        Outgoing(
-            delivery_id=d.id,
-            key=d.key,
-            channel=d.channel,
-            customer_id=d.customer_id,
-            address=d.address or "",
-            purpose=d.purpose,
-            content=dict(d.content or {}),
-            guide_userid=userids.get(d.guide_id) if d.guide_id else None,
-        )
-        for d in deliveries
-    ]
-
-
 def _send(session: Session, sender: Sender, batch: list[Outgoing], now: datetime) -> None:
     """Hand the batch over and record the outcomes. A sender that raises leaves the batch in
     `sending`: what it did is unknown, so the rows wait for reconciliation."""
@@ -329,8 +307,11 @@ def reconcile_stale(session: Session, ways: dict[str, Sender], now: datetime | N
         )
         mine = set(taken.scalars())
         session.commit()
-        batch = [o for o in _outgoing(session, stale) if o.delivery_id in mine]
-        moved += len(batch)
+        ready, broken = compose(session, [d for d in stale if d.id in mine])
+        record_outcomes(session, broken, now)
+        session.commit()
+        batch = list(ready)
+        moved += len(mine)
         _reconcile(session, sender, batch, now)
     return moved
 

@@ -389,6 +389,7 @@ MESSAGE_EVENTS = {
     "Message Sent": "sent",
     "Message Delivered": "delivered",
     "Message Failed": "failed",
+    "Message Clicked": "clicked",
 }
 
 
