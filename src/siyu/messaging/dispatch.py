@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from siyu.core.db import utcnow
+from siyu.core.db import commit_progress, utcnow
 from siyu.core.settings import Settings, get_settings
 from siyu.messaging import group_sends, service
 from siyu.messaging.channels.console import ConsoleSender, NotConnected
@@ -88,7 +88,7 @@ def dispatch_due(session: Session, payload: dict[str, Any]) -> None:
     started = time.monotonic()
     ways = senders(session)
     configs = {row.channel: row.config or {} for row in session.scalars(select(Channel))}
-    session.commit()
+    commit_progress(session, "the senders read")
     out_of_time = False
     while not out_of_time:
         moved = reconcile_stale(session, ways)
@@ -97,8 +97,7 @@ def dispatch_due(session: Session, payload: dict[str, Any]) -> None:
         if not moved:
             break
         out_of_time = time.monotonic() - started > TIME_BUDGET
-    _book_next(session, utcnow(), out_of_time)
-    session.commit()
+    _book_next(session, utcnow(), out_of_time)  # committed with the job's end
 
 
 def dispatch_channel(
@@ -133,13 +132,13 @@ def dispatch_channel(
         )
     )
     if not due:
-        session.commit()
+        commit_progress(session, "nothing due")
         return 0
     stopped = _stop_unreachable(session, channel, due)
     ready, broken = compose(session, [d for d in due if d.id not in stopped])
     record_outcomes(session, broken, now)
     taken = _take(session, [outgoing.delivery_id for outgoing in ready], now)
-    session.commit()
+    commit_progress(session, "deliveries taken (sending) before the provider is called")
     batch = [outgoing for outgoing in ready if outgoing.delivery_id in taken]
     if batch:
         _send(session, sender, batch, now)
@@ -188,7 +187,7 @@ def _leave_out_switched_off(session: Session, channel: str, now: datetime) -> in
             .where(Delivery.id.in_(ids), Delivery.status == "planned")
             .values(status="left_out", reason="no_channel")
         )
-    session.commit()
+    commit_progress(session, "a switched-off channel's deliveries left out")
     return len(ids)
 
 
@@ -265,7 +264,7 @@ def _send(session: Session, sender: Sender, batch: list[Outgoing], now: datetime
     record_outcomes(session, outcomes, now)
     if sender.channel == group_sends.CHANNEL:  # each guide's share of a 群发, to follow up
         group_sends.record_group_sends(session, outcomes, batch)
-    session.commit()
+    commit_progress(session, "the outcomes of a batch handed over")
 
 
 def reconcile_stale(session: Session, ways: dict[str, Sender], now: datetime | None = None) -> int:
@@ -306,10 +305,10 @@ def reconcile_stale(session: Session, ways: dict[str, Sender], now: datetime | N
             .execution_options(synchronize_session=False)
         )
         mine = set(taken.scalars())
-        session.commit()
+        commit_progress(session, "stale deliveries taken over for reconciliation")
         ready, broken = compose(session, [d for d in stale if d.id in mine])
         record_outcomes(session, broken, now)
-        session.commit()
+        commit_progress(session, "what reconciliation could not render")
         batch = list(ready)
         moved += len(mine)
         _reconcile(session, sender, batch, now)
@@ -339,7 +338,7 @@ def _reconcile(session: Session, sender: Sender, batch: list[Outgoing], now: dat
             .where(Delivery.id.in_([o.delivery_id for o in unknown]))
             .values(attempts=Delivery.attempts + 1)
         )
-    session.commit()
+    commit_progress(session, "reconciled outcomes, and what is sent again")
     if unknown:
         _send(session, sender, unknown, now)
 
