@@ -37,8 +37,8 @@ from siyu.core.access_log import AccessLog
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
-from siyu.messaging import inbound as sms_inbound
 from siyu.messaging import api as messaging_api
+from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
