@@ -115,6 +115,24 @@ def test_a_delivered_receipt_is_applied_once(client, session, fake, sent):
     assert len(_events(session, "Message Sent")) == 1
 
 
+def test_a_receipt_before_the_senders_answer_is_recorded_finds_its_delivery(client, session, fake):
+    cid = customer(session, "c1", phone=PHONE)
+    row = delivery(session, cid, "sms", address=PHONE, status="sending", content={})
+    session.commit()
+    receipt = {
+        "user_receive_time": "2026-12-07 10:00:00",
+        "nationcode": "86",
+        "mobile": PHONE,
+        "report_status": "SUCCESS",
+        "errmsg": "DELIVRD",
+        "description": "用户短信送达成功",
+        "sid": "2019:abc",
+    }
+    assert client.post(f"/sms/tencent/status/{TOKEN}", json=[receipt]).status_code == 200
+    session.expire_all()
+    assert (row.status, row.provider_id) == ("delivered", "2019:abc")
+
+
 def test_a_failed_receipt_fails_the_delivery(client, session, fake, sent):
     _push_receipt(client, fake, _provider(session), delivered=False)
     session.expire_all()

@@ -212,15 +212,39 @@ def apply_receipts(session: Session, receipts: Sequence[Receipt]) -> int:
     for receipt in receipts:
         delivery_id = found.get(receipt.key) or found.get(receipt.provider_id)
         if delivery_id is None:
+            delivery_id = _still_sending(session, receipt.phone)
+        if delivery_id is None:
             continue
+        pid = receipt.provider_id or None
         if receipt.delivered:
-            outcomes.append(Outcome(delivery_id, "delivered"))
+            outcomes.append(Outcome(delivery_id, "delivered", provider_id=pid))
         else:
-            outcomes.append(Outcome(delivery_id, "failed", error=f"receipt: {receipt.error}"))
+            error = f"receipt: {receipt.error}"
+            outcomes.append(Outcome(delivery_id, "failed", provider_id=pid, error=error))
     if len(outcomes) < len(receipts):
         log.warning("sms: %d receipts match no delivery", len(receipts) - len(outcomes))
     dispatch.record_outcomes(session, outcomes)
     return len(outcomes)
+
+
+def _still_sending(session: Session, phone: str) -> int | None:
+    """The one delivery to this number still waiting for its provider id: a receipt can come
+    back before the dispatcher has recorded the provider's answer (Tencent's names the message
+    only by that id). None when there is not exactly one."""
+    number = ids.normalize_phone(phone)
+    if number is None:
+        return None
+    waiting = session.scalars(
+        select(Delivery.id)
+        .where(
+            Delivery.channel == "sms",
+            Delivery.address == number,
+            Delivery.status == "sending",
+            Delivery.provider_id.is_(None),
+        )
+        .limit(2)
+    ).all()
+    return waiting[0] if len(waiting) == 1 else None
 
 
 def _deliveries_of(session: Session, receipts: Sequence[Receipt]) -> dict[str, int]:
