@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 import siyu.models  # noqa: F401 - every domain's tables, known before the first query
 from siyu import __version__
 from siyu.analytics import api as reports_api
+from siyu.broadcasts import api as broadcasts_api
 from siyu.codes import landing as code_landing
 from siyu.console import auth as console_auth
 from siyu.console import home, sections
@@ -72,6 +73,7 @@ APIS = (
     segments_api,
     staff_api,
     tasks_api,
+    broadcasts_api,
     wecom_api,
     wechat_api,
     reports_api,

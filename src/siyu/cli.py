@@ -53,6 +53,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
     ),
     "stores": ("siyu.staff.cli", "stores_app", "Stores (门店): open, list and change stores."),
     "tasks": ("siyu.tasks.cli", "app", "Guide tasks (导购任务) and their execution rate."),
+    "broadcasts": (
+        "siyu.broadcasts.cli",
+        "app",
+        "Broadcasts (群发): preview who gets a message, send it, follow it.",
+    ),
     "users": ("siyu.users.cli", "app", "Console users."),
     "wecom": (
         "siyu.wecom.cli",

@@ -1,6 +1,7 @@
 """Every domain's tables, imported in one place so Alembic, the app, the `siyu` command and the
 tests see the whole schema; it sits above the domains, so `core` never imports one."""
 
+from siyu.broadcasts import models as broadcasts  # noqa: F401
 from siyu.codes import models as codes  # noqa: F401
 from siyu.core import audit, auth, jobs, meta, replay  # noqa: F401
 from siyu.core.db import Base

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from siyu.broadcasts import service as broadcasts
 from siyu.codes import batch as code_batches
 from siyu.core import jobs
 from siyu.core.db import utcnow
@@ -47,6 +48,7 @@ def prune_jobs(session: Session, payload: dict) -> None:
 
 
 HANDLERS: dict[str, jobs.Handler] = {
+    broadcasts.SEND_KIND: broadcasts.run_send,
     "codes.batch": code_batches.archive_job,
     "imports.check": imports.check_upload,
     "imports.run": imports.run_upload,

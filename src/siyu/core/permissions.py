@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "consent.view": frozenset({"admin", "operator", "analyst"}),
     "consent.edit": STAFF,
     "channels.manage": STAFF,
+    "broadcasts.view": frozenset({"admin", "operator", "analyst"}),
+    "broadcasts.manage": STAFF,
 }
 
 

@@ -1,0 +1,213 @@
+"""Broadcasts: written with every field checked, an audience read as one query, cancelled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from siyu.broadcasts import service as broadcasts
+from siyu.cli import app
+from siyu.core.db import unit_of_work
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.customers.service import find_customer
+from siyu.events.service import ingest
+from siyu.events.sources import internal_source
+from siyu.messaging.models import Delivery, MessageContent
+from siyu.segments.models import SegmentMember
+from siyu.segments.service import create_segment
+from siyu.tags.service import ensure_tag, tag_customer
+from tests.helpers import identify
+
+runner = CliRunner()
+MONDAY = datetime(2026, 11, 30, 2, tzinfo=UTC)
+A = broadcasts.VariantSpec(text="{{ name }}，双十二会员日，全场满 300 减 50")
+
+
+def people() -> list[int]:
+    """Five customers: 1-3 tagged 金卡, 2 and 4 tagged 沉睡, all five in segment `vip`."""
+    with unit_of_work() as s:
+        ingest(s, internal_source(s, "mall"), [identify(f"c{n}") for n in range(1, 6)], MONDAY)
+        ids = [find_customer(s, f"c{n}").id for n in range(1, 6)]
+        gold, asleep = ensure_tag(s, "金卡").id, ensure_tag(s, "沉睡").id
+        for n in (0, 1, 2):
+            tag_customer(s, ids[n], gold, actor="test")
+        for n in (1, 3):
+            tag_customer(s, ids[n], asleep, actor="test")
+        segment = create_segment(s, "vip", "VIP", {"tag": "金卡"})
+        s.add_all(
+            SegmentMember(segment_id=segment.id, customer_id=c, entered_at=MONDAY) for c in ids
+        )
+        segment.refreshed_at = MONDAY
+        return ids
+
+
+def _audience(**target) -> list[int]:
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="双十二", actor="test", channels=["sms"], variants=[A], **target
+        )
+        return sorted(s.scalars(broadcasts.audience(s, broadcast)))
+
+
+def test_an_audience_is_a_segment_a_tag_filter_or_a_list():
+    ids = people()
+    assert _audience(segment_key="vip") == ids
+    assert _audience(tag_filter={"any": ["金卡"]}) == ids[:3]
+    assert _audience(tag_filter={"all": ["金卡", "沉睡"]}) == [ids[1]]
+    assert _audience(tag_filter={"any": ["金卡", "沉睡"], "none": ["沉睡"]}) == [ids[0], ids[2]]
+    assert _audience(customer_ids=[ids[4], ids[0]]) == [ids[0], ids[4]]
+
+
+def test_each_variant_keeps_its_text_once_per_channel():
+    people()
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s,
+            name="A/B",
+            actor="test",
+            channels=["wecom", "sms"],
+            segment_key="vip",
+            holdout_percent=10,
+            variants=[
+                broadcasts.VariantSpec(key="A", weight=3, text="满 300 减 50"),
+                broadcasts.VariantSpec(
+                    key="B", text="满 200 减 30", by_channel={"sms": {"text": "短信：满 200 减 30"}}
+                ),
+            ],
+        )
+        variants = broadcasts.variants_of(s, broadcast)
+        texts = {
+            (v.key, channel): s.get(MessageContent, content).text
+            for v in variants
+            for channel, content in v.contents.items()
+        }
+    assert [(v.key, v.weight) for v in variants] == [("A", 3), ("B", 1)]
+    assert texts == {
+        ("A", "wecom"): "满 300 减 50",
+        ("A", "sms"): "满 300 减 50",
+        ("B", "wecom"): "满 200 减 30",
+        ("B", "sms"): "短信：满 200 减 30",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"channels": ["fax"]}, "channel"),
+        ({"channels": []}, "channel"),
+        ({"channels": ["sms", "sms"]}, "channel"),
+        ({"holdout_percent": 60}, "holdout"),
+        ({"purpose": "spam"}, "purpose"),
+        ({"variants": []}, "variants"),
+        ({"variants": [broadcasts.VariantSpec(text="")]}, "variants.0.text"),
+        ({"variants": [broadcasts.VariantSpec(text="{{ name ")]}, "variants.0.text"),
+        ({"variants": [A, A]}, "variants"),
+        ({"segment_key": None, "tag_filter": {"any": ["没有这个标签"]}}, "tags"),
+        ({"segment_key": None, "tag_filter": {"none": ["金卡"]}}, "tags"),
+        ({"tag_filter": {"any": ["金卡"]}}, "audience"),
+    ],
+)
+def test_a_bad_field_is_named_and_nothing_is_written(fields, field):
+    people()
+    given = {"name": "双十二", "channels": ["sms"], "variants": [A], "segment_key": "vip"}
+    with pytest.raises(InvalidInput) as raised, unit_of_work() as s:
+        broadcasts.create(s, actor="test", **{**given, **fields})
+    assert raised.value.field == field
+    with unit_of_work() as s:
+        assert broadcasts.list_broadcasts(s) == []
+        assert s.scalars(select(MessageContent)).all() == []
+
+
+def test_an_unknown_segment_is_not_found():
+    people()
+    with pytest.raises(NotFound), unit_of_work() as s:
+        broadcasts.create(
+            s, name="x", actor="test", channels=["sms"], variants=[A], segment_key="nobody"
+        )
+
+
+def test_cancelling_stops_what_is_not_yet_handed_over():
+    ids = people()
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="x", actor="test", channels=["sms"], variants=[A], segment_key="vip"
+        )
+        for n, status in enumerate(("planned", "planned", "sent", "left_out")):
+            s.add(
+                Delivery(
+                    key=f"broadcast:{broadcast.id}:{ids[n]}",
+                    origin="broadcast",
+                    origin_id=broadcast.id,
+                    customer_id=ids[n],
+                    channel="sms",
+                    status=status,
+                    reason="no_consent" if status == "left_out" else None,
+                )
+            )
+        s.flush()
+        assert broadcasts.cancel(s, broadcast) == 2
+        counts = broadcasts.counts(s, broadcast)
+        assert (counts["sent"], counts["cancelled"], counts["left_out"]) == (
+            1,
+            2,
+            {"no_consent": 1},
+        )
+        with pytest.raises(Conflict):
+            broadcasts.cancel(s, broadcast)
+        with pytest.raises(Conflict):
+            broadcasts.schedule(s, broadcast, None)
+
+
+def test_the_cli_prints_the_new_id_last_and_shows_it_as_json():
+    people()
+    made = runner.invoke(
+        app,
+        [
+            "broadcasts",
+            "create",
+            "--name",
+            "会员日",
+            "--segment",
+            "vip",
+            "--channel",
+            "sms",
+            "--body",
+            "{{ name }} 您好",
+            "--holdout",
+            "10",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    new_id = made.output.strip().splitlines()[-1]
+    shown = runner.invoke(app, ["broadcasts", "show", new_id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    import json
+
+    row = json.loads(shown.output)
+    assert (row["status"], row["planned"], row["sent"], row["failed"], row["left_out"]) == (
+        "draft",
+        0,
+        0,
+        0,
+        {},
+    )
+    bad = runner.invoke(
+        app,
+        [
+            "broadcasts",
+            "create",
+            "--name",
+            "x",
+            "--segment",
+            "vip",
+            "--channel",
+            "fax",
+            "--body",
+            "hi",
+        ],
+    )
+    assert bad.exit_code != 0 and "channel" in bad.output
