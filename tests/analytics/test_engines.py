@@ -130,6 +130,10 @@ QUERIES = {
     ],
     # The console pages' numbers (the home page, touchpoints, codes) are runner queries too.
     "lake_customers": [{}],
+    "message_results": [
+        {"origin": "broadcast", "origin_id": 3, "period": PERIOD, "window_days": 7},
+        {"origin": "broadcast", "origin_id": 3, "period": PERIOD, "window_days": 30},
+    ],
     "overview": [{"period": PERIOD, "filters": {"guide": [1, 2]}}, {"period": PERIOD}],
     "touchpoints": [
         {"period": PERIOD},
@@ -212,6 +216,13 @@ def small_lake() -> LakeRows:
         rows.event(cid, "Task Assigned", assigned, **properties)
         if cid % 3:
             rows.event(cid, "Task Completed", assigned + timedelta(hours=cid), **properties)
+    planned = datetime(2026, 11, 10, 10, tzinfo=SHANGHAI)
+    for cid in range(1, 42, 2):  # a broadcast: variants A and B and a holdout, some sent
+        arm = ("A", "B", "holdout")[cid % 3]
+        reach = {"origin": "broadcast", "origin_id": 3, "variant": arm}
+        rows.event(cid, "Message Planned", planned, channel="sms", **reach)
+        if arm != "holdout":
+            rows.event(cid, "Message Sent" if cid % 5 else "Message Failed", planned, **reach)
     rows.customer(41, merged_into=1)
     rows.order(41, datetime(2026, 11, 25, 10, tzinfo=SHANGHAI), 4_200)
     return rows

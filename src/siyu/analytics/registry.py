@@ -10,6 +10,7 @@ from siyu.analytics import (
     guides,
     lake_customers,
     ltv,
+    message_results,
     overview,
     retention,
     rfm,
@@ -31,6 +32,7 @@ REPORTS = {
 # runner queries like the reports, so a page and a report agree and both run on Spark.
 PAGE_QUERIES = {
     "lake_customers": lake_customers,
+    "message_results": message_results,
     "overview": overview,
     "touchpoints": touchpoint_numbers,
 }
