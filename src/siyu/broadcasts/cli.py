@@ -18,7 +18,9 @@ from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers.service import read_list
 
-app = typer.Typer(help="Broadcasts (群发): one message to a segment.", no_args_is_help=True)
+app = typer.Typer(
+    help="Broadcasts (群发): preview who gets a message, send it, follow it.", no_args_is_help=True
+)
 JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
