@@ -34,12 +34,15 @@ from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.customers import service as customers
 from siyu.messaging import planner
+from siyu.messaging import service as messaging
 from siyu.messaging.models import CHANNELS, PURPOSES, Delivery, MessageContent
 from siyu.segments import service as segments
 from siyu.segments.models import SegmentMember
 from siyu.tags.models import CustomerTag, Tag
 
 ORIGIN = "broadcast"
+PLANNED_EVENT = "Message Planned"
+PLANNED_CHUNK = 5_000
 SEND_KIND = "broadcasts.send"
 MAX_NAME = 200
 _SYNTAX = SandboxedEnvironment()
@@ -414,14 +417,24 @@ def plan_now(session: Session, broadcast: Broadcast, now: datetime | None = None
                 )
                 .values(content_id=content_id)
             )
+    _record_planned(session, broadcast, now)
     broadcast.status, broadcast.planned_at = "sending", now
     return result
 
 
-def run_send(session: Session, payload: dict[str, Any]) -> None:
-    """Job `broadcasts.send`: plan a scheduled broadcast when its time has come. A broadcast
-    cancelled meanwhile, or planned already, is left as it is."""
-    broadcast = session.get(Broadcast, int(payload["id"]))
-    if broadcast is None or broadcast.status != "scheduled":
-        return
-    plan_now(session, broadcast)
+def _record_planned(session: Session, broadcast: Broadcast, now: datetime) -> None:
+    """One `Message Planned` per customer planned or held out, with their arm, to the lake: the
+    results report compares the arms from these (analytics.message_results). Keyed by the
+    delivery, so planning again writes none twice."""
+    chosen = (
+        select(Delivery)
+        .where(
+            Delivery.origin == ORIGIN,
+            Delivery.origin_id == broadcast.id,
+            Delivery.status.in_(("planned", "held_out")),
+        )
+        .order_by(Delivery.id)
+        .execution_options(yield_per=PLANNED_CHUNK)
+    )
+    for chunk in session.scalars(chosen).partitions():
+        messaging.record_message_events(session, PLANNED_EVENT, chunk, now)
