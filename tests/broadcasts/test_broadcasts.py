@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -12,10 +13,13 @@ from siyu.broadcasts import service as broadcasts
 from siyu.cli import app
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.jobs import Job
 from siyu.customers.service import find_customer
+from siyu.events.models import OutboxEvent
 from siyu.events.service import ingest
 from siyu.events.sources import internal_source
 from siyu.messaging.models import Delivery, MessageContent
+from siyu.messaging.service import set_consent
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
 from siyu.tags.service import ensure_tag, tag_customer
@@ -211,3 +215,104 @@ def test_the_cli_prints_the_new_id_last_and_shows_it_as_json():
         ],
     )
     assert bad.exit_code != 0 and "channel" in bad.output
+
+
+def subscribed_people() -> list[int]:
+    """Six customers with phones in segment `vip`; SMS consent for the first four; the fifth
+    unsubscribed; the sixth never asked."""
+    with unit_of_work() as s:
+        ingest(
+            s,
+            internal_source(s, "mall"),
+            [identify(f"p{n}", {"phone": f"1380000000{n}"}) for n in range(1, 7)],
+            MONDAY,
+        )
+        ids = [find_customer(s, f"p{n}").id for n in range(1, 7)]
+        for n, status in enumerate(("subscribed",) * 4 + ("unsubscribed",)):
+            set_consent(s, ids[n], "sms", status, method="import", source="门店登记", actor="test")
+        segment = create_segment(s, "vip", "VIP", {"tag": "金卡"})
+        s.add_all(
+            SegmentMember(segment_id=segment.id, customer_id=c, entered_at=MONDAY) for c in ids
+        )
+        segment.refreshed_at = MONDAY
+        return ids
+
+
+NOON = datetime(2026, 12, 1, 4, tzinfo=UTC)  # 12:00 in Shanghai: outside quiet hours
+
+
+def test_sending_plans_each_customer_once_and_says_who_is_left_out_and_why():
+    ids = subscribed_people()
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="会员日", actor="test", channels=["sms"], variants=[A], segment_key="vip"
+        )
+        preview = broadcasts.preview(s, broadcast, NOON)
+        assert (preview["total"], preview["planned"]) == (6, 4)
+        assert preview["left_out"] == {"no_consent": 2}
+        assert s.scalars(select(Delivery)).all() == []  # a preview writes nothing
+        broadcasts.schedule(s, broadcast, None, now=NOON)
+        broadcasts.plan_now(s, broadcast, NOON)
+        again = broadcasts.plan_now(s, broadcast, NOON)  # a retried job plans no one twice
+        counts = broadcasts.counts(s, broadcast)
+        planned = s.scalars(select(Delivery).where(Delivery.status == "planned")).all()
+        contents = {d.content_id for d in planned}
+    assert again["inserted"] == 0
+    assert (counts["planned"], counts["left_out"], broadcast.status) == (
+        4,
+        {"no_consent": 2},
+        "sending",
+    )
+    assert sorted(d.customer_id for d in planned) == ids[:4]
+    assert len(contents) == 1 and None not in contents
+
+
+def test_a_preview_at_night_defers_rather_than_drops():
+    subscribed_people()
+    night = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="夜", actor="test", channels=["sms"], variants=[A], segment_key="vip"
+        )
+        preview = broadcasts.preview(s, broadcast, night)
+    assert (preview["planned"], preview["deferred"]) == (4, 4)
+
+
+def test_a_holdout_is_kept_from_the_message_and_planned_as_its_own_arm():
+    subscribed_people()
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s,
+            name="留出",
+            actor="test",
+            channels=["sms"],
+            variants=[A],
+            segment_key="vip",
+            holdout_percent=50,
+        )
+        broadcasts.schedule(s, broadcast, None, now=NOON)
+        broadcasts.plan_now(s, broadcast, NOON)
+        counts = broadcasts.counts(s, broadcast)
+        planned_events = s.scalars(
+            select(OutboxEvent).where(OutboxEvent.event == "Message Planned")
+        ).all()
+    arms = sorted(orjson.loads(e.properties)["variant"] for e in planned_events)
+    assert counts["planned"] + counts["held_out"] == 4
+    assert arms.count("holdout") == counts["held_out"]
+    assert arms.count("A") == counts["planned"]
+
+
+def test_a_scheduled_broadcast_is_planned_by_its_job_once_its_time_comes():
+    subscribed_people()
+    later = datetime(2026, 12, 2, 4, tzinfo=UTC)
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="明天", actor="test", channels=["sms"], variants=[A], segment_key="vip"
+        )
+        broadcasts.schedule(s, broadcast, later, now=NOON)
+        job = s.scalars(select(Job).where(Job.kind == broadcasts.SEND_KIND)).one()
+        assert (job.run_at, broadcast.status) == (later, "scheduled")
+        broadcasts.run_send(s, {"id": broadcast.id})
+        assert broadcasts.counts(s, broadcast)["planned"] == 4
+        broadcasts.run_send(s, {"id": broadcast.id})  # planned already: nothing more
+        assert broadcasts.counts(s, broadcast)["planned"] == 4

@@ -392,7 +392,7 @@ def preview(session: Session, broadcast: Broadcast, at: datetime | None = None) 
     counts = planner.preview(
         session, audience(session, broadcast), **_plan_args(session, broadcast, at)
     )
-    return {"at": at.isoformat(), **counts}
+    return {"at": at.isoformat(), **counts.as_dict()}
 
 
 def plan_now(session: Session, broadcast: Broadcast, now: datetime | None = None) -> dict[str, Any]:
@@ -401,9 +401,10 @@ def plan_now(session: Session, broadcast: Broadcast, now: datetime | None = None
     now = now or utcnow()
     if broadcast.status == "cancelled":
         raise Conflict(N_("this broadcast was cancelled"), field="status")
+    last_before = session.scalar(select(func.max(Delivery.id))) or 0
     result = planner.plan(
         session, audience(session, broadcast), **_plan_args(session, broadcast, now)
-    )
+    ).as_dict()
     for variant in variants_of(session, broadcast):
         for channel, content_id in variant.contents.items():
             session.execute(
@@ -417,20 +418,22 @@ def plan_now(session: Session, broadcast: Broadcast, now: datetime | None = None
                 )
                 .values(content_id=content_id)
             )
-    _record_planned(session, broadcast, now)
+    _record_planned(session, broadcast, last_before, now)
+    messaging.request_dispatch(session, now)
     broadcast.status, broadcast.planned_at = "sending", now
     return result
 
 
-def _record_planned(session: Session, broadcast: Broadcast, now: datetime) -> None:
-    """One `Message Planned` per customer planned or held out, with their arm, to the lake: the
-    results report compares the arms from these (analytics.message_results). Keyed by the
-    delivery, so planning again writes none twice."""
+def _record_planned(session: Session, broadcast: Broadcast, after_id: int, now: datetime) -> None:
+    """One `Message Planned` per customer just planned or held out (deliveries after `after_id`:
+    planning again writes none twice), with their arm, to the lake: the results report compares
+    the arms from these (analytics.message_results)."""
     chosen = (
         select(Delivery)
         .where(
             Delivery.origin == ORIGIN,
             Delivery.origin_id == broadcast.id,
+            Delivery.id > after_id,
             Delivery.status.in_(("planned", "held_out")),
         )
         .order_by(Delivery.id)
@@ -438,3 +441,12 @@ def _record_planned(session: Session, broadcast: Broadcast, now: datetime) -> No
     )
     for chunk in session.scalars(chosen).partitions():
         messaging.record_message_events(session, PLANNED_EVENT, chunk, now)
+
+
+def run_send(session: Session, payload: dict[str, Any]) -> None:
+    """Job `broadcasts.send`: plan a scheduled broadcast when its time has come. A broadcast
+    cancelled meanwhile, or planned already, is left as it is."""
+    broadcast = session.get(Broadcast, int(payload["id"]))
+    if broadcast is None or broadcast.status != "scheduled":
+        return
+    plan_now(session, broadcast)

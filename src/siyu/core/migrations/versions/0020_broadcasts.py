@@ -1,7 +1,7 @@
 """broadcasts: a message to an audience, its variants, an uploaded list
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 05:07:02.064873
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import siyu.core.db
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
