@@ -373,13 +373,25 @@ def record_outcomes(
             }
         )
     written: list[dict[str, Any]] = []
+    bounced: list[Delivery] = []
     for outcome in outcomes:
         delivery = rows.get(outcome.delivery_id)
         if delivery is None:
             log.warning("an outcome for delivery %s, which does not exist", outcome.delivery_id)
             continue
         written.extend(_apply(delivery, outcome, now))
+        if outcome.status == "failed" and delivery.reason == "bounced" and delivery.address:
+            bounced.append(delivery)
     session.flush()
+    for delivery in bounced:  # the address does not exist: nothing more goes to it
+        service.suppress(
+            session,
+            delivery.channel,
+            delivery.address or "",
+            "bounced",
+            source=(delivery.error or "bounced")[:200],
+            customer_id=delivery.customer_id,
+        )
     for start in range(0, len(written), 500):
         service.record_events(session, written[start : start + 500])
 
