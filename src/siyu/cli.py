@@ -65,6 +65,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "WeCom (企业微信): customers, contact ways, transfers, tags.",
     ),
     "wechat": ("siyu.wechat.cli", "app", "The official account (公众号)."),
+    "consent": (
+        "siyu.messaging.cli",
+        "app",
+        "Consent (营销同意) per customer and channel: import, set, show.",
+    ),
     "calls": (
         "siyu.messaging.calls_cli",
         "app",

@@ -5,7 +5,6 @@ including a mail provider's RFC 8058 one-click POST `List-Unsubscribe=One-Click`
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from typing import Annotated, Literal
 
@@ -21,28 +20,13 @@ from siyu.core.limits import Text200
 from siyu.core.settings import get_settings
 from siyu.customers import service as customers
 from siyu.messaging import links, service
-from siyu.messaging.models import CHANNELS, Consent
+from siyu.messaging.schemas import CustomerConsentOut, consent_out
 
 router = APIRouter(prefix="/api/consent", tags=["consent"])
 public = APIRouter(include_in_schema=False)
 Reader = Annotated[ApiToken, token_allowed("consent.view")]
 Editor = Annotated[ApiToken, token_allowed("consent.edit")]
 ChannelName = Literal["wecom", "official_account", "sms", "email", "call"]
-
-
-class ConsentOut(BaseModel):
-    channel: str
-    status: str | None = Field(description="subscribed, unsubscribed, or null: none recorded.")
-    reachable: bool = Field(description="Whether marketing may go to the customer on it.")
-    method: str | None = None
-    source: str | None = None
-    changed_at: datetime | None = None
-    changed_by: str | None = None
-
-
-class CustomerConsentOut(BaseModel):
-    customer_id: int
-    channels: list[ConsentOut]
 
 
 class ConsentIn(BaseModel):
@@ -72,25 +56,6 @@ class ImportOut(BaseModel):
     kept_unsubscribed: int = Field(description="Unsubscribed before: an import never undoes it.")
     unknown: int
     unknown_values: list[str] = Field(description="The first 100 values naming no customer.")
-
-
-def consent_out(customer_id: int, found: dict[str, Consent | None]) -> CustomerConsentOut:
-    rows = []
-    for channel in CHANNELS:
-        row = found.get(channel)
-        status = row.status if row else None
-        rows.append(
-            ConsentOut(
-                channel=channel,
-                status=status,
-                reachable=service.is_reachable(channel, status),
-                method=row.method if row else None,
-                source=row.source if row else None,
-                changed_at=row.changed_at if row else None,
-                changed_by=row.changed_by if row else None,
-            )
-        )
-    return CustomerConsentOut(customer_id=customer_id, channels=rows)
 
 
 @router.post("/import", summary="Subscribe the customers a list of identity values names")
