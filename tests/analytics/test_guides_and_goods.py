@@ -24,6 +24,9 @@ def test_each_guide_sees_their_customers_numbers(rows, report):
     rows.event(1, "Message Sent", at(2))
     rows.event(2, "Message Sent", at(4))
     rows.event(2, "Message Sent", at(5))
+    reach = {"origin": "broadcast", "origin_id": 4}
+    rows.event(2, "Message Sent", at(5), channel="wecom", **reach)  # a 群发 the guide confirmed
+    rows.event(1, "Message Sent", at(5), channel="sms", **reach)  # the brand's SMS: not the guide's
     rows.event(2, "Contact Deleted", at(6))
     rows.order(1, at(3), 2_000)
     rows.order(1, at(9), 3_000)
@@ -36,7 +39,7 @@ def test_each_guide_sees_their_customers_numbers(rows, report):
     assert set(by_id) == {7, 8}
     seven = by_id[7]
     assert (seven.customers, seven.new_customers, seven.lost_customers) == (2, 1, 1)
-    assert (seven.messages, seven.buyers, seven.orders, seven.gmv_fen) == (3, 1, 2, 5_000)
+    assert (seven.messages, seven.buyers, seven.orders, seven.gmv_fen) == (4, 1, 2, 5_000)
     assert result.tasks_tracked is True
     assert (seven.tasks_assigned, seven.execution_rate) == (0, None)
 

@@ -2,7 +2,9 @@
 
 Per guide (the staff member who owns customers): customers owned (by the latest snapshot), new
 (first seen in the period), lost (deleted the guide on WeCom: `Contact Deleted` events in the
-period), messages sent to them (`Message Sent`), and the orders and GMV of those customers.
+period), messages the guide sent them (`Message Sent` of their own, or a WeCom 群发 they confirmed;
+not the brand's SMS, email or official-account messages), and the orders and GMV of those
+customers.
 
 Tasks (导购任务): the assignments made to the guide in the period (`Task Assigned`, the guide named
 by the event's `guide_id`, who may since have handed the customer on) and how many of them were
@@ -20,6 +22,7 @@ from pydantic import BaseModel
 from siyu.analytics.base import ReportQuery, bounds, canonical, counted_orders, in_period, people
 from siyu.analytics.present import bars, rate, yuan
 from siyu.analytics.runner import Context
+from siyu.core.engines import json_text_at
 from siyu.core.lake_tables import Tables
 from siyu.core.periods import Period
 
@@ -70,6 +73,7 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         events.customer_id.notnull(),
         events.timestamp >= since,
         events.timestamp < until,
+        _the_guides(events),
     ).select("customer_id", "event")
     events = canonical(events, tables.customer_map).join(owned, "customer_id")
     acts = events.group_by("owner_id").aggregate(
@@ -83,6 +87,16 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     )
     work = _tasks(tables, crowd.select("customer_id"), since, until)
     return {"customers": customers, "acts": acts, "sales": sales, "tasks": work}
+
+
+def _the_guides(events: ir.Table) -> ir.BooleanValue:
+    """A message counts for the guide when the guide sent it: a message of their own (no
+    broadcast or journey behind it) or a WeCom 群发 they confirmed. An SMS, email or
+    official-account message the brand sent through messaging is not the guide's work."""
+    origin = json_text_at(events.properties, ("origin",))
+    channel = json_text_at(events.properties, ("channel",))
+    assert origin is not None and channel is not None
+    return (events.event != MESSAGE_EVENT) | origin.isnull() | (channel == "wecom")
 
 
 def _number(text: ir.StringColumn, pattern: str) -> ir.IntegerColumn:

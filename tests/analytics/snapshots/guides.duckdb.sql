@@ -51,61 +51,80 @@ GROUP BY
 
 -- acts
 SELECT
-  "t16"."owner_id",
-  COUNT(DISTINCT "t16"."customer_id") FILTER(WHERE
-    "t16"."event" = 'Contact Deleted') AS "lost_customers",
-  SUM(CAST("t16"."event" = 'Message Sent' AS INT)) AS "messages"
+  "t17"."owner_id",
+  COUNT(DISTINCT "t17"."customer_id") FILTER(WHERE
+    "t17"."event" = 'Contact Deleted') AS "lost_customers",
+  SUM(CAST("t17"."event" = 'Message Sent' AS INT)) AS "messages"
 FROM (
   SELECT
-    "t14"."customer_id",
-    "t14"."event",
-    "t15"."owner_id",
-    "t15"."first_seen_at"
+    "t16"."customer_id",
+    "t16"."event",
+    "t13"."owner_id",
+    "t13"."first_seen_at"
   FROM (
     SELECT
-      COALESCE("t10"."canonical_id", "t10"."customer_id") AS "customer_id",
-      "t10"."event"
+      COALESCE("t14"."canonical_id", "t14"."customer_id") AS "customer_id",
+      "t14"."event"
     FROM (
       SELECT
-        "t8"."customer_id",
-        "t8"."event",
+        "t11"."customer_id",
+        "t11"."event",
         "t4"."customer_id" AS "customer_id_right",
         "t4"."canonical_id"
       FROM (
         SELECT
-          "t0"."customer_id",
-          "t0"."event"
-        FROM "events" AS "t0"
-        WHERE
-          "t0"."event" IN ('Contact Deleted', 'Message Sent')
-          AND "t0"."customer_id" IS NOT NULL
-          AND "t0"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
-          AND "t0"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
-      ) AS "t8"
+          "t8"."customer_id",
+          "t8"."event"
+        FROM (
+          SELECT
+            *
+          FROM "events" AS "t1"
+          WHERE
+            "t1"."event" IN ('Contact Deleted', 'Message Sent')
+            AND "t1"."customer_id" IS NOT NULL
+            AND "t1"."timestamp" >= MAKE_TIMESTAMPTZ(2026, 10, 31, 16, 0, 0.0, 'UTC')
+            AND "t1"."timestamp" < MAKE_TIMESTAMPTZ(2026, 11, 30, 16, 0, 0.0, 'UTC')
+            AND (
+              (
+                "t1"."event" <> 'Message Sent'
+              )
+              OR (
+                (
+                  "t1"."properties" ->> '$.origin'
+                ) IS NULL
+              )
+              OR (
+                (
+                  "t1"."properties" ->> '$.channel'
+                ) = 'wecom'
+              )
+            )
+        ) AS "t8"
+      ) AS "t11"
       LEFT OUTER JOIN "customer_map" AS "t4"
-        ON "t8"."customer_id" = "t4"."customer_id"
-    ) AS "t10"
-  ) AS "t14"
+        ON "t11"."customer_id" = "t4"."customer_id"
+    ) AS "t14"
+  ) AS "t16"
   INNER JOIN (
     SELECT
-      "t11"."customer_id",
-      "t11"."owner_id",
-      "t11"."first_seen_at"
+      "t10"."customer_id",
+      "t10"."owner_id",
+      "t10"."first_seen_at"
     FROM (
       SELECT
-        "t9"."customer_id",
-        "t9"."first_seen_at",
-        "t9"."created_at",
-        "t9"."owner_id",
-        "t9"."store_id",
-        COALESCE("t9"."first_touchpoint", 'none') AS "touchpoint",
+        "t7"."customer_id",
+        "t7"."first_seen_at",
+        "t7"."created_at",
+        "t7"."owner_id",
+        "t7"."store_id",
+        COALESCE("t7"."first_touchpoint", 'none') AS "touchpoint",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
           ELSE COALESCE("t5"."group", 'other')
         END AS "touchpoint_type",
         CASE
-          WHEN "t9"."first_touchpoint" IS NULL
+          WHEN "t7"."first_touchpoint" IS NULL
           THEN 'none'
           ELSE COALESCE("t5"."entry_type", 'owned')
         END AS "entry_type"
@@ -115,15 +134,15 @@ FROM (
         FROM "customers" AS "t2"
         WHERE
           "t2"."merged_into_id" IS NULL
-      ) AS "t9"
+      ) AS "t7"
       LEFT OUTER JOIN "touchpoints" AS "t5"
-        ON "t9"."first_touchpoint" = "t5"."code"
-    ) AS "t11"
+        ON "t7"."first_touchpoint" = "t5"."code"
+    ) AS "t10"
     WHERE
-      "t11"."owner_id" IS NOT NULL
-  ) AS "t15"
-    ON "t14"."customer_id" = "t15"."customer_id"
-) AS "t16"
+      "t10"."owner_id" IS NOT NULL
+  ) AS "t13"
+    ON "t16"."customer_id" = "t13"."customer_id"
+) AS "t17"
 GROUP BY
   1
 
