@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from siyu.messaging import dispatch
 from siyu.messaging.channels.official_account import OfficialAccountSender
-from siyu.messaging.models import Suppression
+from siyu.messaging.models import Channel, Suppression
 from siyu.messaging.sending import Outgoing
 from siyu.wechat.client import OfficialAccountClient
 from siyu.wechat.service import last_interactions
@@ -180,3 +181,10 @@ def test_callbacks_keep_the_window_and_an_unfollow_suppresses(session, post_wech
 
     assert session.scalars(select(Suppression)).all() == []
     assert last_interactions(session, ["o-amy"]) == {"o-amy": datetime.fromtimestamp(at + 50, UTC)}
+
+
+def test_a_live_channel_is_sent_by_the_official_account_sender(session, fake_wecom):
+    session.add(Channel(channel="official_account", mode="live"))
+    session.commit()
+
+    assert isinstance(dispatch.senders(session)["official_account"], OfficialAccountSender)

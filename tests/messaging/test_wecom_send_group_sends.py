@@ -14,7 +14,7 @@ from siyu.core.db import utcnow
 from siyu.events.models import OutboxEvent
 from siyu.messaging import dispatch, group_sends
 from siyu.messaging.channels.wecom import WecomSender
-from siyu.messaging.models import Delivery, GroupSend
+from siyu.messaging.models import Channel, Delivery, GroupSend
 from siyu.staff.models import Staff
 from siyu.wecom.client import WecomClient
 from tests.messaging.factories import customer, delivery
@@ -170,3 +170,27 @@ def test_the_follow_up_runs_every_ten_minutes():
     (schedule,) = [s for s in work.SCHEDULES if s.kind == group_sends.JOB_KIND]
     assert schedule.cron == "*/10 * * * *"
     assert work.HANDLERS[group_sends.JOB_KIND] is group_sends.run_check
+
+
+def test_the_job_follows_up_with_the_configured_client(session, fake_wecom, broadcast):
+    dispatch.dispatch_channel(session, "wecom", WecomSender(client=client(fake_wecom)))
+    fake_wecom.state.confirm(msgid_of(fake_wecom, "lily"), "lily")
+    (schedule,) = [s for s in work.SCHEDULES if s.kind == group_sends.JOB_KIND]
+
+    wecom_fixtures.book_tick(schedule.name, utcnow())
+    wecom_fixtures.run_jobs()
+
+    session.expire_all()
+    assert shares(session)["lily"] == ("sent", 2, 2, 0)
+    assert statuses(session, broadcast["lily"]) == [("sent", None)] * 2
+
+
+def test_a_live_channel_is_sent_by_the_wecom_sender(session, fake_wecom, broadcast):
+    session.add(Channel(channel="wecom", mode="live"))
+    session.commit()
+
+    ways = dispatch.senders(session)
+    dispatch.dispatch_channel(session, "wecom", ways["wecom"])
+
+    assert isinstance(ways["wecom"], WecomSender)
+    assert len(fake_wecom.state.calls_to("add_msg_template")) == 3
