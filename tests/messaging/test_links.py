@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from siyu.core.db import unit_of_work
+from siyu.core.errors import NotFound
 from siyu.events.models import OutboxEvent
 from siyu.messaging import links, service
 from siyu.messaging.models import Delivery, MessageContent
@@ -102,3 +103,16 @@ def test_one_click_unsubscribe_takes_effect_for_what_is_not_sent(client, session
     assert service.consent_of(session, sent["customer"])["email"].method == "one_click"
     assert session.get(Delivery, planned).status == "cancelled"
     assert client.post(path).status_code == 200  # a second POST is harmless
+
+
+def test_a_secret_made_in_a_rolled_back_transaction_is_never_used(session, monkeypatch):
+    monkeypatch.setattr(links, "_secrets", {})
+    made = links.secret(session)
+    session.rollback()
+    with pytest.raises(NotFound):  # nothing was ever signed with a kept key
+        links.follow(session, links.link_code(made, 1, 0))
+    kept = links.secret(session)
+    session.commit()
+    assert kept != made
+    with unit_of_work() as s:
+        assert links.secret(s) == kept

@@ -38,7 +38,19 @@ _secrets: dict[str, bytes] = {}
 
 
 def secret(session: Session) -> bytes:
-    """The key links are signed with: SIYU_LINK_SECRET, else one made once for this database."""
+    """The key links are signed with: SIYU_LINK_SECRET, else one made once for this database
+    (in the caller's transaction: it is kept in memory only once it was read back committed,
+    so a rolled-back one is never used to sign what another process cannot check)."""
+    found = _known_secret(session)
+    if found is not None:
+        return found
+    made = secrets.token_hex(32)
+    meta.write(session, SECRET_KEY, {"secret": made})
+    session.info[SECRET_KEY] = made  # not committed yet: not kept in memory
+    return made.encode()
+
+
+def _known_secret(session: Session) -> bytes | None:
     settings = get_settings()
     if settings.link_secret:
         return settings.link_secret.encode()
@@ -46,10 +58,19 @@ def secret(session: Session) -> bytes:
     if cached is None:
         kept = meta.read(session, SECRET_KEY)
         if kept is None:
-            kept = {"secret": secrets.token_hex(32)}
-            meta.write(session, SECRET_KEY, kept)
+            return None
+        if kept["secret"] == session.info.get(SECRET_KEY):
+            return str(kept["secret"]).encode()
         cached = _secrets[settings.database_url] = str(kept["secret"]).encode()
     return cached
+
+
+def _checking_key(session: Session) -> bytes:
+    """The key to check a code with; no key yet means no link was ever signed."""
+    key = _known_secret(session)
+    if key is None:
+        raise NotFound("no such link", field="code")
+    return key
 
 
 def _b36(number: int) -> str:
@@ -132,7 +153,7 @@ class Click:
 def follow(session: Session, code: str, at: datetime | None = None) -> Click:
     """Where a tracked link leads, recording the click (once per delivery and link); NotFound
     for a code no one signed or a link that is not there. The caller commits."""
-    delivery_id, index = _verified(secret(session), code, "l", 2)
+    delivery_id, index = _verified(_checking_key(session), code, "l", 2)
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound("no such link", field="code")
@@ -168,7 +189,7 @@ def _record_click(
 
 def unsubscribe(session: Session, token: str, method: str = "one_click") -> Delivery:
     """Unsubscribe the customer a delivery went to, on its channel; the caller commits."""
-    (delivery_id,) = _verified(secret(session), token, "u", 1)
+    (delivery_id,) = _verified(_checking_key(session), token, "u", 1)
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound("no such link", field="token")
@@ -186,7 +207,7 @@ def unsubscribe(session: Session, token: str, method: str = "one_click") -> Deli
 
 def check_token(session: Session, token: str) -> Delivery:
     """The delivery an unsubscribe token names (for its confirm page); NotFound otherwise."""
-    (delivery_id,) = _verified(secret(session), token, "u", 1)
+    (delivery_id,) = _verified(_checking_key(session), token, "u", 1)
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         raise NotFound("no such link", field="token")
