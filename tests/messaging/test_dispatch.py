@@ -225,3 +225,14 @@ def test_the_job_sends_what_is_due(session, due):
     session.expire_all()
     assert due.status == "sent"  # the console sender, the default
     assert session.scalars(select(jobs.Job).where(jobs.Job.status != "done")).all() == []
+
+
+def test_a_run_that_leaves_rows_sending_books_one_for_when_their_lease_ends(session, due):
+    dispatch.dispatch_channel(session, "email", _Raising())
+    session.expire_all()
+    handed_over = due.send_at
+    with unit_of_work() as s:
+        dispatch.dispatch_due(s, {})
+    booked = session.scalars(select(jobs.Job).where(jobs.Job.kind == dispatch.KIND)).all()
+    lease = timedelta(seconds=300)
+    assert [job.run_at > handed_over + lease for job in booked] == [True]
