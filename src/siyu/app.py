@@ -38,6 +38,7 @@ from siyu.core.access_log import AccessLog
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import api as customers_api
 from siyu.events import api as tracking_api
+from siyu.journeys import api as journeys_api
 from siyu.messaging import api as messaging_api
 from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
@@ -74,6 +75,7 @@ APIS = (
     staff_api,
     tasks_api,
     broadcasts_api,
+    journeys_api,
     wecom_api,
     wechat_api,
     reports_api,

@@ -58,6 +58,7 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Broadcasts (群发): preview who gets a message, send it, follow it.",
     ),
+    "journeys": ("siyu.journeys.cli", "app", "Journeys and SOPs (旅程 / SOP)."),
     "users": ("siyu.users.cli", "app", "Console users."),
     "wecom": (
         "siyu.wecom.cli",

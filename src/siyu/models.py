@@ -8,6 +8,7 @@ from siyu.core.db import Base
 from siyu.customers import models as customers  # noqa: F401
 from siyu.events import models as events  # noqa: F401
 from siyu.imports import models as imports  # noqa: F401
+from siyu.journeys import models as journeys  # noqa: F401
 from siyu.messaging import models as messaging  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
 from siyu.segments import models as segments  # noqa: F401

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from siyu.core import lake
 from siyu.core.lake import Lake
 from siyu.events import outbox
+from siyu.journeys.admission import admit_events
+from siyu.journeys.engine import wake_waiting
 from siyu.messaging.channels.official_account import follow_changes
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.tasks.events import complete_by_messages
@@ -27,6 +29,8 @@ SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
     apply_order_events,  # Order Completed / Order Refunded keep the orders table
     complete_by_messages,  # a guide's `Message Sent` carries out their message task
     follow_changes,  # an unfollow suppresses the official account's messages to the openid
+    admit_events,  # a customer's event lets them into the journeys it starts
+    wake_waiting,  # an entry waiting in a journey for this event goes on
 )
 # What ingest refuses before writing: an order event that could not keep the orders table.
 CHECKS: dict[str, outbox.Check] = {event: check_order_event for event in ORDER_EVENTS}

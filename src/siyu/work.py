@@ -22,6 +22,8 @@ from siyu.core.settings import get_settings
 from siyu.core.worker import Worker
 from siyu.events import shipper
 from siyu.imports import jobs as imports
+from siyu.journeys import admission as journey_admission
+from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
 from siyu.segments import jobs as segments
 from siyu.staff import handover
@@ -52,6 +54,8 @@ HANDLERS: dict[str, jobs.Handler] = {
     "codes.batch": code_batches.archive_job,
     "imports.check": imports.check_upload,
     "imports.run": imports.run_upload,
+    "journeys.step": journeys.run_step,
+    journey_admission.ADMIT_JOB: journey_admission.admit,
     "segments.refresh": segments.run_refresh,
     "segments.due": refresh_due_segments,
     "staff.retry_handovers": handover.retry_job,
@@ -73,6 +77,9 @@ HANDLERS: dict[str, jobs.Handler] = {
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("wecom-tag-push", "* * * * *", wecom.TAGS_KIND, "push tag changes to WeCom"),
     Schedule("segment-refresh", "* * * * *", "segments.due", "refresh segments that are due"),
+    Schedule(
+        "journey-admit", "* * * * *", journey_admission.ADMIT_JOB, "let customers into journeys"
+    ),
     Schedule("auto-tags", "5 * * * *", "tags.hourly", "re-evaluate auto-tags"),
     Schedule("wecom-transfers", "*/30 * * * *", wecom.TRANSFERS_KIND, "ask WeCom for handovers"),
     Schedule("wecom-sync", "30 3 * * *", wecom.SYNC_KIND, "re-sync WeCom contacts"),

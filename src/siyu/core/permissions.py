@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "segments.edit": STAFF,
     "tags.view": frozenset({"admin", "operator", "analyst"}),
     "tags.edit": STAFF,
+    "journeys.view": frozenset({"admin", "operator", "analyst"}),
+    "journeys.manage": STAFF,
     "users.manage": frozenset({"admin"}),
     "keys.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
