@@ -116,6 +116,27 @@ def _rule_body(world: World) -> dict:
     return {"json": {"rule": {"tag": "Gold"}}}
 
 
+def _journey(key: str) -> dict:
+    steps = [{"id": "bye", "kind": "exit"}]
+    return {"key": key, "name": "J", "entry": {"event": "Signed Up"}, "steps": steps}
+
+
+def _journey_body(world: World) -> dict:
+    return {"json": {"definition": _journey(f"j-{next(_serial)}")}}
+
+
+def _new_journey() -> str:
+    """A published journey with a draft waiting: it can be published, paused and shown."""
+    from siyu.journeys import service as journeys
+
+    key = f"j-{next(_serial)}"
+    with unit_of_work() as s:
+        journeys.create_journey(s, _journey(key), "test")
+        journeys.publish(s, key, "test")
+        journeys.save_draft(s, key, _journey(key) | {"name": "J2"}, "test")
+    return key
+
+
 def _new_segment() -> str:
     from siyu.segments.service import create_segment
 
@@ -370,6 +391,11 @@ RULES: dict[tuple[str, str], Rule] = {
         "tasks.do", body=lambda w: {"json": {"customer_id": w.customer_id}}
     ),
     ("POST", "/api/tasks/{task_id}/close"): Rule("tasks.manage"),
+    ("GET", "/api/journeys"): Rule("journeys.view"),
+    ("POST", "/api/journeys"): Rule("journeys.manage", frozenset({201}), body=_journey_body),
+    ("GET", "/api/journeys/{journey_key}"): Rule("journeys.view"),
+    ("POST", "/api/journeys/{journey_key}/publish"): Rule("journeys.manage"),
+    ("POST", "/api/journeys/{journey_key}/pause"): Rule("journeys.manage"),
     ("GET", "/api/stores"): Rule("staff.view"),
     ("POST", "/api/stores"): Rule(
         "staff.manage",
@@ -416,6 +442,7 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "handover_id": lambda w: _new_handover(),
     "key": lambda w: _new_segment(),
     "task_id": _new_task,
+    "journey_key": lambda w: _new_journey(),
     "label_id": lambda w: _new_trait_label(),
 }
 

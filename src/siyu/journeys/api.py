@@ -85,18 +85,18 @@ def create(body: JourneyIn, session: SessionDep, token: Manager) -> JourneyDetai
     return JourneyDetail(**journeys.show(session, journey.key))
 
 
-@router.get("/{key}", summary="A journey: versions, entries by status, per-step runs")
-def show(key: Text64, session: SessionDep, token: Reader) -> JourneyDetail:
-    return JourneyDetail(**journeys.show(session, key))
+@router.get("/{journey_key}", summary="A journey: versions, entries by status, per-step runs")
+def show(journey_key: Text64, session: SessionDep, token: Reader) -> JourneyDetail:
+    return JourneyDetail(**journeys.show(session, journey_key))
 
 
-@router.post("/{key}/publish", summary="Publish the draft as the version new entries get")
-def publish(key: Text64, session: SessionDep, token: Manager) -> JourneyDetail:
-    journeys.publish(session, key, _actor(token))
-    return JourneyDetail(**journeys.show(session, key))
+@router.post("/{journey_key}/publish", summary="Publish the draft as the version new entries get")
+def publish(journey_key: Text64, session: SessionDep, token: Manager) -> JourneyDetail:
+    journeys.publish(session, journey_key, _actor(token))
+    return JourneyDetail(**journeys.show(session, journey_key))
 
 
-@router.post("/{key}/pause", summary="Pause: no one enters and no step runs")
-def pause(key: Text64, session: SessionDep, token: Manager) -> JourneyDetail:
-    journeys.pause(session, key, _actor(token))
-    return JourneyDetail(**journeys.show(session, key))
+@router.post("/{journey_key}/pause", summary="Pause: no one enters and no step runs")
+def pause(journey_key: Text64, session: SessionDep, token: Manager) -> JourneyDetail:
+    journeys.pause(session, journey_key, _actor(token))
+    return JourneyDetail(**journeys.show(session, journey_key))
