@@ -194,3 +194,34 @@ def test_a_live_channel_is_sent_by_the_wecom_sender(session, fake_wecom, broadca
 
     assert isinstance(ways["wecom"], WecomSender)
     assert len(fake_wecom.state.calls_to("add_msg_template")) == 3
+
+
+def test_shares_not_yet_sent_can_be_cancelled(session, fake_wecom, broadcast):
+    dispatch.dispatch_channel(session, "wecom", WecomSender(client=client(fake_wecom)))
+    fake_wecom.state.confirm(msgid_of(fake_wecom, "lily"), "lily")
+    group_sends.check_group_sends(session, client(fake_wecom))
+    ids = [row["id"] for row in group_sends.group_send_status(session, "test", 7)]
+
+    stopped = group_sends.cancel(session, ids, client(fake_wecom))
+    session.commit()
+
+    assert len(stopped) == 2
+    assert [m["sender"] for m in fake_wecom.state.group_msgs.values() if m["cancelled"]] == [
+        "mei",
+        "wang",
+    ]
+    assert shares(session)["mei"][0] == shares(session)["wang"][0] == "cancelled"
+    assert shares(session)["lily"] == ("sent", 2, 2, 0)
+    assert statuses(session, broadcast["wang"]) == [("cancelled", "cancelled")] * 2
+
+
+def test_a_guide_confirms_on_the_page_when_wecom_does_not_ask(session, fake_wecom, broadcast):
+    dispatch.dispatch_channel(session, "wecom", WecomSender(client=client(fake_wecom)))
+    mei = next(r for r in group_sends.group_send_status(session, "test", 7) if r["guide"] == "Mei")
+
+    assert group_sends.confirm(session, mei["id"]) == 2
+    session.commit()
+
+    assert shares(session)["mei"] == ("sent", 2, 2, 0)
+    assert statuses(session, broadcast["mei"]) == [("sent", None)] * 2
+    assert group_sends.confirm(session, mei["id"]) == 0  # once

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
@@ -205,12 +205,7 @@ def remind(
     """Remind the guides of these open shares (remind_groupmsg_send for each template still
     waiting; WeCom allows three reminders a template in 24 hours). The ids reminded."""
     now, reminded = now or utcnow(), []
-    rows = session.scalars(
-        select(GroupSend).where(
-            GroupSend.id.in_(list(group_send_ids)), GroupSend.status == "pending"
-        )
-    ).all()
-    for row in rows:
+    for row in _open_shares(session, group_send_ids):
         msgids = set(_waiting(session, row)) or ({row.msgid} if row.msgid else set())
         client = client or get_client()
         for msgid in sorted(msgids):
@@ -219,6 +214,58 @@ def remind(
         reminded.append(row.id)
     session.flush()
     return reminded
+
+
+def cancel(
+    session: Session,
+    group_send_ids: Iterable[int],
+    client: WecomClient | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Stop these shares where no customer has been reached yet (cancel_groupmsg_send for each
+    template still waiting; the guide can no longer send it): their waiting deliveries are
+    cancelled and the share says `cancelled`. The ids cancelled."""
+    now, stopped = now or utcnow(), []
+    for row in _open_shares(session, group_send_ids):
+        waiting = _waiting(session, row)
+        client = client or get_client()
+        for msgid in sorted(waiting):
+            client.extras.cancel_groupmsg_send(msgid)
+        ids = [d for by_target in waiting.values() for d in by_target.values()]
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == "pending")
+            .values(status="cancelled", reason="cancelled")
+            .execution_options(synchronize_session=False)
+        )
+        row.status, row.checked_at = "cancelled", now
+        stopped.append(row.id)
+    session.flush()
+    return stopped
+
+
+def confirm(session: Session, group_send_id: int, now: datetime | None = None) -> int:
+    """A guide confirms their share on Siyu's own page (a channel in console mode, where no
+    WeCom asks them): its waiting deliveries are sent. How many."""
+    now = now or utcnow()
+    row = session.get(GroupSend, group_send_id)
+    if row is None or row.status != "pending":
+        return 0
+    waiting = _waiting(session, row)
+    outcomes = [
+        Outcome(delivery_id, "sent", msgid)
+        for msgid, by_target in waiting.items()
+        for delivery_id in by_target.values()
+    ]
+    dispatch.record_outcomes(session, outcomes, now)
+    _count(session, row, now)
+    return len(outcomes)
+
+
+def _open_shares(session: Session, ids: Iterable[int]) -> Sequence[GroupSend]:
+    return session.scalars(
+        select(GroupSend).where(GroupSend.id.in_(list(ids)), GroupSend.status == "pending")
+    ).all()
 
 
 def group_send_status(session: Session, origin: str, origin_id: int | None) -> list[dict]:
