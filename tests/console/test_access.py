@@ -33,6 +33,13 @@ SKIPPED = {"/openapi.json", "/login", "/logout", "/lang", "/healthz"}
 SKIPPED |= {"/favicon.ico"}  # the icon, public like /static
 # Platform callbacks: authenticated by the platform's signature, not by a role.
 SKIPPED |= {"/wecom/callback", "/wechat/callback"}
+# SMS providers' pushes: authenticated by the secret token in the address, not by a role.
+SKIPPED |= {
+    "/sms/aliyun/report/{token}",
+    "/sms/aliyun/up/{token}",
+    "/sms/tencent/status/{token}",
+    "/sms/tencent/reply/{token}",
+}
 _serial = itertools.count(1)
 
 

@@ -51,9 +51,10 @@ def export(
     upgrade()
     if fmt not in ("csv", "xlsx"):
         raise typer.BadParameter("csv or xlsx", param_hint="--format")
+    kind: calls.Format = "xlsx" if fmt == "xlsx" else "csv"
     try:
         with session_factory()() as session:
-            data = calls.export_call_list(session, list_id, fmt, full_phones=full_phones)  # type: ignore[arg-type]
+            data = calls.export_call_list(session, list_id, kind, full_phones=full_phones)
     except SiyuError as error:
         fail(error)
     output.write_bytes(data)
