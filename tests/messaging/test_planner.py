@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from siyu.core.errors import InvalidInput
 from siyu.customers.models import Customer, Identity
 from siyu.messaging import planner
+from siyu.messaging.arms import arm_bucket, arm_cuts, arm_of
+from siyu.messaging.clock import opening
 from siyu.messaging.models import Consent, Delivery, Suppression
 from siyu.messaging.policy import Policy, Window
 from siyu.staff.models import Staff
@@ -50,26 +52,24 @@ def audience(ids):
 
 def test_a_window_that_wraps_midnight_opens_at_its_end_the_next_morning():
     at = datetime(2026, 12, 6, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
-    assert planner.opening(at, ZoneInfo("Asia/Shanghai"), QUIET) == datetime(
-        2026, 12, 7, 1, tzinfo=UTC
-    )
-    assert planner.opening(at, ZoneInfo("UTC"), QUIET) == at  # 14:30 in London time: not quiet
+    assert opening(at, ZoneInfo("Asia/Shanghai"), QUIET) == datetime(2026, 12, 7, 1, tzinfo=UTC)
+    assert opening(at, ZoneInfo("UTC"), QUIET) == at  # 14:30 in London time: not quiet
 
 
 def test_the_opening_follows_the_recipients_clock_across_daylight_saving():
     # New York springs forward on 2026-03-08: 09:00 that morning is 13:00 UTC, not 14:00.
     at = datetime(2026, 3, 8, 4, tzinfo=UTC)  # 23:00 EST on the 7th
-    assert planner.opening(at, NEW_YORK, QUIET) == datetime(2026, 3, 8, 13, tzinfo=UTC)
+    assert opening(at, NEW_YORK, QUIET) == datetime(2026, 3, 8, 13, tzinfo=UTC)
     # A window ending inside the skipped hour opens when the clock jumps (03:00 EDT).
     gap = Window(time(1), time(2, 30))
-    assert planner.opening(datetime(2026, 3, 8, 6, 30, tzinfo=UTC), NEW_YORK, gap) == datetime(
+    assert opening(datetime(2026, 3, 8, 6, 30, tzinfo=UTC), NEW_YORK, gap) == datetime(
         2026, 3, 8, 7, tzinfo=UTC
     )
     # Falling back on 2026-11-01, 01:00-01:59 happens twice: a window ending 01:30 opens at the
     # next 01:30 on the clock, the EST one for a time already in the second pass.
     fold = Window(time(0), time(1, 30))
     second_pass = datetime(2026, 11, 1, 6, 10, tzinfo=UTC)  # 01:10 EST
-    assert planner.opening(second_pass, NEW_YORK, fold) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    assert opening(second_pass, NEW_YORK, fold) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
 
 
 def test_the_fallback_order_takes_the_first_channel_that_may_be_used(session):
@@ -184,10 +184,7 @@ def test_holdout_and_variants_are_drawn_by_hash_and_kept_on_replanning(session):
     assert 50 <= first.by_variant["A"] <= 110 and 180 <= first.by_variant["B"] <= 300
     arms = dict(session.execute(select(Delivery.customer_id, Delivery.variant)).all())
     assert all(
-        arms[cid]
-        == planner.arm_of(
-            planner.arm_bucket("broadcast", 4, cid), planner.arm_cuts(20, [("A", 1), ("B", 3)])
-        )
+        arms[cid] == arm_of(arm_bucket("broadcast", 4, cid), arm_cuts(20, [("A", 1), ("B", 3)]))
         for cid in ids
     )
     session.execute(Delivery.__table__.delete().where(Delivery.customer_id.in_(ids[:100])))
