@@ -225,14 +225,10 @@ def baseline_sql(session: Any) -> str:
     zone_sql = " UNION ALL ".join(rows)
 
     def level(k: int, channel: str) -> str:
-        kind = plan_sql.ADDRESS_TYPES[channel]
         whens = []
         if channel == "wecom":
             whens.append("WHEN r.guide_id IS NULL THEN 1")
-        whens.append(
-            f"WHEN r.addr_{k} IS NULL AND NOT EXISTS (SELECT 1 FROM identities i WHERE "
-            f"i.customer_id = r.id AND i.type = '{kind}') THEN 1"
-        )
+        whens.append(f"WHEN r.addr_{k} IS NULL AND r.has_{k} = 0 THEN 1")
         whens.append(f"WHEN r.addr_{k} IS NULL THEN 2")
         if channel in plan_sql.OPT_IN:
             whens.append(f"WHEN r.consent_{k} IS NULL OR r.consent_{k} <> 'subscribed' THEN 3")
@@ -259,13 +255,18 @@ def baseline_sql(session: Any) -> str:
     def address(k: int, channel: str) -> str:
         kind = plan_sql.ADDRESS_TYPES[channel]
         return (
-            f"(SELECT min(i.value) FROM identities i WHERE i.customer_id = c.id AND "
-            f"i.type = '{kind}' AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE "
-            f"s.channel = '{channel}' AND s.address = i.value)) AS addr_{k}, "
-            f"(SELECT status FROM consents WHERE customer_id = c.id AND channel = '{channel}')"
-            f" AS consent_{k}"
+            f"min(CASE WHEN i.type = '{kind}' AND NOT EXISTS (SELECT 1 FROM suppressions s "
+            f"WHERE s.channel = '{channel}' AND s.address = i.value) THEN i.value END) "
+            f"AS addr_{k}, max(i.type = '{kind}') AS has_{k}"
         )
 
+    def consent(k: int, channel: str) -> str:
+        return (
+            f"a.addr_{k}, coalesce(a.has_{k}, 0) AS has_{k}, (SELECT status FROM consents "
+            f"WHERE customer_id = c.id AND channel = '{channel}') AS consent_{k}"
+        )
+
+    kinds = ", ".join(sorted({f"'{plan_sql.ADDRESS_TYPES[ch]}'" for ch in CHANNELS}))
     names = ", ".join(f"'{z}'" for z in zones if z)
     seed = arms.arm_seed("broadcast", 1)
     cuts = arms.arm_cuts(HOLDOUT, VARIANTS)
@@ -292,9 +293,16 @@ def baseline_sql(session: Any) -> str:
         SELECT c.id, CASE WHEN json_extract(c.traits, '$.timezone') IN ({names})
                           THEN json_extract(c.traits, '$.timezone') ELSE '' END AS zkey,
                g.id AS guide_id,
-               {", ".join(address(k, ch) for k, ch in enumerate(CHANNELS))}
+               {", ".join(consent(k, ch) for k, ch in enumerate(CHANNELS))}
         FROM customers c LEFT JOIN staff g ON g.id = c.owner_id
              AND g.wecom_userid IS NOT NULL AND g.status = 'active'
+        LEFT JOIN (
+            SELECT i.customer_id, {", ".join(address(k, ch) for k, ch in enumerate(CHANNELS))}
+            FROM identities i
+            WHERE i.customer_id IN (SELECT customer_id FROM segment_members
+                                    WHERE segment_id = 1 AND exited_at IS NULL)
+              AND i.type IN ({kinds})
+            GROUP BY i.customer_id) a ON a.customer_id = c.id
         WHERE c.id IN (SELECT customer_id FROM segment_members
                        WHERE segment_id = 1 AND exited_at IS NULL)
           AND c.merged_into_id IS NULL),
