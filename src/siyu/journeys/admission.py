@@ -26,7 +26,7 @@ from siyu.journeys.definition import (
     TagEntry,
     matches,
 )
-from siyu.journeys.models import Journey
+from siyu.journeys.models import Journey, JourneyVersion
 from siyu.segments import service as segments
 from siyu.segments.models import Segment, SegmentMember
 from siyu.tags.models import Tag, TagChange
@@ -35,10 +35,17 @@ ADMIT_JOB = "journeys.admit"
 
 
 def _active(session: Session) -> list[tuple[Journey, Definition]]:
-    journeys = session.scalars(
-        select(Journey).where(Journey.status == "active", Journey.current_version.is_not(None))
+    """Active journeys with their current definitions, in one query (ingest asks per batch)."""
+    rows = session.execute(
+        select(Journey, JourneyVersion.definition)
+        .join(
+            JourneyVersion,
+            (JourneyVersion.journey_id == Journey.id)
+            & (JourneyVersion.version == Journey.current_version),
+        )
+        .where(Journey.status == "active")
     ).all()
-    return [(j, service.definition_of(session, j.id, j.current_version or 0)) for j in journeys]
+    return [(j, service.parsed(j.id, j.current_version or 0, raw)) for j, raw in rows]
 
 
 def admit_events(session: Session, rows: list[dict[str, Any]]) -> int:

@@ -230,6 +230,12 @@ def definition_of(session: Session, journey_id: int, version: int) -> Definition
     )
     if document is None:
         raise NotFound(f"journey {journey_id} has no version {version}", field="version")
+    return parsed(journey_id, version, document)
+
+
+def parsed(journey_id: int, version: int, document: dict[str, Any]) -> Definition:
+    """A version's definition read from its JSON, parsed once per process while it is the same
+    (a published version never changes; the check guards against ids reused after a reset)."""
     cached = _definitions.get((journey_id, version))
     if cached is not None and cached.raw == document:
         return cached
