@@ -20,11 +20,13 @@ from siyu.events import outbox
 from siyu.journeys.admission import admit_events
 from siyu.journeys.engine import wake_waiting
 from siyu.messaging.channels.official_account import follow_changes
+from siyu.messaging.service import register_message_touchpoints
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.tasks.events import complete_by_messages
 from siyu.touchpoints.service import keep_unknown_of
 
 SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
+    register_message_touchpoints,  # a message's channel touchpoint, registered on first use
     keep_unknown_of,  # a touchpoint code seen for the first time is kept, unregistered
     apply_order_events,  # Order Completed / Order Refunded keep the orders table
     complete_by_messages,  # a guide's `Message Sent` carries out their message task

@@ -35,6 +35,8 @@ from siyu.messaging.models import (
     Delivery,
     Suppression,
 )
+from siyu.touchpoints import service as touchpoints
+from siyu.touchpoints.models import Touchpoint
 
 SOURCE = "messaging"
 DISPATCH_KIND = "messaging.dispatch"
@@ -393,11 +395,51 @@ MESSAGE_EVENTS = {
 }
 
 
+# A message that reached a customer is a touch (触点) of its channel, so attribution credits
+# messages as it credits scans: `Message Sent` and `Message Clicked` carry the channel's
+# touchpoint code (a failed or held-out message touched no one).
+MESSAGE_TOUCHPOINTS = {
+    "wecom": "message-wecom",
+    "official_account": "message-official-account",
+    "sms": "message-sms",
+    "email": "message-email",
+    "call": "message-call",
+}
+TOUCH_EVENTS = frozenset({"Message Sent", "Message Clicked"})
+# Each message touchpoint's registry entry: name, group (touchpoints.labels) and entry type.
+TOUCHPOINT_ENTRIES = {
+    "message-wecom": ("企业微信消息 WeCom message", "guide", "owned"),
+    "message-official-account": ("公众号消息 Official account", "official_account", "owned"),
+    "message-sms": ("短信 SMS", "sms", "owned"),
+    "message-email": ("邮件 Email", "other", "owned"),
+    "message-call": ("外呼 Outbound call", "other", "owned"),
+}
+
+
+def message_touchpoint(channel: str) -> str | None:
+    """The touchpoint code a message on this channel counts as."""
+    return MESSAGE_TOUCHPOINTS.get(channel)
+
+
+def register_message_touchpoints(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Register the message touchpoints these outbox rows name that the registry does not hold
+    yet (a subscriber of events' one writer, before the one that keeps unknown codes): once
+    registered, an operator's renaming stands."""
+    wanted = {row["touchpoint"] for row in rows if row.get("touchpoint") in TOUCHPOINT_ENTRIES}
+    if not wanted:
+        return
+    known = set(session.scalars(select(Touchpoint.code).where(Touchpoint.code.in_(wanted))))
+    for code in sorted(wanted - known):
+        name, group, entry_type = TOUCHPOINT_ENTRIES[code]
+        touchpoints.register(session, code, name, group, entry_type)
+
+
 def message_event(
     delivery: Delivery, event: str, at: datetime, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One of a delivery's events (`Message Sent`, …) as an outbox row, by customer id (no
-    identity resolution: a message moves none of the customer's own times)."""
+    identity resolution: a message moves none of the customer's own times). A sent or clicked
+    message carries its channel's touchpoint (MESSAGE_TOUCHPOINTS)."""
     properties = {
         "delivery_id": delivery.id,
         "channel": delivery.channel,
@@ -417,6 +459,7 @@ def message_event(
         timestamp=at,
         original_timestamp=at,
         received_at=utcnow(),
+        touchpoint=message_touchpoint(delivery.channel) if event in TOUCH_EVENTS else None,
         properties={key: value for key, value in properties.items() if value is not None},
     )
 
