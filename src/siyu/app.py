@@ -24,6 +24,8 @@ from siyu.console.pages import analytics as report_pages
 from siyu.console.pages import codes as code_pages
 from siyu.console.pages import customers as customer_pages
 from siyu.console.pages import imports as import_pages
+from siyu.console.pages import reach as reach_pages
+from siyu.console.pages import reach_channels as reach_channel_pages
 from siyu.console.pages import segments as segment_pages
 from siyu.console.pages import settings as settings_pages
 from siyu.console.pages import staff as staff_pages
@@ -65,6 +67,8 @@ PAGES = (
     workbench_pages,
     tag_pages,
     segment_pages,
+    reach_pages,
+    reach_channel_pages,
     sections,
 )
 APIS = (

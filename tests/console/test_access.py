@@ -40,6 +40,8 @@ SKIPPED |= {
     "/sms/tencent/status/{token}",
     "/sms/tencent/reply/{token}",
 }
+# Public by design: a message's tracked link and unsubscribe page.
+SKIPPED_PREFIXES += ("/l/", "/u/")
 _serial = itertools.count(1)
 
 
@@ -142,6 +144,34 @@ def _new_journey() -> str:
         journeys.publish(s, key, "test")
         journeys.save_draft(s, key, _journey(key) | {"name": "J2"}, "test")
     return key
+
+
+def _new_broadcast(world: World) -> int:
+    from siyu.broadcasts import service as broadcasts
+
+    with acting_as("test"), unit_of_work() as s:
+        return broadcasts.create(
+            s,
+            name="Access broadcast",
+            actor="test",
+            channels=["sms"],
+            variants=[broadcasts.VariantSpec(text="Hi")],
+            customer_ids=[world.customer_id],
+        ).id
+
+
+def _broadcast_form(world: World) -> dict:
+    fields = {"name": "B", "audience": "list", "customers": str(world.customer_id)}
+    return {"data": {**fields, "channel_1": "sms", "text_a": "Hi", "action": "draft"}}
+
+
+def _broadcast_body(world: World) -> dict:
+    body = {"name": "B", "channels": ["sms"], "variants": [{"text": "Hi"}]}
+    return {"json": {**body, "customers": [str(world.customer_id)]}}
+
+
+def _consent_body(world: World) -> dict:
+    return {"json": {"channel": "sms", "status": "subscribed", "source": "access"}}
 
 
 def _new_segment() -> str:
@@ -295,7 +325,35 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/workbench"): Rule("workbench.view"),
     ("POST", "/customers/{customer_id}/notes"): Rule("customers.note", body=_form(body="到店")),
     ("GET", "/segments"): Rule("customers.view", frozenset({200, 303})),
-    ("GET", "/reach"): Rule("customers.view"),
+    ("GET", "/reach"): Rule("customers.view", frozenset({200, 303})),
+    # reach: broadcasts, channels
+    ("GET", "/reach/broadcasts"): Rule("broadcasts.view"),
+    ("GET", "/reach/broadcasts/new"): Rule("broadcasts.manage"),
+    ("POST", "/reach/broadcasts/preview"): Rule("broadcasts.manage", frozenset({200})),
+    ("POST", "/reach/broadcasts"): Rule("broadcasts.manage", body=_broadcast_form),
+    ("GET", "/reach/broadcasts/{broadcast_id}"): Rule("broadcasts.view"),
+    ("POST", "/reach/broadcasts/{broadcast_id}/send"): Rule("broadcasts.manage"),
+    ("POST", "/reach/broadcasts/{broadcast_id}/cancel"): Rule("broadcasts.manage"),
+    ("POST", "/reach/broadcasts/{broadcast_id}/remind"): Rule("broadcasts.manage"),
+    ("GET", "/reach/channels"): Rule("channels.manage"),
+    ("POST", "/reach/channels/{channel}"): Rule("channels.manage", body=_form(mode="console")),
+    ("POST", "/reach/channels-caps"): Rule("channels.manage"),
+    ("POST", "/reach/channels-quiet"): Rule("channels.manage"),
+    ("GET", "/api/broadcasts"): Rule("broadcasts.view"),
+    ("POST", "/api/broadcasts"): Rule("broadcasts.manage", frozenset({201}), body=_broadcast_body),
+    ("GET", "/api/broadcasts/{broadcast_id}"): Rule("broadcasts.view"),
+    ("GET", "/api/broadcasts/{broadcast_id}/preview"): Rule("broadcasts.view"),
+    ("POST", "/api/broadcasts/{broadcast_id}/send"): Rule(
+        "broadcasts.manage", body=lambda w: {"json": {}}
+    ),
+    ("POST", "/api/broadcasts/{broadcast_id}/cancel"): Rule("broadcasts.manage"),
+    ("GET", "/api/consent/{ref}"): Rule("consent.view"),
+    ("PUT", "/api/consent/{ref}"): Rule("consent.edit", body=_consent_body),
+    ("POST", "/api/consent/{ref}"): Rule("consent.edit", body=_consent_body),
+    ("POST", "/api/consent/import"): Rule(
+        "consent.edit",
+        body=lambda w: {"json": {"channel": "sms", "source": "access", "values": ["owned-1"]}},
+    ),
     ("GET", "/promotions"): Rule("customers.view"),
     ("GET", "/analytics"): Rule("dashboard.view"),
     # reports
@@ -450,6 +508,8 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "key": lambda w: _new_segment(),
     "task_id": _new_task,
     "journey_key": lambda w: _new_journey(),
+    "broadcast_id": _new_broadcast,
+    "channel": lambda w: "email",
     "label_id": lambda w: _new_trait_label(),
 }
 

@@ -148,7 +148,6 @@ def test_guides_may_not_open_it_and_strangers_are_sent_to_login(brand, client, s
     ("path", "role", "words"),
     [
         ("/segments", "guide", "客户列表"),
-        ("/reach", "operator", "SOP"),
         ("/promotions", "analyst", "拼团"),
     ],
 )

@@ -47,32 +47,6 @@ SEGMENTS = Section(
         Step(N_("Look customers up and filter them in the customer list."), "/customers"),
     ),
 )
-REACH = Section(
-    N_("Reach"),
-    (
-        N_("Broadcasts handed to guides to send from their WeCom accounts."),
-        N_("Playbooks (SOP) of scheduled steps: a welcome on day 0, a follow-up on day 3."),
-        N_("Official-account, SMS and email messages, with limits so no one feels spammed."),
-    ),
-    (
-        Step(
-            N_("Hand a task to the guides who own a segment's customers, and follow it up."),
-            "/tasks",
-            permission="tasks.view",
-        ),
-        Step(N_("See which guide owns each customer in the customer list."), "/customers"),
-        Step(
-            N_("See each guide's messages sent and tasks executed in the guides report."),
-            "/reports/guides",
-            permission="reports.view",
-        ),
-        Step(
-            N_("Look a customer up by any id through the management API, for an outside tool."),
-            href="/docs",
-            permission="tokens.manage",
-        ),
-    ),
-)
 PROMOTIONS = Section(
     N_("Promotions"),
     (
@@ -123,11 +97,6 @@ def segments(request: Request, user: Annotated[User, allowed("customers.view")])
     if can(user.role, "segments.view"):
         return RedirectResponse("/segments/list", status_code=303)
     return _show(request, user, SEGMENTS)
-
-
-@router.get("/reach", response_class=HTMLResponse)
-def reach(request: Request, user: Annotated[User, allowed("customers.view")]):
-    return _show(request, user, REACH)
 
 
 @router.get("/promotions", response_class=HTMLResponse)
