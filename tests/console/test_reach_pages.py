@@ -12,7 +12,8 @@ from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events.service import ingest
 from siyu.events.sources import internal_source
-from siyu.messaging.models import Delivery
+from siyu.messaging.models import Channel, Delivery
+from siyu.messaging.policy import describe, load_policy
 from siyu.messaging.service import set_consent
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
@@ -139,3 +140,44 @@ def test_reach_pages_read_in_both_languages_and_an_analyst_only_reads(signed_in)
     assert 'data-test="new-broadcast"' not in listed.text
     assert analyst.get("/reach/broadcasts/new").status_code == 403
     assert signed_in("guide").get("/reach/broadcasts").status_code == 403
+
+
+def test_channels_say_what_a_live_channel_needs_and_take_caps_and_quiet_hours(signed_in):
+    admin = signed_in("admin")
+    page = admin.get("/reach/channels")
+    assert page.status_code == 200
+    assert "SIYU_SMTP_URL" in page.text and "SIYU_WECOM_CORP_ID" in page.text
+    csrf = csrf_of(page.text)
+    saved = admin.post(
+        "/reach/channels/sms",
+        data={"csrf_token": csrf, "mode": "live", "provider": "aliyun", "sign_name": "思语"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    with unit_of_work() as s:
+        row = s.get(Channel, "sms")
+        assert (row.mode, row.provider, row.config["sign_name"]) == ("live", "aliyun", "思语")
+    assert "SIYU_ALIYUN_ACCESS_KEY_ID" in admin.get("/reach/channels").text
+    bad = admin.post("/reach/channels-caps", data={"csrf_token": csrf, "cap_all_day": "lots"})
+    assert bad.status_code == 400 and error_beside(bad.text, "cap_all_day")
+    caps = admin.post(
+        "/reach/channels-caps",
+        data={"csrf_token": csrf, "cap_all_day": "2", "cap_sms_month": "1"},
+        follow_redirects=False,
+    )
+    assert caps.status_code == 303
+    quiet = admin.post(
+        "/reach/channels-quiet",
+        data={"csrf_token": csrf, "quiet_all_start": "22:00", "quiet_all_end": "08:30"},
+        follow_redirects=False,
+    )
+    assert quiet.status_code == 303
+    with unit_of_work() as s:
+        current = describe(load_policy(s))
+    assert {"channel": "sms", "period": "month", "max": 1} in current["caps"]
+    assert current["quiet_hours"] == [{"channel": None, "start": "22:00", "end": "08:30"}]
+    wrong = admin.post(
+        "/reach/channels-quiet", data={"csrf_token": csrf, "quiet_sms_start": "25:00"}
+    )
+    assert wrong.status_code == 400 and error_beside(wrong.text, "quiet_sms_start")
+    assert signed_in("analyst").get("/reach/channels").status_code == 403
