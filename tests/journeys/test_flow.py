@@ -223,3 +223,37 @@ def test_send_steps_cannot_be_published_until_the_engine_sends():
         journeys.publish(s, "new-contact", "test")
     assert refused.value.problems[0][0] == "$.steps[0].kind"
     assert "send steps" in refused.value.problems[0][1]
+
+
+def test_a_journey_runs_from_events_sent_to_the_tracking_api(client, write_key, clock):
+    """The issue's done-when: a wait, a branch on "ordered since entry" and an exit condition,
+    driven by the tracking API; the same entry event replayed enters no one twice."""
+    from siyu import snapshots
+    from siyu.customers.service import find_customer
+    from siyu.events import shipper
+    from tests.helpers import post_batch
+
+    definition = copy.deepcopy(WAIT_BRANCH_TAG)
+    definition["exit_when"] = [{"event": "Contact Deleted", "within_days": 30}]
+    _publish(definition)
+    signups = [_now_message(u, "Signed Up", f"api-{u}") for u in ("ann", "bob", "cat")]
+    assert post_batch(client, write_key, signups).status_code == 200
+    assert post_batch(client, write_key, signups[:1]).status_code == 200  # replayed
+    assert len(_entries()) == 3 and _count("Journey Entered") == 3
+    _run_due()
+    time.sleep(0.01)
+    later = [
+        _now_message("ann", "Order Completed", "api-o1", order_id="o1", revenue=30),
+        _now_message("cat", "Contact Deleted", "api-d1"),
+    ]
+    assert post_batch(client, write_key, later).status_code == 200
+    shipper.ship_all()
+    snapshots.refresh()
+    clock.forward(days=3, minutes=1)
+    _run_due()
+    outcome = {status + (f":{reason}" if reason else "") for _, status, reason, _ in _entries()}
+    assert sorted(s for _, s, _, _ in _entries()) == ["completed", "completed", "exited"]
+    assert "exited:exit_condition" in outcome
+    with unit_of_work() as s:
+        ann, bob = (find_customer(s, u).id for u in ("ann", "bob"))
+    assert _tagged("bought") == {ann} and _tagged("not-yet") == {bob}
