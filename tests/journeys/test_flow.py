@@ -14,7 +14,6 @@ from siyu import work
 from siyu.core.db import unit_of_work
 from siyu.events.models import OutboxEvent
 from siyu.journeys import service as journeys
-from siyu.journeys.definition import DefinitionError
 from siyu.journeys.models import JourneyEntry, JourneyStepRun
 from siyu.tags import service as tags
 from tests.journeys.test_definition import BASE
@@ -214,15 +213,6 @@ def test_reentry_policy_and_pause(clock):
     with unit_of_work() as s:
         journey = journeys.find_journey(s, definition["key"])
         assert journeys.enter(s, journey, brand.customer_id("ann"), "k4", later) is None
-
-
-def test_send_steps_cannot_be_published_until_the_engine_sends():
-    with unit_of_work() as s:
-        journeys.create_journey(s, journeys.template("new-contact"), "test")
-    with unit_of_work() as s, pytest.raises(DefinitionError) as refused:
-        journeys.publish(s, "new-contact", "test")
-    assert refused.value.problems[0][0] == "$.steps[0].kind"
-    assert "send steps" in refused.value.problems[0][1]
 
 
 def test_a_journey_runs_from_events_sent_to_the_tracking_api(client, write_key, clock):

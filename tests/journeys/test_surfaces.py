@@ -45,7 +45,7 @@ def test_the_cli_creates_from_a_template_and_names_each_problem(tmp_path):
     assert made.exit_code == 0, made.output
     refused = runner.invoke(app, ["publish", "win-back"])
     assert refused.exit_code == 2
-    assert "$.steps[1].kind" in refused.output and "send steps" in refused.output
+    assert "$.entry" in refused.output and "no stored segment" in refused.output
     bad = tmp_path / "bad.json"
     bad.write_text('{"key": "x", "name": "X", "entry": {}, "steps": [{"id": "a", "kind": "wait"}]}')
     refused = runner.invoke(app, ["create", str(bad)])
@@ -84,4 +84,4 @@ def test_the_api_answers_a_bad_definition_with_each_path_and_checks_the_role(cli
     made = client.post("/api/journeys", json={"template": "birthday"}, headers=admin)
     assert made.status_code == 201
     refused = client.post("/api/journeys/birthday/publish", headers=admin)
-    assert refused.status_code == 400 and refused.json()["error"]["field"] == "$.steps[0].kind"
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "$.entry"

@@ -357,14 +357,7 @@ for _model in (WaitStep, BranchStep, SplitStep, HoldoutStep, TagStep, UntagStep,
     register(StepKind(_model.model_fields["kind"].default, _model))
 register(StepKind("webhook", WebhookStep))
 register(StepKind("exit", ExitStep))
-register(
-    StepKind(
-        "send",
-        SendStep,
-        "send steps are checked but cannot be published until the journey engine's sending "
-        "lands (issue 16): publish a journey without send steps for now",
-    )
-)
+register(StepKind("send", SendStep))
 
 
 # --- the definition -----------------------------------------------------------------------------

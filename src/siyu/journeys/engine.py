@@ -25,11 +25,12 @@ from siyu.core.db import utcnow
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
-from siyu.journeys import service
+from siyu.journeys import sending, service
 from siyu.journeys.definition import (
     BranchStep,
     Definition,
     HoldoutStep,
+    SendStep,
     SplitStep,
     Step,
     TagStep,
@@ -257,6 +258,12 @@ def holds_now(session: Session, rule: Any, entry: JourneyEntry, now: datetime) -
 
 
 # --- the runners --------------------------------------------------------------------------------
+
+
+@runs("send")
+def _send(context: Context, step: SendStep) -> Outcome:
+    label = sending.send(context.session, context.journey, context.entry, step, context.now)
+    return Outcome(label=label, next=step.next)
 
 
 @runs("wait")

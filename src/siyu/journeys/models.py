@@ -109,3 +109,19 @@ class JourneyStepRun(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))  # the branch taken, the variant…
     error: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JourneyContent(Base):
+    """The message content (messaging's MessageContent) of one send step of one published
+    version on one channel: stored once when the version is published, named by every delivery
+    the step makes."""
+
+    __tablename__ = "journey_contents"
+    __table_args__ = (UniqueConstraint("journey_id", "version", "step_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    version: Mapped[int] = mapped_column()
+    step_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    content_id: Mapped[int] = mapped_column(ForeignKey("message_contents.id"))

@@ -23,6 +23,7 @@ from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.events import service as events
+from siyu.journeys import sending
 from siyu.journeys.definition import (
     Definition,
     DefinitionError,
@@ -117,12 +118,13 @@ def publish(session: Session, key: str, actor: str) -> JourneyVersion:
             field="key",
         )
     definition = check_definition(session, draft.definition)
-    refused = definition.unpublishable()
+    refused = definition.unpublishable() + sending.content_problems(definition)
     if refused:
         raise DefinitionError(refused)
     _check_audience(session, definition)
     now = utcnow()
     draft.published_at, draft.published_by = now, actor
+    sending.store_contents(session, journey.id, draft.version, definition)
     journey.current_version = draft.version
     journey.status = "active" if journey.status in ("draft", "active") else journey.status
     journey.updated_at, journey.updated_by = now, actor
