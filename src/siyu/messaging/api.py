@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,15 +94,18 @@ def follow_link(code: str, session: SessionDep) -> RedirectResponse:
     return RedirectResponse(click.target, status_code=302)
 
 
+def _reader_locale(
+    accept_language: Annotated[str, Header()] = "", user_agent: Annotated[str, Header()] = ""
+) -> str:
+    return customer_locale(accept_language, user_agent)
+
+
+ReaderLocale = Annotated[str, Depends(_reader_locale)]
+
+
 @public.get("/u/{token}")
-def unsubscribe_page(
-    token: str,
-    session: SessionDep,
-    accept_language: Annotated[str, Header()] = "",
-    user_agent: Annotated[str, Header()] = "",
-) -> HTMLResponse:
+def unsubscribe_page(token: str, session: SessionDep, locale: ReaderLocale) -> HTMLResponse:
     links.check_token(session, token)
-    locale = customer_locale(accept_language, user_agent)
     _ = translations(locale).gettext
     form = (
         f'<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
@@ -113,14 +116,10 @@ def unsubscribe_page(
 
 
 @public.post("/u/{token}")
-def unsubscribe(
-    token: str,
-    session: SessionDep,
-    accept_language: Annotated[str, Header()] = "",
-    user_agent: Annotated[str, Header()] = "",
-) -> HTMLResponse:
+def unsubscribe(token: str, session: SessionDep, locale: ReaderLocale) -> HTMLResponse:
+    """RFC 8058 one-click (a mail provider's POST `List-Unsubscribe=One-Click`) or the page's
+    button: the body says nothing more, so it is not read."""
     links.unsubscribe(session, token)
-    locale = customer_locale(accept_language, user_agent)
     _ = translations(locale).gettext
     text = _("You are unsubscribed: you will not receive these messages any more.")
     return HTMLResponse(_page(locale, _("Unsubscribed"), f"<p>{escape(text)}</p>"))
