@@ -26,6 +26,8 @@ from siyu.console.pages import customers as customer_pages
 from siyu.console.pages import imports as import_pages
 from siyu.console.pages import reach as reach_pages
 from siyu.console.pages import reach_channels as reach_channel_pages
+from siyu.console.pages import reach_consent as reach_consent_pages
+from siyu.console.pages import reach_guide as reach_guide_pages
 from siyu.console.pages import segments as segment_pages
 from siyu.console.pages import settings as settings_pages
 from siyu.console.pages import staff as staff_pages
@@ -69,6 +71,8 @@ PAGES = (
     segment_pages,
     reach_pages,
     reach_channel_pages,
+    reach_consent_pages,
+    reach_guide_pages,
     sections,
 )
 APIS = (

@@ -170,6 +170,17 @@ def _broadcast_body(world: World) -> dict:
     return {"json": {**body, "customers": [str(world.customer_id)]}}
 
 
+def _unique_phone() -> str:
+    return f"1370000{next(_serial):04}"
+
+
+def _new_suppression(world: World) -> int:
+    from siyu.messaging.service import suppress
+
+    with unit_of_work() as s:
+        return suppress(s, "sms", _unique_phone(), "manual", source="access").id
+
+
 def _consent_body(world: World) -> dict:
     return {"json": {"channel": "sms", "status": "subscribed", "source": "access"}}
 
@@ -339,6 +350,24 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/reach/channels/{channel}"): Rule("channels.manage", body=_form(mode="console")),
     ("POST", "/reach/channels-caps"): Rule("channels.manage"),
     ("POST", "/reach/channels-quiet"): Rule("channels.manage"),
+    ("GET", "/reach/consent"): Rule("consent.view"),
+    ("GET", "/reach/my"): Rule("workbench.view"),
+    ("POST", "/reach/my/{group_send_id}/confirm"): Rule("workbench.view", frozenset({404})),
+    ("POST", "/reach/consent/{customer_id}"): Rule(
+        "consent.edit", body=_form(channel="sms", status="subscribed", source="access")
+    ),
+    ("POST", "/reach/consent-import"): Rule(
+        "consent.edit",
+        body=lambda w: {
+            "data": {"channel": "sms", "source": "access"},
+            "files": {"file": ("c.csv", b"owned-1\n", "text/csv")},
+        },
+        ok=frozenset({200}),
+    ),
+    ("POST", "/reach/suppressions"): Rule(
+        "consent.edit", body=_form(channel="sms", address=_unique_phone, source="access")
+    ),
+    ("POST", "/reach/suppressions/{suppression_id}/remove"): Rule("consent.edit"),
     ("GET", "/api/broadcasts"): Rule("broadcasts.view"),
     ("POST", "/api/broadcasts"): Rule("broadcasts.manage", frozenset({201}), body=_broadcast_body),
     ("GET", "/api/broadcasts/{broadcast_id}"): Rule("broadcasts.view"),
@@ -510,6 +539,8 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "journey_key": lambda w: _new_journey(),
     "broadcast_id": _new_broadcast,
     "channel": lambda w: "email",
+    "suppression_id": _new_suppression,
+    "group_send_id": lambda w: 999999,  # none: a guide's own is tested in test_reach_pages
     "label_id": lambda w: _new_trait_label(),
 }
 

@@ -12,9 +12,9 @@ from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events.service import ingest
 from siyu.events.sources import internal_source
-from siyu.messaging.models import Channel, Delivery
+from siyu.messaging.models import Channel, Delivery, GroupSend, Suppression
 from siyu.messaging.policy import describe, load_policy
-from siyu.messaging.service import set_consent
+from siyu.messaging.service import consent_of, set_consent
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
 from siyu.tags.service import ensure_tag, tag_customer
@@ -181,3 +181,135 @@ def test_channels_say_what_a_live_channel_needs_and_take_caps_and_quiet_hours(si
     )
     assert wrong.status_code == 400 and error_beside(wrong.text, "quiet_sms_start")
     assert signed_in("analyst").get("/reach/channels").status_code == 403
+
+
+def test_consent_is_looked_up_set_imported_and_addresses_suppressed(signed_in):
+    ids = people()
+    operator = signed_in("operator")
+    page = operator.get("/reach/consent", params={"q": "13800000000"})
+    assert page.status_code == 200 and 'data-test="consent"' in page.text
+    csrf = csrf_of(page.text)
+    saved = operator.post(
+        f"/reach/consent/{ids[0]}",
+        data={
+            "csrf_token": csrf,
+            "channel": "email",
+            "status": "subscribed",
+            "source": "门店登记表",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    shown = operator.get(saved.headers["location"])
+    assert 'data-test="consent-history"' in shown.text and "门店登记表" in shown.text
+    missing = operator.post(
+        f"/reach/consent/{ids[0]}",
+        data={"csrf_token": csrf, "channel": "email", "status": "subscribed"},
+    )
+    assert missing.status_code == 400 and error_beside(missing.text, "source")
+    imported = operator.post(
+        "/reach/consent-import",
+        data={"csrf_token": csrf, "channel": "email", "source": "会员活动"},
+        files={"file": ("c.csv", b"phone\n13800000001\n13800000002\n19999999999\n", "text/csv")},
+    )
+    assert 'data-test="imported"' in imported.text and "19999999999" in imported.text
+    with unit_of_work() as s:
+        assert consent_of(s, ids[1])["email"].status == "subscribed"
+    added = operator.post(
+        "/reach/suppressions",
+        data={"csrf_token": csrf, "channel": "sms", "address": "13800000003", "source": "投诉"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    listed = operator.get("/reach/consent")
+    assert 'data-test="suppressions"' in listed.text and "投诉" in listed.text
+    bad = operator.post(
+        "/reach/suppressions", data={"csrf_token": csrf, "channel": "sms", "address": "不是号码"}
+    )
+    assert bad.status_code == 400 and error_beside(bad.text, "address")
+    with unit_of_work() as s:
+        row_id = s.scalars(select(Suppression.id)).one()
+    lifted = operator.post(
+        f"/reach/suppressions/{row_id}/remove", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert lifted.status_code == 303
+    with unit_of_work() as s:
+        assert s.scalars(select(Suppression)).all() == []
+    analyst = signed_in("analyst")
+    read_only = analyst.get("/reach/consent", params={"q": str(ids[0])})
+    assert (
+        'data-test="consent"' in read_only.text and 'data-test="set-consent"' not in read_only.text
+    )
+
+
+def _wecom_share(users) -> tuple[int, list[int]]:
+    """A broadcast on WeCom whose two customers' messages wait for Guide Zhang's 群发."""
+    from siyu.broadcasts import service as broadcasts
+
+    ids = people()[:2]
+    with unit_of_work() as s:
+        made = broadcasts.create(
+            s,
+            name="会员日",
+            actor="test",
+            channels=["wecom"],
+            variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
+            customer_ids=ids,
+        )
+        made.status = "sending"
+        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
+        guide = users["guide_staff_id"]
+        for c in ids:
+            s.add(
+                Delivery(
+                    key=f"broadcast:{made.id}:{c}",
+                    origin="broadcast",
+                    origin_id=made.id,
+                    customer_id=c,
+                    channel="wecom",
+                    address=f"wm{c}",
+                    guide_id=guide,
+                    content_id=content,
+                    status="pending",
+                    provider_id="console-msg",
+                )
+            )
+        share = GroupSend(
+            origin="broadcast", origin_id=made.id, guide_id=guide, msgid="console-msg", recipients=2
+        )
+        s.add(share)
+        s.flush()
+        return made.id, [share.id]
+
+
+def test_a_guide_sees_their_group_send_and_confirms_it_without_wecom(signed_in, users):
+    broadcast_id, (share_id,) = _wecom_share(users)
+    operator = signed_in("operator")
+    page = operator.get(f"/reach/broadcasts/{broadcast_id}")
+    assert 'data-test="guide-status"' in page.text and "Guide Zhang" in page.text
+    assert 'data-test="remind"' in page.text
+
+    guide = signed_in("guide")
+    assert guide.get("/reach", follow_redirects=False).headers["location"] == "/reach/my"
+    mine = guide.get("/reach/my")
+    assert "会员日到店有礼" in mine.text and 'data-test="confirm-share"' in mine.text
+    done = guide.post(
+        f"/reach/my/{share_id}/confirm",
+        data={"csrf_token": csrf_of(mine.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with unit_of_work() as s:
+        statuses = s.scalars(
+            select(Delivery.status).where(Delivery.origin_id == broadcast_id)
+        ).all()
+    assert statuses == ["sent", "sent"]
+    after = guide.get("/reach/my")
+    assert 'data-test="confirm-share"' not in after.text
+    missing = guide.post("/reach/my/999999/confirm", data={"csrf_token": csrf_of(after.text)})
+    assert missing.status_code == 404
+    with unit_of_work() as s:
+        assert s.get(GroupSend, share_id).status == "sent"
+    followed = signed_in("operator").get(f"/reach/broadcasts/{broadcast_id}")
+    assert 'data-test="guide-status">已发送<' in followed.text
+    assert 'data-test="remind"' not in followed.text

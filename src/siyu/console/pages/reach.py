@@ -4,6 +4,7 @@ variables a customer lacks), and a broadcast's page (counts, each guide's 群发
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -27,12 +28,13 @@ from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.messaging import group_sends, templates
 from siyu.messaging.labels import CHANNEL_LABELS, REASON_LABELS
-from siyu.messaging.models import CHANNELS, PURPOSES, MessageContent
+from siyu.messaging.models import CHANNELS, PURPOSES, Channel, MessageContent
 from siyu.segments.service import list_segments
 from siyu.staff.models import Staff, Store
 from siyu.tags.models import Tag
 from siyu.users.models import User
 
+log = logging.getLogger("siyu.console")
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[User, allowed("broadcasts.view")]
 Manager = Annotated[User, allowed("broadcasts.manage")]
@@ -115,7 +117,9 @@ def _from_local(text: str) -> datetime | None:
 
 @router.get("/reach", response_class=HTMLResponse)
 def reach(request: Request, session: SessionDep, user: Annotated[User, allowed("customers.view")]):
-    """What reach holds, as links a role may follow."""
+    """What reach holds, as links a role may follow; a guide goes to their own 群发."""
+    if user.role == "guide":
+        return RedirectResponse("/reach/my", status_code=303)
     journeys = any(getattr(route, "path", "") == "/journeys" for route in request.app.routes)
     return render(request, "reach_home.html", journeys=journeys)
 
@@ -516,11 +520,33 @@ def cancel_broadcast(request: Request, session: SessionDep, user: Manager, broad
     found = broadcasts.find(session, broadcast_id)
     try:
         broadcasts.cancel(session, found)
+        _cancel_shares(session, found)
     except SiyuError as error:
         session.rollback()
         found = broadcasts.find(session, broadcast_id)
         return _detail(request, session, found, error.status, action_error=error.message)
     return RedirectResponse(f"/reach/broadcasts/{found.id}?done=cancelled", status_code=303)
+
+
+def wecom_connected(session: Session) -> bool:
+    """Whether 群发 go through WeCom (the channel is live): then WeCom asks the guides."""
+    row = session.get(Channel, "wecom")
+    return row is not None and row.mode == "live"
+
+
+def _cancel_shares(session: Session, found: Broadcast) -> None:
+    """The guides' 群发 not confirmed yet are withdrawn in WeCom too (cancel_groupmsg_send);
+    without WeCom, the guide's page stops offering them (their messages are cancelled)."""
+    waiting = [
+        g["id"]
+        for g in group_sends.group_send_status(session, broadcasts.ORIGIN, found.id)
+        if g["status"] == "pending"
+    ]
+    if waiting and wecom_connected(session):
+        try:
+            group_sends.cancel(session, waiting)
+        except Exception:  # WeCom refused or is unreachable: the guides' shares stay as they are
+            log.warning("the 群发 of broadcast %s could not be withdrawn in WeCom", found.id)
 
 
 @router.post("/reach/broadcasts/{broadcast_id}/remind")
