@@ -352,6 +352,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/reach/channels-quiet"): Rule("channels.manage"),
     ("GET", "/reach/consent"): Rule("consent.view"),
     ("GET", "/reach/my"): Rule("workbench.view"),
+    ("GET", "/reach/customers/{customer_id}"): Rule("consent.view"),
     ("POST", "/reach/my/{group_send_id}/confirm"): Rule("workbench.view", frozenset({404})),
     ("POST", "/reach/consent/{customer_id}"): Rule(
         "consent.edit", body=_form(channel="sms", status="subscribed", source="access")

@@ -313,3 +313,19 @@ def test_a_guide_sees_their_group_send_and_confirms_it_without_wecom(signed_in, 
     followed = signed_in("operator").get(f"/reach/broadcasts/{broadcast_id}")
     assert 'data-test="guide-status">已发送<' in followed.text
     assert 'data-test="remind"' not in followed.text
+
+
+def test_the_360_shows_a_customers_messages_and_consent(signed_in, users):
+    broadcast_id, _ = _wecom_share(users)
+    with unit_of_work() as s:
+        customer_id = s.scalars(select(Delivery.customer_id).order_by(Delivery.id)).first()
+    operator = signed_in("operator")
+    page = operator.get(f"/customers/{customer_id}")
+    assert f'hx-get="/reach/customers/{customer_id}"' in page.text
+    card = operator.get(f"/reach/customers/{customer_id}", headers={"HX-Request": "true"})
+    assert 'data-test="message-history"' in card.text
+    assert f'href="/reach/broadcasts/{broadcast_id}"' in card.text
+    assert 'data-test="customer-consent"' in card.text and "<!doctype" not in card.text
+    whole = operator.get(f"/reach/customers/{customer_id}")
+    assert "<!doctype" in whole.text and 'data-test="message-history"' in whole.text
+    assert signed_in("guide").get(f"/reach/customers/{customer_id}").status_code == 403

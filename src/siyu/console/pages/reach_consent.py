@@ -22,8 +22,14 @@ from siyu.core.limits import RowId, Text200
 from siyu.customers.models import Customer
 from siyu.customers.service import find_customer, read_list
 from siyu.messaging import service as messaging
-from siyu.messaging.labels import CHANNEL_LABELS, CONSENT_LABELS, SUPPRESSION_LABELS
-from siyu.messaging.models import CHANNELS, CONSENT_STATUSES, ConsentChange, Suppression
+from siyu.messaging.labels import (
+    CHANNEL_LABELS,
+    CONSENT_LABELS,
+    DELIVERY_STATUS_LABELS,
+    REASON_LABELS,
+    SUPPRESSION_LABELS,
+)
+from siyu.messaging.models import CHANNELS, CONSENT_STATUSES, ConsentChange, Delivery, Suppression
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -201,3 +207,46 @@ def import_consent(request: Request, form: FormDep, session: SessionDep, user: E
         session.rollback()
         return _page(request, session, error.status, import_form=sent.refuse(error))
     return _page(request, session, imported=done.as_dict(), import_channel=sent.data.channel)
+
+
+ORIGIN_LABELS = {
+    "broadcast": N_("Broadcast"),
+    "journey": N_("Journey"),
+    "task": N_("Guide task"),
+    "test": N_("Test send"),
+    "api": N_("API"),
+}
+
+
+@router.get("/reach/customers/{customer_id}", response_class=HTMLResponse)
+def customer_reach(request: Request, session: SessionDep, user: Viewer, customer_id: RowId):
+    """The 360's messages card: the customer's deliveries, newest first (when, channel, what
+    sent it, status, clicked), and their consent on every channel."""
+    if session.get(Customer, customer_id) is None:
+        raise NotFound(N_("no such customer"), field="customer_id")
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(Delivery.customer_id == customer_id)
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        .limit(50)
+    ).all()
+    consent = messaging.consent_of(session, customer_id)
+    template = "reach_customer.html"
+    if request.headers.get("hx-request") != "true":
+        template = "reach_customer_page.html"
+    return render(
+        request,
+        template,
+        customer_id=customer_id,
+        deliveries=deliveries,
+        consent=consent,
+        reachable={
+            c: messaging.is_reachable(c, r.status if r else None) for c, r in consent.items()
+        },
+        channels=CHANNELS,
+        channel_labels=CHANNEL_LABELS,
+        consent_labels=CONSENT_LABELS,
+        status_labels=DELIVERY_STATUS_LABELS,
+        reason_labels=REASON_LABELS,
+        origin_labels=ORIGIN_LABELS,
+    )
