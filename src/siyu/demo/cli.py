@@ -16,7 +16,11 @@ from siyu.demo import service
 from siyu.demo.brand import BRAND
 from siyu.demo.stream import MAX_CUSTOMERS, Plan
 
-STAGES = {"events": "events (days)", "lake": "to the lake (events)"}
+STAGES = {
+    "events": "events (days)",
+    "lake": "to the lake (events)",
+    "reach": "broadcasts (群发)",
+}
 
 
 def demo(

@@ -19,13 +19,14 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
+from siyu.demo.reach import seed_reach
 from siyu.demo.segments import seed_demo as seed_segments
 from siyu.demo.stream import Plan, generate
 from siyu.demo.tasks import seed_tasks
 from siyu.demo.timeline import Timeline
 from siyu.demo.users import DemoUser, ensure_demo_users
 from siyu.events import shipper, sources
-from siyu.events.models import Source
+from siyu.events.models import OutboxEvent, Source
 from siyu.events.service import SourceRef, ingest
 from siyu.orders.models import Order
 from siyu.staff import service as staff_service
@@ -264,11 +265,25 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     refresh_snapshots(always=True)
     seed_segments()  # tags, auto-tags and segments of the demo brand
     seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
+    reached = _reach(plan, now, report)  # channels, consent and a year of broadcasts (群发)
+    loaded.events += reached
+    if reached:
+        shipped += _ship(reached, report)
+        refresh_snapshots(always=True)  # the message touchpoints, registered on first send
     with unit_of_work() as session:
         summary = summarize(session, loaded, shipped, time.perf_counter() - started)
     with acting_as("cli:demo"), unit_of_work() as session:
         access = grant_access(session, ensure_demo_users(session))
     return Demo(summary, access)
+
+
+def _reach(plan: Plan, now: datetime, report: Progress) -> int:
+    """The demo brand's reach, and the events it wrote (messages, consent withdrawn)."""
+    with unit_of_work() as session:
+        before = session.scalar(select(func.count(OutboxEvent.id))) or 0
+    seed_reach(plan, now, report)
+    with unit_of_work() as session:
+        return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
 
 
 def _ship(waiting: int, report: Progress) -> int:
