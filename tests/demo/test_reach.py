@@ -16,6 +16,7 @@ from siyu.cli import app
 from siyu.demo import reach, service
 from siyu.demo.stream import Plan
 from siyu.events.models import OutboxEvent
+from siyu.journeys import service as journeys
 from siyu.messaging.models import Channel, Consent, Delivery
 from siyu.touchpoints.models import Touchpoint
 
@@ -97,3 +98,6 @@ def test_the_demo_brand_reaches_its_customers_and_messages_are_touches(session):
     arms = runner.run(message_results, query, use_cache=False).result.arms
     assert {arm.arm for arm in arms} >= {"A", "holdout"}
     assert sum(arm.sent for arm in arms) == details["sent"]
+
+    drafted = {o.journey.key: o.journey.status for o in journeys.list_journeys(session)}
+    assert drafted == {"new-contact": "draft", "win-back": "draft"}

@@ -1,7 +1,8 @@
 """The demo brand reaches its customers (触达): every channel in console mode (the sender that
 records to the log, pointing nowhere real) with its non-secret settings, the brand's caps and
 quiet hours, SMS consent as customers gave it, and a year of broadcasts (群发) through WeCom with
-SMS as the fallback, sent at their historical times, so the reports show messages as touches.
+SMS as the fallback, sent at their historical times, so the reports show messages as touches;
+and two journeys from the SOP templates (new-contact and win-back), as drafts for now.
 
 Everything goes through messaging's and broadcasts' services, and every draw comes from the
 demo's seed. A broadcast months ago went to who was a customer then: the older ones are sent
@@ -27,6 +28,7 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.customers.models import Customer, Identity
 from siyu.demo.stream import Plan
 from siyu.demo.timeline import Timeline
+from siyu.journeys import service as journeys
 from siyu.messaging import dispatch, links, policy
 from siyu.messaging import service as messaging
 from siyu.messaging.models import Channel, Delivery
@@ -77,6 +79,7 @@ THEMES = (
 DELIVERED = {"sms": 0.92}
 FAILED = {"sms": 0.04}
 CLICKED = {"wecom": 0.08, "sms": 0.03}
+JOURNEYS = ("new-contact", "win-back")  # SOP templates; their keys are the templates' names
 SMS_FAILURE = "receipt: MOBILE_NOT_ON_SERVICE"
 RECEIPT_AFTER = timedelta(seconds=30)
 Progress = Callable[[str, int, int], None]
@@ -111,6 +114,16 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
         with acting_as(ACTOR), unit_of_work() as session:
             run_broadcast(session, plan, send)
     report("reach", len(sends), len(sends))
+    with acting_as(ACTOR), unit_of_work() as session:
+        draft_journeys(session)
+
+
+def draft_journeys(session: Session) -> None:
+    """The new-contact SOP and the win-back journey from the SOP templates, as drafts: their
+    send steps cannot be published until the journey engine sends (journeys.definition)."""
+    for name in JOURNEYS:
+        if not any(o.journey.key == name for o in journeys.list_journeys(session)):
+            journeys.create_journey(session, journeys.template(name), ACTOR)
 
 
 def configure_channels(session: Session) -> None:
