@@ -57,6 +57,8 @@ QUIET_HOURS = ({"channel": None, "start": "21:00", "end": "09:00"},)
 SUBSCRIBED = 0.55
 SOURCES = ("门店注册 store sign-up", "商城注册 mall sign-up")
 UNSUBSCRIBED = 0.05  # of those subscribed, later withdrawn in the member centre
+MINUTE = timedelta(minutes=1)
+REPLY_SOURCE = "短信回复 TD"
 REPLIED_TD = 0.01  # of those subscribed, later replied "TD" to an SMS: the number is suppressed
 # Broadcasts: two a month, on these days, at these local times (the last one falls in quiet
 # hours, so it waits for the morning).
@@ -107,7 +109,7 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
         if session.scalar(select(Broadcast.id).limit(1)) is not None:
             return
         configure_channels(session)
-        seed_consent(session, plan)
+        seed_consent(session, plan, timeline.cutoff)
     sends = schedule(plan, timeline)
     for done, send in enumerate(sends):
         report("reach", done, len(sends))
@@ -139,7 +141,7 @@ def configure_channels(session: Session) -> None:
     policy.set_quiet_hours(session, QUIET_HOURS)
 
 
-def seed_consent(session: Session, plan: Plan) -> None:
+def seed_consent(session: Session, plan: Plan, cutoff: datetime) -> None:
     """SMS consent for a share of the customers with a phone, given when they signed up; a few
     withdrawn later, and a few numbers that replied "TD" (unsubscribed and suppressed)."""
     rng = Random(f"{plan.seed}:consent")
@@ -163,21 +165,29 @@ def seed_consent(session: Session, plan: Plan) -> None:
             at=first_seen,
         )
         draw = rng.random()
-        later = first_seen + timedelta(days=rng.randint(20, 200))
-        if draw < REPLIED_TD:
-            messaging.unsubscribe_address(
-                session, "sms", phone, method="reply", source="短信回复 TD", actor="customer"
-            )
-        elif draw < REPLIED_TD + UNSUBSCRIBED:
-            messaging.set_consent(
+        later = min(first_seen + timedelta(days=rng.randint(20, 200)), cutoff - MINUTE)
+        later = max(later, first_seen + MINUTE)
+        if draw >= REPLIED_TD + UNSUBSCRIBED:
+            continue
+        replied = draw < REPLIED_TD
+        messaging.set_consent(
+            session,
+            customer_id,
+            "sms",
+            "unsubscribed",
+            method="reply" if replied else "form",
+            source=REPLY_SOURCE if replied else "会员中心退订 member centre",
+            actor="customer",
+            at=later,
+        )
+        if replied:  # what an SMS reply "TD" does (messaging.inbound), at its time
+            messaging.suppress(
                 session,
-                customer_id,
                 "sms",
-                "unsubscribed",
-                method="form",
-                source="会员中心退订 member centre",
-                actor="customer",
-                at=later,
+                phone,
+                "replied_unsubscribe",
+                source=REPLY_SOURCE,
+                customer_id=customer_id,
             )
 
 
