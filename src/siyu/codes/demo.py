@@ -34,11 +34,19 @@ def seed_demo() -> int:
         stores = {s.id: s for s in session.scalars(select(Store))}
         made = 0
         for touchpoint in session.scalars(select(Touchpoint).order_by(Touchpoint.code)):
-            if touchpoint.group in SCANNABLE and find_code(session, touchpoint.code) is None:
+            if is_scannable(touchpoint) and find_code(session, touchpoint.code) is None:
                 _code_for(session, touchpoint, staff, stores)
                 made += 1
         _limit_persona(session, staff.get("persona-xiaocha"))
     return made
+
+
+def is_scannable(touchpoint: Touchpoint) -> bool:
+    """A touchpoint a printed code stands for. A guide touchpoint without its guide is none:
+    messages through guides (message-wecom) are touches of that group, never scanned."""
+    if touchpoint.group == "guide" and touchpoint.owner_id is None:
+        return False
+    return touchpoint.group in SCANNABLE
 
 
 def _code_for(session: Session, touchpoint: Touchpoint, staff: dict, stores: dict) -> None:
