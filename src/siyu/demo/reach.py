@@ -109,12 +109,17 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
         if session.scalar(select(Broadcast.id).limit(1)) is not None:
             return
         configure_channels(session)
+    # What customers did and what the dispatcher did are in the consent history and the
+    # delivery log; the audit log keeps what the operator (the demo) did.
+    with unit_of_work() as session:
         seed_consent(session, plan, timeline.cutoff)
     sends = schedule(plan, timeline)
     for done, send in enumerate(sends):
         report("reach", done, len(sends))
         with acting_as(ACTOR), unit_of_work() as session:
-            run_broadcast(session, plan, send)
+            broadcast_id = plan_broadcast(session, plan, send)
+        with unit_of_work() as session:
+            send_broadcast(session, plan, session.get_one(Broadcast, broadcast_id), send)
     report("reach", len(sends), len(sends))
     with acting_as(ACTOR), unit_of_work() as session:
         draft_journeys(session)
@@ -218,8 +223,8 @@ def _days(start: date, end: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def run_broadcast(session: Session, plan: Plan, send: Send) -> None:
-    """Create, plan and send one broadcast at its time; then its receipts and clicks."""
+def plan_broadcast(session: Session, plan: Plan, send: Send) -> int:
+    """Create and plan one broadcast at its time, as an operator would; its id."""
     broadcast = broadcasts.create(
         session,
         name=f"{send.at:%m月%d日} {send.theme}",
@@ -232,6 +237,11 @@ def run_broadcast(session: Session, plan: Plan, send: Send) -> None:
         scheduled_at=send.at,
     )
     broadcasts.plan_now(session, broadcast, send.at)
+    return broadcast.id
+
+
+def send_broadcast(session: Session, plan: Plan, broadcast: Broadcast, send: Send) -> None:
+    """Dispatch a planned broadcast at its time; then its receipts and clicks."""
     _dispatch(session, broadcast)
     _outcomes(session, plan, broadcast)
     # Nothing is left to send: what the broadcasts service will say once a dispatch finds so.
