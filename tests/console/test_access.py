@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -486,6 +487,21 @@ RULES: dict[tuple[str, str], Rule] = {
         "tasks.do", body=lambda w: {"json": {"customer_id": w.customer_id}}
     ),
     ("POST", "/api/tasks/{task_id}/close"): Rule("tasks.manage"),
+    ("GET", "/journeys"): Rule("journeys.view"),
+    ("POST", "/journeys"): Rule(
+        "journeys.manage",
+        frozenset({303}),
+        body=lambda w: {"data": {"definition": json.dumps(_journey(f"j-{next(_serial)}"))}},
+    ),
+    ("GET", "/journeys/{journey_key}"): Rule("journeys.view"),
+    ("POST", "/journeys/{journey_key}/draft"): Rule(
+        "journeys.manage",
+        frozenset({303, 400}),  # the body cannot know the journey's key: refused, by role
+        body=lambda w: {"data": {"definition": json.dumps(_journey("jd") | {"name": "J3"})}},
+    ),
+    ("POST", "/journeys/{journey_key}/publish"): Rule("journeys.manage"),
+    ("POST", "/journeys/{journey_key}/pause"): Rule("journeys.manage"),
+    ("POST", "/journeys/{journey_key}/resume"): Rule("journeys.manage", frozenset({303, 400})),
     ("GET", "/api/journeys"): Rule("journeys.view"),
     ("POST", "/api/journeys"): Rule("journeys.manage", frozenset({201}), body=_journey_body),
     ("GET", "/api/journeys/{journey_key}"): Rule("journeys.view"),

@@ -1,0 +1,175 @@
+"""Journeys in the console (旅程 / SOP): the list, a journey started from an SOP template or from
+JSON, its page with versions, publish / pause / resume, the draft's JSON edited with each
+problem shown by its JSON path, and the per-step funnel (step runs by outcome) as a chart."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from siyu.console.web import N_, allowed, render
+from siyu.core.deps import SessionDep
+from siyu.core.errors import SiyuError
+from siyu.core.permissions import can
+from siyu.journeys import service as journeys
+from siyu.journeys.definition import DefinitionError
+from siyu.users.models import User
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[User, allowed("journeys.view")]
+Manager = Annotated[User, allowed("journeys.manage")]
+STATUSES = {
+    "draft": N_("draft"),
+    "active": N_("running"),
+    "paused": N_("paused"),
+    "archived": N_("archived"),
+}
+
+
+def _actor(user: User) -> str:
+    return f"user:{user.email}"
+
+
+def _problems(error: SiyuError) -> list[tuple[str, str]]:
+    if isinstance(error, DefinitionError):
+        return error.problems
+    return [(error.field or "$", error.message)]
+
+
+@router.get("/journeys", response_class=HTMLResponse)
+def journey_list(request: Request, session: SessionDep, user: Viewer):
+    rows = [journeys.summary(o) for o in journeys.list_journeys(session)]
+    return render(
+        request,
+        "journeys_list.html",
+        journeys=rows,
+        templates=journeys.TEMPLATES,
+        statuses=STATUSES,
+        can_manage=can(user.role, "journeys.manage"),
+    )
+
+
+@router.post("/journeys", response_class=HTMLResponse)
+def create(
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    template: Annotated[str, Form()] = "",
+    definition: Annotated[str, Form()] = "",
+):
+    """A new journey (a draft) from an SOP template or from pasted JSON."""
+    try:
+        document: Any = journeys.template(template) if template else json.loads(definition)
+        journey = journeys.create_journey(session, document, _actor(user))
+    except json.JSONDecodeError as error:
+        problems = [("$", f"not JSON: {error.msg} (line {error.lineno})")]
+        return _list_with(request, session, user, problems, definition)
+    except SiyuError as error:
+        session.rollback()
+        return _list_with(request, session, user, _problems(error), definition)
+    return RedirectResponse(f"/journeys/{journey.key}", status_code=303)
+
+
+def _list_with(request, session, user, problems, definition: str) -> HTMLResponse:
+    rows = [journeys.summary(o) for o in journeys.list_journeys(session)]
+    return render(
+        request,
+        "journeys_list.html",
+        status_code=400,
+        journeys=rows,
+        templates=journeys.TEMPLATES,
+        statuses=STATUSES,
+        can_manage=True,
+        problems=problems,
+        pasted=definition,
+    )
+
+
+def _funnel(shown: dict[str, Any]) -> dict[str, Any]:
+    """Per step in the definition's order: how many ran it, and by what they did."""
+    steps = [s["id"] for s in shown["definition"].get("steps", []) if isinstance(s, dict)]
+    runs = shown["steps"]
+    return {
+        "steps": steps,
+        "done": [runs.get(s, {}).get("done", 0) for s in steps],
+        "waiting": [runs.get(s, {}).get("waiting", 0) for s in steps],
+        "failed": [runs.get(s, {}).get("failed", 0) for s in steps],
+    }
+
+
+def _page(request, session, user, key: str, status_code: int = 200, **extra) -> HTMLResponse:
+    shown = journeys.show(session, key)
+    draft = extra.pop("draft", None) or json.dumps(
+        shown["definition"], ensure_ascii=False, indent=2
+    )
+    return render(
+        request,
+        "journeys_detail.html",
+        status_code=status_code,
+        journey=shown,
+        funnel=_funnel(shown),
+        statuses=STATUSES,
+        draft=draft,
+        can_manage=can(user.role, "journeys.manage"),
+        **extra,
+    )
+
+
+@router.get("/journeys/{journey_key}", response_class=HTMLResponse)
+def journey_page(
+    request: Request, session: SessionDep, user: Viewer, journey_key: str, done: str = ""
+):
+    return _page(request, session, user, journey_key, done=done)
+
+
+@router.post("/journeys/{journey_key}/draft", response_class=HTMLResponse)
+def save(
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    journey_key: str,
+    definition: Annotated[str, Form()],
+):
+    """Save the JSON as the draft (a new version once the current one is published)."""
+    key = journey_key
+    try:
+        journeys.save_draft(session, key, json.loads(definition), _actor(user))
+    except json.JSONDecodeError as error:
+        problems = [("$", f"not JSON: {error.msg} (line {error.lineno})")]
+        return _page(request, session, user, key, 400, problems=problems, draft=definition)
+    except SiyuError as error:
+        session.rollback()
+        problems = _problems(error)
+        return _page(request, session, user, key, 400, problems=problems, draft=definition)
+    return RedirectResponse(f"/journeys/{key}?done=saved", status_code=303)
+
+
+def _act(request: Request, session, user: User, key: str, action: str) -> Any:
+    """Publish the draft, pause, or resume; a refusal is shown on the page with its path."""
+    try:
+        ACTIONS[action](session, key, _actor(user))
+    except SiyuError as error:
+        session.rollback()
+        return _page(request, session, user, key, 400, problems=_problems(error))
+    return RedirectResponse(f"/journeys/{key}?done={action}", status_code=303)
+
+
+ACTIONS = {"publish": journeys.publish, "pause": journeys.pause, "resume": journeys.resume}
+
+
+@router.post("/journeys/{journey_key}/publish", response_class=HTMLResponse)
+def publish(request: Request, session: SessionDep, user: Manager, journey_key: str):
+    return _act(request, session, user, journey_key, "publish")
+
+
+@router.post("/journeys/{journey_key}/pause", response_class=HTMLResponse)
+def pause(request: Request, session: SessionDep, user: Manager, journey_key: str):
+    return _act(request, session, user, journey_key, "pause")
+
+
+@router.post("/journeys/{journey_key}/resume", response_class=HTMLResponse)
+def resume(request: Request, session: SessionDep, user: Manager, journey_key: str):
+    return _act(request, session, user, journey_key, "resume")
