@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import JSON, String, select
 
+from siyu.broadcasts import service as broadcasts
 from siyu.codes.service import create_code
 from siyu.core.audit import acting_as
 from siyu.core.db import session_factory, unit_of_work
@@ -205,7 +206,7 @@ BRAND_COLUMNS = {
 @pytest.fixture(scope="module")
 def walked_brand(loaded_brand):
     """The e2e brand, with what the pages show in words: traits, events, a store, a touchpoint,
-    a tag, a segment, a channel code and a guide task."""
+    a tag, a segment, a channel code, a guide task and a draft broadcast."""
     b = loaded_brand
     traits = {"gender": "female", "city": "武汉", "birthday": "1990-05-12"}
     batch = [
@@ -238,6 +239,16 @@ def walked_brand(loaded_brand):
             customers = [b.customers["c-wang"], b.customers["c-li"]]
             due = date.today() + timedelta(days=3)
             create_task(s, "会员日回访", due, "e2e", customer_ids=customers, message="您好")
+        if s.scalar(select(metadata.tables["broadcasts"].c.id).limit(1)) is None:
+            broadcasts.create(
+                s,
+                name="会员日群发",
+                actor="e2e",
+                channels=["wecom", "sms"],
+                variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
+                customer_ids=[b.customers["c-wang"], b.customers["c-li"]],
+                holdout_percent=10,
+            )
     return b
 
 
