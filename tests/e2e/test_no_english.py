@@ -200,6 +200,8 @@ BRAND_COLUMNS = {
     "en",
     "target",
     "reason",
+    "text",  # a message's text and subject (message_contents): the brand's templates
+    "subject",
 }
 
 
