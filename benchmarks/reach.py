@@ -1,6 +1,8 @@
 """`siyu bench reach`: planning a broadcast to 1,000,000 customers (consent, suppressions, caps,
 quiet hours, holdout, variants) through `siyu.messaging.planner.plan`, next to one hand-written
-SQL statement doing the same filtering, in the same run, on the same SQLite database.
+SQL statement doing the same filtering, in the same run, on the same SQLite database; then the
+journey engine's part (benchmarks/reach_journey.py: customers through a three-step journey with
+their timers due at once, in events/s).
 
 The database (customers with time zones, identities on every channel, consent, suppressions,
 a month of earlier deliveries, guides) is built with SQLite's own recursive SQL, outside the
@@ -26,6 +28,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks import reach_journey
 from benchmarks.ingest import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -390,6 +393,7 @@ def main(
             progress.advance(task)
     same = answers["siyu"] == answers["sql"]
     counts = shown.as_dict()
+    journey = reach_journey.measure()  # its own database: the journey engine's part
     result = {
         "bench": "reach",
         "customers": customers,
@@ -401,6 +405,7 @@ def main(
         "preview_s": round(rows["preview"], 2),
         "same_answer": same,
         "counts": counts,
+        "journey": journey,
         "machine": machine(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -415,4 +420,5 @@ def main(
     table.add_row("planner.preview (counts only)", f"{rows['preview']:.2f}", "")
     Console().print(table)
     Console().print(counts, f"same answer: {same}")
+    reach_journey.report(journey)
     return result
