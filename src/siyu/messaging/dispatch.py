@@ -5,7 +5,10 @@ silently drops one.
 Each round, per channel: the due `planned` deliveries (oldest first, a bounded batch) are checked
 again against consent and suppression (an unsubscribe stops every message not yet handed over),
 marked `sending` and COMMITTED, and only then given to the sender; its outcomes are recorded and
-committed. A crash between the two commits leaves rows in `sending`: once their lease has passed
+committed. A sender that answers one message at a time (`SendsEach`: email, whose SMTP takes no
+idempotency key) has each outcome committed as it comes, before the next message goes, so a crash
+can leave only the one message in flight whose acceptance was not yet recorded. A crash between
+the two commits leaves rows in `sending`: once their lease has passed
 (SIYU_SENDING_LEASE_SECONDS, counted from `send_at`, which holds the moment of the hand-over while
 a row is `sending`), the sender's `reconcile` is asked what became of them. Where it cannot tell
 (None), the delivery is sent again with the same key; for email the key is the Message-ID, which
@@ -30,7 +33,7 @@ from siyu.messaging import group_sends, service
 from siyu.messaging.channels.console import ConsoleSender, NotConnected
 from siyu.messaging.compose import compose
 from siyu.messaging.models import CHANNELS, Channel, Consent, Delivery, Suppression
-from siyu.messaging.sending import Outcome, Outgoing, Sender
+from siyu.messaging.sending import Outcome, Outgoing, Sender, SendsEach
 
 log = logging.getLogger("siyu.messaging")
 
@@ -254,13 +257,38 @@ def _take(session: Session, ids: list[int], now: datetime) -> set[int]:
 
 
 def _send(session: Session, sender: Sender, batch: list[Outgoing], now: datetime) -> None:
-    """Hand the batch over and record the outcomes. A sender that raises leaves the batch in
-    `sending`: what it did is unknown, so the rows wait for reconciliation."""
+    """Hand the batch over and record the outcomes. A sender that raises leaves the rest of the
+    batch in `sending`: what it did is unknown, so the rows wait for reconciliation."""
+    if isinstance(sender, SendsEach):
+        _send_each(session, sender, batch, now)
+        return
     try:
         outcomes = sender.send(batch)
     except Exception:
         log.exception("the %s sender failed on %d deliveries", sender.channel, len(batch))
         return
+    _record_sent(session, sender, outcomes, batch, now)
+
+
+def _send_each(session: Session, sender: SendsEach, batch: list[Outgoing], now: datetime) -> None:
+    """Each outcome committed as the provider gives it, before the next message is handed over:
+    a crash leaves at most the one message between the provider's answer and this commit."""
+    outcomes = sender.send_each(batch)
+    while True:
+        try:
+            outcome = next(outcomes, None)
+        except Exception:
+            log.exception("the %s sender failed during a batch", sender.channel)
+            return
+        if outcome is None:
+            return
+        record_outcomes(session, [outcome], now)
+        commit_progress(session, "a message the provider has answered")
+
+
+def _record_sent(
+    session: Session, sender: Sender, outcomes: list[Outcome], batch: list[Outgoing], now: datetime
+) -> None:
     record_outcomes(session, outcomes, now)
     if sender.channel == group_sends.CHANNEL:  # each guide's share of a 群发, to follow up
         group_sends.record_group_sends(session, outcomes, batch)

@@ -6,13 +6,18 @@ itself; the dispatcher (messaging.dispatch) records what it answers. Where the p
 takes an idempotency key, the sender passes `Outgoing.key`, so a batch sent again after a crash
 is not sent twice; where it does not, `reconcile` asks the provider what became of deliveries a
 crash left in `sending` (None: the provider cannot tell).
+
+A sender whose provider takes no idempotency key and cannot be asked afterwards (SMTP) also
+implements `SendsEach`: it yields each delivery's Outcome the moment the provider answers it, and
+the dispatcher records and commits that outcome before the next message is handed over, so a
+crash can leave at most the one message in flight (accepted, not yet recorded) to be sent again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 OutcomeStatus = Literal["sent", "pending", "delivered", "failed"]
 
@@ -54,3 +59,14 @@ class Sender(Protocol):
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]: ...
 
     def reconcile(self, batch: Sequence[Outgoing]) -> list[Outcome | None]: ...
+
+
+@runtime_checkable
+class SendsEach(Protocol):
+    """A sender that answers one delivery at a time: `send_each` yields each Outcome as soon as
+    the provider has answered that delivery (an SMTP server's 250), before the next one is
+    handed over. The dispatcher commits each before asking for the next."""
+
+    channel: str
+
+    def send_each(self, batch: Sequence[Outgoing]) -> Iterator[Outcome]: ...

@@ -1,4 +1,5 @@
-"""The email channel's sender: SMTP through the standard library, one connection per batch.
+"""The email channel's sender: SMTP through the standard library, one connection per batch, each
+message's outcome reported as the server answers it (`SendsEach`).
 
 SIYU_SMTP_URL says where: `smtp://user:pass@host:587` (STARTTLS when the server offers it) or
 `smtps://user:pass@host:465` (TLS from the first byte); SIYU_MAIL_FROM who from. Each message has
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -91,17 +92,25 @@ class EmailSender:
         return message
 
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
+        return list(self.send_each(batch))
+
+    def send_each(self, batch: Sequence[Outgoing]) -> Iterator[Outcome]:
+        """One connection for the batch; each message's Outcome yielded as soon as the server
+        has answered it, so the dispatcher records it before the next message goes."""
         if not batch:
-            return []
+            return
         try:
             connection = self._connect()
         except (OSError, smtplib.SMTPException) as problem:
-            return [_again(item, f"cannot reach the SMTP server: {problem}") for item in batch]
-        outcomes: list[Outcome] = []
+            for item in batch:
+                yield _again(item, f"cannot reach the SMTP server: {problem}")
+            return
+        done = 0
         try:
             for item in batch:
                 outcome = self._send_one(connection, item)
-                outcomes.append(outcome)
+                done += 1
+                yield outcome
                 if outcome.error and outcome.error.startswith("connection lost"):
                     break
         finally:
@@ -109,13 +118,8 @@ class EmailSender:
                 connection.quit()
             except (OSError, smtplib.SMTPException):
                 connection.close()
-        done = {o.delivery_id for o in outcomes}
-        outcomes += [
-            _again(i, "not sent: the connection was lost")
-            for i in batch
-            if i.delivery_id not in done
-        ]
-        return outcomes
+        for item in batch[done:]:
+            yield _again(item, "not sent: the connection was lost")
 
     def reconcile(self, batch: Sequence[Outgoing]) -> list[Outcome | None]:
         # SMTP cannot be asked what became of a message: None sends it again, same Message-ID.
