@@ -129,3 +129,25 @@ def test_a_live_email_channel_without_settings_says_what_to_set(session, monkeyp
         [Outgoing(1, "k", "email", 1, "a@example.com", "marketing", {"text": "x"})]
     )
     assert outcome.status == "failed" and "SIYU_SMTP_URL" in (outcome.error or "")
+
+
+def test_each_email_is_recorded_before_the_next_is_handed_over(session, mail):
+    """SMTP takes no idempotency key: a crash may send again only the message in flight."""
+    seen: list[str] = []
+
+    class Watched(EmailSender):
+        def send_each(self, batch):
+            for outcome in super().send_each(batch):
+                yield outcome
+                with unit_of_work() as s:  # asked for the next one: this one is committed
+                    seen.append(s.get(Delivery, outcome.delivery_id).status)
+
+    with unit_of_work() as s:
+        content = MessageContent(channel="email", subject="Sale", text="Hi {{ name }}")
+        s.add(content)
+        s.flush()
+        ids = [_plan(s, u, f"{u}@example.com", content.id) for u in ("ann", "bob", "cat")]
+    dispatch.dispatch_channel(session, "email", Watched(get_settings()))
+    assert seen == ["sent", "sent", "sent"] and len(mail.messages) == 3
+    session.expire_all()
+    assert {session.get(Delivery, i).status for i in ids} == {"sent"}
