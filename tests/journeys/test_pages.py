@@ -11,7 +11,7 @@ from tests.console_support import csrf_of
 def test_an_operator_starts_from_a_template_edits_publishes_and_pauses(signed_in, client):
     signed_in("operator")
     listed = client.get("/journeys")
-    assert listed.status_code == 200 and "first-order" in listed.text
+    assert listed.status_code == 200 and 'value="first-order"' in listed.text
     token = csrf_of(listed.text)
     made = client.post(
         "/journeys",

@@ -29,6 +29,15 @@ STATUSES = {
 }
 
 
+def _templates() -> list[tuple[str, str]]:
+    """(name, what it is) of each SOP template: the description's head, in the brand's words."""
+    found = []
+    for name in journeys.TEMPLATES:
+        description = str(journeys.template(name).get("description") or name)
+        found.append((name, description.split("：", 1)[0]))
+    return found
+
+
 def _actor(user: User) -> str:
     return f"user:{user.email}"
 
@@ -46,7 +55,7 @@ def journey_list(request: Request, session: SessionDep, user: Viewer):
         request,
         "journeys_list.html",
         journeys=rows,
-        templates=journeys.TEMPLATES,
+        templates=_templates(),
         statuses=STATUSES,
         can_manage=can(user.role, "journeys.manage"),
     )
@@ -80,7 +89,7 @@ def _list_with(request, session, user, problems, definition: str) -> HTMLRespons
         "journeys_list.html",
         status_code=400,
         journeys=rows,
-        templates=journeys.TEMPLATES,
+        templates=_templates(),
         statuses=STATUSES,
         can_manage=True,
         problems=problems,
