@@ -269,8 +269,24 @@ def brand_words(database: str) -> list[str]:
             # a coded value the trait dictionary names (gender: female) must show by its name
             values = ((k, v) for k, v in (row or {}).items() if isinstance(v, str | int))
             found |= {str(v) for k, v in values if names.label(k, str(v)) is None}
+        # A journey's definition is the brand's JSON (its keys are the journey language's own
+        # words, docs/journeys.md): the audit log shows it as written.
+        definitions = metadata.tables["journey_versions"].c.definition
+        # Short keys ("id") are left out: taken away from the page's text they would split
+        # words that hold them ("openid").
+        for definition in s.scalars(select(definitions).limit(500)):
+            found |= {w for w in _json_words(definition) if len(w) > 3}
     assert isinstance(traits.type, JSON)
     return sorted((w for w in found if len(w) > 1), key=len, reverse=True)
+
+
+def _json_words(value) -> list[str]:
+    """The keys and text values of a JSON document."""
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in (str(k), *_json_words(v))]
+    if isinstance(value, list):
+        return [w for item in value for w in _json_words(item)]
+    return [value] if isinstance(value, str) else []
 
 
 def english_words(text: str, brand: list[str]) -> list[str]:
