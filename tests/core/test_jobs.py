@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from siyu.core import jobs
+from siyu.core import db, jobs
 from siyu.core.db import unit_of_work
 from siyu.core.jobs import Job
 
@@ -114,3 +114,73 @@ def test_a_row_key_names_the_row_not_only_its_id():
     assert key == jobs.row_key("segments.refresh", 7, made)  # the same row: one job
     # SQLite gives a deleted row's id to the next row made: that row's job is another job.
     assert key != jobs.row_key("segments.refresh", 7, made + timedelta(microseconds=1))
+
+
+def _job(session, key: str, status: str, run_at: datetime, lease_until=None) -> None:
+    session.add(
+        Job(kind="test.record", key=key, status=status, run_at=run_at, lease_until=lease_until)
+    )
+
+
+def _claimed_keys() -> list[str]:
+    keys = []
+    while True:
+        with db.session_factory()() as s:
+            job = jobs.claim(s)
+            if job is None:
+                return keys
+            keys.append(job.key)
+
+
+def test_due_jobs_are_claimed_oldest_first_whether_queued_or_left_by_a_crashed_worker(session):
+    """A job whose worker died (its lease lapsed) is taken again in its place in the queue, not
+    after every queued job; a job not yet due, or still under a live lease, is not taken."""
+    now = jobs.utcnow()
+    with unit_of_work() as s:
+        _job(s, "queued-new", "queued", now - timedelta(minutes=1))
+        _job(s, "lapsed-old", "running", now - timedelta(hours=2), now - timedelta(seconds=1))
+        _job(s, "queued-old", "queued", now - timedelta(hours=1))
+        _job(s, "lapsed-new", "running", now - timedelta(seconds=30), now - timedelta(minutes=1))
+        _job(s, "leased", "running", now - timedelta(hours=3), now + timedelta(minutes=4))
+        _job(s, "later", "queued", now + timedelta(minutes=1))
+        _job(s, "done", "done", now - timedelta(hours=4))
+        _job(s, "failed", "failed", now - timedelta(hours=4))
+    assert _claimed_keys() == ["lapsed-old", "queued-old", "queued-new", "lapsed-new"]
+    taken = {j.key: j for j in session.scalars(select(Job))}
+    for key in ("lapsed-old", "queued-old", "queued-new", "lapsed-new"):
+        assert taken[key].status == "running" and taken[key].attempts == 1
+        assert taken[key].lease_until > now + timedelta(minutes=4)
+    assert taken["later"].status == "queued" and taken["later"].attempts == 0
+    assert taken["leased"].attempts == 0
+
+
+def test_a_claim_reads_the_queue_in_index_order_instead_of_sorting_it(session):
+    """With 100,000 jobs due at once a claim that sorts the queue makes the worker's time grow
+    with the square of the queue: each of the claim's reads must walk the jobs index."""
+    statements: list[tuple[str, object]] = []
+    engine = db.get_engine()
+
+    def keep(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM jobs" in statement and "ORDER BY" in statement:
+            statements.append((statement, parameters))
+
+    now = jobs.utcnow()
+    with unit_of_work() as s:
+        _job(s, "queued", "queued", now - timedelta(minutes=1))
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with db.session_factory()() as s:
+            assert jobs.claim(s) is not None
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert statements
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        if postgres:  # a near-empty table is read whole; ask what the plan is once it is not
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        for statement, parameters in statements:
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            rows = conn.exec_driver_sql(explain + statement, parameters).fetchall()
+            plan = " ".join(str(row[-1] if not postgres else row[0]) for row in rows)
+            assert "ix_jobs_status_run_at_id" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan  # SQLite's sort of every row read

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, delete, or_, select, update
+from sqlalchemy import JSON, Index, Select, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow
@@ -25,13 +25,16 @@ MAX_ATTEMPTS = 8
 
 class Job(Base):
     __tablename__ = "jobs"
+    # A claim reads the oldest due job of one status in this order: with 100,000 jobs due at
+    # once, each claim is one step down the index instead of a sort of the whole queue.
+    __table_args__ = (Index("ix_jobs_status_run_at_id", "status", "run_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(100), index=True)
     # The job's idempotency key: enqueuing the same key twice is one job.
     key: Mapped[str] = mapped_column(String(300), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -84,20 +87,17 @@ def enqueue(
 
 
 def claim(session: Session) -> Job | None:
-    """Take the next due job under a lease (SKIP LOCKED on PostgreSQL)."""
+    """Take the next due job under a lease (SKIP LOCKED on PostgreSQL): the oldest by (run_at,
+    id) of the queued jobs that are due and the running jobs whose lease has lapsed."""
     now = utcnow()
-    due = (
-        select(Job)
-        .where(Job.run_at <= now)
-        .where(or_(Job.status == "queued", (Job.status == "running") & (Job.lease_until < now)))
-        .order_by(Job.run_at, Job.id)
-        .limit(1)
+    queued = _oldest(session, select(Job).where(Job.status == "queued"), now)
+    lapsed = _oldest(
+        session, select(Job).where(Job.status == "running", Job.lease_until < now), now
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    job = session.scalar(due)
-    if job is None:
+    found = [job for job in (queued, lapsed) if job is not None]
+    if not found:
         return None
+    job = min(found, key=lambda j: (j.run_at, j.id))
     taken = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.attempts == job.attempts)
@@ -108,6 +108,15 @@ def claim(session: Session) -> Job | None:
         return None
     session.refresh(job)
     return job
+
+
+def _oldest(session: Session, of_status: Select[Job], now: datetime) -> Job | None:
+    """The first due job of one status in ix_jobs_status_run_at_id's order. The two statuses are
+    read apart because an OR of them makes both databases sort every queued job per claim."""
+    due = of_status.where(Job.run_at <= now).order_by(Job.run_at, Job.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return session.scalar(due)
 
 
 def run_one(handlers: Handlers, factory: sessionmaker[Session] | None = None) -> bool:
