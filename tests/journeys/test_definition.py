@@ -37,9 +37,10 @@ BASE = {
 
 
 def _problems(document) -> list[tuple[str, str]]:
+    """(JSON path, the English message) of each problem."""
     with pytest.raises(DefinitionError) as caught:
         parse_definition(document)
-    return caught.value.problems
+    return [(p.path, p.message) for p in caught.value.problems]
 
 
 def _with(**changes) -> dict:

@@ -196,6 +196,6 @@ def test_a_template_no_customer_could_be_sent_is_refused_at_publish_with_its_pat
         journeys.create_journey(s, broken, "test")
     with unit_of_work() as s, pytest.raises(DefinitionError) as refused:
         journeys.publish(s, "welcome", "test")
-    paths = [path for path, _ in refused.value.problems]
+    paths = [p.path for p in refused.value.problems]
     assert paths == ["$.steps[0].content.email.text", "$.steps[0].content.sms.params.days"]
-    assert "nickname" in refused.value.problems[0][1]
+    assert "nickname" in refused.value.problems[0].message

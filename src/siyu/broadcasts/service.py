@@ -156,9 +156,9 @@ def _check_channels(channels: Sequence[str]) -> list[str]:
     unknown = [c for c in chosen if c not in CHANNELS]
     if unknown:
         raise InvalidInput(
-            N_("unknown channel %(name)s: use wecom, official_account, sms, email or call")
-            % {"name": unknown[0]},
+            N_("unknown channel %(name)s: use wecom, official_account, sms, email or call"),
             field="channel",
+            params={"name": unknown[0]},
         )
     if len(set(chosen)) != len(chosen):
         raise InvalidInput(N_("a channel is named twice"), field="channel")
@@ -180,7 +180,9 @@ def _check_tags(session: Session, tag_filter: dict[str, list[str]]) -> dict[str,
     found = set(session.scalars(select(Tag.name).where(Tag.name.in_(named))))
     missing = sorted(named - found)
     if missing:
-        raise InvalidInput(N_("no tag is named %(name)s") % {"name": missing[0]}, field="tags")
+        raise InvalidInput(
+            N_("no tag is named %(name)s"), field="tags", params={"name": missing[0]}
+        )
     return clean
 
 
@@ -212,9 +214,9 @@ def _check_syntax(template: str | None, where: str) -> None:
         _SYNTAX.parse(template)
     except TemplateSyntaxError as error:
         raise InvalidInput(
-            N_("the template cannot be read (line %(line)s): %(reason)s")
-            % {"line": error.lineno, "reason": error.message},
+            N_("the template cannot be read (line %(line)s): %(reason)s"),
             field=where,
+            params={"line": error.lineno, "reason": error.message},
         ) from None
 
 
@@ -286,7 +288,7 @@ def _tagged(session: Session, tag_filter: dict[str, list[str]]) -> Select[int]:
 def find(session: Session, broadcast_id: int) -> Broadcast:
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
-        raise NotFound(N_("no broadcast %(id)s") % {"id": broadcast_id}, field="id")
+        raise NotFound(N_("no broadcast %(id)s"), field="id", params={"id": broadcast_id})
     return broadcast
 
 
@@ -312,9 +314,9 @@ def schedule(
     now = now or utcnow()
     if broadcast.status not in ("draft", "scheduled"):
         raise Conflict(
-            N_("this broadcast is %(status)s: it cannot be sent again")
-            % {"status": broadcast.status},
+            N_("this broadcast is %(status)s: it cannot be sent again"),
             field="status",
+            params={"status": broadcast.status},
         )
     run_at = at if at is not None and at > now else now
     broadcast.scheduled_at = run_at
@@ -327,9 +329,9 @@ def cancel(session: Session, broadcast: Broadcast) -> int:
     """Stop a broadcast: what is not yet handed to a provider is cancelled (their count)."""
     if broadcast.status in ("sent", "cancelled"):
         raise Conflict(
-            N_("this broadcast is %(status)s: it cannot be cancelled")
-            % {"status": broadcast.status},
+            N_("this broadcast is %(status)s: it cannot be cancelled"),
             field="status",
+            params={"status": broadcast.status},
         )
     broadcast.status = "cancelled"
     result = session.execute(

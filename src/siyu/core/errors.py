@@ -6,12 +6,24 @@ from typing import Any
 
 
 class SiyuError(Exception):
+    """`template` is the message id and `params` its %-values, so a page translates the id
+    first and fills the values in after; `message` is the English text, filled in."""
+
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+    ):
+        self.template = message
+        self.params = dict(params or {})
+        self.message = message % self.params if self.params else message
+        super().__init__(self.message)
         self.field = field
         if code:
             self.code = code

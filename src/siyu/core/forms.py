@@ -53,6 +53,11 @@ class FieldError:
     message: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, error: SiyuError) -> FieldError:
+        """A domain error's message id and values, to be translated where it is shown."""
+        return cls(error.template, error.params)
+
 
 @dataclass
 class Submission(Generic[T]):
@@ -75,7 +80,7 @@ class Submission(Generic[T]):
     def refuse(self, error: SiyuError, field: str | None = None) -> Submission[T]:
         """Place a domain error raised after validation next to the field it names ('' when
         it names none), or next to `field` when the form calls the domain's field otherwise."""
-        self.errors[error.field or "" if field is None else field] = FieldError(error.message)
+        self.errors[error.field or "" if field is None else field] = FieldError.of(error)
         return self
 
 

@@ -23,8 +23,8 @@ ACTOR = "cli"
 
 def _fail(error: SiyuError) -> NoReturn:
     if isinstance(error, DefinitionError):
-        for path, message in error.problems:
-            errors.print(f"[red]error ({path}):[/red] {message}")
+        for problem in error.problems:
+            errors.print(f"[red]error ({problem.path}):[/red] {problem.message}")
         raise typer.Exit(2)
     fail(error)
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
 from croniter import croniter
@@ -31,6 +31,8 @@ from pydantic import (
 )
 
 from siyu.core.errors import InvalidInput
+from siyu.core.forms import field_error
+from siyu.core.i18n import N_
 from siyu.core.limits import Text, Text64, Text200
 from siyu.messaging.models import CHANNELS, PURPOSES
 from siyu.segments.rules import Resolve, RuleError, parse_rule
@@ -44,6 +46,7 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 # own `Journey Entered` event.
 SINCE_ENTRY = "since_entry"
 ENTERED = "Journey Entered"
+NO_STEP = N_("no step has the id %(id)s")
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 StepId = Annotated[str, StringConstraints(pattern=SLUG)]
@@ -51,22 +54,62 @@ Name = Annotated[Text200, StringConstraints(min_length=1, strip_whitespace=True)
 Scalar = str | int | float | bool
 
 
+class Problem(NamedTuple):
+    """What is wrong at one JSON path: a message id and its %-values, so a page translates the
+    id first and fills the values in after."""
+
+    path: str
+    template: str
+    params: dict[str, Any] = {}  # noqa: RUF012 - never changed, only read
+
+    @property
+    def message(self) -> str:
+        """The English text, filled in (the API's and the CLI's)."""
+        return self.template % self.params if self.params else self.template
+
+
+class Refusal(ValueError):
+    """A validator's refusal as a message id and its values (pydantic keeps the exception)."""
+
+    def __init__(self, template: str, **params: Any):
+        super().__init__(template % params if params else template)
+        self.template, self.params = template, params
+
+
 class DefinitionError(InvalidInput):
-    """A definition that cannot be saved: each problem is (JSON path, message)."""
+    """A definition that cannot be saved: every problem with its JSON path."""
 
     code = "invalid_journey"
 
-    def __init__(self, problems: list[tuple[str, str]]):
-        path, message = problems[0]
-        super().__init__(message, field=path)
+    def __init__(self, problems: list[Problem]):
+        first = problems[0]
+        super().__init__(first.template, field=first.path, params=first.params)
         self.problems = problems
 
     def __str__(self) -> str:
-        return "; ".join(f"{path}: {message}" for path, message in self.problems)
+        return "; ".join(f"{p.path}: {p.message}" for p in self.problems)
 
     def to_dict(self) -> dict[str, Any]:
-        problems = [{"field": path, "message": message} for path, message in self.problems]
+        problems = [{"field": p.path, "message": p.message} for p in self.problems]
         return super().to_dict() | {"problems": problems}
+
+
+# pydantic's error types as a definition's author is told them (core.forms has the rest).
+JSON_MESSAGES = {
+    "extra_forbidden": N_("is not a field of this object"),
+    "string_pattern_mismatch": N_("must match %(pattern)s"),
+    "literal_error": N_("must be one of %(expected)s"),
+    "entry": N_("must name one of event, segment, tag or schedule"),
+    "dict_type": N_("must be a JSON object"),
+    "model_type": N_("must be a JSON object"),
+    "list_type": N_("must be a list"),
+    "string_type": N_("must be a string"),
+    "bool_type": N_("must be true or false"),
+    "too_short": N_("must have at least %(min_length)s items"),
+    "too_long": N_("must have at most %(max_length)s items"),
+    "time_delta_parsing": N_("must be an ISO 8601 duration such as P3D or PT2H"),
+    "time_delta_type": N_("must be an ISO 8601 duration such as P3D or PT2H"),
+}
 
 
 def json_path(prefix: str, loc: tuple[int | str, ...]) -> str:
@@ -75,31 +118,40 @@ def json_path(prefix: str, loc: tuple[int | str, ...]) -> str:
     return prefix + "".join(parts)
 
 
-def _problems(error: ValidationError, prefix: str) -> list[tuple[str, str]]:
+def _problems(error: ValidationError, prefix: str) -> list[Problem]:
     # A union's branch name (a Tag) is not part of the JSON: drop it from the path.
     tags = {"event", "segment", "tag", "schedule"}
     found = []
     for item in error.errors(include_url=False):
         loc = tuple(p for i, p in enumerate(item["loc"]) if not (i == 1 and p in tags))
-        found.append((json_path(prefix, loc), item["msg"]))
+        found.append(Problem(json_path(prefix, loc), *_said(item)))
     return found
+
+
+def _said(item: Any) -> tuple[str, dict[str, Any]]:
+    """A pydantic error as a message id and its values."""
+    refusal = (item.get("ctx") or {}).get("error")
+    if isinstance(refusal, Refusal):
+        return refusal.template, refusal.params
+    said = field_error(item)
+    return JSON_MESSAGES.get(item["type"], said.message), said.params
 
 
 def _hh_mm(value: str) -> str:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        raise ValueError("must be a time of day HH:MM (00:00 to 23:59)")
+        raise Refusal(N_("must be a time of day HH:MM (00:00 to 23:59)"))
     return value
 
 
 def _cron(value: str) -> str:
     if not croniter.is_valid(value) or len(value.split()) != 5:
-        raise ValueError("must be a cron expression of five fields, e.g. '0 10 * * *'")
+        raise Refusal(N_("must be a cron expression of five fields, e.g. '0 10 * * *'"))
     return value
 
 
 def _duration(value: timedelta) -> timedelta:
     if not timedelta(0) < value <= MAX_WAIT:
-        raise ValueError("must be an ISO 8601 duration above zero and at most P366D")
+        raise Refusal(N_("must be an ISO 8601 duration above zero and at most P366D"))
     return value
 
 
@@ -159,7 +211,7 @@ Entry = Annotated[
     Discriminator(
         _entry_kind,
         custom_error_type="entry",
-        custom_error_message="must name one of event, segment, tag or schedule",
+        custom_error_message="must name one of event, segment, tag or schedule",  # JSON_MESSAGES
     ),
 ]
 
@@ -174,7 +226,7 @@ class Reentry(Model):
     @model_validator(mode="after")
     def _days_with_after(self) -> Reentry:
         if (self.policy == "after_days") != (self.days is not None):
-            raise ValueError("days is given with the after_days policy, and only with it")
+            raise Refusal(N_("days is given with the after_days policy, and only with it"))
         return self
 
 
@@ -208,16 +260,19 @@ class SendStep(Step):
     @model_validator(mode="after")
     def _one_order_with_content(self) -> SendStep:
         if (self.channel is None) == (self.channels is None):
-            raise ValueError("give a channel, or channels (a fallback order), not both")
+            raise Refusal(N_("give a channel, or channels (a fallback order), not both"))
         order = self.order
         if len(set(order)) != len(order):
-            raise ValueError("a channel appears twice in channels")
+            raise Refusal(N_("a channel appears twice in channels"))
         missing = [c for c in order if not self.content.get(c)]
         if missing:
-            raise ValueError(f"content has nothing for {', '.join(missing)}")
+            raise Refusal(N_("content has nothing for %(channels)s"), channels=", ".join(missing))
         unused = sorted(set(self.content) - set(order))
         if unused:
-            raise ValueError(f"content for a channel the step does not use: {', '.join(unused)}")
+            raise Refusal(
+                N_("content for a channel the step does not use: %(channels)s"),
+                channels=", ".join(unused),
+            )
         return self
 
     @property
@@ -245,7 +300,7 @@ class WaitStep(Step):
     def _one_way(self) -> WaitStep:
         given = [self.duration, self.until_time, self.until_event]
         if sum(value is not None for value in given) != 1:
-            raise ValueError("a wait has one of duration, until_time or until_event")
+            raise Refusal(N_("a wait has one of duration, until_time or until_event"))
         return self
 
     def targets(self) -> Iterator[tuple[str, str]]:
@@ -288,7 +343,7 @@ class SplitStep(Step):
     @classmethod
     def _distinct(cls, variants: list[Variant]) -> list[Variant]:
         if len({v.key for v in variants}) != len(variants):
-            raise ValueError("each variant needs its own key")
+            raise Refusal(N_("each variant needs its own key"))
         return variants
 
     def targets(self) -> Iterator[tuple[str, str]]:
@@ -393,13 +448,13 @@ class Definition:
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
 
-    def unpublishable(self) -> list[tuple[str, str]]:
-        """(path, why) for each step of a kind that cannot be published yet."""
+    def unpublishable(self) -> list[Problem]:
+        """Each step of a kind that cannot be published yet, and why."""
         found = []
         for i, step in enumerate(self.steps.values()):
             why = STEP_KINDS[step.kind].not_publishable
             if why:
-                found.append((f"$.steps[{i}].kind", why))
+                found.append(Problem(f"$.steps[{i}].kind", why))
         return found
 
 
@@ -407,15 +462,16 @@ def parse_definition(document: Any, resolve: Resolve | None = None) -> Definitio
     """The checked definition of a JSON document, or DefinitionError naming every problem's
     path. `resolve` reads stored segments that conditions name."""
     if not isinstance(document, dict):
-        raise DefinitionError([("$", "must be a JSON object")])
+        raise DefinitionError([Problem("$", N_("must be a JSON object"))])
     if len(_dumps(document)) > MAX_BYTES:
-        raise DefinitionError([("$", f"a definition is at most {MAX_BYTES:,} bytes of JSON")])
+        too_big = N_("a definition is at most %(max)s bytes of JSON")
+        raise DefinitionError([Problem("$", too_big, {"max": f"{MAX_BYTES:,}"})])
     try:
         outline = Outline.model_validate(document)
     except ValidationError as error:
         problems = _problems(error, "$")
         raw = document.get("steps")
-        if isinstance(raw, list) and all(p != "$.steps" for p, _ in problems):
+        if isinstance(raw, list) and all(p.path != "$.steps" for p in problems):
             problems += _steps(raw)[1]  # the steps' own problems too, in one answer
         raise DefinitionError(problems) from None
     steps, problems = _steps(outline.steps)
@@ -442,17 +498,20 @@ def _dumps(document: Any) -> bytes:
     try:
         return orjson.dumps(document)
     except TypeError:
-        raise DefinitionError([("$", "must be JSON")]) from None
+        raise DefinitionError([Problem("$", N_("must be JSON"))]) from None
 
 
-def _steps(raw: list[dict[str, Any]]) -> tuple[list[Step], list[tuple[str, str]]]:
-    steps, problems = [], []
+def _steps(raw: list[dict[str, Any]]) -> tuple[list[Step], list[Problem]]:
+    steps: list[Step] = []
+    problems: list[Problem] = []
     for i, node in enumerate(raw):
         path = f"$.steps[{i}]"
         kind = node.get("kind") if isinstance(node, dict) else None
         if kind not in STEP_KINDS:
             known = ", ".join(sorted(STEP_KINDS))
-            problems.append((f"{path}.kind", f"must be one of {known}"))
+            problems.append(
+                Problem(f"{path}.kind", N_("must be one of %(expected)s"), {"expected": known})
+            )
             continue
         try:
             steps.append(STEP_KINDS[kind].model.model_validate(node))
@@ -461,38 +520,40 @@ def _steps(raw: list[dict[str, Any]]) -> tuple[list[Step], list[tuple[str, str]]
     return steps, problems
 
 
-def _graph(steps: list[Step], start: str, start_field: str) -> list[tuple[str, str]]:
+def _graph(steps: list[Step], start: str, start_field: str) -> list[Problem]:
     """Every target names a step, one start, every step reachable from it, and no cycle."""
     index: dict[str, int] = {}
     problems = []
     for i, step in enumerate(steps):
         if step.id in index:
-            problems.append((f"$.steps[{i}].id", f"step id {step.id!r} is used twice"))
+            twice = N_("step id %(id)s is used twice")
+            problems.append(Problem(f"$.steps[{i}].id", twice, {"id": repr(step.id)}))
         index.setdefault(step.id, i)
     if start not in index:
-        return problems + [(f"$.{start_field}", f"no step has the id {start!r}")]
+        return problems + [Problem(f"$.{start_field}", NO_STEP, {"id": repr(start)})]
     for i, step in enumerate(steps):
         for field, target in step.targets():
+            path = f"$.steps[{i}].{field}"
             if target not in index:
-                problems.append((f"$.steps[{i}].{field}", f"no step has the id {target!r}"))
+                problems.append(Problem(path, NO_STEP, {"id": repr(target)}))
             elif target == start:
-                problems.append(
-                    (f"$.steps[{i}].{field}", f"leads back to the start step {start!r}")
-                )
+                back = N_("leads back to the start step %(id)s")
+                problems.append(Problem(path, back, {"id": repr(start)}))
     if problems:
         return problems
     cycle = _cycle(steps, index, start)
     if cycle:
         return [cycle]
     reached = _reachable(steps, index, start)
+    unreached = N_("step %(id)s cannot be reached from the start step %(start)s")
     return [
-        (f"$.steps[{i}]", f"step {step.id!r} cannot be reached from the start step {start!r}")
+        Problem(f"$.steps[{i}]", unreached, {"id": repr(step.id), "start": repr(start)})
         for i, step in enumerate(steps)
         if step.id not in reached
     ]
 
 
-def _cycle(steps: list[Step], index: dict[str, int], start: str) -> tuple[str, str] | None:
+def _cycle(steps: list[Step], index: dict[str, int], start: str) -> Problem | None:
     """The first edge that closes a cycle, as a problem (a depth-first search with colours)."""
     state: dict[str, int] = {}  # 1: on the current path, 2: finished
     for root in [start, *index]:
@@ -510,7 +571,8 @@ def _cycle(steps: list[Step], index: dict[str, int], start: str) -> tuple[str, s
             field, target = edge
             if state.get(target) == 1:
                 path = f"$.steps[{index[node]}].{field}"
-                return path, f"leads back to step {target!r}: steps may not form a cycle"
+                cycle = N_("leads back to step %(id)s: steps may not form a cycle")
+                return Problem(path, cycle, {"id": repr(target)})
             if target not in state:
                 state[target] = 1
                 stack.append((target, steps[index[target]].targets()))
@@ -527,9 +589,7 @@ def _reachable(steps: list[Step], index: dict[str, int], start: str) -> set[str]
     return seen
 
 
-def _conditions(
-    outline: Outline, steps: list[Step], resolve: Resolve | None
-) -> list[tuple[str, str]]:
+def _conditions(outline: Outline, steps: list[Step], resolve: Resolve | None) -> list[Problem]:
     problems = []
     for i, rule in enumerate(outline.exit_when):
         problems += check_condition(rule, f"$.exit_when[{i}]", resolve)
@@ -540,12 +600,12 @@ def _conditions(
     return problems
 
 
-def check_condition(rule: Any, path: str, resolve: Resolve | None) -> list[tuple[str, str]]:
+def check_condition(rule: Any, path: str, resolve: Resolve | None) -> list[Problem]:
     """Problems of a condition: the segment rule language, plus since_entry."""
     try:
         parse_rule(expand(rule, entry_id=1), resolve)
     except RuleError as error:
-        return [(path + error.path.removeprefix("$"), error.message)]
+        return [Problem(path + error.path.removeprefix("$"), error.template, error.params)]
     return []
 
 

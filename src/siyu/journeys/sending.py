@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.journeys.definition import Definition, SendStep
+from siyu.core.i18n import N_
+from siyu.journeys.definition import Definition, Problem, SendStep
 from siyu.journeys.models import Journey, JourneyContent, JourneyEntry
 from siyu.messaging import planner, templates
 from siyu.messaging import service as messaging
@@ -43,7 +44,7 @@ def store_contents(session: Session, journey_id: int, version: int, definition: 
             content_ids(session, journey_id, version, step)
 
 
-def content_problems(definition: Definition) -> list[tuple[str, str]]:
+def content_problems(definition: Definition) -> list[Problem]:
     """(JSON path, why) of each send step's template that no customer could be sent: a syntax
     error, or a variable templates do not have. A variable a customer may lack (a name, a
     trait) is fine here: that customer's message fails with the reason when it is rendered."""
@@ -62,9 +63,17 @@ def content_problems(definition: Definition) -> list[tuple[str, str]]:
             continue
         for channel, parts in step.content.items():
             for field, source in _strings(parts):
-                for problem in templates.check(source, sample, field):
-                    found.append((f"$.steps[{i}].content.{channel}.{field}", problem.message))
+                path = f"$.steps[{i}].content.{channel}.{field}"
+                found += [_said(path, p) for p in templates.check(source, sample, field)]
     return found
+
+
+def _said(path: str, problem: templates.Problem) -> Problem:
+    if problem.variable:
+        known = ", ".join(templates.VARIABLES)
+        unknown = N_("%(variable)s is not a variable here (%(known)s)")
+        return Problem(path, unknown, {"variable": problem.variable, "known": known})
+    return Problem(path, N_("the template cannot be read: %(reason)s"), {"reason": problem.message})
 
 
 def _strings(parts: dict[str, Any]) -> list[tuple[str, str]]:

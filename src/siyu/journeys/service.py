@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 from siyu.core import jobs
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import N_
 from siyu.events import service as events
 from siyu.journeys import sending
 from siyu.journeys.definition import (
     Definition,
     DefinitionError,
+    Problem,
     ScheduleEntry,
     SegmentEntry,
     parse_definition,
@@ -57,7 +59,11 @@ def create_journey(session: Session, document: Any, actor: str) -> Journey:
     """A new journey in draft, its definition as version 1 (unpublished)."""
     definition = check_definition(session, document)
     if session.scalar(select(Journey.id).where(Journey.key == definition.key)) is not None:
-        raise Conflict(f"a journey with the key {definition.key!r} exists", field="key")
+        raise Conflict(
+            N_("a journey with the key %(key)s exists"),
+            field="key",
+            params={"key": repr(definition.key)},
+        )
     now = utcnow()
     journey = Journey(
         key=definition.key,
@@ -80,7 +86,11 @@ def save_draft(session: Session, key: str, document: Any, actor: str) -> Journey
     journey = find_journey(session, key)
     definition = check_definition(session, document)
     if definition.key != journey.key:
-        raise InvalidInput(f"the definition's key must stay {journey.key!r}", field="$.key")
+        raise InvalidInput(
+            N_("the definition's key must stay %(key)s"),
+            field="$.key",
+            params={"key": repr(journey.key)},
+        )
     _refuse_archived(journey)
     latest = latest_version(session, journey)
     now = utcnow()
@@ -114,8 +124,9 @@ def publish(session: Session, key: str, actor: str) -> JourneyVersion:
     draft = latest_version(session, journey)
     if draft.published_at is not None:
         raise Conflict(
-            f"version {draft.version} is already published: save a new definition first",
+            N_("version %(version)s is already published: save a new definition first"),
             field="key",
+            params={"version": draft.version},
         )
     definition = check_definition(session, draft.definition)
     refused = definition.unpublishable() + sending.content_problems(definition)
@@ -145,21 +156,20 @@ def _check_audience(session: Session, definition: Definition) -> None:
         try:
             segments.find_segment(session, key)
         except NotFound:
-            raise DefinitionError([("$.entry", f"no stored segment has the key {key!r}")]) from None
+            no_segment = N_("no stored segment has the key %(key)s")
+            raise DefinitionError([Problem("$.entry", no_segment, {"key": repr(key)})]) from None
 
 
 def _refuse_archived(journey: Journey) -> None:
     if journey.status == "archived":
-        raise Conflict("the journey is archived", field="key")
+        raise Conflict(N_("the journey is archived"), field="key")
 
 
 def pause(session: Session, key: str, actor: str) -> Journey:
     """No one enters and no step runs until it is resumed; entries keep their place."""
     journey = find_journey(session, key)
     if journey.status != "active":
-        raise Conflict(
-            f"only an active journey can be paused (it is {journey.status})", field="key"
-        )
+        raise Conflict(N_("only a running journey can be paused"), field="key")
     return _set_status(journey, "paused", actor)
 
 
@@ -167,9 +177,7 @@ def resume(session: Session, key: str, actor: str) -> Journey:
     """Active again: each entry's step that waited for the resume is due now."""
     journey = find_journey(session, key)
     if journey.status != "paused":
-        raise Conflict(
-            f"only a paused journey can be resumed (it is {journey.status})", field="key"
-        )
+        raise Conflict(N_("only a paused journey can be resumed"), field="key")
     now = utcnow()
     held = session.scalars(
         select(JourneyEntry).where(
@@ -208,7 +216,7 @@ def _set_status(journey: Journey, status: str, actor: str) -> Journey:
 def find_journey(session: Session, key: str) -> Journey:
     journey = session.scalar(select(Journey).where(Journey.key == key))
     if journey is None:
-        raise NotFound(f"no journey has the key {key!r}", field="key")
+        raise NotFound(N_("no journey has the key %(key)s"), field="key", params={"key": repr(key)})
     return journey
 
 
@@ -231,7 +239,11 @@ def definition_of(session: Session, journey_id: int, version: int) -> Definition
         )
     )
     if document is None:
-        raise NotFound(f"journey {journey_id} has no version {version}", field="version")
+        raise NotFound(
+            N_("journey %(id)s has no version %(version)s"),
+            field="version",
+            params={"id": journey_id, "version": version},
+        )
     return parsed(journey_id, version, document)
 
 
@@ -457,6 +469,10 @@ def record_event(
 def template(name: str) -> dict[str, Any]:
     """One of the SOP templates shipped in the package (TEMPLATES), as JSON to create from."""
     if name not in TEMPLATES:
-        raise NotFound(f"no template {name!r}: one of {', '.join(TEMPLATES)}", field="template")
+        raise NotFound(
+            N_("no template %(name)s: one of %(names)s"),
+            field="template",
+            params={"name": repr(name), "names": ", ".join(TEMPLATES)},
+        )
     text = resources.files("siyu.journeys").joinpath(f"templates/{name}.json").read_text("utf-8")
     return orjson.loads(text)

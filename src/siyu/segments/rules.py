@@ -49,14 +49,13 @@ TEXT = N_("must be a string (1 to 200 characters, no NUL)")
 
 
 class RuleError(InvalidInput):
-    """A rule that cannot run; `path` is the JSON path of the bad node. `template` is the
-    message id and `params` its values, so a page can say it in its own language."""
+    """A rule that cannot run; `path` is the JSON path of the bad node."""
 
     code = "invalid_rule"
 
     def __init__(self, path: str, template: str, **params: Any):
-        super().__init__(template % params if params else template, field=path)
-        self.path, self.template, self.params = path, template, params
+        super().__init__(template, field=path, params=params)
+        self.path = path
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

@@ -285,7 +285,7 @@ def save_routes(request: Request, session: SessionDep, _: Manager, code: str, fo
         service.set_routes(session, channel, routing.data)
     except SiyuError as error:
         session.rollback()
-        shown = FieldError(error.message)
+        shown = FieldError.of(error)
         return _code_page(
             request, session, channel, chosen, None, Numbers(), error.status, error=shown
         )

@@ -5,17 +5,19 @@ problem shown by its JSON path, and the per-step funnel (step runs by outcome) a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.permissions import can
 from siyu.journeys import service as journeys
-from siyu.journeys.definition import DefinitionError
+from siyu.journeys.definition import DefinitionError, Problem
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -42,10 +44,16 @@ def _actor(user: User) -> str:
     return f"user:{user.email}"
 
 
-def _problems(error: SiyuError) -> list[tuple[str, str]]:
+def _problems(error: SiyuError) -> list[Problem]:
+    """Each problem's message id and values: the page translates them."""
     if isinstance(error, DefinitionError):
         return error.problems
-    return [(error.field or "$", error.message)]
+    return [Problem(error.field or "$", error.template, error.params)]
+
+
+def _not_json(error: json.JSONDecodeError) -> list[Problem]:
+    said = N_("not JSON: %(reason)s (line %(line)s)")
+    return [Problem("$", said, {"reason": error.msg, "line": error.lineno})]
 
 
 @router.get("/journeys", response_class=HTMLResponse)
@@ -74,8 +82,7 @@ def create(
         document: Any = journeys.template(template) if template else json.loads(definition)
         journey = journeys.create_journey(session, document, _actor(user))
     except json.JSONDecodeError as error:
-        problems = [("$", f"not JSON: {error.msg} (line {error.lineno})")]
-        return _list_with(request, session, user, problems, definition)
+        return _list_with(request, session, user, _not_json(error), definition)
     except SiyuError as error:
         session.rollback()
         return _list_with(request, session, user, _problems(error), definition)
@@ -147,7 +154,7 @@ def save(
     try:
         journeys.save_draft(session, key, json.loads(definition), _actor(user))
     except json.JSONDecodeError as error:
-        problems = [("$", f"not JSON: {error.msg} (line {error.lineno})")]
+        problems = _not_json(error)
         return _page(request, session, user, key, 400, problems=problems, draft=definition)
     except SiyuError as error:
         session.rollback()
@@ -166,7 +173,11 @@ def _act(request: Request, session, user: User, key: str, action: str) -> Any:
     return RedirectResponse(f"/journeys/{key}?done={action}", status_code=303)
 
 
-ACTIONS = {"publish": journeys.publish, "pause": journeys.pause, "resume": journeys.resume}
+ACTIONS: dict[str, Callable[[Session, str, str], object]] = {
+    "publish": journeys.publish,
+    "pause": journeys.pause,
+    "resume": journeys.resume,
+}
 
 
 @router.post("/journeys/{journey_key}/publish", response_class=HTMLResponse)

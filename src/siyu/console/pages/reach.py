@@ -420,7 +420,7 @@ def _detail(
             preview = broadcasts.preview(session, found, when)
             context["preview_when"] = when
         except SiyuError as error:
-            context["preview_error"] = error.message
+            context["preview_error"] = FieldError.of(error)
         context["at"] = _local_input(when)
     guides = group_sends.group_send_status(session, broadcasts.ORIGIN, found.id)
     variants = broadcasts.variants_of(session, found)
@@ -524,7 +524,8 @@ def cancel_broadcast(request: Request, session: SessionDep, user: Manager, broad
     except SiyuError as error:
         session.rollback()
         found = broadcasts.find(session, broadcast_id)
-        return _detail(request, session, found, error.status, action_error=error.message)
+        shown = {"action_error": error.template, "action_params": error.params}
+        return _detail(request, session, found, error.status, **shown)
     return RedirectResponse(f"/reach/broadcasts/{found.id}?done=cancelled", status_code=303)
 
 
