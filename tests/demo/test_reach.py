@@ -13,10 +13,13 @@ from typer.testing import CliRunner
 from siyu.analytics import message_results, runner
 from siyu.broadcasts.models import Broadcast
 from siyu.cli import app
+from siyu.core.jobs import Job
+from siyu.demo import journeys as demo_journeys
 from siyu.demo import reach, service
 from siyu.demo.stream import Plan
 from siyu.events.models import OutboxEvent
 from siyu.journeys import service as journeys
+from siyu.journeys.models import JourneyEntry
 from siyu.messaging.models import Channel, Consent, Delivery
 from siyu.touchpoints.models import Touchpoint
 
@@ -99,5 +102,22 @@ def test_the_demo_brand_reaches_its_customers_and_messages_are_touches(session):
     assert {arm.arm for arm in arms} >= {"A", "holdout"}
     assert sum(arm.sent for arm in arms) == details["sent"]
 
-    drafted = {o.journey.key: o.journey.status for o in journeys.list_journeys(session)}
-    assert drafted == {"new-contact": "draft", "win-back": "draft"}
+    running = {o.journey.key: o.journey.status for o in journeys.list_journeys(session)}
+    assert running == {"new-contact": "active", "win-back": "active"}
+    shown = journeys.show(session, "new-contact")
+    published = shown["versions"][0]["published_at"]
+    assert published == PLAN.timeline(NOW).cutoff - demo_journeys.PUBLISHED_BEFORE
+    # Customers at different steps: past the day-0 welcome and waiting, and finished.
+    places = demo_journeys.entries_by_step(session)["new-contact"]
+    assert places.get("completed", 0) > 0
+    assert len(set(places) - {"completed", "exited"}) >= 2
+    assert shown["steps"]["welcome"]["done"] == sum(shown["entries"].values())
+    entered = session.scalars(select(JourneyEntry.entered_at)).all()
+    cutoff = PLAN.timeline(NOW).cutoff
+    assert entered and all(published <= at <= cutoff for at in entered)
+    sent = session.scalars(
+        select(Delivery.sent_at).where(Delivery.origin == "journey", Delivery.status == "sent")
+    ).all()
+    assert sent and all(published < at < NOW for at in sent)  # sent at their times
+    due = session.scalars(select(Job.run_at).where(Job.kind == "journeys.step")).all()
+    assert any(at > cutoff for at in due)  # the next days' steps wait for the worker

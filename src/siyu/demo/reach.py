@@ -2,7 +2,7 @@
 records to the log, pointing nowhere real) with its non-secret settings, the brand's caps and
 quiet hours, SMS consent as customers gave it, and a year of broadcasts (群发) through WeCom with
 SMS as the fallback, sent at their historical times, so the reports show messages as touches;
-and two journeys from the SOP templates (new-contact and win-back), as drafts for now.
+then the two SOP journeys, running (demo.journeys).
 
 Everything goes through messaging's and broadcasts' services, and every draw comes from the
 demo's seed. A broadcast months ago went to who was a customer then: the older ones are sent
@@ -26,9 +26,9 @@ from siyu.broadcasts.models import Broadcast
 from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
 from siyu.customers.models import Customer, Identity
+from siyu.demo.journeys import run_journeys
 from siyu.demo.stream import Plan
 from siyu.demo.timeline import Timeline
-from siyu.journeys import service as journeys
 from siyu.messaging import dispatch, links, policy
 from siyu.messaging import service as messaging
 from siyu.messaging.models import Channel, Delivery
@@ -81,7 +81,6 @@ THEMES = (
 DELIVERED = {"sms": 0.92}
 FAILED = {"sms": 0.04}
 CLICKED = {"wecom": 0.08, "sms": 0.03}
-JOURNEYS = ("new-contact", "win-back")  # SOP templates; their keys are the templates' names
 SMS_FAILURE = "receipt: MOBILE_NOT_ON_SERVICE"
 RECEIPT_AFTER = timedelta(seconds=30)
 Progress = Callable[[str, int, int], None]
@@ -121,16 +120,7 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
         with unit_of_work() as session:
             send_broadcast(session, plan, session.get_one(Broadcast, broadcast_id), send)
     report("reach", len(sends), len(sends))
-    with acting_as(ACTOR), unit_of_work() as session:
-        draft_journeys(session)
-
-
-def draft_journeys(session: Session) -> None:
-    """The new-contact SOP and the win-back journey from the SOP templates, as drafts: their
-    send steps cannot be published until the journey engine sends (journeys.definition)."""
-    for name in JOURNEYS:
-        if not any(o.journey.key == name for o in journeys.list_journeys(session)):
-            journeys.create_journey(session, journeys.template(name), ACTOR)
+    run_journeys(timeline.cutoff)
 
 
 def configure_channels(session: Session) -> None:

@@ -89,9 +89,10 @@ def runs(kind: str) -> Callable[[Runner], Runner]:
 # --- the job ------------------------------------------------------------------------------------
 
 
-def run_step(session: Session, payload: dict[str, Any]) -> None:
+def run_step(session: Session, payload: dict[str, Any], now: datetime | None = None) -> None:
     """Job `journeys.step`: run one step of one entry (payload: entry_id, step_id; `timeout`
-    for the end of a wait for an event). Running it again changes nothing."""
+    for the end of a wait for an event). Running it again changes nothing. `now` is the job's
+    due time where history is replayed (the demo); the worker runs it now."""
     entry = session.get(JourneyEntry, payload["entry_id"])
     if entry is None or entry.status != "active":
         return
@@ -103,7 +104,7 @@ def run_step(session: Session, payload: dict[str, Any]) -> None:
     )
     if payload.get("timeout"):
         if done is not None and done.status == "waiting":
-            _time_out(session, entry, done)
+            _time_out(session, entry, done, now or utcnow())
         return
     if done is not None:
         return
@@ -113,7 +114,7 @@ def run_step(session: Session, payload: dict[str, Any]) -> None:
         entry.current_step, entry.next_at = step_id, None
         return
     definition = service.definition_of(session, journey.id, entry.version)
-    context = Context(session, journey, entry, definition, utcnow())
+    context = Context(session, journey, entry, definition, now or utcnow())
     if any(holds_now(session, rule, entry, context.now) for rule in definition.exit_when):
         service.end_entry(session, journey, entry, "exited", context.now, "exit_condition")
         return
@@ -173,13 +174,13 @@ def _completed(context: Context, step_id: str, label: str) -> None:
     )
 
 
-def _time_out(session: Session, entry: JourneyEntry, run: JourneyStepRun) -> None:
+def _time_out(session: Session, entry: JourneyEntry, run: JourneyStepRun, now: datetime) -> None:
     journey = session.get(Journey, entry.journey_id)
     assert journey is not None
     definition = service.definition_of(session, journey.id, entry.version)
     step = definition.step(run.step_id)
     assert isinstance(step, WaitStep) and step.until_event is not None
-    _resume_wait(Context(session, journey, entry, definition, utcnow()), run, "timeout")
+    _resume_wait(Context(session, journey, entry, definition, now), run, "timeout")
 
 
 def _resume_wait(context: Context, run: JourneyStepRun, label: str) -> None:

@@ -55,8 +55,11 @@ def check_definition(session: Session, document: Any) -> Definition:
     return parse_definition(document, segments.resolver(session))
 
 
-def create_journey(session: Session, document: Any, actor: str) -> Journey:
-    """A new journey in draft, its definition as version 1 (unpublished)."""
+def create_journey(
+    session: Session, document: Any, actor: str, at: datetime | None = None
+) -> Journey:
+    """A new journey in draft, its definition as version 1 (unpublished); `at` where history
+    is replayed (the demo)."""
     definition = check_definition(session, document)
     if session.scalar(select(Journey.id).where(Journey.key == definition.key)) is not None:
         raise Conflict(
@@ -64,7 +67,7 @@ def create_journey(session: Session, document: Any, actor: str) -> Journey:
             field="key",
             params={"key": repr(definition.key)},
         )
-    now = utcnow()
+    now = at or utcnow()
     journey = Journey(
         key=definition.key,
         name=definition.name,
@@ -117,8 +120,9 @@ def _version(
     )
 
 
-def publish(session: Session, key: str, actor: str) -> JourneyVersion:
-    """Make the draft the current version and the journey active (new entries get it)."""
+def publish(session: Session, key: str, actor: str, at: datetime | None = None) -> JourneyVersion:
+    """Make the draft the current version and the journey active (new entries get it); `at`
+    where history is replayed (the demo)."""
     journey = find_journey(session, key)
     _refuse_archived(journey)
     draft = latest_version(session, journey)
@@ -133,7 +137,7 @@ def publish(session: Session, key: str, actor: str) -> JourneyVersion:
     if refused:
         raise DefinitionError(refused)
     _check_audience(session, definition)
-    now = utcnow()
+    now = at or utcnow()
     draft.published_at, draft.published_by = now, actor
     sending.store_contents(session, journey.id, draft.version, definition)
     journey.current_version = draft.version
