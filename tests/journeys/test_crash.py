@@ -2,6 +2,9 @@
 once is killed with SIGKILL in the middle of the steps, and again in the middle of sending to a
 real SMTP server on loopback; after each restart it goes on. Every customer gets exactly one
 message by Message-ID, each entry has one delivery, and the delivery log agrees with the server.
+The step's deliveries are sent by messaging's dispatcher, which commits each email's outcome
+before the next goes (as a broadcast's, tests/messaging/test_crash.py), so what is transmitted
+twice is at most the one message the server accepted in the instant before the kill.
 """
 
 from __future__ import annotations
@@ -128,6 +131,10 @@ def _steps_run() -> int:
     return _scalar(select(func.count()).select_from(JourneyStepRun))
 
 
+def _mid_batch(received: int) -> bool:
+    return received >= CUSTOMERS // 2 and BATCH // 4 <= received % BATCH <= BATCH * 3 // 4
+
+
 def _left() -> int:
     unsent = (
         select(func.count())
@@ -162,10 +169,13 @@ def test_a_killed_worker_sends_each_journey_message_once(database_url, tmp_path,
             steps_at_kill = _steps_run()
             _end_leases()
             worker = _worker(env, log)
-            half = "half the messages received"
-            _wait(lambda: len(mailbox.messages) >= CUSTOMERS // 2, half, deadline, worker, log)
+            half = "half the messages received, in the middle of a batch"
+            _wait(lambda: _mid_batch(len(mailbox.messages)), half, deadline, worker, log)
             _kill(worker)
             received_at_kill = len(mailbox.messages)
+            in_flight = _scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status == "sending")
+            )
             _end_leases()
             with unit_of_work() as s:  # the next minute's tick would ask; no need to wait
                 messaging.request_dispatch(s, utcnow())
@@ -187,10 +197,12 @@ def test_a_killed_worker_sends_each_journey_message_once(database_url, tmp_path,
     assert statuses == {"sent": CUSTOMERS}  # the log agrees with the server
     assert completed == CUSTOMERS
     twice = sum(count - 1 for count in received.values())
-    assert twice <= BATCH, f"{twice} messages were transmitted twice"
+    assert twice <= 1, f"{twice} messages were transmitted twice"
+    assert max(received.values()) <= 2
     with capsys.disabled():
         print(
             f"\njourney crash test: killed after {steps_at_kill} of {CUSTOMERS} send steps, "
-            f"then after {received_at_kill} received; {len(received)} distinct received, "
+            f"then after {received_at_kill} received ({in_flight} in flight); "
+            f"{len(received)} distinct received, "
             f"{twice} transmitted twice"
         )
