@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import commit_progress, utcnow
 from siyu.core.settings import Settings, get_settings
-from siyu.messaging import group_sends, service
+from siyu.messaging import group_sends, quota, service
 from siyu.messaging.channels.console import ConsoleSender, NotConnected
 from siyu.messaging.compose import compose
 from siyu.messaging.models import CHANNELS, Channel, Consent, Delivery, Suppression
@@ -115,7 +115,13 @@ def dispatch_channel(
     now = now or utcnow()
     if sender is None:
         return _leave_out_switched_off(session, channel, now)
+    left = quota.left_today(session, channel, config, now)
+    if left is not None and left <= 0:
+        moved = quota.wait_for_next_day(session, channel, now)
+        commit_progress(session, "the day's quota spent: due deliveries wait for the next day")
+        return moved
     room = _room(session, channel, (config or {}).get("per_minute"), now)
+    room = room if left is None else min(room, left)
     if room <= 0:
         return 0
     due = list(
