@@ -51,6 +51,7 @@ def prune_jobs(session: Session, payload: dict) -> None:
 
 HANDLERS: dict[str, jobs.Handler] = {
     broadcasts.SEND_KIND: broadcasts.run_send,
+    broadcasts.FINISH_KIND: broadcasts.run_finish,
     "codes.batch": code_batches.archive_job,
     "imports.check": imports.check_upload,
     "imports.run": imports.run_upload,
@@ -86,6 +87,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("outbox-prune", "40 4 * * *", "events.prune_outbox", "forget old shipped outbox"),
     Schedule("jobs-prune", "17 * * * *", "jobs.prune", "forget old clock jobs and nonces"),
     Schedule("messaging-dispatch", "* * * * *", dispatch.KIND, "send the messages that are due"),
+    Schedule(
+        "broadcasts-finish",
+        "* * * * *",
+        broadcasts.FINISH_KIND,
+        "mark sent the broadcasts with nothing left waiting",
+    ),
     Schedule(
         "wecom-group-sends",
         "*/10 * * * *",

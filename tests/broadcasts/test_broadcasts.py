@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from siyu import work
 from siyu.broadcasts import service as broadcasts
+from siyu.broadcasts.models import Broadcast
 from siyu.cli import app
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput, NotFound
@@ -18,7 +20,9 @@ from siyu.customers.service import find_customer
 from siyu.events.models import OutboxEvent
 from siyu.events.service import ingest
 from siyu.events.sources import internal_source
+from siyu.messaging import dispatch
 from siyu.messaging.models import Delivery, MessageContent
+from siyu.messaging.sending import Outcome
 from siyu.messaging.service import set_consent
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
@@ -316,3 +320,36 @@ def test_a_scheduled_broadcast_is_planned_by_its_job_once_its_time_comes():
         assert broadcasts.counts(s, broadcast)["planned"] == 4
         broadcasts.run_send(s, {"id": broadcast.id})  # planned already: nothing more
         assert broadcasts.counts(s, broadcast)["planned"] == 4
+
+
+def test_a_broadcast_is_sent_by_itself_once_nothing_of_it_waits():
+    ids = people()
+    with unit_of_work() as s:
+        broadcast = broadcasts.create(
+            s, name="x", actor="test", channels=["wecom"], variants=[A], segment_key="vip"
+        )
+        broadcast.status = "sending"
+        for n, status in enumerate(("pending", "sent", "failed", "left_out", "held_out")):
+            s.add(
+                Delivery(
+                    key=f"broadcast:{broadcast.id}:{ids[n]}",
+                    origin="broadcast",
+                    origin_id=broadcast.id,
+                    customer_id=ids[n],
+                    channel="wecom",
+                    status=status,
+                )
+            )
+        broadcast_id = broadcast.id
+    (schedule,) = [x for x in work.SCHEDULES if x.kind == broadcasts.FINISH_KIND]
+    finish = work.HANDLERS[schedule.kind]
+
+    with unit_of_work() as s:
+        finish(s, {})  # a guide has not confirmed yet: still sending
+        assert s.get_one(Broadcast, broadcast_id).status == "sending"
+        waiting = s.scalars(select(Delivery).where(Delivery.status == "pending")).one()
+        dispatch.record_outcomes(s, [Outcome(waiting.id, "sent")])
+    with unit_of_work() as s:
+        finish(s, {})
+        done = s.get_one(Broadcast, broadcast_id)
+        assert (done.status, done.finished_at is not None) == ("sent", True)

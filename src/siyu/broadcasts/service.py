@@ -44,6 +44,9 @@ ORIGIN = "broadcast"
 PLANNED_EVENT = "Message Planned"
 PLANNED_CHUNK = 5_000
 SEND_KIND = "broadcasts.send"
+FINISH_KIND = "broadcasts.finish"
+# A delivery in one of these may still become a message; every other status is final.
+WAITING = ("planned", "sending", "pending")
 MAX_NAME = 200
 _SYNTAX = SandboxedEnvironment()
 
@@ -452,3 +455,30 @@ def run_send(session: Session, payload: dict[str, Any]) -> None:
     if broadcast is None or broadcast.status != "scheduled":
         return
     plan_now(session, broadcast)
+
+
+def finish_settled(session: Session, now: datetime | None = None) -> list[int]:
+    """Broadcasts being sent of which nothing is left waiting (every delivery sent, delivered,
+    failed, cancelled, left or held out) become `sent`, finished `now`. Their ids."""
+    now = now or utcnow()
+    waiting = (
+        select(Delivery.id)
+        .where(
+            Delivery.origin == ORIGIN,
+            Delivery.origin_id == Broadcast.id,
+            Delivery.status.in_(WAITING),
+        )
+        .exists()
+    )
+    settled = session.scalars(select(Broadcast).where(Broadcast.status == "sending", ~waiting))
+    finished = []
+    for broadcast in settled:
+        broadcast.status, broadcast.finished_at = "sent", now
+        finished.append(broadcast.id)
+    session.flush()
+    return finished
+
+
+def run_finish(session: Session, payload: dict[str, Any]) -> None:
+    """Job `broadcasts.finish` (every minute): mark sent the broadcasts with nothing waiting."""
+    finish_settled(session)
