@@ -329,3 +329,57 @@ def test_the_360_shows_a_customers_messages_and_consent(signed_in, users):
     whole = operator.get(f"/reach/customers/{customer_id}")
     assert "<!doctype" in whole.text and 'data-test="message-history"' in whole.text
     assert signed_in("guide").get(f"/reach/customers/{customer_id}").status_code == 403
+
+
+def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_page(
+    signed_in, users
+):
+    from siyu.broadcasts import service as broadcasts
+    from siyu.messaging import dispatch
+    from siyu.staff.models import Staff
+
+    ids = people()[:2]
+    with unit_of_work() as s:  # WeCom is not connected: the channel is in console mode
+        s.get_one(Staff, users["guide_staff_id"]).wecom_userid = "zhang"
+        made = broadcasts.create(
+            s,
+            name="会员日",
+            actor="test",
+            channels=["wecom"],
+            variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
+            customer_ids=ids,
+        )
+        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
+        made.status = "sending"
+        for c in ids:
+            s.add(
+                Delivery(
+                    key=f"broadcast:{made.id}:{c}",
+                    origin="broadcast",
+                    origin_id=made.id,
+                    customer_id=c,
+                    channel="wecom",
+                    address=f"wm{c}",
+                    guide_id=users["guide_staff_id"],
+                    content_id=content,
+                    send_at=MONDAY,
+                )
+            )
+        s.flush()
+        dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
+        broadcast_id = made.id
+    with unit_of_work() as s:
+        assert broadcasts.finish_settled(s) == []  # the guide has not sent it yet
+        share_id = s.scalars(select(GroupSend.id).where(GroupSend.origin_id == broadcast_id)).one()
+
+    guide = signed_in("guide")
+    mine = guide.get("/reach/my")
+    assert "会员日到店有礼" in mine.text and 'data-test="confirm-share"' in mine.text
+    guide.post(f"/reach/my/{share_id}/confirm", data={"csrf_token": csrf_of(mine.text)})
+
+    with unit_of_work() as s:
+        statuses = s.scalars(select(Delivery.status).where(Delivery.origin_id == broadcast_id))
+        assert list(statuses) == ["sent", "sent"]
+        assert s.get_one(GroupSend, share_id).status == "sent"
+        assert broadcasts.finish_settled(s) == [broadcast_id]
+        assert s.get_one(Broadcast, broadcast_id).status == "sent"

@@ -29,9 +29,9 @@ from siyu.customers.models import Customer, Identity
 from siyu.demo.journeys import run_journeys
 from siyu.demo.stream import Plan
 from siyu.demo.timeline import Timeline
-from siyu.messaging import dispatch, links, policy
+from siyu.messaging import dispatch, group_sends, links, policy
 from siyu.messaging import service as messaging
-from siyu.messaging.models import Channel, Delivery
+from siyu.messaging.models import Channel, Delivery, GroupSend
 from siyu.messaging.sending import Outcome
 
 ACTOR = "cli:demo"
@@ -82,6 +82,11 @@ DELIVERED = {"sms": 0.92}
 FAILED = {"sms": 0.04}
 CLICKED = {"wecom": 0.08, "sms": 0.03}
 SMS_FAILURE = "receipt: MOBILE_NOT_ON_SERVICE"
+# WeCom in console mode hands each guide their share of a 群发 to send by hand: most guides
+# confirm it on their page ("I sent it") within this many hours; the others' shares expire.
+CONFIRMED = 0.85
+CONFIRM_HOURS = (1, 36)
+EXPIRY_CHECK = timedelta(minutes=10)  # the group-sends job's period
 RECEIPT_AFTER = timedelta(seconds=30)
 Progress = Callable[[str, int, int], None]
 
@@ -115,10 +120,14 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
     sends = schedule(plan, timeline)
     for done, send in enumerate(sends):
         report("reach", done, len(sends))
+        with unit_of_work() as session:
+            expire_shares(session, send.at)
         with acting_as(ACTOR), unit_of_work() as session:
             broadcast_id = plan_broadcast(session, plan, send)
         with unit_of_work() as session:
-            send_broadcast(session, plan, session.get_one(Broadcast, broadcast_id), send)
+            send_broadcast(session, plan, session.get_one(Broadcast, broadcast_id), timeline.cutoff)
+    with unit_of_work() as session:
+        expire_shares(session, timeline.cutoff)
     report("reach", len(sends), len(sends))
     run_journeys(timeline.cutoff)
 
@@ -230,12 +239,55 @@ def plan_broadcast(session: Session, plan: Plan, send: Send) -> int:
     return broadcast.id
 
 
-def send_broadcast(session: Session, plan: Plan, broadcast: Broadcast, send: Send) -> None:
-    """Dispatch a planned broadcast at its time; then its receipts and clicks."""
+def send_broadcast(session: Session, plan: Plan, broadcast: Broadcast, cutoff: datetime) -> None:
+    """Dispatch a planned broadcast at its time; the guides confirm their shares; then its
+    receipts and clicks. It is `sent` once nothing of it waits (broadcasts.finish_settled, the
+    job's work), as of its last outcome."""
     _dispatch(session, broadcast)
-    _outcomes(session, plan, broadcast)
-    # Nothing is left to send: what the broadcasts service will say once a dispatch finds so.
-    broadcast.status, broadcast.finished_at = "sent", send.at + timedelta(hours=1)
+    handed = session.scalar(
+        select(func.max(Delivery.send_at)).where(
+            Delivery.origin == broadcasts.ORIGIN, Delivery.origin_id == broadcast.id
+        )
+    )
+    confirmed = _confirm_shares(session, plan, broadcast, cutoff)
+    moments = (broadcast.planned_at, handed, confirmed, *_outcomes(session, plan, broadcast))
+    last = max(at for at in moments if at is not None)
+    broadcasts.finish_settled(session, min(last + EXPIRY_CHECK, cutoff))
+
+
+def _confirm_shares(
+    session: Session, plan: Plan, broadcast: Broadcast, cutoff: datetime
+) -> datetime | None:
+    """Most guides send their share by hand and confirm it on their page, hours later (before
+    the cutoff); the moment of the last confirmation."""
+    rng = Random(f"{plan.seed}:confirm:{broadcast.id}")
+    shares = session.scalars(
+        select(GroupSend)
+        .where(GroupSend.origin == broadcasts.ORIGIN, GroupSend.origin_id == broadcast.id)
+        .order_by(GroupSend.id)
+    ).all()
+    last = None
+    for share in shares:
+        at = share.created_at + timedelta(hours=rng.uniform(*CONFIRM_HOURS))
+        if rng.random() < CONFIRMED and at < cutoff:
+            group_sends.confirm(session, share.id, at)
+            last = max(last or at, at)
+    return last
+
+
+def expire_shares(session: Session, until: datetime) -> None:
+    """The shares no guide confirmed expire as the group-sends job finds them (each a month on,
+    before `until`), and the broadcasts they held back become `sent` then."""
+    give_up = until - group_sends.GIVE_UP_AFTER - EXPIRY_CHECK
+    stale = session.scalars(
+        select(GroupSend)
+        .where(GroupSend.status == "pending", GroupSend.created_at < give_up)
+        .order_by(GroupSend.created_at, GroupSend.id)
+    ).all()
+    for share in stale:
+        at = share.created_at + group_sends.GIVE_UP_AFTER + EXPIRY_CHECK
+        group_sends.expire(session, share, at)
+        broadcasts.finish_settled(session, at)
 
 
 def _variants(send: Send) -> list[broadcasts.VariantSpec]:
@@ -287,9 +339,10 @@ def _next_due(session: Session, broadcast: Broadcast) -> datetime | None:
     )
 
 
-def _outcomes(session: Session, plan: Plan, broadcast: Broadcast) -> None:
+def _outcomes(session: Session, plan: Plan, broadcast: Broadcast) -> list[datetime]:
     """SMS receipts (delivered, or failed: the number is out of service) half a minute after
-    each message was sent, and clicks on the tracked link in the hours after."""
+    each message was sent, and clicks on the tracked link in the hours after; the receipts'
+    times."""
     rng = Random(f"{plan.seed}:outcomes:{broadcast.id}")
     sent = session.scalars(
         select(Delivery)
@@ -321,3 +374,4 @@ def _outcomes(session: Session, plan: Plan, broadcast: Broadcast) -> None:
     key = links.secret(session)
     for delivery_id, at in clicks:
         links.follow(session, links.link_code(key, delivery_id, 0), at)
+    return list(receipts)

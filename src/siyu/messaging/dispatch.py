@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import commit_progress, utcnow
 from siyu.core.settings import Settings, get_settings
 from siyu.messaging import group_sends, quota, service
-from siyu.messaging.channels.console import ConsoleSender, NotConnected
+from siyu.messaging.channels.console import ConsoleGroupSender, ConsoleSender, NotConnected
 from siyu.messaging.compose import compose
 from siyu.messaging.models import CHANNELS, Channel, Consent, Delivery, Suppression
 from siyu.messaging.sending import Outcome, Outgoing, Sender, SendsEach
@@ -60,7 +60,8 @@ LIVE = {
 
 def senders(session: Session) -> dict[str, Sender]:
     """Each channel's sender as its Channel row says (off: none; console, the default when no
-    row exists: the log; live: the provider's), built from the settings."""
+    row exists: the log, and for WeCom 群发 shares the guides confirm on Siyu's page; live: the
+    provider's), built from the settings."""
     settings = get_settings()
     rows = {row.channel: row for row in session.scalars(select(Channel))}
     built = {channel: _sender(channel, rows.get(channel), settings) for channel in CHANNELS}
@@ -72,7 +73,7 @@ def _sender(channel: str, row: Channel | None, settings: Settings) -> Sender | N
     if mode == "off":
         return None
     if mode != "live":
-        return ConsoleSender(channel)
+        return ConsoleGroupSender() if channel == group_sends.CHANNEL else ConsoleSender(channel)
     module_name, name = LIVE[channel]
     try:
         build: Callable[..., Sender] = getattr(import_module(module_name), name)
@@ -297,7 +298,7 @@ def _record_sent(
 ) -> None:
     record_outcomes(session, outcomes, now)
     if sender.channel == group_sends.CHANNEL:  # each guide's share of a 群发, to follow up
-        group_sends.record_group_sends(session, outcomes, batch)
+        group_sends.record_group_sends(session, outcomes, batch, now)
     commit_progress(session, "the outcomes of a batch handed over")
 
 
@@ -360,7 +361,7 @@ def _reconcile(session: Session, sender: Sender, batch: list[Outgoing], now: dat
     if known:
         record_outcomes(session, known, now)
         if sender.channel == group_sends.CHANNEL:
-            group_sends.record_group_sends(session, known, batch)
+            group_sends.record_group_sends(session, known, batch, now)
     if unknown:
         log.warning(
             "%s: %d deliveries of unknown outcome sent again with their own keys",

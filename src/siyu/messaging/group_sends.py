@@ -6,6 +6,11 @@ template's msgid (several, when the share took more than one template). The job
 `messaging.group_sends` (every 10 minutes) asks get_groupmsg_task (did the guide confirm) and
 get_groupmsg_send_result (per customer: 1 sent, 2 not a friend, 3 had a 群发 already that day)
 and records each delivery's outcome through the dispatcher.
+
+Without WeCom (the channel in console mode) the shares are the console sender's (msgids starting
+`console-`): no WeCom knows them, so the follow-up asks nothing; the guide confirms on Siyu's
+page (`confirm`), and a share nobody confirms within GIVE_UP_AFTER fails (not_confirmed) as a
+WeCom one does, so no delivery waits for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.db import utcnow
 from siyu.messaging import dispatch  # the module: dispatch calls record_group_sends back
+from siyu.messaging.channels.console import is_console
 from siyu.messaging.channels.wecom import send_results
 from siyu.messaging.models import Delivery, GroupSend
 from siyu.messaging.sending import Outcome, Outgoing
@@ -35,11 +41,15 @@ GIVE_UP_AFTER = timedelta(days=30)
 
 
 def record_group_sends(
-    session: Session, outcomes: Sequence[Outcome], outgoing: Sequence[Outgoing]
+    session: Session,
+    outcomes: Sequence[Outcome],
+    outgoing: Sequence[Outgoing],
+    now: datetime | None = None,
 ) -> list[GroupSend]:
     """Keep a GroupSend for each guide's share of what WecomSender just handed over (called by
     the dispatcher after record_outcomes, in its transaction): one per origin, step and guide,
-    its msgid the first template's, its recipients every delivery that has a template."""
+    its msgid the first template's, its recipients every delivery that has a template, made at
+    `now` (the hand-over)."""
     made = {
         o.delivery_id: o.provider_id for o in outcomes if o.status == "pending" and o.provider_id
     }
@@ -51,17 +61,22 @@ def record_group_sends(
         if delivery.guide_id is not None:
             share = (delivery.origin, delivery.origin_id, delivery.step, delivery.guide_id)
             shares.setdefault(share, made[delivery.id] or "")
-    return [_keep(session, share, msgid) for share, msgid in shares.items()]
+    return [_keep(session, share, msgid, now or utcnow()) for share, msgid in shares.items()]
 
 
 def _keep(
-    session: Session, share: tuple[str, int | None, str | None, int], msgid: str
+    session: Session, share: tuple[str, int | None, str | None, int], msgid: str, now: datetime
 ) -> GroupSend:
     origin, origin_id, step, guide_id = share
     row = session.scalar(_share_query(select(GroupSend), GroupSend, share))
     if row is None:
         row = GroupSend(
-            origin=origin, origin_id=origin_id, step=step, guide_id=guide_id, msgid=msgid
+            origin=origin,
+            origin_id=origin_id,
+            step=step,
+            guide_id=guide_id,
+            msgid=msgid,
+            created_at=now,
         )
         session.add(row)
     session.flush()
@@ -97,7 +112,8 @@ def _deliveries_of(query: Any, row: GroupSend) -> Any:
 def check_group_sends(
     session: Session, client: WecomClient | None = None, now: datetime | None = None
 ) -> int:
-    """Ask WeCom about every GroupSend still open; record what it says. How many were asked."""
+    """Ask WeCom about every GroupSend still open and record what it says; console shares (no
+    WeCom to ask) only expire. How many shares were looked at."""
     now = now or utcnow()
     still_waiting = GroupSend.recipients > GroupSend.sent + GroupSend.failed
     rows = session.scalars(
@@ -105,11 +121,12 @@ def check_group_sends(
             or_(GroupSend.status == "pending", (GroupSend.status == "partly") & still_waiting)
         )
     ).all()
-    if not rows:
-        return 0
-    client = client or get_client()
     for row in rows:
-        check(session, row, client, now)
+        if is_console(row.msgid):
+            expire(session, row, now)
+        else:
+            client = client or get_client()
+            check(session, row, client, now)
     return len(rows)
 
 
@@ -143,6 +160,20 @@ def check(session: Session, row: GroupSend, client: WecomClient, now: datetime) 
                 outcomes.append(Outcome(delivery_id, "failed", msgid, reason))
     if outcomes:
         dispatch.record_outcomes(session, outcomes, now)
+    _count(session, row, now)
+
+
+def expire(session: Session, row: GroupSend, now: datetime) -> None:
+    """A console share not confirmed within GIVE_UP_AFTER: its waiting deliveries fail
+    (not_confirmed), as a WeCom share's do."""
+    if now - row.created_at <= GIVE_UP_AFTER:
+        return
+    outcomes = [
+        Outcome(delivery_id, "failed", msgid, "not_confirmed")
+        for msgid, by_target in _waiting(session, row).items()
+        for delivery_id in by_target.values()
+    ]
+    dispatch.record_outcomes(session, outcomes, now)
     _count(session, row, now)
 
 
@@ -223,13 +254,14 @@ def cancel(
     now: datetime | None = None,
 ) -> list[int]:
     """Stop these shares where no customer has been reached yet (cancel_groupmsg_send for each
-    template still waiting; the guide can no longer send it): their waiting deliveries are
-    cancelled and the share says `cancelled`. The ids cancelled."""
+    template still waiting; the guide can no longer send it; a console share has no WeCom to
+    tell): their waiting deliveries are cancelled and the share says `cancelled`. The ids
+    cancelled."""
     now, stopped = now or utcnow(), []
     for row in _open_shares(session, group_send_ids):
         waiting = _waiting(session, row)
-        client = client or get_client()
-        for msgid in sorted(waiting):
+        for msgid in sorted(m for m in waiting if not is_console(m)):
+            client = client or get_client()
             client.extras.cancel_groupmsg_send(msgid)
         ids = [d for by_target in waiting.values() for d in by_target.values()]
         session.execute(

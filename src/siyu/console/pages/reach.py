@@ -543,7 +543,7 @@ def _cancel_shares(session: Session, found: Broadcast) -> None:
         for g in group_sends.group_send_status(session, broadcasts.ORIGIN, found.id)
         if g["status"] == "pending"
     ]
-    if waiting and wecom_connected(session):
+    if waiting:
         try:
             group_sends.cancel(session, waiting)
         except Exception:  # WeCom refused or is unreachable: the guides' shares stay as they are
