@@ -86,3 +86,33 @@ def test_the_follow_up_asks_no_wecom_and_expires_unconfirmed_console_shares(sess
     assert _shares(session) == {"lily": "failed", "mei": "failed"}
     assert _statuses(session, ids["mei"]) == [("failed", "not_confirmed")] * 2
     assert group_sends.check_group_sends(session, now=later) == 0  # nothing left open
+
+
+def test_a_share_that_gets_new_customers_after_it_was_sent_can_be_confirmed_again(session):
+    ids = _broadcast(session)
+    dispatch.dispatch_channel(session, "wecom", dispatch.senders(session)["wecom"])
+    lily = next(
+        r for r in group_sends.group_send_status(session, "test", 7) if r["guide"] == "Lily"
+    )
+    group_sends.confirm(session, lily["id"])
+    staff = session.scalars(select(Staff).where(Staff.wecom_userid == "lily")).one()
+    cid = customer(session, "lily-late")
+    late = delivery(
+        session,
+        cid,
+        "wecom",
+        key=f"test:7:{cid}",
+        address="wm-lily-late",
+        content={"text": "会员日到店有礼"},
+        send_at=utcnow() - timedelta(seconds=1),
+        origin_id=7,
+        guide_id=staff.id,
+    )
+    session.commit()
+
+    dispatch.dispatch_channel(session, "wecom", dispatch.senders(session)["wecom"])
+
+    assert _shares(session)["lily"] == "partly"  # a journey step's share, a day later
+    assert group_sends.confirm(session, lily["id"]) == 1
+    assert _statuses(session, ids["lily"] + [late.id]) == [("sent", None)] * 3
+    assert _shares(session)["lily"] == "sent"

@@ -26,8 +26,8 @@ from siyu.journeys import service as journeys
 from siyu.journeys.definition import EventEntry, SegmentEntry
 from siyu.journeys.models import Journey, JourneyEntry
 from siyu.journeys.sending import ORIGIN
-from siyu.messaging import dispatch
-from siyu.messaging.models import Channel, Delivery
+from siyu.messaging import dispatch, group_sends
+from siyu.messaging.models import Channel, Delivery, GroupSend
 from siyu.segments.models import Segment, SegmentMember
 
 ACTOR = "cli:demo"
@@ -144,8 +144,21 @@ def _dispatch_until(session: Session, until: datetime) -> None:
                 session, channel, senders.get(channel), configs.get(channel), now=due
             ):
                 moved += step
+        _confirm_shares(session, due)
         if not moved:  # held back (a platform's rate): the worker sends them later
             return
+
+
+def _confirm_shares(session: Session, at: datetime) -> None:
+    """The guides send a journey's WeCom messages as they come and confirm them on their page
+    (WeCom in console mode)."""
+    shares = session.scalars(
+        select(GroupSend.id).where(
+            GroupSend.origin == ORIGIN, GroupSend.status.in_(group_sends.CONFIRMABLE)
+        )
+    ).all()
+    for share_id in shares:
+        group_sends.confirm(session, share_id, at)
 
 
 def _next_due(session: Session) -> datetime | None:

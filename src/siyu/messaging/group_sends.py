@@ -36,6 +36,9 @@ CHANNEL = "wecom"
 # A send's per-customer status in get_groupmsg_send_result, and what it means for the delivery.
 RESULT_REASONS = {2: "not_a_friend", 3: "daily_limit"}
 SENT, TASK_SENT = 1, 2
+# A share with customers still waiting for the guide (partly: a journey step's share that got
+# new customers after the guide sent to the first).
+CONFIRMABLE = ("pending", "partly")
 # A guide who has not confirmed in this long will not: their deliveries fail (not_confirmed).
 GIVE_UP_AFTER = timedelta(days=30)
 
@@ -88,6 +91,8 @@ def _keep(
         )
         or 0
     )
+    if row.status in ("sent", "failed"):  # a journey step's share gets new customers each day
+        row.status = "partly"
     session.flush()
     return row
 
@@ -281,7 +286,7 @@ def confirm(session: Session, group_send_id: int, now: datetime | None = None) -
     WeCom asks them): its waiting deliveries are sent. How many."""
     now = now or utcnow()
     row = session.get(GroupSend, group_send_id)
-    if row is None or row.status != "pending":
+    if row is None or row.status not in CONFIRMABLE:
         return 0
     waiting = _waiting(session, row)
     outcomes = [

@@ -69,6 +69,8 @@ def _shares(session: Session, staff_id: int) -> list[dict[str, Any]]:
                 "text": (content.text if content else None) or first.get("text") or "",
                 "customers": [c.traits.get("name") or f"#{c.id}" for c in people],
                 "waiting": max(row.recipients - row.sent - row.failed, 0),
+                "to_confirm": row.status in group_sends.CONFIRMABLE
+                and row.recipients > row.sent + row.failed,
             }
         )
     return found
@@ -81,7 +83,7 @@ def my_group_sends(request: Request, session: SessionDep, user: Guide, done: str
         request,
         "reach_guide.html",
         shares=shares,
-        open=[s for s in shares if s["row"].status == "pending"],
+        open=[s for s in shares if s["to_confirm"]],
         wecom=wecom_connected(session),
         group_labels=GROUP_STATUS_LABELS,
         done=done,
