@@ -129,6 +129,7 @@ QUERIES = {
         {"period": PERIOD, "level": "product"},
     ],
     # The console pages' numbers (the home page, touchpoints, codes) are runner queries too.
+    "journey_steps": [{"journey_id": 3, "period": PERIOD}],
     "lake_customers": [{}],
     "message_results": [
         {"origin": "broadcast", "origin_id": 3, "period": PERIOD, "window_days": 7},

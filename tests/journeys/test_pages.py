@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.console_support import csrf_of
+from tests.journeys.test_flow import Clock, _now_message, _publish, _run_due
+from tests.segments.brand import Brand
 
 
 def test_an_operator_starts_from_a_template_edits_publishes_and_pauses(signed_in, client):
@@ -80,3 +84,44 @@ def test_an_analyst_reads_but_cannot_change(signed_in, client):
     token = csrf_of(page.text)
     refused = client.post("/journeys", data={"template": "birthday", "csrf_token": token})
     assert refused.status_code == 403
+
+
+STEPPED = {
+    "key": "stepped",
+    "name": "Stepped",
+    "entry": {"event": "Signed Up"},
+    "steps": [
+        {"id": "hello", "kind": "tag", "tag": "hello", "next": "pause"},
+        {"id": "pause", "kind": "wait", "duration": "P1D", "next": "bye"},
+        {"id": "bye", "kind": "exit"},
+    ],
+}
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def _step_row(page: str, step: str) -> list[str]:
+    row = page.split(f'<tr data-step="{step}">', 1)[1].split("</tr>", 1)[0]
+    return [cell.split("</td>", 1)[0] for cell in row.split("<td>")[2:]]
+
+
+def test_the_per_step_counts_come_from_the_lake_and_who_waits_now(signed_in, client, clock):
+    clock.forward(days=-2)  # the events fall on days the page reads, up to today
+    brand = Brand()
+    _publish(STEPPED)
+    brand.send(_now_message("ann", "Signed Up", "s1"))
+    _run_due()
+    clock.forward(days=1, minutes=1)
+    brand.send(_now_message("bob", "Signed Up", "s2"))
+    _run_due()  # ann leaves at the exit step; bob waits a day before it
+    brand.ship()
+
+    signed_in("analyst")
+    page = client.get("/journeys/stepped").text
+    # entered, completed, waiting, exited here
+    assert _step_row(page, "hello") == ["2", "2", "0", "0"]
+    assert _step_row(page, "pause") == ["2", "2", "0", "0"]
+    assert _step_row(page, "bye") == ["2", "1", "1", "1"]

@@ -8,6 +8,7 @@ from siyu.analytics import (
     gmv,
     goods,
     guides,
+    journey_steps,
     lake_customers,
     ltv,
     message_results,
@@ -31,6 +32,7 @@ REPORTS = {
 # The numbers the console's pages show beside the reports (the home page, touchpoints, codes):
 # runner queries like the reports, so a page and a report agree and both run on Spark.
 PAGE_QUERIES = {
+    "journey_steps": journey_steps,
     "lake_customers": lake_customers,
     "message_results": message_results,
     "overview": overview,

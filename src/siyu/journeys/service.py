@@ -306,6 +306,20 @@ def summary(overview: Overview) -> dict[str, Any]:
     }
 
 
+def waiting_by_step(session: Session, journey_id: int) -> dict[str, int]:
+    """Entries inside the journey now, by the step they are at (due to run, or waiting)."""
+    rows = session.execute(
+        select(JourneyEntry.current_step, func.count())
+        .where(
+            JourneyEntry.journey_id == journey_id,
+            JourneyEntry.status == "active",
+            JourneyEntry.current_step.is_not(None),
+        )
+        .group_by(JourneyEntry.current_step)
+    )
+    return {step: count for step, count in rows if step is not None}
+
+
 def show(session: Session, key: str) -> dict[str, Any]:
     """The journey with its versions, entries by status, and per step: runs by outcome."""
     journey = find_journey(session, key)
@@ -432,7 +446,9 @@ def end_entry(
     entry.status, entry.ended_at, entry.exit_reason = status, at, reason
     entry.next_at, entry.waiting_event = None, None
     if status == "exited":
-        record_event(session, EXITED, journey, entry, at, {"reason": reason})
+        # The step it left at, for the per-step counts (analytics.journey_steps).
+        where = {"step": entry.current_step} if entry.current_step else {}
+        record_event(session, EXITED, journey, entry, at, {"reason": reason, **where})
 
 
 def record_event(

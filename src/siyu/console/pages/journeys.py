@@ -1,23 +1,28 @@
 """Journeys in the console (旅程 / SOP): the list, a journey started from an SOP template or from
 JSON, its page with versions, publish / pause / resume, the draft's JSON edited with each
-problem shown by its JSON path, and the per-step funnel (step runs by outcome) as a chart."""
+problem shown by its JSON path, and the per-step chart (entered, completed, waiting, exited there)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from siyu.analytics import journey_steps, runner
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
+from siyu.core.periods import Period
 from siyu.core.permissions import can
+from siyu.core.settings import get_settings
 from siyu.journeys import service as journeys
 from siyu.journeys.definition import DefinitionError, Problem
+from siyu.journeys.models import Journey
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -104,16 +109,36 @@ def _list_with(request, session, user, problems, definition: str) -> HTMLRespons
     )
 
 
-def _funnel(shown: dict[str, Any]) -> dict[str, Any]:
-    """Per step in the definition's order: how many ran it, and by what they did."""
+def _funnel(session: Session, shown: dict[str, Any]) -> dict[str, Any]:
+    """Per step in the definition's order: entered, completed, waiting in it and exited there.
+    Completed and exited are the lake's (the journey_steps runner query), waiting the entries
+    at the step now; entered is every entry that did one of the three."""
     steps = [s["id"] for s in shown["definition"].get("steps", []) if isinstance(s, dict)]
-    runs = shown["steps"]
+    journey = journeys.find_journey(session, shown["key"])
+    waiting = journeys.waiting_by_step(session, journey.id)
+    lake = {row.step: row for row in _lake_steps(journey)}
+    completed = [lake[s].completed if s in lake else 0 for s in steps]
+    exited = [lake[s].exited if s in lake else 0 for s in steps]
+    reached = [lake[s].reached if s in lake else 0 for s in steps]
+    waits = [waiting.get(s, 0) for s in steps]
     return {
         "steps": steps,
-        "done": [runs.get(s, {}).get("done", 0) for s in steps],
-        "waiting": [runs.get(s, {}).get("waiting", 0) for s in steps],
-        "failed": [runs.get(s, {}).get("failed", 0) for s in steps],
+        "entered": [r + w for r, w in zip(reached, waits, strict=True)],
+        "completed": completed,
+        "waiting": waits,
+        "exited": exited,
     }
+
+
+def _lake_steps(journey: Journey) -> list[journey_steps.StepCounts]:
+    zone = get_settings().zone
+    today = datetime.now(zone).date()
+    start = min(journey.created_at.astimezone(zone).date(), today)
+    query = journey_steps.Query(journey_id=journey.id, period=Period(start=start, end=today))
+    try:
+        return runner.run(journey_steps, query).result.steps
+    except Exception:  # no lake yet (a fresh install): no step has counts to show
+        return []
 
 
 def _page(request, session, user, key: str, status_code: int = 200, **extra) -> HTMLResponse:
@@ -126,7 +151,7 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         "journeys_detail.html",
         status_code=status_code,
         journey=shown,
-        funnel=_funnel(shown),
+        funnel=_funnel(session, shown),
         statuses=STATUSES,
         draft=draft,
         can_manage=can(user.role, "journeys.manage"),
