@@ -1,6 +1,7 @@
 """Journeys in the console (旅程 / SOP): the list, a journey started from an SOP template or from
 JSON, its page with versions, publish / pause / resume, the draft's JSON edited with each
-problem shown by its JSON path, and the per-step chart (entered, completed, waiting, exited there)."""
+problem shown by its JSON path, and the per-step chart (entered, completed, waiting, exited
+there)."""
 
 from __future__ import annotations
 
