@@ -499,6 +499,11 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({303, 400}),  # the body cannot know the journey's key: refused, by role
         body=lambda w: {"data": {"definition": json.dumps(_journey("jd") | {"name": "J3"})}},
     ),
+    ("POST", "/journeys/{journey_key}/steps"): Rule(
+        "journeys.manage",
+        frozenset({303, 400}),
+        body=lambda w: {"data": {"kind": "tag", "step_id": f"s-{next(_serial)}", "tag": "x"}},
+    ),
     ("POST", "/journeys/{journey_key}/publish"): Rule("journeys.manage"),
     ("POST", "/journeys/{journey_key}/pause"): Rule("journeys.manage"),
     ("POST", "/journeys/{journey_key}/resume"): Rule("journeys.manage", frozenset({303, 400})),

@@ -125,3 +125,44 @@ def test_the_per_step_counts_come_from_the_lake_and_who_waits_now(signed_in, cli
     assert _step_row(page, "hello") == ["2", "2", "0", "0"]
     assert _step_row(page, "pause") == ["2", "2", "0", "0"]
     assert _step_row(page, "bye") == ["2", "1", "1", "1"]
+
+
+def test_an_operator_adds_send_wait_and_tag_steps_with_the_form(signed_in, client):
+    signed_in("operator")
+    token = csrf_of(client.get("/journeys").text)
+    first = {"key": "formed", "name": "Formed", "entry": {"event": "Signed Up"}}
+    first["steps"] = [
+        {"id": "hello", "kind": "send", "channel": "wecom", "content": {"wecom": {"text": "你好"}}}
+    ]
+    client.post("/journeys", data={"definition": json.dumps(first), "csrf_token": token})
+    added = [
+        {"kind": "wait", "step_id": "pause", "duration": "P3D"},
+        {"kind": "tag", "step_id": "mark", "tag": "三天后"},
+    ]
+    for fields in added:
+        done = client.post(
+            "/journeys/formed/steps", data=fields | {"csrf_token": token}, follow_redirects=False
+        )
+        assert done.status_code == 303, done.text
+    page = client.get("/journeys/formed").text
+    draft = json.loads(
+        page.split('data-test="definition">', 1)[1]
+        .split("</textarea>", 1)[0]
+        .replace("&#34;", '"')
+        .replace("&quot;", '"')
+    )
+    assert [(s["id"], s.get("next")) for s in draft["steps"]] == [
+        ("hello", "pause"),
+        ("pause", "mark"),
+        ("mark", None),
+    ]
+    assert draft["steps"][1]["duration"] == "P3D" and draft["steps"][2]["tag"] == "三天后"
+
+    refused = client.post(
+        "/journeys/formed/steps",
+        data={"kind": "wait", "step_id": "later", "duration": "three days", "csrf_token": token},
+    )
+    assert refused.status_code == 400
+    error = refused.text.split('data-test="error-duration">', 1)[1].split("</span>", 1)[0]
+    assert "ISO 8601" in error or "duration" in error
+    assert 'value="three days"' in refused.text  # what was typed stays in the field

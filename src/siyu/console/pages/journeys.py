@@ -156,6 +156,8 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         statuses=STATUSES,
         draft=draft,
         can_manage=can(user.role, "journeys.manage"),
+        form_kinds=FORM_KINDS,
+        form_channels=FORM_CHANNELS,
         **extra,
     )
 
@@ -219,3 +221,72 @@ def pause(request: Request, session: SessionDep, user: Manager, journey_key: str
 @router.post("/journeys/{journey_key}/resume", response_class=HTMLResponse)
 def resume(request: Request, session: SessionDep, user: Manager, journey_key: str):
     return _act(request, session, user, journey_key, "resume")
+
+
+# --- the step form: the draft's steps added one at a time, without JSON -------------------------
+
+FORM_KINDS = {"send": N_("Send a message"), "wait": N_("Wait"), "tag": N_("Add a tag")}
+FORM_CHANNELS = {
+    "wecom": N_("WeCom"),
+    "official_account": N_("Official account"),
+    "sms": N_("SMS"),
+    "email": N_("Email"),
+}
+
+
+def form_step(form: dict[str, str]) -> dict[str, Any]:
+    """The JSON of one step from the form's fields (the definition's own checks judge it)."""
+    step: dict[str, Any] = {"id": form.get("step_id", "").strip(), "kind": form.get("kind", "")}
+    if step["kind"] == "send":
+        channel = form.get("channel", "")
+        content = {"text": form.get("text", "")}
+        if channel == "email":
+            content["subject"] = form.get("subject", "")
+        step |= {"channel": channel, "content": {channel: content}}
+    elif step["kind"] == "wait":
+        step["duration"] = form.get("duration", "").strip()
+    elif step["kind"] == "tag":
+        step["tag"] = form.get("tag", "").strip()
+    return step
+
+
+def with_step(definition: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
+    """The definition with the step appended, the last step (when it leads nowhere) led to it."""
+    steps = [dict(s) for s in definition.get("steps", []) if isinstance(s, dict)]
+    last = steps[-1] if steps else None
+    if last and not last.get("next") and last.get("kind") not in ("branch", "split", "exit"):
+        last["next"] = step["id"]
+    return definition | {"steps": [*steps, step]}
+
+
+def _field_problems(problems: list[Problem], index: int) -> dict[str, list[Problem]]:
+    """The new step's problems by form field ($.steps[3].content.sms → content)."""
+    prefix = f"$.steps[{index}]"
+    found: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.path == prefix or problem.path.startswith(prefix + "."):
+            rest = problem.path[len(prefix) + 1 :] or "kind"
+            field = rest.split(".", 1)[0].split("[", 1)[0]
+            found.setdefault({"id": "step_id"}.get(field, field), []).append(problem)
+    return found
+
+
+@router.post("/journeys/{journey_key}/steps", response_class=HTMLResponse)
+async def add_step(request: Request, session: SessionDep, user: Manager, journey_key: str):
+    """Add one step (send, wait or tag) to the end of the draft, checked as the JSON is."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    key = journey_key
+    shown = journeys.show(session, key)
+    step = form_step(form)
+    document = with_step(shown["definition"], step)
+    try:
+        journeys.save_draft(session, key, document, _actor(user))
+    except SiyuError as error:
+        session.rollback()
+        problems = _problems(error)
+        fields = _field_problems(problems, len(document["steps"]) - 1)
+        rest = [p for p in problems if not any(p in found for found in fields.values())]
+        return _page(
+            request, session, user, key, 400, problems=rest, step_problems=fields, step_form=form
+        )
+    return RedirectResponse(f"/journeys/{key}?done=step", status_code=303)
