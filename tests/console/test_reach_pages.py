@@ -372,9 +372,17 @@ def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_
         assert broadcasts.finish_settled(s) == []  # the guide has not sent it yet
         share_id = s.scalars(select(GroupSend.id).where(GroupSend.origin_id == broadcast_id)).one()
 
+    admin = signed_in("admin")
+    page = admin.get(f"/reach/broadcasts/{broadcast_id}")
+    reminded = admin.post(
+        f"/reach/broadcasts/{broadcast_id}/remind", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert "done=reminded" in str(reminded.url)  # no WeCom to ask: the guide's page says it
+
     guide = signed_in("guide")
     mine = guide.get("/reach/my")
     assert "会员日到店有礼" in mine.text and 'data-test="confirm-share"' in mine.text
+    assert 'data-test="reminded"' in mine.text and "总部已于" in mine.text
     guide.post(f"/reach/my/{share_id}/confirm", data={"csrf_token": csrf_of(mine.text)})
 
     with unit_of_work() as s:

@@ -116,3 +116,13 @@ def test_a_share_that_gets_new_customers_after_it_was_sent_can_be_confirmed_agai
     assert group_sends.confirm(session, lily["id"]) == 1
     assert _statuses(session, ids["lily"] + [late.id]) == [("sent", None)] * 3
     assert _shares(session)["lily"] == "sent"
+
+
+def test_reminding_a_console_share_asks_no_wecom_and_marks_it_for_the_guide(session):
+    _broadcast(session)
+    dispatch.dispatch_channel(session, "wecom", dispatch.senders(session)["wecom"])
+    waiting = [r["id"] for r in group_sends.group_send_status(session, "test", 7)]
+
+    # No WeCom is configured: asking it would raise.
+    assert sorted(group_sends.remind(session, waiting)) == sorted(waiting)
+    assert all(r["reminded_at"] for r in group_sends.group_send_status(session, "test", 7))

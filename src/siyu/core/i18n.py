@@ -91,9 +91,13 @@ def percent(value: float | None, locale: str, digits: int = 1) -> str:
     return format_percent(value, format=pattern, locale=babel_locale(locale))
 
 
-def local_datetime(value: datetime | None, locale: str) -> str:
+def local_datetime(value: datetime | str | None, locale: str) -> str:
+    """A moment in the brand's zone; also one given as ISO 8601 text, as JSON-shaped records
+    (a 群发 share's status) carry it."""
     if value is None:
         return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return format_datetime(
         value, "yyyy-MM-dd HH:mm", tzinfo=get_settings().zone, locale=babel_locale(locale)
     )

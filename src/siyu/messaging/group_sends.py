@@ -239,12 +239,13 @@ def remind(
     now: datetime | None = None,
 ) -> list[int]:
     """Remind the guides of these open shares (remind_groupmsg_send for each template still
-    waiting; WeCom allows three reminders a template in 24 hours). The ids reminded."""
+    waiting; WeCom allows three reminders a template in 24 hours). A console share has no WeCom
+    to tell: its reminder is the note the guide's page shows (reminded_at). The ids reminded."""
     now, reminded = now or utcnow(), []
     for row in _open_shares(session, group_send_ids):
         msgids = set(_waiting(session, row)) or ({row.msgid} if row.msgid else set())
-        client = client or get_client()
-        for msgid in sorted(msgids):
+        for msgid in sorted(m for m in msgids if not is_console(m)):
+            client = client or get_client()
             client.extras.remind_groupmsg_send(msgid)
         row.reminded_at = now
         reminded.append(row.id)
