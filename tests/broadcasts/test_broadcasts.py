@@ -15,6 +15,7 @@ from siyu.broadcasts.models import Broadcast
 from siyu.cli import app
 from siyu.core.db import unit_of_work
 from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.i18n import translations
 from siyu.core.jobs import Job
 from siyu.customers.service import find_customer
 from siyu.events.models import OutboxEvent
@@ -164,10 +165,14 @@ def test_cancelling_stops_what_is_not_yet_handed_over():
             2,
             {"no_consent": 1},
         )
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as again:
             broadcasts.cancel(s, broadcast)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as resend:
             broadcasts.schedule(s, broadcast, None)
+    # Each refusal is one whole sentence per status, so zh-CN reads no English status word.
+    assert (again.value.field, again.value.params) == ("status", {})
+    assert translations("zh-CN").gettext(again.value.template) == "这条群发已经取消"
+    assert translations("zh-CN").gettext(resend.value.template) == "这条群发已取消：不能再次发送"
 
 
 def test_the_cli_prints_the_new_id_last_and_shows_it_as_json():

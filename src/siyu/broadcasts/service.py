@@ -309,6 +309,19 @@ def list_broadcasts(session: Session, limit: int = 200) -> list[Broadcast]:
     return list(session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
 
 
+# Why a broadcast cannot be sent or cancelled, one message per status (a status word inside a
+# translated sentence would stay English).
+_NOT_AGAIN = {
+    "sending": N_("this broadcast is being sent: it cannot be sent again"),
+    "sent": N_("this broadcast was sent: it cannot be sent again"),
+    "cancelled": N_("this broadcast was cancelled: it cannot be sent again"),
+}
+_NOT_CANCELLED = {
+    "sent": N_("this broadcast was sent: it cannot be cancelled"),
+    "cancelled": N_("this broadcast was cancelled already"),
+}
+
+
 def schedule(
     session: Session, broadcast: Broadcast, at: datetime | None, now: datetime | None = None
 ) -> Broadcast:
@@ -316,11 +329,7 @@ def schedule(
     twice books it once."""
     now = now or utcnow()
     if broadcast.status not in ("draft", "scheduled"):
-        raise Conflict(
-            N_("this broadcast is %(status)s: it cannot be sent again"),
-            field="status",
-            params={"status": broadcast.status},
-        )
+        raise Conflict(_NOT_AGAIN.get(broadcast.status, _NOT_AGAIN["sending"]), field="status")
     run_at = at if at is not None and at > now else now
     broadcast.scheduled_at = run_at
     broadcast.status = "scheduled"
@@ -331,11 +340,7 @@ def schedule(
 def cancel(session: Session, broadcast: Broadcast) -> int:
     """Stop a broadcast: what is not yet handed to a provider is cancelled (their count)."""
     if broadcast.status in ("sent", "cancelled"):
-        raise Conflict(
-            N_("this broadcast is %(status)s: it cannot be cancelled"),
-            field="status",
-            params={"status": broadcast.status},
-        )
+        raise Conflict(_NOT_CANCELLED[broadcast.status], field="status")
     broadcast.status = "cancelled"
     result = session.execute(
         update(Delivery)
