@@ -151,6 +151,7 @@ def test_a_guide_confirms_their_group_send_on_a_phone(console, brand):
     expect(page.locator("[data-test=guide-row]")).to_contain_text("张导购")
     expect(page.locator("[data-test=guide-status]")).to_have_text("已发送")
     expect(page.locator("[data-test=count-sent]")).to_have_text("2")
+    expect(page.locator("[data-test=status]")).to_have_text("已发送")  # nothing waits
     console.page.click("[data-test=lang-switch]")
     page.wait_for_load_state()
     console.shot("broadcast-en")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.broadcasts import service as broadcasts
 from siyu.broadcasts.models import Broadcast
 from siyu.console.pages.reach import GROUP_STATUS_LABELS, wecom_connected
 from siyu.console.web import N_, allowed, render
@@ -103,4 +104,5 @@ def confirm(request: Request, session: SessionDep, user: Guide, group_send_id: R
             field="group_send_id",
         )
     sent = group_sends.confirm(session, row.id)
+    broadcasts.finish_settled(session)  # the last guide's confirmation finishes the broadcast now
     return RedirectResponse(f"/reach/my?done=confirmed&n={sent}", status_code=303)
