@@ -25,6 +25,7 @@ from siyu.events.models import OutboxEvent, Source
 from siyu.orders.models import Order
 from siyu.staff.models import Staff
 from siyu.touchpoints.models import Touchpoint, TouchpointCost
+from siyu.users.models import User
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLAN = Plan(end_date=date(2025, 11, 30), customers=200, days=60, seed=7, zone=ZONE)
@@ -144,7 +145,7 @@ def _fingerprint(session) -> tuple:
     return [tuple(o) for o in orders], [tuple(e) for e in events]
 
 
-def test_a_newcomer_can_sign_in_with_each_demo_role(built, client):
+def test_a_newcomer_can_sign_in_with_each_demo_role(built, client, session):
     from tests.console_support import sign_in
 
     users = {u.role: u for u in built.access.users}
@@ -154,7 +155,9 @@ def test_a_newcomer_can_sign_in_with_each_demo_role(built, client):
         assert sign_in(client, user.email, user.password).status_code == 303
     # The demo guide (signed in last) owns customers, so their list is not empty.
     page = client.get("/customers").text
-    assert "Demo guide" in page and 'href="/customers/' in page
+    guide = session.get_one(User, session.scalar(select(User.id).where(User.role == "guide")))
+    assert guide.staff_id and guide.name == session.get_one(Staff, guide.staff_id).name
+    assert guide.name in page and 'href="/customers/' in page
 
 
 def test_the_demo_hands_out_guide_tasks_and_guides_do_most_of_them(built, session):

@@ -36,6 +36,10 @@ def _busiest_guide(session: Session) -> int | None:
     )
 
 
+# The brand is Chinese: its people's names are too (the guide signs in as the guide they are).
+NAMES = {"admin": "演示管理员", "operator": "演示运营", "analyst": "演示分析师"}
+
+
 def ensure_demo_users(session: Session) -> list[DemoUser]:
     """admin@, operator@, analyst@ and guide@shancha.demo, created once."""
     made = []
@@ -45,6 +49,7 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
         if role == "guide" and staff_id is None:
             continue
         if session.scalar(select(User.id).where(User.email == email)) is None:
-            create_user(session, email, PASSWORD, role, name=f"Demo {role}", staff_id=staff_id)
+            name = NAMES[role] if staff_id is None else session.get_one(Staff, staff_id).name
+            create_user(session, email, PASSWORD, role, name=name, staff_id=staff_id)
         made.append(DemoUser(email, role))
     return made
