@@ -392,3 +392,50 @@ def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_
         # The last guide's confirmation finished it: the minute job has nothing left to do.
         assert s.get_one(Broadcast, broadcast_id).status == "sent"
         assert broadcasts.finish_settled(s) == []
+
+
+def test_a_guide_sends_each_customer_the_text_rendered_for_them_not_the_template(
+    signed_in, users
+):
+    from siyu.broadcasts import service as broadcasts
+    from siyu.customers.models import Customer
+    from siyu.messaging import dispatch
+    from siyu.staff.models import Staff
+
+    ids = people()[:2]
+    with unit_of_work() as s:  # WeCom is not connected: the channel is in console mode
+        s.get_one(Staff, users["guide_staff_id"]).wecom_userid = "zhang"
+        for cid, name in zip(ids, ("小林", "阿梅"), strict=True):
+            customer = s.get_one(Customer, cid)
+            customer.traits = {**(customer.traits or {}), "name": name}
+        made = broadcasts.create(
+            s,
+            name="会员日",
+            actor="test",
+            channels=["wecom"],
+            variants=[broadcasts.VariantSpec(text="{{ name | default('您') }}，会员日到店有礼")],
+            customer_ids=ids,
+        )
+        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
+        made.status = "sending"
+        for c in ids:
+            s.add(
+                Delivery(
+                    key=f"broadcast:{made.id}:{c}",
+                    origin="broadcast",
+                    origin_id=made.id,
+                    customer_id=c,
+                    channel="wecom",
+                    address=f"wm{c}",
+                    guide_id=users["guide_staff_id"],
+                    content_id=content,
+                    send_at=MONDAY,
+                )
+            )
+        s.flush()
+        dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
+
+    mine = signed_in("guide").get("/reach/my").text
+    assert "{{" not in mine
+    assert "小林，会员日到店有礼" in mine and "阿梅，会员日到店有礼" in mine
+    assert mine.count('data-test="copy-share"') == 2  # one text each, each copied on its own

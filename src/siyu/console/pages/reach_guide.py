@@ -5,6 +5,7 @@ outcome is recorded through the dispatcher (group_sends.confirm)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -20,8 +21,10 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import Conflict, NotFound
 from siyu.core.limits import RowId
 from siyu.customers.models import Customer
+from siyu.journeys.models import Journey
 from siyu.messaging import group_sends
-from siyu.messaging.models import Delivery, GroupSend, MessageContent
+from siyu.messaging.compose import compose
+from siyu.messaging.models import Delivery, GroupSend
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -53,28 +56,47 @@ def _shares(session: Session, staff_id: int) -> list[dict[str, Any]]:
             Delivery.step.is_(None) if row.step is None else Delivery.step == row.step
         )
         deliveries = session.scalars(share.order_by(Delivery.id).limit(NAMES)).all()
-        content_id = next((d.content_id for d in deliveries if d.content_id), None)
-        content = session.get(MessageContent, content_id) if content_id else None
-        first = next((d.content for d in deliveries if d.content), {})
         people = session.scalars(
             select(Customer).where(Customer.id.in_([d.customer_id for d in deliveries]))
         ).all()
+        names = {c.id: c.traits.get("name") or f"#{c.id}" for c in people}
         name = None
         if row.origin == "broadcast" and row.origin_id is not None:
             broadcast = session.get(Broadcast, row.origin_id)
             name = broadcast.name if broadcast else None
+        elif row.origin == "journey" and row.origin_id is not None:
+            journey = session.get(Journey, row.origin_id)
+            name = journey.name if journey else None
         found.append(
             {
                 "row": row,
                 "name": name,
-                "text": (content.text if content else None) or first.get("text") or "",
-                "customers": [c.traits.get("name") or f"#{c.id}" for c in people],
+                "messages": _messages(session, deliveries, names),
+                "customers": list(names.values()),
                 "waiting": max(row.recipients - row.sent - row.failed, 0),
                 "to_confirm": row.status in group_sends.CONFIRMABLE
                 and row.recipients > row.sent + row.failed,
             }
         )
     return found
+
+
+def _messages(
+    session: Session, deliveries: Sequence[Delivery], names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """What the guide sends, as each customer gets it (the template rendered for them, with its
+    tracked links, as the dispatcher renders it): one entry per distinct text, with whom it is
+    for. A text the same for everyone is one entry."""
+    ready, _ = compose(session, deliveries)
+    by_text: dict[str, list[str]] = {}
+    for message in ready:
+        text = str(message.content.get("text") or "")
+        link = message.content.get("link")
+        if isinstance(link, dict) and link.get("url"):
+            text = f"{text}\n{link.get('title') or ''} {link['url']}".strip()
+        if text:
+            by_text.setdefault(text, []).append(names.get(message.customer_id, ""))
+    return [{"text": text, "customers": who} for text, who in by_text.items()]
 
 
 @router.get("/reach/my", response_class=HTMLResponse)
