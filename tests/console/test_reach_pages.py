@@ -394,9 +394,7 @@ def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_
         assert broadcasts.finish_settled(s) == []
 
 
-def test_a_guide_sends_each_customer_the_text_rendered_for_them_not_the_template(
-    signed_in, users
-):
+def test_a_guide_sends_each_customer_the_text_rendered_for_them_not_the_template(signed_in, users):
     from siyu.broadcasts import service as broadcasts
     from siyu.customers.models import Customer
     from siyu.messaging import dispatch
@@ -439,3 +437,35 @@ def test_a_guide_sends_each_customer_the_text_rendered_for_them_not_the_template
     assert "{{" not in mine
     assert "小林，会员日到店有礼" in mine and "阿梅，会员日到店有礼" in mine
     assert mine.count('data-test="copy-share"') == 2  # one text each, each copied on its own
+
+
+def test_a_broadcast_names_its_segment_and_its_tag_filter_in_the_readers_words(signed_in):
+    from siyu.broadcasts import service as broadcasts
+
+    people()
+    with unit_of_work() as s:
+        ensure_tag(s, "沉睡")
+        create_segment(s, "high-value", "高价值会员", {"tag": "金卡"})
+        by_segment = broadcasts.create(
+            s,
+            name="会员日",
+            actor="test",
+            channels=["sms"],
+            variants=[broadcasts.VariantSpec(text="会员日")],
+            segment_key="high-value",
+        ).id
+        by_tags = broadcasts.create(
+            s,
+            name="沉睡召回",
+            actor="test",
+            channels=["sms"],
+            variants=[broadcasts.VariantSpec(text="回来看看")],
+            tag_filter={"any": ["沉睡"], "none": ["金卡"]},
+        ).id
+    operator = signed_in("operator")
+    listed = operator.get("/reach/broadcasts").text
+    assert "高价值会员" in listed and "high-value" not in listed
+    detail = operator.get(f"/reach/broadcasts/{by_segment}").text
+    assert "高价值会员" in detail and "high-value" not in detail
+    tags = operator.get(f"/reach/broadcasts/{by_tags}").text
+    assert "含任一标签 沉睡" in tags and "不含标签 金卡" in tags

@@ -51,6 +51,8 @@ AUDIENCE_LABELS = {
     "tags": N_("Customers with tags"),
     "list": N_("An uploaded list"),
 }
+# How a broadcast's tag filter reads: {"any": [...], "all": [...], "none": [...]}.
+TAG_HOW_LABELS = {"any": N_("any of"), "all": N_("all of"), "none": N_("none of")}
 PURPOSE_LABELS = {"marketing": N_("Marketing"), "transactional": N_("Transactional")}
 GROUP_STATUS_LABELS = {
     "pending": N_("Not confirmed yet"),
@@ -134,11 +136,17 @@ def broadcast_list(request: Request, session: SessionDep, user: Viewer, done: st
         request,
         "reach_broadcasts.html",
         rows=rows,
+        segment_names=_segment_names(session),
         done=done,
         status_labels=STATUS_LABELS,
         channel_labels=CHANNEL_LABELS,
         audience_labels=AUDIENCE_LABELS,
     )
+
+
+def _segment_names(session: Session) -> dict[str, str]:
+    """A broadcast names its segment by key; people read it by its name."""
+    return {segment.key: segment.name for segment in list_segments(session)}
 
 
 class BroadcastForm(BaseModel):
@@ -439,6 +447,8 @@ def _detail(
         status_labels=STATUS_LABELS,
         channel_labels=CHANNEL_LABELS,
         audience_labels=AUDIENCE_LABELS,
+        segment_names=_segment_names(session),
+        tag_how_labels=TAG_HOW_LABELS,
         purpose_labels=PURPOSE_LABELS,
         group_labels=GROUP_STATUS_LABELS,
         labels=PREVIEW_REASONS,
