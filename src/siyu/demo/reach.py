@@ -235,6 +235,7 @@ def plan_broadcast(session: Session, plan: Plan, send: Send) -> int:
         holdout_percent=send.holdout_percent,
         scheduled_at=send.at,
     )
+    broadcast.created_at = send.at - timedelta(days=2)  # drafted two days before, as a team does
     broadcasts.plan_now(session, broadcast, send.at)
     return broadcast.id
 
