@@ -277,8 +277,19 @@ class Console:
         for width_name, width in WIDTHS.items():
             self.page.set_viewport_size({"width": width, "height": 800})
             path = SCREENSHOTS / f"{self.prefix}-{self.count:02}-{name}-{width_name}.png"
-            self.page.screenshot(path=str(path), full_page=True)
+            self._capture(path)
         self.page.set_viewport_size(size)
+
+    def _capture(self, path: Path) -> None:
+        """A screenshot; Chromium refuses one now and then while a resized page repaints on a
+        busy machine ("Unable to capture screenshot"): that one is taken again once."""
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        except PlaywrightError as error:
+            if "Unable to capture screenshot" not in str(error):
+                raise
+            self.page.wait_for_timeout(500)
+            self.page.screenshot(path=str(path), full_page=True)
 
     def submit(self, selector: str, label: str) -> None:
         """Click a submit button and wait for the page the form leads to."""
