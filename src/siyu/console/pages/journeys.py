@@ -12,12 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from siyu.analytics import journey_steps, runner
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
+from siyu.core.limits import Text, Text64, Text200
 from siyu.core.periods import Period
 from siyu.core.permissions import can
 from siyu.core.settings import get_settings
@@ -271,10 +273,29 @@ def _field_problems(problems: list[Problem], index: int) -> dict[str, list[Probl
     return found
 
 
+class StepForm(BaseModel):
+    """The step form's fields as posted; which of them count depends on the kind (form_step),
+    and the definition's own checks judge the step they make."""
+
+    kind: Text64 = ""
+    step_id: Text64 = ""
+    channel: Text64 = ""
+    subject: Text200 = ""
+    text: Text = ""
+    duration: Text64 = ""
+    tag: Text200 = ""
+
+
 @router.post("/journeys/{journey_key}/steps", response_class=HTMLResponse)
-async def add_step(request: Request, session: SessionDep, user: Manager, journey_key: str):
+def add_step(
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    journey_key: str,
+    posted: Annotated[StepForm, Form()],
+):
     """Add one step (send, wait or tag) to the end of the draft, checked as the JSON is."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = posted.model_dump()
     key = journey_key
     shown = journeys.show(session, key)
     step = form_step(form)
