@@ -335,39 +335,8 @@ def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_
     signed_in, users
 ):
     from siyu.broadcasts import service as broadcasts
-    from siyu.messaging import dispatch
-    from siyu.staff.models import Staff
 
-    ids = people()[:2]
-    with unit_of_work() as s:  # WeCom is not connected: the channel is in console mode
-        s.get_one(Staff, users["guide_staff_id"]).wecom_userid = "zhang"
-        made = broadcasts.create(
-            s,
-            name="会员日",
-            actor="test",
-            channels=["wecom"],
-            variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
-            customer_ids=ids,
-        )
-        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
-        made.status = "sending"
-        for c in ids:
-            s.add(
-                Delivery(
-                    key=f"broadcast:{made.id}:{c}",
-                    origin="broadcast",
-                    origin_id=made.id,
-                    customer_id=c,
-                    channel="wecom",
-                    address=f"wm{c}",
-                    guide_id=users["guide_staff_id"],
-                    content_id=content,
-                    send_at=MONDAY,
-                )
-            )
-        s.flush()
-        dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
-        broadcast_id = made.id
+    broadcast_id = _console_broadcast(users, "会员日到店有礼")
     with unit_of_work() as s:
         assert broadcasts.finish_settled(s) == []  # the guide has not sent it yet
         share_id = s.scalars(select(GroupSend.id).where(GroupSend.origin_id == broadcast_id)).one()
@@ -395,43 +364,8 @@ def test_without_wecom_a_broadcast_waits_for_the_guide_who_confirms_it_on_their_
 
 
 def test_a_guide_sends_each_customer_the_text_rendered_for_them_not_the_template(signed_in, users):
-    from siyu.broadcasts import service as broadcasts
-    from siyu.customers.models import Customer
-    from siyu.messaging import dispatch
-    from siyu.staff.models import Staff
 
-    ids = people()[:2]
-    with unit_of_work() as s:  # WeCom is not connected: the channel is in console mode
-        s.get_one(Staff, users["guide_staff_id"]).wecom_userid = "zhang"
-        for cid, name in zip(ids, ("小林", "阿梅"), strict=True):
-            customer = s.get_one(Customer, cid)
-            customer.traits = {**(customer.traits or {}), "name": name}
-        made = broadcasts.create(
-            s,
-            name="会员日",
-            actor="test",
-            channels=["wecom"],
-            variants=[broadcasts.VariantSpec(text="{{ name | default('您') }}，会员日到店有礼")],
-            customer_ids=ids,
-        )
-        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
-        made.status = "sending"
-        for c in ids:
-            s.add(
-                Delivery(
-                    key=f"broadcast:{made.id}:{c}",
-                    origin="broadcast",
-                    origin_id=made.id,
-                    customer_id=c,
-                    channel="wecom",
-                    address=f"wm{c}",
-                    guide_id=users["guide_staff_id"],
-                    content_id=content,
-                    send_at=MONDAY,
-                )
-            )
-        s.flush()
-        dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
+    _console_broadcast(users, "{{ name | default('您') }}，会员日到店有礼", names=("小林", "阿梅"))
 
     mine = signed_in("guide").get("/reach/my").text
     assert "{{" not in mine
@@ -469,3 +403,46 @@ def test_a_broadcast_names_its_segment_and_its_tag_filter_in_the_readers_words(s
     assert "高价值会员" in detail and "high-value" not in detail
     tags = operator.get(f"/reach/broadcasts/{by_tags}").text
     assert "含任一标签 沉睡" in tags and "不含标签 金卡" in tags
+
+
+def _console_broadcast(users, text: str, names: tuple[str, ...] = ()) -> int:
+    """A broadcast of `text` to two customers through the guide's WeCom share, dispatched with
+    WeCom not connected (the channel in console mode); the customers named `names` if given."""
+    from siyu.broadcasts import service as broadcasts
+    from siyu.customers.models import Customer
+    from siyu.messaging import dispatch
+    from siyu.staff.models import Staff
+
+    ids = people()[:2]
+    with unit_of_work() as s:
+        s.get_one(Staff, users["guide_staff_id"]).wecom_userid = "zhang"
+        for cid, name in zip(ids, names, strict=False):
+            customer = s.get_one(Customer, cid)
+            customer.traits = {**(customer.traits or {}), "name": name}
+        made = broadcasts.create(
+            s,
+            name="会员日",
+            actor="test",
+            channels=["wecom"],
+            variants=[broadcasts.VariantSpec(text=text)],
+            customer_ids=ids,
+        )
+        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
+        made.status = "sending"
+        for c in ids:
+            s.add(
+                Delivery(
+                    key=f"broadcast:{made.id}:{c}",
+                    origin="broadcast",
+                    origin_id=made.id,
+                    customer_id=c,
+                    channel="wecom",
+                    address=f"wm{c}",
+                    guide_id=users["guide_staff_id"],
+                    content_id=content,
+                    send_at=MONDAY,
+                )
+            )
+        s.flush()
+        dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
+        return made.id
