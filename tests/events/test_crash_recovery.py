@@ -33,8 +33,9 @@ CLIENTS = 4
 EVENTS_PER_BATCH = 20
 MAX_BATCHES = 400  # per client: a bound on the loop besides time
 KILLS = 5
+EXTRA_KILLS = 6  # more kills, each waiting for a held batch, until one lands mid-ship
 MIN_ACKNOWLEDGED = 400  # a few thousand when ingest keeps up; far fewer means it stalled
-TRAFFIC_DEADLINE = 35.0  # seconds: nothing in the test waits past this
+TRAFFIC_DEADLINE = 35.0  # seconds: nothing in the test waits past this but an extra kill
 USERS = 60  # shared by the clients
 
 
@@ -195,10 +196,17 @@ def _traffic_with_kills(server: Server, key: str, ledger: Ledger, rng: random.Ra
         server.start()
         for thread in clients:
             thread.start()
-        for kill in range(KILLS):
+        for kill in range(KILLS + EXTRA_KILLS):
+            if kill >= KILLS:
+                if mid_ship:
+                    break
+                with ledger.lock:  # the clients keep sending so the shipper has batches to hold
+                    ledger.deadline = max(ledger.deadline, time.monotonic() + 15)
             time.sleep(rng.uniform(0.2, 0.8))
-            if kill % 2:
-                _wait_for_shipping(limit=5.0)  # the processor feeds the shipper slowly under load
+            if kill % 2 or kill >= KILLS:
+                # The processor feeds the shipper slowly under load, and a batch is held for
+                # milliseconds: a busy machine can miss it, so the extra kills try again.
+                _wait_for_shipping(limit=5.0)
             server.kill()
             mid_ship += _writing_batches() > 0
             server.start()
