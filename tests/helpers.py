@@ -23,3 +23,37 @@ def identify(user_id: str | None = "u1", traits: dict | None = None, **fields) -
 
 def post_batch(client, key: str, events: list[dict], **extra):
     return client.post("/v1/batch", json={"batch": events, **extra}, auth=(key, ""))
+
+
+def wecom_broadcast(session, customer_ids: list[int], guide_id: int, text: str, **delivery):
+    """A broadcast of `text` on WeCom, sending, with one delivery per customer through the guide
+    (address `wm-<id>`); `delivery` sets the rest of each row (status, provider_id, send_at)."""
+    from siyu.broadcasts import service as broadcasts
+    from siyu.messaging.models import Delivery
+
+    made = broadcasts.create(
+        session,
+        name="会员日",
+        actor="test",
+        channels=["wecom"],
+        variants=[broadcasts.VariantSpec(text=text)],
+        customer_ids=customer_ids,
+    )
+    made.status = "sending"
+    content = broadcasts.variants_of(session, made)[0].contents["wecom"]
+    for c in customer_ids:
+        session.add(
+            Delivery(
+                key=f"broadcast:{made.id}:{c}",
+                origin="broadcast",
+                origin_id=made.id,
+                customer_id=c,
+                channel="wecom",
+                address=f"wm-{c}",
+                guide_id=guide_id,
+                content_id=content,
+                **delivery,
+            )
+        )
+    session.flush()
+    return made

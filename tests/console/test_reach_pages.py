@@ -19,7 +19,7 @@ from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
 from siyu.tags.service import ensure_tag, tag_customer
 from tests.console_support import csrf_of, error_beside
-from tests.helpers import identify
+from tests.helpers import identify, wecom_broadcast
 
 MONDAY = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
@@ -244,36 +244,12 @@ def test_consent_is_looked_up_set_imported_and_addresses_suppressed(signed_in):
 
 def _wecom_share(users) -> tuple[int, list[int]]:
     """A broadcast on WeCom whose two customers' messages wait for Guide Zhang's 群发."""
-    from siyu.broadcasts import service as broadcasts
-
     ids = people()[:2]
     with unit_of_work() as s:
-        made = broadcasts.create(
-            s,
-            name="会员日",
-            actor="test",
-            channels=["wecom"],
-            variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
-            customer_ids=ids,
-        )
-        made.status = "sending"
-        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
         guide = users["guide_staff_id"]
-        for c in ids:
-            s.add(
-                Delivery(
-                    key=f"broadcast:{made.id}:{c}",
-                    origin="broadcast",
-                    origin_id=made.id,
-                    customer_id=c,
-                    channel="wecom",
-                    address=f"wm{c}",
-                    guide_id=guide,
-                    content_id=content,
-                    status="pending",
-                    provider_id="console-msg",
-                )
-            )
+        made = wecom_broadcast(
+            s, ids, guide, "会员日到店有礼", status="pending", provider_id="console-msg"
+        )
         share = GroupSend(
             origin="broadcast", origin_id=made.id, guide_id=guide, msgid="console-msg", recipients=2
         )
@@ -408,7 +384,6 @@ def test_a_broadcast_names_its_segment_and_its_tag_filter_in_the_readers_words(s
 def _console_broadcast(users, text: str, names: tuple[str, ...] = ()) -> int:
     """A broadcast of `text` to two customers through the guide's WeCom share, dispatched with
     WeCom not connected (the channel in console mode); the customers named `names` if given."""
-    from siyu.broadcasts import service as broadcasts
     from siyu.customers.models import Customer
     from siyu.messaging import dispatch
     from siyu.staff.models import Staff
@@ -419,30 +394,6 @@ def _console_broadcast(users, text: str, names: tuple[str, ...] = ()) -> int:
         for cid, name in zip(ids, names, strict=False):
             customer = s.get_one(Customer, cid)
             customer.traits = {**(customer.traits or {}), "name": name}
-        made = broadcasts.create(
-            s,
-            name="会员日",
-            actor="test",
-            channels=["wecom"],
-            variants=[broadcasts.VariantSpec(text=text)],
-            customer_ids=ids,
-        )
-        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
-        made.status = "sending"
-        for c in ids:
-            s.add(
-                Delivery(
-                    key=f"broadcast:{made.id}:{c}",
-                    origin="broadcast",
-                    origin_id=made.id,
-                    customer_id=c,
-                    channel="wecom",
-                    address=f"wm{c}",
-                    guide_id=users["guide_staff_id"],
-                    content_id=content,
-                    send_at=MONDAY,
-                )
-            )
-        s.flush()
+        made = wecom_broadcast(s, ids, users["guide_staff_id"], text, send_at=MONDAY)
         dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
         return made.id

@@ -10,16 +10,17 @@ deliveries), and the guide confirms it on Siyu's page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from siyu.broadcasts import service as broadcasts
 from siyu.core.db import unit_of_work
 from siyu.messaging.models import Delivery, GroupSend
 from siyu.messaging.service import set_consent
 from siyu.segments.models import SegmentMember
 from siyu.segments.service import create_segment
+from tests.helpers import wecom_broadcast
 
 
 def _segment(brand) -> str:
@@ -48,39 +49,14 @@ def _segment(brand) -> str:
 def _share(brand) -> int:
     """A WeCom broadcast whose messages to 张导购's two customers wait for them to confirm."""
     mine = [brand.customers["c-wang"], brand.customers["c-li"]]
+    msgid = f"msg-{uuid4().hex[:8]}"
     with unit_of_work(brand.database) as s:
-        made = broadcasts.create(
-            s,
-            name="会员日到店礼",
-            actor="e2e",
-            channels=["wecom"],
-            variants=[broadcasts.VariantSpec(text="会员日到店有礼，凭此消息领取小样一份。")],
-            customer_ids=mine,
-        )
-        made.status = "sending"
-        content = broadcasts.variants_of(s, made)[0].contents["wecom"]
-        for c in mine:
-            s.add(
-                Delivery(
-                    key=f"broadcast:{made.id}:{c}",
-                    origin="broadcast",
-                    origin_id=made.id,
-                    customer_id=c,
-                    channel="wecom",
-                    address=f"wm-{c}",
-                    guide_id=brand.staff["zhang"],
-                    content_id=content,
-                    status="pending",
-                    provider_id=f"msg-{made.id}",
-                )
-            )
+        guide = brand.staff["zhang"]
+        text = "会员日到店有礼，凭此消息领取小样一份。"
+        made = wecom_broadcast(s, mine, guide, text, status="pending", provider_id=msgid)
         s.add(
             GroupSend(
-                origin="broadcast",
-                origin_id=made.id,
-                guide_id=brand.staff["zhang"],
-                msgid=f"msg-{made.id}",
-                recipients=2,
+                origin="broadcast", origin_id=made.id, guide_id=guide, msgid=msgid, recipients=2
             )
         )
         return made.id

@@ -10,44 +10,19 @@ from sqlalchemy import select
 
 from siyu.core.db import utcnow
 from siyu.messaging import dispatch, group_sends
-from siyu.messaging.models import Delivery
 from siyu.staff.models import Staff
-from tests.messaging.factories import customer, delivery
+from tests.messaging.factories import customer, delivery, guide_deliveries, statuses
 
 GUIDES = ("lily", "mei")
 
 
 def _broadcast(session) -> dict[str, list[int]]:
     """A send (origin test, 7) to two customers of each guide, plus one with no guide."""
-    ids: dict[str, list[int]] = {}
-    for guide in GUIDES:
-        staff = Staff(name=guide.title(), wecom_userid=guide)
-        session.add(staff)
-        session.flush()
-        for n in range(2):
-            cid = customer(session, f"{guide}-{n}")
-            row = delivery(
-                session,
-                cid,
-                "wecom",
-                key=f"test:7:{cid}",
-                address=f"wm-{guide}-{n}",
-                content={"text": "会员日到店有礼"},
-                send_at=utcnow() - timedelta(seconds=1),
-                origin_id=7,
-                guide_id=staff.id,
-            )
-            ids.setdefault(guide, []).append(row.id)
+    ids = guide_deliveries(session, GUIDES, {"text": "会员日到店有礼"})
     lone = customer(session, "no-guide")
     ids["none"] = [delivery(session, lone, "wecom", address="wm-x", origin_id=7).id]
     session.commit()
     return ids
-
-
-def _statuses(session, ids: list[int]) -> list[tuple[str, str | None]]:
-    session.expire_all()
-    rows = session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
-    return [(d.status, d.reason) for d in rows]
 
 
 def _shares(session) -> dict[str, str]:
@@ -62,13 +37,13 @@ def test_console_wecom_hands_each_guide_a_share_to_confirm(session):
     dispatch.dispatch_channel(session, "wecom", dispatch.senders(session)["wecom"])
 
     assert _shares(session) == {"lily": "pending", "mei": "pending"}
-    assert _statuses(session, ids["lily"] + ids["mei"]) == [("pending", None)] * 4
-    assert _statuses(session, ids["none"]) == [("failed", "no_guide")]  # as WeCom would
+    assert statuses(session, ids["lily"] + ids["mei"]) == [("pending", None)] * 4
+    assert statuses(session, ids["none"]) == [("failed", "no_guide")]  # as WeCom would
     lily = next(
         r for r in group_sends.group_send_status(session, "test", 7) if r["guide"] == "Lily"
     )
     assert group_sends.confirm(session, lily["id"]) == 2
-    assert _statuses(session, ids["lily"]) == [("sent", None)] * 2
+    assert statuses(session, ids["lily"]) == [("sent", None)] * 2
 
 
 def test_the_follow_up_asks_no_wecom_and_expires_unconfirmed_console_shares(session):
@@ -84,7 +59,7 @@ def test_the_follow_up_asks_no_wecom_and_expires_unconfirmed_console_shares(sess
     session.commit()
 
     assert _shares(session) == {"lily": "failed", "mei": "failed"}
-    assert _statuses(session, ids["mei"]) == [("failed", "not_confirmed")] * 2
+    assert statuses(session, ids["mei"]) == [("failed", "not_confirmed")] * 2
     assert group_sends.check_group_sends(session, now=later) == 0  # nothing left open
 
 
@@ -114,7 +89,7 @@ def test_a_share_that_gets_new_customers_after_it_was_sent_can_be_confirmed_agai
 
     assert _shares(session)["lily"] == "partly"  # a journey step's share, a day later
     assert group_sends.confirm(session, lily["id"]) == 1
-    assert _statuses(session, ids["lily"] + [late.id]) == [("sent", None)] * 3
+    assert statuses(session, ids["lily"] + [late.id]) == [("sent", None)] * 3
     assert _shares(session)["lily"] == "sent"
 
 

@@ -14,10 +14,10 @@ from siyu.core.db import utcnow
 from siyu.events.models import OutboxEvent
 from siyu.messaging import dispatch, group_sends
 from siyu.messaging.channels.wecom import WecomSender
-from siyu.messaging.models import Channel, Delivery, GroupSend
+from siyu.messaging.models import Channel, GroupSend
 from siyu.staff.models import Staff
 from siyu.wecom.client import WecomClient
-from tests.messaging.factories import customer, delivery
+from tests.messaging.factories import guide_deliveries, statuses
 from tests.wecom import conftest as wecom_fixtures
 from tests.wecom.fake_server import CORP_ID, CORP_SECRET, FakeTencent
 
@@ -33,35 +33,12 @@ def client(fake: FakeTencent) -> WecomClient:
 @pytest.fixture
 def broadcast(session, fake_wecom) -> dict[str, list[int]]:
     """A send (origin test, 7) to two customers of each of three guides: ids by guide."""
-    ids: dict[str, list[int]] = {}
+    ids = guide_deliveries(session, GUIDES, TEXT, key_prefix="broadcast:7:customer")
     for guide in GUIDES:
-        staff = Staff(name=guide.title(), wecom_userid=guide)
-        session.add(staff)
-        session.flush()
         for n in range(2):
-            external = f"wm-{guide}-{n}"
-            fake_wecom.state.add_contact(external, external, guide)
-            cid = customer(session, f"{guide}-{n}")
-            row = delivery(
-                session,
-                cid,
-                "wecom",
-                key=f"broadcast:7:customer:{cid}",
-                address=external,
-                content=dict(TEXT),
-                send_at=utcnow() - timedelta(seconds=1),
-                origin_id=7,
-                guide_id=staff.id,
-            )
-            ids.setdefault(guide, []).append(row.id)
+            fake_wecom.state.add_contact(f"wm-{guide}-{n}", f"wm-{guide}-{n}", guide)
     session.commit()
     return ids
-
-
-def statuses(session, ids: list[int]) -> list[tuple[str, str | None]]:
-    session.expire_all()
-    rows = session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
-    return [(d.status, d.reason) for d in rows]
 
 
 def shares(session) -> dict[str, tuple[str, int, int, int]]:
