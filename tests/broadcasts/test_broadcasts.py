@@ -139,24 +139,30 @@ def test_an_unknown_segment_is_not_found():
         )
 
 
+def _deliveries(session, broadcast, ids: list[int], channel: str, statuses: tuple[str, ...]):
+    """One delivery of the broadcast per status, to ids[0], ids[1], … in turn; the ones left out
+    for want of consent."""
+    for customer_id, status in zip(ids, statuses, strict=False):
+        session.add(
+            Delivery(
+                key=f"broadcast:{broadcast.id}:{customer_id}",
+                origin="broadcast",
+                origin_id=broadcast.id,
+                customer_id=customer_id,
+                channel=channel,
+                status=status,
+                reason="no_consent" if status == "left_out" else None,
+            )
+        )
+
+
 def test_cancelling_stops_what_is_not_yet_handed_over():
     ids = people()
     with unit_of_work() as s:
         broadcast = broadcasts.create(
             s, name="x", actor="test", channels=["sms"], variants=[A], segment_key="vip"
         )
-        for n, status in enumerate(("planned", "planned", "sent", "left_out")):
-            s.add(
-                Delivery(
-                    key=f"broadcast:{broadcast.id}:{ids[n]}",
-                    origin="broadcast",
-                    origin_id=broadcast.id,
-                    customer_id=ids[n],
-                    channel="sms",
-                    status=status,
-                    reason="no_consent" if status == "left_out" else None,
-                )
-            )
+        _deliveries(s, broadcast, ids, "sms", ("planned", "planned", "sent", "left_out"))
         s.flush()
         assert broadcasts.cancel(s, broadcast) == 2
         counts = broadcasts.counts(s, broadcast)
@@ -334,17 +340,8 @@ def test_a_broadcast_is_sent_by_itself_once_nothing_of_it_waits():
             s, name="x", actor="test", channels=["wecom"], variants=[A], segment_key="vip"
         )
         broadcast.status = "sending"
-        for n, status in enumerate(("pending", "sent", "failed", "left_out", "held_out")):
-            s.add(
-                Delivery(
-                    key=f"broadcast:{broadcast.id}:{ids[n]}",
-                    origin="broadcast",
-                    origin_id=broadcast.id,
-                    customer_id=ids[n],
-                    channel="wecom",
-                    status=status,
-                )
-            )
+        statuses = ("pending", "sent", "failed", "left_out", "held_out")
+        _deliveries(s, broadcast, ids, "wecom", statuses)
         broadcast_id = broadcast.id
     (schedule,) = [x for x in work.SCHEDULES if x.kind == broadcasts.FINISH_KIND]
     finish = work.HANDLERS[schedule.kind]

@@ -53,27 +53,31 @@ def test_pasted_json_that_is_not_json_says_where(signed_in, client):
     assert refused.status_code == 400 and "不是 JSON" in refused.text and "第 1 行" in refused.text
 
 
+def _create_with_steps(client, steps: list[dict]):
+    """Post a journey named 坏的 with these steps through the console's create form."""
+    token = csrf_of(client.get("/journeys").text)
+    broken = {"key": "broken", "name": "坏的", "entry": {"event": "Signed Up"}, "steps": steps}
+    return client.post("/journeys", data={"definition": json.dumps(broken), "csrf_token": token})
+
+
 def test_a_definition_error_reads_in_chinese_with_its_values_and_field(signed_in, client):
     signed_in("operator")
-    token = csrf_of(client.get("/journeys").text)
     steps = [{"id": "hi", "kind": "wait", "duration": "P1D", "next": "nowhere"}]
-    broken = {"key": "broken", "name": "坏的", "entry": {"event": "Signed Up"}, "steps": steps}
-    refused = client.post("/journeys", data={"definition": json.dumps(broken), "csrf_token": token})
+    refused = _create_with_steps(client, steps)
     assert refused.status_code == 400
     assert "<code>$.steps[0].next</code> 没有 id 为 &#39;nowhere&#39; 的步骤" in refused.text
     assert "no step has the id" not in refused.text
 
     client.cookies.set("siyu_locale", "en")
-    refused = client.post("/journeys", data={"definition": json.dumps(broken), "csrf_token": token})
+    refused = _create_with_steps(client, steps)
     assert "<code>$.steps[0].next</code> no step has the id &#39;nowhere&#39;" in refused.text
 
 
 def test_a_broken_wait_reads_in_chinese(signed_in, client):
     signed_in("operator")
-    token = csrf_of(client.get("/journeys").text)
-    steps = [{"id": "hi", "kind": "wait", "duration": "P1D", "until_time": "25:00"}]
-    broken = {"key": "broken", "name": "坏的", "entry": {"event": "Signed Up"}, "steps": steps}
-    refused = client.post("/journeys", data={"definition": json.dumps(broken), "csrf_token": token})
+    refused = _create_with_steps(
+        client, [{"id": "hi", "kind": "wait", "duration": "P1D", "until_time": "25:00"}]
+    )
     assert "<code>$.steps[0].until_time</code> 须为时刻 HH:MM（00:00 至 23:59）" in refused.text
 
 

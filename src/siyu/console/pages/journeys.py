@@ -26,6 +26,7 @@ from siyu.core.settings import get_settings
 from siyu.journeys import service as journeys
 from siyu.journeys.definition import DefinitionError, Problem
 from siyu.journeys.models import Journey
+from siyu.messaging.labels import CHANNEL_LABELS
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -228,12 +229,8 @@ def resume(request: Request, session: SessionDep, user: Manager, journey_key: st
 # --- the step form: the draft's steps added one at a time, without JSON -------------------------
 
 FORM_KINDS = {"send": N_("Send a message"), "wait": N_("Wait"), "tag": N_("Add a tag")}
-FORM_CHANNELS = {
-    "wecom": N_("WeCom"),
-    "official_account": N_("Official account"),
-    "sms": N_("SMS"),
-    "email": N_("Email"),
-}
+# Outbound calls are left to the JSON editor: a call step makes call lists, not a message.
+FORM_CHANNELS = {c: CHANNEL_LABELS[c] for c in ("wecom", "official_account", "sms", "email")}
 
 
 def form_step(form: dict[str, str]) -> dict[str, Any]:
