@@ -165,6 +165,45 @@ def test_an_exit_condition_is_checked_at_every_step(clock):
     assert not _tagged_any()
 
 
+def test_timers_due_at_once_share_the_lake_reads_of_an_exit_condition(clock, monkeypatch):
+    """Twelve entries' waits end together: the exit condition is read from the lake for all of
+    them at once, and each still exits only on an order after its own entry."""
+    from siyu.journeys import engine
+
+    reads = []
+    batch = engine._answer_batch
+    monkeypatch.setattr(engine, "_answer_batch", lambda *a: reads.append(a[2].id) or batch(*a))
+    brand = Brand()
+    definition = copy.deepcopy(WAIT_BRANCH_TAG)
+    definition["exit_when"] = [{"since_entry": {"event": "Order Completed"}}]
+    people = [f"p{n}" for n in range(12)]
+    before = _now_message("p0", "Order Completed", "before", order_id="o-before", revenue=9)
+    before["timestamp"] = (clock.now - timedelta(hours=1)).isoformat()
+    brand.send(before)
+    _publish(definition)
+    for person in people:
+        brand.send(_now_message(person, "Signed Up", f"s-{person}"))
+    _run_due()
+    time.sleep(0.01)
+    buyers = people[3:6]
+    for person in buyers:
+        brand.send(
+            _now_message(person, "Order Completed", f"o-{person}", order_id=person, revenue=20)
+        )
+    brand.ship()
+    clock.forward(days=3, minutes=1)
+    reads.clear()
+    _run_due()
+
+    statuses = {c: (status, reason) for c, status, reason, _ in _entries()}
+    exited = {p for p in people if statuses[brand.customer_id(p)] == ("exited", "exit_condition")}
+    assert exited == set(buyers)  # p0's order came before it entered
+    assert _tagged("not-yet") == {brand.customer_id(p) for p in people if p not in buyers}
+    # One read for the twelve at the wait's end; the branch's condition and the next step's
+    # exit check find the lake unchanged and read it at most once more each.
+    assert len(reads) <= 3, reads
+
+
 def _tagged_any() -> bool:
     with unit_of_work() as s:
         try:

@@ -619,9 +619,10 @@ def matches(properties: str | dict | None, where: dict[str, Any]) -> bool:
     return True
 
 
-def expand(rule: Any, entry_id: int) -> Any:
+def expand(rule: Any, entry_id: int | list[int]) -> Any:
     """The rule with each {"since_entry": {...}} read for this entry: a sequence from the entry's
-    own `Journey Entered` event to the event named."""
+    own `Journey Entered` event to the event named. Given a list of entries (of one journey, so
+    at most one a customer), from whichever of them is the customer's."""
     if isinstance(rule, list):
         return [expand(item, entry_id) for item in rule]
     if not isinstance(rule, dict):

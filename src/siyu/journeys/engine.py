@@ -11,13 +11,15 @@ other error fails the job, which the worker retries.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
@@ -25,6 +27,7 @@ from siyu.core.db import utcnow
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
+from siyu.events.models import LakeBatch
 from siyu.journeys import sending, service
 from siyu.journeys.definition import (
     BranchStep,
@@ -245,17 +248,84 @@ def _wake(session: Session, entry: JourneyEntry, rows: list[dict[str, Any]]) -> 
 
 def holds_now(session: Session, rule: Any, entry: JourneyEntry, now: datetime) -> bool:
     """Whether a segment rule (since_entry read for this entry) holds for the entry's customer
-    now: the segments' compiler over the lake, for one customer."""
+    now: the segments' compiler over the lake. One lake query answers for a batch of the
+    journey's entries due about now (BATCH), kept until the lake ships again, a minute passes, or
+    `now` moves on, so that a thousand timers due at once cost a few queries, not a thousand."""
+    key = (get_settings().database_url, get_settings().lake, entry.journey_id, _rule_key(rule))
+    mark = _lake_mark(session)
+    known = _answers.get(key)
+    if known is None or not known.fresh(entry.id, mark, now):
+        known = _answer_batch(session, rule, entry, now, mark)
+        if len(_answers) >= MAX_RULES_KEPT:
+            _answers.clear()
+        _answers[key] = known
+    return known.holds[entry.id]
+
+
+BATCH = 500  # entries a lake query answers for (a since_entry rule lists their ids)
+KEPT_SECONDS = 60.0
+MAX_RULES_KEPT = 64
+
+
+@dataclass
+class _Answers:
+    """One rule's answers for a batch of entries, and what they were read against."""
+
+    holds: dict[int, bool]
+    mark: int
+    now: datetime
+    read_at: float
+
+    def fresh(self, entry_id: int, mark: int, now: datetime) -> bool:
+        return (
+            entry_id in self.holds
+            and mark == self.mark
+            and abs((now - self.now).total_seconds()) <= KEPT_SECONDS
+            and monotonic() - self.read_at <= KEPT_SECONDS
+        )
+
+
+_answers: dict[tuple[Any, ...], _Answers] = {}
+
+
+def _rule_key(rule: Any) -> str:
+    return json.dumps(rule, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _lake_mark(session: Session) -> int:
+    """The last shipped lake batch: the lake changed when it did."""
+    shipped = select(func.max(LakeBatch.id)).where(LakeBatch.status == "shipped")
+    return session.scalar(shipped) or 0
+
+
+def _answer_batch(
+    session: Session, rule: Any, entry: JourneyEntry, now: datetime, mark: int
+) -> _Answers:
     # Imported here: Ibis loads only in the worker that runs a condition, not in every process
     # that wires the subscribers below.
     from siyu.core.lake_tables import open_tables
     from siyu.segments.compile import members_expr
 
-    parsed = parse_rule(expand(rule, entry.id), segments.resolver(session))
+    due = session.execute(
+        select(JourneyEntry.id, JourneyEntry.customer_id)
+        .where(
+            JourneyEntry.journey_id == entry.journey_id,
+            JourneyEntry.status == "active",
+            JourneyEntry.next_at <= now + timedelta(seconds=KEPT_SECONDS),
+            JourneyEntry.id != entry.id,
+        )
+        .order_by(JourneyEntry.next_at, JourneyEntry.id)
+        .limit(BATCH - 1)
+    ).all()
+    batch = {entry.id: entry.customer_id} | {row.id: row.customer_id for row in due}
+    ids = sorted(batch)
+    parsed = parse_rule(expand(rule, ids[0] if len(ids) == 1 else ids), segments.resolver(session))
     tables = open_tables(None, "duckdb")
     members = members_expr(parsed, tables, now, thresholds(session), get_settings().zone)
-    mine = members.filter(members.customer_id == entry.customer_id).count()
-    return int(mine.to_pyarrow().as_py()) > 0
+    mine = members.filter(members.customer_id.isin(sorted(set(batch.values()))))
+    found = set(mine.select("customer_id").distinct().to_pyarrow().column(0).to_pylist())
+    holds = {entry_id: customer_id in found for entry_id, customer_id in batch.items()}
+    return _Answers(holds, mark, now, monotonic())
 
 
 # --- the runners --------------------------------------------------------------------------------
