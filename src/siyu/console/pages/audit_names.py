@@ -53,7 +53,7 @@ ENTITIES = {
     "broadcast_list_members": N_("Broadcast list member"),
     "message_contents": N_("Message content"),
     "deliveries": N_("Delivery"),
-    "group_sends": N_("Guide's 群发"),
+    "group_sends": N_("Guide's group send"),
     "consents": N_("Consent"),
     "consent_changes": N_("Consent change"),
     "suppressions": N_("Suppression"),
