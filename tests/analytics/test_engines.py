@@ -134,6 +134,7 @@ QUERIES = {
     "message_results": [
         {"origin": "broadcast", "origin_id": 3, "period": PERIOD, "window_days": 7},
         {"origin": "broadcast", "origin_id": 3, "period": PERIOD, "window_days": 30},
+        {"origin": "journey", "origin_id": 3, "period": PERIOD, "window_days": 7},
     ],
     "overview": [{"period": PERIOD, "filters": {"guide": [1, 2]}}, {"period": PERIOD}],
     "touchpoints": [
@@ -224,6 +225,18 @@ def small_lake() -> LakeRows:
         rows.event(cid, "Message Planned", planned, channel="sms", **reach)
         if arm != "holdout":
             rows.event(cid, "Message Sent" if cid % 5 else "Message Failed", planned, **reach)
+    for cid in range(2, 41, 3):  # a journey (id 3): entered, a holdout step, some exited
+        entered = planned + timedelta(hours=cid)
+        entry = {"journey": "win-back", "journey_id": 3, "version": 1, "entry_id": 100 + cid}
+        rows.event(cid, "Journey Entered", entered, **entry)
+        arm = {"arm": "holdout"} if cid % 4 == 0 else {}
+        rows.event(cid, "Journey Step Completed", entered, step="holdout", **entry, **arm)
+        if cid % 5 == 0:
+            rows.event(cid, "Journey Exited", entered, step="holdout", reason="holdout", **entry)
+        elif cid % 2:
+            rows.event(
+                cid, "Journey Step Completed", entered + timedelta(days=1), step="hi", **entry
+            )
     rows.customer(41, merged_into=1)
     rows.order(41, datetime(2026, 11, 25, 10, tzinfo=SHANGHAI), 4_200)
     return rows

@@ -92,3 +92,43 @@ def test_the_interval_matches_the_normal_approximation():
         (0.04 - 1.959964 * error, 0.04 + 1.959964 * error)
     )
     assert lift.relative == pytest.approx(0.5)
+
+
+def enter(rows, customer: int, entry: int, arm: str | None = None, journey_id: int = 3) -> None:
+    """A journey entry: Journey Entered, then the holdout step's outcome with the entry's arm
+    (the engine gives an entry an arm only in the holdout or a split's variant)."""
+    rows.customer(customer)
+    common = {"journey": "win-back", "journey_id": journey_id, "version": 1, "entry_id": entry}
+    rows.event(customer, "Journey Entered", PLANNED_AT, **common)
+    if arm:
+        rows.event(
+            customer,
+            "Journey Step Completed",
+            PLANNED_AT + timedelta(seconds=1),
+            step="holdout",
+            arm=arm,
+            **common,
+        )
+
+
+def test_a_journeys_arms_are_its_entries_with_or_without_a_message(rows, report):
+    for n, customer in enumerate((1, 2, 3)):
+        enter(rows, customer, entry=100 + n)
+    for n, customer in enumerate((4, 5)):
+        enter(rows, customer, entry=200 + n, arm="holdout")
+    enter(rows, 6, entry=300, journey_id=4)  # another journey's
+    rows.event(2, "Message Sent", PLANNED_AT, origin="journey", origin_id=3, step="hello")
+    rows.order(2, PLANNED_AT + timedelta(days=2), 30_000)
+    rows.order(3, PLANNED_AT + timedelta(days=9), 30_000)  # after the window
+    rows.order(4, PLANNED_AT + timedelta(days=1), 10_000)
+    rows.order(6, PLANNED_AT + timedelta(days=1), 99_000)
+
+    result = report(message_results, **(QUERY | {"origin": "journey", "origin_id": 3}))
+
+    arms = {a.arm: a for a in result.arms}
+    assert [a.arm for a in result.arms] == ["A", "holdout"]
+    assert (arms["A"].customers, arms["A"].sent, arms["A"].buyers) == (3, 1, 1)
+    assert (arms["holdout"].customers, arms["holdout"].buyers) == (2, 1)
+    assert arms["holdout"].gmv_fen == 10_000 and arms["A"].gmv_fen == 30_000
+    assert result.lift.treated_conversion == pytest.approx(1 / 3)
+    assert result.lift.holdout_conversion == pytest.approx(0.5)

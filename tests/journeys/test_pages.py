@@ -131,6 +131,61 @@ def test_the_per_step_counts_come_from_the_lake_and_who_waits_now(signed_in, cli
     assert _step_row(page, "bye") == ["2", "1", "1", "1"]
 
 
+HELD_OUT = {
+    "key": "held-out",
+    "name": "Held out",
+    "entry": {"event": "Signed Up"},
+    "steps": [
+        {"id": "half", "kind": "holdout", "percent": 50, "next": "hello"},
+        {"id": "hello", "kind": "tag", "tag": "hello"},
+    ],
+}
+
+
+def _results_rows(page: str) -> dict[str, list[str]]:
+    table = page.split('data-test="results"', 1)[1].split("</tbody>", 1)[0]
+    rows = [row.split("</tr>", 1)[0] for row in table.split("<tr>")[2:]]
+    cells = [[c.split("</td>", 1)[0] for c in row.split("<td>")[1:]] for row in rows]
+    return {row[0]: row[1:] for row in cells}
+
+
+def test_a_journeys_results_compare_its_holdout_with_the_rest(signed_in, client, clock):
+    clock.forward(days=-2)  # entered two days ago; the orders come today, within the window
+    brand = Brand()
+    _publish(HELD_OUT)
+    people = [f"p{n}" for n in range(12)]
+    for person in people:
+        brand.send(_now_message(person, "Signed Up", f"s-{person}"))
+    _run_due()
+    held = {person for person in people if _arm_of(brand.customer_id(person)) == "holdout"}
+    assert 0 < len(held) < len(people)
+    buyers = [people[0], people[1], people[2]]
+    for person in buyers:
+        brand.send(
+            _now_message(person, "Order Completed", f"o-{person}", order_id=person, revenue=10)
+        )
+    brand.ship()
+
+    signed_in("analyst")
+    page = client.get("/journeys/held-out").text
+    rows = _results_rows(page)
+    # customers, sent, clicked, buyers, conversion, GMV
+    assert rows["对照组"][0] == str(len(held)) and rows["A"][0] == str(len(people) - len(held))
+    assert rows["对照组"][3] == str(len(held & set(buyers)))
+    assert rows["A"][3] == str(len(set(buyers) - held))
+    assert 'data-test="lift"' in page and 'id="chart-arms"' in page
+
+
+def _arm_of(customer_id: int) -> str | None:
+    from sqlalchemy import select
+
+    from siyu.core.db import unit_of_work
+    from siyu.journeys.models import JourneyEntry
+
+    with unit_of_work() as s:
+        return s.scalar(select(JourneyEntry.arm).where(JourneyEntry.customer_id == customer_id))
+
+
 def test_an_operator_adds_send_wait_and_tag_steps_with_the_form(signed_in, client):
     signed_in("operator")
     token = csrf_of(client.get("/journeys").text)

@@ -1,12 +1,14 @@
 """What a broadcast or a journey brought (触达效果): per arm (each A/B variant, and the holdout),
 the customers planned, what reached them, and the orders, buyers and GMV within a window after.
 
-Arms come from the lake's `Message Planned` events (one per customer planned, with the
-broadcast's or journey's id and the customer's variant, or "holdout" for those deliberately not
-sent to), so the comparison is of everyone assigned to an arm: a message that failed still
-counts for its arm (intention to treat), and the holdout is drawn from customers who could have
-been reached. An order counts for a customer when it was paid within `window_days` after they
-were planned, as every report counts orders (counted orders, net of refunds: base.paid_between).
+A broadcast's arms come from the lake's `Message Planned` events (one per customer planned,
+with the broadcast's id and the customer's variant, or "holdout" for those deliberately not sent
+to); a journey's from its entries' own events (`Journey Entered` on, with the arm a holdout or
+split step put the entry in), counted from entry whether a message went or not. So the
+comparison is of everyone assigned to an arm: a message that failed still counts for its arm
+(intention to treat), and the holdout is drawn from customers who could have been reached.
+An order counts for a customer when it was paid within `window_days` after they were planned
+(or entered), as every report counts orders (counted orders, net of refunds: base.paid_between).
 
 Lift is the difference in conversion (buyers / customers) between the treated arms and the
 holdout, with a 95 % confidence interval (normal approximation for a difference of two
@@ -35,6 +37,8 @@ from siyu.core.periods import Period
 KIND = "message_results"
 HOLDOUT = "holdout"
 PLANNED = "Message Planned"
+# A journey's arms are its entries', from their own events (journeys.service writes them).
+JOURNEY_EVENTS = ("Journey Entered", "Journey Step Completed", "Journey Exited")
 # What the lake says happened to each message, counted per arm as customers it happened to.
 OUTCOMES = {
     "Message Sent": "sent",
@@ -50,7 +54,8 @@ class Query(ReportQuery):
     origin: Literal["broadcast", "journey"]
     origin_id: RowId
     period: Period = Field(
-        description="The brand's days from the first planned message to the end of the window."
+        description="The brand's days from the first planned message (a journey: its first entry)"
+        " to the end of the window."
     )
     window_days: int = Field(7, ge=1, le=90)
 
@@ -110,12 +115,13 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
         origin == query.origin,
         origin_id == str(query.origin_id),
     )
-    planned = mine.filter(mine.event == PLANNED)
-    planned = canonical(
-        planned.select("customer_id", at=planned.timestamp, arm=variant.fill_null("A")),
-        tables.customer_map,
-    )
-    arms = planned.group_by("customer_id").aggregate(at=planned.at.min(), arm=planned.arm.min())
+    if query.origin == "journey":
+        assigned = _journey_arms(query, tables)
+    else:
+        planned = mine.filter(mine.event == PLANNED)
+        assigned = planned.select("customer_id", at=planned.timestamp, arm=variant.fill_null("A"))
+    assigned = canonical(assigned, tables.customer_map)
+    arms = assigned.group_by("customer_id").aggregate(at=assigned.at.min(), arm=assigned.arm.min())
     happened = mine.filter(mine.event.isin(list(OUTCOMES)))
     happened = canonical(happened.select("customer_id", "event"), tables.customer_map)
     happened = happened.join(arms, "customer_id")
@@ -134,6 +140,27 @@ def build(query: Query, tables: Tables, context: Context) -> dict[str, ir.Table]
     )
     sizes = arms.group_by("arm").aggregate(customers=arms.count())
     return {"sizes": sizes, "outcomes": outcomes, "sales": sales}
+
+
+def _journey_arms(query: Query, tables: Tables) -> ir.Table:
+    """A journey's entries: each customer from its `Journey Entered` on, in the arm its entry
+    was put in (the holdout, a split's variant) or A, whether or not a message was planned."""
+    events = tables.events
+    journey_id = json_text_at(events.properties, ("journey_id",))
+    entry_id = json_text_at(events.properties, ("entry_id",))
+    arm = json_text_at(events.properties, ("arm",))
+    assert journey_id is not None and entry_id is not None and arm is not None
+    mine = events.filter(
+        *during(events, query.period.start, query.period.end),
+        events.customer_id.notnull(),
+        events.event.isin(JOURNEY_EVENTS),
+        journey_id == str(query.origin_id),
+    )
+    mine = mine.select("customer_id", "timestamp", entry=entry_id, arm=arm)
+    entries = mine.group_by("entry").aggregate(
+        customer_id=mine.customer_id.min(), at=mine.timestamp.min(), arm=mine.arm.max()
+    )
+    return entries.select("customer_id", "at", arm=entries.arm.fill_null("A"))
 
 
 def shape(frames: dict[str, pa.Table], query: Query, context: Context) -> Result:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from siyu.analytics import journey_steps, runner
+from siyu.console.pages.arm_results import arm_results
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
@@ -145,6 +146,17 @@ def _lake_steps(journey: Journey) -> list[journey_steps.StepCounts]:
         return []
 
 
+RESULTS_WINDOW_DAYS = 7  # orders counted for an entry within this many days after it
+
+
+def _results(journey: Journey) -> dict[str, Any] | None:
+    """Per arm (the holdout, a split's variants, A for the rest): entries since the journey was
+    made, what reached them, and their orders within RESULTS_WINDOW_DAYS; the lift."""
+    start = journey.created_at.astimezone(get_settings().zone).date()
+    today = datetime.now(get_settings().zone).date()
+    return arm_results("journey", journey.id, min(start, today), RESULTS_WINDOW_DAYS, end=today)
+
+
 def _page(request, session, user, key: str, status_code: int = 200, **extra) -> HTMLResponse:
     shown = journeys.show(session, key)
     draft = extra.pop("draft", None) or json.dumps(
@@ -156,6 +168,8 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         status_code=status_code,
         journey=shown,
         funnel=_funnel(session, shown),
+        results=_results(journeys.find_journey(session, key)),
+        results_days=RESULTS_WINDOW_DAYS,
         statuses=STATUSES,
         draft=draft,
         can_manage=can(user.role, "journeys.manage"),

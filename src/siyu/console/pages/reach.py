@@ -5,7 +5,7 @@ variables a customer lacks), and a broadcast's page (counts, each guide's 群发
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -14,16 +14,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.analytics import message_results, runner
 from siyu.broadcasts import service as broadcasts
 from siyu.broadcasts.models import Broadcast
+from siyu.console.pages.arm_results import arm_results
 from siyu.console.web import N_, allowed, render
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
 from siyu.core.errors import SiyuError
 from siyu.core.forms import FieldError, Submission, one_of, posted
 from siyu.core.limits import RowId, Text, Text64, Text200
-from siyu.core.periods import Period
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.messaging import group_sends, templates
@@ -468,31 +467,8 @@ def _results(found: Broadcast) -> dict[str, Any] | None:
     """The results report (message_results) for a broadcast planned: per arm, and the lift."""
     if found.planned_at is None:
         return None
-    zone = _zone()
-    start = found.planned_at.astimezone(zone).date()
-    end = min(start + timedelta(days=found.window_days), datetime.now(zone).date())
-    try:
-        query = message_results.Query(
-            origin="broadcast",
-            origin_id=found.id,
-            period=Period(start=start, end=max(end, start)),
-            window_days=found.window_days,
-        )
-        result = runner.run(message_results, query).result
-    except Exception:  # no lake yet (a fresh install): the page says results come later
-        return None
-    arms = [a.model_dump() | {"conversion": a.conversion} for a in result.arms]
-    return {
-        "arms": arms,
-        "lift": result.lift.model_dump() if result.lift else None,
-        "chart": {
-            "arms": [a["arm"] for a in arms],
-            "sent": [a["sent"] for a in arms],
-            "clicked": [a["clicked"] for a in arms],
-            "buyers": [a["buyers"] for a in arms],
-            "gmv": [round(a["gmv_fen"] / 100, 2) for a in arms],
-        },
-    }
+    start = found.planned_at.astimezone(_zone()).date()
+    return arm_results("broadcast", found.id, start, found.window_days)
 
 
 class SendForm(BaseModel):
