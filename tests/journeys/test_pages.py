@@ -203,13 +203,7 @@ def test_an_operator_adds_send_wait_and_tag_steps_with_the_form(signed_in, clien
             "/journeys/formed/steps", data=fields | {"csrf_token": token}, follow_redirects=False
         )
         assert done.status_code == 303, done.text
-    page = client.get("/journeys/formed").text
-    draft = json.loads(
-        page.split('data-test="definition">', 1)[1]
-        .split("</textarea>", 1)[0]
-        .replace("&#34;", '"')
-        .replace("&quot;", '"')
-    )
+    draft = _draft_of(client, "formed")
     assert [(s["id"], s.get("next")) for s in draft["steps"]] == [
         ("hello", "pause"),
         ("pause", "mark"),
@@ -225,3 +219,77 @@ def test_an_operator_adds_send_wait_and_tag_steps_with_the_form(signed_in, clien
     error = refused.text.split('data-test="error-duration">', 1)[1].split("</span>", 1)[0]
     assert "ISO 8601" in error or "duration" in error
     assert 'value="three days"' in refused.text  # what was typed stays in the field
+
+
+def _draft_of(client, key: str) -> dict:
+    page = client.get(f"/journeys/{key}").text
+    text = page.split('data-test="definition">', 1)[1].split("</textarea>", 1)[0]
+    return json.loads(text.replace("&#34;", '"').replace("&quot;", '"'))
+
+
+def test_an_operator_adds_task_holdout_and_exit_then_reorders_and_removes(signed_in, client):
+    signed_in("operator")
+    token = csrf_of(client.get("/journeys").text)
+    first = {"key": "built", "name": "Built", "entry": {"event": "Signed Up"}}
+    first["steps"] = [{"id": "pause", "kind": "wait", "duration": "P1D"}]
+    client.post("/journeys", data={"definition": json.dumps(first), "csrf_token": token})
+    added = [
+        {"kind": "holdout", "step_id": "half", "percent": "20"},
+        {"kind": "task", "step_id": "call", "title": "回访", "due_days": "2", "text": "问问近况"},
+        {"kind": "untag", "step_id": "unmark", "tag": "新客"},
+        {"kind": "exit", "step_id": "bye"},
+    ]
+    for fields in added:
+        done = client.post(
+            "/journeys/built/steps", data=fields | {"csrf_token": token}, follow_redirects=False
+        )
+        assert done.status_code == 303, done.text
+    steps = _draft_of(client, "built")["steps"]
+    assert [(s["id"], s.get("next")) for s in steps] == [
+        ("pause", "half"),
+        ("half", "call"),
+        ("call", "unmark"),
+        ("unmark", "bye"),
+        ("bye", None),
+    ]
+    assert steps[1]["percent"] == 20 and steps[2]["due_days"] == 2
+    assert steps[2]["message"] == "问问近况" and steps[3]["tag"] == "新客"
+
+    moved = client.post(
+        "/journeys/built/steps/half/up", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert moved.status_code == 303
+    removed = client.post(
+        "/journeys/built/steps/call/remove", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert removed.status_code == 303
+    steps = _draft_of(client, "built")["steps"]
+    assert [(s["id"], s.get("next")) for s in steps] == [
+        ("half", "pause"),
+        ("pause", "unmark"),
+        ("unmark", "bye"),
+        ("bye", None),
+    ]
+
+    refused = client.post("/journeys/built/steps/bye/up", data={"csrf_token": token})
+    assert refused.status_code == 400 and "分支、分流和退出步骤请在 JSON 中调整顺序" in refused.text
+    unknown = client.post("/journeys/built/steps/pause/sideways", data={"csrf_token": token})
+    assert unknown.status_code == 422 and "edit" in unknown.text
+
+
+def test_an_analyst_cannot_edit_the_steps(signed_in, client):
+    signed_in("operator")
+    token = csrf_of(client.get("/journeys").text)
+    first = {"key": "kept", "name": "Kept", "entry": {"event": "Signed Up"}}
+    first["steps"] = [
+        {"id": "pause", "kind": "wait", "duration": "P1D", "next": "bye"},
+        {"id": "bye", "kind": "exit"},
+    ]
+    client.post("/journeys", data={"definition": json.dumps(first), "csrf_token": token})
+    signed_in("analyst")
+    token = csrf_of(client.get("/journeys/kept").text)
+    assert 'data-test="step-remove"' not in client.get("/journeys/kept").text
+    refused = client.post("/journeys/kept/steps/pause/remove", data={"csrf_token": token})
+    assert refused.status_code == 403
+    signed_in("operator")
+    assert len(_draft_of(client, "kept")["steps"]) == 2

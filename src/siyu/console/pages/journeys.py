@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,6 +26,7 @@ from siyu.core.permissions import can
 from siyu.core.settings import get_settings
 from siyu.journeys import service as journeys
 from siyu.journeys.definition import DefinitionError, Problem
+from siyu.journeys.editing import moved_up, with_step, without_step
 from siyu.journeys.models import Journey
 from siyu.messaging.labels import CHANNEL_LABELS
 from siyu.users.models import User
@@ -174,6 +175,8 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         draft=draft,
         can_manage=can(user.role, "journeys.manage"),
         form_kinds=FORM_KINDS,
+        draft_steps=_draft_steps(shown["definition"]),
+        step_kinds=STEP_KIND_LABELS,
         form_channels=FORM_CHANNELS,
         **extra,
     )
@@ -242,9 +245,48 @@ def resume(request: Request, session: SessionDep, user: Manager, journey_key: st
 
 # --- the step form: the draft's steps added one at a time, without JSON -------------------------
 
-FORM_KINDS = {"send": N_("Send a message"), "wait": N_("Wait"), "tag": N_("Add a tag")}
+FORM_KINDS = {
+    "send": N_("Send a message"),
+    "wait": N_("Wait"),
+    "tag": N_("Add a tag"),
+    "untag": N_("Remove a tag"),
+    "task": N_("Hand the guide a task"),
+    "holdout": N_("Hold some out (for the lift)"),
+    "exit": N_("Exit"),
+}
 # Outbound calls are left to the JSON editor: a call step makes call lists, not a message.
 FORM_CHANNELS = {c: CHANNEL_LABELS[c] for c in ("wecom", "official_account", "sms", "email")}
+
+
+STEP_KIND_LABELS = FORM_KINDS | {
+    "branch": N_("Branch on a condition"),
+    "split": N_("A/B split"),
+    "webhook": N_("Call a webhook"),
+}
+
+
+def _draft_steps(definition: dict[str, Any]) -> list[dict[str, str]]:
+    """The saved draft's steps as the builder lists them: id, kind, and where each leads."""
+    shown = []
+    for step in definition.get("steps", []):
+        if not isinstance(step, dict):
+            continue
+        targets = [step.get(f) for f in ("next", "then", "else")]
+        targets += [v.get("next") for v in step.get("variants") or [] if isinstance(v, dict)]
+        leads = ", ".join(str(t) for t in targets if t)
+        shown.append({"id": str(step.get("id")), "kind": str(step.get("kind")), "then_to": leads})
+    return shown
+
+
+def _number(text: str) -> int | float | str:
+    """A form's number as JSON has it; anything else as typed, for the checks to name."""
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def form_step(form: dict[str, str]) -> dict[str, Any]:
@@ -258,18 +300,15 @@ def form_step(form: dict[str, str]) -> dict[str, Any]:
         step |= {"channel": channel, "content": {channel: content}}
     elif step["kind"] == "wait":
         step["duration"] = form.get("duration", "").strip()
-    elif step["kind"] == "tag":
+    elif step["kind"] in ("tag", "untag"):
         step["tag"] = form.get("tag", "").strip()
+    elif step["kind"] == "task":
+        step |= {"title": form.get("title", "").strip(), "due_days": _number(form.get("due_days", ""))}
+        if form.get("text", "").strip():
+            step["message"] = form["text"]
+    elif step["kind"] == "holdout":
+        step["percent"] = _number(form.get("percent", ""))
     return step
-
-
-def with_step(definition: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
-    """The definition with the step appended, the last step (when it leads nowhere) led to it."""
-    steps = [dict(s) for s in definition.get("steps", []) if isinstance(s, dict)]
-    last = steps[-1] if steps else None
-    if last and not last.get("next") and last.get("kind") not in ("branch", "split", "exit"):
-        last["next"] = step["id"]
-    return definition | {"steps": [*steps, step]}
 
 
 def _field_problems(problems: list[Problem], index: int) -> dict[str, list[Problem]]:
@@ -295,6 +334,9 @@ class StepForm(BaseModel):
     text: Text = ""
     duration: Text64 = ""
     tag: Text200 = ""
+    title: Text200 = ""
+    due_days: Text64 = ""
+    percent: Text64 = ""
 
 
 @router.post("/journeys/{journey_key}/steps", response_class=HTMLResponse)
@@ -305,7 +347,7 @@ def add_step(
     journey_key: str,
     posted: Annotated[StepForm, Form()],
 ):
-    """Add one step (send, wait or tag) to the end of the draft, checked as the JSON is."""
+    """Add one step (FORM_KINDS) to the end of the draft, checked as the JSON is."""
     form = posted.model_dump()
     key = journey_key
     shown = journeys.show(session, key)
@@ -322,3 +364,31 @@ def add_step(
             request, session, user, key, 400, problems=rest, step_problems=fields, step_form=form
         )
     return RedirectResponse(f"/journeys/{key}?done=step", status_code=303)
+
+
+EDITS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "remove": without_step,
+    "up": moved_up,
+}
+
+
+@router.post("/journeys/{journey_key}/steps/{step_id}/{edit}", response_class=HTMLResponse)
+def edit_step(
+    request: Request,
+    session: SessionDep,
+    user: Manager,
+    journey_key: Text64,
+    step_id: Text64,
+    edit: Literal["remove", "up"],
+):
+    """Remove a step of the draft or move it up, the links around it mended (journeys.editing);
+    the result is checked as the JSON is, and a refusal is shown with its path."""
+    key = journey_key
+    shown = journeys.show(session, key)
+    try:
+        document = EDITS[edit](shown["definition"], step_id)
+        journeys.save_draft(session, key, document, _actor(user))
+    except SiyuError as error:
+        session.rollback()
+        return _page(request, session, user, key, 400, problems=_problems(error))
+    return RedirectResponse(f"/journeys/{key}?done=saved", status_code=303)
