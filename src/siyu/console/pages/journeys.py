@@ -303,7 +303,10 @@ def form_step(form: dict[str, str]) -> dict[str, Any]:
     elif step["kind"] in ("tag", "untag"):
         step["tag"] = form.get("tag", "").strip()
     elif step["kind"] == "task":
-        step |= {"title": form.get("title", "").strip(), "due_days": _number(form.get("due_days", ""))}
+        step |= {
+            "title": form.get("title", "").strip(),
+            "due_days": _number(form.get("due_days", "")),
+        }
         if form.get("text", "").strip():
             step["message"] = form["text"]
     elif step["kind"] == "holdout":
