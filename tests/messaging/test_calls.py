@@ -10,6 +10,7 @@ from datetime import timedelta
 import openpyxl
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from siyu.cli import app
@@ -69,6 +70,28 @@ def test_call_deliveries_wait_on_their_origins_list(session, on_list):
     list_id = _list_id(session)
     assert {(d.status, d.provider_id) for d in on_list} == {("pending", f"call-list:{list_id}")}
     assert session.get_one(CallList, list_id).name == "broadcast 5"
+
+
+def test_an_origin_has_one_open_list_and_a_new_one_once_outcomes_came_back(
+    session, on_list, monkeypatch
+):
+    list_id = _list_id(session)
+    assert calls._call_list(session, "broadcast", 5).id == list_id
+    twin = CallList(
+        name="twin", origin="broadcast", origin_id=5, created_by="t", open_key="broadcast:5"
+    )
+    # The database itself refuses a second open list.
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(twin)
+    # A dispatcher that read no open list just before another made it takes the other's.
+    with monkeypatch.context() as race:
+        race.setattr(session, "scalar", lambda *args, **kwargs: None)
+        assert calls._call_list(session, "broadcast", 5).id == list_id
+    data = _csv([[str(d.id), "reached"] for d in on_list])
+    calls.import_outcomes(session, list_id, data, actor="test")
+    session.commit()
+    reopened = calls._call_list(session, "broadcast", 5)
+    assert reopened.id != list_id and reopened.open_key == "broadcast:5"
 
 
 def test_the_csv_masks_phones_and_neutralises_formulas(session, on_list):

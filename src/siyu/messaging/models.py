@@ -256,6 +256,9 @@ class CallList(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "origin:origin_id" while the list is open, None once its outcomes are imported: unique,
+    # so two dispatchers racing to open an origin's list make one (NULLs never collide).
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class InboundReply(Base):

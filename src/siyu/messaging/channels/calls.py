@@ -2,8 +2,9 @@
 (CallList), exported as CSV or XLSX; the centre's outcomes come back as a file of the same rows.
 
 The call list is the call centre's in-tray, so the sender's hand-over is putting a delivery on
-one: one list per origin (a broadcast, a journey step), found or made in its own transaction,
-its deliveries `pending` with provider id `call-list:<id>` until an outcome is imported.
+one: one open list per origin (a broadcast, a journey step; unique while open), found or made
+in its own transaction, its deliveries `pending` with provider id `call-list:<id>` until an
+outcome is imported.
 Outcomes: reached → delivered; no_answer, refused → failed with that reason; do_not_call →
 failed, and the number is unsubscribed from calls and suppressed (reason do_not_call).
 """
@@ -19,6 +20,7 @@ from typing import Any, Literal
 
 import openpyxl
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.core import csvsafe
@@ -95,22 +97,20 @@ def _origins(session: Session, delivery_ids: list[int]) -> dict[int, tuple[str, 
 
 
 def _call_list(session: Session, origin: str, origin_id: int | None) -> CallList:
-    found = session.scalar(
-        select(CallList)
-        .where(
-            CallList.origin == origin,
-            CallList.origin_id.is_(None) if origin_id is None else CallList.origin_id == origin_id,
-            CallList.imported_at.is_(None),  # a list whose outcomes came back is closed
-        )
-        .order_by(CallList.id.desc())
-        .limit(1)
-    )
+    """The origin's open list, made when there is none; a racing dispatcher's is taken."""
+    key = f"{origin}:{'' if origin_id is None else origin_id}"
+    found = session.scalar(select(CallList).where(CallList.open_key == key))
     if found is not None:
         return found
     name = f"{origin} {origin_id}" if origin_id is not None else origin
-    row = CallList(name=name, origin=origin, origin_id=origin_id, created_by="system", rows=0)
-    session.add(row)
-    session.flush()
+    row = CallList(
+        name=name, origin=origin, origin_id=origin_id, created_by="system", rows=0, open_key=key
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another dispatcher opened it between the read and the insert
+        return session.scalars(select(CallList).where(CallList.open_key == key)).one()
     return row
 
 
@@ -233,7 +233,7 @@ def import_outcomes(session: Session, list_id: int, data: bytes, *, actor: str) 
     session.flush()
     call_list.outcomes = _tally(session, list_id)
     call_list.rows = len(on_list)
-    call_list.imported_at = utcnow()
+    call_list.imported_at, call_list.open_key = utcnow(), None
     return report
 
 
