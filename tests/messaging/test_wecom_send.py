@@ -119,6 +119,13 @@ def test_attachments_image_link_and_miniprogram(fake_wecom, tmp_path):
         },
     ]
 
+    # The next dispatch run makes a new sender: the image is not uploaded again, unless changed.
+    sender(fake_wecom).send([outgoing(3, "wm-a", "lily", content | {"text": "第三条"})])
+    assert len(fake_wecom.state.calls_to("media/upload")) == 1
+    image.write_bytes(b"\x89PNG a new poster, longer")
+    sender(fake_wecom).send([outgoing(4, "wm-a", "lily", content | {"text": "第四条"})])
+    assert len(fake_wecom.state.calls_to("media/upload")) == 2
+
 
 def test_customer_groups_and_a_one_to_one_message_take_the_same_path(fake_wecom):
     fake_wecom.state.groups["wr-club"] = {"chat_id": "wr-club", "owner": "lily"}

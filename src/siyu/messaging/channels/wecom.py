@@ -29,6 +29,22 @@ from siyu.wecom.client import RATE_LIMITED, WecomClient, get_client
 
 MAX_TARGETS = 10_000  # WeCom: external_userid (or chat ids) per add_msg_template
 MEDIA_SECONDS = 2 * 86400  # a temporary media lives 3 days at WeCom: upload again after 2
+# (corp, API, image source, the file's size and mtime) → (media_id, uploaded at)
+_media_ids: dict[tuple[str, str, str, str], tuple[str, float]] = {}
+
+
+def _version(source: str) -> str:
+    """A local file's size and modification time (a changed file is uploaded again); "" for a
+    URL, whose image is taken as it was for MEDIA_SECONDS."""
+    if source.startswith(("http://", "https://")):
+        return ""
+    try:
+        found = Path(source).stat()
+    except OSError:
+        return ""  # _read_image says why
+    return f"{found.st_size}:{found.st_mtime_ns}"
+
+
 RECONCILE_SECONDS = 86400  # how far back a lost template is looked for
 RETRYABLE = (-1, RATE_LIMITED)  # busy, call limit: worth trying again later
 
@@ -61,7 +77,6 @@ class WecomSender:
     ):
         # Built by the dispatcher from the settings (raises NotConfigured when WeCom is not set).
         self.client = client or get_client(settings)
-        self.media_ids: dict[str, tuple[str, float]] = {}  # image source → (media_id, uploaded)
 
     def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
         outcomes = [_failed(o, "no_guide") for o in batch if not o.guide_userid]
@@ -140,18 +155,20 @@ class WecomSender:
 
     def media_id(self, image: Any) -> str:
         """A media_id for an image given as {"media_id"}, {"url"} or {"path"} (or a bare URL or
-        path), uploaded once per source while WeCom keeps it."""
+        path), uploaded once per source (a file: as it is now) while WeCom keeps it, for every
+        sender of this process: each dispatch run makes its own sender."""
         if isinstance(image, dict) and image.get("media_id"):
             return str(image["media_id"])
         source = (
             str(image.get("url") or image.get("path")) if isinstance(image, dict) else str(image)
         )
-        cached = self.media_ids.get(source)
+        key = (self.client.corp_id, self.client.API_BASE_URL, source, _version(source))
+        cached = _media_ids.get(key)
         if cached and time.time() - cached[1] < MEDIA_SECONDS:
             return cached[0]
         data = _read_image(source)
         answer = self.client.media.upload("image", (Path(source).name or "image.png", data))
-        self.media_ids[source] = (answer["media_id"], time.time())
+        _media_ids[key] = (answer["media_id"], time.time())
         return str(answer["media_id"])
 
     # -- finding a template again ---------------------------------------------------------------
