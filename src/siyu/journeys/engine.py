@@ -19,7 +19,7 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
@@ -249,7 +249,7 @@ def _wake(session: Session, entry: JourneyEntry, rows: list[dict[str, Any]]) -> 
 def holds_now(session: Session, rule: Any, entry: JourneyEntry, now: datetime) -> bool:
     """Whether a segment rule (since_entry read for this entry) holds for the entry's customer
     now: the segments' compiler over the lake. One lake query answers for a batch of the
-    journey's entries due about now (BATCH), kept until the lake ships again, a minute passes, or
+    journey's entries due about now (BATCH), kept until the lake takes a batch, a minute passes, or
     `now` moves on, so that a thousand timers due at once cost a few queries, not a thousand."""
     key = (get_settings().database_url, get_settings().lake, entry.journey_id, _rule_key(rule))
     mark = _lake_mark(session)
@@ -272,11 +272,11 @@ class _Answers:
     """One rule's answers for a batch of entries, and what they were read against."""
 
     holds: dict[int, bool]
-    mark: int
+    mark: str
     now: datetime
     read_at: float
 
-    def fresh(self, entry_id: int, mark: int, now: datetime) -> bool:
+    def fresh(self, entry_id: int, mark: str, now: datetime) -> bool:
         return (
             entry_id in self.holds
             and mark == self.mark
@@ -292,14 +292,17 @@ def _rule_key(rule: Any) -> str:
     return json.dumps(rule, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _lake_mark(session: Session) -> int:
-    """The last shipped lake batch: the lake changed when it did."""
-    shipped = select(func.max(LakeBatch.id)).where(LakeBatch.status == "shipped")
-    return session.scalar(shipped) or 0
+def _lake_mark(session: Session) -> str:
+    """The newest lake batch and whether it shipped: it changes as the lake does (read by the
+    primary key: lake_batches keeps every batch ever shipped)."""
+    newest = session.execute(
+        select(LakeBatch.id, LakeBatch.status).order_by(LakeBatch.id.desc()).limit(1)
+    ).first()
+    return f"{newest.id}:{newest.status}" if newest else ""
 
 
 def _answer_batch(
-    session: Session, rule: Any, entry: JourneyEntry, now: datetime, mark: int
+    session: Session, rule: Any, entry: JourneyEntry, now: datetime, mark: str
 ) -> _Answers:
     # Imported here: Ibis loads only in the worker that runs a condition, not in every process
     # that wires the subscribers below.
