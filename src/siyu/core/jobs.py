@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Index, Select, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from siyu.core.db import Base, BigId, UTCDateTime, rowcount, session_factory, utcnow
 
@@ -98,15 +99,15 @@ def claim(session: Session) -> Job | None:
     if not found:
         return None
     job = min(found, key=lambda j: (j.run_at, j.id))
+    leased = {"status": "running", "lease_until": now + LEASE, "attempts": job.attempts + 1}
     taken = session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.attempts == job.attempts)
-        .values(status="running", lease_until=now + LEASE, attempts=job.attempts + 1)
+        update(Job).where(Job.id == job.id, Job.attempts == job.attempts).values(**leased)
     )
     session.commit()
     if rowcount(taken) != 1:
         return None
-    session.refresh(job)
+    for name, value in leased.items():  # what the update wrote, without reading it back
+        set_committed_value(job, name, value)
     return job
 
 
