@@ -34,8 +34,9 @@ ACTOR = "cli:demo"
 NAMES = ("new-contact", "win-back")  # SOP templates; their keys are the templates' names
 PUBLISHED_BEFORE = timedelta(days=10)
 # Entries replayed per journey: every step shows, and the replay stays quick. The win-back's
-# exit condition is a segment rule over the lake, checked at every step (about a second each):
-# the stays past its share are let in by the worker's first admission, live.
+# exit condition is a segment rule over the lake, read at every step (for the entries due at
+# the same moment together, engine.holds_now): the stays past its share are let in by the
+# worker's first admission, live.
 MAX_ENTRIES = {"new-contact": 300, "win-back": 40}
 
 
