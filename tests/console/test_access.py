@@ -504,6 +504,10 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({303, 400}),
         body=lambda w: {"data": {"kind": "tag", "step_id": f"s-{next(_serial)}", "tag": "x"}},
     ),
+    ("POST", "/journeys/{journey_key}/steps/{step_id}/{edit}"): Rule(
+        "journeys.manage",
+        frozenset({303, 400}),  # its one step removed: a draft with none
+    ),
     ("POST", "/journeys/{journey_key}/publish"): Rule("journeys.manage"),
     ("POST", "/journeys/{journey_key}/pause"): Rule("journeys.manage"),
     ("POST", "/journeys/{journey_key}/resume"): Rule("journeys.manage", frozenset({303, 400})),
@@ -559,6 +563,8 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "key": lambda w: _new_segment(),
     "task_id": _new_task,
     "journey_key": lambda w: _new_journey(),
+    "step_id": lambda w: "bye",  # _journey's one step
+    "edit": lambda w: "remove",
     "broadcast_id": _new_broadcast,
     "channel": lambda w: "email",
     "suppression_id": _new_suppression,

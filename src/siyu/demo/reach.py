@@ -18,13 +18,14 @@ from datetime import date, datetime, time, timedelta
 from random import Random
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.broadcasts import service as broadcasts
 from siyu.broadcasts.models import Broadcast
 from siyu.core.audit import acting_as
-from siyu.core.db import unit_of_work, utcnow
+from siyu.core.db import rowcount, unit_of_work, utcnow
+from siyu.core.jobs import Job
 from siyu.customers.models import Customer, Identity
 from siyu.demo.journeys import run_journeys
 from siyu.demo.stream import Plan
@@ -130,6 +131,25 @@ def seed_reach(plan: Plan, now: datetime, report: Progress | None = None) -> Non
         expire_shares(session, timeline.cutoff)
     report("reach", len(sends), len(sends))
     run_journeys(timeline.cutoff)
+    with unit_of_work() as session:
+        settle_dispatch_requests(session, timeline.cutoff)
+
+
+def settle_dispatch_requests(session: Session, cutoff: datetime) -> int:
+    """The dispatch runs the planners asked for up to the cutoff, done: the replay dispatched
+    at each of those moments itself (a worker started after the demo would otherwise find a
+    backlog of runs with nothing left to send). Later ones (a send deferred past the cutoff)
+    stay queued for the worker."""
+    done = session.execute(
+        update(Job)
+        .where(
+            Job.kind == messaging.DISPATCH_KIND,
+            Job.status == "queued",
+            Job.run_at <= cutoff,
+        )
+        .values(status="done", attempts=1, finished_at=Job.run_at)
+    )
+    return rowcount(done) or 0
 
 
 def configure_channels(session: Session) -> None:
