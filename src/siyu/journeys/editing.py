@@ -51,7 +51,7 @@ def moved_up(definition: dict[str, Any], step_id: str) -> dict[str, Any]:
     to it: anything else is edited in the JSON."""
     steps = _steps(definition)
     step = _find(steps, step_id)
-    before = [s for s in steps if step_id in _targets(s)]
+    before = [s for s in steps if step_id in targets(s)]
     if len(before) != 1 or _start(definition, steps) == step_id:
         raise InvalidInput(
             N_("step %(id)s can move up only when exactly one step leads to it"),
@@ -102,7 +102,8 @@ def _start(definition: dict[str, Any], steps: list[dict[str, Any]]) -> str | Non
     return steps[0].get("id") if steps else None
 
 
-def _targets(step: dict[str, Any]) -> list[str]:
+def targets(step: dict[str, Any]) -> list[str]:
+    """The ids a step (as JSON) leads to: next, then, else, variants' next, a timeout's."""
     found = [step.get(field) for field in ("next", "then", "else")]
     variants = step.get("variants")
     if isinstance(variants, list):

@@ -26,7 +26,7 @@ from siyu.core.permissions import can
 from siyu.core.settings import get_settings
 from siyu.journeys import service as journeys
 from siyu.journeys.definition import DefinitionError, Problem
-from siyu.journeys.editing import moved_up, with_step, without_step
+from siyu.journeys.editing import moved_up, targets, with_step, without_step
 from siyu.journeys.models import Journey
 from siyu.messaging.labels import CHANNEL_LABELS
 from siyu.users.models import User
@@ -115,12 +115,11 @@ def _list_with(request, session, user, problems, definition: str) -> HTMLRespons
     )
 
 
-def _funnel(session: Session, shown: dict[str, Any]) -> dict[str, Any]:
+def _funnel(session: Session, shown: dict[str, Any], journey: Journey) -> dict[str, Any]:
     """Per step in the definition's order: entered, completed, waiting in it and exited there.
     Completed and exited are the lake's (the journey_steps runner query), waiting the entries
     at the step now; entered is every entry that did one of the three."""
     steps = [s["id"] for s in shown["definition"].get("steps", []) if isinstance(s, dict)]
-    journey = journeys.find_journey(session, shown["key"])
     waiting = journeys.waiting_by_step(session, journey.id)
     lake = {row.step: row for row in _lake_steps(journey)}
     completed = [lake[s].completed if s in lake else 0 for s in steps]
@@ -160,6 +159,7 @@ def _results(journey: Journey) -> dict[str, Any] | None:
 
 def _page(request, session, user, key: str, status_code: int = 200, **extra) -> HTMLResponse:
     shown = journeys.show(session, key)
+    journey = journeys.find_journey(session, key)
     draft = extra.pop("draft", None) or json.dumps(
         shown["definition"], ensure_ascii=False, indent=2
     )
@@ -168,8 +168,8 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         "journeys_detail.html",
         status_code=status_code,
         journey=shown,
-        funnel=_funnel(session, shown),
-        results=_results(journeys.find_journey(session, key)),
+        funnel=_funnel(session, shown, journey),
+        results=_results(journey),
         results_days=RESULTS_WINDOW_DAYS,
         statuses=STATUSES,
         draft=draft,
@@ -267,15 +267,11 @@ STEP_KIND_LABELS = FORM_KINDS | {
 
 def _draft_steps(definition: dict[str, Any]) -> list[dict[str, str]]:
     """The saved draft's steps as the builder lists them: id, kind, and where each leads."""
-    shown = []
-    for step in definition.get("steps", []):
-        if not isinstance(step, dict):
-            continue
-        targets = [step.get(f) for f in ("next", "then", "else")]
-        targets += [v.get("next") for v in step.get("variants") or [] if isinstance(v, dict)]
-        leads = ", ".join(str(t) for t in targets if t)
-        shown.append({"id": str(step.get("id")), "kind": str(step.get("kind")), "then_to": leads})
-    return shown
+    return [
+        {"id": str(s.get("id")), "kind": str(s.get("kind")), "then_to": ", ".join(targets(s))}
+        for s in definition.get("steps", [])
+        if isinstance(s, dict)
+    ]
 
 
 def _number(text: str) -> int | float | str:
