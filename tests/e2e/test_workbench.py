@@ -97,10 +97,13 @@ def test_a_guide_at_390px_masks_phones_copies_tags_and_marks_done_in_place(conso
     second.locator("[data-test=tag-name]").fill(tag)
     second.locator("[data-test=add-tag]").click()
     expect(cards.nth(1).locator("[data-test=tags]")).to_contain_text(tag, timeout=SWAP_MS)
-    cards.nth(1).locator("[data-test=note-body]").fill("周六下午到店")
+    # The note names the run: the brand is shared by both locales, and a note the first run left
+    # would satisfy the wait before this one's card came back (the click then hit the old card).
+    note = f"周六下午到店 {locale}"
+    cards.nth(1).locator("[data-test=note-body]").fill(note)
     cards.nth(1).locator("[data-test=add-note]").click()
     notes = cards.nth(1).locator("[data-test=notes]")
-    expect(notes).to_contain_text("周六下午到店", timeout=SWAP_MS)
+    expect(notes).to_contain_text(note, timeout=SWAP_MS)
     before = page.evaluate("window.scrollY")
     assert before > 0
     cards.nth(1).locator("[data-test=mark-done]").click()
