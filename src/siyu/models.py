@@ -3,7 +3,7 @@ tests see the whole schema; it sits above the domains, so `core` never imports o
 
 from siyu.broadcasts import models as broadcasts  # noqa: F401
 from siyu.codes import models as codes  # noqa: F401
-from siyu.core import audit, auth, jobs, meta, replay  # noqa: F401
+from siyu.core import audit, auth, idempotency, jobs, meta, replay  # noqa: F401
 from siyu.core.db import Base
 from siyu.customers import models as customers  # noqa: F401
 from siyu.events import models as events  # noqa: F401
@@ -11,6 +11,7 @@ from siyu.imports import models as imports  # noqa: F401
 from siyu.journeys import models as journeys  # noqa: F401
 from siyu.messaging import models as messaging  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
+from siyu.promotions import models as promotions  # noqa: F401
 from siyu.segments import models as segments  # noqa: F401
 from siyu.settings import models as settings  # noqa: F401
 from siyu.staff import models as staff  # noqa: F401

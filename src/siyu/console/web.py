@@ -51,7 +51,7 @@ NAV = (
     ("/wecom", "wecom.view", N_("WeCom")),
     ("/settings", "imports.view", N_("Settings")),
 )
-ROLE_NAMES = (N_("admin"), N_("operator"), N_("analyst"), N_("guide"))
+ROLE_NAMES = (N_("admin"), N_("operator"), N_("analyst"), N_("guide"), N_("mall"))
 
 
 class LoginRequired(Exception):

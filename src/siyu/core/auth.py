@@ -13,6 +13,9 @@ from siyu.core.db import Base, BigId, UTCDateTime, utcnow
 from siyu.core.errors import InvalidInput, Unauthorized
 
 ROLES = ("admin", "operator", "analyst", "guide")
+# An API token may also be the brand's mall (its mall, mini-program or POS): it may only redeem
+# coupons and reserve, confirm and join promotions at checkout.
+TOKEN_ROLES = (*ROLES, "mall")
 
 
 def new_secret(prefix: str) -> str:
@@ -44,8 +47,8 @@ def create_token(
     names the guide (staff id) whose customers it may see."""
     if not name.strip():
         raise InvalidInput("a token needs a name", field="name")
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(TOKEN_ROLES)}", field="role")
     if role == "guide" and staff_id is None:
         raise InvalidInput("a guide's token must name the guide (staff id)", field="staff_id")
     secret = new_secret("sy")

@@ -41,6 +41,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "channels.manage": STAFF,
     "broadcasts.view": frozenset({"admin", "operator", "analyst"}),
     "broadcasts.manage": STAFF,
+    # promotions (活动): coupons, flash sales, group buys, tiered prices; `mall` is the brand's
+    # mall, mini-program or POS at checkout, and nothing else
+    "promotions.view": frozenset({"admin", "operator", "analyst"}),
+    "promotions.manage": STAFF,
+    "promotions.checkout": frozenset({"admin", "operator", "mall"}),
 }
 
 

@@ -94,6 +94,11 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Message Sent", "brand", "发送消息", "Message sent"),
         ("SMS Sent", "brand", "发送短信", "SMS sent"),
         ("Coupon Issued", "brand", "发放优惠券", "Coupon issued"),
+        ("Coupon Returned", "system", "退回优惠券", "Coupon returned"),
+        ("Coupon Expired", "system", "优惠券过期", "Coupon expired"),
+        ("Coupon Expiring", "system", "优惠券即将过期", "Coupon expiring"),
+        ("Flash Sale Reserved", "customer", "抢购预留", "Flash sale reserved"),
+        ("Flash Sale Lapsed", "system", "抢购预留过期", "Flash sale reservation lapsed"),
         ("Task Assigned", "brand", "分配导购任务", "Task assigned"),
         ("Task Completed", "brand", "完成导购任务", "Task completed"),
         # reach (触达): what the brand sends and what becomes of it

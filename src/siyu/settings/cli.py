@@ -19,7 +19,9 @@ app = typer.Typer(help="Management API tokens (bearer tokens for /api).", no_arg
 @app.command("create")
 def create(
     name: str = typer.Option(..., "--name", help="Who or what uses it, e.g. crm-sync."),
-    role: str = typer.Option(..., "--role", help="admin, operator, analyst or guide."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, operator, analyst, guide or mall (checkout only)."
+    ),
     staff_id: int | None = typer.Option(None, "--staff-id", help="A guide's token: their id."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core import i18n
 from siyu.core.audit import AuditEntry
-from siyu.core.auth import ROLES, ApiToken, create_token
+from siyu.core.auth import ROLES, TOKEN_ROLES, ApiToken, create_token
 from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
@@ -37,7 +37,7 @@ def issue_token(
     name = name.strip()
     if not name:
         raise InvalidInput(N_("a name is required"), field="name")
-    _check_staff(session, role, staff_id)
+    _check_staff(session, role, staff_id, TOKEN_ROLES)
     return create_token(session, name, role, staff_id if role == "guide" else None)
 
 
@@ -115,8 +115,10 @@ def staff_names(session: Session) -> dict[int, str]:
     return {row.id: row.name for row in session.execute(select(Staff.id, Staff.name))}
 
 
-def _check_staff(session: Session, role: str, staff_id: int | None) -> None:
-    if role not in ROLES:
+def _check_staff(
+    session: Session, role: str, staff_id: int | None, roles: tuple[str, ...] = ROLES
+) -> None:
+    if role not in roles:
         raise InvalidInput(N_("choose one of the roles"), field="role")
     if role != "guide":
         return

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.console.pages.audit_names import ACTIONS, COLUMNS, ENTITIES, VALUES
 from siyu.console.web import N_, allowed, render, request_locale
-from siyu.core.auth import ROLES
+from siyu.core.auth import ROLES, TOKEN_ROLES
 from siyu.core.deps import SessionDep
 from siyu.core.errors import NotFound, SiyuError
 from siyu.core.forms import Submission, posted, queried
@@ -225,7 +225,7 @@ def _tokens_page(request: Request, session: Session, status_code: int = 200, **c
         status_code,
         tokens=service.list_tokens(session),
         **_staff(session),
-        roles=ROLES,
+        roles=TOKEN_ROLES,
         **context,
     )
 
