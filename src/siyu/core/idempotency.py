@@ -81,28 +81,19 @@ def answer_once(
     stored = session.get(IdempotentAnswer, (token_id, key))
     if stored is not None:
         return _replayed(stored, request)
-    try:
-        with session.begin_nested():
-            session.add(IdempotentAnswer(token_id=token_id, key=key, fingerprint=request))
-    except IntegrityError:  # another request with this key committed first: its answer
+    # The key is the transaction's first write, so a clash rolls back nothing else (and no
+    # savepoint is needed: on SQLite one opened before any write would commit on release).
+    if not _claimed(session, IdempotentAnswer(token_id=token_id, key=key, fingerprint=request)):
         return _replayed(_stored(session, token_id, key), request)
     try:
         status, body = act()
     except SiyuError as error:
         session.rollback()
         status, body = error_answer(error)
-        try:
-            with session.begin_nested():
-                session.add(
-                    IdempotentAnswer(
-                        token_id=token_id,
-                        key=key,
-                        fingerprint=request,
-                        status_code=status,
-                        body=body,
-                    )
-                )
-        except IntegrityError:
+        answer = IdempotentAnswer(
+            token_id=token_id, key=key, fingerprint=request, status_code=status, body=body
+        )
+        if not _claimed(session, answer):
             return _replayed(_stored(session, token_id, key), request)
         return status, body
     stored = session.get_one(IdempotentAnswer, (token_id, key))
@@ -111,8 +102,18 @@ def answer_once(
     return status, body
 
 
+def _claimed(session: Session, answer: IdempotentAnswer) -> bool:
+    """Whether this request holds the key now (False: another one committed it first)."""
+    session.add(answer)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
 def _stored(session: Session, token_id: int, key: str) -> IdempotentAnswer:
-    session.rollback()
     return session.get_one(IdempotentAnswer, (token_id, key))
 
 

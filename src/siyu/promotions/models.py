@@ -81,6 +81,7 @@ class Coupon(Base):
     discount_fen: Mapped[int] = mapped_column(default=0)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # told it expires soon
 
 
 class CouponHolding(Base):

@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("discount_fen", sa.Integer(), nullable=False),
         sa.Column("redeemed_at", siyu.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("returned_at", siyu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", siyu.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_coupons_customer_id_customers")
         ),
