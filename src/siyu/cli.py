@@ -76,6 +76,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Outbound-call lists (外呼): export one for a call centre, import its outcomes.",
     ),
+    "coupons": (
+        "siyu.promotions.coupons_cli",
+        "app",
+        "Coupons (券): templates, issuing, redeeming and what they brought in.",
+    ),
     "report": ("siyu.analytics.cli", "app", "Reports (数据分析) from the event lake."),
     "demo": (
         "siyu.demo.cli",

@@ -25,6 +25,7 @@ from siyu.imports import jobs as imports
 from siyu.journeys import admission as journey_admission
 from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
+from siyu.promotions import coupons
 from siyu.segments import jobs as segments
 from siyu.staff import handover
 from siyu.tags import jobs as tags
@@ -72,6 +73,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     "jobs.prune": prune_jobs,
     dispatch.KIND: dispatch.dispatch_due,
     group_sends.JOB_KIND: group_sends.run_check,
+    coupons.EXPIRY_KIND: coupons.expiry_job,
 }
 
 # Each tick is read in the brand's time zone; what each kind does is its handler's docstring.
@@ -98,6 +100,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         "*/10 * * * *",
         group_sends.JOB_KIND,
         "follow up WeCom 群发 with guides",
+    ),
+    Schedule(
+        "coupon-expiry",
+        "*/15 * * * *",
+        coupons.EXPIRY_KIND,
+        "expire coupons past their end; remind of those ending within three days",
     ),
 )
 

@@ -12,34 +12,15 @@ from rich.table import Table
 from siyu.broadcasts import service as broadcasts
 from siyu.broadcasts.models import Broadcast
 from siyu.core.audit import acting_as
-from siyu.core.console_out import console, emit_json, fail
+from siyu.core.console_out import console, emit_json, fail, option_time
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
-from siyu.core.settings import get_settings
 from siyu.customers.service import read_list
 
 app = typer.Typer(
     help="Broadcasts (群发): preview who gets a message, send it, follow it.", no_args_is_help=True
 )
 JSON = typer.Option(False, "--json", help="Print JSON.")
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    """An ISO 8601 time; without an offset it is the brand's local time."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            "an ISO 8601 time such as 2026-12-06T22:30:00+08:00", param_hint=option
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=get_settings().zone)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise typer.BadParameter("the time is out of range", param_hint=option) from None
 
 
 def summary(session: Any, broadcast: Broadcast) -> dict[str, Any]:
@@ -124,7 +105,7 @@ def preview(
 ) -> None:
     """How many would get it, and how many are left out and why; nothing is sent."""
     upgrade()
-    moment = _time(at, "--at")
+    moment = option_time(at, "--at")
     try:
         with session_factory()() as session:
             row = broadcasts.preview(session, broadcasts.find(session, broadcast_id), moment)
@@ -154,7 +135,7 @@ def send(
     """Send now (its audience is planned at once) or at a time; the worker of `siyu serve` or
     `siyu worker` hands the messages to their channels."""
     upgrade()
-    moment = _time(at, "--at")
+    moment = option_time(at, "--at")
     try:
         with acting_as("cli"), unit_of_work() as session:
             broadcast = broadcasts.find(session, broadcast_id)

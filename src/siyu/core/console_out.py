@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import typer
@@ -19,6 +20,7 @@ from rich.progress import (
 )
 
 from siyu.core.errors import SiyuError
+from siyu.core.settings import get_settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -53,3 +55,40 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=errors,
     )
+
+
+def option_time(value: str | None, option: str) -> datetime | None:
+    """An option's ISO 8601 time in UTC; without an offset it is the brand's local time."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            "an ISO 8601 time such as 2026-12-06T22:30:00+08:00", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=get_settings().zone)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise typer.BadParameter("the time is out of range", param_hint=option) from None
+
+
+MAX_OPTION_YUAN = Decimal(100_000_000)
+
+
+def option_fen(value: str | None, option: str) -> int | None:
+    """An option's yuan (`99`, `99.9`, `99.90`) in fen: at most two decimals, 0 to 100
+    million."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.replace(",", "").replace("¥", "").strip())
+    except InvalidOperation:
+        raise typer.BadParameter("an amount in yuan such as 99.90", param_hint=option) from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise typer.BadParameter("yuan with at most two decimals", param_hint=option)
+    if not 0 <= amount <= MAX_OPTION_YUAN:
+        raise typer.BadParameter("an amount from 0 to 100,000,000 yuan", param_hint=option)
+    return int(amount * 100)

@@ -737,3 +737,13 @@ def items_of(products: object) -> list[Item]:
 def _fully_refunded(session: Session, order_id: str) -> bool:
     order = session.scalar(select(Order).where(Order.order_id == order_id))
     return order is not None and order.refunded_fen >= order.amount_fen
+
+
+EXPIRY_KIND = "promotions.coupon_expiry"
+
+
+def expiry_job(session: Session, payload: dict) -> None:
+    """Job `promotions.coupon_expiry` (every quarter hour): coupons past their end expire, and
+    those ending within three days get their `Coupon Expiring` (a reminder journey's entry)."""
+    expire_due(session)
+    remind_due(session)
