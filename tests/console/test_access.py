@@ -171,6 +171,34 @@ def _broadcast_body(world: World) -> dict:
     return {"json": {**body, "customers": [str(world.customer_id)]}}
 
 
+def _template_body() -> dict:
+    return {
+        "key": f"t-{next(_serial)}",
+        "name": "券",
+        "kind": "amount",
+        "amount": 10,
+        "valid_days": 30,
+        "per_customer": 100,
+    }
+
+
+def _new_template() -> str:
+    from siyu.promotions.service import create_template
+
+    body = _template_body()
+    with unit_of_work() as s:
+        create_template(s, body["key"], "券", "amount", amount_fen=1000, valid_days=30)
+    return body["key"]
+
+
+def _new_coupon(world: World) -> str:
+    from siyu.promotions.service import issue
+
+    key = _new_template()
+    with unit_of_work() as s:
+        return issue(s, key, [world.customer_id]).coupons[0].code
+
+
 def _unique_phone() -> str:
     return f"1370000{next(_serial):04}"
 
@@ -545,6 +573,26 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/segments/{key}/refresh"): Rule("segments.view"),
     ("GET", "/api/segments/{key}/members"): Rule("segments.view"),
     ("GET", "/api/segments/{key}/export.csv"): Rule("segments.view"),
+    # promotions: the routes a mall token also reaches are in MALL_ROUTES below
+    ("GET", "/api/coupon-templates"): Rule("promotions.view"),
+    ("POST", "/api/coupon-templates"): Rule(
+        "promotions.manage", frozenset({201}), body=lambda w: {"json": _template_body()}
+    ),
+    ("GET", "/api/coupon-templates/{template_key}"): Rule("promotions.view"),
+    ("POST", "/api/coupon-templates/{template_key}/issue"): Rule(
+        "promotions.manage", body=lambda w: {"json": {"customers": [str(w.customer_id)]}}
+    ),
+    ("POST", "/api/coupon-templates/{template_key}/status"): Rule(
+        "promotions.manage", body=lambda w: {"json": {"status": "paused"}}
+    ),
+    ("GET", "/api/coupons"): Rule(
+        "promotions.view", body=lambda w: {"params": {"customer": str(w.customer_id)}}
+    ),
+    ("GET", "/api/coupons/{coupon_code}"): Rule("promotions.view"),
+    ("POST", "/api/coupons/{coupon_code}/redeem"): Rule(
+        "promotions.checkout",
+        body=lambda w: {"json": {"order_id": f"order-{next(_serial)}", "amount": 100}},
+    ),
 }
 PARAMS: dict[str, Callable[[World], object]] = {
     "store_id": lambda w: _new_store(),
@@ -570,6 +618,8 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "suppression_id": _new_suppression,
     "group_send_id": lambda w: 999999,  # none: a guide's own is tested in test_reach_pages
     "label_id": lambda w: _new_trait_label(),
+    "template_key": lambda w: _new_template(),
+    "coupon_code": lambda w: _new_coupon(w),
 }
 
 
@@ -696,3 +746,24 @@ def test_a_guide_cannot_open_another_guides_customer(world, signed_in, client):
     client.cookies.clear()
     assert client.get(f"/api/customers/{theirs}", headers=bearer).status_code == 404
     assert client.get(f"/api/customers/{world.customer_id}", headers=bearer).status_code == 200
+
+
+# What a `mall` token (the brand's mall, mini-program or POS) may reach: checkout, nothing else.
+MALL_ROUTES = {
+    ("GET", "/api/coupons"),
+    ("GET", "/api/coupons/{coupon_code}"),
+    ("POST", "/api/coupons/{coupon_code}/redeem"),
+}
+
+
+def test_a_mall_token_reaches_checkout_and_nothing_else(world):
+    with unit_of_work() as s:
+        _, world.tokens["mall"] = create_token(s, "the-mall", "mall")
+    world.client.cookies.clear()
+    wrong = []
+    for method, path in sorted(r for r in app_routes() & RULES.keys() if r[1].startswith("/api/")):
+        got = outcome(world, method, path, "mall", "")
+        allowed = (method, path) in MALL_ROUTES
+        if (got == "403") == allowed:
+            wrong.append(f"{method} {path}: {got}")
+    assert not wrong, "\n".join(wrong)

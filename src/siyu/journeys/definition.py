@@ -378,6 +378,14 @@ class TaskStep(Step):
     due_days: int = Field(1, ge=0, le=365)
 
 
+class CouponStep(Step):
+    """Issue the customer a coupon of a template (券); `next` whatever came of it (issued, or
+    passed over for the template's stock or the customer's limit)."""
+
+    kind: Literal["coupon"] = "coupon"
+    template: Slug
+
+
 class WebhookStep(Step):
     """POST the body (a JSON object; strings in it may use {{ variables }}) to an http(s) URL."""
 
@@ -408,7 +416,16 @@ def register(kind: StepKind) -> None:
     STEP_KINDS[kind.kind] = kind
 
 
-for _model in (WaitStep, BranchStep, SplitStep, HoldoutStep, TagStep, UntagStep, TaskStep):
+for _model in (
+    WaitStep,
+    BranchStep,
+    SplitStep,
+    HoldoutStep,
+    TagStep,
+    UntagStep,
+    TaskStep,
+    CouponStep,
+):
     register(StepKind(_model.model_fields["kind"].default, _model))
 register(StepKind("webhook", WebhookStep))
 register(StepKind("exit", ExitStep))

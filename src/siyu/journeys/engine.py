@@ -31,6 +31,7 @@ from siyu.events.models import LakeBatch
 from siyu.journeys import sending, service
 from siyu.journeys.definition import (
     BranchStep,
+    CouponStep,
     Definition,
     HoldoutStep,
     SendStep,
@@ -45,6 +46,7 @@ from siyu.journeys.definition import (
     matches,
 )
 from siyu.journeys.models import Journey, JourneyEntry, JourneyStepRun
+from siyu.promotions import service as promotions
 from siyu.segments import service as segments
 from siyu.segments.lifecycle import thresholds
 from siyu.segments.rules import parse_rule
@@ -444,6 +446,25 @@ def _task(context: Context, step: TaskStep) -> Outcome:
         now=context.now,
     )
     return Outcome(label="assigned" if task.unowned == 0 else "no_guide", next=step.next)
+
+
+@runs("coupon")
+def _coupon(context: Context, step: CouponStep) -> Outcome:
+    """One coupon; a template paused, ended or gone issues none, and the customer goes on."""
+    try:
+        done = promotions.issue(
+            context.session,
+            step.template,
+            [context.entry.customer_id],
+            "journey",
+            context.journey.key,
+            context.now,
+        )
+    except SiyuError:
+        return Outcome(label="unavailable", next=step.next)
+    if done.coupons:
+        return Outcome(label="issued", next=step.next)
+    return Outcome(label=next(iter(+done.skipped), "limit"), next=step.next)
 
 
 @runs("webhook")

@@ -26,6 +26,7 @@ from siyu.core.i18n import N_
 from siyu.events import service as events
 from siyu.journeys import sending
 from siyu.journeys.definition import (
+    CouponStep,
     Definition,
     DefinitionError,
     Problem,
@@ -34,6 +35,7 @@ from siyu.journeys.definition import (
     parse_definition,
 )
 from siyu.journeys.models import Journey, JourneyEntry, JourneyStepRun, JourneyVersion
+from siyu.promotions import service as promotions
 from siyu.segments import service as segments
 
 SOURCE = "journeys"
@@ -137,6 +139,7 @@ def publish(session: Session, key: str, actor: str, at: datetime | None = None) 
     if refused:
         raise DefinitionError(refused)
     _check_audience(session, definition)
+    _check_coupons(session, definition)
     now = at or utcnow()
     draft.published_at, draft.published_by = now, actor
     sending.store_contents(session, journey.id, draft.version, definition)
@@ -162,6 +165,25 @@ def _check_audience(session: Session, definition: Definition) -> None:
         except NotFound:
             no_segment = N_("no stored segment has the key %(key)s")
             raise DefinitionError([Problem("$.entry", no_segment, {"key": repr(key)})]) from None
+
+
+def _check_coupons(session: Session, definition: Definition) -> None:
+    """A coupon step names a template that exists."""
+    problems = []
+    for index, step in enumerate(definition.steps.values()):
+        if isinstance(step, CouponStep):
+            try:
+                promotions.find_template(session, step.template)
+            except NotFound:
+                problems.append(
+                    Problem(
+                        f"$.steps[{index}].template",
+                        N_("no coupon template has the key %(key)s"),
+                        {"key": repr(step.template)},
+                    )
+                )
+    if problems:
+        raise DefinitionError(problems)
 
 
 def _refuse_archived(journey: Journey) -> None:

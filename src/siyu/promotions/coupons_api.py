@@ -180,9 +180,9 @@ def list_templates(session: SessionDep, token: Reader) -> list[TemplateOut]:
     return [template_out(t, stats[t.id]) for t in found]
 
 
-@router.get("/api/coupon-templates/{key}", summary="A template with its results")
-def show_template(key: Text64, session: SessionDep, token: Reader) -> TemplateOut:
-    return _one(session, coupons.find_template(session, key))
+@router.get("/api/coupon-templates/{template_key}", summary="A template with its results")
+def show_template(template_key: Text64, session: SessionDep, token: Reader) -> TemplateOut:
+    return _one(session, coupons.find_template(session, template_key))
 
 
 class StatusIn(BaseModel):
@@ -191,11 +191,15 @@ class StatusIn(BaseModel):
     status: str = Field(description="active, paused (no new coupons) or ended (none redeem)")
 
 
-@router.post("/api/coupon-templates/{key}/status", summary="Pause, resume or end a template")
-def set_status(key: Text64, body: StatusIn, session: SessionDep, token: Manager) -> TemplateOut:
+@router.post(
+    "/api/coupon-templates/{template_key}/status", summary="Pause, resume or end a template"
+)
+def set_status(
+    template_key: Text64, body: StatusIn, session: SessionDep, token: Manager
+) -> TemplateOut:
     if body.status not in ("active", "paused", "ended"):
         raise InvalidInput("status is active, paused or ended", field="status")
-    return _one(session, coupons.set_status(session, key, body.status))
+    return _one(session, coupons.set_status(session, template_key, body.status))
 
 
 class IssueIn(BaseModel):
@@ -207,9 +211,11 @@ class IssueIn(BaseModel):
     segment: Text64 | None = Field(None, description="Or every member of a saved segment.")
 
 
-@router.post("/api/coupon-templates/{key}/issue", summary="Issue a coupon to each customer")
+@router.post(
+    "/api/coupon-templates/{template_key}/issue", summary="Issue a coupon to each customer"
+)
 def issue(
-    key: Text64,
+    template_key: Text64,
     body: IssueIn,
     request: Request,
     token: Manager,
@@ -227,7 +233,7 @@ def issue(
             found = customers.customers_by_ref(session, body.customers or [])
             unknown = [r for r in body.customers or [] if r not in found]
             ids, via = list(found.values()), "list"
-        done = coupons.issue(session, key, ids, via, body.segment)
+        done = coupons.issue(session, template_key, ids, via, body.segment)
         return 200, {
             "issued": len(done.coupons),
             "skipped": dict(done.skipped),
@@ -282,9 +288,9 @@ def customer_coupons(
     return [coupon_out(c, t) for c, t in coupons.customer_coupons(session, found.id, usable)]
 
 
-@router.get("/api/coupons/{code}", summary="One coupon: whose, what it is worth, its state")
-def show_coupon(code: Text64, session: SessionDep, token: Looker) -> dict[str, Any]:
-    coupon = coupons.find_coupon(session, code)
+@router.get("/api/coupons/{coupon_code}", summary="One coupon: whose, what it is worth, its state")
+def show_coupon(coupon_code: Text64, session: SessionDep, token: Looker) -> dict[str, Any]:
+    coupon = coupons.find_coupon(session, coupon_code)
     return coupon_out(coupon, session.get_one(CouponTemplate, coupon.template_id))
 
 
@@ -309,9 +315,9 @@ class RedeemIn(BaseModel):
     )
 
 
-@router.post("/api/coupons/{code}/redeem", summary="Use a coupon on an order at checkout")
+@router.post("/api/coupons/{coupon_code}/redeem", summary="Use a coupon on an order at checkout")
 def redeem(
-    code: Text64,
+    coupon_code: Text64,
     body: RedeemIn,
     request: Request,
     token: Checkout,
@@ -325,7 +331,7 @@ def redeem(
         payer = _customer(session, body.customer).id if body.customer else None
         done = coupons.redeem(
             session,
-            code,
+            coupon_code,
             body.order_id,
             fen(body.amount) or 0,
             store=body.store,

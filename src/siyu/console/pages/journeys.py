@@ -29,6 +29,7 @@ from siyu.journeys.definition import DefinitionError, Problem
 from siyu.journeys.editing import moved_up, targets, with_step, without_step
 from siyu.journeys.models import Journey
 from siyu.messaging.labels import CHANNEL_LABELS
+from siyu.promotions import service as promotions
 from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -178,6 +179,7 @@ def _page(request, session, user, key: str, status_code: int = 200, **extra) -> 
         draft_steps=_draft_steps(shown["definition"]),
         step_kinds=STEP_KIND_LABELS,
         form_channels=FORM_CHANNELS,
+        coupon_templates=promotions.list_templates(session),
         **extra,
     )
 
@@ -251,6 +253,7 @@ FORM_KINDS = {
     "tag": N_("Add a tag"),
     "untag": N_("Remove a tag"),
     "task": N_("Hand the guide a task"),
+    "coupon": N_("Issue a coupon"),
     "holdout": N_("Hold some out (for the lift)"),
     "exit": N_("Exit"),
 }
@@ -305,6 +308,8 @@ def form_step(form: dict[str, str]) -> dict[str, Any]:
         }
         if form.get("text", "").strip():
             step["message"] = form["text"]
+    elif step["kind"] == "coupon":
+        step["template"] = form.get("template", "").strip()
     elif step["kind"] == "holdout":
         step["percent"] = _number(form.get("percent", ""))
     return step
@@ -336,6 +341,7 @@ class StepForm(BaseModel):
     title: Text200 = ""
     due_days: Text64 = ""
     percent: Text64 = ""
+    template: Text64 = ""
 
 
 @router.post("/journeys/{journey_key}/steps", response_class=HTMLResponse)
