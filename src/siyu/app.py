@@ -48,6 +48,7 @@ from siyu.messaging import api as messaging_api
 from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
 from siyu.promotions import coupons_api
+from siyu.promotions import flash_api as flash_sales_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
 from siyu.subscribers import wire as wire_subscribers
@@ -93,6 +94,7 @@ APIS = (
     sms_inbound,
     messaging_api,
     coupons_api,
+    flash_sales_api,
 )
 
 

@@ -81,6 +81,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Coupons (券): templates, issuing, redeeming and what they brought in.",
     ),
+    "flash-sales": (
+        "siyu.promotions.flash_cli",
+        "app",
+        "Flash sales (限时限量): so many units at a price, so many each, for a while.",
+    ),
     "report": ("siyu.analytics.cli", "app", "Reports (数据分析) from the event lake."),
     "demo": (
         "siyu.demo.cli",

@@ -26,6 +26,7 @@ from siyu.journeys import admission as journey_admission
 from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
 from siyu.promotions import coupons
+from siyu.promotions import flash as flash_sales
 from siyu.segments import jobs as segments
 from siyu.staff import handover
 from siyu.tags import jobs as tags
@@ -73,6 +74,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     "jobs.prune": prune_jobs,
     dispatch.KIND: dispatch.dispatch_due,
     group_sends.JOB_KIND: group_sends.run_check,
+    flash_sales.LAPSE_KIND: flash_sales.lapse_job,
     coupons.EXPIRY_KIND: coupons.expiry_job,
 }
 
@@ -100,6 +102,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         "*/10 * * * *",
         group_sends.JOB_KIND,
         "follow up WeCom 群发 with guides",
+    ),
+    Schedule(
+        "flash-sale-lapse",
+        "* * * * *",
+        flash_sales.LAPSE_KIND,
+        "lapse flash-sale holds that ran out; their units to the waiting lists",
     ),
     Schedule(
         "coupon-expiry",

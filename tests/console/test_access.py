@@ -199,6 +199,38 @@ def _new_coupon(world: World) -> str:
         return issue(s, key, [world.customer_id]).coupons[0].code
 
 
+_sales: list[str] = []
+
+
+def _new_sale() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from siyu.promotions.flash import create_sale
+
+    key, now = f"sale-{next(_serial)}", datetime.now(UTC)
+    with unit_of_work() as s:
+        create_sale(
+            s,
+            key,
+            "秒杀",
+            "SKU-1",
+            9900,
+            1000,
+            100,
+            now - timedelta(hours=1),
+            now + timedelta(days=1),
+        )
+    _sales.append(key)
+    return key
+
+
+def _new_reservation(world: World) -> int:
+    from siyu.promotions.flash import reserve
+
+    with unit_of_work() as s:
+        return reserve(s, _sales[-1], world.customer_id).id
+
+
 def _unique_phone() -> str:
     return f"1370000{next(_serial):04}"
 
@@ -589,6 +621,24 @@ RULES: dict[tuple[str, str], Rule] = {
         "promotions.view", body=lambda w: {"params": {"customer": str(w.customer_id)}}
     ),
     ("GET", "/api/coupons/{coupon_code}"): Rule("promotions.view"),
+    ("GET", "/api/flash-sales/{sale_key}"): Rule("promotions.view"),
+    ("POST", "/api/flash-sales/{sale_key}/reservations"): Rule(
+        "promotions.checkout",
+        frozenset({201}),
+        body=lambda w: {"json": {"customer": w.customer_id}},
+    ),
+    ("POST", "/api/flash-sales/{sale_key}/reservations/{reservation_id}/confirm"): Rule(
+        "promotions.checkout", body=lambda w: {"json": {"order_id": f"order-{next(_serial)}"}}
+    ),
+    ("POST", "/api/flash-sales/{sale_key}/reservations/{reservation_id}/cancel"): Rule(
+        "promotions.checkout"
+    ),
+    # a sale with units left takes no waiters (409): the point here is who may ask
+    ("POST", "/api/flash-sales/{sale_key}/waitlist"): Rule(
+        "promotions.checkout",
+        frozenset({201, 409}),
+        body=lambda w: {"json": {"customer": w.customer_id}},
+    ),
     ("POST", "/api/coupons/{coupon_code}/redeem"): Rule(
         "promotions.checkout",
         body=lambda w: {"json": {"order_id": f"order-{next(_serial)}", "amount": 100}},
@@ -620,6 +670,8 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "label_id": lambda w: _new_trait_label(),
     "template_key": lambda w: _new_template(),
     "coupon_code": lambda w: _new_coupon(w),
+    "sale_key": lambda w: _new_sale(),
+    "reservation_id": lambda w: _new_reservation(w),  # in the sale just made for the path
 }
 
 
@@ -750,6 +802,11 @@ def test_a_guide_cannot_open_another_guides_customer(world, signed_in, client):
 
 # What a `mall` token (the brand's mall, mini-program or POS) may reach: checkout, nothing else.
 MALL_ROUTES = {
+    ("GET", "/api/flash-sales/{sale_key}"),
+    ("POST", "/api/flash-sales/{sale_key}/reservations"),
+    ("POST", "/api/flash-sales/{sale_key}/reservations/{reservation_id}/confirm"),
+    ("POST", "/api/flash-sales/{sale_key}/reservations/{reservation_id}/cancel"),
+    ("POST", "/api/flash-sales/{sale_key}/waitlist"),
     ("GET", "/api/coupons"),
     ("GET", "/api/coupons/{coupon_code}"),
     ("POST", "/api/coupons/{coupon_code}/redeem"),

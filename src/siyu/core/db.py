@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -82,6 +83,13 @@ def rowcount(result: Result[Any]) -> int:
     """The rows an UPDATE or DELETE matched (Session.execute types its result as a plain Result,
     though a DML statement's is always a CursorResult)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """An INSERT of the session's dialect (SQLite's or PostgreSQL's), which has
+    on_conflict_do_nothing / on_conflict_do_update."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def utcnow() -> datetime:

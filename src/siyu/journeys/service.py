@@ -16,11 +16,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
-from siyu.core.db import utcnow
+from siyu.core.db import insert_for, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.events import service as events
@@ -440,9 +439,11 @@ def _insert_entry(
         "status": "active",
         "entered_at": at,
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(JourneyEntry).values(row).on_conflict_do_nothing().returning(JourneyEntry.id)
+        insert_for(session, JourneyEntry)
+        .values(row)
+        .on_conflict_do_nothing()
+        .returning(JourneyEntry.id)
     )
     return session.scalar(statement)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -14,11 +14,24 @@ from sqlalchemy.orm import Session
 from siyu.core import idempotency
 from siyu.core.auth import ApiToken
 from siyu.core.db import unit_of_work, write_lock
-from siyu.core.deps import read_ended, token_allowed
+from siyu.core.deps import CurrentToken, SessionDep, read_ended, token_allowed
+from siyu.core.errors import Forbidden
+from siyu.core.permissions import can
 
 # The token's read ends before the write: the write is a short transaction of its own.
 Checkout = Annotated[ApiToken, read_ended(token_allowed("promotions.checkout"))]
-Reader = Annotated[ApiToken, token_allowed("promotions.view")]
+
+
+def _looker(token: CurrentToken, session: SessionDep) -> ApiToken:
+    """The mall at checkout, or a token that reads promotions."""
+    if not (can(token.role, "promotions.view") or can(token.role, "promotions.checkout")):
+        raise Forbidden(f"a token with the {token.role} role cannot do this")
+    session.info["actor"] = f"token:{token.name}"
+    return token
+
+
+# The mall, or the brand's readers: what a sale has left, a customer's coupons.
+Looker = Annotated[ApiToken, Depends(_looker)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

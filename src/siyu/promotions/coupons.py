@@ -18,10 +18,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from siyu.core.db import rowcount, table_of, utcnow
+from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.events import service as events
@@ -339,15 +338,11 @@ def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime | None,
     return template.valid_from, expires
 
 
-def _upsert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _raise_holdings(session: Session, template: CouponTemplate, customers: list[int]) -> list[int]:
     """Add one to each customer's count where it stays within the limit, in one statement;
     the customers whose count was raised, in the order given."""
     table = table_of(CouponHolding)
-    insert = _upsert(session)(table).values(
+    insert = insert_for(session, table).values(
         [{"template_id": template.id, "customer_id": c, "count": 1} for c in customers]
     )
     statement = insert.on_conflict_do_update(

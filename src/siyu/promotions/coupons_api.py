@@ -7,19 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from siyu.core.auth import ApiToken
-from siyu.core.deps import CurrentToken, SessionDep, token_allowed
-from siyu.core.errors import Forbidden, InvalidInput, NotFound
+from siyu.core.deps import SessionDep, token_allowed
+from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.limits import Text64, Text200
-from siyu.core.permissions import can
 from siyu.customers import service as customers
 from siyu.promotions import coupons
-from siyu.promotions.checkout import Checkout, IdempotencyKey, answered
+from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
 from siyu.promotions.models import Coupon, CouponTemplate
 from siyu.segments import service as segments
 
@@ -27,16 +26,6 @@ router = APIRouter(tags=["promotions"])
 Reader = Annotated[ApiToken, token_allowed("promotions.view")]
 Manager = Annotated[ApiToken, token_allowed("promotions.manage")]
 Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), decimal_places=2)]
-
-
-def _looker(token: CurrentToken) -> ApiToken:
-    """The mall at checkout, or a token that reads promotions."""
-    if not (can(token.role, "promotions.view") or can(token.role, "promotions.checkout")):
-        raise Forbidden(f"a token with the {token.role} role cannot do this")
-    return token
-
-
-Looker = Annotated[ApiToken, Depends(_looker)]
 
 
 def _customer(session: Session, ref: str) -> Any:
