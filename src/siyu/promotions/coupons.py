@@ -41,6 +41,7 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # so one cannot be guessed among the issued ones.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12
+CODE_CHARACTERS = frozenset(ALPHABET)
 CHUNK = 500
 MAX_PER_CUSTOMER = 100
 MAX_VALID_DAYS = 3650
@@ -690,9 +691,14 @@ def apply_order_events(session: Session, rows: list[dict]) -> None:
 
 
 def _codes(properties: dict) -> list[str]:
+    """The order's coupon codes that could be Siyu's: the mall's own (`NEW5`) cost no query."""
     found = properties.get("coupons")
     codes = found if isinstance(found, list) else [properties.get("coupon")]
-    return [str(c) for c in codes[:MAX_CODES_PER_ORDER] if isinstance(c, str | int) and c]
+    return [
+        code
+        for code in (normal_code(str(c)) for c in codes[:MAX_CODES_PER_ORDER] if c)
+        if len(code) == CODE_LENGTH and set(code) <= CODE_CHARACTERS
+    ]
 
 
 def _fen(properties: dict) -> int:
