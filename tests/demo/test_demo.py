@@ -180,3 +180,29 @@ def test_the_demo_hands_out_guide_tasks_and_guides_do_most_of_them(built, sessio
         ).all()
     )
     assert events == {"Task Assigned": assigned, "Task Completed": done}
+
+
+def test_the_demo_issues_coupons_that_its_orders_redeem(built, session):
+    from siyu.promotions import service as promotions
+    from siyu.promotions.models import Coupon
+
+    templates = {t.key: t for t in promotions.list_templates(session)}
+    assert {"new5", "member3", "1111-50-15"} <= templates.keys()
+    stats = promotions.stats(session, [t.id for t in templates.values()])
+    festival = stats[templates["1111-50-15"].id]
+    # 双11's coupons went to more members than used them: some redeemed, the rest expired
+    assert 0 < festival.redeemed < festival.issued
+    assert festival.expired > 0 and festival.order_fen > festival.discount_fen > 0
+    redeemed = session.execute(
+        select(Coupon.order_id, Coupon.customer_id).where(Coupon.status == "redeemed")
+    ).all()
+    orders = dict(session.execute(select(Order.order_id, Order.customer_id)).all())
+    assert redeemed and all(orders[o] == c for o, c in redeemed)  # each by its own order
+    events = dict(
+        session.execute(
+            select(OutboxEvent.event, func.count())
+            .where(OutboxEvent.event.in_(("Coupon Issued", "Coupon Redeemed")))
+            .group_by(OutboxEvent.event)
+        ).all()
+    )
+    assert events["Coupon Redeemed"] == len(redeemed) < events["Coupon Issued"]

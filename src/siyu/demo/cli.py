@@ -20,6 +20,7 @@ STAGES = {
     "events": "events (days)",
     "lake": "to the lake (events)",
     "reach": "broadcasts (群发)",
+    "coupons": "coupons (券) issued and redeemed",
 }
 
 

@@ -19,6 +19,7 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
+from siyu.demo.promotions import seed_coupons
 from siyu.demo.reach import seed_reach
 from siyu.demo.segments import seed_demo as seed_segments
 from siyu.demo.stream import Plan, generate
@@ -266,6 +267,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     seed_segments()  # tags, auto-tags and segments of the demo brand
     seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
     reached = _reach(plan, now, report)  # channels, consent and a year of broadcasts (群发)
+    reached += _coupons(plan, now, report)  # the orders' coupons, issued and redeemed (券)
     loaded.events += reached
     if reached:
         shipped += _ship(reached, report)
@@ -282,6 +284,15 @@ def _reach(plan: Plan, now: datetime, report: Progress) -> int:
     with unit_of_work() as session:
         before = session.scalar(select(func.count(OutboxEvent.id))) or 0
     seed_reach(plan, now, report)
+    with unit_of_work() as session:
+        return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
+
+
+def _coupons(plan: Plan, now: datetime, report: Progress) -> int:
+    """The demo's coupons, and the events they wrote."""
+    with unit_of_work() as session:
+        before = session.scalar(select(func.count(OutboxEvent.id))) or 0
+    seed_coupons(now, plan.seed, lambda done, total: report("coupons", done, total))
     with unit_of_work() as session:
         return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
 
