@@ -25,7 +25,7 @@ from siyu.imports import jobs as imports
 from siyu.journeys import admission as journey_admission
 from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
-from siyu.promotions import coupons
+from siyu.promotions import coupon_orders
 from siyu.promotions import flash as flash_sales
 from siyu.segments import jobs as segments
 from siyu.staff import handover
@@ -75,7 +75,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     dispatch.KIND: dispatch.dispatch_due,
     group_sends.JOB_KIND: group_sends.run_check,
     flash_sales.LAPSE_KIND: flash_sales.lapse_job,
-    coupons.EXPIRY_KIND: coupons.expiry_job,
+    coupon_orders.EXPIRY_KIND: coupon_orders.expiry_job,
 }
 
 # Each tick is read in the brand's time zone; what each kind does is its handler's docstring.
@@ -112,7 +112,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "coupon-expiry",
         "*/15 * * * *",
-        coupons.EXPIRY_KIND,
+        coupon_orders.EXPIRY_KIND,
         "expire coupons past their end; remind of those ending within three days",
     ),
 )

@@ -17,6 +17,7 @@ from siyu.core.deps import SessionDep, token_allowed
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.limits import Text64, Text200
 from siyu.customers import service as customers
+from siyu.promotions import coupon_templates as templates
 from siyu.promotions import coupons
 from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
 from siyu.promotions.models import Coupon, CouponTemplate
@@ -99,7 +100,7 @@ def yuan(value: int | None) -> float | None:
     return None if value is None else value / 100
 
 
-def template_out(template: CouponTemplate, stats: coupons.TemplateStats) -> TemplateOut:
+def template_out(template: CouponTemplate, stats: templates.TemplateStats) -> TemplateOut:
     return TemplateOut(
         key=template.key,
         name=template.name,
@@ -131,12 +132,12 @@ def template_out(template: CouponTemplate, stats: coupons.TemplateStats) -> Temp
 
 
 def _one(session: Session, template: CouponTemplate) -> TemplateOut:
-    return template_out(template, coupons.stats(session, [template.id])[template.id])
+    return template_out(template, templates.stats(session, [template.id])[template.id])
 
 
 @router.post("/api/coupon-templates", status_code=201, summary="Write a coupon template")
 def create_template(body: TemplateIn, session: SessionDep, token: Manager) -> TemplateOut:
-    template = coupons.create_template(
+    template = templates.create_template(
         session,
         body.key,
         body.name,
@@ -164,14 +165,14 @@ def create_template(body: TemplateIn, session: SessionDep, token: Manager) -> Te
 
 @router.get("/api/coupon-templates", summary="Every template with its issued and redeemed")
 def list_templates(session: SessionDep, token: Reader) -> list[TemplateOut]:
-    found = coupons.list_templates(session)
-    stats = coupons.stats(session, [t.id for t in found])
+    found = templates.list_templates(session)
+    stats = templates.stats(session, [t.id for t in found])
     return [template_out(t, stats[t.id]) for t in found]
 
 
 @router.get("/api/coupon-templates/{template_key}", summary="A template with its results")
 def show_template(template_key: Text64, session: SessionDep, token: Reader) -> TemplateOut:
-    return _one(session, coupons.find_template(session, template_key))
+    return _one(session, templates.find_template(session, template_key))
 
 
 class StatusIn(BaseModel):
@@ -188,7 +189,7 @@ def set_status(
 ) -> TemplateOut:
     if body.status not in ("active", "paused", "ended"):
         raise InvalidInput("status is active, paused or ended", field="status")
-    return _one(session, coupons.set_status(session, template_key, body.status))
+    return _one(session, templates.set_status(session, template_key, body.status))
 
 
 class IssueIn(BaseModel):

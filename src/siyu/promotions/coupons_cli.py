@@ -23,6 +23,7 @@ from siyu.core.console_out import (
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.customers import service as customers
+from siyu.promotions import coupon_templates as templates
 from siyu.promotions import coupons
 from siyu.promotions.models import CouponTemplate
 from siyu.segments import service as segments
@@ -38,7 +39,7 @@ def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def summary(template: CouponTemplate, stats: coupons.TemplateStats) -> dict[str, Any]:
+def summary(template: CouponTemplate, stats: templates.TemplateStats) -> dict[str, Any]:
     """What `show --json` prints."""
     return {
         "key": template.key,
@@ -93,7 +94,7 @@ def create(
     upgrade()
     try:
         with acting_as("cli"), unit_of_work() as session:
-            template = coupons.create_template(
+            template = templates.create_template(
                 session,
                 key,
                 name,
@@ -116,7 +117,7 @@ def create(
                 claimable=claimable,
                 actor="cli",
             )
-            shown = summary(template, coupons.stats(session, [template.id])[template.id])
+            shown = summary(template, templates.stats(session, [template.id])[template.id])
     except SiyuError as error:
         fail(error)
     if json_out:
@@ -129,8 +130,8 @@ def list_templates(json_out: bool = JSON) -> None:
     """Every template with its issued, redeemed and cost."""
     upgrade()
     with session_factory()() as session:
-        found = coupons.list_templates(session)
-        stats = coupons.stats(session, [t.id for t in found])
+        found = templates.list_templates(session)
+        stats = templates.stats(session, [t.id for t in found])
         rows = [summary(t, stats[t.id]) for t in found]
     if json_out:
         return emit_json(rows)
@@ -156,8 +157,8 @@ def show(key: str = typer.Argument(...), json_out: bool = JSON) -> None:
     upgrade()
     try:
         with session_factory()() as session:
-            template = coupons.find_template(session, key)
-            shown = summary(template, coupons.stats(session, [template.id])[template.id])
+            template = templates.find_template(session, key)
+            shown = summary(template, templates.stats(session, [template.id])[template.id])
     except SiyuError as error:
         fail(error)
     if json_out:
@@ -170,8 +171,8 @@ def _set(key: str, status: str, json_out: bool) -> None:
     upgrade()
     try:
         with acting_as("cli"), unit_of_work() as session:
-            template = coupons.set_status(session, key, status)
-            shown = summary(template, coupons.stats(session, [template.id])[template.id])
+            template = templates.set_status(session, key, status)
+            shown = summary(template, templates.stats(session, [template.id])[template.id])
     except SiyuError as error:
         fail(error)
     if json_out:

@@ -3,27 +3,31 @@ use of coupons and flash sales."""
 
 from __future__ import annotations
 
+from siyu.promotions.coupon_orders import (
+    apply_order_events,
+    items_of,
+)
+from siyu.promotions.coupon_templates import (
+    TemplateStats,
+    create_template,
+    find_template,
+    list_templates,
+    set_status,
+    stats,
+)
 from siyu.promotions.coupons import (
     Issued,
     Item,
     Redemption,
-    TemplateStats,
     Unprocessable,
-    apply_order_events,
-    create_template,
     customer_coupons,
     expire_due,
     find_coupon,
-    find_template,
     issue,
-    items_of,
-    list_templates,
     normal_code,
     redeem,
     remind_due,
     return_for_refund,
-    set_status,
-    stats,
 )
 
 __all__ = [
