@@ -40,7 +40,7 @@ from siyu.segments import service as segments
 SOURCE = "journeys"
 ENTERED, STEP_COMPLETED, EXITED = "Journey Entered", "Journey Step Completed", "Journey Exited"
 STEP_JOB = "journeys.step"
-TEMPLATES = ("new-contact", "first-order", "win-back", "birthday")
+TEMPLATES = ("new-contact", "first-order", "win-back", "birthday", "coupon-expiring")
 _definitions: dict[tuple[int, int], Definition] = {}
 
 
