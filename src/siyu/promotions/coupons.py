@@ -116,7 +116,8 @@ def _issue_chunk(
     result: Issued,
 ) -> None:
     within = _raise_holdings(session, template, customers)
-    result.skipped["limit"] += len(customers) - len(within)
+    if len(within) < len(customers):
+        result.skipped["limit"] += len(customers) - len(within)
     granted = _take_stock(session, template, len(within))
     if granted < len(within):
         result.skipped["out_of_stock"] += len(within) - granted
