@@ -86,6 +86,22 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "app",
         "Flash sales (限时限量): so many units at a price, so many each, for a while.",
     ),
+    "group-buys": (
+        "siyu.promotions.group_buys_cli",
+        "app",
+        "Group buys (拼团): groups that succeed at N members before a deadline, or are refunded.",
+    ),
+    "tiered": (
+        "siyu.promotions.tiered_cli",
+        "app",
+        "Tiered prices (阶梯价): the price steps down as participants grow; the difference is "
+        "refunded.",
+    ),
+    "refunds": (
+        "siyu.promotions.group_buys_cli",
+        "refunds_app",
+        "Refunds the mall makes for group buys and tiered prices, until it confirms them.",
+    ),
     "report": ("siyu.analytics.cli", "app", "Reports (数据分析) from the event lake."),
     "demo": (
         "siyu.demo.cli",

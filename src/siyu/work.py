@@ -25,7 +25,7 @@ from siyu.imports import jobs as imports
 from siyu.journeys import admission as journey_admission
 from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
-from siyu.promotions import coupon_orders
+from siyu.promotions import coupon_orders, group_buys, tiered
 from siyu.promotions import flash as flash_sales
 from siyu.segments import jobs as segments
 from siyu.staff import handover
@@ -75,6 +75,8 @@ HANDLERS: dict[str, jobs.Handler] = {
     dispatch.KIND: dispatch.dispatch_due,
     group_sends.JOB_KIND: group_sends.run_check,
     flash_sales.LAPSE_KIND: flash_sales.lapse_job,
+    group_buys.DEADLINES_KIND: group_buys.deadlines_job,
+    tiered.CLOSE_KIND: tiered.close_job,
     coupon_orders.EXPIRY_KIND: coupon_orders.expiry_job,
 }
 
@@ -108,6 +110,18 @@ SCHEDULES: tuple[Schedule, ...] = (
         "* * * * *",
         flash_sales.LAPSE_KIND,
         "lapse flash-sale holds that ran out; their units to the waiting lists",
+    ),
+    Schedule(
+        "group-buy-deadlines",
+        "* * * * *",
+        group_buys.DEADLINES_KIND,
+        "close groups past their deadline: robot-filled, or failed and refunded",
+    ),
+    Schedule(
+        "tiered-close",
+        "* * * * *",
+        tiered.CLOSE_KIND,
+        "close tiered prices past their end; refund each the difference to the final price",
     ),
     Schedule(
         "coupon-expiry",

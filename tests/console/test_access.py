@@ -202,6 +202,58 @@ def _new_coupon(world: World) -> str:
 _sales: list[str] = []
 
 
+def _order() -> str:
+    return f"order-{next(_serial)}"
+
+
+def _payment(world: World) -> dict:
+    return {"json": {"customer": world.customer_id, "order_id": _order(), "amount": 59}}
+
+
+def _new_activity() -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from siyu.promotions.group_buys import create_group_buy
+    from siyu.promotions.tiered import create_tiered
+
+    key, now = f"act-{next(_serial)}", datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(days=2)
+    with unit_of_work() as s:
+        create_group_buy(s, key, "拼团", "SKU-1", 5900, 3, 24, start, end)
+        create_tiered(s, key, "阶梯价", "SKU-1", 9900, [(10, 8900)], start, end)
+    return key
+
+
+def _leader() -> int:
+    from siyu.customers.models import Customer
+
+    with unit_of_work() as s:
+        leader = Customer()
+        s.add(leader)
+        s.flush()
+        return leader.id
+
+
+def _new_group(leader: int | None = None) -> str:
+    from siyu.promotions.group_buys import open_group
+
+    key = _new_activity()
+    with unit_of_work() as s:
+        return open_group(s, key, leader or _leader(), _order(), 5900).code
+
+
+def _new_refund(world: World) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from siyu.promotions.group_buys import close_due
+    from siyu.promotions.refunds import list_refunds
+
+    _new_group(world.customer_id)
+    with unit_of_work() as s:
+        close_due(s, now=datetime.now(UTC) + timedelta(days=3))
+        return list_refunds(s, "pending")[-1].id
+
+
 def _new_sale() -> str:
     from datetime import UTC, datetime, timedelta
 
@@ -445,7 +497,6 @@ RULES: dict[tuple[str, str], Rule] = {
         "consent.edit",
         body=lambda w: {"json": {"channel": "sms", "source": "access", "values": ["owned-1"]}},
     ),
-    ("GET", "/promotions"): Rule("customers.view"),
     ("GET", "/analytics"): Rule("dashboard.view"),
     # reports
     ("GET", "/reports"): Rule("reports.view"),
@@ -622,6 +673,23 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/coupons/{coupon_code}"): Rule("promotions.view"),
     ("GET", "/api/flash-sales/{sale_key}"): Rule("promotions.view"),
+    ("POST", "/api/group-buys/{activity_key}/groups"): Rule(
+        "promotions.checkout", frozenset({201}), body=lambda w: _payment(w)
+    ),
+    ("POST", "/api/group-buys/groups/{group_code}/join"): Rule(
+        "promotions.checkout", body=lambda w: _payment(w)
+    ),
+    ("GET", "/api/group-buys/groups/{group_code}"): Rule("promotions.view"),
+    ("POST", "/api/tiered/{activity_key}/participants"): Rule(
+        "promotions.checkout",
+        frozenset({201}),
+        body=lambda w: {"json": {"customer": w.customer_id, "order_id": _order()}},
+    ),
+    ("GET", "/api/tiered/{activity_key}"): Rule("promotions.view"),
+    ("GET", "/api/promotion-refunds"): Rule("promotions.view"),
+    ("POST", "/api/promotion-refunds/{refund_id}/confirm"): Rule(
+        "promotions.checkout", body=lambda w: {"json": {"reference": "R-1"}}
+    ),
     ("POST", "/api/flash-sales/{sale_key}/reservations"): Rule(
         "promotions.checkout",
         frozenset({201}),
@@ -671,6 +739,9 @@ PARAMS: dict[str, Callable[[World], object]] = {
     "template_key": lambda w: _new_template(),
     "coupon_code": lambda w: _new_coupon(w),
     "sale_key": lambda w: _new_sale(),
+    "activity_key": lambda w: _new_activity(),  # a group buy and a tiered price, one key
+    "group_code": lambda w: _new_group(),
+    "refund_id": lambda w: _new_refund(w),
     "reservation_id": lambda w: _new_reservation(w),  # in the sale just made for the path
 }
 
@@ -802,6 +873,13 @@ def test_a_guide_cannot_open_another_guides_customer(world, signed_in, client):
 
 # What a `mall` token (the brand's mall, mini-program or POS) may reach: checkout, nothing else.
 MALL_ROUTES = {
+    ("POST", "/api/group-buys/{activity_key}/groups"),
+    ("POST", "/api/group-buys/groups/{group_code}/join"),
+    ("GET", "/api/group-buys/groups/{group_code}"),
+    ("POST", "/api/tiered/{activity_key}/participants"),
+    ("GET", "/api/tiered/{activity_key}"),
+    ("GET", "/api/promotion-refunds"),
+    ("POST", "/api/promotion-refunds/{refund_id}/confirm"),
     ("GET", "/api/flash-sales/{sale_key}"),
     ("POST", "/api/flash-sales/{sale_key}/reservations"),
     ("POST", "/api/flash-sales/{sale_key}/reservations/{reservation_id}/confirm"),

@@ -99,6 +99,13 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Coupon Expiring", "system", "优惠券即将过期", "Coupon expiring"),
         ("Flash Sale Reserved", "customer", "抢购预留", "Flash sale reserved"),
         ("Flash Sale Lapsed", "system", "抢购预留过期", "Flash sale reservation lapsed"),
+        ("Group Buy Opened", "customer", "开团", "Group buy opened"),
+        ("Group Buy Joined", "customer", "参团", "Group buy joined"),
+        ("Group Buy Succeeded", "system", "拼团成功", "Group buy succeeded"),
+        ("Group Buy Failed", "system", "拼团失败", "Group buy failed"),
+        ("Tiered Price Joined", "customer", "参加阶梯价", "Tiered price joined"),
+        ("Promotion Refund Issued", "system", "发出活动退款", "Promotion refund issued"),
+        ("Promotion Refund Confirmed", "system", "活动退款已确认", "Promotion refund confirmed"),
         ("Task Assigned", "brand", "分配导购任务", "Task assigned"),
         ("Task Completed", "brand", "完成导购任务", "Task completed"),
         # reach (触达): what the brand sends and what becomes of it

@@ -1,5 +1,7 @@
-"""Promotions (活动): coupon templates and the coupons issued from them, and flash sales
-(限时限量) with their reservations, per-customer counts and waiting list.
+"""Promotions (活动): coupon templates and the coupons issued from them, flash sales
+(限时限量) with their reservations, per-customer counts and waiting list, group buys (拼团) with
+their groups and members, tiered prices (阶梯价) with their participants, and the refunds the
+mall is told to make.
 
 Stock and limits are counters changed by one conditional statement each (`… WHERE issued + n <=
 stock`), so no two requests can both take the last unit, on SQLite or on PostgreSQL."""
@@ -174,3 +176,138 @@ class FlashWaiter(Base):
     status: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting | served | left
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("flash_reservations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# open → succeeded (N members, or robot-filled at the deadline) | failed (short at the deadline)
+GROUP_STATUSES = ("open", "succeeded", "failed")
+
+
+class GroupBuy(Base):
+    """拼团: a product at a price for groups of `size` that fill within `hours` of opening."""
+
+    __tablename__ = "group_buys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(64))  # the mall's SKU
+    price_fen: Mapped[int] = mapped_column()
+    size: Mapped[int] = mapped_column()  # members a group needs, the leader included
+    hours: Mapped[int] = mapped_column()  # to fill a group from its opening
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    robot_fill: Mapped[bool] = mapped_column(default=False)  # the house fills a short group
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BuyGroup(Base):
+    """One group (团) of a group buy, opened by its leader and joined by its share code."""
+
+    __tablename__ = "group_buy_groups"
+    __table_args__ = (Index("ix_group_buy_groups_status_deadline", "status", "deadline"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    group_buy_id: Mapped[int] = mapped_column(
+        ForeignKey("group_buys.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(24), unique=True)  # the share code
+    leader_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    size: Mapped[int] = mapped_column()  # the group buy's, kept on the row its joiners update
+    members: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    robot_filled: Mapped[int] = mapped_column(default=0)  # places the house filled
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # succeeded or failed
+
+
+class GroupMember(Base):
+    """A customer in a group, with the order that paid for the place (the leader's too)."""
+
+    __tablename__ = "group_buy_members"
+    __table_args__ = (UniqueConstraint("group_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group_buy_groups.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str] = mapped_column(String(128), unique=True)  # one order pays one place
+    amount_fen: Mapped[int] = mapped_column()  # what the order paid, refunded if the group fails
+    is_leader: Mapped[bool] = mapped_column(default=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# active → closed (by the operator, or at its end): the final price is set then
+TIERED_STATUSES = ("active", "closed")
+
+
+class TieredPrice(Base):
+    """阶梯价: a product whose price steps down as participants grow; at the close each is owed
+    the difference between what they paid and the final price."""
+
+    __tablename__ = "tiered_prices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(64))  # the mall's SKU
+    base_price_fen: Mapped[int] = mapped_column()  # before the first tier
+    # [[least participants, price in fen], …]: the least counts rising, the prices falling
+    tiers: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    participants: Mapped[int] = mapped_column(default=0)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    final_price_fen: Mapped[int | None] = mapped_column()  # set when it closes
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TieredParticipant(Base):
+    """A customer in a tiered-price activity: their place in the count and the price charged."""
+
+    __tablename__ = "tiered_participants"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "customer_id"),
+        UniqueConstraint("activity_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("tiered_prices.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str] = mapped_column(String(128))
+    place: Mapped[int] = mapped_column(default=0)  # the count with them in it
+    price_fen: Mapped[int] = mapped_column(default=0)  # what the mall was told to charge
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+REFUND_KINDS = ("group_buy", "tiered")
+# pending (the mall is to refund) → confirmed (the mall says it did, with its reference)
+REFUND_STATUSES = ("pending", "confirmed")
+
+
+class PromotionRefund(Base):
+    """An instruction to the mall to refund an order (a failed group's place, a tiered price's
+    difference), tracked until the mall confirms it. One per member or participant: unique."""
+
+    __tablename__ = "promotion_refunds"
+    __table_args__ = (Index("ix_promotion_refunds_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("group_buy_members.id", ondelete="CASCADE"), unique=True
+    )
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tiered_participants.id", ondelete="CASCADE"), unique=True
+    )
+    activity: Mapped[str] = mapped_column(String(64))  # the group buy's or tiered price's key
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[str] = mapped_column(String(128))
+    amount_fen: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(32))  # group_failed | tiered_difference
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    reference: Mapped[str | None] = mapped_column(String(128))  # the mall's, when confirmed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
