@@ -81,17 +81,30 @@ def serving(kind: str, folder: Path) -> Iterator[Server]:
         "SIYU_DATABASE_URL": f"sqlite:///{folder / 'siyu.db'}",
         "SIYU_LAKE": str(folder / "lake"),
     }
-    port, logfile = _free_port(), folder / f"{kind}.log"
     if kind == "siyu":
         key = _siyu("keys", "create", "--name", "bench", env=env).stdout.strip().splitlines()[-1]
-        args = ["-m", "siyu.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        args = ["-m", "siyu.cli", "serve", "--host", "127.0.0.1"]
     else:
         key = "bench"  # the baseline checks no key
-        args = ["-m", "benchmarks.baseline_server", "--port", str(port)]
-        args += ["--out", str(folder / "events.jsonl")]
+        args = ["-m", "benchmarks.baseline_server", "--out", str(folder / "events.jsonl")]
+    with running(kind, args, env, folder, key) as server:
+        yield server
+
+
+@contextmanager
+def running(
+    kind: str, args: list[str], env: dict[str, str], folder: Path, key: str = "bench"
+) -> Iterator[Server]:
+    """`python ARGS --port N` on a free loopback port, its output in FOLDER/KIND.log, until it
+    answers; always stopped."""
+    port, logfile = _free_port(), folder / f"{kind}.log"
     with open(logfile, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, *args], env=env, cwd=ROOT, stdout=output, stderr=output
+            [sys.executable, *args, "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=output,
         )
     server = Server(kind, port, process, env, key)
     try:

@@ -25,6 +25,7 @@ from siyu.console.pages import codes as code_pages
 from siyu.console.pages import customers as customer_pages
 from siyu.console.pages import imports as import_pages
 from siyu.console.pages import journeys as journey_pages
+from siyu.console.pages import promotions as promotion_pages
 from siyu.console.pages import reach as reach_pages
 from siyu.console.pages import reach_channels as reach_channel_pages
 from siyu.console.pages import reach_consent as reach_consent_pages
@@ -77,6 +78,7 @@ PAGES = (
     reach_consent_pages,
     reach_guide_pages,
     journey_pages,
+    promotion_pages,
     sections,
 )
 APIS = (

@@ -497,6 +497,40 @@ RULES: dict[tuple[str, str], Rule] = {
         "consent.edit",
         body=lambda w: {"json": {"channel": "sms", "source": "access", "values": ["owned-1"]}},
     ),
+    # promotions (活动): coupon templates and flash sales
+    ("GET", "/promotions"): Rule("promotions.view"),
+    ("GET", "/promotions/coupons/new"): Rule("promotions.manage"),
+    ("POST", "/promotions/coupons"): Rule(
+        "promotions.manage",
+        body=_form(key=_unique("t"), name="满减券", kind="amount", amount="10", valid_days="30"),
+    ),
+    ("GET", "/promotions/coupons/{template_key}"): Rule("promotions.view"),
+    ("POST", "/promotions/coupons/{template_key}/issue"): Rule(
+        "promotions.manage",
+        SHOWN,  # the template's page, answering how many were issued
+        body=lambda w: {"data": {"audience": "list", "customers": str(w.customer_id)}},
+    ),
+    ("POST", "/promotions/coupons/{template_key}/status"): Rule(
+        "promotions.manage", body=_form(status="paused")
+    ),
+    ("GET", "/promotions/flash-sales/new"): Rule("promotions.manage"),
+    ("POST", "/promotions/flash-sales"): Rule(
+        "promotions.manage",
+        body=_form(
+            key=_unique("sale"),
+            name="秒杀",
+            product="SKU-1",
+            price="99",
+            stock="10",
+            starts_at="2026-12-12T20:00",
+            ends_at="2026-12-12T22:00",
+        ),
+    ),
+    ("GET", "/promotions/flash-sales/{sale_key}"): Rule("promotions.view"),
+    ("GET", "/promotions/flash-sales/{sale_key}/live"): Rule("promotions.view"),
+    ("POST", "/promotions/flash-sales/{sale_key}/status"): Rule(
+        "promotions.manage", body=_form(status="paused")
+    ),
     ("GET", "/analytics"): Rule("dashboard.view"),
     # reports
     ("GET", "/reports"): Rule("reports.view"),

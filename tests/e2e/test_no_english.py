@@ -6,7 +6,7 @@ English checks that every page renders."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -20,6 +20,8 @@ from siyu.core.db import session_factory, unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events import inbox
 from siyu.models import metadata
+from siyu.promotions import flash
+from siyu.promotions import service as promotions
 from siyu.segments.service import create_segment
 from siyu.settings import labels
 from siyu.staff.service import create_store
@@ -208,7 +210,8 @@ BRAND_COLUMNS = {
 @pytest.fixture(scope="module")
 def walked_brand(loaded_brand):
     """The e2e brand, with what the pages show in words: traits, events, a store, a touchpoint,
-    a tag, a segment, a channel code, a guide task and a draft broadcast."""
+    a tag, a segment, a channel code, a guide task, a draft broadcast, a coupon template and a
+    flash sale."""
     b = loaded_brand
     traits = {"gender": "female", "city": "武汉", "birthday": "1990-05-12"}
     batch = [
@@ -250,6 +253,29 @@ def walked_brand(loaded_brand):
                 variants=[broadcasts.VariantSpec(text="会员日到店有礼")],
                 customer_ids=[b.customers["c-wang"], b.customers["c-li"]],
                 holdout_percent=10,
+            )
+        if s.scalar(select(metadata.tables["coupon_templates"].c.id).limit(1)) is None:
+            promotions.create_template(
+                s,
+                "walk-coupon",
+                "会员日满减券",
+                "threshold",
+                amount_fen=5000,
+                threshold_fen=30000,
+                valid_days=30,
+            )
+        if s.scalar(select(metadata.tables["flash_sales"].c.id).limit(1)) is None:
+            now = datetime.now(UTC)
+            flash.create_sale(
+                s,
+                "walk-cup",
+                "会员日保温杯",
+                "CUP-500",
+                9900,
+                50,
+                1,
+                now - timedelta(hours=1),
+                now + timedelta(days=1),
             )
     return b
 

@@ -47,32 +47,6 @@ SEGMENTS = Section(
         Step(N_("Look customers up and filter them in the customer list."), "/customers"),
     ),
 )
-PROMOTIONS = Section(
-    N_("Promotions"),
-    (
-        N_("Coupons issued and redeemed, with their effect on orders."),
-        N_("Group buys, tiered prices and limited-time, limited-quantity sales."),
-        N_("Referral and fission posters: who brought whom, and what it earned."),
-    ),
-    (
-        Step(N_("Send Coupon Applied and Referral Completed events now; the lake keeps them.")),
-        Step(
-            N_("Compare a poster's or an ad's new customers and GMV on the touchpoints page."),
-            href="/touchpoints",
-            permission="touchpoints.view",
-        ),
-        Step(
-            N_("See coupons applied and referrals as steps of the RARRA funnel."),
-            "/reports/funnels?template=rarra",
-            permission="reports.view",
-        ),
-        Step(
-            N_("See which touchpoints earned orders, and a paid one's ROI, in attribution."),
-            "/reports/attribution",
-            permission="reports.view",
-        ),
-    ),
-)
 # 数据分析: the reports are built, so the section is their index and the pages beside them.
 ANALYTICS_PAGES = (
     Step(N_("New customers, GMV, orders and active customers against the previous period."), "/"),
@@ -97,11 +71,6 @@ def segments(request: Request, user: Annotated[User, allowed("customers.view")])
     if can(user.role, "segments.view"):
         return RedirectResponse("/segments/list", status_code=303)
     return _show(request, user, SEGMENTS)
-
-
-@router.get("/promotions", response_class=HTMLResponse)
-def promotions(request: Request, user: Annotated[User, allowed("customers.view")]):
-    return _show(request, user, PROMOTIONS)
 
 
 @router.get("/analytics", response_class=HTMLResponse)

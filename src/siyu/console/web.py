@@ -45,7 +45,7 @@ NAV = (
     ("/tasks", "tasks.view", N_("Guide tasks")),
     ("/segments", "customers.view", N_("Tags & segments")),
     ("/reach", "customers.view", N_("Reach")),
-    ("/promotions", "customers.view", N_("Promotions")),
+    ("/promotions", "promotions.view", N_("Promotions")),
     ("/analytics", "dashboard.view", N_("Analytics")),
     ("/reports", "reports.view", N_("Reports")),
     ("/wecom", "wecom.view", N_("WeCom")),

@@ -164,10 +164,18 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _factories.clear()
+
+
+# One sessionmaker per engine: making one costs about a millisecond, and a request makes two.
+_factories: dict[Engine, sessionmaker[Session]] = {}
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+    engine = get_engine(url)
+    if engine not in _factories:
+        _factories[engine] = sessionmaker(engine, expire_on_commit=False)
+    return _factories[engine]
 
 
 @contextmanager

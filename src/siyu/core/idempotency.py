@@ -13,11 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, ForeignKey, String, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from siyu.core.db import Base, BigId, UTCDateTime, utcnow
+from siyu.core.db import Base, BigId, UTCDateTime, insert_for, table_of, utcnow
 from siyu.core.errors import InvalidInput, SiyuError
 
 HEADER = "Idempotency-Key"
@@ -78,39 +77,46 @@ def answer_once(
         except SiyuError as error:
             session.rollback()
             return error_answer(error)
-    stored = session.get(IdempotentAnswer, (token_id, key))
-    if stored is not None:
-        return _replayed(stored, request)
-    # The key is the transaction's first write, so a clash rolls back nothing else (and no
-    # savepoint is needed: on SQLite one opened before any write would commit on release).
-    if not _claimed(session, IdempotentAnswer(token_id=token_id, key=key, fingerprint=request)):
+    # Claiming the key is the transaction's first write, and one statement: a key stored
+    # already (or being stored by a transaction that then commits) inserts nothing.
+    if not _claimed(session, token_id, key, request):
         return _replayed(_stored(session, token_id, key), request)
     try:
         status, body = act()
     except SiyuError as error:
         session.rollback()
         status, body = error_answer(error)
-        answer = IdempotentAnswer(
-            token_id=token_id, key=key, fingerprint=request, status_code=status, body=body
-        )
-        if not _claimed(session, answer):
+        if not _claimed(session, token_id, key, request, status, body):
             return _replayed(_stored(session, token_id, key), request)
         return status, body
-    stored = session.get_one(IdempotentAnswer, (token_id, key))
-    stored.status_code, stored.body = status, body
-    session.flush()
+    table = table_of(IdempotentAnswer)
+    session.execute(
+        update(table)
+        .where(table.c.token_id == token_id, table.c.key == key)
+        .values(status_code=status, body=body)
+    )
     return status, body
 
 
-def _claimed(session: Session, answer: IdempotentAnswer) -> bool:
-    """Whether this request holds the key now (False: another one committed it first)."""
-    session.add(answer)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+def _claimed(
+    session: Session,
+    token_id: int,
+    key: str,
+    request: str,
+    status: int = 0,
+    body: dict[str, Any] | None = None,
+) -> bool:
+    """Whether this request holds the key now (False: another one stored it first)."""
+    table = table_of(IdempotentAnswer)
+    claim = (
+        insert_for(session, table)
+        .values(
+            token_id=token_id, key=key, fingerprint=request, status_code=status, body=body or {}
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.token_id, table.c.key])
+        .returning(table.c.token_id)  # a row when inserted (rowcount is -1 on psycopg)
+    )
+    return session.execute(claim).first() is not None
 
 
 def _stored(session: Session, token_id: int, key: str) -> IdempotentAnswer:

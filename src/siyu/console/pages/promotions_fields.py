@@ -1,0 +1,65 @@
+"""Form fields the promotions pages share: yuan as staff type them, a datetime-local in the
+brand's zone, a list typed with Chinese or Latin commas, and the pause / resume / end form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator
+
+from siyu.core.forms import one_of
+from siyu.core.i18n import N_
+from siyu.core.settings import get_settings
+
+MAX_YUAN = Decimal(1_000_000)  # a coupon's or a sale's price: fen fit a 32-bit column
+# Where each status leads: the page says what it did.
+STATUS_DONE = {"active": "resumed", "paused": "paused", "ended": "ended"}
+
+
+def zone() -> ZoneInfo:
+    return get_settings().zone
+
+
+def _fen(value: object) -> object:
+    """Yuan as typed (`99`, `99.9`, `¥1,299.00`) to integer fen; a blank stays unset."""
+    if not isinstance(value, str):
+        return value
+    try:
+        amount = Decimal(value.replace(",", "").replace("¥", "").replace("￥", "").strip())
+    except InvalidOperation:
+        raise ValueError(N_("enter an amount in yuan, such as 99.90")) from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(N_("enter yuan with at most two decimals"))
+    if not 0 <= amount <= MAX_YUAN:
+        raise ValueError(N_("enter an amount from 0 to 1,000,000 yuan"))
+    return int(amount * 100)
+
+
+def _local_time(value: object) -> object:
+    """A datetime-local input's value, read in the brand's zone."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value.strip()).replace(tzinfo=zone())
+    except ValueError:
+        raise ValueError(N_("enter a date and time")) from None
+
+
+Fen = Annotated[int, BeforeValidator(_fen)]
+LocalTime = Annotated[datetime, BeforeValidator(_local_time)]
+
+
+def names(text: str) -> list[str]:
+    """A comma- or line-separated list as typed (Chinese commas too)."""
+    for mark in ("，", "、", "\n", ";", "；"):
+        text = text.replace(mark, ",")
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+class StatusForm(BaseModel):
+    """Pause (paused), resume (active) or end (ended) a coupon template or a flash sale."""
+
+    status: Annotated[str, one_of(("active", "paused", "ended"))]
