@@ -53,9 +53,9 @@ def seed_coupons(
     with acting_as(ACTOR), unit_of_work() as session:
         if session.scalar(select(CouponTemplate.id).limit(1)) is not None:
             return 0
-        for coupon in (NEWCOMER, REFERRED, MEMBER_DAY, *FESTIVAL_COUPONS.values()):
-            _template(session, coupon, cutoff)
         used = _chosen(_orders_with_coupons(session))
+        for coupon in (NEWCOMER, REFERRED, MEMBER_DAY, *FESTIVAL_COUPONS.values()):
+            _template(session, coupon, [o for o in used if o["coupon"] == coupon.coupon_id])
         rng = Random(seed)
         for done, order in enumerate(used, 1):
             _issue_and_redeem(session, order, rng)
@@ -70,8 +70,14 @@ def seed_coupons(
         return len(used)
 
 
-def _template(session: Session, coupon: Coupon, cutoff: datetime) -> None:
+def _template(session: Session, coupon: Coupon, orders: list[dict]) -> None:
+    """The coupon's template: a festival's holds from a week before its first order to the
+    day after its last (the activity's window, for the calendar); the weekly ones always."""
     kind = "threshold" if coupon.threshold else "amount"
+    valid_from = valid_until = None
+    if coupon in FESTIVAL_COUPONS.values() and orders:
+        valid_from = min(o["at"] for o in orders) - timedelta(days=7)
+        valid_until = max(o["at"] for o in orders) + timedelta(days=1)
     promotions.create_template(
         session,
         key_of(coupon),
@@ -82,6 +88,8 @@ def _template(session: Session, coupon: Coupon, cutoff: datetime) -> None:
         valid_days=VALID_DAYS,
         per_customer=PER_CUSTOMER.get(coupon.coupon_id, 100),
         actor=ACTOR,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 
