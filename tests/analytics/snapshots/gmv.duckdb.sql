@@ -38,7 +38,13 @@ FROM (
                   )
                   AND NOT (
                     "t2"."event" IN (
+                      'Coupon Expired',
+                      'Coupon Expiring',
                       'Coupon Issued',
+                      'Coupon Returned',
+                      'Flash Sale Lapsed',
+                      'Group Buy Failed',
+                      'Group Buy Succeeded',
                       'Journey Entered',
                       'Journey Exited',
                       'Journey Step Completed',
@@ -47,6 +53,8 @@ FROM (
                       'Message Planned',
                       'Message Sent',
                       'Order Updated',
+                      'Promotion Refund Confirmed',
+                      'Promotion Refund Issued',
                       'SMS Sent',
                       'Task Assigned',
                       'Task Completed',
