@@ -1,13 +1,16 @@
-"""What group buys (拼团) and tiered prices (阶梯价) share: an activity's key, name, product
-and window checked and named when wrong, the payer the mall names (a customer, an order, an
-amount), and the events both write under the promotions source."""
+"""What the promotions' activities share (flash sales, group buys, tiered prices; coupon
+templates the key): an activity's key, name, product and window checked and named when wrong,
+the payer the mall names (a customer, an order, an amount), and the events written under the
+promotions source."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import Conflict, InvalidInput, SiyuError
@@ -16,9 +19,11 @@ from siyu.customers import service as customers
 from siyu.customers.models import Customer
 from siyu.events import service as events
 from siyu.events.sources import internal_source
-from siyu.promotions.flash import KEY, MAX_FEN, MAX_ORDER_ID
 
 SOURCE = "promotions"
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_FEN = 1_000_000_000  # ten million yuan: the price columns are 32-bit
+MAX_ORDER_ID = 128
 
 
 class Described(NamedTuple):
@@ -52,6 +57,17 @@ def check_activity(
         raise taken(key)
     internal_source(session, SOURCE)  # now, not by the first buyers all at once
     return Described(name, product)
+
+
+def add_activity(session: Session, activity: Any) -> None:
+    """Store a new activity checked by check_activity: one made with its key by someone else
+    since the check is a 409 naming the key, not an error."""
+    session.add(activity)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise taken(activity.key) from None
 
 
 def taken(key: str) -> Conflict:

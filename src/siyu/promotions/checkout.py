@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from siyu.core import idempotency
@@ -16,7 +16,9 @@ from siyu.core.auth import ApiToken
 from siyu.core.db import unit_of_work, write_lock
 from siyu.core.deps import CurrentToken, SessionDep, read_ended, token_allowed
 from siyu.core.errors import Forbidden
+from siyu.core.limits import Text64
 from siyu.core.permissions import can
+from siyu.promotions.activities import MAX_ORDER_ID
 
 # The token's read ends before the write: the write is a short transaction of its own.
 Checkout = Annotated[ApiToken, read_ended(token_allowed("promotions.checkout"))]
@@ -32,6 +34,11 @@ def _looker(token: CurrentToken, session: SessionDep) -> ApiToken:
 
 # The mall, or the brand's readers: what a sale has left, a customer's coupons.
 Looker = Annotated[ApiToken, Depends(_looker)]
+# What the mall's bodies name: a customer (id or any identity) and its order.
+CustomerRef = Annotated[
+    int | Text64, Field(description="A customer id, or any identity value (phone, user id …).")
+]
+OrderId = Annotated[str, Field(min_length=1, max_length=MAX_ORDER_ID)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

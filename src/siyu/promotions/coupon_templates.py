@@ -3,7 +3,6 @@ issued; and what each template's coupons cost and brought in."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +13,9 @@ from sqlalchemy.orm import Session
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.orders.models import Order
+from siyu.promotions.activities import KEY
 from siyu.promotions.models import COUPON_KINDS, Coupon, CouponTemplate
 
-KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_PER_CUSTOMER = 100
 MAX_VALID_DAYS = 3650
 

@@ -23,6 +23,7 @@ from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.events import service as events
+from siyu.promotions.activities import SOURCE
 from siyu.promotions.coupon_templates import find_template
 from siyu.promotions.models import (
     ISSUE_VIAS,
@@ -32,7 +33,6 @@ from siyu.promotions.models import (
 )
 
 log = logging.getLogger("siyu.promotions")
-SOURCE = "promotions"
 # Codes a person can read out at a till: no 0/O or 1/I/L. Twelve of 31 characters: 2^59 codes,
 # so one cannot be guessed among the issued ones.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

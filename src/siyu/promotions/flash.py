@@ -12,7 +12,6 @@ the commit, so its lock is held as briefly as possible."""
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -22,25 +21,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.core.db import insert_for, rowcount, table_of, utcnow
-from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
+from siyu.core.errors import Conflict, NotFound, SiyuError
 from siyu.core.i18n import N_
-from siyu.customers import service as customers
-from siyu.customers.models import Customer
 from siyu.events import service as events
-from siyu.events.sources import internal_source
+from siyu.promotions import activities
+from siyu.promotions.activities import SOURCE
 from siyu.promotions.models import FlashBuyer, FlashReservation, FlashSale, FlashWaiter
 
 log = logging.getLogger("siyu.promotions.flash")
 
-SOURCE = "promotions"
 RESERVED, LAPSED = "Flash Sale Reserved", "Flash Sale Lapsed"
 ORDER_COMPLETED, ORDER_REFUNDED = "Order Completed", "Order Refunded"
 LAPSE_KIND = "promotions.flash_lapse"
-KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-MAX_FEN = 1_000_000_000  # ten million yuan: the columns are 32-bit
 MAX_UNITS = 10_000_000
 MAX_HOLD_MINUTES = 1440
-MAX_ORDER_ID = 128
 
 
 class OverLimit(SiyuError):
@@ -75,30 +69,19 @@ def create_sale(
     actor: str = "",
 ) -> FlashSale:
     """A new sale; every value is checked and a bad one is named."""
-    if not KEY.match(key):
-        raise InvalidInput(N_("a key is 1-64 lowercase letters, digits, '-' or '_'"), field="key")
-    name, product = name.strip(), product.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput(N_("a sale needs a name of at most 200 characters"), field="name")
-    if not product or len(product) > 64:
-        raise InvalidInput(N_("name the product (its SKU, at most 64 characters)"), field="product")
-    _check_range(price_fen, 1, MAX_FEN, "price")
+    activities.check_price(price_fen)
     if list_price_fen is not None:
-        _check_range(list_price_fen, 1, MAX_FEN, "list_price")
-    _check_range(stock, 1, MAX_UNITS, "stock")
-    _check_range(per_customer, 1, MAX_UNITS, "per_customer")
-    _check_range(hold_minutes, 1, MAX_HOLD_MINUTES, "hold_minutes")
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise InvalidInput(N_("give times with their time zone"), field="starts_at")
-    if ends_at <= starts_at:
-        raise InvalidInput(N_("a sale ends after it starts"), field="ends_at")
-    if session.scalar(select(FlashSale.id).where(FlashSale.key == key)) is not None:
-        raise _taken(key)
-    internal_source(session, SOURCE)  # now, not by the first buyers all at once
+        activities.check_price(list_price_fen, "list_price")
+    activities.check_range(stock, 1, MAX_UNITS, "stock")
+    activities.check_range(per_customer, 1, MAX_UNITS, "per_customer")
+    activities.check_range(hold_minutes, 1, MAX_HOLD_MINUTES, "hold_minutes")
+    described = activities.check_activity(
+        session, FlashSale, key, name, product, starts_at, ends_at
+    )
     sale = FlashSale(
         key=key,
-        name=name,
-        product=product,
+        name=described.name,
+        product=described.product,
         price_fen=price_fen,
         list_price_fen=list_price_fen,
         stock=stock,
@@ -108,25 +91,8 @@ def create_sale(
         ends_at=ends_at,
         created_by=actor,
     )
-    try:
-        with session.begin_nested():
-            session.add(sale)
-    except IntegrityError:  # made by someone else since the check above
-        raise _taken(key) from None
+    activities.add_activity(session, sale)
     return sale
-
-
-def _check_range(value: int, least: int, most: int, field: str) -> None:
-    if not least <= value <= most:
-        raise InvalidInput(
-            N_("%(field)s must be %(least)s to %(most)s"),
-            field=field,
-            params={"field": field, "least": least, "most": most},
-        )
-
-
-def _taken(key: str) -> Conflict:
-    return Conflict(N_("a sale with the key %(key)s exists"), field="key", params={"key": key})
 
 
 def find_sale(session: Session, key: str) -> FlashSale:
@@ -210,7 +176,7 @@ def reserve(
     now = now or utcnow()
     sale = find_sale(session, key)
     _check_live(sale, now)
-    customer = _customer(session, customer_ref)
+    customer = activities.payer(session, customer_ref)
     _check_quantity(sale, quantity)
     if sale.held + sale.sold + quantity > sale.stock:  # as last committed: spares the writes
         raise _sold_out()
@@ -231,14 +197,6 @@ def _check_live(sale: FlashSale, now: datetime) -> None:
             field="key",
             params={"key": sale.key},
         )
-
-
-def _customer(session: Session, ref: str | int) -> Customer:
-    try:
-        return customers.find_customer(session, ref)
-    except SiyuError as error:  # find_customer names its own argument
-        error.field = "customer"
-        raise
 
 
 def _check_quantity(sale: FlashSale, quantity: int) -> None:
@@ -338,7 +296,7 @@ def confirm(
     one order confirms one reservation of a sale (a unique key)."""
     now = now or utcnow()
     sale = find_sale(session, key)
-    order_id = _order_id(order_id)
+    order_id = activities.order_id(order_id)
     reservation = find_reservation(session, sale, reservation_id)
     if reservation.status == "held" and reservation.expires_at > now:
         try:
@@ -383,13 +341,6 @@ def _settled(reservation: FlashReservation, order_id: str) -> FlashReservation:
     )
 
 
-def _order_id(order_id: str) -> str:
-    order_id = str(order_id).strip()
-    if not order_id or len(order_id) > MAX_ORDER_ID:
-        raise InvalidInput(N_("an order id is 1 to 128 characters"), field="order_id")
-    return order_id
-
-
 def cancel(
     session: Session, key: str, reservation_id: int, now: datetime | None = None
 ) -> FlashReservation:
@@ -419,7 +370,7 @@ def refund(
     may buy again. A refunded one stays refunded."""
     now = now or utcnow()
     sale = find_sale(session, key)
-    order_id = _order_id(order_id)
+    order_id = activities.order_id(order_id)
     reservation = session.scalar(
         select(FlashReservation).where(
             FlashReservation.sale_id == sale.id, FlashReservation.order_id == order_id
@@ -597,7 +548,7 @@ def join_waitlist(
     sale = find_sale(session, key)
     if sale.status == "ended" or now >= sale.ends_at:
         raise Conflict(N_("the flash sale is over"), code="not_live", field="key")
-    customer = _customer(session, customer_ref)
+    customer = activities.payer(session, customer_ref)
     _check_quantity(sale, quantity)
     if sale.held + sale.sold + quantity <= sale.stock:
         raise Conflict(N_("units are left: reserve them instead"), code="not_sold_out", field="key")

@@ -15,14 +15,18 @@ from sqlalchemy.orm import Session
 from siyu.core.deps import SessionDep
 from siyu.core.limits import RowId, Text64
 from siyu.promotions import flash
-from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
+from siyu.promotions.checkout import (
+    Checkout,
+    CustomerRef,
+    IdempotencyKey,
+    Looker,
+    OrderId,
+    answered,
+)
 from siyu.promotions.models import FlashReservation, FlashSale, FlashWaiter
 
 router = APIRouter(prefix="/api/flash-sales", tags=["promotions"])
 Quantity = Annotated[int, Field(ge=1, le=flash.MAX_UNITS)]
-CustomerRef = Annotated[
-    int | Text64, Field(description="A customer id, or any identity value (phone, user id …).")
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such sale, reservation or customer (`field` says which)."},
     409: {"description": "Sold out, not on now, lapsed, or already done another way (`code`)."},
@@ -59,7 +63,7 @@ class ReservationIn(BaseModel):
 class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: str = Field(min_length=1, max_length=flash.MAX_ORDER_ID)
+    order_id: OrderId
 
 
 class WaiterIn(BaseModel):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import insert_for, table_of, utcnow
 from siyu.core.errors import Conflict, NotFound
 from siyu.core.i18n import N_
-from siyu.promotions import refunds
+from siyu.promotions import activities, refunds
 from siyu.promotions.activities import (
     Happened,
     check_activity,
@@ -83,8 +83,7 @@ def create_group_buy(
         robot_fill=robot_fill,
         created_by=actor,
     )
-    session.add(activity)
-    session.flush()
+    activities.add_activity(session, activity)
     return activity
 
 

@@ -15,19 +15,21 @@ from sqlalchemy.orm import Session
 from siyu.core.deps import SessionDep
 from siyu.core.limits import Cursor, RowId, Text64
 from siyu.promotions import group_buys, refunds
-from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
-from siyu.promotions.flash import MAX_ORDER_ID
+from siyu.promotions.checkout import (
+    Checkout,
+    CustomerRef,
+    IdempotencyKey,
+    Looker,
+    OrderId,
+    answered,
+)
 from siyu.promotions.models import BuyGroup, GroupBuy
 
 router = APIRouter(prefix="/api", tags=["promotions"])
-CustomerRef = Annotated[
-    int | Text64, Field(description="A customer id, or any identity value (phone, user id …).")
-]
 Paid = Annotated[
     Decimal,
     Field(gt=0, le=Decimal("10000000"), decimal_places=2, description="What the order paid, yuan."),
 ]
-OrderId = Annotated[str, Field(min_length=1, max_length=MAX_ORDER_ID)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such group buy, group, refund or customer (`field` says which)."},
     409: {

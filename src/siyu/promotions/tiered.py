@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import insert_for, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
-from siyu.promotions import refunds
+from siyu.promotions import activities, refunds
 from siyu.promotions.activities import (
     Happened,
     check_activity,
@@ -65,8 +65,7 @@ def create_tiered(
         ends_at=ends_at,
         created_by=actor,
     )
-    session.add(activity)
-    session.flush()
+    activities.add_activity(session, activity)
     return activity
 
 

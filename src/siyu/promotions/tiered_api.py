@@ -14,8 +14,14 @@ from sqlalchemy.orm import Session
 from siyu.core.deps import SessionDep
 from siyu.core.limits import Text64
 from siyu.promotions import tiered
-from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
-from siyu.promotions.group_buys_api import CustomerRef, OrderId
+from siyu.promotions.checkout import (
+    Checkout,
+    CustomerRef,
+    IdempotencyKey,
+    Looker,
+    OrderId,
+    answered,
+)
 from siyu.promotions.models import TieredPrice
 
 router = APIRouter(prefix="/api/tiered", tags=["promotions"])
