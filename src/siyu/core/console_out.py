@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import typer
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 
 from siyu.core.errors import SiyuError
+from siyu.core.money import typed_fen
 from siyu.core.settings import get_settings
 
 console = Console()
@@ -75,20 +75,11 @@ def option_time(value: str | None, option: str) -> datetime | None:
         raise typer.BadParameter("the time is out of range", param_hint=option) from None
 
 
-MAX_OPTION_YUAN = Decimal(100_000_000)
-
-
 def option_fen(value: str | None, option: str) -> int | None:
-    """An option's yuan (`99`, `99.9`, `99.90`) in fen: at most two decimals, 0 to 100
-    million."""
+    """An option's yuan in fen, read as the console reads a form's (core.money)."""
     if value is None:
         return None
     try:
-        amount = Decimal(value.replace(",", "").replace("¥", "").strip())
-    except InvalidOperation:
-        raise typer.BadParameter("an amount in yuan such as 99.90", param_hint=option) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise typer.BadParameter("yuan with at most two decimals", param_hint=option)
-    if not 0 <= amount <= MAX_OPTION_YUAN:
-        raise typer.BadParameter("an amount from 0 to 100,000,000 yuan", param_hint=option)
-    return int(amount * 100)
+        return typed_fen(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None

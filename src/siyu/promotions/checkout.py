@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -18,7 +19,7 @@ from siyu.core.deps import CurrentToken, SessionDep, read_ended, token_allowed
 from siyu.core.errors import Forbidden
 from siyu.core.limits import Text64
 from siyu.core.permissions import can
-from siyu.promotions.activities import MAX_ORDER_ID
+from siyu.promotions.activities import MAX_FEN, MAX_ORDER_ID
 
 # The token's read ends before the write: the write is a short transaction of its own.
 Checkout = Annotated[ApiToken, read_ended(token_allowed("promotions.checkout"))]
@@ -39,6 +40,14 @@ CustomerRef = Annotated[
     int | Text64, Field(description="A customer id, or any identity value (phone, user id …).")
 ]
 OrderId = Annotated[str, Field(min_length=1, max_length=MAX_ORDER_ID)]
+# Yuan in a body: two decimals, within what a price column holds.
+Yuan = Annotated[Decimal, Field(ge=0, le=Decimal(MAX_FEN) / 100, decimal_places=2)]
+
+
+def fen(amount: Decimal | None) -> int | None:
+    return None if amount is None else int(amount * 100)
+
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
 from siyu.orders.models import Order
-from siyu.promotions.activities import KEY
+from siyu.promotions.activities import KEY, MAX_FEN, check_range
 from siyu.promotions.models import COUPON_KINDS, Coupon, CouponTemplate
 
 MAX_PER_CUSTOMER = 100
@@ -97,6 +97,12 @@ def _check_value(
     threshold_fen: int,
     free_item: str | None,
 ) -> None:
+    for value, field in (
+        (amount_fen, "amount"),
+        (cap_fen or 0, "cap"),
+        (threshold_fen, "threshold"),
+    ):
+        check_range(value, 0, MAX_FEN, field)
     if kind in ("amount", "threshold") and amount_fen <= 0:
         raise InvalidInput(N_("the amount off must be more than 0"), field="amount")
     if kind == "threshold" and threshold_fen <= amount_fen:

@@ -4,7 +4,6 @@ templates and issue coupons (admin and operator tokens)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -19,14 +18,13 @@ from siyu.core.limits import Text64, Text200
 from siyu.customers import service as customers
 from siyu.promotions import coupon_templates as templates
 from siyu.promotions import coupons
-from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, answered
+from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, Yuan, answered, fen
 from siyu.promotions.models import Coupon, CouponTemplate
 from siyu.segments import service as segments
 
 router = APIRouter(tags=["promotions"])
 Reader = Annotated[ApiToken, token_allowed("promotions.view")]
 Manager = Annotated[ApiToken, token_allowed("promotions.manage")]
-Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), decimal_places=2)]
 
 
 def _customer(session: Session, ref: str) -> Any:
@@ -34,10 +32,6 @@ def _customer(session: Session, ref: str) -> Any:
         return customers.find_customer(session, ref)
     except NotFound:
         raise NotFound("no customer has this id or identity", field="customer") from None
-
-
-def fen(amount: Decimal | None) -> int | None:
-    return None if amount is None else int(amount * 100)
 
 
 # --- templates ----------------------------------------------------------------------------------

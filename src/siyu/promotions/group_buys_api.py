@@ -4,7 +4,6 @@ checkout and confirms the refunds Siyu emits (`mall` tokens, each write once per
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -21,15 +20,13 @@ from siyu.promotions.checkout import (
     IdempotencyKey,
     Looker,
     OrderId,
+    Yuan,
     answered,
+    fen,
 )
 from siyu.promotions.models import BuyGroup, GroupBuy
 
 router = APIRouter(prefix="/api", tags=["promotions"])
-Paid = Annotated[
-    Decimal,
-    Field(gt=0, le=Decimal("10000000"), decimal_places=2, description="What the order paid, yuan."),
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such group buy, group, refund or customer (`field` says which)."},
     409: {
@@ -44,7 +41,7 @@ class PlaceIn(BaseModel):
 
     customer: CustomerRef
     order_id: OrderId = Field(description="The mall's order that paid for the place.")
-    amount: Paid
+    amount: Yuan = Field(gt=0, description="What the order paid, yuan.")
 
 
 class ConfirmIn(BaseModel):
@@ -53,10 +50,6 @@ class ConfirmIn(BaseModel):
     reference: str | None = Field(
         None, max_length=refunds.MAX_REFERENCE, description="The mall's own refund reference."
     )
-
-
-def _fen(amount: Decimal) -> int:
-    return int(amount * 100)
 
 
 def _group_answer(session: Session, group: BuyGroup, status: int) -> tuple[int, dict[str, Any]]:
@@ -78,7 +71,7 @@ def open_group(
 ) -> JSONResponse:
     def act(session: Session) -> tuple[int, dict[str, Any]]:
         group = group_buys.open_group(
-            session, activity_key, body.customer, body.order_id, _fen(body.amount)
+            session, activity_key, body.customer, body.order_id, fen(body.amount) or 0
         )
         return _group_answer(session, group, 201)
 
@@ -99,7 +92,7 @@ def join_group(
 ) -> JSONResponse:
     def act(session: Session) -> tuple[int, dict[str, Any]]:
         group = group_buys.join_group(
-            session, group_code, body.customer, body.order_id, _fen(body.amount)
+            session, group_code, body.customer, body.order_id, fen(body.amount) or 0
         )
         return _group_answer(session, group, 200)
 

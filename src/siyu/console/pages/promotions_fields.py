@@ -4,7 +4,6 @@ brand's zone, a list typed with Chinese or Latin commas, and the pause / resume 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -12,9 +11,9 @@ from pydantic import BaseModel, BeforeValidator
 
 from siyu.core.forms import one_of
 from siyu.core.i18n import N_
+from siyu.core.money import typed_fen
 from siyu.core.settings import get_settings
 
-MAX_YUAN = Decimal(1_000_000)  # a coupon's or a sale's price: fen fit a 32-bit column
 # Where each status leads: the page says what it did.
 STATUS_DONE = {"active": "resumed", "paused": "paused", "ended": "ended"}
 
@@ -24,18 +23,8 @@ def zone() -> ZoneInfo:
 
 
 def _fen(value: object) -> object:
-    """Yuan as typed (`99`, `99.9`, `¥1,299.00`) to integer fen; a blank stays unset."""
-    if not isinstance(value, str):
-        return value
-    try:
-        amount = Decimal(value.replace(",", "").replace("¥", "").replace("￥", "").strip())
-    except InvalidOperation:
-        raise ValueError(N_("enter an amount in yuan, such as 99.90")) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(N_("enter yuan with at most two decimals"))
-    if not 0 <= amount <= MAX_YUAN:
-        raise ValueError(N_("enter an amount from 0 to 1,000,000 yuan"))
-    return int(amount * 100)
+    """Yuan as typed to integer fen (core.money); a blank stays unset."""
+    return typed_fen(value) if isinstance(value, str) else value
 
 
 def _local_time(value: object) -> object:
