@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from siyu.console.pages import promotions_calendar as calendar
-from siyu.console.pages.promotions import daily_coupons
 from siyu.core.db import unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events.service import ingest
@@ -312,7 +311,7 @@ def test_the_chart_counts_coupons_issued_and_redeemed_per_day_of_the_brand():
         code = promotions.issue(s, "fan-20", ids[2:], now=late).coupons[0].code
         promotions.redeem(s, code, "o-1", 10_000, now=late + timedelta(days=1))
     with unit_of_work() as s:
-        chart = daily_coupons(s, promotions.find_template(s, "fan-20"))
+        chart = promotions.daily_coupons(s, promotions.find_template(s, "fan-20"))
     pairs = zip(chart["issued"], chart["redeemed"], strict=True)
     by_day = dict(zip(chart["days"], pairs, strict=True))
     assert by_day["2026-12-01"] == (2, 0)

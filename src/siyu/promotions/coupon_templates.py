@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.i18n import N_
+from siyu.core.settings import get_settings
 from siyu.orders.models import Order
 from siyu.promotions.activities import KEY, MAX_FEN, check_range
 from siyu.promotions.models import COUPON_KINDS, Coupon, CouponTemplate
@@ -202,3 +204,49 @@ def _redeemed_order_amounts(session: Session, template_ids: list[int]) -> dict[i
         .group_by(Coupon.template_id)
     ).all()
     return {t: int(amount or 0) for t, amount in rows}
+
+
+CHART_DAYS = 90  # the per-day chart's longest stretch
+
+
+def _local_day(column: Any, dialect: str) -> Any:
+    """The brand's day of a UTC column, in SQL. SQLite has no time zones: it adds the zone's
+    offset now (exact for China's zones, which keep no daylight saving time)."""
+    if dialect == "postgresql":
+        return func.date(func.timezone(get_settings().zone.key, column))
+    offset = datetime.now(get_settings().zone).utcoffset() or timedelta(0)
+    return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
+
+
+def daily_coupons(session: Session, template: CouponTemplate) -> dict[str, list[Any]]:
+    """Coupons issued and redeemed per day of the brand (one query), every day of the stretch
+    shown: at most CHART_DAYS, up to today, or to the last day with coupons when that is long
+    past."""
+    dialect = session.get_bind().dialect.name
+    issued, redeemed = (
+        _local_day(Coupon.issued_at, dialect),
+        _local_day(Coupon.redeemed_at, dialect),
+    )
+    mine = Coupon.template_id == template.id
+    rows = session.execute(
+        union_all(
+            select(issued, literal_column("'issued'"), func.count()).where(mine).group_by(issued),
+            select(redeemed, literal_column("'redeemed'"), func.count())
+            .where(mine, Coupon.status == "redeemed", Coupon.redeemed_at.is_not(None))
+            .group_by(redeemed),
+        )
+    ).all()
+    counts = {(date.fromisoformat(str(day)), what): int(n) for day, what, n in rows if day}
+    if not counts:
+        return {"days": [], "issued": [], "redeemed": []}
+    first, last = min(d for d, _ in counts), max(d for d, _ in counts)
+    today = datetime.now(get_settings().zone).date()
+    if last < today and (today - last).days < CHART_DAYS:
+        last = today  # the quiet days since are part of the story
+    first = max(first, last - timedelta(days=CHART_DAYS - 1))
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return {
+        "days": [d.isoformat() for d in days],
+        "issued": [counts.get((d, "issued"), 0) for d in days],
+        "redeemed": [counts.get((d, "redeemed"), 0) for d in days],
+    }

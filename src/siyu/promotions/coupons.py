@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
+from siyu.customers import service as customers
 from siyu.events import service as events
 from siyu.promotions.activities import SOURCE
 from siyu.promotions.coupon_templates import find_template
@@ -31,6 +32,7 @@ from siyu.promotions.models import (
     CouponHolding,
     CouponTemplate,
 )
+from siyu.segments import service as segments
 
 log = logging.getLogger("siyu.promotions")
 # Codes a person can read out at a till: no 0/O or 1/I/L. Twelve of 31 characters: 2^59 codes,
@@ -465,3 +467,19 @@ def _record(
     ]
     for start in range(0, len(rows), CHUNK):
         events.record(session, SOURCE, rows[start : start + CHUNK])
+
+
+def audience(
+    session: Session, segment: str | None = None, refs: Sequence[str] = ()
+) -> tuple[list[int], list[str]]:
+    """Whom an issue names: a saved segment's members, or else a list's references (customer
+    ids, phones, any identity) as customer ids, with the references that named no one."""
+    if segment is not None:
+        try:
+            found = segments.find_segment(session, segment)
+        except SiyuError as error:  # find_segment names its own argument
+            error.field = "segment"
+            raise
+        return segments.member_ids(session, found), []
+    by_ref = customers.customers_by_ref(session, refs)
+    return list(dict.fromkeys(by_ref.values())), [r for r in refs if r not in by_ref]

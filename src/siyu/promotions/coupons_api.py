@@ -20,7 +20,6 @@ from siyu.promotions import coupon_templates as templates
 from siyu.promotions import coupons
 from siyu.promotions.checkout import Checkout, IdempotencyKey, Looker, Yuan, answered, fen
 from siyu.promotions.models import Coupon, CouponTemplate
-from siyu.segments import service as segments
 
 router = APIRouter(tags=["promotions"])
 Reader = Annotated[ApiToken, token_allowed("promotions.view")]
@@ -209,14 +208,8 @@ def issue(
         raise InvalidInput("give customers or a segment, not both", field="customers")
 
     def act(session: Session) -> tuple[int, dict[str, Any]]:
-        unknown: list[str] = []
-        if body.segment is not None:
-            ids = segments.member_ids(session, segments.find_segment(session, body.segment))
-            via = "segment"
-        else:
-            found = customers.customers_by_ref(session, body.customers or [])
-            unknown = [r for r in body.customers or [] if r not in found]
-            ids, via = list(found.values()), "list"
+        ids, unknown = coupons.audience(session, body.segment, body.customers or [])
+        via = "segment" if body.segment is not None else "list"
         done = coupons.issue(session, template_key, ids, via, body.segment)
         return 200, {
             "issued": len(done.coupons),

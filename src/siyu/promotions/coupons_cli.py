@@ -26,7 +26,6 @@ from siyu.customers import service as customers
 from siyu.promotions import coupon_templates as templates
 from siyu.promotions import coupons
 from siyu.promotions.models import CouponTemplate
-from siyu.segments import service as segments
 
 app = typer.Typer(
     help="Coupons (券): templates, issuing, redeeming and what they brought in.",
@@ -221,13 +220,9 @@ def issue(
                 "give --customer, --segment or --list (one of them)", field="customer"
             )
         with session_factory()() as session:
-            if segment is not None:
-                ids = segments.member_ids(session, segments.find_segment(session, segment))
-                via, unknown = "segment", 0
-            else:
-                refs = customer or customers.read_list(list_file.read_bytes())  # type: ignore[union-attr]
-                found = customers.customers_by_ref(session, refs)
-                ids, via, unknown = list(found.values()), "list", len(set(refs) - set(found))
+            refs = [] if segment is not None else customer or _list_file(list_file)
+            ids, named_no_one = coupons.audience(session, segment, refs)
+            via, unknown = ("segment" if segment is not None else "list"), len(set(named_no_one))
         done, skipped = 0, Counter[str]()
         with acting_as("cli"), progress_bar() as bar:
             task = bar.add_task(f"issue {key}", total=len(ids))
@@ -244,6 +239,10 @@ def issue(
     if json_out:
         return emit_json(answer)
     console.print(f"{key}: {done} issued; skipped {dict(+skipped) or 0}; {unknown} not found")
+
+
+def _list_file(path: Path | None) -> list[str]:
+    return customers.read_list(path.read_bytes()) if path else []
 
 
 @app.command("redeem")

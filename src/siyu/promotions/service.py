@@ -10,6 +10,7 @@ from siyu.promotions.coupon_orders import (
 from siyu.promotions.coupon_templates import (
     TemplateStats,
     create_template,
+    daily_coupons,
     find_template,
     list_templates,
     set_status,
@@ -20,6 +21,7 @@ from siyu.promotions.coupons import (
     Item,
     Redemption,
     Unprocessable,
+    audience,
     customer_coupons,
     expire_due,
     find_coupon,
@@ -31,6 +33,7 @@ from siyu.promotions.coupons import (
 )
 
 __all__ = [
+    "audience",
     "Issued",
     "Item",
     "Redemption",
@@ -38,6 +41,7 @@ __all__ = [
     "Unprocessable",
     "apply_order_events",
     "create_template",
+    "daily_coupons",
     "customer_coupons",
     "expire_due",
     "find_coupon",

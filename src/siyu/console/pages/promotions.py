@@ -5,13 +5,12 @@ end, issuing to a segment or a list). A flash sale's pages are promotions_flash'
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from siyu.console.pages import promotions_calendar as calendar
@@ -22,11 +21,10 @@ from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import Day, Text, Text64, Text200
-from siyu.customers import service as customers
 from siyu.profiles.service import mask_phone, sees_full_phones
 from siyu.promotions import flash
 from siyu.promotions import service as promotions
-from siyu.promotions.models import COUPON_KINDS, Coupon, CouponTemplate
+from siyu.promotions.models import COUPON_KINDS, CouponTemplate
 from siyu.segments import service as segments
 from siyu.users.models import User
 
@@ -50,7 +48,6 @@ SKIP_LABELS = {
     "limit": N_("already hold as many as each customer may"),
     "out_of_stock": N_("the stock ran out"),
 }
-CHART_DAYS = 90  # the coupon chart's longest stretch
 
 
 # -- the overview ----------------------------------------------------------------------------
@@ -188,49 +185,6 @@ def create_coupon(
     return RedirectResponse(f"/promotions/coupons/{made.key}?done=created", status_code=303)
 
 
-def _local_day(column: Any, dialect: str) -> Any:
-    """The brand's day of a UTC column, in SQL. SQLite has no time zones: it adds the zone's
-    offset now (exact for China's zones, which keep no daylight saving time)."""
-    if dialect == "postgresql":
-        return func.date(func.timezone(zone().key, column))
-    offset = datetime.now(zone()).utcoffset() or timedelta(0)
-    return func.date(column, f"{int(offset.total_seconds() // 60):+d} minutes")
-
-
-def daily_coupons(session: Session, template: CouponTemplate) -> dict[str, list[Any]]:
-    """Coupons issued and redeemed per day of the brand (one query), every day of the stretch
-    shown: at most CHART_DAYS, up to today, or to the last day with coupons when that is long
-    past."""
-    dialect = session.get_bind().dialect.name
-    issued, redeemed = (
-        _local_day(Coupon.issued_at, dialect),
-        _local_day(Coupon.redeemed_at, dialect),
-    )
-    mine = Coupon.template_id == template.id
-    rows = session.execute(
-        union_all(
-            select(issued, literal_column("'issued'"), func.count()).where(mine).group_by(issued),
-            select(redeemed, literal_column("'redeemed'"), func.count())
-            .where(mine, Coupon.status == "redeemed", Coupon.redeemed_at.is_not(None))
-            .group_by(redeemed),
-        )
-    ).all()
-    counts = {(date.fromisoformat(str(day)), what): int(n) for day, what, n in rows if day}
-    if not counts:
-        return {"days": [], "issued": [], "redeemed": []}
-    first, last = min(d for d, _ in counts), max(d for d, _ in counts)
-    today = datetime.now(zone()).date()
-    if last < today and (today - last).days < CHART_DAYS:
-        last = today  # the quiet days since are part of the story
-    first = max(first, last - timedelta(days=CHART_DAYS - 1))
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    return {
-        "days": [d.isoformat() for d in days],
-        "issued": [counts.get((d, "issued"), 0) for d in days],
-        "redeemed": [counts.get((d, "redeemed"), 0) for d in days],
-    }
-
-
 class IssueForm(BaseModel):
     """Issue the template's coupons to a saved segment's members, or to a pasted list."""
 
@@ -249,7 +203,7 @@ def _coupon_page(
         status_code=status_code,
         t=template,
         stats=promotions.stats(session, [template.id])[template.id],
-        chart=daily_coupons(session, template),
+        chart=promotions.daily_coupons(session, template),
         segments=segments.list_segments(session),
         kind_labels=KIND_LABELS,
         template_labels=TEMPLATE_STATUS_LABELS,
@@ -270,17 +224,11 @@ def _audience(session: Session, form: IssueForm) -> tuple[list[int], list[str]]:
     if form.audience == "segment":
         if not form.segment:
             raise InvalidInput(N_("choose a segment"), field="segment")
-        try:
-            segment = segments.find_segment(session, form.segment)
-        except SiyuError as error:  # find_segment names its own argument
-            error.field = "segment"
-            raise
-        return segments.member_ids(session, segment), []
+        return promotions.audience(session, form.segment)
     refs = names(form.customers)
     if not refs:
         raise InvalidInput(N_("paste customer ids or phone numbers"), field="customers")
-    found = customers.customers_by_ref(session, refs)
-    return list(dict.fromkeys(found.values())), [r for r in refs if r not in found]
+    return promotions.audience(session, refs=refs)
 
 
 @router.post("/promotions/coupons/{template_key}/issue", response_class=HTMLResponse)
