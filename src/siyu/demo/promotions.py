@@ -54,11 +54,13 @@ def seed_coupons(
         if session.scalar(select(CouponTemplate.id).limit(1)) is not None:
             return 0
         used = _chosen(_orders_with_coupons(session))
-        for coupon in (NEWCOMER, REFERRED, MEMBER_DAY, *FESTIVAL_COUPONS.values()):
-            _template(session, coupon, [o for o in used if o["coupon"] == coupon.coupon_id])
+        templates = {
+            key_of(c): _template(session, c, [o for o in used if o["coupon"] == c.coupon_id])
+            for c in (NEWCOMER, REFERRED, MEMBER_DAY, *FESTIVAL_COUPONS.values())
+        }
         rng = Random(seed)
         for done, order in enumerate(used, 1):
-            _issue_and_redeem(session, order, rng)
+            _issue_and_redeem(session, order, templates[str(order["coupon"]).lower()], rng)
             if done % 500 == 0:
                 commit_progress(session, "demo coupons redeemed")
                 if progress:
@@ -70,7 +72,7 @@ def seed_coupons(
         return len(used)
 
 
-def _template(session: Session, coupon: Coupon, orders: list[dict]) -> None:
+def _template(session: Session, coupon: Coupon, orders: list[dict]) -> CouponTemplate:
     """The coupon's template: a festival's holds from a week before its first order to the
     day after its last (the activity's window, for the calendar); the weekly ones always."""
     kind = "threshold" if coupon.threshold else "amount"
@@ -78,7 +80,7 @@ def _template(session: Session, coupon: Coupon, orders: list[dict]) -> None:
     if coupon in FESTIVAL_COUPONS.values() and orders:
         valid_from = min(o["at"] for o in orders) - timedelta(days=7)
         valid_until = max(o["at"] for o in orders) + timedelta(days=1)
-    promotions.create_template(
+    return promotions.create_template(
         session,
         key_of(coupon),
         coupon.name,
@@ -122,13 +124,11 @@ def _chosen(orders: list[dict]) -> list[dict]:
     return sorted(kept[:MAX_ORDERS], key=lambda o: o["at"])
 
 
-def _issue_and_redeem(session: Session, order: dict, rng: Random) -> None:
-    key = str(order["coupon"]).lower()
+def _issue_and_redeem(session: Session, order: dict, template: CouponTemplate, rng: Random) -> None:
     issued_at = order["at"] - timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 12))
-    coupon = next(iter(_held(session, key, order["customer_id"], issued_at)), None)
+    coupon = next(iter(_held(session, template, order["customer_id"], issued_at)), None)
     if coupon is None:
         return
-    template = promotions.find_template(session, key)
     amount = _fen(Decimal(str(order["revenue"]))) + template.amount_fen
     with suppress(promotions.Unprocessable):  # never for the generated orders: kept unused
         promotions.redeem(
@@ -142,9 +142,10 @@ def _issue_and_redeem(session: Session, order: dict, rng: Random) -> None:
         )
 
 
-def _held(session: Session, key: str, customer_id: int, at: datetime) -> list[str]:
+def _held(session: Session, template: CouponTemplate, customer_id: int, at: datetime) -> list[str]:
     """An issued coupon of the template the customer may use at `at`: one issued now, or one
     issued before that is still unused (a returned one, or the limit reached)."""
+    key = template.key
     done = promotions.issue(
         session, key, [customer_id], "claim" if key == "member3" else "list", None, at
     )
@@ -153,7 +154,7 @@ def _held(session: Session, key: str, customer_id: int, at: datetime) -> list[st
     return [
         c.code
         for c, _ in promotions.customer_coupons(session, customer_id, usable_only=True)
-        if c.template_id == promotions.find_template(session, key).id
+        if c.template_id == template.id
     ]
 
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 import logging
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.core.errors import SiyuError
 from siyu.orders import service as orders
-from siyu.orders.models import Order
 from siyu.promotions.coupons import (
     CODE_CHARACTERS,
     CODE_LENGTH,
@@ -36,13 +34,14 @@ def apply_order_events(session: Session, rows: list[dict]) -> None:
     for row in rows:
         if row["type"] != "track" or row["event"] not in ("Order Completed", "Order Refunded"):
             continue
+        if row["event"] == "Order Completed" and '"coupon' not in row["properties"]:
+            continue  # JSON text: most orders name no coupon, and need not be parsed
         properties = orjson.loads(row["properties"])
         order_id = str(properties.get("order_id") or "").strip()
         if not order_id:
             continue
         if row["event"] == "Order Refunded":
-            if _fully_refunded(session, order_id):
-                return_for_refund(session, order_id, row["timestamp"])
+            return_for_refund(session, order_id, row["timestamp"], whole_only=True)
             continue
         for code in _codes(properties):
             try:
@@ -104,11 +103,6 @@ def items_of(products: object) -> list[Item]:
             continue
         found.append(Item(sku, _text(product.get("category")), price, quantity))
     return found
-
-
-def _fully_refunded(session: Session, order_id: str) -> bool:
-    order = session.scalar(select(Order).where(Order.order_id == order_id))
-    return order is not None and order.refunded_fen >= order.amount_fen
 
 
 EXPIRY_KIND = "promotions.coupon_expiry"

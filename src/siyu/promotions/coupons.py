@@ -18,12 +18,14 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.customers import service as customers
 from siyu.events import service as events
+from siyu.orders.models import Order
 from siyu.promotions.activities import SOURCE
 from siyu.promotions.coupon_templates import find_template
 from siyu.promotions.models import (
@@ -267,9 +269,16 @@ def redeem(
         .values(status="redeemed", order_id=order_id, discount_fen=discount, redeemed_at=now)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(coupon)
     if not rowcount(done):  # another request redeemed it first
+        session.refresh(coupon)
         return _redeemed_before(coupon, template, order_id)
+    for name, value in (
+        ("status", "redeemed"),
+        ("order_id", order_id),
+        ("discount_fen", discount),
+        ("redeemed_at", now),
+    ):
+        set_committed_value(coupon, name, value)  # as the update wrote them: no read back
     _record(
         session,
         "Coupon Redeemed",
@@ -352,14 +361,23 @@ def _check_stacking(
         )
 
 
-def return_for_refund(session: Session, order_id: str, now: datetime | None = None) -> list[Coupon]:
-    """The refunded order's coupons whose template returns them go back to their holders."""
+def return_for_refund(
+    session: Session, order_id: str, now: datetime | None = None, *, whole_only: bool = False
+) -> list[Coupon]:
+    """The refunded order's coupons whose template returns them go back to their holders;
+    `whole_only`: only once the orders table has the whole order refunded (one query: an order
+    with no coupon costs nothing more)."""
     now = now or utcnow()
-    found = session.execute(
+    query = (
         select(Coupon, CouponTemplate)
         .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
         .where(Coupon.order_id == order_id, Coupon.status == "redeemed")
-    ).all()
+    )
+    if whole_only:
+        query = query.join(Order, Order.order_id == Coupon.order_id).where(
+            Order.refunded_fen >= Order.amount_fen
+        )
+    found = session.execute(query).all()
     returned = []
     for coupon, template in found:
         if not template.returnable:
