@@ -127,8 +127,7 @@ def create_app(background: bool = False) -> FastAPI:
     @app.exception_handler(SiyuError)
     async def domain_error(request: Request, error: SiyuError):
         if _is_machine(request):
-            body = {"success": False, "error": error.to_dict()}
-            return JSONResponse(body, status_code=error.status)
+            return JSONResponse(error.answer(), status_code=error.status)
         return render(request, "error.html", status_code=error.status, error=error)
 
     async def out_of_bounds(request: Request, error: Exception):

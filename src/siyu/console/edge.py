@@ -139,7 +139,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
         error = TooLarge(
             f"the request is larger than {size}, the most this address takes", field="body"
         )
-        response = JSONResponse({"success": False, "error": error.to_dict()}, status_code=413)
+        response = JSONResponse(error.answer(), status_code=413)
     else:
         _ = gettext(request_locale(request))
         message = _("the request is larger than %(size)s, the most this address takes")

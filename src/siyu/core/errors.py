@@ -34,6 +34,10 @@ class SiyuError(Exception):
             body["field"] = self.field
         return body
 
+    def answer(self) -> dict[str, Any]:
+        """The JSON body an API answers it with."""
+        return {"success": False, "error": self.to_dict()}
+
 
 class InvalidInput(SiyuError):
     status = 400

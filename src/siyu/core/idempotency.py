@@ -58,7 +58,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def error_answer(error: SiyuError) -> Answer:
     """A domain error as the API answers it."""
-    return error.status, {"success": False, "error": error.to_dict()}
+    return error.status, error.answer()
 
 
 def answer_once(

@@ -80,8 +80,8 @@ class RefuseNul:
 
 
 async def _refuse(send: Send, field: str) -> None:
-    error = {"code": "invalid", "message": f"the {field} holds a NUL character", "field": field}
-    body = json.dumps({"success": False, "error": error}).encode()
+    error = InvalidInput(f"the {field} holds a NUL character", field=field)
+    body = json.dumps(error.answer()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 400, "headers": headers})
     await send({"type": "http.response.body", "body": body})

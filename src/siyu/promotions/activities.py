@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from siyu.core.db import utcnow
 from siyu.core.errors import Conflict, InvalidInput, SiyuError
 from siyu.core.i18n import N_
 from siyu.customers import service as customers
@@ -119,31 +120,35 @@ def not_live(key: str) -> Conflict:
 
 
 class Happened(NamedTuple):
-    """One event of an activity: its message id names what it is about (a group, a member, a
-    refund), so the same thing is never recorded twice."""
+    """One event of a promotion (a coupon, a reservation, a group, a refund): its message id
+    names what it is about, so the same thing is never recorded twice; `at` when it happened at
+    a time of its own (else the batch's)."""
 
     message_id: str
     customer_id: int
     properties: dict[str, Any]
+    at: datetime | None = None
+
+
+CHUNK = 500  # events to the outbox per write
 
 
 def record(session: Session, event: str, at: datetime, happened: list[Happened]) -> None:
-    if not happened:
-        return
-    events.record(
-        session,
-        SOURCE,
-        [
-            events.event_row(
-                message_id=h.message_id,
-                source=SOURCE,
-                event=event,
-                customer_id=h.customer_id,
-                timestamp=at,
-                original_timestamp=at,
-                received_at=at,
-                properties=h.properties,
-            )
-            for h in happened
-        ],
-    )
+    """The promotions' one writer of events (through events' own), received now: a time in
+    the past (the demo's history, an order's time) is when it happened, not when Siyu heard."""
+    now = utcnow()
+    rows = [
+        events.event_row(
+            message_id=h.message_id,
+            source=SOURCE,
+            event=event,
+            customer_id=h.customer_id,
+            timestamp=h.at or at,
+            original_timestamp=h.at or at,
+            received_at=max(now, h.at or at),
+            properties=h.properties,
+        )
+        for h in happened
+    ]
+    for start in range(0, len(rows), CHUNK):
+        events.record(session, SOURCE, rows[start : start + CHUNK])

@@ -24,9 +24,8 @@ from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.customers import service as customers
-from siyu.events import service as events
 from siyu.orders.models import Order
-from siyu.promotions.activities import SOURCE
+from siyu.promotions.activities import Happened, record
 from siyu.promotions.coupon_templates import find_template
 from siyu.promotions.models import (
     ISSUE_VIAS,
@@ -469,22 +468,15 @@ def _record(
         "percent": template.percent or None,
         **extra,
     }
-    now = utcnow()
-    rows = [
-        events.event_row(
-            message_id=f"{prefix}-{coupon.code}" + (f"-{suffix}" if suffix else ""),
-            source=SOURCE,
-            event=event,
-            customer_id=coupon.customer_id,
-            timestamp=at,
-            original_timestamp=at,
-            received_at=now,
-            properties={**base, "coupon_id": coupon.code},
+    happened = [
+        Happened(
+            f"{prefix}-{coupon.code}" + (f"-{suffix}" if suffix else ""),
+            coupon.customer_id,
+            {**base, "coupon_id": coupon.code},
         )
         for coupon in coupons
     ]
-    for start in range(0, len(rows), CHUNK):
-        events.record(session, SOURCE, rows[start : start + CHUNK])
+    record(session, event, at, happened)
 
 
 def audience(

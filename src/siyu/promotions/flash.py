@@ -23,9 +23,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, NotFound, SiyuError
 from siyu.core.i18n import N_
-from siyu.events import service as events
 from siyu.promotions import activities
-from siyu.promotions.activities import SOURCE
 from siyu.promotions.models import FlashBuyer, FlashReservation, FlashSale, FlashWaiter
 
 log = logging.getLogger("siyu.promotions.flash")
@@ -629,33 +627,24 @@ def _record(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """One event per (reservation id, customer id, quantity, time), keyed by the reservation."""
-    if not rows:
-        return
     prefix = event.lower().replace(" ", "-")
-    events.record(
-        session,
-        SOURCE,
-        [
-            events.event_row(
-                message_id=f"{prefix}-{sale.id}-{reservation_id}",
-                source=SOURCE,
-                event=event,
-                customer_id=customer_id,
-                timestamp=at,
-                original_timestamp=at,
-                received_at=max(now, at),
-                properties={
-                    "flash_sale": sale.key,
-                    "product": sale.product,
-                    "price": sale.price_fen / 100,
-                    "quantity": quantity,
-                    "reservation": reservation_id,
-                    **(extra or {}),
-                },
-            )
-            for reservation_id, customer_id, quantity, at in rows
-        ],
-    )
+    happened = [
+        activities.Happened(
+            f"{prefix}-{sale.id}-{reservation_id}",
+            customer_id,
+            {
+                "flash_sale": sale.key,
+                "product": sale.product,
+                "price": sale.price_fen / 100,
+                "quantity": quantity,
+                "reservation": reservation_id,
+                **(extra or {}),
+            },
+            at,
+        )
+        for reservation_id, customer_id, quantity, at in rows
+    ]
+    activities.record(session, event, now, happened)
 
 
 def apply_orders(session: Session, rows: list[dict[str, Any]]) -> None:
