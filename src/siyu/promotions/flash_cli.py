@@ -71,7 +71,6 @@ def create(
                 list_price_fen=list_price_fen,
                 actor="cli",
             )
-            session.flush()
             shown = row(session, sale)
     except SiyuError as error:
         fail(error)
