@@ -1,8 +1,17 @@
-"""Small builders shared by the tests: Segment messages and authenticated posts."""
+"""Small builders shared by the tests: Segment messages, authenticated posts, and the app on a
+real loopback server."""
 
 from __future__ import annotations
 
 import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
 
 _ids = itertools.count(1)
 
@@ -57,3 +66,30 @@ def wecom_broadcast(session, customer_ids: list[int], guide_id: int, text: str, 
         )
     session.flush()
     return made
+
+
+# Long enough that a client slowed by a loaded machine (its threads and the server's share one
+# GIL here) never reuses a keep-alive connection the server is closing that instant: that race
+# is the transport's, and these tests are about what the app answers.
+KEEP_ALIVE_SECONDS = 60
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[tuple[str, int]]:
+    """The app as `siyu serve` serves it, on its own event loop in a thread, on a loopback
+    port: (host, port) once it has started."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert running.started, "the server did not start"
+    try:
+        yield listener.getsockname()
+    finally:
+        running.should_exit = True
+        thread.join(timeout=20)

@@ -4,7 +4,6 @@ lake on a far object store: every file opened waits, as an object store's first 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -16,7 +15,6 @@ import fsspec
 import httpx
 import pyarrow as pa
 import pytest
-import uvicorn
 import xmltodict
 from fsspec.implementations.memory import MemoryFileSystem
 from wechatpy.enterprise.crypto import WeChatCrypto
@@ -29,7 +27,7 @@ from siyu.core.settings import reset_settings
 from siyu.events import inbox
 from tests.conftest import PG_URL
 from tests.console_support import csrf_of
-from tests.helpers import track
+from tests.helpers import serving, track
 from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, added, encrypted_post
 
 FIRST_BYTE = 0.1  # seconds before a lake file opened gives its first byte
@@ -101,20 +99,8 @@ def wecom_settings(monkeypatch) -> None:
 
 @pytest.fixture
 def server(wecom_settings) -> Iterator[str]:
-    """The app as `siyu serve` serves it, on its own event loop in a thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    running = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert running.started
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serving(create_app()) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def signed_in(server: str, email: str) -> httpx.Client:

@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from siyu.app import create_app
 from siyu.core.settings import reset_settings
 from siyu.events.api import MAX_REQUEST_BYTES
 from tests.console_support import csrf_of
+from tests.helpers import serving
 
 MB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -163,18 +161,8 @@ def test_a_machine_gets_json_naming_the_field(client, write_key):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, int]]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(), log_level="warning", lifespan="off")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield listener.getsockname()
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app()) as address:
+        yield address
 
 
 def _answer_status(conn: socket.socket) -> int:

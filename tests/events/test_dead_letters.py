@@ -4,14 +4,11 @@ person can see (`siyu inbox dead-letters`) and apply again after a fix (`siyu in
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
@@ -27,7 +24,7 @@ from siyu.events.models import DeadLetter, OutboxEvent
 from siyu.events.schemas import IngestResult
 from siyu.events.service import SourceRef
 from siyu.events.sources import source_for_key
-from tests.helpers import post_batch, track
+from tests.helpers import post_batch, serving, track
 
 CLIENTS, EVENTS = 4, 300
 POISON = {"originalTimestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59Z"}
@@ -41,30 +38,14 @@ def _lake_message_ids() -> set[str]:
         return set()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(monkeypatch):
     """The app as `siyu serve` runs it (processor, shipper and worker in the background) on a
     loopback port."""
     monkeypatch.setenv("SIYU_SHIPPER_INTERVAL_SECONDS", "0.2")
     reset_settings()
-    port = _free_port()
-    config = uvicorn.Config(create_app(background=True), port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert running.started
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serving(create_app(background=True)) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def test_a_poisoned_event_among_300_from_4_clients_is_refused_and_the_rest_reach_the_lake(

@@ -6,9 +6,6 @@ holds lapse, the units go to the waiting list in the order it was joined."""
 from __future__ import annotations
 
 import random
-import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from siyu.app import create_app
@@ -25,6 +21,7 @@ from siyu.core.db import unit_of_work
 from siyu.customers.models import Customer
 from siyu.promotions import flash
 from siyu.promotions.models import FlashBuyer, FlashReservation, FlashSale, FlashWaiter
+from tests.helpers import serving
 
 CUSTOMERS = 500
 STOCK = 20
@@ -34,22 +31,8 @@ WAITERS = 30
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    """The app as `siyu serve` serves it, on its own event loop in a thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    running = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert running.started
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serving(create_app()) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def crowd() -> list[int]:
