@@ -397,3 +397,32 @@ def _console_broadcast(users, text: str, names: tuple[str, ...] = ()) -> int:
         made = wecom_broadcast(s, ids, users["guide_staff_id"], text, send_at=MONDAY)
         dispatch.dispatch_channel(s, "wecom", dispatch.senders(s)["wecom"])
         return made.id
+
+
+def test_a_broadcast_hands_out_the_coupon_chosen_in_the_builder(signed_in):
+    from siyu.promotions import service as promotions
+    from siyu.promotions.models import Coupon
+
+    people()
+    with unit_of_work() as s:
+        promotions.create_template(
+            s, "fans-20", "粉丝 20 元券", "amount", amount_fen=2000, valid_days=7
+        )
+    operator = signed_in("operator")
+    builder = operator.get("/reach/broadcasts/new")
+    assert 'value="fans-20"' in builder.text  # an active template is offered
+    csrf = csrf_of(builder.text)
+    refused = operator.post(
+        "/reach/broadcasts", data=_form(csrf, coupon="gone", action="draft"), follow_redirects=False
+    )
+    assert refused.status_code == 400 and error_beside(refused.text, "coupon")
+    made = operator.post(
+        "/reach/broadcasts",
+        data=_form(csrf, coupon="fans-20", action="send"),
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    page = operator.get(made.headers["location"])
+    assert 'data-test="broadcast-coupon"' in page.text and "3 张已发放" in page.text
+    with unit_of_work() as s:
+        assert len(s.scalars(select(Coupon)).all()) == 3

@@ -71,6 +71,9 @@ class BroadcastIn(BaseModel):
     purpose: Text40 = Field("marketing", description="marketing or transactional")
     holdout_percent: int = Field(0, ge=0, le=50)
     window_days: int = Field(7, ge=1, le=90, description="Orders within this many days count.")
+    coupon: Text64 | None = Field(
+        None, description="A coupon template's key: each customer messaged gets one coupon."
+    )
 
 
 class SendIn(BaseModel):
@@ -99,6 +102,10 @@ class BroadcastOut(BaseModel):
     held_out: int
     cancelled: int
     left_out: dict[str, int] = Field(description="Customers left out, by reason.")
+    coupon: str | None = Field(description="The coupon template handed out with the message.")
+    coupons: dict[str, int] | None = Field(
+        description="Coupons handed out: issued, redeemed, cost_fen (null: no coupon)."
+    )
     unknown_in_list: int = 0
 
 
@@ -114,6 +121,7 @@ def _out(session, broadcast: Broadcast, unknown: int = 0) -> BroadcastOut:
         holdout_percent=broadcast.holdout_percent,
         scheduled_at=broadcast.scheduled_at,
         planned_at=broadcast.planned_at,
+        coupon=broadcast.coupon_template,
         unknown_in_list=unknown,
         **broadcasts.counts(session, broadcast),
     )
@@ -151,6 +159,7 @@ def create(body: BroadcastIn, session: SessionDep, token: Manager) -> BroadcastO
         purpose=body.purpose,
         holdout_percent=body.holdout_percent,
         window_days=body.window_days,
+        coupon_template=body.coupon,
     )
     return _out(session, broadcast, len(unknown))
 

@@ -36,6 +36,7 @@ def summary(session: Any, broadcast: Broadcast) -> dict[str, Any]:
         "channels": broadcast.channels,
         "purpose": broadcast.purpose,
         "holdout_percent": broadcast.holdout_percent,
+        "coupon": broadcast.coupon_template,
         "scheduled_at": broadcast.scheduled_at.isoformat() if broadcast.scheduled_at else None,
         "planned_at": broadcast.planned_at.isoformat() if broadcast.planned_at else None,
         "variants": [
@@ -62,6 +63,9 @@ def create(
     body: str = typer.Option(..., "--body", help="The text; {{ name }} and traits may be used."),
     holdout: int = typer.Option(0, "--holdout", help="Percent held out to measure lift (0-50)."),
     purpose: str = typer.Option("marketing", "--purpose", help="marketing or transactional"),
+    coupon: str | None = typer.Option(
+        None, "--coupon", help="A coupon template's key: each customer messaged gets one."
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Write a draft broadcast; its id is printed on the last line."""
@@ -85,6 +89,7 @@ def create(
                 customer_ids=customer_ids,
                 purpose=purpose,
                 holdout_percent=holdout,
+                coupon_template=coupon,
             )
             row = summary(session, broadcast)
     except SiyuError as error:

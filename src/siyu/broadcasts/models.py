@@ -35,6 +35,8 @@ class Broadcast(Base):
     purpose: Mapped[str] = mapped_column(String(14), default="marketing")
     holdout_percent: Mapped[int] = mapped_column(default=0)
     window_days: Mapped[int] = mapped_column(default=DEFAULT_WINDOW_DAYS)  # results: orders within
+    # A coupon template's key: each customer the broadcast plans a message for gets one coupon
+    coupon_template: Mapped[str | None] = mapped_column(String(64))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -30,12 +30,13 @@ from siyu.broadcasts.models import (
 )
 from siyu.core import jobs
 from siyu.core.db import rowcount, utcnow
-from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.core.errors import Conflict, InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
 from siyu.customers import service as customers
 from siyu.messaging import planner
 from siyu.messaging import service as messaging
 from siyu.messaging.models import CHANNELS, PURPOSES, Delivery, MessageContent
+from siyu.promotions import service as promotions
 from siyu.segments import service as segments
 from siyu.segments.models import SegmentMember
 from siyu.tags.models import CustomerTag, Tag
@@ -79,6 +80,7 @@ def create(
     holdout_percent: int = 0,
     scheduled_at: datetime | None = None,
     window_days: int = 7,
+    coupon_template: str | None = None,
 ) -> Broadcast:
     """A draft broadcast; every field is checked and a bad one is named."""
     name = name.strip()
@@ -97,6 +99,7 @@ def create(
     if not 1 <= window_days <= 90:
         raise InvalidInput(N_("the results window must be 1-90 days"), field="window_days")
     _check_variants(variants, channels)
+    _check_coupon(session, coupon_template)
     broadcast = Broadcast(
         name=name,
         status="draft",
@@ -108,6 +111,7 @@ def create(
         holdout_percent=holdout_percent,
         window_days=window_days,
         scheduled_at=scheduled_at,
+        coupon_template=coupon_template,
         created_by=actor,
     )
     session.add(broadcast)
@@ -206,6 +210,20 @@ def _check_variants(variants: Sequence[VariantSpec], channels: Sequence[str]) ->
                 raise InvalidInput(N_("the message has no text"), field=f"{where}.text")
             for part in ("subject", "text", "html"):
                 _check_syntax(own.get(part, getattr(spec, part)), f"{where}.{part}")
+
+
+def _check_coupon(session: Session, key: str | None) -> None:
+    """The coupon the broadcast hands out: a template that exists and issues now."""
+    if key is None:
+        return
+    try:
+        template = promotions.find_template(session, key)
+    except NotFound:
+        raise InvalidInput(
+            N_("no coupon template has the key %(key)s"), field="coupon", params={"key": key}
+        ) from None
+    if template.status != "active":
+        raise InvalidInput(N_("this coupon template is paused or ended"), field="coupon")
 
 
 def _check_syntax(template: str | None, where: str) -> None:
@@ -378,6 +396,11 @@ def counts(session: Session, broadcast: Broadcast) -> dict[str, Any]:
         "held_out": by_status.get("held_out", 0),
         "cancelled": by_status.get("cancelled", 0),
         "left_out": left_out,
+        "coupons": (
+            promotions.handed_out(session, ORIGIN, str(broadcast.id))
+            if broadcast.coupon_template
+            else None
+        ),
     }
 
 
@@ -429,9 +452,38 @@ def plan_now(session: Session, broadcast: Broadcast, now: datetime | None = None
                 .values(content_id=content_id)
             )
     _record_planned(session, broadcast, last_before, now)
+    if broadcast.coupon_template:
+        result["coupons"] = _hand_out(session, broadcast, last_before, now)
     messaging.request_dispatch(session, now)
     broadcast.status, broadcast.planned_at = "sending", now
     return result
+
+
+def _hand_out(
+    session: Session, broadcast: Broadcast, after_id: int, now: datetime
+) -> dict[str, Any]:
+    """One coupon of the broadcast's template to each customer just planned (not to the holdout,
+    who are kept back to measure the effect, nor to those left out): issued with the plan, in
+    its transaction, so planning again hands out none twice. A template paused or ended since
+    the broadcast was made issues none, and says so."""
+    planned = session.scalars(
+        select(Delivery.customer_id)
+        .where(
+            Delivery.origin == ORIGIN,
+            Delivery.origin_id == broadcast.id,
+            Delivery.id > after_id,
+            Delivery.status == "planned",
+        )
+        .distinct()
+    ).all()
+    assert broadcast.coupon_template is not None
+    try:
+        done = promotions.issue(
+            session, broadcast.coupon_template, planned, ORIGIN, str(broadcast.id), now
+        )
+    except SiyuError:
+        return {"issued": 0, "skipped": {"unavailable": len(planned)}}
+    return {"issued": len(done.coupons), "skipped": dict(done.skipped)}
 
 
 def _record_planned(session: Session, broadcast: Broadcast, after_id: int, now: datetime) -> None:

@@ -196,6 +196,20 @@ def stats(session: Session, template_ids: list[int]) -> dict[int, TemplateStats]
     return {t: found.get(t, TemplateStats(0, 0, 0, 0, 0)) for t in template_ids}
 
 
+def handed_out(session: Session, via: str, via_ref: str) -> dict[str, int]:
+    """What one sender of coupons (a broadcast, a journey) handed out: issued, redeemed and the
+    discount given, in one query."""
+    redeemed = Coupon.status == "redeemed"
+    issued, used, cost = session.execute(
+        select(
+            func.count(),
+            func.count().filter(redeemed),
+            func.coalesce(func.sum(Coupon.discount_fen).filter(redeemed), 0),
+        ).where(Coupon.via == via, Coupon.via_ref == via_ref)
+    ).one()
+    return {"issued": int(issued), "redeemed": int(used or 0), "cost_fen": int(cost or 0)}
+
+
 def _redeemed_order_amounts(session: Session, template_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(Coupon.template_id, func.sum(Order.amount_fen - Order.refunded_fen))

@@ -67,6 +67,7 @@ class Coupon(Base):
     __table_args__ = (
         Index("ix_coupons_customer_template", "customer_id", "template_id"),
         Index("ix_coupons_status_expires", "status", "expires_at"),
+        Index("ix_coupons_via", "via", "via_ref"),  # what a broadcast or journey handed out
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

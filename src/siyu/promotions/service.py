@@ -12,6 +12,7 @@ from siyu.promotions.coupon_templates import (
     create_template,
     daily_coupons,
     find_template,
+    handed_out,
     list_templates,
     set_status,
     stats,
@@ -33,6 +34,7 @@ from siyu.promotions.coupons import (
 )
 
 __all__ = [
+    "handed_out",
     "audience",
     "Issued",
     "Item",

@@ -28,6 +28,7 @@ from siyu.customers.models import Customer
 from siyu.messaging import group_sends, templates
 from siyu.messaging.labels import CHANNEL_LABELS, REASON_LABELS
 from siyu.messaging.models import CHANNELS, PURPOSES, Channel, MessageContent
+from siyu.promotions import service as promotions
 from siyu.segments.service import list_segments
 from siyu.staff.models import Staff, Store
 from siyu.tags.models import Tag
@@ -169,6 +170,7 @@ class BroadcastForm(BaseModel):
     text_b: Text = ""
     weight_b: int = Field(1, ge=1, le=100)
     holdout: int = Field(0, ge=0, le=50)
+    coupon: Text64 = ""
     send_at: Text64 = ""
     preview_at: Text64 = ""
 
@@ -200,6 +202,7 @@ def _variants(form: BroadcastForm) -> list[broadcasts.VariantSpec]:
 SERVICE_FIELDS = {
     "channel": "channel_1",
     "holdout": "holdout",
+    "coupon": "coupon",
     "tags": "tags_any",
     "list": "customers",
     "variants.0.text": "text_a",
@@ -235,6 +238,7 @@ def _write(session: Session, form: BroadcastForm, actor: str) -> tuple[Broadcast
         customer_ids=customer_ids,
         purpose=form.purpose,
         holdout_percent=form.holdout,
+        coupon_template=form.coupon or None,
     )
     return made, unknown
 
@@ -274,6 +278,7 @@ def _builder(request: Request, session: Session, status_code: int = 200, **conte
         form=form,
         v=values,
         segments=list_segments(session),
+        coupons=[t for t in promotions.list_templates(session) if t.status == "active"],
         tags=list(session.scalars(select(Tag.name).order_by(Tag.name).limit(500))),
         channels=CHANNELS,
         channel_labels=CHANNEL_LABELS,
