@@ -14,7 +14,7 @@ from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.core.db import utcnow
+from siyu.core.db import table_of, utcnow
 from siyu.core.settings import get_settings
 from siyu.events.catalogue import is_customer_act
 from siyu.journeys import service
@@ -62,15 +62,30 @@ def admit_events(session: Session, rows: list[dict[str, Any]]) -> int:
     if not acts:
         return 0
     entered = 0
-    for journey, definition in _active(session):
-        entry = definition.entry
+    for journey_id, version in _active_versions(session):
+        entry = service.definition_of(session, journey_id, version).entry
         if not isinstance(entry, EventEntry):
             continue
         for row in acts:
             if row["event"] == entry.event and matches(row["properties"], entry.where):
                 key = f"event:{row['source']}:{row['message_id']}"
+                journey = session.get_one(Journey, journey_id)
                 entered += service.enter(session, journey, row["customer_id"], key) is not None
     return entered
+
+
+def _active_versions(session: Session) -> list[tuple[int, int]]:
+    """The active journeys' ids and current versions: one small query on every write of events
+    (most brands run a few journeys, and most events start none), the definitions then read from
+    the process's cache of parsed versions rather than loaded and parsed again."""
+    return [(journey_id, version) for journey_id, version in session.execute(_ACTIVE_VERSIONS)]
+
+
+_JOURNEYS = table_of(Journey)
+# Built once: building a statement costs more than running this one.
+_ACTIVE_VERSIONS = select(_JOURNEYS.c.id, _JOURNEYS.c.current_version).where(
+    _JOURNEYS.c.status == "active", _JOURNEYS.c.current_version.is_not(None)
+)
 
 
 def admit(session: Session, payload: dict[str, Any]) -> None:

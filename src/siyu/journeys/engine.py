@@ -19,11 +19,11 @@ from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from siyu.core import jobs
-from siyu.core.db import utcnow
+from siyu.core.db import table_of, utcnow
 from siyu.core.errors import SiyuError
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
@@ -202,21 +202,30 @@ def _resume_wait(context: Context, run: JourneyStepRun, label: str) -> None:
         service.end_entry(context.session, context.journey, context.entry, "completed", context.now)
 
 
+_ENTRIES = table_of(JourneyEntry)
+# Built once: building a statement costs more than running this one on every write of events.
+_WAITING = select(_ENTRIES.c.id).where(
+    _ENTRIES.c.waiting_event.in_(bindparam("events", expanding=True)),
+    _ENTRIES.c.customer_id.in_(bindparam("customers", expanding=True)),
+    _ENTRIES.c.status == "active",
+)
+
+
 def wake_waiting(session: Session, rows: list[dict[str, Any]]) -> int:
     """Subscriber: entries waiting for an event that these stored events carry go on now."""
     done = [r for r in rows if r["event"] and r["customer_id"]]
     if not done:
         return 0
-    waiting = session.scalars(
-        select(JourneyEntry).where(
-            JourneyEntry.waiting_event.in_({r["event"] for r in done}),
-            JourneyEntry.customer_id.in_({r["customer_id"] for r in done}),
-            JourneyEntry.status == "active",
-        )
+    waiting = session.scalars(  # ids first (a table query): on most writes none is waiting
+        _WAITING,
+        {
+            "events": list({r["event"] for r in done}),
+            "customers": list({r["customer_id"] for r in done}),
+        },
     ).all()
     woken = 0
-    for entry in waiting:
-        woken += _wake(session, entry, done)
+    for entry_id in waiting:
+        woken += _wake(session, session.get_one(JourneyEntry, entry_id), done)
     return woken
 
 
