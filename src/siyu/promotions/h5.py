@@ -20,7 +20,7 @@ from siyu.codes.landing_page import customer_locale
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
 from siyu.core.errors import Conflict, Forbidden, SiyuError, Unauthorized
-from siyu.core.i18n import money, translations
+from siyu.core.i18n import N_, money, translations
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
 from siyu.promotions import coupons, flash, group_buys, h5_signin, tiered
@@ -31,6 +31,7 @@ from siyu.promotions.models import (
     BuyGroup,
     Coupon,
     CouponTemplate,
+    FlashBuyer,
     FlashReservation,
     GroupBuy,
     GroupMember,
@@ -95,7 +96,7 @@ async def checked_form(request: Request) -> dict[str, str]:
     form = await request.form()
     sent = form.get("csrf_token")
     if not sent or sent != request.cookies.get(CSRF):
-        raise Forbidden("the page has expired; reload it", field="csrf_token")
+        raise Forbidden(N_("the page has expired; reload it"), field="csrf_token")
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -204,13 +205,13 @@ async def claim(key: str, request: Request, session: SessionDep) -> Response:
 
 def refused(skipped: Counter[str]) -> SiyuError:
     if skipped.get("out_of_stock"):
-        return Conflict("all the coupons have been claimed", field="key")
-    return Conflict("you have claimed this coupon already", field="key")
+        return Conflict(N_("all the coupons have been claimed"), field="key")
+    return Conflict(N_("you have claimed this coupon already"), field="key")
 
 
 def need_customer(page: Page) -> Customer:
     if page.customer is None:
-        raise Unauthorized("sign in first", field="customer")
+        raise Unauthorized(N_("sign in first"), field="customer")
     return page.customer
 
 
@@ -252,8 +253,15 @@ def flash_page(key: str, request: Request, session: SessionDep) -> Response:
     ).all()
     for reservation in held:
         body += reservation_block(page, reservation)
+    bought = session.scalar(
+        select(FlashBuyer.quantity).where(
+            FlashBuyer.sale_id == sale.id, FlashBuyer.customer_id == page.customer.id
+        )
+    )
     if not counts["live"]:
         body += html.section(html.para(_("This sale is not on now.")), "closed")
+    elif (bought or 0) >= sale.per_customer:
+        body += html.section(html.para(_("You have your share of this sale.")), "limit")
     elif counts["available"] <= 0:
         body += html.section(html.para(_("Sold out.")), "sold-out")
     else:
@@ -440,7 +448,7 @@ def tiered_page(key: str, request: Request, session: SessionDep) -> Response:
     ]
     body = html.section(
         html.price(facts["current_price_fen"], page.locale, activity.base_price_fen)
-        + html.para(_("%(n)s people take part") % {"n": activity.participants}, "big")
+        + html.para(_("Taking part: %(n)s") % {"n": activity.participants}, "big")
         + html.rows(steps, "tiers"),
         "offer",
     )

@@ -16,7 +16,7 @@ STYLE = (
     "padding:1em;color:#1f2a28;background:#f6f8f7}main{max-width:480px;margin:0 auto}"
     "h1{font-size:1.35em;margin:.4em 0}h2{font-size:1.05em}"
     "section{background:#fff;border-radius:10px;padding:1em;margin:.8em 0}"
-    ".price{font-size:1.8em;color:#c0392b;font-weight:600}.was{text-decoration:line-through;"
+    ".price{font-size:1.8em;color:#c0392b;font-weight:600}.was{text-decoration:line-through;font-size:.55em;"
     "color:#8a9995;margin-left:.5em}.muted{color:#5b6b67}.big{font-size:1.2em;font-weight:600}"
     "button,.btn{display:block;width:100%;box-sizing:border-box;padding:.8em;border:0;"
     "border-radius:8px;background:#0f6e5a;color:#fff;font-size:1.05em;text-align:center;"
@@ -25,7 +25,7 @@ STYLE = (
     "label{display:block;margin-top:.6em}.error{background:#fdecea;color:#922}"
     ".done{background:#e8f6f0}table{width:100%;border-collapse:collapse}"
     "td{padding:.35em 0;border-bottom:1px solid #eef2f1}td:last-child{text-align:right}"
-    "progress{width:100%;height:1em}code{font-size:1.2em;letter-spacing:.08em}"
+    "progress{width:100%;height:1em}code{font-size:1.2em;letter-spacing:.08em;word-break:break-all}"
 )
 
 
@@ -75,7 +75,7 @@ def field(name: str, label: str, kind: str = "text", value: str = "", extra: str
 
 
 def price(fen: int, locale: str, was: int | None = None) -> str:
-    old = f'<span class="was">{escape(money(was, locale))}</span>' if was else ""
+    old = f'<span class="was">{escape(money(was, locale))}</span>' if was and was > fen else ""
     return f'<p class="price">{escape(money(fen, locale))}{old}</p>'
 
 
@@ -121,7 +121,7 @@ def code_form(_: Gettext, csrf: str, phone: str, back_to: str) -> str:
     )
     return section(
         para(_("We sent a code to %(phone)s. It is valid for 5 minutes.") % {"phone": phone})
-        + form("/h5/phone/verify", csrf, _("Sign in"), fields, "code"),
+        + form("/h5/phone/verify", csrf, _("Sign in"), fields, "code-form"),
         "code",
     )
 
