@@ -232,3 +232,23 @@ def test_a_signed_in_customer_claims_once(client, sms, template):
     assert again.status_code == 409 and 'data-field="key"' in again.text
     with unit_of_work() as s:
         assert len(s.scalars(select(Coupon)).all()) == 1
+
+
+def test_opening_the_page_and_claiming_are_the_customers_own_acts(client, sms, template):
+    from siyu.events.catalogue import is_customer_act
+    from siyu.events.models import OutboxEvent
+
+    client.get(template)  # a stranger: no one to record it for
+    ask_code(client, template)
+    verify(client, template, sms.state.sent()[0].params["code"])
+    client.get(template)
+    token = client.cookies.get("siyu_h5_csrf")
+    client.post(f"{template}/claim", data={"csrf_token": token})
+    customer = signed_in_customer(client)
+    with unit_of_work() as s:
+        rows = s.scalars(select(OutboxEvent).where(OutboxEvent.customer_id == customer)).all()
+        done = sorted(row.event for row in rows)
+    assert done.count("Promotion Page Viewed") == 2  # the page, and again after the claim
+    assert "Coupon Claimed" in done and "Coupon Issued" in done
+    assert is_customer_act("Coupon Claimed") and is_customer_act("Promotion Page Viewed")
+    assert not is_customer_act("Coupon Issued")
