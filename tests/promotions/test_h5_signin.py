@@ -215,7 +215,7 @@ def test_without_sms_or_wechat_the_page_says_so_and_the_log_names_the_setting(
     assert "/h5/phone/code" not in page.text and "/h5/wechat" not in page.text
     with caplog.at_level(logging.WARNING, "siyu.promotions.h5"):
         asked = ask_code(client, template)
-    assert asked.status_code == 503 and 'data-field="phone"' in asked.text
+    assert asked.status_code == 409 and 'data-field="phone"' in asked.text
     assert "SIYU_SMS_PROVIDER" in caplog.text
     with caplog.at_level(logging.WARNING, "siyu.promotions.h5"):
         client.get(f"/h5/wechat?next={template}")
@@ -252,3 +252,14 @@ def test_opening_the_page_and_claiming_are_the_customers_own_acts(client, sms, t
     assert "Coupon Claimed" in done and "Coupon Issued" in done
     assert is_customer_act("Coupon Claimed") and is_customer_act("Promotion Page Viewed")
     assert not is_customer_act("Coupon Issued")
+
+
+@pytest.mark.parametrize("value", ["%ff%fe", "x" * 300, "-1", "%00", "..%2F..%2Fetc"])
+def test_hostile_values_get_a_4xx_page_never_a_server_error(client, value):
+    for path in ("coupons", "flash", "groups", "g", "tiered"):
+        answer = client.get(f"/h5/{path}/{value}")
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+    for query in (f"next={value}", f"code={value}&state={value}"):
+        assert client.get(f"/h5/wechat?{query}").status_code < 500
+        assert client.get(f"/h5/wechat/callback?{query}").status_code < 500
+    assert client.post("/h5/phone/verify", data={"code": value}).status_code == 403

@@ -124,6 +124,14 @@ def up_one(path: str) -> str:
     return path.rsplit("/", 1)[0]
 
 
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    """Where a sign-in with nowhere (safe) to return to ends."""
+    page = Page(request, session)
+    text = page._("Open an offer from our message, poster or QR code.")
+    return page.answer(get_settings().brand_name.strip() or page._("Welcome"), html.para(text))
+
+
 # --- coupons -------------------------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ class TooMany(SiyuError):
 class NotSetUp(SiyuError):
     """A sign-in way the brand has not configured: the page says so, the log says what to set."""
 
-    status = 503
+    status = 409  # the brand's setup, not the customer's input, and no server fault either
     code = "not_set_up"
 
 
