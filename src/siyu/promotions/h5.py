@@ -525,13 +525,14 @@ def wechat_callback(
 async def phone_code(request: Request, session: SessionDep) -> Response:
     page = Page(request, session)
     _ = page._
+    form: dict[str, str] = {}
     try:
         form = await checked_form(request)
-        back_to = safe_next(form.get("next", ""))
         client = request.client.host if request.client else "-"
         phone = h5_signin.send_code(session, form.get("phone", ""), client)
     except SiyuError as error:
-        return page.failed(error, safe_next(form.get("next", "")) if "form" in locals() else "")
+        return page.failed(error, safe_next(form.get("next", "")))
+    back_to = safe_next(form.get("next", ""))
     return page.answer(_("Sign in"), html.code_form(_, page.csrf, phone, back_to))
 
 
