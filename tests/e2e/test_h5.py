@@ -106,6 +106,12 @@ def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    if name.endswith("-zh"):  # no English word outside codes and links a customer copies
+        shown = page.evaluate(
+            "(() => { const m = document.querySelector('main').cloneNode(true);"
+            " m.querySelectorAll('code').forEach(c => c.remove()); return m.innerText; })()"
+        )
+        assert not re.search(r"[A-Za-z]{2,}", shown), shown
 
 
 def test_claim_a_coupon_and_reserve_from_a_flash_sale_signed_in_by_sms(browser, site):
