@@ -137,6 +137,20 @@ class Settings(BaseSettings):
     dispatch_batch: int = Field(
         200, gt=0, le=5000, description="Deliveries per channel handed to a sender at a time."
     )
+    # The customer pages (/h5/…, docs/h5.md): sign-in by WeChat web authorisation or an SMS code.
+    wechat_oauth_base: str = Field(
+        "https://open.weixin.qq.com/connect/",
+        description="Where WeChat web authorisation (网页授权) starts (tests: a fake).",
+    )
+    sms_code_template: str = Field(
+        "", description="The SMS provider's verification-code template (its variable: code)."
+    )
+    sms_sign_name: str = Field(
+        "", description="The SMS sign name (签名) for codes, if the sms channel names none."
+    )
+    mall_url: str = Field(
+        "", description="The brand's mall (https://…), where a reservation is paid for."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -153,7 +167,7 @@ class Settings(BaseSettings):
             raise ValueError("SIYU_PUBLIC_URL is an http(s) address such as https://crm.brand.cn")
         return value
 
-    @field_validator("brand_url", "wechat_follow_url", "sms_endpoint")
+    @field_validator("brand_url", "wechat_follow_url", "sms_endpoint", "mall_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
         value = value.strip()

@@ -104,6 +104,8 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Group Buy Succeeded", "system", "拼团成功", "Group buy succeeded"),
         ("Group Buy Failed", "system", "拼团失败", "Group buy failed"),
         ("Tiered Price Joined", "customer", "参加阶梯价", "Tiered price joined"),
+        ("Coupon Claimed", "customer", "领取优惠券", "Coupon claimed"),
+        ("Promotion Page Viewed", "customer", "浏览活动页", "Promotion page viewed"),
         ("Promotion Refund Issued", "system", "发出活动退款", "Promotion refund issued"),
         ("Promotion Refund Confirmed", "system", "活动退款已确认", "Promotion refund confirmed"),
         ("Task Assigned", "brand", "分配导购任务", "Task assigned"),
