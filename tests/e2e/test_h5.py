@@ -1,6 +1,7 @@
 """The customer pages at phone width (390 px) in Chromium: a customer signs in by an SMS code,
-claims a coupon and reserves from a flash sale; inside WeChat a leader opens a group and a
-second customer joins it from the leader's share link; one page in English."""
+claims a coupon and reserves from a flash sale; inside WeChat a leader opens a group (paying in
+the brand's mall, a fake one on 127.0.0.1 that tells Siyu through the mall's API) and a second
+customer joins it from the leader's share link; one page in English."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from siyu.core.auth import create_token
 from siyu.core.db import unit_of_work
 from siyu.promotions import coupon_templates, flash, group_buys, tiered
 from tests.e2e.conftest import own_database, serving
 from tests.messaging.fake_sms import ALIYUN_KEY_ID, ALIYUN_SECRET, FakeSms
+from tests.promotions.fake_mall import FakeMall
 from tests.promotions.fake_wechat_oauth import APP_ID, APP_SECRET, FakeWechatOAuth
 
 SHOTS = Path("/tmp/h5-shots")
@@ -33,6 +36,7 @@ class Site:
     url: str
     sms: FakeSms
     wechat: FakeWechatOAuth
+    mall: FakeMall
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +45,7 @@ def site(database_url, tmp_path_factory) -> Iterator[Site]:
     with (
         FakeSms() as sms,
         FakeWechatOAuth() as wechat,
+        FakeMall() as mall,
         own_database(database_url, home, "h5") as url,
     ):
         env = {
@@ -61,11 +66,13 @@ def site(database_url, tmp_path_factory) -> Iterator[Site]:
             "SIYU_WECHAT_SECRET": APP_SECRET,
             "SIYU_WECHAT_API_BASE": f"{wechat.base}/cgi-bin/",
             "SIYU_WECHAT_OAUTH_BASE": f"{wechat.base}/connect/",
+            "SIYU_MALL_URL": mall.checkout,
         }
         with serving(env, home) as address:
             now = datetime.now(UTC)
             start, end = now - timedelta(hours=1), now + timedelta(days=2)
             with unit_of_work(url) as s:
+                mall.siyu, mall.token = address, create_token(s, "mall", "mall")[1]
                 coupon_templates.create_template(
                     s,
                     "new-fan",
@@ -91,7 +98,7 @@ def site(database_url, tmp_path_factory) -> Iterator[Site]:
                     start,
                     end,
                 )
-            yield Site(address, sms, wechat)
+            yield Site(address, sms, wechat, mall)
 
 
 def phone(browser, agent: str = IPHONE, locale: str = "zh-CN"):
@@ -144,6 +151,8 @@ def test_claim_a_coupon_and_reserve_from_a_flash_sale_signed_in_by_sms(browser, 
         expect(page.locator("[data-test=reserved] code")).to_have_text(re.compile(r"^R\d+$"))
         expect(page.locator("[data-test=facts]")).to_contain_text("19")
         expect(page.locator("[data-test=reserve]")).to_have_count(0)
+        mall = page.get_attribute("[data-test=mall]", "href") or ""
+        assert mall.startswith(site.mall.checkout) and "flash_sale=cup" in mall
         shot(page, "flash-reserved-zh")
     finally:
         context.close()
@@ -166,7 +175,7 @@ def test_a_leader_opens_a_group_in_wechat_and_a_friend_joins_from_the_share_link
         expect(page.locator("[data-test=offer]")).to_contain_text("2 人成团")
         sign_in_in_wechat(page)
         expect(page).to_have_url(back_at(f"{site.url}/h5/groups/tea"))
-        page.click("[data-test=open] button")
+        page.click("[data-test=to-mall]")  # pays in the mall, which opens the group
         expect(page.locator("[data-test=progress]")).to_contain_text("还差 1 人")
         share = page.inner_text("[data-test=share] code")
         assert share.startswith(f"{site.url}/h5/g/")
@@ -176,13 +185,15 @@ def test_a_leader_opens_a_group_in_wechat_and_a_friend_joins_from_the_share_link
         expect(other.locator("[data-test=members]")).to_contain_text("团长")
         sign_in_in_wechat(other)
         expect(other).to_have_url(back_at(share))
-        other.click("[data-test=join] button")
+        other.click("[data-test=to-mall]")  # pays in the mall, which takes the place
         expect(other.locator("[data-test=progress]")).to_contain_text("拼团成功")
         expect(other.locator("[data-test=members]")).to_contain_text("你")
         shot(other, "group-joined-zh")
 
         page.reload()
         expect(page.locator("[data-test=progress]")).to_contain_text("2/2")
+        paid = [o for o in site.mall.orders if o.get("group_buy") == "tea"]
+        assert len(paid) == 2 and paid[1]["group"] == share.rsplit("/", 1)[1]
     finally:
         leader.close()
         friend.close()
@@ -195,7 +206,7 @@ def test_a_tiered_price_page_in_english(browser, site):
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("[data-test=tiers]")).to_contain_text("From 3 people")
         sign_in_in_wechat(page)
-        page.click("[data-test=join] button")
+        page.click("[data-test=to-mall]")
         expect(page.locator("[data-test=joined]")).to_contain_text("You take part")
         expect(page.locator("[data-test=offer]")).to_contain_text("Taking part: 1")
         shot(page, "tiered-joined-en")

@@ -263,3 +263,42 @@ def test_hostile_values_get_a_4xx_page_never_a_server_error(client, value):
         assert client.get(f"/h5/wechat?{query}").status_code < 500
         assert client.get(f"/h5/wechat/callback?{query}").status_code < 500
     assert client.post("/h5/phone/verify", data={"code": value}).status_code == 403
+
+
+def test_a_place_is_paid_in_the_mall_and_without_one_the_page_says_what_to_tell_the_store(
+    client, wechat, monkeypatch, caplog
+):
+    from siyu.promotions import group_buys
+    from siyu.promotions.models import GroupMember
+
+    now = utcnow()
+    with unit_of_work() as s:
+        group_buys.create_group_buy(
+            s,
+            "tea",
+            "两人拼 龙井",
+            "TEA-250",
+            5900,
+            2,
+            24,
+            now - timedelta(hours=1),
+            now + timedelta(days=1),
+        )
+    sign_in_by_wechat(client, wechat, "/h5/groups/tea")
+    with caplog.at_level(logging.WARNING, logger="siyu.promotions.h5"):
+        page = client.get("/h5/groups/tea")
+    assert page.status_code == 200 and 'data-test="to-mall"' not in page.text
+    assert "告诉门店" in page.text and "tea" in page.text  # what to tell the store
+    assert "SIYU_MALL_URL" in caplog.text  # and the log names the setting
+    assert client.post("/h5/groups/tea/open", data={}).status_code == 404  # no unpaid places
+    monkeypatch.setenv("SIYU_MALL_URL", "https://mall.example.com/buy?from=siyu")
+    reset_settings()
+    linked = client.get("/h5/groups/tea").text
+    href = re.search(r'href="([^"]+)" data-test="to-mall"', linked)
+    assert href is not None
+    link = href.group(1).replace("&amp;", "&")
+    customer = signed_in_customer(client)
+    assert link.startswith("https://mall.example.com/buy?from=siyu&group_buy=tea&")
+    assert f"customer={customer}" in link and "back=" in link
+    with unit_of_work() as s:
+        assert s.scalars(select(GroupMember)).all() == []  # nothing taken before a payment

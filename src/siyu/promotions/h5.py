@@ -4,21 +4,24 @@ customer's language, with no script; the customer signs in by WeChat or by an SM
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from siyu.codes.landing_page import customer_locale
 from siyu.core.db import utcnow
-from siyu.core.deps import SessionDep
+from siyu.core.deps import FormDep, SessionDep
 from siyu.core.errors import Conflict, Forbidden, SiyuError, Unauthorized
 from siyu.core.i18n import N_, money, translations
 from siyu.core.settings import get_settings
@@ -38,6 +41,7 @@ from siyu.promotions.models import (
     TieredParticipant,
 )
 
+log = logging.getLogger("siyu.promotions.h5")
 router = APIRouter(prefix="/h5", include_in_schema=False)
 CSRF = "siyu_h5_csrf"
 VIEWED, CLAIMED = "Promotion Page Viewed", "Coupon Claimed"
@@ -92,8 +96,10 @@ class Page:
             record(self.session, VIEWED, utcnow(), [happened])
 
 
-async def checked_form(request: Request) -> dict[str, str]:
-    form = await request.form()
+def checked_form(request: Request, form: FormData) -> dict[str, str]:
+    """The posted form's fields, once its CSRF token matches the page's cookie. The form is read
+    on the event loop (FormDep) and the route is a plain `def`: its database work and the SMS
+    gateway's call run in the thread pool, never on the loop."""
     sent = form.get("csrf_token")
     if not sent or sent != request.cookies.get(CSRF):
         raise Forbidden(N_("the page has expired; reload it"), field="csrf_token")
@@ -196,10 +202,10 @@ def coupon_action(page: Page, template: CouponTemplate) -> str:
 
 
 @router.post("/coupons/{key}/claim")
-async def claim(key: str, request: Request, session: SessionDep) -> Response:
+def claim(key: str, request: Request, session: SessionDep, posted: FormDep) -> Response:
     page = Page(request, session)
     try:
-        await checked_form(request)
+        checked_form(request, posted)
         customer = need_customer(page)
         issued = coupons.issue(session, key[:64], [customer.id], via="claim", claim=True)
         if not issued.coupons:
@@ -260,7 +266,7 @@ def flash_page(key: str, request: Request, session: SessionDep) -> Response:
         )
     ).all()
     for reservation in held:
-        body += reservation_block(page, reservation)
+        body += reservation_block(page, sale.key, reservation)
     bought = session.scalar(
         select(FlashBuyer.quantity).where(
             FlashBuyer.sale_id == sale.id, FlashBuyer.customer_id == page.customer.id
@@ -279,25 +285,31 @@ def flash_page(key: str, request: Request, session: SessionDep) -> Response:
     return page.answer(sale.name, body)
 
 
-def reservation_block(page: Page, reservation: FlashReservation) -> str:
+def reservation_block(page: Page, sale_key: str, reservation: FlashReservation) -> str:
     _ = page._
     until = html.when(reservation.expires_at, page.locale)
     text = _("Reserved for you until %(until)s.") % {"until": until}
+    onward = html.para(_("Show this reservation code in store before it expires:")) + (
+        f"<p><code>R{reservation.id}</code></p>"
+    )
     mall = get_settings().mall_url
-    if mall:
-        onward = html.link(mall, _("Pay in our mall"), "mall")
-    else:
-        onward = html.para(_("Show this reservation code in store before it expires:")) + (
-            f"<p><code>R{reservation.id}</code></p>"
+    if mall:  # or pay in the mall, which confirms the reservation by its id
+        query = {
+            "flash_sale": sale_key,
+            "reservation": str(reservation.id),
+            "customer": str(reservation.customer_id),
+        }
+        onward += html.link(
+            f"{mall}{'&' if '?' in mall else '?'}{urlencode(query)}", _("Pay in our mall"), "mall"
         )
     return html.section(html.para(text, "big") + onward, "reserved", "done")
 
 
 @router.post("/flash/{key}/reserve")
-async def reserve(key: str, request: Request, session: SessionDep) -> Response:
+def reserve(key: str, request: Request, session: SessionDep, posted: FormDep) -> Response:
     page = Page(request, session)
     try:
-        await checked_form(request)
+        checked_form(request, posted)
         flash.reserve(session, key[:64], need_customer(page).id)
     except SiyuError as error:
         return page.failed(error, up_one(request.url.path))
@@ -331,23 +343,51 @@ def group_buy_page(key: str, request: Request, session: SessionDep) -> Response:
             activity.name,
             body + html.section(html.para(_("This group buy is not on now.")), "closed"),
         )
-    action = html.form(f"/h5/groups/{activity.key}/open", page.csrf, _("Open a group"))
+    mine = open_groups_of(session, activity.id, page.customer.id)
+    if mine:
+        body += html.section(
+            "".join(html.link(f"/h5/g/{code}", _("Your group"), "mine") for code in mine), "mine"
+        )
+    action = to_mall(
+        page,
+        {"group_buy": activity.key},
+        f"/h5/groups/{activity.key}",
+        _("Open a group"),
+        _("Tell the store you open a group of %(name)s (group buy %(key)s).")
+        % {"name": activity.name, "key": activity.key},
+    )
     return page.answer(activity.name, body + html.section(action, "open"))
 
 
-@router.post("/groups/{key}/open")
-async def open_group(key: str, request: Request, session: SessionDep) -> Response:
-    page = Page(request, session)
-    try:
-        await checked_form(request)
-        activity = group_buys.find_group_buy(session, key[:64])
-        order = f"h5-{uuid.uuid4().hex}"  # the place, paid as the mall settles it
-        group = group_buys.open_group(
-            session, activity.key, need_customer(page).id, order, activity.price_fen
+def open_groups_of(session: Session, activity_id: int, customer_id: int) -> list[str]:
+    """The codes of the open groups this customer leads or is in, in this group buy."""
+    found = (
+        select(BuyGroup.code)
+        .join(GroupMember, GroupMember.group_id == BuyGroup.id)
+        .where(
+            BuyGroup.group_buy_id == activity_id,
+            BuyGroup.status == "open",
+            GroupMember.customer_id == customer_id,
         )
-    except SiyuError as error:
-        return page.failed(error, up_one(request.url.path))
-    return RedirectResponse(f"/h5/g/{group.code}", status_code=303)
+        .order_by(BuyGroup.id)
+    )
+    return list(session.scalars(found))
+
+
+def to_mall(page: Page, activity: dict[str, str], back: str, button: str, in_store: str) -> str:
+    """A place in a group or a tiered price is the order that pays for it: the button takes the
+    customer to the brand's mall (`SIYU_MALL_URL`) with the activity, the customer and the page
+    to come back to; the mall takes the payment and tells Siyu (its API, or the order's `Order
+    Completed` naming the activity). Without a mall, the page says what to tell the store."""
+    mall = get_settings().mall_url
+    if not mall:
+        log.warning("the customer pages link to no mall: set SIYU_MALL_URL (the mall's checkout)")
+        return html.para(in_store, "big")
+    assert page.customer is not None
+    base = get_settings().public_base(str(page.request.base_url))
+    query = {**activity, "customer": str(page.customer.id), "back": f"{base}{back}"}
+    joiner = "&" if "?" in mall else "?"
+    return html.link(f"{mall}{joiner}{urlencode(query)}", button, "to-mall")
 
 
 @router.get("/g/{code}")
@@ -381,7 +421,14 @@ def group_page(code: str, request: Request, session: SessionDep) -> Response:
             body += page.sign_in()
         else:
             body += html.section(
-                html.form(f"/h5/g/{group.code}/join", page.csrf, _("Join the group")), "join"
+                to_mall(
+                    page,
+                    {"group_buy": activity.key, "group": group.code},
+                    f"/h5/g/{group.code}",
+                    _("Join the group"),
+                    _("Tell the store you join group %(code)s.") % {"code": group.code},
+                ),
+                "join",
             )
     return page.answer(activity.name, body)
 
@@ -422,22 +469,6 @@ def member_list(page: Page, members: Sequence[GroupMember], group: BuyGroup) -> 
     return html.rows(names, "member-rows")
 
 
-@router.post("/g/{code}/join")
-async def join_group(code: str, request: Request, session: SessionDep) -> Response:
-    page = Page(request, session)
-    try:
-        await checked_form(request)
-        group = group_buys.find_group(session, code[:32])
-        activity = session.get_one(GroupBuy, group.group_buy_id)
-        order = f"h5-{uuid.uuid4().hex}"
-        group_buys.join_group(
-            session, group.code, need_customer(page).id, order, activity.price_fen
-        )
-    except SiyuError as error:
-        return page.failed(error, up_one(request.url.path))
-    return RedirectResponse(up_one(request.url.path), status_code=303)
-
-
 # --- tiered prices -------------------------------------------------------------------------------
 
 
@@ -470,7 +501,15 @@ def tiered_page(key: str, request: Request, session: SessionDep) -> Response:
         )
     elif facts["live"]:
         body += html.section(
-            html.form(f"/h5/tiered/{activity.key}/join", page.csrf, _("Join")), "join"
+            to_mall(
+                page,
+                {"tiered": activity.key},
+                f"/h5/tiered/{activity.key}",
+                _("Join"),
+                _("Tell the store you join %(name)s (%(key)s).")
+                % {"name": activity.name, "key": activity.key},
+            ),
+            "join",
         )
     else:
         body += html.section(html.para(_("This activity is not on now.")), "closed")
@@ -482,17 +521,6 @@ def tiered_takes_part(session: Session, activity_id: int, customer_id: int) -> b
         TieredParticipant.activity_id == activity_id, TieredParticipant.customer_id == customer_id
     )
     return session.scalar(found) is not None
-
-
-@router.post("/tiered/{key}/join")
-async def join_tiered(key: str, request: Request, session: SessionDep) -> Response:
-    page = Page(request, session)
-    try:
-        await checked_form(request)
-        tiered.join(session, key[:64], need_customer(page).id, f"h5-{uuid.uuid4().hex}")
-    except SiyuError as error:
-        return page.failed(error, up_one(request.url.path))
-    return RedirectResponse(up_one(request.url.path), status_code=303)
 
 
 # --- signing in ----------------------------------------------------------------------------------
@@ -522,12 +550,12 @@ def wechat_callback(
 
 
 @router.post("/phone/code")
-async def phone_code(request: Request, session: SessionDep) -> Response:
+def phone_code(request: Request, session: SessionDep, posted: FormDep) -> Response:
     page = Page(request, session)
     _ = page._
     form: dict[str, str] = {}
     try:
-        form = await checked_form(request)
+        form = checked_form(request, posted)
         client = request.client.host if request.client else "-"
         phone = h5_signin.send_code(session, form.get("phone", ""), client)
     except SiyuError as error:
@@ -537,12 +565,12 @@ async def phone_code(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/phone/verify")
-async def phone_verify(request: Request, session: SessionDep) -> Response:
+def phone_verify(request: Request, session: SessionDep, posted: FormDep) -> Response:
     page = Page(request, session)
     _ = page._
     form: dict[str, str] = {}
     try:
-        form = await checked_form(request)
+        form = checked_form(request, posted)
         customer = h5_signin.check_code(session, form.get("phone", ""), form.get("code", "")[:16])
     except SiyuError as error:
         if error.field == "code":
