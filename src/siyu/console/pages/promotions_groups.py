@@ -4,6 +4,7 @@ confirmed, the orders and GMV, a chart of groups per day, and pause / resume / e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -35,7 +36,7 @@ GROUP_LABELS = {
 }
 
 
-def phase(status: str, starts_at: Any, ends_at: Any) -> str:
+def phase(status: str, starts_at: datetime, ends_at: datetime) -> str:
     """An activity's phase as an operator reads it: its status, and for an active one where
     now falls (the flash sales' labels)."""
     if status != "active":
