@@ -11,6 +11,7 @@ end and refunds the differences; the mall confirms the refunds older than a few 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from siyu.promotions import flash, group_buys, refunds, tiered
 from siyu.promotions.models import FlashSale
 
 ACTOR = "cli:demo"
-FLASH_ORDERS, GROUP_ORDERS, TIERED_ORDERS = 10, 24, 24  # orders each activity takes
+FLASH_ORDERS, GROUP_ORDERS, TIERED_ORDERS = 6, 15, 20  # orders each activity takes
 GROUP_HOURS = 4  # short enough that some groups of a quiet day fail and are refunded
 CONFIRMED_AFTER = timedelta(days=3)  # the mall confirms a refund within a few days
 
@@ -42,14 +43,15 @@ def seed_activities(
     with acting_as(ACTOR), unit_of_work() as session:
         if session.scalar(select(FlashSale.id).limit(1)) is not None:
             return 0
+        orders = Orders(session, cutoff - timedelta(days=days + 1), cutoff)
         fridays = [d for d in _days(first, last) if d.weekday() == 4]
         months = sorted({(d.year, d.month) for d in _days(first, last)})
         total, done = len(fridays) + 2 * len(months), 0
         for friday in fridays:
-            done += _weekly_flash(session, friday, zone, cutoff)
+            done += _weekly_flash(session, orders, friday, zone, cutoff)
         for year, month in months:
-            done += _group_buy(session, date(year, month, 14), zone, cutoff)
-            done += _tiered(session, date(year, month, 24), zone, cutoff)
+            done += _group_buy(session, orders, date(year, month, 14), zone, cutoff)
+            done += _tiered(session, orders, date(year, month, 24), zone, cutoff)
             commit_progress(session, "demo activities")
             if progress:
                 progress(done, total)
@@ -70,33 +72,51 @@ def _window(day: date, zone: ZoneInfo, length: timedelta) -> tuple[datetime, dat
     return start, start + length
 
 
-def _orders(session: Session, start: datetime, end: datetime, limit: int) -> list[dict]:
-    """The generated orders of the window with their customer, oldest first."""
-    rows = session.execute(
-        select(OutboxEvent.customer_id, OutboxEvent.timestamp, OutboxEvent.properties)
-        .where(
-            OutboxEvent.event == "Order Completed",
-            OutboxEvent.timestamp >= start,
-            OutboxEvent.timestamp < end,
-            OutboxEvent.customer_id.is_not(None),
-        )
-        .order_by(OutboxEvent.timestamp, OutboxEvent.id)
-        .limit(limit * 2)
-    ).all()
-    found, customers = [], set()
-    for customer_id, at, text in rows:
-        properties = orjson.loads(text)
-        if customer_id in customers or not properties.get("order_id"):
-            continue  # once each: an activity takes a customer's place once
-        customers.add(customer_id)
-        fen = int(round(float(properties.get("revenue") or 0) * 100))
-        found.append(
-            {"customer": customer_id, "at": at, "order": properties["order_id"], "fen": fen}
-        )
-    return found[:limit]
+class Orders:
+    """The generated orders of the year with their customer, oldest first: read once (one scan
+    of the outbox), then taken window by window."""
+
+    def __init__(self, session: Session, first: datetime, cutoff: datetime) -> None:
+        rows = session.execute(
+            select(OutboxEvent.customer_id, OutboxEvent.timestamp, OutboxEvent.properties)
+            .where(
+                OutboxEvent.event == "Order Completed",
+                OutboxEvent.timestamp >= first,
+                OutboxEvent.timestamp < cutoff,
+                OutboxEvent.customer_id.is_not(None),
+            )
+            .order_by(OutboxEvent.timestamp, OutboxEvent.id)
+        ).all()
+        self.rows = rows
+        self.times = [at for _, at, _ in rows]
+
+    def taken(self, start: datetime, end: datetime, limit: int) -> list[dict]:
+        """Up to `limit` orders of [start, end), each customer's first only (an activity takes a
+        customer's place once)."""
+        found: list[dict] = []
+        customers: set[int] = set()
+        for customer_id, at, text in self.rows[bisect_left(self.times, start) :]:
+            if at >= end or len(found) == limit:
+                break
+            properties = orjson.loads(text)
+            if customer_id is None or customer_id in customers or not properties.get("order_id"):
+                continue
+            customers.add(customer_id)
+            fen = int(round(float(properties.get("revenue") or 0) * 100))
+            found.append(
+                {
+                    "customer": customer_id,
+                    "at": at,
+                    "order": str(properties["order_id"]),
+                    "fen": fen,
+                }
+            )
+        return found
 
 
-def _weekly_flash(session: Session, friday: date, zone: ZoneInfo, cutoff: datetime) -> int:
+def _weekly_flash(
+    session: Session, orders: Orders, friday: date, zone: ZoneInfo, cutoff: datetime
+) -> int:
     start, end = _window(friday, zone, timedelta(hours=12))
     if start >= cutoff:
         return 0
@@ -105,7 +125,7 @@ def _weekly_flash(session: Session, friday: date, zone: ZoneInfo, cutoff: dateti
         session, key, f"周五秒杀 {friday.month}/{friday.day}", "CUP-500", 9900, 50, 1,
         start, end, list_price_fen=19900, actor=ACTOR,
     )  # fmt: skip
-    for order in _orders(session, start, end, FLASH_ORDERS):
+    for order in orders.taken(start, end, FLASH_ORDERS):
         held_at = order["at"] - timedelta(minutes=2)
         if held_at < start:
             continue
@@ -115,7 +135,9 @@ def _weekly_flash(session: Session, friday: date, zone: ZoneInfo, cutoff: dateti
     return 1
 
 
-def _group_buy(session: Session, day: date, zone: ZoneInfo, cutoff: datetime) -> int:
+def _group_buy(
+    session: Session, orders: Orders, day: date, zone: ZoneInfo, cutoff: datetime
+) -> int:
     start, end = _window(day, zone, timedelta(days=3))
     if start >= cutoff:
         return 0
@@ -125,7 +147,7 @@ def _group_buy(session: Session, day: date, zone: ZoneInfo, cutoff: datetime) ->
         robot_fill=day.month % 3 == 0, actor=ACTOR,
     )  # fmt: skip
     code, members = "", set()
-    for order in _orders(session, start, end, GROUP_ORDERS):
+    for order in orders.taken(start, end, GROUP_ORDERS):
         at, who, paid = order["at"], order["customer"], order["fen"] or activity.price_fen
         group_buys.close_due(session, at)
         try:
@@ -144,7 +166,7 @@ def _group_buy(session: Session, day: date, zone: ZoneInfo, cutoff: datetime) ->
     return 1
 
 
-def _tiered(session: Session, day: date, zone: ZoneInfo, cutoff: datetime) -> int:
+def _tiered(session: Session, orders: Orders, day: date, zone: ZoneInfo, cutoff: datetime) -> int:
     start, end = _window(day, zone, timedelta(days=3))
     if start >= cutoff:
         return 0
@@ -153,7 +175,7 @@ def _tiered(session: Session, day: date, zone: ZoneInfo, cutoff: datetime) -> in
         session, key, f"{day.month} 月阶梯价电饭煲", "COOKER-3L", 39900,
         [(5, 36900), (10, 33900), (20, 29900)], start, end, actor=ACTOR,
     )  # fmt: skip
-    for order in _orders(session, start, end, TIERED_ORDERS):
+    for order in orders.taken(start, end, TIERED_ORDERS):
         tiered.join(session, key, order["customer"], str(order["order"]), order["at"])
     if end <= cutoff:
         tiered.close(session, key, end)  # at its end, as the close job would have
