@@ -144,35 +144,38 @@ def _page(request: Request, session: Session, key: str, status_code: int = 200, 
     )
 
 
-@router.get("/promotions/tiered/{key}", response_class=HTMLResponse)
-def tiered_page(request: Request, session: SessionDep, user: Viewer, key: Text64, done: str = ""):
-    return _page(request, session, key, done=done)
+@router.get("/promotions/tiered/{activity_key}", response_class=HTMLResponse)
+def tiered_page(
+    request: Request, session: SessionDep, user: Viewer, activity_key: Text64, done: str = ""
+):
+    return _page(request, session, activity_key, done=done)
 
 
-@router.get("/promotions/tiered/{key}/live", response_class=HTMLResponse)
-def tiered_live(request: Request, session: SessionDep, user: Viewer, key: Text64):
+@router.get("/promotions/tiered/{activity_key}/live", response_class=HTMLResponse)
+def tiered_live(request: Request, session: SessionDep, user: Viewer, activity_key: Text64):
     """The page's live part alone, which it asks for every few seconds."""
-    activity = tiered.find_tiered(session, key)
+    activity = tiered.find_tiered(session, activity_key)
     return render(request, "promotions_tiered_live.html", **_live(session, activity))
 
 
 MOVES = {"paused": tiered.pause, "active": tiered.resume, "ended": tiered.close}
 
 
-@router.post("/promotions/tiered/{key}/status")
+@router.post("/promotions/tiered/{activity_key}/status")
 def tiered_status(
     request: Request,
     session: SessionDep,
     user: Manager,
-    key: Text64,
+    activity_key: Text64,
     form: Annotated[Submission[StatusForm], posted(StatusForm)],
 ) -> Response:
     if form.data is None:
-        return _page(request, session, key, 400, status_form=form)
+        return _page(request, session, activity_key, 400, status_form=form)
     try:
-        MOVES[form.data.status](session, key)
+        MOVES[form.data.status](session, activity_key)
     except SiyuError as error:
         session.rollback()
-        return _page(request, session, key, error.status, status_form=form.refuse(error, ""))
+        refused = form.refuse(error, "")
+        return _page(request, session, activity_key, error.status, status_form=refused)
     done = STATUS_DONE[form.data.status]
-    return RedirectResponse(f"/promotions/tiered/{key}?done={done}", status_code=303)
+    return RedirectResponse(f"/promotions/tiered/{activity_key}?done={done}", status_code=303)
