@@ -533,6 +533,43 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/promotions/flash-sales/{sale_key}/status"): Rule(
         "promotions.manage", body=_form(status="paused")
     ),
+    ("GET", "/promotions/group-buys/new"): Rule("promotions.manage"),
+    ("POST", "/promotions/group-buys"): Rule(
+        "promotions.manage",
+        body=_form(
+            key=_unique("group"),
+            name="拼团",
+            product="SKU-1",
+            price="59",
+            size="3",
+            hours="24",
+            starts_at="2026-12-12T20:00",
+            ends_at="2026-12-14T20:00",
+        ),
+    ),
+    ("GET", "/promotions/group-buys/{activity_key}"): Rule("promotions.view"),
+    ("GET", "/promotions/group-buys/{activity_key}/live"): Rule("promotions.view"),
+    ("POST", "/promotions/group-buys/{activity_key}/status"): Rule(
+        "promotions.manage", body=_form(status="paused")
+    ),
+    ("GET", "/promotions/tiered/new"): Rule("promotions.manage"),
+    ("POST", "/promotions/tiered"): Rule(
+        "promotions.manage",
+        body=_form(
+            key=_unique("tiered"),
+            name="阶梯价",
+            product="SKU-1",
+            base_price="99",
+            tiers="10 = 89",
+            starts_at="2026-12-12T20:00",
+            ends_at="2026-12-14T20:00",
+        ),
+    ),
+    ("GET", "/promotions/tiered/{activity_key}"): Rule("promotions.view"),
+    ("GET", "/promotions/tiered/{activity_key}/live"): Rule("promotions.view"),
+    ("POST", "/promotions/tiered/{activity_key}/status"): Rule(
+        "promotions.manage", body=_form(status="paused")
+    ),
     ("GET", "/analytics"): Rule("dashboard.view"),
     # reports
     ("GET", "/reports"): Rule("reports.view"),

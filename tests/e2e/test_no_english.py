@@ -20,7 +20,7 @@ from siyu.core.db import session_factory, unit_of_work
 from siyu.customers.service import find_customer
 from siyu.events import inbox
 from siyu.models import metadata
-from siyu.promotions import flash
+from siyu.promotions import flash, group_buys, tiered
 from siyu.promotions import service as promotions
 from siyu.segments.service import create_segment
 from siyu.settings import labels
@@ -277,6 +277,19 @@ def walked_brand(loaded_brand):
                 now - timedelta(hours=1),
                 now + timedelta(days=1),
             )
+        now = datetime.now(UTC)
+        if s.scalar(select(metadata.tables["group_buys"].c.id).limit(1)) is None:
+            group_buys.create_group_buy(
+                s, "walk-tea", "会员日三人团", "TEA-SET", 7900, 3, 24,
+                now - timedelta(hours=1), now + timedelta(days=1),
+            )  # fmt: skip
+            group_buys.open_group(s, "walk-tea", b.customers["c-wang"], "walk-tea-1", 7900)
+        if s.scalar(select(metadata.tables["tiered_prices"].c.id).limit(1)) is None:
+            tiered.create_tiered(
+                s, "walk-cooker", "会员日阶梯价", "COOKER-3L", 9900, [(2, 8900)],
+                now - timedelta(hours=1), now + timedelta(days=1),
+            )  # fmt: skip
+            tiered.join(s, "walk-cooker", b.customers["c-li"], "walk-cooker-1")
     return b
 
 

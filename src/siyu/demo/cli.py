@@ -21,6 +21,7 @@ STAGES = {
     "lake": "to the lake (events)",
     "reach": "broadcasts (群发)",
     "coupons": "coupons (券) issued and redeemed",
+    "activities": "activities (活动)",
 }
 
 

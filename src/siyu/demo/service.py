@@ -18,6 +18,7 @@ from siyu.core.audit import acting_as
 from siyu.core.db import unit_of_work, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
+from siyu.demo.activities import seed_activities
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
 from siyu.demo.promotions import seed_coupons
 from siyu.demo.reach import seed_reach
@@ -268,6 +269,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
     reached = _reach(plan, now, report)  # channels, consent and a year of broadcasts (群发)
     reached += _coupons(plan, now, report)  # the orders' coupons, issued and redeemed (券)
+    reached += _activities(plan, now, report)  # weekly flash sales, monthly big ones (活动)
     loaded.events += reached
     if reached:
         shipped += _ship(reached, report)
@@ -293,6 +295,17 @@ def _coupons(plan: Plan, now: datetime, report: Progress) -> int:
     with unit_of_work() as session:
         before = session.scalar(select(func.count(OutboxEvent.id))) or 0
     seed_coupons(now, plan.seed, lambda done, total: report("coupons", done, total))
+    with unit_of_work() as session:
+        return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
+
+
+def _activities(plan: Plan, now: datetime, report: Progress) -> int:
+    """The demo's flash sales, group buys and tiered prices, and the events they wrote."""
+    with unit_of_work() as session:
+        before = session.scalar(select(func.count(OutboxEvent.id))) or 0
+    seed_activities(
+        now, plan.days, plan.zone, lambda done, total: report("activities", done, total)
+    )
     with unit_of_work() as session:
         return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
 

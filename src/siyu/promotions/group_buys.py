@@ -99,9 +99,34 @@ def list_group_buys(session: Session, limit: int = 200) -> list[GroupBuy]:
 
 
 def is_live(activity: GroupBuy, now: datetime | None = None) -> bool:
-    """Whether groups may be opened at `now`."""
+    """Whether groups may be opened at `now`: active, and between its start and its end."""
     now = now or utcnow()
-    return activity.starts_at <= now < activity.ends_at
+    return activity.status == "active" and activity.starts_at <= now < activity.ends_at
+
+
+def pause(session: Session, key: str) -> GroupBuy:
+    """No new groups until it is resumed; the open ones still fill until their deadline."""
+    return _move(session, key, "paused", frm=("active", "paused"))
+
+
+def resume(session: Session, key: str) -> GroupBuy:
+    return _move(session, key, "active", frm=("active", "paused"))
+
+
+def end(session: Session, key: str) -> GroupBuy:
+    """No new groups, for good; the open ones still fill (or fail) at their deadline."""
+    return _move(session, key, "ended", frm=("active", "paused", "ended"))
+
+
+def _move(session: Session, key: str, status: str, frm: tuple[str, ...]) -> GroupBuy:
+    activity = find_group_buy(session, key)
+    if activity.status not in frm:
+        raise Conflict(
+            N_("the group buy is %(status)s"), field="status", params={"status": activity.status}
+        )
+    activity.status = status
+    session.flush()
+    return activity
 
 
 def summary(session: Session, activity: GroupBuy, now: datetime | None = None) -> dict[str, Any]:
@@ -126,6 +151,7 @@ def summary(session: Session, activity: GroupBuy, now: datetime | None = None) -
         "size": activity.size,
         "hours": activity.hours,
         "robot_fill": activity.robot_fill,
+        "status": activity.status,
         "starts_at": activity.starts_at.isoformat(),
         "ends_at": activity.ends_at.isoformat(),
         "live": is_live(activity, now),

@@ -198,6 +198,8 @@ class GroupBuy(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     robot_fill: Mapped[bool] = mapped_column(default=False)  # the house fills a short group
+    # active → paused ⇄ active → ended: only an active one opens new groups
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -238,8 +240,8 @@ class GroupMember(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# active → closed (by the operator, or at its end): the final price is set then
-TIERED_STATUSES = ("active", "closed")
+# active ⇄ paused → closed (by the operator, or at its end): the final price is set then
+TIERED_STATUSES = ("active", "paused", "closed")
 
 
 class TieredPrice(Base):

@@ -38,6 +38,7 @@ JOINED = "Tiered Price Joined"
 CLOSE_KIND = "promotions.tiered_close"
 MAX_TIERS = 20
 MAX_PARTICIPANTS = 10_000_000
+OPEN = ("active", "paused")  # not closed yet: a paused one closes at its end too
 
 
 def create_tiered(
@@ -193,6 +194,26 @@ def _takes_part(session: Session, activity: TieredPrice, customer_id: int) -> bo
     return session.scalar(found) is not None
 
 
+def pause(session: Session, key: str) -> TieredPrice:
+    """No one joins until it is resumed; the count and the prices paid stay."""
+    return _move(session, key, "paused", frm=("active", "paused"))
+
+
+def resume(session: Session, key: str) -> TieredPrice:
+    return _move(session, key, "active", frm=("active", "paused"))
+
+
+def _move(session: Session, key: str, status: str, frm: tuple[str, ...]) -> TieredPrice:
+    activity = find_tiered(session, key)
+    if activity.status not in frm:
+        raise Conflict(
+            N_("the activity is %(status)s"), field="status", params={"status": activity.status}
+        )
+    activity.status = status
+    session.flush()
+    return activity
+
+
 def close(session: Session, key: str, now: datetime | None = None) -> TieredPrice:
     """Close the activity: the final count sets the final price, and each participant who paid
     more is owed the difference (a refund each, emitted once). A closed one stays as it is."""
@@ -207,7 +228,7 @@ def _close(session: Session, activity: TieredPrice, now: datetime) -> bool:
     already."""
     count = session.scalar(
         update(TieredPrice)
-        .where(TieredPrice.id == activity.id, TieredPrice.status == "active")
+        .where(TieredPrice.id == activity.id, TieredPrice.status.in_(OPEN))
         .values(status="closed", closed_at=now)
         .returning(TieredPrice.participants)
         .execution_options(synchronize_session=False)
@@ -233,7 +254,7 @@ def close_due(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     due = session.scalars(
         select(TieredPrice)
-        .where(TieredPrice.status == "active", TieredPrice.ends_at <= now)
+        .where(TieredPrice.status.in_(OPEN), TieredPrice.ends_at <= now)
         .order_by(TieredPrice.id)
     ).all()
     return sum(_close(session, activity, now) for activity in due)

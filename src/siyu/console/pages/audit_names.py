@@ -68,6 +68,12 @@ ENTITIES = {
     "flash_reservations": N_("Flash sale reservation"),
     "flash_buyers": N_("Flash sale buyer"),
     "flash_waiters": N_("Flash sale waiter"),
+    "group_buys": N_("Group buy"),
+    "group_buy_groups": N_("Group of a group buy"),
+    "group_buy_members": N_("Group member"),
+    "tiered_prices": N_("Tiered price"),
+    "tiered_participants": N_("Tiered price participant"),
+    "promotion_refunds": N_("Promotion refund"),
 }
 # The columns an audit entry names, in words; any other shows its column name as code.
 COLUMNS = {
@@ -262,6 +268,12 @@ COLUMNS = {
     "quantity": N_("quantity"),
     "settled_at": N_("settled at"),
     "reservation_id": N_("reservation"),
+    "size": N_("group size"),
+    "hours": N_("hours to fill"),
+    "robot_fill": N_("filled by the house"),
+    "base_price_fen": N_("base price"),
+    "tiers": N_("steps"),
+    "final_price_fen": N_("final price"),
 }
 # Coded values of those columns, in words; others show as they are.
 VALUES = {
@@ -304,6 +316,7 @@ VALUES = {
         "lapsed": N_("lapsed"),
         "waiting": N_("waiting"),
         "served": N_("served"),
+        "succeeded": N_("succeeded"),
     },
     "kind": {
         "amount": N_("amount off"),

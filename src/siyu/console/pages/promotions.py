@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from siyu.console.pages import promotions_calendar as calendar
 from siyu.console.pages import promotions_flash as flash_pages
+from siyu.console.pages import promotions_groups as group_pages
+from siyu.console.pages import promotions_tiered as tiered_pages
 from siyu.console.pages.promotions_fields import STATUS_DONE, Fen, StatusForm, names, zone
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
@@ -22,7 +24,7 @@ from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.forms import Submission, one_of, posted
 from siyu.core.limits import Day, Text, Text64, Text200
 from siyu.profiles.service import mask_phone, sees_full_phones
-from siyu.promotions import flash
+from siyu.promotions import flash, group_buys, tiered
 from siyu.promotions import service as promotions
 from siyu.promotions.models import COUPON_KINDS, CouponTemplate
 from siyu.segments import service as segments
@@ -30,6 +32,8 @@ from siyu.users.models import User
 
 router = APIRouter(include_in_schema=False)
 router.include_router(flash_pages.router)  # the app registers this module's router alone
+router.include_router(group_pages.router)
+router.include_router(tiered_pages.router)
 Viewer = Annotated[User, allowed("promotions.view")]
 Manager = Annotated[User, allowed("promotions.manage")]
 
@@ -58,13 +62,22 @@ def overview(request: Request, session: SessionDep, user: Viewer, month: Text64 
     templates = promotions.list_templates(session)
     stats = promotions.stats(session, [t.id for t in templates])
     sales = [flash_pages.sale_row(sale) for sale in flash.list_sales(session)]
+    groups = [group_pages.group_buy_row(session, g) for g in group_buys.list_group_buys(session)]
+    tiers = [tiered_pages.tiered_row(t) for t in tiered.list_tiered(session)]
     shown = calendar.month_of(month, datetime.now(zone()).date())
-    activities = calendar.activities(templates, [row["sale"] for row in sales], zone())
+    activities = calendar.activities(
+        templates,
+        [row["sale"] for row in sales],
+        zone(),
+        [row["a"] for row in groups] + [row["a"] for row in tiers],
+    )
     return render(
         request,
         "promotions_home.html",
         templates=[(t, stats[t.id]) for t in templates],
         sales=sales,
+        group_buys=groups,
+        tiered=tiers,
         weeks=calendar.weeks(shown, activities),
         month=shown,
         previous=calendar.shifted(shown, -1).strftime("%Y-%m"),

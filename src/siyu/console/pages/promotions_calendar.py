@@ -1,19 +1,27 @@
 """The promotions calendar (活动日历): a month as its weeks, Monday first, each with the coupon
-templates and flash sales running in it as bars across the days they hold, so the week's small
-activities and the month's big one read at a glance."""
+templates, flash sales, group buys and tiered prices running in it as bars across the days
+they hold, so the week's small activities and the month's big one read at a glance."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from siyu.promotions.models import CouponTemplate, FlashSale
+from siyu.promotions.models import CouponTemplate, FlashSale, GroupBuy, TieredPrice
+
+FOLDERS = {
+    "coupon": "coupons",
+    "flash": "flash-sales",
+    "group": "group-buys",
+    "tiered": "tiered",
+}
 
 
 @dataclass(frozen=True)
 class Activity:
-    kind: str  # coupon | flash
+    kind: str  # coupon | flash | group | tiered
     key: str
     name: str
     first: date
@@ -22,8 +30,7 @@ class Activity:
 
     @property
     def href(self) -> str:
-        folder = "coupons" if self.kind == "coupon" else "flash-sales"
-        return f"/promotions/{folder}/{self.key}"
+        return f"/promotions/{FOLDERS[self.kind]}/{self.key}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,10 @@ def _last_day(end: datetime, zone: ZoneInfo) -> date:
 
 
 def activities(
-    templates: list[CouponTemplate], sales: list[FlashSale], zone: ZoneInfo
+    templates: list[CouponTemplate],
+    sales: list[FlashSale],
+    zone: ZoneInfo,
+    others: Sequence[GroupBuy | TieredPrice] = (),
 ) -> list[Activity]:
     """Each coupon template's validity and each flash sale's start to end, in the brand's days.
     A template valid some days from each issue runs from its making on, without an end, until
@@ -69,6 +79,11 @@ def activities(
     for s in sales:
         first, last = _day(s.starts_at, zone), _last_day(s.ends_at, zone)
         found.append(Activity("flash", s.key, s.name, first, max(first, last), s.status))
+    for o in others:
+        kind = "group" if isinstance(o, GroupBuy) else "tiered"
+        first, last = _day(o.starts_at, zone), _last_day(o.ends_at, zone)
+        status = "ended" if o.status == "closed" else o.status
+        found.append(Activity(kind, o.key, o.name, first, max(first, last), status))
     return sorted(found, key=lambda a: (a.first, a.kind, a.name))
 
 

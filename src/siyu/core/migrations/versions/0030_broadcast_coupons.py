@@ -1,7 +1,7 @@
 """broadcasts.coupon_template: a broadcast that hands out a coupon; coupons by who handed them out
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-08 00:10:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0028"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
