@@ -48,7 +48,7 @@ from siyu.journeys import api as journeys_api
 from siyu.messaging import api as messaging_api
 from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
-from siyu.promotions import coupons_api, group_buys_api, tiered_api
+from siyu.promotions import coupons_api, group_buys_api, members_api, tiered_api
 from siyu.promotions import flash_api as flash_sales_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
@@ -99,6 +99,7 @@ APIS = (
     flash_sales_api,
     group_buys_api,
     tiered_api,
+    members_api,
 )
 
 
