@@ -26,6 +26,7 @@ from siyu.console.pages import customers as customer_pages
 from siyu.console.pages import imports as import_pages
 from siyu.console.pages import journeys as journey_pages
 from siyu.console.pages import promotions as promotion_pages
+from siyu.console.pages import promotions_members as member_pages
 from siyu.console.pages import reach as reach_pages
 from siyu.console.pages import reach_channels as reach_channel_pages
 from siyu.console.pages import reach_consent as reach_consent_pages
@@ -79,6 +80,7 @@ PAGES = (
     reach_guide_pages,
     journey_pages,
     promotion_pages,
+    member_pages,
     sections,
 )
 APIS = (
