@@ -19,6 +19,7 @@ from siyu.core.db import unit_of_work, utcnow
 from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
+from siyu.demo.members import seed_members
 from siyu.demo.promotions import seed_coupons
 from siyu.demo.reach import seed_reach
 from siyu.demo.segments import seed_demo as seed_segments
@@ -268,6 +269,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     seed_codes()  # channel codes (渠道活码) of the demo's touchpoints, with routing
     reached = _reach(plan, now, report)  # channels, consent and a year of broadcasts (群发)
     reached += _coupons(plan, now, report)  # the orders' coupons, issued and redeemed (券)
+    reached += _members(now)  # member tiers and points from the year's orders (会员体系)
     loaded.events += reached
     if reached:
         shipped += _ship(reached, report)
@@ -293,6 +295,15 @@ def _coupons(plan: Plan, now: datetime, report: Progress) -> int:
     with unit_of_work() as session:
         before = session.scalar(select(func.count(OutboxEvent.id))) or 0
     seed_coupons(now, plan.seed, lambda done, total: report("coupons", done, total))
+    with unit_of_work() as session:
+        return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
+
+
+def _members(now: datetime) -> int:
+    """The demo's member tiers and points, and the events they wrote."""
+    with unit_of_work() as session:
+        before = session.scalar(select(func.count(OutboxEvent.id))) or 0
+    seed_members(now)
     with unit_of_work() as session:
         return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
 
