@@ -4,11 +4,13 @@ reason, and the ledger's check."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
 from siyu.cli import app
+from siyu.core.db import unit_of_work
+from siyu.promotions import flash, members
 from tests.promotions.test_members import NOW, order, people
 
 
@@ -41,3 +43,15 @@ def test_siyu_members_sets_up_tiers_shows_a_card_adjusts_and_checks():
     checked = run("check", "--json")
     assert checked.exit_code == 0 and json.loads(checked.output)["balanced"] is True
     assert run("show", "nobody").exit_code == 2
+
+
+def test_siyu_members_flash_price_sells_a_sale_to_a_tier_at_its_price():
+    now = datetime.now(UTC)
+    with unit_of_work() as s:
+        members.save_tier(s, "gold", "金卡", 100)
+        flash.create_sale(s, "vip", "会员专享", "CUP-500", 9900, 5, 1, now, now + timedelta(days=1))
+    priced = run("flash-price", "vip", "gold", "--price", "79", "--json")
+    assert json.loads(priced.output) == {"sale": "vip", "prices": {"gold": 79.0}}, priced.output
+    cleared = run("flash-price", "vip", "gold", "--json")
+    assert json.loads(cleared.output)["prices"] == {}
+    assert run("flash-price", "vip", "silver", "--price", "79").exit_code == 2

@@ -10,7 +10,7 @@ from siyu.core.audit import acting_as
 from siyu.core.console_out import console, emit_json, fail, option_fen
 from siyu.core.db import session_factory, unit_of_work, upgrade
 from siyu.core.errors import SiyuError
-from siyu.promotions import activities, members, points
+from siyu.promotions import activities, flash, members, points, tier_prices
 from siyu.promotions.member_models import MemberTier
 from siyu.promotions.members_api import member_body
 
@@ -161,6 +161,32 @@ def reward(
     if json_out:
         return emit_json({"coupon_template": template, "points": points_})
     console.print(f"coupon {template}: {points_} points")
+
+
+@app.command("flash-price")
+def flash_price(
+    sale: str = typer.Argument(..., metavar="SALE", help="A flash sale's key."),
+    tier: str = typer.Argument(..., metavar="TIER", help="A tier's key."),
+    price: str | None = typer.Option(None, "--price", help="Yuan; leave out for the sale's own."),
+    json_out: bool = JSON,
+) -> None:
+    """Sell a flash sale to a tier's members at a price of their own (会员价)."""
+    upgrade()
+    fen = option_fen(price, "--price")
+    try:
+        with acting_as("cli"), unit_of_work() as session:
+            found = flash.find_sale(session, sale)
+            tier_prices.set_tier_price(session, found, members.find_tier(session, tier).id, fen)
+            prices = tier_prices.tier_prices(session, found)
+            keys = {t.id: t.key for t in members.tiers(session)}
+            shown = {"sale": sale, "prices": {keys[k]: v / 100 for k, v in prices.items()}}
+    except SiyuError as error:
+        fail(error)
+    if json_out:
+        return emit_json(shown)
+    console.print(
+        f"flash sale {sale}: {tier} pays " + (f"¥{fen / 100:.2f}" if fen else "the sale's price")
+    )
 
 
 @app.command("check")
