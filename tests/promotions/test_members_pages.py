@@ -79,3 +79,17 @@ def test_refusals_are_named_beside_their_fields(signed_in):
     assert error_beside(english.text, "least") == "enter yuan with at most two decimals"
     analyst = signed_in("analyst")
     assert analyst.post("/promotions/members/tiers", data=base).status_code == 403
+
+
+def test_the_customer_360_shows_the_tier_and_points_to_those_who_read_promotions(signed_in):
+    ids = people(1)
+    brand()
+    order("Order Completed", "b0", "SO-1", "1200", NOW - timedelta(days=1))
+    client = signed_in("analyst")
+    assert 'hx-get="/promotions/members/card/' in client.get(f"/customers/{ids[0]}").text
+    card = client.get(f"/promotions/members/card/{ids[0]}")
+    assert card.status_code == 200
+    assert "银卡" in card.text and "1,200 积分" in card.text
+    assert "再消费 ¥3,800.00 升级为金卡" in card.text
+    guide = signed_in("guide")
+    assert guide.get(f"/promotions/members/card/{ids[0]}").status_code == 403

@@ -169,3 +169,14 @@ def save_settings(
         session.rollback()
         return _page(request, session, user, error.status, settings_form=form.refuse(error))
     return RedirectResponse(f"{PAGE}?done=settings", status_code=303)
+
+
+@router.get(f"{PAGE}/card/{{customer_id}}", response_class=HTMLResponse)
+def member_card(request: Request, session: SessionDep, user: Viewer, customer_id: int):
+    """The customer 360's member part: tier, the next one, points and the latest ledger rows."""
+    return render(
+        request,
+        "promotions_member_card.html",
+        card=members.member_card(session, customer_id),
+        ledger=points.ledger(session, customer_id, limit=5),
+    )
