@@ -26,6 +26,7 @@ from siyu.console.pages import customers as customer_pages
 from siyu.console.pages import imports as import_pages
 from siyu.console.pages import journeys as journey_pages
 from siyu.console.pages import promotions as promotion_pages
+from siyu.console.pages import promotions_members as member_pages
 from siyu.console.pages import reach as reach_pages
 from siyu.console.pages import reach_channels as reach_channel_pages
 from siyu.console.pages import reach_consent as reach_consent_pages
@@ -48,7 +49,7 @@ from siyu.journeys import api as journeys_api
 from siyu.messaging import api as messaging_api
 from siyu.messaging import inbound as sms_inbound
 from siyu.profiles import api as profiles_api
-from siyu.promotions import coupons_api, group_buys_api, h5, tiered_api
+from siyu.promotions import coupons_api, group_buys_api, h5, members_api, tiered_api
 from siyu.promotions import flash_api as flash_sales_api
 from siyu.segments import api as segments_api
 from siyu.staff import api as staff_api
@@ -79,6 +80,7 @@ PAGES = (
     reach_guide_pages,
     journey_pages,
     promotion_pages,
+    member_pages,
     sections,
 )
 APIS = (
@@ -100,6 +102,7 @@ APIS = (
     group_buys_api,
     tiered_api,
     h5,
+    members_api,
 )
 
 

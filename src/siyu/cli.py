@@ -97,6 +97,11 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
         "Tiered prices (阶梯价): the price steps down as participants grow; the difference is "
         "refunded.",
     ),
+    "members": (
+        "siyu.promotions.members_cli",
+        "app",
+        "Member tiers and points (会员体系): tiers by spend or orders, points per yuan.",
+    ),
     "refunds": (
         "siyu.promotions.group_buys_cli",
         "refunds_app",

@@ -12,6 +12,7 @@ from siyu.journeys import models as journeys  # noqa: F401
 from siyu.messaging import models as messaging  # noqa: F401
 from siyu.orders import models as orders  # noqa: F401
 from siyu.promotions import h5_models as promotion_pages  # noqa: F401
+from siyu.promotions import member_models as members  # noqa: F401
 from siyu.promotions import models as promotions  # noqa: F401
 from siyu.segments import models as segments  # noqa: F401
 from siyu.settings import models as settings  # noqa: F401

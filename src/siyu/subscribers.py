@@ -23,6 +23,7 @@ from siyu.messaging.channels.official_account import follow_changes
 from siyu.messaging.service import register_message_touchpoints
 from siyu.orders.service import ORDER_EVENTS, apply_order_events, check_order_event
 from siyu.promotions.flash import apply_orders as settle_flash_sale_orders
+from siyu.promotions.members import apply_order_events as keep_member_tiers
 from siyu.promotions.place_orders import apply_orders as take_activity_places
 from siyu.promotions.service import apply_order_events as redeem_order_coupons
 from siyu.tasks.events import complete_by_messages
@@ -35,6 +36,7 @@ SUBSCRIBERS: tuple[outbox.Subscriber, ...] = (
     redeem_order_coupons,  # an order names its coupons: redeemed; fully refunded: returned
     settle_flash_sale_orders,  # an order names its flash-sale reservation: bought; refunded
     take_activity_places,  # an order names a group buy or a tiered price: its place taken
+    keep_member_tiers,  # an order earns points (a refund reverses them) and recomputes the tier
     complete_by_messages,  # a guide's `Message Sent` carries out their message task
     follow_changes,  # an unfollow suppresses the official account's messages to the openid
     admit_events,  # a customer's event lets them into the journeys it starts

@@ -25,7 +25,7 @@ from siyu.imports import jobs as imports
 from siyu.journeys import admission as journey_admission
 from siyu.journeys import engine as journeys
 from siyu.messaging import dispatch, group_sends
-from siyu.promotions import coupon_orders, group_buys, tiered
+from siyu.promotions import coupon_orders, group_buys, members, tiered
 from siyu.promotions import flash as flash_sales
 from siyu.segments import jobs as segments
 from siyu.staff import handover
@@ -78,6 +78,7 @@ HANDLERS: dict[str, jobs.Handler] = {
     group_buys.DEADLINES_KIND: group_buys.deadlines_job,
     tiered.CLOSE_KIND: tiered.close_job,
     coupon_orders.EXPIRY_KIND: coupon_orders.expiry_job,
+    members.STEP_DOWN_KIND: members.step_down_job,
 }
 
 # Each tick is read in the brand's time zone; what each kind does is its handler's docstring.
@@ -128,6 +129,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         "*/15 * * * *",
         coupon_orders.EXPIRY_KIND,
         "expire coupons past their end; remind of those ending within three days",
+    ),
+    Schedule(
+        "member-tiers",
+        "20 2 * * *",
+        members.STEP_DOWN_KIND,
+        "step members down whose spend or orders slid out of the tiers' window",
     ),
 )
 

@@ -528,6 +528,15 @@ RULES: dict[tuple[str, str], Rule] = {
             ends_at="2026-12-12T22:00",
         ),
     ),
+    ("GET", "/promotions/members"): Rule("promotions.view"),
+    ("GET", "/promotions/members/card/{customer_id}"): Rule("promotions.view"),
+    ("POST", "/promotions/members/tiers"): Rule(
+        "promotions.manage",
+        body=_form(key=_unique("tier"), name="银卡", least=lambda: str(next(_serial))),
+    ),
+    ("POST", "/promotions/members/settings"): Rule(
+        "promotions.manage", body=_form(points_per_yuan="1", basis="spend", window_days="365")
+    ),
     ("GET", "/promotions/flash-sales/{sale_key}"): Rule("promotions.view"),
     ("GET", "/promotions/flash-sales/{sale_key}/live"): Rule("promotions.view"),
     ("POST", "/promotions/flash-sales/{sale_key}/status"): Rule(
@@ -784,10 +793,18 @@ RULES: dict[tuple[str, str], Rule] = {
         "promotions.checkout",
         body=lambda w: {"json": {"order_id": f"order-{next(_serial)}", "amount": 100}},
     ),
+    ("GET", "/api/members/{customer}"): Rule("promotions.view"),
+    # a template points do not buy (409): the point here is who may ask
+    ("POST", "/api/members/{customer}/points/spend"): Rule(
+        "promotions.checkout",
+        frozenset({409}),
+        body=lambda w: {"json": {"coupon_template": _new_template()}},
+    ),
 }
 PARAMS: dict[str, Callable[[World], object]] = {
     "store_id": lambda w: _new_store(),
     "ref": lambda w: w.customer_id,
+    "customer": lambda w: w.customer_id,
     "customer_id": lambda w: w.customer_id,
     "tag_id": lambda w: w.tag_id,
     "merge_id": lambda w: w.new_merge(),
@@ -961,6 +978,8 @@ MALL_ROUTES = {
     ("GET", "/api/coupons"),
     ("GET", "/api/coupons/{coupon_code}"),
     ("POST", "/api/coupons/{coupon_code}/redeem"),
+    ("GET", "/api/members/{customer}"),
+    ("POST", "/api/members/{customer}/points/spend"),
 }
 
 

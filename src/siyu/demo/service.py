@@ -20,6 +20,7 @@ from siyu.core.lake import refresh_snapshots
 from siyu.customers.models import Customer, Identity
 from siyu.demo.activities import seed_activities
 from siyu.demo.brand import BRAND, STAFF, STORES, TOUCHPOINTS, StoreSpec, TouchpointSpec
+from siyu.demo.members import seed_members
 from siyu.demo.promotions import seed_coupons
 from siyu.demo.reach import seed_reach
 from siyu.demo.segments import seed_demo as seed_segments
@@ -270,6 +271,7 @@ def build(plan: Plan, now: datetime, progress: Progress | None = None) -> Demo:
     reached = _reach(plan, now, report)  # channels, consent and a year of broadcasts (群发)
     reached += _coupons(plan, now, report)  # the orders' coupons, issued and redeemed (券)
     reached += _activities(plan, now, report)  # weekly flash sales, monthly big ones (活动)
+    reached += _members(now)  # member tiers and points from the year's orders (会员体系)
     loaded.events += reached
     if reached:
         shipped += _ship(reached, report)
@@ -306,6 +308,15 @@ def _activities(plan: Plan, now: datetime, report: Progress) -> int:
     seed_activities(
         now, plan.days, plan.zone, lambda done, total: report("activities", done, total)
     )
+    with unit_of_work() as session:
+        return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
+
+
+def _members(now: datetime) -> int:
+    """The demo's member tiers and points, and the events they wrote."""
+    with unit_of_work() as session:
+        before = session.scalar(select(func.count(OutboxEvent.id))) or 0
+    seed_members(now)
     with unit_of_work() as session:
         return (session.scalar(select(func.count(OutboxEvent.id))) or 0) - before
 

@@ -108,6 +108,11 @@ CATALOGUE: tuple[EventKind, ...] = (
         ("Promotion Page Viewed", "customer", "浏览活动页", "Promotion page viewed"),
         ("Promotion Refund Issued", "system", "发出活动退款", "Promotion refund issued"),
         ("Promotion Refund Confirmed", "system", "活动退款已确认", "Promotion refund confirmed"),
+        ("Tier Changed", "brand", "会员等级变更", "Tier changed"),
+        ("Points Earned", "brand", "获得积分", "Points earned"),
+        ("Points Reversed", "brand", "积分冲回", "Points reversed"),
+        ("Points Spent", "brand", "积分兑换", "Points spent"),
+        ("Points Adjusted", "brand", "积分调整", "Points adjusted"),
         ("Task Assigned", "brand", "分配导购任务", "Task assigned"),
         ("Task Completed", "brand", "完成导购任务", "Task completed"),
         # reach (触达): what the brand sends and what becomes of it

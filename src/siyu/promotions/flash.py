@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import insert_for, rowcount, table_of, utcnow
 from siyu.core.errors import Conflict, NotFound, SiyuError
 from siyu.core.i18n import N_
-from siyu.promotions import activities
+from siyu.promotions import activities, tier_prices
 from siyu.promotions.models import FlashBuyer, FlashReservation, FlashSale, FlashWaiter
 
 log = logging.getLogger("siyu.promotions.flash")
@@ -181,6 +181,7 @@ def reserve(
     if not _count_up(session, sale, customer.id, quantity):
         raise _over_limit(sale)
     reservation = _add_reservation(session, sale, customer.id, quantity, now)
+    tier_prices.price_reservation(session, sale, reservation)  # a member tier's price
     _record_reserved(session, sale, [reservation])
     if not _move_stock(session, sale, taken=quantity):  # the last statement (module docstring)
         raise _sold_out()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from siyu.core.deps import SessionDep
 from siyu.core.limits import RowId, Text64
-from siyu.promotions import flash
+from siyu.promotions import flash, tier_prices
 from siyu.promotions.checkout import (
     Checkout,
     CustomerRef,
@@ -92,7 +92,9 @@ def reservation_body(sale: FlashSale, reservation: FlashReservation) -> dict[str
 def _reservation_answer(
     session: Session, reservation: FlashReservation, status: int = 200
 ) -> tuple[int, dict[str, Any]]:
-    return status, reservation_body(session.get_one(FlashSale, reservation.sale_id), reservation)
+    sale = session.get_one(FlashSale, reservation.sale_id)
+    price = tier_prices.reservation_price(session, sale, reservation.id)  # a member tier's
+    return status, {**reservation_body(sale, reservation), "price": price / 100, "price_fen": price}
 
 
 @router.get("/{sale_key}", summary="A flash sale and what is left of it", responses=ERRORS)

@@ -24,7 +24,7 @@ COUPON_KINDS = ("amount", "percent", "threshold", "free_item")
 TEMPLATE_STATUSES = ("active", "paused", "ended")
 # issued → redeemed (→ issued again when a refund returns it) ; issued → expired | void
 COUPON_STATUSES = ("issued", "redeemed", "expired", "void")
-ISSUE_VIAS = ("manual", "segment", "list", "broadcast", "journey", "qr", "claim", "tier")
+ISSUE_VIAS = ("manual", "segment", "list", "broadcast", "journey", "qr", "claim", "tier", "points")
 
 
 class CouponTemplate(Base):

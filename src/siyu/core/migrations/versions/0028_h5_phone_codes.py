@@ -1,7 +1,7 @@
 """the customer pages' SMS sign-in codes
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-07 23:55:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import siyu.core.db
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
