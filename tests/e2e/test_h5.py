@@ -154,6 +154,11 @@ def test_claim_a_coupon_and_reserve_from_a_flash_sale_signed_in_by_sms(browser, 
         mall = page.get_attribute("[data-test=mall]", "href") or ""
         assert mall.startswith(site.mall.checkout) and "flash_sale=cup" in mall
         shot(page, "flash-reserved-zh")
+
+        page.goto(f"{site.url}/h5/me")  # 会员中心: the tier, the points, the coupon claimed
+        expect(page.locator("[data-test=card]")).to_contain_text("积分")
+        expect(page.locator("[data-test=coupons]")).to_contain_text("新粉丝 10 元券")
+        shot(page, "member-zh")
     finally:
         context.close()
 

@@ -302,3 +302,34 @@ def test_a_place_is_paid_in_the_mall_and_without_one_the_page_says_what_to_tell_
     assert f"customer={customer}" in link and "back=" in link
     with unit_of_work() as s:
         assert s.scalars(select(GroupMember)).all() == []  # nothing taken before a payment
+
+
+def test_a_member_sees_their_tier_and_points_and_spends_points_on_a_coupon(client, wechat):
+    from siyu.promotions import members, points
+
+    with unit_of_work() as s:
+        members.set_settings(s, 1, "spend", 365)
+        members.save_tier(s, "silver", "银卡", 15000, benefits="生日月双倍积分")
+        coupon_templates.create_template(
+            s, "tea-5", "5 元茶饮券", "amount", amount_fen=500, valid_days=30
+        )
+        points.set_reward(s, "tea-5", 50)
+    sign_in_by_wechat(client, wechat, "/h5/me")
+    customer = signed_in_customer(client)
+    with unit_of_work() as s:
+        points.adjust(s, customer, 80, "门店活动补发")
+    page = client.get("/h5/me")
+    assert page.status_code == 200
+    card = re.sub(r"<[^>]+>", " ", page.text)
+    assert "积分" in card and " 80 " in card
+    assert "再消费 ¥150.00 升级为银卡" in card
+    token = client.cookies.get("siyu_h5_csrf")
+    spent = client.post("/h5/me/spend", data={"csrf_token": token, "reward": "tea-5"})
+    assert spent.status_code == 200  # back on the page, after the redirect
+    with unit_of_work() as s:
+        code = s.scalar(select(Coupon.code).where(Coupon.customer_id == customer))
+    assert code is not None and code in spent.text and " 30 " in re.sub(r"<[^>]+>", " ", spent.text)
+    again = client.post("/h5/me/spend", data={"csrf_token": token, "reward": "tea-5"})
+    assert again.status_code == 409 and "积分" in again.text  # 30 points buy no second one
+    stranger = client.post("/h5/me/spend", data={"reward": "tea-5"})
+    assert stranger.status_code == 403  # no CSRF token: nothing spent

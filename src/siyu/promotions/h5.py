@@ -26,7 +26,7 @@ from siyu.core.errors import Conflict, Forbidden, SiyuError, Unauthorized
 from siyu.core.i18n import N_, money, translations
 from siyu.core.settings import get_settings
 from siyu.customers.models import Customer
-from siyu.promotions import coupons, flash, group_buys, h5_signin, tiered
+from siyu.promotions import coupons, flash, group_buys, h5_signin, members, points, tiered
 from siyu.promotions import h5_pages as html
 from siyu.promotions.activities import Happened, record
 from siyu.promotions.coupon_templates import find_template
@@ -73,7 +73,7 @@ class Page:
     def failed(self, error: SiyuError, back: str = "") -> HTMLResponse:
         """A refused action as a page naming the field (the 4xx the error carries)."""
         self.session.rollback()
-        message = self._(str(error.message)) % (error.params or {})
+        message = self._(error.template) % error.params if error.params else self._(error.template)
         body = html.problem(self._, message, error.field)
         if back:
             body += html.link(safe_next(back), self._("Back"), "back")
@@ -136,6 +136,64 @@ def home(request: Request, session: SessionDep) -> Response:
     page = Page(request, session)
     text = page._("Open an offer from our message, poster or QR code.")
     return page.answer(get_settings().brand_name.strip() or page._("Welcome"), html.para(text))
+
+
+# --- the member's own page ----------------------------------------------------------------------
+
+
+@router.get("/me")
+def member_page(request: Request, session: SessionDep) -> Response:
+    """The customer's tier, what is missing to the next one, their points and benefits, and
+    the coupons their points buy (会员中心)."""
+    page = Page(request, session)
+    _ = page._
+    title = _("My membership")
+    if page.customer is None:
+        return page.answer(title, page.sign_in())
+    page.viewed("member")
+    card = members.member_card(session, page.customer.id)
+    facts = [(_("Tier"), card.tier or _("Not a member yet")), (_("Points"), str(card.points))]
+    body = html.section(html.rows(facts, "card-rows"), "card")
+    if card.next_tier is not None and card.missing is not None:
+        if card.basis == "spend":
+            missing = money(card.missing, page.locale)
+            text = _("%(missing)s more spent to reach %(tier)s")
+        else:
+            missing, text = str(card.missing), _("%(missing)s more orders to reach %(tier)s")
+        body += html.section(
+            html.para(text % {"missing": missing, "tier": card.next_tier}), "next-tier"
+        )
+    if card.benefits:
+        body += html.section(
+            html.para(_("Your benefits"), "big") + "".join(html.para(b) for b in card.benefits),
+            "benefits",
+        )
+    held = coupons.customer_coupons(session, page.customer.id, usable_only=True)[:20]
+    if held:
+        codes = "".join(
+            html.para(template.name) + f"<p><code>{escape(coupon.code)}</code></p>"
+            for coupon, template in held
+        )
+        body += html.section(
+            html.para(_("Your coupons: show a code at checkout"), "big") + codes, "coupons"
+        )
+    for key, name, price in card.rewards:
+        fields = html.hidden("reward", key)
+        button = _("%(name)s for %(points)s points") % {"name": name, "points": price}
+        body += html.section(html.form("/h5/me/spend", page.csrf, button, fields), "reward")
+    return page.answer(title, body)
+
+
+@router.post("/me/spend")
+def spend_points(request: Request, session: SessionDep, posted: FormDep) -> Response:
+    """Points spent on a coupon the customer chose: the coupon is theirs to show at checkout."""
+    page = Page(request, session)
+    try:
+        form = checked_form(request, posted)
+        points.spend(session, need_customer(page).id, form.get("reward", "")[:64])
+    except SiyuError as error:
+        return page.failed(error, "/h5/me")
+    return RedirectResponse("/h5/me?spent=1", status_code=303)
 
 
 # --- coupons -------------------------------------------------------------------------------------
@@ -575,7 +633,7 @@ def phone_verify(request: Request, session: SessionDep, posted: FormDep) -> Resp
     except SiyuError as error:
         if error.field == "code":
             session.commit()  # the attempt counts, even though it failed
-            body = html.problem(_, _(str(error.message)), error.field) + html.code_form(
+            body = html.problem(_, _(error.template) % error.params, error.field) + html.code_form(
                 _, page.csrf, form.get("phone", ""), safe_next(form.get("next", ""))
             )
             return page.answer(_("Sign in"), body, error.status)
