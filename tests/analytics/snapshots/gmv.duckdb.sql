@@ -53,11 +53,16 @@ FROM (
                       'Message Planned',
                       'Message Sent',
                       'Order Updated',
+                      'Points Adjusted',
+                      'Points Earned',
+                      'Points Reversed',
+                      'Points Spent',
                       'Promotion Refund Confirmed',
                       'Promotion Refund Issued',
                       'SMS Sent',
                       'Task Assigned',
                       'Task Completed',
+                      'Tier Changed',
                       'Unsubscribed'
                     )
                   )
