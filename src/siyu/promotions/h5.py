@@ -631,8 +631,7 @@ def phone_verify(request: Request, session: SessionDep, posted: FormDep) -> Resp
         form = checked_form(request, posted)
         customer = h5_signin.check_code(session, form.get("phone", ""), form.get("code", "")[:16])
     except SiyuError as error:
-        if error.field == "code":
-            session.commit()  # the attempt counts, even though it failed
+        if error.field == "code":  # the attempt counts: answered, so the request commits it
             body = html.problem(_, _(error.template) % error.params, error.field) + html.code_form(
                 _, page.csrf, form.get("phone", ""), safe_next(form.get("next", ""))
             )
