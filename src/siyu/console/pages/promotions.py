@@ -17,7 +17,7 @@ from siyu.console.pages import promotions_calendar as calendar
 from siyu.console.pages import promotions_flash as flash_pages
 from siyu.console.pages import promotions_groups as group_pages
 from siyu.console.pages import promotions_tiered as tiered_pages
-from siyu.console.pages.promotions_fields import STATUS_DONE, Fen, StatusForm, names, zone
+from siyu.console.pages.promotions_fields import Fen, StatusForm, names, status_changed, zone
 from siyu.console.web import N_, allowed, render
 from siyu.core.deps import SessionDep
 from siyu.core.errors import InvalidInput, SiyuError
@@ -283,14 +283,10 @@ def coupon_status(
     template_key: Text64,
     form: Annotated[Submission[StatusForm], posted(StatusForm)],
 ) -> Response:
-    if form.data is None:
-        return _coupon_page(request, session, template_key, 400, status_form=form)
-    try:
-        promotions.set_status(session, template_key, form.data.status)
-    except SiyuError as error:
-        session.rollback()
-        return _coupon_page(
-            request, session, template_key, error.status, status_form=form.refuse(error, "")
-        )
-    done = STATUS_DONE[form.data.status]
-    return RedirectResponse(f"/promotions/coupons/{template_key}?done={done}", status_code=303)
+    return status_changed(
+        session,
+        form,
+        lambda status: promotions.set_status(session, template_key, status),
+        lambda code, **context: _coupon_page(request, session, template_key, code, **context),
+        f"/promotions/coupons/{template_key}",
+    )

@@ -3,13 +3,17 @@ brand's zone, a list typed with Chinese or Latin commas, and the pause / resume 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, BeforeValidator
+from sqlalchemy.orm import Session
 
-from siyu.core.forms import one_of
+from siyu.core.errors import SiyuError
+from siyu.core.forms import Submission, one_of
 from siyu.core.i18n import N_
 from siyu.core.money import typed_fen
 from siyu.core.settings import get_settings
@@ -52,3 +56,23 @@ class StatusForm(BaseModel):
     """Pause (paused), resume (active) or end (ended) a coupon template or a flash sale."""
 
     status: Annotated[str, one_of(("active", "paused", "ended"))]
+
+
+def status_changed(
+    session: Session,
+    form: Submission[StatusForm],
+    move: Callable[[str], Any],
+    page: Callable[..., Response],
+    url: str,
+) -> Response:
+    """The pause / resume / end form of any activity's page: `move(status)` does it, then back to
+    `url` saying what was done; a bad form or a refusal shows `page(status_code, status_form=…)`
+    with the error (the move rolled back)."""
+    if form.data is None:
+        return page(400, status_form=form)
+    try:
+        move(form.data.status)
+    except SiyuError as error:
+        session.rollback()
+        return page(error.status, status_form=form.refuse(error, ""))
+    return RedirectResponse(f"{url}?done={STATUS_DONE[form.data.status]}", status_code=303)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.console.pages.promotions_fields import STATUS_DONE, Fen, LocalTime, StatusForm, zone
+from siyu.console.pages.promotions_fields import Fen, LocalTime, StatusForm, status_changed, zone
 from siyu.console.web import N_, allowed, render
 from siyu.core.db import utcnow
 from siyu.core.deps import SessionDep
@@ -204,15 +204,12 @@ def flash_sale_status(
     sale_key: Text64,
     form: Annotated[Submission[StatusForm], posted(StatusForm)],
 ) -> Response:
-    if form.data is None:
-        return _flash_page(request, session, user, sale_key, status_code=400, status_form=form)
-    try:
-        MOVES[form.data.status](session, sale_key)
-    except SiyuError as error:
-        session.rollback()
-        refused = form.refuse(error, "")
-        return _flash_page(
-            request, session, user, sale_key, status_code=error.status, status_form=refused
-        )
-    done = STATUS_DONE[form.data.status]
-    return RedirectResponse(f"/promotions/flash-sales/{sale_key}?done={done}", status_code=303)
+    return status_changed(
+        session,
+        form,
+        lambda status: MOVES[status](session, sale_key),
+        lambda code, **context: _flash_page(
+            request, session, user, sale_key, status_code=code, **context
+        ),
+        f"/promotions/flash-sales/{sale_key}",
+    )

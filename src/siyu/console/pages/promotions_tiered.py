@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from siyu.console.pages.promotions_fields import STATUS_DONE, Fen, LocalTime, StatusForm, zone
+from siyu.console.pages.promotions_fields import Fen, LocalTime, StatusForm, status_changed, zone
 from siyu.console.pages.promotions_flash import PHASE_LABELS
 from siyu.console.pages.promotions_groups import phase
 from siyu.console.web import N_, allowed, render
@@ -169,13 +169,10 @@ def tiered_status(
     activity_key: Text64,
     form: Annotated[Submission[StatusForm], posted(StatusForm)],
 ) -> Response:
-    if form.data is None:
-        return _page(request, session, activity_key, 400, status_form=form)
-    try:
-        MOVES[form.data.status](session, activity_key)
-    except SiyuError as error:
-        session.rollback()
-        refused = form.refuse(error, "")
-        return _page(request, session, activity_key, error.status, status_form=refused)
-    done = STATUS_DONE[form.data.status]
-    return RedirectResponse(f"/promotions/tiered/{activity_key}?done={done}", status_code=303)
+    return status_changed(
+        session,
+        form,
+        lambda status: MOVES[status](session, activity_key),
+        lambda code, **context: _page(request, session, activity_key, code, **context),
+        f"/promotions/tiered/{activity_key}",
+    )
