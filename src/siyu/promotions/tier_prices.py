@@ -1,6 +1,6 @@
 """Flash-sale prices per member tier (会员价): a sale may sell to a tier's members at a price of
 their own; a reservation is made at its customer's price, kept beside it. A sale without tier
-prices costs its reservations no query (the sale's settings say whether it has any)."""
+prices costs its reservations no query (the sale's settings say whether it ever had any)."""
 
 from __future__ import annotations
 
@@ -24,11 +24,9 @@ def set_tier_price(session: Session, sale: FlashSale, tier_id: int, price_fen: i
     if price_fen is not None:
         activities.check_price(price_fen)
         session.add(FlashTierPrice(sale_id=sale.id, tier_id=tier_id, price_fen=price_fen))
-    session.flush()
-    has_any = session.scalar(
-        select(FlashTierPrice.tier_id).where(FlashTierPrice.sale_id == sale.id)
-    )
-    sale.settings = {**(sale.settings or {}), FLAG: has_any is not None}
+        # Once a sale has had tier prices its reservations are read for theirs: the flag stays
+        # (a reservation made at a tier's price keeps it after the price is taken away).
+        sale.settings = {**(sale.settings or {}), FLAG: True}
     session.flush()
 
 
@@ -64,6 +62,8 @@ def price_reservation(session: Session, sale: FlashSale, reservation: FlashReser
 
 
 def reservation_price(session: Session, sale: FlashSale, reservation_id: int) -> int:
-    """The price a reservation was made at."""
+    """The price a reservation was made at (a sale without tier prices: no query)."""
+    if not (sale.settings or {}).get(FLAG):
+        return sale.price_fen
     kept = session.get(FlashMemberPrice, reservation_id)
     return kept.price_fen if kept else sale.price_fen
