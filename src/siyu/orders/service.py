@@ -36,6 +36,13 @@ def order_amount(properties: dict) -> tuple[str, object] | None:
     return None
 
 
+def amount_fen(properties: dict) -> int | None:
+    """The order's amount (`revenue`, `total` or `amount`) in fen; None when it names none. An
+    amount that is not one raises InvalidInput naming its property."""
+    found = order_amount(properties)
+    return None if found is None else to_fen(found[1], found[0])
+
+
 def check_order_event(event: str, properties: dict) -> None:
     """Reject, before anything is written, an order event that cannot maintain the orders table."""
     order_id = properties.get("order_id")

@@ -72,12 +72,10 @@ def _codes(properties: dict) -> list[str]:
 
 
 def _fen(properties: dict) -> int:
-    for name in ("revenue", "total", "amount"):
-        if properties.get(name) not in (None, ""):
-            try:
-                return orders.to_fen(properties[name], name)
-            except SiyuError:
-                return 0
+    try:
+        return orders.amount_fen(properties) or 0
+    except SiyuError:
+        return 0
     return 0
 
 

@@ -38,7 +38,6 @@ from siyu.promotions.models import (
     FlashReservation,
     GroupBuy,
     GroupMember,
-    TieredParticipant,
 )
 
 log = logging.getLogger("siyu.promotions.h5")
@@ -551,7 +550,7 @@ def tiered_page(key: str, request: Request, session: SessionDep) -> Response:
     )
     if page.customer is None:
         return page.answer(activity.name, body + page.sign_in())
-    if tiered_takes_part(session, activity.id, page.customer.id):
+    if tiered.takes_part(session, activity, page.customer.id):
         body += html.section(
             html.para(_("You take part. The final price is set when the activity ends.")),
             "joined",
@@ -572,13 +571,6 @@ def tiered_page(key: str, request: Request, session: SessionDep) -> Response:
     else:
         body += html.section(html.para(_("This activity is not on now.")), "closed")
     return page.answer(activity.name, body)
-
-
-def tiered_takes_part(session: Session, activity_id: int, customer_id: int) -> bool:
-    found = select(TieredParticipant.id).where(
-        TieredParticipant.activity_id == activity_id, TieredParticipant.customer_id == customer_id
-    )
-    return session.scalar(found) is not None
 
 
 # --- signing in ----------------------------------------------------------------------------------

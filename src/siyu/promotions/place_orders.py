@@ -50,10 +50,9 @@ def _take_place(
         raise InvalidInput(N_("the order names no customer"), field="customer")
     order = str(properties["order_id"])
     if properties.get("group_buy"):
-        amount = orders.order_amount(properties)
-        if amount is None:
+        fen = orders.amount_fen(properties)
+        if fen is None:
             raise InvalidInput(N_("the order names no amount"), field="revenue")
-        fen = orders.to_fen(amount[1], amount[0])
         code = properties.get("group")
         if code:
             group_buys.join_group(session, str(code), customer_id, order, fen, now=at)

@@ -150,7 +150,7 @@ def join(
     )
     participant_id = session.scalar(added)
     if participant_id is None:
-        joined = _takes_part(session, activity, customer.id)
+        joined = takes_part(session, activity, customer.id)
         raise _already_joined() if joined else order_used(order)
     place = session.scalar(
         update(TieredPrice)
@@ -186,7 +186,8 @@ def _already_joined() -> Conflict:
     return Conflict(N_("the customer takes part already"), code="already_joined", field="customer")
 
 
-def _takes_part(session: Session, activity: TieredPrice, customer_id: int) -> bool:
+def takes_part(session: Session, activity: TieredPrice, customer_id: int) -> bool:
+    """Whether the customer has a place in the activity."""
     found = select(TieredParticipant.id).where(
         TieredParticipant.activity_id == activity.id,
         TieredParticipant.customer_id == customer_id,
