@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.core.db import utcnow
 from siyu.core.errors import InvalidInput, NotFound, SiyuError
 from siyu.core.i18n import N_
+from siyu.orders import service as orders
 from siyu.orders.models import Order
 from siyu.promotions import activities, points
 from siyu.promotions.coupon_templates import find_template
@@ -232,9 +233,12 @@ def apply_order_events(session: Session, rows: list[dict[str, Any]]) -> None:
     mine = [r for r in rows if r["type"] == "track" and r["event"] in ORDER_EVENTS]
     if not mine or not _in_use(session):
         return
-    for row in mine:
-        order_id = str(orjson.loads(row["properties"]).get("order_id") or "").strip()
-        order = session.scalar(select(Order).where(Order.order_id == order_id))
+    named = [
+        (row, str(orjson.loads(row["properties"]).get("order_id") or "").strip()) for row in mine
+    ]
+    known = orders.load_orders(session, {order_id for _, order_id in named})  # one query
+    for row, order_id in named:
+        order = known.get(order_id)
         if order is None:
             continue
         at = row["timestamp"]
@@ -243,6 +247,10 @@ def apply_order_events(session: Session, rows: list[dict[str, Any]]) -> None:
         else:
             points.reverse_for_refund(session, order, row["message_id"], at)
         recompute(session, order.customer_id, max(at, utcnow()))  # the window ends now
+
+
+def _order_id(row: dict[str, Any]) -> str:
+    return str(orjson.loads(row["properties"]).get("order_id") or "").strip()
 
 
 def _in_use(session: Session) -> bool:
