@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -27,6 +28,11 @@ class SiyuError(Exception):
         self.field = field
         if code:
             self.code = code
+
+    def read(self, gettext: Callable[[str], str]) -> str:
+        """The message in a reader's language: the template translated, then filled in."""
+        text = gettext(self.template)
+        return text % self.params if self.params else text
 
     def to_dict(self) -> dict[str, Any]:
         body = {"code": self.code, "message": self.message}

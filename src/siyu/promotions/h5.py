@@ -72,7 +72,7 @@ class Page:
     def failed(self, error: SiyuError, back: str = "") -> HTMLResponse:
         """A refused action as a page naming the field (the 4xx the error carries)."""
         self.session.rollback()
-        message = self._(error.template) % error.params if error.params else self._(error.template)
+        message = error.read(self._)
         body = html.problem(self._, message, error.field)
         if back:
             body += html.link(safe_next(back), self._("Back"), "back")
@@ -624,7 +624,7 @@ def phone_verify(request: Request, session: SessionDep, posted: FormDep) -> Resp
         customer = h5_signin.check_code(session, form.get("phone", ""), form.get("code", "")[:16])
     except SiyuError as error:
         if error.field == "code":  # the attempt counts: answered, so the request commits it
-            body = html.problem(_, _(error.template) % error.params, error.field) + html.code_form(
+            body = html.problem(_, error.read(_), error.field) + html.code_form(
                 _, page.csrf, form.get("phone", ""), safe_next(form.get("next", ""))
             )
             return page.answer(_("Sign in"), body, error.status)
