@@ -57,14 +57,15 @@ def group_orders(session: Session, activity: GroupBuy) -> dict[str, int]:
 
 
 def groups(
-    session: Session, activity: GroupBuy, status: str, limit: int = GROUPS_SHOWN
+    session: Session, activity: GroupBuy, open_ones: bool, limit: int = GROUPS_SHOWN
 ) -> list[dict[str, Any]]:
-    """The activity's groups of `status` (open ones by the nearest deadline, closed ones the
-    latest first), each with its members' names in the order they joined."""
-    order = BuyGroup.deadline if status == "open" else BuyGroup.closed_at.desc()
+    """The activity's open groups by the nearest deadline, or its closed ones (succeeded or
+    failed) the latest first, each with its members' names in the order they joined."""
+    order = BuyGroup.deadline if open_ones else BuyGroup.closed_at.desc()
+    statuses = ("open",) if open_ones else ("succeeded", "failed")
     found = session.scalars(
         select(BuyGroup)
-        .where(BuyGroup.group_buy_id == activity.id, BuyGroup.status == status)
+        .where(BuyGroup.group_buy_id == activity.id, BuyGroup.status.in_(statuses))
         .order_by(order, BuyGroup.id)
         .limit(limit)
     ).all()

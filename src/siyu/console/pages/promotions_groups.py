@@ -127,9 +127,8 @@ def _live(session: Session, activity: GroupBuy) -> dict[str, Any]:
     return {
         "g": group_buy_row(session, activity),
         "now": utcnow(),
-        "open_groups": results.groups(session, activity, "open"),
-        "closed_groups": results.groups(session, activity, "succeeded")
-        + results.groups(session, activity, "failed"),
+        "open_groups": results.groups(session, activity, open_ones=True),
+        "closed_groups": results.groups(session, activity, open_ones=False),
         "orders": results.group_orders(session, activity),
         "refunds": results.refunds(session, refunds.GROUP_BUY, activity.key),
         "group_labels": GROUP_LABELS,
